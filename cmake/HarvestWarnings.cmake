@@ -1,0 +1,38 @@
+# harvest_strict(target): the project's warning set, sanitizers and fuzzing flags.
+# Third-party headers (GStreamer, lws) are included as SYSTEM through pkg-config
+# imported targets, so their warnings never fail our build.
+set(HARVEST_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wconversion
+    -Wsign-conversion -Wnull-dereference -Wimplicit-fallthrough
+    -Wno-missing-field-initializers)  # C++20 designated initializers omit defaulted fields
+set(HARVEST_C_WARNINGS -Wall -Wextra -Wshadow -Wno-unused-parameter)
+
+if(HARVEST_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+function(harvest_strict target)
+  get_target_property(_langs ${target} LINKER_LANGUAGE)
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:${HARVEST_WARNINGS}>
+    $<$<COMPILE_LANGUAGE:C>:${HARVEST_C_WARNINGS}>
+    $<$<BOOL:${HARVEST_WERROR}>:-Werror>)
+endfunction()
+
+# harvest_fuzzer(name source libs...): a libFuzzer target plus a ctest smoke run
+# over its seed corpus (tests/fuzz/corpus/<name>) for a bounded number of runs.
+function(harvest_fuzzer name source)
+  if(NOT HARVEST_FUZZ)
+    return()
+  endif()
+  add_executable(${name} ${source})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_link_libraries(${name} PRIVATE ${ARGN})
+  set(_corpus ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${name})
+  file(MAKE_DIRECTORY ${_corpus})
+  add_test(NAME fuzz.${name}
+           COMMAND ${name} -runs=20000 -max_total_time=20 -rss_limit_mb=2048 ${_corpus})
+  set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz)
+endfunction()

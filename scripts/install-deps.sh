@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs every Debian and npm package Harvest Live needs, skipping what is
+# already present. Safe to run repeatedly; runs as root on Debian bookworm.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+DEBIAN_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git clang clang-format libclang-rt-14-dev llvm
+  # media
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  libsrt-openssl-dev
+  # rendering
+  libcairo2-dev libpango1.0-dev libgdk-pixbuf-2.0-dev fonts-noto-cjk fonts-dejavu-core
+  # realtime and storage
+  libwebsockets-dev nlohmann-json3-dev catch2 libsqlite3-dev libssl-dev
+  # test peers
+  ffmpeg chromium curl
+)
+
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# Node.js may come from Debian or from elsewhere (nodesource ships npm inside
+# nodejs and conflicts with Debian's npm): only install it when absent.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+# npm packages for the browser and websocket tests (never downloads a browser).
+if [[ -f "$ROOT/tests/js/package.json" ]]; then
+  if [[ ! -d "$ROOT/tests/js/node_modules" || "$ROOT/tests/js/package.json" -nt "$ROOT/tests/js/node_modules" ]]; then
+    echo "install-deps: npm install in tests/js"
+    (cd "$ROOT/tests/js" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent && touch node_modules)
+  else
+    echo "install-deps: npm packages present"
+  fi
+fi

@@ -1,0 +1,74 @@
+#include "app.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "realtime/http_server.h"
+#include "realtime/static_files.h"
+
+namespace harvest {
+
+namespace fs = std::filesystem;
+
+std::string find_project_dir(const std::string& name) {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+      if (fs::is_directory(dir / name) && fs::exists(dir / "CMakeLists.txt")) return (dir / name).string();
+    }
+  }
+  return (fs::path(HARVEST_SOURCE_DIR) / name).string();
+}
+
+App::App(ServerConfig config) : config_(std::move(config)) {
+  if (config_.web_root.empty()) config_.web_root = find_project_dir("web-client");
+  if (config_.samples_dir.empty()) config_.samples_dir = find_project_dir("samples");
+}
+
+App::~App() = default;
+
+int App::http_port() const { return http_ ? http_->port() : 0; }
+
+std::string App::start() {
+  std::error_code ec;
+  fs::create_directories(config_.data_dir, ec);
+  if (ec) return "cannot create data directory '" + config_.data_dir + "': " + ec.message();
+
+  realtime::HttpServerOptions http_options;
+  http_options.bind_address = config_.bind_address;
+  http_options.port = config_.http_port;
+  http_options.tls_cert = config_.tls_cert;
+  http_options.tls_key = config_.tls_key;
+  http_ = std::make_unique<realtime::HttpServer>(loop_, http_options);
+  register_routes();
+  if (auto err = http_->start(); !err.empty()) return err;
+
+  log::info("listening")
+      .kv("http_port", http_->port())
+      .kv("data_dir", config_.data_dir)
+      .kv("store", config_.store)
+      .kv("bus", config_.bus)
+      .kv("web_root", config_.web_root);
+  if (config_.admin_token.empty())
+    log::warn("no_admin_token").kv("hint", "set HARVEST_ADMIN_TOKEN; admin routes are refused");
+  return {};
+}
+
+void App::register_routes() {
+  auto& r = http_->router();
+  r.add("GET", "/api/health", [](const realtime::HttpRequest&) {
+    return realtime::HttpResponse::json(200, R"({"status":"ok"})");
+  });
+  realtime::register_web_client_routes(r, config_.web_root);
+}
+
+void App::run() {
+  http_->run();
+  log::info("stopped");
+}
+
+void App::stop() { loop_.request_stop(); }
+
+}  // namespace harvest

@@ -1,0 +1,41 @@
+#pragma once
+// Wires the modules of harvest-server together: one EventLoop (the control plane),
+// the HTTP/websocket server that drives it, and the media, commerce and store parts.
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "core/event_loop.h"
+
+namespace harvest {
+
+namespace realtime { class HttpServer; }
+
+class App {
+public:
+  explicit App(ServerConfig config);
+  ~App();
+
+  // Opens the store, the listeners and the pipelines. Returns an error sentence, or empty.
+  std::string start();
+  // Serves until stop(); returns after a clean shutdown.
+  void run();
+  // Thread-safe; may be called from a signal-waiting thread.
+  void stop();
+
+  const ServerConfig& config() const { return config_; }
+  EventLoop& loop() { return loop_; }
+  int http_port() const;
+
+private:
+  void register_routes();
+
+  ServerConfig config_;
+  EventLoop loop_;
+  std::unique_ptr<realtime::HttpServer> http_;
+};
+
+// Locates a directory shipped with the project (web-client, samples) when not configured.
+std::string find_project_dir(const std::string& name);
+
+}  // namespace harvest

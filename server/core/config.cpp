@@ -1,0 +1,176 @@
+#include "core/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace harvest {
+namespace {
+
+using Setter = std::function<std::string(ServerConfig&, const std::string&)>;
+
+std::string set_port(int& field, const std::string& name, const std::string& value) {
+  int port = -1;
+  const auto* end = value.data() + value.size();
+  auto [ptr, ec] = std::from_chars(value.data(), end, port);
+  if (ec != std::errc() || ptr != end || port < 0 || port > 65535) {
+    return "--" + name + " needs a port number 0-65535, got '" + value + "'";
+  }
+  field = port;
+  return {};
+}
+
+// One table of value-taking options, shared by flags and the config file.
+const std::map<std::string, Setter>& value_options() {
+  static const std::map<std::string, Setter> table = {
+      {"http-port", [](ServerConfig& c, const std::string& v) { return set_port(c.http_port, "http-port", v); }},
+      {"rtmp-port", [](ServerConfig& c, const std::string& v) { return set_port(c.rtmp_port, "rtmp-port", v); }},
+      {"srt-port", [](ServerConfig& c, const std::string& v) { return set_port(c.srt_port, "srt-port", v); }},
+      {"bind", [](ServerConfig& c, const std::string& v) { c.bind_address = v; return std::string(); }},
+      {"public-host", [](ServerConfig& c, const std::string& v) { c.public_host = v; return std::string(); }},
+      {"data-dir", [](ServerConfig& c, const std::string& v) { c.data_dir = v; return std::string(); }},
+      {"store", [](ServerConfig& c, const std::string& v) {
+         if (v != "sqlite" && v.rfind("postgres://", 0) != 0 && v.rfind("postgresql://", 0) != 0)
+           return "--store must be 'sqlite' or a postgres:// URL, got '" + v + "'";
+         c.store = v;
+         return std::string();
+       }},
+      {"bus", [](ServerConfig& c, const std::string& v) {
+         if (v != "local" && v.rfind("redis://", 0) != 0)
+           return "--bus must be 'local' or a redis:// URL, got '" + v + "'";
+         c.bus = v;
+         return std::string();
+       }},
+      {"web-root", [](ServerConfig& c, const std::string& v) { c.web_root = v; return std::string(); }},
+      {"samples-dir", [](ServerConfig& c, const std::string& v) { c.samples_dir = v; return std::string(); }},
+      {"tls-cert", [](ServerConfig& c, const std::string& v) { c.tls_cert = v; return std::string(); }},
+      {"tls-key", [](ServerConfig& c, const std::string& v) { c.tls_key = v; return std::string(); }},
+      {"admin-token", [](ServerConfig& c, const std::string& v) { c.admin_token = v; return std::string(); }},
+      {"token-secret", [](ServerConfig& c, const std::string& v) { c.token_secret = v; return std::string(); }},
+      {"log-level", [](ServerConfig& c, const std::string& v) {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error")
+           return "--log-level must be debug, info, warn or error, got '" + v + "'";
+         c.log_level = v;
+         return std::string();
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::string usage_text() {
+  return R"(Usage: harvest-server [--config FILE] [options]
+
+Live-stream commerce server: RTMP/SRT ingest, HLS playback, product cards, real-time orders.
+Flags override the JSON config file, which overrides the defaults.
+
+  --config FILE        JSON file with any of the options below (keys without the dashes)
+  --http-port N        HTTP + websocket port (default 8080; 0 picks a free port)
+  --rtmp-port N        RTMP ingest port (default 1935; 0 picks a free port)
+  --srt-port N         SRT ingest port (default 9000; 0 picks a free port)
+  --bind ADDR          address to listen on (default 0.0.0.0)
+  --public-host HOST   host name used in the URLs handed out (default: the request's Host)
+  --data-dir DIR       where the store, HLS files and recordings live (default ./data)
+  --store S            'sqlite' (default) or a postgres:// URL
+  --bus B              'local' (default) or a redis:// URL
+  --web-root DIR       web client files (default: found beside the binary)
+  --samples-dir DIR    demo catalog and media (default: found beside the binary)
+  --tls-cert FILE      serve HTTPS/WSS with this certificate (with --tls-key)
+  --tls-key FILE
+  --admin-token T      admin token (default: the HARVEST_ADMIN_TOKEN environment variable)
+  --token-secret S     secret that signs host tokens (default: generated into the data dir)
+  --demo               load the sample catalog and start the built-in demo publisher
+  --log-level L        debug, info (default), warn, error
+  --help               show this text
+  --version            print the version
+)";
+}
+
+std::string apply_config_json(const std::string& json_text, ServerConfig& config) {
+  nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return "config file is not valid JSON";
+  if (!doc.is_object()) return "config file must hold a JSON object";
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "demo") {
+      if (!value.is_boolean()) return "config key 'demo' must be true or false";
+      config.demo = value.get<bool>();
+      continue;
+    }
+    const auto& table = value_options();
+    const auto it = table.find(key);
+    if (it == table.end()) return "unknown config key '" + key + "'";
+    std::string text;
+    if (value.is_string()) text = value.get<std::string>();
+    else if (value.is_number_integer()) text = std::to_string(value.get<long long>());
+    else return "config key '" + key + "' must be a string or an integer";
+    if (auto err = it->second(config, text); !err.empty()) return "config file: " + err;
+  }
+  return {};
+}
+
+ConfigResult parse_command_line(const std::vector<std::string>& args,
+                                std::optional<std::string> env_admin_token) {
+  ConfigResult result;
+  auto fail = [&](std::string message) {
+    result.action = ConfigResult::Action::error;
+    result.error = std::move(message);
+    return result;
+  };
+
+  // Split "--key=value" and "--key value" into (key, value) pairs first, so the
+  // config file can be applied before any flag regardless of where it appears.
+  struct Flag { std::string key; std::optional<std::string> value; };
+  std::vector<Flag> flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) return fail("unexpected argument '" + arg + "'");
+    std::string key = arg.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = key.find('='); eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key.resize(eq);
+    }
+    const bool takes_value = key == "config" || value_options().count(key) > 0;
+    const bool is_switch = key == "help" || key == "version" || key == "demo";
+    if (!takes_value && !is_switch) return fail("unknown flag '--" + key + "' (see --help)");
+    if (takes_value && !value) {
+      if (i + 1 >= args.size()) return fail("flag '--" + key + "' needs a value");
+      value = args[++i];
+    }
+    if (is_switch && value) return fail("flag '--" + key + "' takes no value");
+    flags.push_back({key, value});
+  }
+
+  for (const auto& f : flags) {
+    if (f.key == "help") { result.action = ConfigResult::Action::help; return result; }
+    if (f.key == "version") { result.action = ConfigResult::Action::version; return result; }
+  }
+
+  ServerConfig config;
+  if (env_admin_token && !env_admin_token->empty()) config.admin_token = *env_admin_token;
+  for (const auto& f : flags) {
+    if (f.key != "config") continue;
+    std::ifstream in(*f.value);
+    if (!in) return fail("cannot read config file '" + *f.value + "'");
+    std::stringstream text;
+    text << in.rdbuf();
+    if (auto err = apply_config_json(text.str(), config); !err.empty())
+      return fail(*f.value + ": " + err);
+  }
+  for (const auto& f : flags) {
+    if (f.key == "config") continue;
+    if (f.key == "demo") { config.demo = true; continue; }
+    if (auto err = value_options().at(f.key)(config, *f.value); !err.empty()) return fail(err);
+  }
+  if (config.tls_cert.empty() != config.tls_key.empty())
+    return fail("--tls-cert and --tls-key must be given together");
+
+  result.config = std::move(config);
+  return result;
+}
+
+}  // namespace harvest

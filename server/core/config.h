@@ -1,0 +1,56 @@
+#pragma once
+// Server configuration: defaults here, overridden by a JSON config file, overridden by flags.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace harvest {
+
+struct ServerConfig {
+  // Network. Port 0 means "pick a free port"; the chosen port is logged.
+  std::string bind_address = "0.0.0.0";
+  int http_port = 8080;
+  int rtmp_port = 1935;
+  int srt_port = 9000;
+  std::string tls_cert;
+  std::string tls_key;
+  // Host name used in the ingest/playback URLs handed to farmers; empty: the request's Host.
+  std::string public_host;
+
+  // Storage and scale-out backends.
+  std::string data_dir = "./data";
+  std::string store = "sqlite";  // or a postgres:// URL
+  std::string bus = "local";     // or a redis:// URL
+
+  // Where the web client's files are; empty: found next to the binary / source tree.
+  std::string web_root;
+  std::string samples_dir;
+
+  // Admin token; normally from HARVEST_ADMIN_TOKEN.
+  std::string admin_token;
+  // Secret used to sign host tokens; generated and kept in data_dir when empty.
+  std::string token_secret;
+
+  bool demo = false;
+  std::string log_level = "info";
+};
+
+struct ConfigResult {
+  enum class Action { run, help, version, error };
+  Action action = Action::run;
+  ServerConfig config;
+  std::string error;  // set when action == error; a sentence for the operator
+};
+
+// Parses argv (argv[0] is skipped). `env_admin_token` is the value of HARVEST_ADMIN_TOKEN if set.
+// Precedence: defaults < --config FILE < flags; the env token applies unless the flag/config set one.
+ConfigResult parse_command_line(const std::vector<std::string>& args,
+                                std::optional<std::string> env_admin_token);
+
+// Applies the JSON text of a config file onto `config`. Returns an error sentence, or empty.
+std::string apply_config_json(const std::string& json_text, ServerConfig& config);
+
+std::string usage_text();
+
+}  // namespace harvest

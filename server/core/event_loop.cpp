@@ -1,0 +1,82 @@
+#include "core/event_loop.h"
+
+namespace harvest {
+
+EventLoop::EventLoop() : loop_thread_(std::this_thread::get_id()) {}
+
+void EventLoop::post(Task task) {
+  std::function<void()> waker;
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(task));
+    waker = waker_;
+  }
+  if (waker) waker();
+}
+
+EventLoop::TimerId EventLoop::run_after(std::chrono::milliseconds delay, Task task) {
+  const TimerId id = next_timer_id_++;
+  const auto deadline = Clock::now() + delay;
+  timers_.emplace(std::make_pair(deadline, id), std::move(task));
+  timer_deadlines_.emplace(id, deadline);
+  // The driver re-reads the next deadline after every run_pending(); make sure one happens.
+  std::function<void()> waker;
+  {
+    std::lock_guard lock(mutex_);
+    waker = waker_;
+  }
+  if (waker) waker();
+  return id;
+}
+
+void EventLoop::cancel(TimerId id) {
+  auto it = timer_deadlines_.find(id);
+  if (it == timer_deadlines_.end()) return;
+  timers_.erase(std::make_pair(it->second, id));
+  timer_deadlines_.erase(it);
+}
+
+void EventLoop::set_waker(std::function<void()> waker) {
+  std::lock_guard lock(mutex_);
+  waker_ = std::move(waker);
+}
+
+std::chrono::milliseconds EventLoop::run_pending() {
+  std::deque<Task> batch;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(queue_);
+  }
+  for (auto& task : batch) task();
+
+  const auto now = Clock::now();
+  while (!timers_.empty() && timers_.begin()->first.first <= now) {
+    auto node = timers_.extract(timers_.begin());
+    timer_deadlines_.erase(node.key().second);
+    node.mapped()();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (!queue_.empty()) return std::chrono::milliseconds(0);
+  }
+  if (timers_.empty()) return std::chrono::milliseconds::max();
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.first - now);
+  return std::max(wait, std::chrono::milliseconds(0));
+}
+
+void EventLoop::request_stop() {
+  std::function<void()> waker;
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+    waker = waker_;
+  }
+  if (waker) waker();
+}
+
+bool EventLoop::stop_requested() const {
+  std::lock_guard lock(mutex_);
+  return stop_;
+}
+
+}  // namespace harvest

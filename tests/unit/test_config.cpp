@@ -1,0 +1,70 @@
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "core/config.h"
+#include "support/temp_dir.h"
+
+using harvest::ConfigResult;
+using harvest::parse_command_line;
+
+TEST_CASE("defaults come from DESIGN.md", "[config]") {
+  auto r = parse_command_line({}, std::nullopt);
+  REQUIRE(r.action == ConfigResult::Action::run);
+  CHECK(r.config.http_port == 8080);
+  CHECK(r.config.rtmp_port == 1935);
+  CHECK(r.config.srt_port == 9000);
+  CHECK(r.config.data_dir == "./data");
+  CHECK(r.config.store == "sqlite");
+  CHECK(r.config.bus == "local");
+  CHECK_FALSE(r.config.demo);
+}
+
+TEST_CASE("flags override the config file, which overrides defaults", "[config]") {
+  harvest::test::TempDir dir;
+  const std::string file = dir.path() + "/harvest.json";
+  std::ofstream(file) << R"({"http-port": 9999, "rtmp-port": 2000, "data-dir": "/var/harvest", "demo": true})";
+
+  auto r = parse_command_line({"--http-port=1234", "--config", file}, std::nullopt);
+  REQUIRE(r.action == ConfigResult::Action::run);
+  CHECK(r.config.http_port == 1234);    // flag wins even though it came first
+  CHECK(r.config.rtmp_port == 2000);    // from the file
+  CHECK(r.config.srt_port == 9000);     // default
+  CHECK(r.config.data_dir == "/var/harvest");
+  CHECK(r.config.demo);
+}
+
+TEST_CASE("admin token: env unless set explicitly", "[config]") {
+  CHECK(parse_command_line({}, std::string("env-token")).config.admin_token == "env-token");
+  CHECK(parse_command_line({"--admin-token", "flag"}, std::string("env")).config.admin_token == "flag");
+}
+
+TEST_CASE("bad flags are errors with a sentence", "[config]") {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--no-such-flag"}, {"--http-port"}, {"--http-port", "seventy"}, {"--http-port", "70000"},
+      {"--http-port", "-1"}, {"stray"}, {"--store", "mysql://x"}, {"--bus", "kafka"},
+      {"--demo=yes"}, {"--log-level", "loud"}, {"--tls-cert", "a.pem"}, {"--config", "/nonexistent.json"},
+  };
+  for (const auto& args : bad) {
+    INFO(args.front());
+    auto r = parse_command_line(args, std::nullopt);
+    CHECK(r.action == ConfigResult::Action::error);
+    CHECK_FALSE(r.error.empty());
+  }
+}
+
+TEST_CASE("config file errors name the problem", "[config]") {
+  harvest::ServerConfig c;
+  CHECK(harvest::apply_config_json("{not json", c).find("not valid JSON") != std::string::npos);
+  CHECK(harvest::apply_config_json("[1]", c).find("object") != std::string::npos);
+  CHECK(harvest::apply_config_json(R"({"colour": "red"})", c).find("colour") != std::string::npos);
+  CHECK(harvest::apply_config_json(R"({"http-port": [1]})", c).find("http-port") != std::string::npos);
+  CHECK(harvest::apply_config_json(R"({"store": "postgres://db/harvest", "bus": "redis://r:6379"})", c).empty());
+  CHECK(c.store == "postgres://db/harvest");
+  CHECK(c.bus == "redis://r:6379");
+}
+
+TEST_CASE("help and version", "[config]") {
+  CHECK(parse_command_line({"--help"}, std::nullopt).action == ConfigResult::Action::help);
+  CHECK(parse_command_line({"--http-port", "1", "--version"}, std::nullopt).action == ConfigResult::Action::version);
+  CHECK(harvest::usage_text().find("--http-port") != std::string::npos);
+}

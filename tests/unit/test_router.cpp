@@ -1,0 +1,45 @@
+#include <catch2/catch.hpp>
+
+#include "realtime/router.h"
+#include "realtime/static_files.h"
+
+using namespace harvest::realtime;
+
+TEST_CASE("router matches literal and parameter segments", "[router]") {
+  Router r;
+  int hit = 0;
+  r.add("GET", "/api/streams/{id}", [&](const HttpRequest&) { hit = 1; return HttpResponse{}; });
+  r.add("GET", "/api/streams/{id}/products", [&](const HttpRequest&) { hit = 2; return HttpResponse{}; });
+  r.add("PUT", "/api/streams/{id}/products", [&](const HttpRequest&) { hit = 3; return HttpResponse{}; });
+  r.add("GET", "/hls/{id}/{file...}", [&](const HttpRequest&) { hit = 4; return HttpResponse{}; });
+
+  auto m = r.match("GET", "/api/streams/abc");
+  REQUIRE(m.handler != nullptr);
+  (*m.handler)(HttpRequest{});
+  CHECK(hit == 1);
+  CHECK(m.params.at("id") == "abc");
+
+  m = r.match("PUT", "/api/streams/abc/products/");
+  REQUIRE(m.handler != nullptr);
+  (*m.handler)(HttpRequest{});
+  CHECK(hit == 3);
+
+  m = r.match("GET", "/hls/s1/burned/index.m3u8");
+  REQUIRE(m.handler != nullptr);
+  CHECK(m.params.at("file") == "burned/index.m3u8");
+
+  CHECK(r.match("GET", "/api/streams").handler == nullptr);
+  CHECK(r.match("GET", "/hls/s1").handler == nullptr);
+  auto wrong_method = r.match("DELETE", "/api/streams/abc");
+  CHECK(wrong_method.handler == nullptr);
+  CHECK(wrong_method.path_matched_other_method);
+}
+
+TEST_CASE("static paths never leave the root", "[router]") {
+  CHECK(safe_join("/srv/web", "app.js") == "/srv/web/app.js");
+  CHECK(safe_join("/srv/web", "img/pear.png") == "/srv/web/img/pear.png");
+  CHECK(safe_join("/srv/web", "../etc/passwd").empty());
+  CHECK(safe_join("/srv/web", "img/../../x").empty());
+  CHECK(safe_join("/srv/web", "/etc/passwd").empty());
+  CHECK(safe_join("/srv/web", "").empty());
+}
