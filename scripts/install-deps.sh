@@ -42,12 +42,15 @@ else
   echo "install-deps: all Debian packages present"
 fi
 
-# npm packages for the browser and websocket tests (never downloads a browser).
-if [[ -f "$ROOT/tests/js/package.json" ]]; then
-  if [[ ! -d "$ROOT/tests/js/node_modules" || "$ROOT/tests/js/package.json" -nt "$ROOT/tests/js/node_modules" ]]; then
-    echo "install-deps: npm install in tests/js"
-    (cd "$ROOT/tests/js" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent && touch node_modules)
-  else
-    echo "install-deps: npm packages present"
+# npm packages (browser tests, websocket clients, web client tooling). Never downloads a browser:
+# the browser tests drive Debian's /usr/bin/chromium.
+for dir in "$ROOT/tests/js" "$ROOT/web-client"; do
+  [[ -f "$dir/package.json" ]] || continue
+  stamp="$dir/node_modules/.harvest-installed"
+  if [[ ! -f "$stamp" || "$dir/package.json" -nt "$stamp" || ( -f "$dir/package-lock.json" && "$dir/package-lock.json" -nt "$stamp" ) ]]; then
+    echo "install-deps: npm install in ${dir#$ROOT/}"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent)
+    touch "$stamp"
   fi
-fi
+done
+echo "install-deps: done"
