@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/tokens.h"
 #include "realtime/http_server.h"
 #include "realtime/static_files.h"
 
@@ -36,6 +37,20 @@ std::string App::start() {
   fs::create_directories(config_.data_dir, ec);
   if (ec) return "cannot create data directory '" + config_.data_dir + "': " + ec.message();
 
+  std::string error;
+  store_ = store::open_store(config_, error);
+  if (!store_) return error;
+  streams_ = std::make_unique<StreamRegistry>(*store_);
+  if (auto st = streams_->load(); !st) return "cannot load streams: " + st.message();
+
+  access_.admin_token = config_.admin_token;
+  access_.token_secret = !config_.token_secret.empty()
+                             ? config_.token_secret
+                             : tokens::load_or_create_secret((fs::path(config_.data_dir) / "token-secret").string());
+  if (access_.token_secret.empty()) return "cannot create the token secret in '" + config_.data_dir + "'";
+  endpoints_.public_host = config_.public_host;
+  endpoints_.tls = !config_.tls_cert.empty();
+
   realtime::HttpServerOptions http_options;
   http_options.bind_address = config_.bind_address;
   http_options.port = config_.http_port;
@@ -44,6 +59,9 @@ std::string App::start() {
   http_ = std::make_unique<realtime::HttpServer>(loop_, http_options);
   register_routes();
   if (auto err = http_->start(); !err.empty()) return err;
+  endpoints_.http_port = http_->port();
+  endpoints_.rtmp_port = config_.rtmp_port;  // replaced by the chosen port once ingest listens
+  endpoints_.srt_port = config_.srt_port;
 
   log::info("listening")
       .kv("http_port", http_->port())
@@ -61,6 +79,7 @@ void App::register_routes() {
   r.add("GET", "/api/health", [](const realtime::HttpRequest&) {
     return realtime::HttpResponse::json(200, R"({"status":"ok"})");
   });
+  realtime::register_stream_routes(r, *streams_, access_, endpoints_);
   realtime::register_web_client_routes(r, config_.web_root);
 }
 

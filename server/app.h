@@ -6,6 +6,10 @@
 
 #include "core/config.h"
 #include "core/event_loop.h"
+#include "core/stream_registry.h"
+#include "realtime/access.h"
+#include "realtime/streams_api.h"
+#include "store/store.h"
 
 namespace harvest {
 
@@ -32,6 +36,10 @@ private:
 
   ServerConfig config_;
   EventLoop loop_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<StreamRegistry> streams_;
+  realtime::AccessConfig access_;
+  realtime::PublicEndpoints endpoints_;
   std::unique_ptr<realtime::HttpServer> http_;
 };
 

@@ -1,0 +1,87 @@
+#include "core/stream_registry.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/tokens.h"
+
+namespace harvest {
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Status StreamRegistry::load() {
+  for (auto& record : store_.list_streams()) {
+    auto state = std::make_unique<StreamState>();
+    state->record = std::move(record);
+    by_key_[state->record.stream_key] = state.get();
+    by_id_[state->record.id] = std::move(state);
+  }
+  return Status::ok();
+}
+
+Status StreamRegistry::create(const std::string& title, const std::string& farmer, StreamState*& out) {
+  auto state = std::make_unique<StreamState>();
+  state->record.id = tokens::random_id(8);
+  state->record.stream_key = "sk_" + tokens::random_hex(16);
+  state->record.title = title;
+  state->record.farmer = farmer;
+  state->record.created_at_ms = now_ms();
+  if (auto st = store_.create_stream(state->record); !st) return st;
+  out = state.get();
+  by_key_[state->record.stream_key] = out;
+  by_id_[state->record.id] = std::move(state);
+  notify(*out, Change::created);
+  return Status::ok();
+}
+
+StreamState* StreamRegistry::find(const std::string& id) {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second.get();
+}
+
+StreamState* StreamRegistry::find_by_key(const std::string& stream_key) {
+  auto it = by_key_.find(stream_key);
+  return it == by_key_.end() ? nullptr : it->second;
+}
+
+std::vector<const StreamState*> StreamRegistry::all() const {
+  std::vector<const StreamState*> out;
+  for (const auto& [id, state] : by_id_) out.push_back(state.get());
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) {
+    return a->record.created_at_ms < b->record.created_at_ms;
+  });
+  return out;
+}
+
+void StreamRegistry::set_live(const std::string& id, bool live) {
+  StreamState* s = find(id);
+  if (s == nullptr || s->live == live) return;
+  s->live = live;
+  s->live_since_ms = live ? now_ms() : 0;
+  if (!live) s->ingest = nlohmann::json::object();
+  notify(*s, live ? Change::live : Change::offline);
+}
+
+void StreamRegistry::set_ingest_stats(const std::string& id, nlohmann::json stats) {
+  StreamState* s = find(id);
+  if (s == nullptr) return;
+  s->ingest = std::move(stats);
+  notify(*s, Change::ingest_stats);
+}
+
+void StreamRegistry::set_viewers(const std::string& id, int viewers) {
+  StreamState* s = find(id);
+  if (s == nullptr || s->viewers == viewers) return;
+  s->viewers = viewers;
+  s->peak_viewers = std::max(s->peak_viewers, viewers);
+  notify(*s, Change::viewers);
+}
+
+void StreamRegistry::notify(const StreamState& s, Change c) {
+  for (auto& listener : listeners_) listener(s, c);
+}
+
+}  // namespace harvest

@@ -1,0 +1,60 @@
+#pragma once
+// The streams this server knows: their stored records plus runtime state (live or not,
+// ingest stats, viewer count). Lives on the control-plane thread: no locks, call only there.
+//
+// Writers: media (set_live, set_ingest_stats), realtime (set_viewers). Readers: the HTTP API,
+// rooms. Listeners hear every change so, e.g., a room can tell its host the stream went live.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "store/store.h"
+
+namespace harvest {
+
+struct StreamState {
+  store::StreamRecord record;
+  bool live = false;
+  int64_t live_since_ms = 0;
+  nlohmann::json ingest = nlohmann::json::object();  // protocol, bitrate, fps, resolution, codecs, rtt, loss
+  int viewers = 0;
+  int peak_viewers = 0;
+};
+
+class StreamRegistry {
+public:
+  explicit StreamRegistry(store::Store& store) : store_(store) {}
+
+  // Loads every stored stream (all offline).
+  Status load();
+  // Creates and stores a stream with a fresh id and secret key.
+  Status create(const std::string& title, const std::string& farmer, StreamState*& out);
+
+  StreamState* find(const std::string& id);
+  StreamState* find_by_key(const std::string& stream_key);
+  std::vector<const StreamState*> all() const;
+
+  void set_live(const std::string& id, bool live);
+  void set_ingest_stats(const std::string& id, nlohmann::json stats);
+  void set_viewers(const std::string& id, int viewers);
+
+  enum class Change { created, live, offline, ingest_stats, viewers };
+  using Listener = std::function<void(const StreamState&, Change)>;
+  void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
+
+private:
+  void notify(const StreamState& s, Change c);
+  store::Store& store_;
+  std::map<std::string, std::unique_ptr<StreamState>> by_id_;
+  std::map<std::string, StreamState*> by_key_;
+  std::vector<Listener> listeners_;
+};
+
+int64_t now_ms();  // server wall time, ms since the epoch
+
+}  // namespace harvest

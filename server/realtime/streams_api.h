@@ -1,0 +1,27 @@
+#pragma once
+// HTTP API for streams: create (admin), list, state. See DESIGN.md "HTTP".
+#include <string>
+
+#include "core/stream_registry.h"
+#include "realtime/access.h"
+#include "realtime/router.h"
+
+namespace harvest::realtime {
+
+// The ports and host the URLs handed to farmers and viewers point at. Filled in by the App
+// once the listeners know their (possibly picked) ports.
+struct PublicEndpoints {
+  std::string public_host;  // empty: taken from the request's Host header
+  bool tls = false;
+  int http_port = 0;
+  int rtmp_port = 0;
+  int srt_port = 0;
+};
+
+void register_stream_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
+                            const PublicEndpoints& endpoints);
+
+// The host name part of a Host header ("a.b:8080" -> "a.b", "[::1]:80" -> "[::1]").
+std::string host_without_port(const std::string& host_header);
+
+}  // namespace harvest::realtime
