@@ -42,6 +42,10 @@ std::string App::start() {
   if (!store_) return error;
   streams_ = std::make_unique<StreamRegistry>(*store_);
   if (auto st = streams_->load(); !st) return "cannot load streams: " + st.message();
+  if (config_.demo) {
+    StreamState* demo = nullptr;
+    if (auto st = streams_->ensure_demo_stream(demo); !st) return "cannot create the demo stream: " + st.message();
+  }
 
   access_.admin_token = config_.admin_token;
   access_.token_secret = !config_.token_secret.empty()

@@ -23,8 +23,19 @@ Status StreamRegistry::load() {
 }
 
 Status StreamRegistry::create(const std::string& title, const std::string& farmer, StreamState*& out) {
+  return create_with_id(tokens::random_id(8), title, farmer, out);
+}
+
+Status StreamRegistry::ensure_demo_stream(StreamState*& out) {
+  out = find("demo");
+  if (out != nullptr) return Status::ok();
+  return create_with_id("demo", "隰县玉露香梨 · 宿迁大闸蟹 · 重庆特产 直播间", "Harvest Live 示范农场", out);
+}
+
+Status StreamRegistry::create_with_id(const std::string& id, const std::string& title, const std::string& farmer,
+                                      StreamState*& out) {
   auto state = std::make_unique<StreamState>();
-  state->record.id = tokens::random_id(8);
+  state->record.id = id;
   state->record.stream_key = "sk_" + tokens::random_hex(16);
   state->record.title = title;
   state->record.farmer = farmer;

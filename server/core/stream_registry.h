@@ -34,6 +34,8 @@ public:
   Status load();
   // Creates and stores a stream with a fresh id and secret key.
   Status create(const std::string& title, const std::string& farmer, StreamState*& out);
+  // The demo stream (id "demo"): created with a fresh key on first use, found afterwards.
+  Status ensure_demo_stream(StreamState*& out);
 
   StreamState* find(const std::string& id);
   StreamState* find_by_key(const std::string& stream_key);
@@ -48,6 +50,8 @@ public:
   void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
 
 private:
+  Status create_with_id(const std::string& id, const std::string& title, const std::string& farmer,
+                        StreamState*& out);
   void notify(const StreamState& s, Change c);
   store::Store& store_;
   std::map<std::string, std::unique_ptr<StreamState>> by_id_;
