@@ -249,7 +249,12 @@ bool HttpServer::send(ConnId conn, const Payload& payload, Delivery delivery, ui
     metrics().ws_slow_disconnects.fetch_add(1, std::memory_order_relaxed);
     log::warn("ws_slow_consumer_closed").kv("conn", conn).kv("queued_bytes", s.outbox_bytes)
         .kv("queued_messages", s.outbox.size());
-    close(conn, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow: messages not read");
+    // It is not reading, so a close frame would wait behind the data it does not read: drop the
+    // TCP connection at once and free its queue.
+    s.close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+    s.outbox.clear();
+    s.outbox_bytes = 0;
+    lws_set_timeout(s.wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
     return false;
   }
   if (was_empty) lws_callback_on_writable(s.wsi);
@@ -279,6 +284,8 @@ void HttpServer::close(ConnId conn, int status, std::string reason, bool flush_f
     s.outbox_bytes = 0;
   }
   lws_callback_on_writable(s.wsi);
+  // A peer that does not read never lets the close frame out: give it 5 s, then drop it.
+  lws_set_timeout(s.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
 int HttpServer::write_websocket(lws* wsi, Session& s) {

@@ -23,9 +23,18 @@ run('slow_viewer', async (t) => {
   // The host chats hard (each ~650 bytes); a buyer keeps the stock changing.
   const text = '梨'.repeat(200);
   const buyer = fast[0];
+  // In chunks the fast viewers take in before the next (a burst larger than the queue limit
+  // would cut off anyone); the slow viewer's backlog grows chunk after chunk.
+  const CHUNK = 200;
   for (let i = 0; i < CHATS; i++) {
-    host.send({ type: 'chat.send', text });
+    host.send({ type: 'chat.send', id: `c${i}`, text });
     if (i % 40 === 0) buyer.send({ type: 'buy', id: `buy${i}`, product_id: 'pear', qty: 1, idempotency_key: `k${i}` });
+    if (i % CHUNK === CHUNK - 1) {
+      await host.waitFor((m) => m.re === `c${i}`, 30000);
+      const n = host.messages.filter((m) => m.type === 'chat').length;
+      await Promise.all(fast.map((c) => waitUntil(() => c.messages.filter((m) => m.type === 'chat').length >= n - 1,
+                                                  30000, 'fast viewers to keep up')));
+    }
   }
   host.send({ type: 'chat.send', id: 'last', text: 'last' });
   // Every fast viewer gets every chat, in order, while the slow one is stuck.
@@ -40,8 +49,9 @@ run('slow_viewer', async (t) => {
   await waitUntil(async () => (await server.metric('harvest_ws_connections')) === FAST + 1, 30000,
                   'the slow viewer to leave the room');
   slow.ws._socket.resume();
+  // Not reading, it cannot be sent a close frame: the server dropped the TCP connection.
   const closed = await slow.waitClosed(30000);
-  eq(closed.code, 1008, 'slow viewer closed with 1008');
+  assert(closed.code === 1006 || closed.code === 1008, `slow viewer closed (${closed.code})`);
   assert(slow.messages.filter((m) => m.type === 'chat').length < CHATS, 'the slow viewer did not get everything');
   // The fast ones still work.
   for (const c of fast) eq((await c.request({ type: 'ping' })).type, 'pong', 'fast viewer still works');
