@@ -42,9 +42,9 @@ async function worker([port, stream, conns, windowSize, seconds, base]) {
     for (let k = 0; k < windowSize; k++) sendOne();
   })));
   const elapsed = now() - started;
-  process.send({ confirmed, rejected, elapsed, latencies });
   sockets.forEach((ws) => ws.terminate());
-  process.exit(0);
+  // Exit only once the (large) report has gone through the IPC channel.
+  process.send({ confirmed, rejected, elapsed, latencies }, () => process.exit(0));
 }
 
 export async function runBuys(bin, { connections = 256, windowSize = 16, seconds = 10, workers = 2 } = {}) {
