@@ -82,16 +82,33 @@ CardGeometry card_geometry(int w, int h) {
   return g;
 }
 
+static bool overlaps(const Rect& a, const Rect& b) {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
 std::vector<std::optional<Rect>> layout_cards(int frame_width, int frame_height, const std::vector<Slot>& slots) {
   std::vector<std::optional<Rect>> rects(slots.size());
   if (frame_width <= 0 || frame_height <= 0) return rects;
-  for (Slot slot : {Slot::kBottom, Slot::kTop, Slot::kLeft, Slot::kRight}) {
+  std::vector<Rect> placed;
+  // Side columns first: a top or bottom stack that would grow into them stops
+  // (its further cards do not fit) instead of covering them.
+  for (Slot slot : {Slot::kLeft, Slot::kRight, Slot::kBottom, Slot::kTop}) {
     const int count = static_cast<int>(std::count(slots.begin(), slots.end(), slot));
     const SlotFrame f = slot_frame(frame_width, frame_height, slot);
     int index = 0;
+    bool full = false;
     for (std::size_t i = 0; i < slots.size(); ++i) {
-      if (slots[i] != slot) continue;
-      rects[i] = place(f, slot, index++, count);
+      if (slots[i] != slot || full) continue;
+      auto rect = place(f, slot, index++, count);
+      if (rect && std::any_of(placed.begin(), placed.end(), [&](const Rect& p) { return overlaps(*rect, p); })) {
+        rect.reset();
+      }
+      if (!rect) {
+        full = true;
+        continue;
+      }
+      placed.push_back(*rect);
+      rects[i] = rect;
     }
   }
   return rects;

@@ -631,7 +631,10 @@ GstCaps* without_overlay_feature(GstCaps* caps) {
   GstCaps* out = gst_caps_copy(caps);
   for (guint i = 0; i < gst_caps_get_size(out); ++i) {
     GstCapsFeatures* f = gst_caps_get_features(out, i);
-    if (is_overlay_feature_caps(f)) gst_caps_features_remove(f, GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION);
+    if (!is_overlay_feature_caps(f)) continue;
+    gst_caps_features_remove(f, GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION);
+    // No feature left means plain system memory, which is spelled "no features".
+    if (gst_caps_features_get_size(f) == 0) gst_caps_set_features(out, i, nullptr);
   }
   return gst_caps_simplify(out);
 }

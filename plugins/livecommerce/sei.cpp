@@ -73,8 +73,11 @@ std::vector<NalUnit> split_avc(std::span<const std::uint8_t> au, int length_size
 }  // namespace
 
 std::string cue_to_json(const Cue& cue) {
-  return nlohmann::json{{"product_id", cue.product_id}, {"action", cue.action}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // ordered_json keeps the documented key order: product_id first.
+  nlohmann::ordered_json body;
+  body["product_id"] = cue.product_id;
+  body["action"] = cue.action;
+  return body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::optional<Cue> cue_from_json(std::string_view text) {
