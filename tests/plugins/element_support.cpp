@@ -2,7 +2,9 @@
 
 #include <cairo.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 
@@ -173,6 +175,14 @@ std::size_t diff_in_rect(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, c
   std::size_t n = 0;
   each_byte(info, a, b, [&](guint, std::uint8_t va, std::uint8_t vb, int x, int y) {
     if (va != vb && rect.contains(x, y)) ++n;
+  });
+  return n;
+}
+
+std::size_t bytes_differing_by_more_than(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, int tolerance) {
+  std::size_t n = 0;
+  each_byte(info, a, b, [&](guint, std::uint8_t va, std::uint8_t vb, int, int) {
+    if (std::abs(static_cast<int>(va) - static_cast<int>(vb)) > tolerance) ++n;
   });
   return n;
 }

@@ -75,6 +75,9 @@ FrameDiff diff_frames(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, cons
 // Bytes that differ between two frames inside `rect` only.
 std::size_t diff_in_rect(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, const CardRect& rect);
 
+// How many bytes of two frames differ by more than `tolerance` levels.
+std::size_t bytes_differing_by_more_than(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, int tolerance);
+
 // Luma (or mean RGB) below `threshold` inside `rect` of an I420/NV12 frame: "ink".
 std::size_t dark_pixels(const GstVideoInfo& info, GstBuffer* frame, const CardRect& rect, int threshold = 90);
 

@@ -357,7 +357,8 @@ TEST_CASE("the overlay composition meta is attached instead of blending when dow
   Harness h("productoverlay");
   g_object_set(h.element(), "fade-duration", 0u, nullptr);
   gst_harness_set_sink_caps_str(
-      h.get(), "video/x-raw(meta:GstVideoOverlayComposition),format=I420,width=320,height=240,framerate=30/1");
+      h.get(), "video/x-raw(memory:SystemMemory,meta:GstVideoOverlayComposition),"
+                "format=I420,width=320,height=240,framerate=30/1");
   gst_harness_add_propose_allocation_meta(h.get(), GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, nullptr);
   set_scene(h, scene_json({card_json("pear", R"("sale_ends_at":30)")}));
   const GstVideoInfo info = h.set_video_caps("I420", 320, 240);
@@ -393,8 +394,10 @@ TEST_CASE("the overlay composition meta is attached instead of blending when dow
   gst_video_frame_unmap(&frame);
   const FrameDiff diff = diff_frames(info, blended.get(), composed.get(), {rect});
   CHECK(diff.changed_outside == 0);
-  // GStreamer's generic blender rounds differently; the pictures match closely.
-  CHECK(diff.changed_inside < static_cast<std::size_t>(rect.width * rect.height) / 2);
+  // GStreamer's generic blender rounds (and subsamples chroma) a little differently.
+  // Only antialiased edges differ by more than a few levels.
+  const auto card_bytes = static_cast<std::size_t>(rect.width * rect.height) * 3 / 2;
+  CHECK(bytes_differing_by_more_than(info, blended.get(), composed.get(), 4) < card_bytes / 10);
 }
 
 TEST_CASE("the scene can be changed from another thread while frames flow", "[productoverlay]") {
