@@ -61,7 +61,11 @@ struct _GstProductCue {
   ProductCuePrivate* priv;
 };
 
+// GObject's type boilerplate casts function pointers C-style.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
 G_DEFINE_TYPE(GstProductCue, gst_product_cue, GST_TYPE_ELEMENT)
+#pragma GCC diagnostic pop
 GST_ELEMENT_REGISTER_DEFINE(productcue, "productcue", GST_RANK_NONE, GST_TYPE_PRODUCT_CUE)
 
 namespace {

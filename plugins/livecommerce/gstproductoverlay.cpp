@@ -139,7 +139,11 @@ struct _GstProductOverlay {
   ProductOverlayPrivate* priv;
 };
 
+// GObject's type boilerplate casts function pointers C-style.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
 G_DEFINE_TYPE(GstProductOverlay, gst_product_overlay, GST_TYPE_ELEMENT)
+#pragma GCC diagnostic pop
 GST_ELEMENT_REGISTER_DEFINE(productoverlay, "productoverlay", GST_RANK_NONE, GST_TYPE_PRODUCT_OVERLAY)
 
 namespace {
