@@ -36,8 +36,8 @@ constexpr int kRounds = 5;  // best of: the machine is shared
 
 struct Contender {
   std::string name;
-  std::string launch;                           // gst_harness_new_parse() line
-  std::function<void(GstElement*)> configure;   // after creation, before caps
+  std::string launch;                          // gst_harness_new_parse() line
+  std::function<void(GstElement*)> configure;  // after creation, before caps
 };
 
 struct Result {
@@ -63,8 +63,9 @@ std::string make_product_image(const std::string& dir) {
 // The card exactly as productoverlay draws it, as a PNG for the other elements.
 std::string write_card_png(const CardBitmap& card, const std::string& dir) {
   const std::string path = dir + "/card.png";
-  cairo_surface_t* s = cairo_image_surface_create_for_data(const_cast<unsigned char*>(card.pixels.data()),
-                                                           CAIRO_FORMAT_ARGB32, card.width, card.height, card.stride);
+  cairo_surface_t* s =
+      cairo_image_surface_create_for_data(const_cast<unsigned char*>(card.pixels.data()), CAIRO_FORMAT_ARGB32,
+                                          card.width, card.height, card.stride);
   cairo_surface_write_to_png(s, path.c_str());
   cairo_surface_destroy(s);
   return path;
@@ -159,7 +160,8 @@ double time_card_copy(const char* format, const Rect& r, int frames) {
     pc.rows = static_cast<std::size_t>(r.height >> hsub);
     pc.bytes = static_cast<std::size_t>(r.width >> wsub) * pstride;
     pc.dst = frame.data() + GST_VIDEO_INFO_PLANE_OFFSET(&info, p) +
-             static_cast<std::size_t>(r.y >> hsub) * pc.stride + static_cast<std::size_t>(r.x >> wsub) * pstride;
+             static_cast<std::size_t>(r.y >> hsub) * pc.stride +
+             static_cast<std::size_t>(r.x >> wsub) * pstride;
     pc.src.assign(pc.rows * pc.bytes, 2);
     planes.push_back(std::move(pc));
   }
@@ -174,7 +176,8 @@ double time_card_copy(const char* format, const Rect& r, int frames) {
       }
       asm volatile("" : : "r"(frame.data()) : "memory");  // the copies must happen
     }
-    const auto ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    const auto ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
     best = std::min(best, ns / frames);
   }
   return best;
@@ -215,8 +218,9 @@ int main(int argc, char** argv) {
   const std::string card_png = write_card_png(*picture.bitmap, dir);
   g_card_surface = cairo_image_surface_create_from_png(card_png.c_str());
 
-  const std::string scene = R"({"cards":[{"product_id":"pear-yulu","title":"隰县玉露香梨 5斤装","price":3990,"image":")" +
-                            image + R"(","stock":120,"sold":35}]})";
+  const std::string scene =
+      R"({"cards":[{"product_id":"pear-yulu","title":"隰县玉露香梨 5斤装","price":3990,"image":")" + image +
+      R"(","stock":120,"sold":35}]})";
   const std::string scene_countdown = scene.substr(0, scene.size() - 3) + R"(,"sale_ends_at":3600}]})";
   // Harness launch lines become bins: the overlay is found by its name.
   auto scene_setter = [](std::string json) {
@@ -265,7 +269,8 @@ int main(int argc, char** argv) {
     double ours = 1.0;  // productoverlay's ns/frame: the unit of the "x faster" column
     for (const auto& c : contenders) {
       // identity draws nothing; the countdown card is a different picture on purpose.
-      const bool compare = c.name.find("identity") == std::string::npos && c.name.find("countdown") == std::string::npos;
+      const bool compare =
+          c.name.find("identity") == std::string::npos && c.name.find("countdown") == std::string::npos;
       // cairooverlay converts two full frames per frame: fewer frames keep the run short.
       const Result r = run(c, format, c.name.find("cairo") != std::string::npos ? frames / 3 : frames,
                            compare ? reference : nullptr, card);
@@ -275,11 +280,12 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < contenders.size(); ++i) {
       char diff[32] = "-";
       if (results[i].mean_diff >= 0) std::snprintf(diff, sizeof diff, "%.2f", results[i].mean_diff);
-      std::printf("%-6s %-52s %12.0f %10.1f %10s\n", format, contenders[i].name.c_str(), results[i].ns_per_frame,
-                  results[i].ns_per_frame / ours, diff);
+      std::printf("%-6s %-52s %12.0f %10.1f %10s\n", format, contenders[i].name.c_str(),
+                  results[i].ns_per_frame, results[i].ns_per_frame / ours, diff);
     }
     const double copy = time_card_copy(format, card, frames);
-    std::printf("%-6s %-52s %12.0f %10.2f %10s\n", format, "memcpy of the card area (floor)", copy, copy / ours, "-");
+    std::printf("%-6s %-52s %12.0f %10.2f %10s\n", format, "memcpy of the card area (floor)", copy,
+                copy / ours, "-");
     gst_buffer_unref(reference);
   }
   cairo_surface_destroy(g_card_surface);

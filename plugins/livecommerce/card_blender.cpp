@@ -22,14 +22,21 @@ double channel_value_x255(Channel channel, const std::uint8_t* bgra, const YuvMa
   const double c_scale = m.full_range ? 255.0 : 224.0;
   const double y_offset = m.full_range ? 0.0 : 16.0;
   switch (channel) {
-    case Channel::kY: return y_offset * a + y_scale * y;
-    case Channel::kU: return 128.0 * a + c_scale * (b - y) / (2.0 * (1.0 - m.kb));
-    case Channel::kV: return 128.0 * a + c_scale * (r - y) / (2.0 * (1.0 - m.kr));
-    case Channel::kR: return 255.0 * r;
-    case Channel::kG: return 255.0 * g;
-    case Channel::kB: return 255.0 * b;
+    case Channel::kY:
+      return y_offset * a + y_scale * y;
+    case Channel::kU:
+      return 128.0 * a + c_scale * (b - y) / (2.0 * (1.0 - m.kb));
+    case Channel::kV:
+      return 128.0 * a + c_scale * (r - y) / (2.0 * (1.0 - m.kr));
+    case Channel::kR:
+      return 255.0 * r;
+    case Channel::kG:
+      return 255.0 * g;
+    case Channel::kB:
+      return 255.0 * b;
     case Channel::kA:
-    case Channel::kPad: return 255.0 * a;
+    case Channel::kPad:
+      return 255.0 * a;
   }
   return 0.0;
 }
@@ -61,17 +68,25 @@ void blend_run(int bytes, std::uint8_t* dst, const std::uint8_t* color, const st
                std::uint8_t opacity) {
   if (opacity == 255) {
     switch (bytes) {
-      case 1: return blend_samples<1>(dst, color, alpha, count);
-      case 2: return blend_samples<2>(dst, color, alpha, count);
-      case 3: return blend_samples<3>(dst, color, alpha, count);
-      default: return blend_samples<4>(dst, color, alpha, count);
+      case 1:
+        return blend_samples<1>(dst, color, alpha, count);
+      case 2:
+        return blend_samples<2>(dst, color, alpha, count);
+      case 3:
+        return blend_samples<3>(dst, color, alpha, count);
+      default:
+        return blend_samples<4>(dst, color, alpha, count);
     }
   }
   switch (bytes) {
-    case 1: return blend_samples_faded<1>(dst, color, alpha, count, opacity);
-    case 2: return blend_samples_faded<2>(dst, color, alpha, count, opacity);
-    case 3: return blend_samples_faded<3>(dst, color, alpha, count, opacity);
-    default: return blend_samples_faded<4>(dst, color, alpha, count, opacity);
+    case 1:
+      return blend_samples_faded<1>(dst, color, alpha, count, opacity);
+    case 2:
+      return blend_samples_faded<2>(dst, color, alpha, count, opacity);
+    case 3:
+      return blend_samples_faded<3>(dst, color, alpha, count, opacity);
+    default:
+      return blend_samples_faded<4>(dst, color, alpha, count, opacity);
   }
 }
 
@@ -128,8 +143,8 @@ PreparedCard::Plane PreparedCard::convert_plane(const CardBitmap& bitmap, const 
           ++count;
         }
       }
-      const auto index = static_cast<std::size_t>(py) * static_cast<std::size_t>(plane.width) +
-                         static_cast<std::size_t>(px);
+      const auto index =
+          static_cast<std::size_t>(py) * static_cast<std::size_t>(plane.width) + static_cast<std::size_t>(px);
       const long alpha = std::lround(alpha_sum / count);
       plane.alpha[index] = static_cast<std::uint8_t>(alpha);
       for (std::size_t k = 0; k < bpp; ++k) {
@@ -146,7 +161,8 @@ PreparedCard::Plane PreparedCard::convert_plane(const CardBitmap& bitmap, const 
 void PreparedCard::find_spans(Plane& plane) {
   plane.row_spans.push_back(0);
   for (int y = 0; y < plane.height; ++y) {
-    const std::uint8_t* alpha = plane.alpha.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(plane.width);
+    const std::uint8_t* alpha =
+        plane.alpha.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(plane.width);
     int x = 0;
     while (x < plane.width) {
       if (alpha[x] == 0) {
@@ -170,8 +186,8 @@ void PreparedCard::blend(const FramePlanes& frame, int x, int y, std::uint8_t op
   }
 }
 
-void PreparedCard::blend_plane(const Plane& plane, std::uint8_t* dst, int stride, int frame_w, int frame_h, int x,
-                               int y, std::uint8_t opacity) const {
+void PreparedCard::blend_plane(const Plane& plane, std::uint8_t* dst, int stride, int frame_w, int frame_h,
+                               int x, int y, std::uint8_t opacity) const {
   const int bpp = plane.bytes_per_pixel;
   // Frame size and card origin in this plane's samples.
   const int plane_w = (frame_w + (1 << plane.shift_x) - 1) >> plane.shift_x;
@@ -183,12 +199,13 @@ void PreparedCard::blend_plane(const Plane& plane, std::uint8_t* dst, int stride
   const int min_x = std::max(0, -ox);
   const int max_x = std::min(plane.width, plane_w - ox);
   for (int row = first_row; row < last_row; ++row) {
-    std::uint8_t* dst_row = dst + static_cast<std::ptrdiff_t>(oy + row) * stride + static_cast<std::ptrdiff_t>(ox) * bpp;
+    std::uint8_t* dst_row =
+        dst + static_cast<std::ptrdiff_t>(oy + row) * stride + static_cast<std::ptrdiff_t>(ox) * bpp;
     const auto row_offset = static_cast<std::size_t>(row) * static_cast<std::size_t>(plane.width);
     const std::uint8_t* color_row = plane.color.data() + row_offset * static_cast<std::size_t>(bpp);
     const std::uint8_t* alpha_row = plane.alpha.data() + row_offset;
-    for (auto s = plane.row_spans[static_cast<std::size_t>(row)]; s < plane.row_spans[static_cast<std::size_t>(row) + 1];
-         ++s) {
+    for (auto s = plane.row_spans[static_cast<std::size_t>(row)];
+         s < plane.row_spans[static_cast<std::size_t>(row) + 1]; ++s) {
       const Span& span = plane.spans[s];
       const int begin = std::max(span.begin, min_x);
       const int end = std::min(span.end, max_x);

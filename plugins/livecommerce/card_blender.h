@@ -18,8 +18,8 @@ namespace harvest::livecommerce {
 enum class Channel : std::uint8_t { kPad, kY, kU, kV, kR, kG, kB, kA };
 
 struct PlaneFormat {
-  int bytes_per_pixel = 1;        // 1 (Y, U, V), 2 (NV12 UV pairs), 4 (packed RGB / AYUV)
-  int shift_x = 0, shift_y = 0;   // log2 chroma subsampling
+  int bytes_per_pixel = 1;            // 1 (Y, U, V), 2 (NV12 UV pairs), 4 (packed RGB / AYUV)
+  int shift_x = 0, shift_y = 0;       // log2 chroma subsampling
   std::array<Channel, 4> channels{};  // what each byte of one plane sample holds
 };
 
@@ -44,14 +44,14 @@ struct FramePlanes {
 };
 
 class PreparedCard {
-public:
+ public:
   PreparedCard(const CardBitmap& bitmap, const FrameFormat& format);
 
   // Draws the card with its top-left corner at (x, y) (even for subsampled
   // formats), clipped to the frame, scaled by `opacity` (255: as rendered).
   void blend(const FramePlanes& frame, int x, int y, std::uint8_t opacity) const;
 
-private:
+ private:
   struct Span {
     int begin, end;  // sample indices within the row, [begin, end)
     bool opaque;     // every sample has alpha 255: copy instead of blend

@@ -86,7 +86,8 @@ static bool overlaps(const Rect& a, const Rect& b) {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
-std::vector<std::optional<Rect>> layout_cards(int frame_width, int frame_height, const std::vector<Slot>& slots) {
+std::vector<std::optional<Rect>> layout_cards(int frame_width, int frame_height,
+                                              const std::vector<Slot>& slots) {
   std::vector<std::optional<Rect>> rects(slots.size());
   if (frame_width <= 0 || frame_height <= 0) return rects;
   std::vector<Rect> placed;
@@ -100,7 +101,8 @@ std::vector<std::optional<Rect>> layout_cards(int frame_width, int frame_height,
     for (std::size_t i = 0; i < slots.size(); ++i) {
       if (slots[i] != slot || full) continue;
       auto rect = place(f, slot, index++, count);
-      if (rect && std::any_of(placed.begin(), placed.end(), [&](const Rect& p) { return overlaps(*rect, p); })) {
+      if (rect &&
+          std::any_of(placed.begin(), placed.end(), [&](const Rect& p) { return overlaps(*rect, p); })) {
         rect.reset();
       }
       if (!rect) {

@@ -38,6 +38,7 @@ CardSize card_size(int frame_width, int frame_height, Slot slot);
 
 // The rectangle of each card, in the order given, or nullopt for a card that does
 // not fit in its slot (too many cards in one slot, or a tiny frame).
-std::vector<std::optional<Rect>> layout_cards(int frame_width, int frame_height, const std::vector<Slot>& slots);
+std::vector<std::optional<Rect>> layout_cards(int frame_width, int frame_height,
+                                              const std::vector<Slot>& slots);
 
 }  // namespace harvest::livecommerce

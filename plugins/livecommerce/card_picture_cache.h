@@ -12,7 +12,7 @@
 namespace harvest::livecommerce {
 
 class CardPictureCache {
-public:
+ public:
   // Everything the picture depends on: card content (not the countdown value), size, locale.
   static std::string key(const Card& card, int width, int height, Locale locale);
 
@@ -20,7 +20,7 @@ public:
   void insert(const std::string& key, CardPicture picture);
   void clear();
 
-private:
+ private:
   static constexpr std::size_t kCapacity = 32;
   std::mutex mutex_;
   std::list<std::pair<std::string, CardPicture>> entries_;

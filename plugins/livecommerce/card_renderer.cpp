@@ -62,7 +62,8 @@ std::shared_ptr<const CardBitmap> to_bitmap(cairo_surface_t* surface) {
   bitmap->height = cairo_image_surface_get_height(surface);
   bitmap->stride = cairo_image_surface_get_stride(surface);
   const std::uint8_t* data = cairo_image_surface_get_data(surface);
-  bitmap->pixels.assign(data, data + static_cast<std::size_t>(bitmap->stride) * static_cast<std::size_t>(bitmap->height));
+  bitmap->pixels.assign(
+      data, data + static_cast<std::size_t>(bitmap->stride) * static_cast<std::size_t>(bitmap->height));
   return bitmap;
 }
 
@@ -175,7 +176,7 @@ struct CardRenderer::ImageCache {
 namespace {
 
 class TextPainter {
-public:
+ public:
   TextPainter(cairo_t* cr, PangoFontMap* font_map) : cr_(cr) {
     context_ = pango_font_map_create_context(font_map);
     cairo_font_options_t* options = cairo_font_options_create();
@@ -217,7 +218,7 @@ public:
 
   int missing_glyphs() const { return missing_glyphs_; }
 
-private:
+ private:
   cairo_t* cr_;
   PangoContext* context_ = nullptr;
   int missing_glyphs_ = 0;
@@ -252,7 +253,8 @@ void draw_sold_out_badge(cairo_t* cr, TextPainter& text, const Rect& image, std:
   set_color(cr, kBadgeColor);
   rounded_rect(cr, x, y, w, h, h / 2);
   cairo_fill(cr);
-  text.draw(std::string(label), x, y + (h - size * 1.45) / 2, w, TextStyle{size, true, kWhite}, PANGO_ALIGN_CENTER);
+  text.draw(std::string(label), x, y + (h - size * 1.45) / 2, w, TextStyle{size, true, kWhite},
+            PANGO_ALIGN_CENTER);
 }
 
 }  // namespace
@@ -296,7 +298,8 @@ CardPicture CardRenderer::render_card(const Card& card, int width, int height) {
   return result;
 }
 
-std::shared_ptr<const CardBitmap> CardRenderer::render_countdown(std::int64_t seconds, int width, int height) {
+std::shared_ptr<const CardBitmap> CardRenderer::render_countdown(std::int64_t seconds, int width,
+                                                                 int height) {
   std::lock_guard lock(mutex_);
   auto surface = new_surface(width, height);
   CairoPtr cr(cairo_create(surface.get()), cairo_destroy);
@@ -310,8 +313,8 @@ std::shared_ptr<const CardBitmap> CardRenderer::render_countdown(std::int64_t se
   TextPainter text(cr.get(), font_map_);
   const double size = height * 0.58;
   const std::string label = std::string(labels_.sale_ends_in()) + " " + format_countdown(seconds);
-  text.draw(label, height * 0.4, (height - size * 1.45) / 2, width - height * 0.8, TextStyle{size, true, kWhite},
-            PANGO_ALIGN_CENTER);
+  text.draw(label, height * 0.4, (height - size * 1.45) / 2, width - height * 0.8,
+            TextStyle{size, true, kWhite}, PANGO_ALIGN_CENTER);
   cr.reset();
   return to_bitmap(surface.get());
 }

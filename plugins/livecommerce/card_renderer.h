@@ -37,7 +37,7 @@ struct CardPicture {
 };
 
 class CardRenderer {
-public:
+ public:
   explicit CardRenderer(Locale locale = Locale::kZhCN);
   ~CardRenderer();
   CardRenderer(const CardRenderer&) = delete;
@@ -51,7 +51,7 @@ public:
 
   Locale locale() const { return labels_.locale; }
 
-private:
+ private:
   struct ImageCache;
   std::mutex mutex_;
   CardLabels labels_;

@@ -11,12 +11,18 @@ std::string format_price(std::int64_t minor_units, std::string_view currency) {
   const std::uint64_t magnitude =
       negative ? 0 - static_cast<std::uint64_t>(minor_units) : static_cast<std::uint64_t>(minor_units);
   std::string symbol;
-  if (currency == "CNY") symbol = "¥";
-  else if (currency == "JPY") symbol = "¥";
-  else if (currency == "USD") symbol = "$";
-  else if (currency == "EUR") symbol = "€";
-  else if (currency == "GBP") symbol = "£";
-  else symbol = std::string(currency) + " ";
+  if (currency == "CNY")
+    symbol = "¥";
+  else if (currency == "JPY")
+    symbol = "¥";
+  else if (currency == "USD")
+    symbol = "$";
+  else if (currency == "EUR")
+    symbol = "€";
+  else if (currency == "GBP")
+    symbol = "£";
+  else
+    symbol = std::string(currency) + " ";
   char digits[48];
   std::snprintf(digits, sizeof digits, "%llu.%02llu", static_cast<unsigned long long>(magnitude / 100),
                 static_cast<unsigned long long>(magnitude % 100));

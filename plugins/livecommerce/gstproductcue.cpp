@@ -20,7 +20,8 @@ GST_DEBUG_CATEGORY_STATIC(product_cue_debug);
 
 using namespace harvest::livecommerce;
 
-#define PRODUCT_CUE_CAPS "video/x-h264, stream-format = (string) { byte-stream, avc }, alignment = (string) au"
+#define PRODUCT_CUE_CAPS \
+  "video/x-h264, stream-format = (string) { byte-stream, avc }, alignment = (string) au"
 
 namespace {
 
@@ -101,7 +102,8 @@ void set_scene_json(GstProductCue* self, const gchar* json) {
   auto parsed = parse_scene(json ? json : "");
   if (auto* error = std::get_if<ParseError>(&parsed)) {
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
-                        ("Invalid scene JSON, keeping the current scene: %s", error->message.c_str()), (nullptr));
+                        ("Invalid scene JSON, keeping the current scene: %s", error->message.c_str()),
+                        (nullptr));
     return;
   }
   CardScene scene = std::move(std::get<CardScene>(parsed));
@@ -122,7 +124,8 @@ GstClockTime access_unit_running_time(ProductCuePrivate& p, GstBuffer* buffer) {
   GstClockTime ts = GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer) : GST_BUFFER_DTS(buffer);
   GstClockTime rt = GST_CLOCK_TIME_NONE;
   if (GST_CLOCK_TIME_IS_VALID(ts)) {
-    rt = p.segment.format == GST_FORMAT_TIME ? gst_segment_to_running_time(&p.segment, GST_FORMAT_TIME, ts) : ts;
+    rt = p.segment.format == GST_FORMAT_TIME ? gst_segment_to_running_time(&p.segment, GST_FORMAT_TIME, ts)
+                                             : ts;
   }
   if (GST_CLOCK_TIME_IS_VALID(rt)) p.last_running_time = rt;
   return p.last_running_time;
@@ -145,9 +148,10 @@ std::vector<Cue> take_due_cues(GstProductCue* self, GstClockTime running_time) {
 }
 
 void post_inserted(GstProductCue* self, const Cue& cue, GstBuffer* buffer, GstClockTime running_time) {
-  GstStructure* s = gst_structure_new(kInsertedMessage, "product-id", G_TYPE_STRING, cue.product_id.c_str(),
-                                      "action", G_TYPE_STRING, cue.action.c_str(), "running-time", G_TYPE_UINT64,
-                                      running_time, "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buffer), nullptr);
+  GstStructure* s =
+      gst_structure_new(kInsertedMessage, "product-id", G_TYPE_STRING, cue.product_id.c_str(), "action",
+                        G_TYPE_STRING, cue.action.c_str(), "running-time", G_TYPE_UINT64, running_time, "pts",
+                        G_TYPE_UINT64, GST_BUFFER_PTS(buffer), nullptr);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
@@ -160,7 +164,8 @@ GstBuffer* with_cues(GstProductCue* self, GstBuffer* in, const std::vector<Cue>&
   for (const auto& cue : cues) {
     auto inserted = insert_sei(au, self->priv->format, build_cue_sei_nal(cue));
     if (!inserted) {
-      GST_WARNING_OBJECT(self, "cue for %s does not fit the stream's NAL length size", cue.product_id.c_str());
+      GST_WARNING_OBJECT(self, "cue for %s does not fit the stream's NAL length size",
+                         cue.product_id.c_str());
       continue;
     }
     au = std::move(*inserted);
@@ -284,12 +289,12 @@ static void gst_product_cue_class_init(GstProductCueClass* klass) {
 
   g_object_class_install_property(
       gobject_class, PROP_SCENE,
-      g_param_spec_string("scene", "Scene",
-                          "Cards on screen, same JSON as productoverlay's scene; cards that appear or disappear "
-                          "are cued as shown/hidden in the next access unit",
-                          "{\"cards\":[]}",
-                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                                   GST_PARAM_MUTABLE_PLAYING)));
+      g_param_spec_string(
+          "scene", "Scene",
+          "Cards on screen, same JSON as productoverlay's scene; cards that appear or disappear "
+          "are cued as shown/hidden in the next access unit",
+          "{\"cards\":[]}",
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
 
   signals[SIGNAL_ADD_CUE] = g_signal_new_class_handler(
       "add-cue", G_TYPE_FROM_CLASS(klass), static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),

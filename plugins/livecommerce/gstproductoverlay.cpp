@@ -91,11 +91,11 @@ struct ScreenCard {
   bool hide_pending = false;     // post "hidden" on this frame
   bool update_pending = false;   // post "updated" once the new content is drawn
   bool picture_dirty = true;
-  std::optional<Rect> rect;      // nullopt: no room in its slot
+  std::optional<Rect> rect;  // nullopt: no room in its slot
   Layer picture;
   Layer countdown;
   std::int64_t countdown_seconds = -1;
-  guint8 opacity = 0;            // for the current frame
+  guint8 opacity = 0;  // for the current frame
 };
 
 struct FrameClock {
@@ -157,10 +157,10 @@ void warn_scene_error(GstProductOverlay* self, const char* what, const std::stri
 
 void report_picture_problems(GstProductOverlay* self, const Card& card, const CardPicture& picture) {
   if (!picture.image_error.empty()) {
-    GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ,
-                        ("Card %s drawn without its picture: %s", card.product_id.c_str(),
-                         picture.image_error.c_str()),
-                        (nullptr));
+    GST_ELEMENT_WARNING(
+        self, RESOURCE, OPEN_READ,
+        ("Card %s drawn without its picture: %s", card.product_id.c_str(), picture.image_error.c_str()),
+        (nullptr));
   }
   if (picture.missing_glyphs > 0) {
     GST_ELEMENT_WARNING(self, RESOURCE, FAILED,
@@ -300,7 +300,8 @@ void set_scene_json(GstProductOverlay* self, const gchar* json) {
 void set_locale(GstProductOverlay* self, const gchar* name) {
   auto locale = locale_from_name(name ? name : "");
   if (!locale) {
-    warn_scene_error(self, "locale", std::string("unknown locale ") + (name ? name : "(null)") + ", use zh-CN or en");
+    warn_scene_error(self, "locale",
+                     std::string("unknown locale ") + (name ? name : "(null)") + ", use zh-CN or en");
     return;
   }
   auto renderer = std::make_shared<CardRenderer>(*locale);
@@ -423,8 +424,8 @@ void layout_screen(ProductOverlayPrivate& p) {
   const auto rects = layout_cards(p.info.width, p.info.height, slots);
   for (std::size_t i = 0; i < placed.size(); ++i) {
     ScreenCard& sc = *placed[i];
-    const bool resized = !sc.rect || !rects[i] || sc.rect->width != rects[i]->width ||
-                         sc.rect->height != rects[i]->height;
+    const bool resized =
+        !sc.rect || !rects[i] || sc.rect->width != rects[i]->width || sc.rect->height != rects[i]->height;
     if (resized) {
       sc.picture_dirty = true;
       sc.countdown_seconds = -1;
@@ -446,8 +447,9 @@ void prepare_layer(ProductOverlayPrivate& p, Layer& layer) {
         [](gpointer data) { delete static_cast<std::shared_ptr<const CardBitmap>*>(data); });
     gsize offsets[GST_VIDEO_MAX_PLANES] = {0};
     gint strides[GST_VIDEO_MAX_PLANES] = {b.stride};
-    gst_buffer_add_video_meta_full(pixels, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB,
-                                   static_cast<guint>(b.width), static_cast<guint>(b.height), 1, offsets, strides);
+    gst_buffer_add_video_meta_full(pixels, GST_VIDEO_FRAME_FLAG_NONE,
+                                   GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, static_cast<guint>(b.width),
+                                   static_cast<guint>(b.height), 1, offsets, strides);
     layer.rectangle.reset(gst_video_overlay_rectangle_new_raw(
         pixels, layer.where.x, layer.where.y, static_cast<guint>(layer.where.width),
         static_cast<guint>(layer.where.height), GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA));
@@ -487,8 +489,8 @@ void refresh_pictures(GstProductOverlay* self, const FrameClock& clock) {
       sc.countdown.set(p.applied_renderer->render_countdown(left, g.countdown.width, g.countdown.height));
       sc.countdown_seconds = left;
     }
-    sc.countdown.place(Rect{sc.rect->x + g.countdown.x, sc.rect->y + g.countdown.y, g.countdown.width,
-                            g.countdown.height});
+    sc.countdown.place(
+        Rect{sc.rect->x + g.countdown.x, sc.rect->y + g.countdown.y, g.countdown.width, g.countdown.height});
     prepare_layer(p, sc.countdown);
   }
 }
@@ -501,11 +503,11 @@ void update_fades(GstProductOverlay* self, const FrameClock& clock) {
   const GstClockTime fade = static_cast<GstClockTime>(p.fade_ms) * GST_MSECOND;
   GST_OBJECT_UNLOCK(self);
   for (auto& sc : p.screen) {
-    const GstClockTime elapsed = clock.running_time > sc.phase_start ? clock.running_time - sc.phase_start : 0;
-    const double progress =
-        fade == 0 ? 1.0
-                  : std::min(1.0, static_cast<double>(elapsed + clock.duration) /
-                                      static_cast<double>(fade + clock.duration));
+    const GstClockTime elapsed =
+        clock.running_time > sc.phase_start ? clock.running_time - sc.phase_start : 0;
+    const double progress = fade == 0 ? 1.0
+                                      : std::min(1.0, static_cast<double>(elapsed + clock.duration) /
+                                                          static_cast<double>(fade + clock.duration));
     switch (sc.phase) {
       case Phase::kFadingIn:
         sc.opacity = static_cast<guint8>(std::clamp(std::lround(255 * progress), 1L, 255L));
@@ -523,13 +525,15 @@ void update_fades(GstProductOverlay* self, const FrameClock& clock) {
 
 bool drawn(const ScreenCard& sc) { return sc.rect && sc.opacity > 0 && sc.picture.bitmap; }
 
-void post_card_message(GstProductOverlay* self, const ScreenCard& sc, const char* action, const FrameClock& clock) {
+void post_card_message(GstProductOverlay* self, const ScreenCard& sc, const char* action,
+                       const FrameClock& clock) {
   const Rect r = sc.rect.value_or(Rect{});
   GstStructure* s = gst_structure_new(
       kCardMessage, "product-id", G_TYPE_STRING, sc.card.product_id.c_str(), "action", G_TYPE_STRING, action,
       "running-time", G_TYPE_UINT64, clock.running_time, "pts", G_TYPE_UINT64, clock.pts, "stream-time",
-      G_TYPE_UINT64, clock.stream_time, "slot", G_TYPE_STRING, std::string(slot_name(sc.card.slot)).c_str(), "x",
-      G_TYPE_INT, r.x, "y", G_TYPE_INT, r.y, "width", G_TYPE_INT, r.width, "height", G_TYPE_INT, r.height, nullptr);
+      G_TYPE_UINT64, clock.stream_time, "slot", G_TYPE_STRING, std::string(slot_name(sc.card.slot)).c_str(),
+      "x", G_TYPE_INT, r.x, "y", G_TYPE_INT, r.y, "width", G_TYPE_INT, r.width, "height", G_TYPE_INT,
+      r.height, nullptr);
   GST_DEBUG_OBJECT(self, "card %s %s at %" GST_TIME_FORMAT, sc.card.product_id.c_str(), action,
                    GST_TIME_ARGS(clock.running_time));
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
@@ -556,7 +560,8 @@ void announce_changes(GstProductOverlay* self, const FrameClock& clock) {
       sc.update_pending = false;
     }
   }
-  std::erase_if(p.screen, [](const ScreenCard& sc) { return sc.phase == Phase::kFadingOut && sc.opacity == 0; });
+  std::erase_if(p.screen,
+                [](const ScreenCard& sc) { return sc.phase == Phase::kFadingOut && sc.opacity == 0; });
 }
 
 // ---------------------------------------------------------------- streaming: output
@@ -573,8 +578,10 @@ void attach_composition(ProductOverlayPrivate& p, GstBuffer* buffer) {
       gst_video_overlay_rectangle_set_global_alpha(faded.get(), static_cast<float>(opacity) / 255.0f);
       r = faded.get();
     }
-    if (!composition) composition = gst_video_overlay_composition_new(r);
-    else gst_video_overlay_composition_add_rectangle(composition, r);
+    if (!composition)
+      composition = gst_video_overlay_composition_new(r);
+    else
+      gst_video_overlay_composition_add_rectangle(composition, r);
   };
   for (const auto& sc : p.screen) {
     if (!drawn(sc)) continue;
@@ -944,21 +951,21 @@ static void gst_product_overlay_class_init(GstProductOverlayClass* klass) {
                           "Cards to show, as JSON {\"cards\": [...]}; applied atomically at the next frame. "
                           "Invalid JSON keeps the current scene and posts a warning.",
                           "{\"cards\":[]}", flags));
-  g_object_class_install_property(
-      gobject_class, PROP_FADE_DURATION,
-      g_param_spec_uint("fade-duration", "Fade duration", "Fade in/out time of a card in milliseconds (0: none)", 0,
-                        kMaxFadeMs, kDefaultFadeMs, flags));
+  g_object_class_install_property(gobject_class, PROP_FADE_DURATION,
+                                  g_param_spec_uint("fade-duration", "Fade duration",
+                                                    "Fade in/out time of a card in milliseconds (0: none)", 0,
+                                                    kMaxFadeMs, kDefaultFadeMs, flags));
   g_object_class_install_property(
       gobject_class, PROP_LOCALE,
       g_param_spec_string("locale", "Locale", "Language of the card labels: zh-CN or en", "zh-CN", flags));
 
   const auto action = static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION);
   signals[SIGNAL_SHOW_CARD] =
-      g_signal_new_class_handler("show-card", G_TYPE_FROM_CLASS(klass), action, G_CALLBACK(on_show_card), nullptr,
-                                 nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
+      g_signal_new_class_handler("show-card", G_TYPE_FROM_CLASS(klass), action, G_CALLBACK(on_show_card),
+                                 nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
   signals[SIGNAL_HIDE_CARD] =
-      g_signal_new_class_handler("hide-card", G_TYPE_FROM_CLASS(klass), action, G_CALLBACK(on_hide_card), nullptr,
-                                 nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
+      g_signal_new_class_handler("hide-card", G_TYPE_FROM_CLASS(klass), action, G_CALLBACK(on_hide_card),
+                                 nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
   signals[SIGNAL_UPDATE_CARD] =
       g_signal_new_class_handler("update-card", G_TYPE_FROM_CLASS(klass), action, G_CALLBACK(on_update_card),
                                  nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);

@@ -4,7 +4,8 @@
 #include <gst/gst.h>
 
 #define LIVECOMMERCE_PLUGIN_NAME "livecommerce"
-#define LIVECOMMERCE_DESCRIPTION "Live-commerce product cards: productoverlay (draws) and productcue (H.264 SEI cues)"
+#define LIVECOMMERCE_DESCRIPTION \
+  "Live-commerce product cards: productoverlay (draws) and productcue (H.264 SEI cues)"
 #define LIVECOMMERCE_VERSION "0.1.0"
 #define LIVECOMMERCE_LICENSE "LGPL"
 #define LIVECOMMERCE_PACKAGE "harvest-live"

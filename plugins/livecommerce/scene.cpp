@@ -124,10 +124,14 @@ std::string read_card(const json& obj, const std::string& where, Card& card) {
 
 std::string_view slot_name(Slot slot) {
   switch (slot) {
-    case Slot::kBottom: return "bottom";
-    case Slot::kTop: return "top";
-    case Slot::kLeft: return "left";
-    case Slot::kRight: return "right";
+    case Slot::kBottom:
+      return "bottom";
+    case Slot::kTop:
+      return "top";
+    case Slot::kLeft:
+      return "left";
+    case Slot::kRight:
+      return "right";
   }
   return "bottom";
 }
@@ -207,8 +211,11 @@ ParseResult<Card> apply_card_update(const Card& card, std::string_view text) {
 std::string scene_to_json(const CardScene& scene) {
   json cards = json::array();
   for (const auto& c : scene.cards) {
-    json j = {{"product_id", c.product_id}, {"slot", slot_name(c.slot)}, {"title", c.title},
-              {"price", c.price_fen},       {"currency", c.currency}};
+    json j = {{"product_id", c.product_id},
+              {"slot", slot_name(c.slot)},
+              {"title", c.title},
+              {"price", c.price_fen},
+              {"currency", c.currency}};
     if (!c.image.empty()) j["image"] = c.image;
     if (c.stock) j["stock"] = *c.stock;
     if (c.sold) j["sold"] = *c.sold;

@@ -44,7 +44,9 @@ struct NalUnit {
   std::size_t prefix_offset = 0;  // where its start code or length field begins
   std::size_t offset = 0;         // its header byte
   std::size_t size = 0;
-  std::span<const std::uint8_t> bytes(std::span<const std::uint8_t> au) const { return au.subspan(offset, size); }
+  std::span<const std::uint8_t> bytes(std::span<const std::uint8_t> au) const {
+    return au.subspan(offset, size);
+  }
 };
 
 // Splits an access unit into NAL units; stops at the first malformed length.

@@ -160,7 +160,8 @@ void each_byte(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, Visit visit
 
 }  // namespace
 
-FrameDiff diff_frames(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, const std::vector<CardRect>& rects) {
+FrameDiff diff_frames(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b,
+                      const std::vector<CardRect>& rects) {
   FrameDiff diff;
   each_byte(info, a, b, [&](guint, std::uint8_t va, std::uint8_t vb, int x, int y) {
     if (va == vb) return;
@@ -179,7 +180,8 @@ std::size_t diff_in_rect(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, c
   return n;
 }
 
-std::size_t bytes_differing_by_more_than(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, int tolerance) {
+std::size_t bytes_differing_by_more_than(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b,
+                                         int tolerance) {
   std::size_t n = 0;
   each_byte(info, a, b, [&](guint, std::uint8_t va, std::uint8_t vb, int, int) {
     if (std::abs(static_cast<int>(va) - static_cast<int>(vb)) > tolerance) ++n;
@@ -223,4 +225,3 @@ std::uint64_t uint64_field(const GstStructure* s, const char* field) {
 }
 
 }  // namespace harvest::test
-

@@ -28,7 +28,7 @@ void init_livecommerce();
 
 // A GstHarness with a bus on the element so posted messages can be read.
 class Harness {
-public:
+ public:
   explicit Harness(const char* element_or_launch, bool parse = false);
   ~Harness();
   Harness(const Harness&) = delete;
@@ -47,7 +47,7 @@ public:
   std::vector<StructurePtr> take_element_messages(const char* name);
   std::vector<std::string> take_warnings();
 
-private:
+ private:
   void drain();
   GstHarness* h_;
   GstBus* bus_;
@@ -70,7 +70,8 @@ struct FrameDiff {
 };
 // Compares two frames byte by byte, attributing each plane sample to the
 // luma-resolution pixel it covers.
-FrameDiff diff_frames(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, const std::vector<CardRect>& rects);
+FrameDiff diff_frames(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b,
+                      const std::vector<CardRect>& rects);
 
 // Bytes that differ between two frames inside `rect` only.
 std::size_t diff_in_rect(const GstVideoInfo& info, GstBuffer* a, GstBuffer* b, const CardRect& rect);

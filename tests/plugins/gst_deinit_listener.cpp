@@ -1,6 +1,6 @@
 #define CATCH_CONFIG_EXTERNAL_INTERFACES
-#include <catch2/catch.hpp>
 #include <gst/gst.h>
+#include <catch2/catch.hpp>
 
 // gst_deinit() when the run ends, so GST_TRACERS=leaks can report objects the
 // tests (or the elements) left alive: the "element leaks" ctest fails on them.

@@ -11,7 +11,8 @@
 using namespace harvest::livecommerce;
 
 TEST_CASE("parse_scene reads the documented scene JSON", "[scene]") {
-  auto result = parse_scene(R"({"cards": [{"product_id": "pear-yulu", "slot": "bottom", "title": "隰县玉露香梨 5斤装",
+  auto result =
+      parse_scene(R"({"cards": [{"product_id": "pear-yulu", "slot": "bottom", "title": "隰县玉露香梨 5斤装",
       "price": 3990, "currency": "CNY", "image": "/path/pear.png", "stock": 120, "sold": 35,
       "sale_ends_at": 95.0, "unknown": {"ignored": true}}]})");
   REQUIRE(std::holds_alternative<CardScene>(result));
@@ -43,17 +44,20 @@ TEST_CASE("parse_scene names the offending field", "[scene]") {
   CHECK(error_of(R"({"cards": [{"title": "x"}]})") == "cards[0].product_id: required, a non-empty string");
   CHECK(error_of(R"({"cards": [{"product_id": "a", "price": 39.9}]})") ==
         "cards[0].price: expected a non-negative integer");
-  CHECK(error_of(R"({"cards": [{"product_id": "a", "stock": -1}]})") == "cards[0].stock: must not be negative");
+  CHECK(error_of(R"({"cards": [{"product_id": "a", "stock": -1}]})") ==
+        "cards[0].stock: must not be negative");
   CHECK(error_of(R"({"cards": [{"product_id": "a", "slot": "middle"}]})") ==
         "cards[0].slot: expected bottom, top, left or right");
   CHECK(error_of(R"({"cards": [{"product_id": "a", "sale_ends_at": "soon"}]})") ==
         "cards[0].sale_ends_at: expected a number of seconds");
-  CHECK(error_of(R"({"cards": [{"product_id": "a"}, {"product_id": "a"}]})") == "cards[1].product_id: duplicated");
+  CHECK(error_of(R"({"cards": [{"product_id": "a"}, {"product_id": "a"}]})") ==
+        "cards[1].product_id: duplicated");
   CHECK(error_of(R"({"cards": [1]})") == "cards[0]: expected an object");
 }
 
 TEST_CASE("apply_card_update changes only the given fields", "[scene]") {
-  const Card card = std::get<Card>(parse_card(R"({"product_id":"a","title":"t","price":100,"sale_ends_at":9})"));
+  const Card card =
+      std::get<Card>(parse_card(R"({"product_id":"a","title":"t","price":100,"sale_ends_at":9})"));
   auto updated = apply_card_update(card, R"({"product_id":"a","price":90,"sale_ends_at":null,"stock":3})");
   REQUIRE(std::holds_alternative<Card>(updated));
   const Card& u = std::get<Card>(updated);
@@ -81,7 +85,8 @@ TEST_CASE("card text: prices from fen, countdown rounding, labels", "[text]") {
 }
 
 TEST_CASE("layout: even rectangles inside safe margins, portrait and landscape", "[layout]") {
-  for (auto [w, h] : {std::pair{1920, 1080}, std::pair{1080, 1920}, std::pair{1280, 720}, std::pair{720, 1280}}) {
+  for (auto [w, h] :
+       {std::pair{1920, 1080}, std::pair{1080, 1920}, std::pair{1280, 720}, std::pair{720, 1280}}) {
     const std::vector<Slot> slots{Slot::kBottom, Slot::kTop, Slot::kLeft, Slot::kRight, Slot::kBottom};
     const auto rects = layout_cards(w, h, slots);
     INFO(w << "x" << h);
@@ -101,7 +106,8 @@ TEST_CASE("layout: even rectangles inside safe margins, portrait and landscape",
       for (std::size_t j = 0; j < i; ++j) {
         if (!rects[j]) continue;
         const Rect& o = *rects[j];
-        const bool overlap = r.x < o.x + o.width && o.x < r.x + r.width && r.y < o.y + o.height && o.y < r.y + r.height;
+        const bool overlap =
+            r.x < o.x + o.width && o.x < r.x + r.width && r.y < o.y + o.height && o.y < r.y + r.height;
         CHECK_FALSE(overlap);
       }
     }
@@ -124,7 +130,8 @@ TEST_CASE("SEI cue NAL units round-trip through byte-stream and avc access units
   CHECK(cue_to_json(cue) == R"({"product_id":"pear-yulu","action":"shown"})");
 
   // AUD, SPS-like, IDR slice with 4- and 3-byte start codes.
-  const std::vector<std::uint8_t> au{0, 0, 0, 1, 0x09, 0x10, 0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x65, 0x88, 0x80};
+  const std::vector<std::uint8_t> au{0,    0, 0, 1, 0x09, 0x10, 0,    0,    0,   1,
+                                     0x67, 1, 2, 0, 0,    1,    0x65, 0x88, 0x80};
   auto with = insert_sei(au, AccessUnitFormat{}, nal);
   REQUIRE(with);
   const auto units = split_nal_units(*with, AccessUnitFormat{});

@@ -2,11 +2,11 @@
 // ffprobe / ffmpeg, which never load the plugin.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include "plugins/element_support.h"
 #include "sei.h"
@@ -33,7 +33,8 @@ CommandResult run(const std::string& command) {
   FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (!pipe) return result;
   std::array<char, 4096> chunk{};
-  while (std::size_t n = std::fread(chunk.data(), 1, chunk.size(), pipe)) result.output.append(chunk.data(), n);
+  while (std::size_t n = std::fread(chunk.data(), 1, chunk.size(), pipe))
+    result.output.append(chunk.data(), n);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -61,7 +62,8 @@ std::vector<AccessUnit> pull_all(Harness& h) {
 // rendition.
 GstBusSyncReply forward_to_cue(GstBus*, GstMessage* message, gpointer cue) {
   const GstStructure* s = gst_message_get_structure(message);
-  if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ELEMENT && s && gst_structure_has_name(s, "productoverlay-card")) {
+  if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name(s, "productoverlay-card")) {
     gboolean ok = FALSE;
     g_signal_emit_by_name(cue, "add-cue", gst_structure_get_string(s, "product-id"),
                           gst_structure_get_string(s, "action"), uint64_field(s, "running-time"), &ok);
@@ -119,8 +121,8 @@ TEST_CASE("productcue puts the SEI exactly once into the access unit where the c
   std::vector<AccessUnit> units;
   for (int i = 0; i < kFrames; ++i) {
     if (i == kShowAt) {
-      g_object_set(overlay, "scene", R"({"cards":[{"product_id":"pear-yulu","title":"玉露香梨","price":3990}]})",
-                   nullptr);
+      g_object_set(overlay, "scene",
+                   R"({"cards":[{"product_id":"pear-yulu","title":"玉露香梨","price":3990}]})", nullptr);
     }
     auto frame = make_frame(info, static_cast<GstClockTime>(i) * kFrame, static_cast<std::uint8_t>(i));
     REQUIRE(gst_harness_push(h.get(), gst_buffer_copy_deep(frame.get())) == GST_FLOW_OK);
@@ -159,7 +161,8 @@ TEST_CASE("productcue puts the SEI exactly once into the access unit where the c
   const std::string path = dir.path() + "/cued.h264";
   {
     std::ofstream out(path, std::ios::binary);
-    for (const auto& u : units) out.write(reinterpret_cast<const char*>(u.bytes.data()), static_cast<std::streamsize>(u.bytes.size()));
+    for (const auto& u : units)
+      out.write(reinterpret_cast<const char*>(u.bytes.data()), static_cast<std::streamsize>(u.bytes.size()));
   }
   // ffprobe sees the UUID in exactly one packet: the kShowAt-th access unit.
   const CommandResult probe = run("ffprobe -v error -show_packets -show_data -of json " + path);
@@ -176,22 +179,24 @@ TEST_CASE("productcue puts the SEI exactly once into the access unit where the c
   const CommandResult decode = run("ffmpeg -v error -i " + path + " -f null -");
   CHECK(decode.exit_code == 0);
   CHECK(decode.output.empty());
-  const CommandResult count =
-      run("ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 " +
-          path);
+  const CommandResult count = run(
+      "ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 " +
+      path);
   CHECK(count.exit_code == 0);
   CHECK(std::stoi(count.output) == kFrames);
 }
 
 TEST_CASE("productcue cues scene changes in avc streams as shown and hidden", "[productcue]") {
-  Harness h((std::string(kEncoder) + "video/x-h264,stream-format=avc,alignment=au ! productcue name=cue").c_str(),
-            /*parse=*/true);
+  Harness h(
+      (std::string(kEncoder) + "video/x-h264,stream-format=avc,alignment=au ! productcue name=cue").c_str(),
+      /*parse=*/true);
   ElementRef cue_ref(gst_bin_get_by_name(GST_BIN(h.element()), "cue"), gst_object_unref);
   GstElement* cue = cue_ref.get();
   const GstVideoInfo info = h.set_video_caps("I420", 320, 240);
   std::vector<AccessUnit> units;
   for (int i = 0; i < 10; ++i) {
-    if (i == 3) g_object_set(cue, "scene", R"({"cards":[{"product_id":"crab"},{"product_id":"pear"}]})", nullptr);
+    if (i == 3)
+      g_object_set(cue, "scene", R"({"cards":[{"product_id":"crab"},{"product_id":"pear"}]})", nullptr);
     if (i == 6) g_object_set(cue, "scene", R"({"cards":[{"product_id":"pear"}]})", nullptr);
     if (i == 8) g_object_set(cue, "scene", "{broken", nullptr);  // ignored with a warning
     auto frame = make_frame(info, static_cast<GstClockTime>(i) * kFrame, static_cast<std::uint8_t>(i));

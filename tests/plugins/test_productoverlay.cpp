@@ -2,6 +2,8 @@
 // timestamps, so every test is deterministic.
 #include <catch2/catch.hpp>
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
+
 #include <atomic>
 #include <fstream>
 #include <thread>
@@ -17,7 +19,8 @@ namespace {
 constexpr const char* kCardMessage = "productoverlay-card";
 
 std::string card_json(const std::string& id, const std::string& extra = "") {
-  std::string json = R"({"product_id":")" + id + R"(","title":"隰县玉露香梨 5斤装","price":3990,"stock":120,"sold":35)";
+  std::string json =
+      R"({"product_id":")" + id + R"(","title":"隰县玉露香梨 5斤装","price":3990,"stock":120,"sold":35)";
   if (!extra.empty()) json += "," + extra;
   return json + "}";
 }
@@ -28,7 +31,9 @@ std::string scene_json(const std::vector<std::string>& cards) {
   return json + "]}";
 }
 
-void set_scene(Harness& h, const std::string& json) { g_object_set(h.element(), "scene", json.c_str(), nullptr); }
+void set_scene(Harness& h, const std::string& json) {
+  g_object_set(h.element(), "scene", json.c_str(), nullptr);
+}
 
 gboolean emit(Harness& h, const char* signal, const char* arg) {
   gboolean ok = FALSE;
@@ -49,7 +54,8 @@ GstClockTime at(int frame) { return static_cast<GstClockTime>(frame) * kFrame; }
 
 TEST_CASE("card pixels change inside the card rectangle and every pixel outside is bit-identical",
           "[productoverlay]") {
-  const std::string format = GENERATE(as<std::string>{}, "I420", "NV12", "BGRA", "BGRx", "RGBA", "YV12", "AYUV");
+  const std::string format =
+      GENERATE(as<std::string>{}, "I420", "NV12", "BGRA", "BGRx", "RGBA", "YV12", "AYUV");
   TempDir dir;
   const std::string image = dir.path() + "/pear.png";
   write_test_png(image, 160);
@@ -204,7 +210,10 @@ TEST_CASE("an update set between two frames is on the very next frame", "[produc
   // Exactly what an element that had the new content from the start draws.
   Harness reference("productoverlay");
   g_object_set(reference.element(), "fade-duration", 0u, nullptr);
-  set_scene(reference, scene_json({R"({"product_id":"pear","title":"隰县玉露香梨 5斤装","price":2990,"stock":119,"sold":35})"}));
+  set_scene(
+      reference,
+      scene_json(
+          {R"({"product_id":"pear","title":"隰县玉露香梨 5斤装","price":2990,"stock":119,"sold":35})"}));
   reference.set_video_caps("NV12", 640, 360);
   auto expected = reference.push_pull(in1.get());
   const FrameDiff diff = diff_frames(info, expected.get(), out1.get(), {});
@@ -243,7 +252,8 @@ TEST_CASE("the countdown text changes when running time crosses a second", "[pro
   CHECK(diff_frames(info, a.get(), c.get(), {strip}).changed_outside == 0);
 }
 
-TEST_CASE("invalid scene JSON keeps the current scene and posts a warning naming the error", "[productoverlay]") {
+TEST_CASE("invalid scene JSON keeps the current scene and posts a warning naming the error",
+          "[productoverlay]") {
   Harness h("productoverlay");
   g_object_set(h.element(), "fade-duration", 0u, nullptr);
   set_scene(h, scene_json({card_json("pear")}));
@@ -306,6 +316,41 @@ TEST_CASE("a missing or corrupt image draws the card without the picture and pos
   CHECK(diff_frames(info, no_image.get(), broken.get(), {}).changed_outside == 0);
 }
 
+TEST_CASE("PNG and JPEG product pictures are drawn inside the card", "[productoverlay]") {
+  TempDir dir;
+  const std::string png = dir.path() + "/pear.png";
+  const std::string jpeg = dir.path() + "/pear.jpg";
+  write_test_png(png, 300);
+  GError* error = nullptr;
+  GdkPixbuf* pixbuf = gdk_pixbuf_new_from_file(png.c_str(), &error);
+  REQUIRE(pixbuf);
+  REQUIRE(gdk_pixbuf_save(pixbuf, jpeg.c_str(), "jpeg", &error, "quality", "90", nullptr));
+  g_object_unref(pixbuf);
+
+  auto render = [](const std::string& image_field) {
+    Harness h("productoverlay");
+    g_object_set(h.element(), "fade-duration", 0u, nullptr);
+    set_scene(h, scene_json({card_json("pear", image_field)}));
+    const GstVideoInfo info = h.set_video_caps("I420", 640, 360);
+    auto in = make_frame(info, 0);
+    auto out = h.push_pull(in.get());
+    CHECK(h.take_warnings().empty());
+    auto messages = h.take_element_messages(kCardMessage);
+    REQUIRE(messages.size() == 1);
+    return std::tuple{info, std::move(out), rect_of(messages[0].get())};
+  };
+  auto [info, without, card] = render("");
+  const auto g = harvest::livecommerce::card_geometry(card.width, card.height);
+  const CardRect picture{card.x + g.image.x, card.y + g.image.y, g.image.width, g.image.height};
+  for (const auto& path : {png, jpeg}) {
+    auto [info2, with, card2] = render(R"("image":")" + path + "\"");
+    INFO(path);
+    CHECK(diff_in_rect(info, without.get(), with.get(), picture) >
+          static_cast<std::size_t>(picture.width * picture.height) / 2);
+    CHECK(diff_frames(info, without.get(), with.get(), {picture}).changed_outside == 0);
+  }
+}
+
 TEST_CASE("show-card, update-card and hide-card drive the scene", "[productoverlay]") {
   Harness h("productoverlay");
   g_object_set(h.element(), "fade-duration", 0u, nullptr);
@@ -356,9 +401,9 @@ TEST_CASE("the overlay composition meta is attached instead of blending when dow
           "[productoverlay]") {
   Harness h("productoverlay");
   g_object_set(h.element(), "fade-duration", 0u, nullptr);
-  gst_harness_set_sink_caps_str(
-      h.get(), "video/x-raw(memory:SystemMemory,meta:GstVideoOverlayComposition),"
-                "format=I420,width=320,height=240,framerate=30/1");
+  gst_harness_set_sink_caps_str(h.get(),
+                                "video/x-raw(memory:SystemMemory,meta:GstVideoOverlayComposition),"
+                                "format=I420,width=320,height=240,framerate=30/1");
   gst_harness_add_propose_allocation_meta(h.get(), GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, nullptr);
   set_scene(h, scene_json({card_json("pear", R"("sale_ends_at":30)")}));
   const GstVideoInfo info = h.set_video_caps("I420", 320, 240);

@@ -12,10 +12,8 @@ using namespace harvest::livecommerce;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> bytes(data, size);
-  const AccessUnitFormat formats[] = {{H264Framing::kByteStream, 4},
-                                      {H264Framing::kAvc, 1},
-                                      {H264Framing::kAvc, 2},
-                                      {H264Framing::kAvc, 4}};
+  const AccessUnitFormat formats[] = {
+      {H264Framing::kByteStream, 4}, {H264Framing::kAvc, 1}, {H264Framing::kAvc, 2}, {H264Framing::kAvc, 4}};
   (void)avcc_nal_length_size(bytes);
   (void)parse_cue_sei_nal(bytes);
   (void)unescape_rbsp(bytes);
