@@ -14,6 +14,12 @@
 namespace harvest {
 
 namespace realtime { class HttpServer; }
+namespace media {
+class IngestManager;
+class DemoPublisher;
+namespace rtmp { class RtmpServer; }
+namespace srt { class SrtServer; }
+}  // namespace media
 
 class App {
 public:
@@ -31,8 +37,14 @@ public:
   EventLoop& loop() { return loop_; }
   int http_port() const;
 
+  // Media ingest (RTMP, SRT) and HLS output; nullptr before start().
+  media::IngestManager* ingest() { return ingest_.get(); }
+
 private:
   void register_routes();
+  std::string start_ingest();
+  void stop_ingest();
+  std::string hls_root() const;
 
   ServerConfig config_;
   EventLoop loop_;
@@ -41,6 +53,10 @@ private:
   realtime::AccessConfig access_;
   realtime::PublicEndpoints endpoints_;
   std::unique_ptr<realtime::HttpServer> http_;
+  std::unique_ptr<media::IngestManager> ingest_;
+  std::unique_ptr<media::rtmp::RtmpServer> rtmp_;
+  std::unique_ptr<media::srt::SrtServer> srt_;
+  std::unique_ptr<media::DemoPublisher> demo_publisher_;
 };
 
 // Locates a directory shipped with the project (web-client, samples) when not configured.

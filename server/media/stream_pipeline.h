@@ -1,0 +1,97 @@
+#pragma once
+// The per-publisher GStreamer pipeline: compressed media in, HLS segments out, no transcode.
+//
+//   RTMP: appsrc(h264, avc) ─► h264parse ─► tee "video_tee" ─► queue ─► splitmuxsink(mpegtsmux)
+//         appsrc(aac, raw)  ─► aacparse  ─► tee "audio_tee" ─► queue ─┘
+//   SRT:  appsrc(mpegts) ─► tsdemux ─► (timestamp repair probe) ─► the same parse/tee chains
+//
+// The tees are the seam for later branches (decode ► productoverlay ► encode ► a second HLS
+// rendition, an RTMP restream): request a pad from video_tee()/audio_tee() and link a queue.
+// Segments are cut by splitmuxsink on keyframes; its fragment-opened/closed messages reach the
+// control-plane loop through a GstBusBridge, where the HLS writer turns them into the playlist.
+//
+// Build it (add_*_input, start) on one thread; push_* and end_of_stream are thread-safe.
+#include <gst/gst.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event_loop.h"
+#include "core/status.h"
+#include "media/gst_bus_bridge.h"
+#include "media/timestamp_repair.h"
+
+namespace harvest::media {
+
+struct PublishSession;
+
+class StreamPipeline {
+public:
+  struct Options {
+    std::string name;             // pipeline name, e.g. "ingest-demo-3"
+    std::string segment_pattern;  // splitmuxsink location, printf style
+    uint64_t start_index = 0;
+    uint64_t segment_target_ns = 1'000'000'000;
+  };
+  using MessageHandler = std::function<void(GstMessage*)>;        // loop thread
+  using FatalHandler = std::function<void(const std::string&)>;  // any thread
+
+  StreamPipeline(EventLoop& loop, Options options, std::shared_ptr<PublishSession> session,
+                 MessageHandler on_message, FatalHandler on_fatal);
+  ~StreamPipeline();
+  StreamPipeline(const StreamPipeline&) = delete;
+  StreamPipeline& operator=(const StreamPipeline&) = delete;
+
+  // Inputs (before start()).
+  Status add_h264_input(std::string_view avc_config);
+  Status add_aac_input(std::string_view audio_specific_config, int rate, int channels);
+  Status add_ts_input();
+  Status start();
+
+  // Thread-safe pushes. Timestamps are output running time (already repaired).
+  bool push_video(std::string_view avcc, int64_t dts_ns, int64_t pts_ns, bool keyframe);
+  bool update_video_config(std::string_view avc_config);
+  bool push_audio(std::string_view raw, int64_t pts_ns);
+  bool push_ts(std::string_view bytes);
+  void end_of_stream();
+  // Stops the pipeline (state NULL); blocking, idempotent.
+  void stop();
+
+  // Seams for further branches; nullptr when the stream has no such track (yet).
+  GstElement* video_tee() const { return video_tee_; }
+  GstElement* audio_tee() const { return audio_tee_; }
+  GstElement* pipeline() const { return pipeline_; }
+  bool has_video() const { return video_tee_ != nullptr; }
+  bool has_audio() const { return audio_tee_ != nullptr; }
+
+private:
+  Status link_video(GstPad* src);
+  Status link_audio(GstPad* src);
+  void on_demux_pad(GstPad* pad);
+  GstElement* make(const char* factory);
+  GstPadProbeReturn repair_probe(GstPad* pad, GstPadProbeInfo* info);
+
+  EventLoop& loop_;
+  Options options_;
+  std::weak_ptr<PublishSession> session_;
+  FatalHandler on_fatal_;
+  GstElement* pipeline_ = nullptr;
+  GstElement* splitmux_ = nullptr;
+  GstElement* video_src_ = nullptr;
+  GstElement* audio_src_ = nullptr;
+  GstElement* ts_src_ = nullptr;
+  GstElement* video_tee_ = nullptr;
+  GstElement* audio_tee_ = nullptr;
+  std::unique_ptr<GstBusBridge> bridge_;
+  std::mutex mutex_;  // demuxer-side state below
+  TimestampRepair repair_;
+  std::vector<std::pair<GstPad*, GstSegment>> pad_segments_;
+  bool stopped_ = false;
+};
+
+}  // namespace harvest::media
