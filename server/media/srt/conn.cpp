@@ -118,6 +118,7 @@ void SrtConn::tick(int64_t now) {
 void SrtConn::close(const std::string& reason, bool error) {
   if (finished_) return;
   finished_ = true;
+  server_.forget(socket_);
   srt_close(socket_);
   auto line = error ? log::warn("srt_conn_closed") : log::info("srt_conn_closed");
   line.kv("peer", peer_).kv("reason", reason).kv("bytes_in", bytes_in_);

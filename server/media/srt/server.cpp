@@ -34,6 +34,14 @@ int listen_hook(void* opaque, SRTSOCKET ns, int /*hsversion*/, const sockaddr* p
   return static_cast<SrtServer*>(opaque)->on_listen(ns, streamid, peer_name(peer));
 }
 
+// libsrt's own log lines go through ours (debug level: they are diagnostics, and the server logs
+// every decision it makes itself).
+void srt_log(void*, int level, const char* file, int line, const char* area, const char* message) {
+  std::string text = message != nullptr ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  log::debug("srt_lib").kv("level", level).kv("area", area != nullptr ? area : "").kv("at", std::string(file != nullptr ? file : "") + ":" + std::to_string(line)).kv("msg", text);
+}
+
 std::mutex g_startup_mutex;
 int g_startup_count = 0;
 
@@ -45,6 +53,8 @@ SrtServer::SrtServer(EventLoop& loop, IngestManager& ingest, SrtServerOptions op
   if (g_startup_count++ == 0) {
     srt_startup();
     srt_setloglevel(LOG_ERR);
+    srt_setloghandler(nullptr, &srt_log);
+    srt_setlogflags(SRT_LOGF_DISABLE_TIME | SRT_LOGF_DISABLE_THREADNAME | SRT_LOGF_DISABLE_SEVERITY | SRT_LOGF_DISABLE_EOL);
   }
 }
 
@@ -113,13 +123,15 @@ int SrtServer::on_listen(int socket, const char* stream_id, const std::string& p
   return 0;
 }
 
+void SrtServer::forget(int socket) { srt_epoll_remove_usock(epoll_, socket); }
+
 SrtConn* SrtServer::find(int socket) {
   auto it = conns_.find(socket);
   return it == conns_.end() || it->second->finished() ? nullptr : it->second.get();
 }
 
 void SrtServer::accept_all() {
-  while (true) {
+  {  // one caller per readiness event: srt_accept on an empty queue only logs an error
     sockaddr_storage addr{};
     int len = sizeof addr;
     const SRTSOCKET s = srt_accept(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -128,7 +140,7 @@ void SrtServer::accept_all() {
     if (conns_.size() >= options_.max_connections) {
       log::warn("srt_conn_refused").kv("peer", peer).kv("reason", "too many connections");
       srt_close(s);
-      continue;
+      return;
     }
     char sid[600] = {0};
     int sid_len = sizeof sid - 1;
@@ -176,7 +188,6 @@ void SrtServer::run() {
     }
     for (auto it = conns_.begin(); it != conns_.end();) {
       if (it->second->finished()) {
-        srt_epoll_remove_usock(epoll_, it->first);
         it = conns_.erase(it);
       } else {
         ++it;

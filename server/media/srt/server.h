@@ -51,6 +51,8 @@ public:
   IngestManager& ingest() { return ingest_; }
   const SrtServerOptions& options() const { return options_; }
   SrtConn* find(int socket);
+  // Server thread: stop watching a socket (before it is closed).
+  void forget(int socket);
 
 private:
   void run();
