@@ -246,7 +246,7 @@ TEST_CASE("a second publisher is refused while the first is healthy and takes ov
   first.ffmpeg->kill();
 }
 
-TEST_CASE("timestamps that jump forwards and backwards are repaired; rotation metadata is kept, pixels stay portrait",
+TEST_CASE("timestamps that jump forwards and backwards are repaired, rotation metadata is kept, pixels stay portrait",
           "[media][rtmp][timestamps]") {
   TempDir dir;
   ServerProcess server(server_options(dir));
@@ -313,7 +313,7 @@ TEST_CASE("timestamps that jump forwards and backwards are repaired; rotation me
   }
 }
 
-TEST_CASE("--demo pushes a portrait loop over RTMP into the demo stream", "[media][demo]") {
+TEST_CASE("the demo flag pushes a portrait loop over RTMP into the demo stream", "[media][demo]") {
   TempDir dir;
   ServerProcess server(server_options(dir, {"--demo"}));
   json info;
