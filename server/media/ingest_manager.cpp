@@ -36,6 +36,23 @@ std::optional<std::string> IngestManager::stream_for_key(const std::string& stre
   return it->second;
 }
 
+bool IngestManager::has_healthy_publisher(const std::string& stream_id) const {
+  std::shared_ptr<PublishSession> s;
+  {
+    std::lock_guard lock(keys_->mutex);
+    auto it = keys_->publishing.find(stream_id);
+    if (it == keys_->publishing.end()) return false;
+    s = it->second.lock();
+  }
+  return s && !s->ended.load() && steady_ms() - s->last_data_steady_ms.load() < options_.stall_timeout.count();
+}
+
+void IngestManager::mirror_publishing(const std::string& stream_id, const std::shared_ptr<PublishSession>& session) {
+  std::lock_guard lock(keys_->mutex);
+  if (session) keys_->publishing[stream_id] = session;
+  else keys_->publishing.erase(stream_id);
+}
+
 IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSession>& session,
                                              const std::string& stream_key) {
   Answer answer;
@@ -96,6 +113,7 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
   session->touch();
   si.current = session;
   si.publishing = true;
+  mirror_publishing(id, session);
   si.session_begun = false;
   si.last_bytes = 0;
   si.last_frames = 0;
@@ -123,6 +141,7 @@ void IngestManager::unpublish(const std::shared_ptr<PublishSession>& session, co
   finish(session);
   if (si.current != session || !si.publishing) return;  // replaced already
   si.publishing = false;
+  mirror_publishing(session->stream_id, nullptr);
   log::info("publisher_left")
       .kv("stream", session->stream_id)
       .kv("session", session->id)

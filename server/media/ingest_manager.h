@@ -57,6 +57,9 @@ public:
   // Any thread: which stream a key opens (a mirror of the registry, for SRT's accept callback,
   // which must answer synchronously). The loop still decides in publish().
   std::optional<std::string> stream_for_key(const std::string& stream_key) const;
+  // Any thread: whether `stream_id` has a healthy publisher right now (media within the stall
+  // timeout), so SRT's accept callback can reject a second publisher (1409) before it connects.
+  bool has_healthy_publisher(const std::string& stream_id) const;
 
   // The stream's passthrough rendition (for EXT-X-DATERANGE markers and PTS->PDT); nullptr if
   // the stream has no playlist now.
@@ -96,7 +99,9 @@ private:
   struct KeyMirror {
     mutable std::mutex mutex;
     std::map<std::string, std::string> stream_by_key;
+    std::map<std::string, std::weak_ptr<PublishSession>> publishing;  // stream id -> session
   };
+  void mirror_publishing(const std::string& stream_id, const std::shared_ptr<PublishSession>& session);
   std::shared_ptr<KeyMirror> keys_ = std::make_shared<KeyMirror>();
 };
 

@@ -34,7 +34,7 @@ TEST_CASE("playlist text: header, program date times, discontinuity, end list", 
   v.ended = true;
   const std::string text = render_media_playlist(v);
   CHECK(text ==
-        "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n"
+        "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n"
         "#EXT-X-DISCONTINUITY-SEQUENCE:2\n"
         "#EXT-X-PROGRAM-DATE-TIME:2026-11-22T19:47:21.000Z\n#EXTINF:1.000,\na.ts\n"
         "#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-11-22T19:47:22.000Z\n#EXTINF:1.600,\nb.ts\n"

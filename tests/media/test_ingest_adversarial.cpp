@@ -211,6 +211,12 @@ TEST_CASE("a second publisher is refused while the first is healthy and takes ov
     CHECK_FALSE(r.ok);
     CHECK(r.code == "NetStream.Publish.BadName");
     CHECK(r.description.find("already") != std::string::npos);
+    // Over SRT the caller is rejected before it connects.
+    FfmpegInput in;
+    in.seconds = 2;
+    ChildProcess srt(ffmpeg_args(in, "mpegts", srt_url(server, first.stream.key)));
+    CHECK(srt.wait(std::chrono::seconds(20)) != 0);
+    CHECK(server.wait_for_log("reason=busy reject_code=1409"));
   }
   const Playlist before = fetch_playlist(server, first.stream.id);
 

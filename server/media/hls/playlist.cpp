@@ -65,7 +65,8 @@ std::string render_media_playlist(const PlaylistView& v) {
   int target = std::max(v.target_duration_s, 1);
   for (const auto& s : v.segments) target = std::max(target, static_cast<int>(std::lround(s.duration_s)));
 
-  std::string out = "#EXTM3U\n#EXT-X-VERSION:6\n";
+  // Every segment starts with a keyframe and its SPS/PPS (h264parse config-interval=-1).
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n";
   out += "#EXT-X-TARGETDURATION:" + std::to_string(target) + "\n";
   out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(v.media_sequence) + "\n";
   if (v.discontinuity_sequence > 0)

@@ -118,8 +118,11 @@ int SrtServer::on_listen(int socket, const char* stream_id, const std::string& p
   if (!parsed->mode.empty() && parsed->mode != "publish") return refuse(SRT_REJX_BAD_MODE, "not_publish_mode");
   const auto key = publish_key(*parsed);
   if (!key) return refuse(SRT_REJX_BAD_REQUEST, "bad_resource");
-  // The key directory mirrors the registry; the loop makes the final decision after accept.
-  if (!ingest_.stream_for_key(*key)) return refuse(SRT_REJX_FORBIDDEN, "bad_key");
+  // The key directory mirrors the registry and the publishing sessions; the loop still makes the
+  // final decision after accept.
+  const auto stream = ingest_.stream_for_key(*key);
+  if (!stream) return refuse(SRT_REJX_FORBIDDEN, "bad_key");
+  if (ingest_.has_healthy_publisher(*stream)) return refuse(SRT_REJX_CONFLICT, "busy");
   return 0;
 }
 
