@@ -109,7 +109,7 @@ class Watcher(threading.Thread):
 
     def __init__(self, path, start_wall):
         super().__init__(daemon=True)
-        self.path, self.start = path, start_wall
+        self.path, self.start_wall = path, start_wall
         self.first_playlist = None
         self.lags = []
         self.seen = {}  # sequence number -> (duration)
@@ -128,7 +128,7 @@ class Watcher(threading.Thread):
                 last = text
                 seq, segs = parse_playlist(text)
                 if segs and self.first_playlist is None:
-                    self.first_playlist = now - self.start
+                    self.first_playlist = now - self.start_wall
                 for i, (_, d) in enumerate(segs):
                     n = seq + i
                     if n not in self.seen:
@@ -136,7 +136,7 @@ class Watcher(threading.Thread):
                         # media end of this segment = sum of all durations up to it (from sequence 0)
                         if all(k in self.seen for k in range(0, n + 1)):
                             media_end = sum(self.seen[k] for k in range(0, n + 1))
-                            self.lags.append(now - (self.start + media_end))
+                            self.lags.append(now - (self.start_wall + media_end))
             time.sleep(0.05)
 
 

@@ -107,7 +107,7 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
 
   session->id = next_session_id_++;
   session->stream_id = id;
-  session->segment_pattern = si.writer->segment_location_pattern(session->id);
+  session->segment_prefix = si.writer->segment_prefix(session->id);
   session->start_index = si.writer->next_sequence();
   session->segment_target_ns = static_cast<uint64_t>(options_.hls.target_segment_s * 1e9);
   session->touch();
@@ -173,7 +173,7 @@ void IngestManager::grace_expired(const std::string& stream_id, uint64_t session
 std::shared_ptr<StreamPipeline> IngestManager::make_pipeline(const std::shared_ptr<PublishSession>& session) {
   StreamPipeline::Options po;
   po.name = "ingest-" + session->stream_id + "-" + std::to_string(session->id);
-  po.segment_pattern = session->segment_pattern;
+  po.segment_prefix = session->segment_prefix;
   po.start_index = session->start_index;
   po.segment_target_ns = session->segment_target_ns;
   std::weak_ptr<PublishSession> weak = session;
@@ -187,49 +187,21 @@ std::shared_ptr<StreamPipeline> IngestManager::make_pipeline(const std::shared_p
         if (!s) return;
         log::warn("publish_refused").kv("stream", s->stream_id).kv("publisher", s->publisher).kv("reason", reason);
         if (s->kick) s->kick(reason);
+      },
+      [this, weak](const std::string& path, uint64_t start_ns, uint64_t end_ns) {
+        loop_.post([this, weak, path, start_ns, end_ns] {
+          auto s = weak.lock();
+          if (s) on_segment(s, path, start_ns, end_ns);
+          else remove_file(path);
+        });
       });
   session->set_pipeline(pipeline);
   return pipeline;
 }
 
 void IngestManager::on_message(const std::shared_ptr<PublishSession>& session, GstMessage* message) {
-  auto it = streams_.find(session->stream_id);
-  if (it == streams_.end()) return;
-  StreamIngest& si = it->second;
+  if (streams_.find(session->stream_id) == streams_.end()) return;
   switch (GST_MESSAGE_TYPE(message)) {
-    case GST_MESSAGE_ELEMENT: {
-      const GstStructure* s = gst_message_get_structure(message);
-      if (s == nullptr) return;
-      const char* location = gst_structure_get_string(s, "location");
-      guint64 rt = 0;
-      gst_structure_get_uint64(s, "running-time", &rt);
-      if (location == nullptr) return;
-      if (gst_structure_has_name(s, "splitmuxsink-fragment-opened")) {
-        si.open_fragments[location] = rt;
-        if (si.current == session && !si.session_begun && si.writer) {
-          int64_t epoch = session->epoch_wall_ms.load();
-          if (epoch == 0) epoch = now_ms();
-          si.writer->begin_session(epoch);
-          si.session_begun = true;
-        }
-      } else if (gst_structure_has_name(s, "splitmuxsink-fragment-closed")) {
-        uint64_t start = rt;
-        if (auto f = si.open_fragments.find(location); f != si.open_fragments.end()) {
-          start = f->second;
-          si.open_fragments.erase(f);
-        }
-        if (si.current == session && si.session_begun && si.writer) {
-          if (auto st = si.writer->add_segment(location, start, rt); !st)
-            log::error("hls_write_failed").kv("stream", session->stream_id).kv("reason", st.message());
-          else
-            log::debug("hls_segment").kv("stream", session->stream_id).kv("file", location);
-        } else {
-          std::error_code ec;
-          fs::remove(location, ec);  // a replaced session's last words
-        }
-      }
-      return;
-    }
     case GST_MESSAGE_EOS:
       stop_pipeline(session);
       return;
@@ -262,6 +234,31 @@ void IngestManager::on_message(const std::shared_ptr<PublishSession>& session, G
     default:
       return;
   }
+}
+
+void IngestManager::on_segment(const std::shared_ptr<PublishSession>& session, const std::string& path,
+                               uint64_t start_ns, uint64_t end_ns) {
+  auto it = streams_.find(session->stream_id);
+  if (it == streams_.end() || it->second.current != session || !it->second.writer) {
+    remove_file(path);  // a replaced session's last words
+    return;
+  }
+  StreamIngest& si = it->second;
+  if (!si.session_begun) {
+    // Running time 0 of this session is the wall time its first buffer arrived.
+    const int64_t epoch = session->epoch_wall_ms.load();
+    si.writer->begin_session(epoch != 0 ? epoch : now_ms() - static_cast<int64_t>(end_ns / 1'000'000));
+    si.session_begun = true;
+  }
+  if (auto st = si.writer->add_segment(path, start_ns, end_ns); !st)
+    log::error("hls_write_failed").kv("stream", session->stream_id).kv("reason", st.message());
+  else
+    log::debug("hls_segment").kv("stream", session->stream_id).kv("file", path);
+}
+
+void IngestManager::remove_file(const std::string& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
 }
 
 void IngestManager::finish(const std::shared_ptr<PublishSession>& session) {

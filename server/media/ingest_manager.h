@@ -77,12 +77,14 @@ private:
     bool publishing = false;
     bool session_begun = false;  // the writer heard begin_session() for `current`
     EventLoop::TimerId grace_timer = 0;
-    std::map<std::string, uint64_t> open_fragments;  // location -> start running time
     uint64_t last_bytes = 0;
     uint64_t last_frames = 0;
     int64_t last_stats_ms = 0;
   };
   void on_message(const std::shared_ptr<PublishSession>& session, GstMessage* message);
+  void on_segment(const std::shared_ptr<PublishSession>& session, const std::string& path, uint64_t start_ns,
+                  uint64_t end_ns);
+  static void remove_file(const std::string& path);
   void finish(const std::shared_ptr<PublishSession>& session);  // end-of-stream, then stop
   void stop_pipeline(const std::shared_ptr<PublishSession>& session);
   void grace_expired(const std::string& stream_id, uint64_t session_id);

@@ -25,7 +25,7 @@ struct PublishSession {
   // --- set by the loop when it accepts, before the connection hears the answer ---
   uint64_t id = 0;
   std::string stream_id;
-  std::string segment_pattern;  // splitmuxsink location
+  std::string segment_prefix;  // segment files: <prefix><index>.ts
   uint64_t start_index = 0;
   uint64_t segment_target_ns = 1'000'000'000;
 

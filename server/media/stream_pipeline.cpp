@@ -1,5 +1,6 @@
 #include "media/stream_pipeline.h"
 
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
 #include <cstring>
@@ -75,24 +76,35 @@ void add_facts_probe(GstPad* pad, std::weak_ptr<PublishSession> session, bool vi
 }  // namespace
 
 StreamPipeline::StreamPipeline(EventLoop& loop, Options options, std::shared_ptr<PublishSession> session,
-                               MessageHandler on_message, FatalHandler on_fatal)
+                               MessageHandler on_message, FatalHandler on_fatal, SegmentHandler on_segment)
     : loop_(loop), options_(std::move(options)), session_(session), on_fatal_(std::move(on_fatal)) {
   pipeline_ = gst_pipeline_new(options_.name.c_str());
   gst_object_ref_sink(pipeline_);
-  splitmux_ = gst_element_factory_make("splitmuxsink", "hls");
-  GstElement* mux = gst_element_factory_make("mpegtsmux", nullptr);
-  if (splitmux_ == nullptr || mux == nullptr) {
-    log::error("pipeline_element_missing").kv("element", splitmux_ == nullptr ? "splitmuxsink" : "mpegtsmux");
-    if (mux != nullptr) gst_object_unref(gst_object_ref_sink(mux));
-    if (splitmux_ != nullptr) gst_object_unref(gst_object_ref_sink(splitmux_));
-    splitmux_ = nullptr;
+  mux_ = gst_element_factory_make("mpegtsmux", "mux");
+  sink_ = gst_element_factory_make("appsink", "segments");
+  if (mux_ == nullptr || sink_ == nullptr) {
+    log::error("pipeline_element_missing").kv("element", mux_ == nullptr ? "mpegtsmux" : "appsink");
+    for (GstElement* e : {mux_, sink_})
+      if (e != nullptr) gst_object_unref(gst_object_ref_sink(e));
+    mux_ = sink_ = nullptr;
     return;
   }
-  g_object_set(splitmux_, "muxer", mux, "location", options_.segment_pattern.c_str(), "max-size-time",
-               static_cast<guint64>(options_.segment_target_ns), "start-index",
-               static_cast<gint>(options_.start_index), "send-keyframe-requests", FALSE, "async-finalize", FALSE,
-               nullptr);
-  gst_bin_add(GST_BIN(pipeline_), splitmux_);
+  // Files are written as fast as media arrives: no clock sync, no preroll wait, no stored sample.
+  g_object_set(sink_, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE, nullptr);
+  gst_bin_add_many(GST_BIN(pipeline_), mux_, sink_, nullptr);
+  gst_element_link(mux_, sink_);
+  hls::TsSegmenter::Options so;
+  so.path_prefix = options_.segment_prefix;
+  so.start_index = options_.start_index;
+  so.target_ns = options_.segment_target_ns;
+  so.has_video = false;  // until a video chain is linked
+  segmenter_ = std::make_unique<hls::TsSegmenter>(std::move(so), std::move(on_segment));
+  GstAppSinkCallbacks callbacks{};
+  callbacks.eos = [](GstAppSink*, gpointer self) { static_cast<StreamPipeline*>(self)->segmenter_->finish(); };
+  callbacks.new_sample = [](GstAppSink* s, gpointer self) {
+    return StreamPipeline::on_new_sample(GST_ELEMENT(s), self);
+  };
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink_), &callbacks, this, nullptr);
   GstBus* bus = gst_pipeline_get_bus(GST_PIPELINE(pipeline_));
   bridge_ = std::make_unique<GstBusBridge>(loop_, bus, std::move(on_message));
   gst_object_unref(bus);
@@ -104,69 +116,62 @@ StreamPipeline::~StreamPipeline() {
   if (pipeline_ != nullptr) gst_object_unref(pipeline_);
 }
 
+GstFlowReturn StreamPipeline::on_new_sample(GstElement* appsink, gpointer self) {
+  GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(appsink));
+  if (sample == nullptr) return GST_FLOW_EOS;
+  auto* me = static_cast<StreamPipeline*>(self);
+  if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {
+    const guint n = gst_buffer_list_length(list);
+    for (guint i = 0; i < n; ++i) me->on_muxed(gst_buffer_list_get(list, i));
+  } else if (GstBuffer* buf = gst_sample_get_buffer(sample)) {
+    me->on_muxed(buf);
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+void StreamPipeline::on_muxed(GstBuffer* buffer) {
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  segmenter_->write(map.data, map.size, GST_CLOCK_TIME_IS_VALID(pts) ? pts : 0,
+                    GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT));
+  gst_buffer_unmap(buffer, &map);
+}
+
 GstElement* StreamPipeline::make(const char* factory) {
   GstElement* e = gst_element_factory_make(factory, nullptr);
   if (e == nullptr) log::error("pipeline_element_missing").kv("element", factory);
   return e;
 }
 
-Status StreamPipeline::link_video(GstPad* src) {
-  if (splitmux_ == nullptr) return Status::error("pipeline has no muxer");
-  GstElement* parse = make("h264parse");
-  GstElement* tee = gst_element_factory_make("tee", "video_tee");
-  GstElement* queue = make("queue");
-  if (parse == nullptr || tee == nullptr || queue == nullptr) return Status::error("missing video elements");
+Status StreamPipeline::link_chain(GstPad* src, bool video) {
+  if (mux_ == nullptr) return Status::error("pipeline has no muxer");
+  GstElement* parse = make(video ? "h264parse" : "aacparse");
+  GstElement* tee = gst_element_factory_make("tee", video ? "video_tee" : "audio_tee");
+  if (parse == nullptr || tee == nullptr) return Status::error("missing parser elements");
   // Repeat SPS/PPS before every keyframe so each segment decodes on its own.
-  g_object_set(parse, "config-interval", -1, nullptr);
+  if (video) g_object_set(parse, "config-interval", -1, nullptr);
   g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-  g_object_set(queue, "max-size-buffers", 0u, "max-size-time", guint64{0}, "max-size-bytes", 32u * 1024 * 1024,
-               nullptr);
-  gst_bin_add_many(GST_BIN(pipeline_), parse, tee, queue, nullptr);
-  if (!gst_element_link_many(parse, tee, queue, nullptr)) return Status::error("cannot link the video chain");
-  GstPad* mux_pad = gst_element_request_pad_simple(splitmux_, "video");
-  GstPad* queue_src = gst_element_get_static_pad(queue, "src");
-  const bool ok = mux_pad != nullptr && gst_pad_link(queue_src, mux_pad) == GST_PAD_LINK_OK;
-  gst_object_unref(queue_src);
+  gst_bin_add_many(GST_BIN(pipeline_), parse, tee, nullptr);
+  if (!gst_element_link(parse, tee)) return Status::error("cannot link the parser chain");
+  // The muxer's aggregator pads queue what they receive, so the tee feeds them directly.
+  GstPad* mux_pad = gst_element_request_pad_simple(mux_, "sink_%d");
+  GstPad* tee_src = gst_element_request_pad_simple(tee, "src_%u");
+  const bool ok = mux_pad != nullptr && tee_src != nullptr && gst_pad_link(tee_src, mux_pad) == GST_PAD_LINK_OK;
+  if (tee_src != nullptr) gst_object_unref(tee_src);
   if (mux_pad != nullptr) gst_object_unref(mux_pad);
-  if (!ok) return Status::error("cannot link video into the segmenter");
+  if (!ok) return Status::error("cannot link into the muxer");
   GstPad* parse_src = gst_element_get_static_pad(parse, "src");
-  add_facts_probe(parse_src, session_, true);
+  add_facts_probe(parse_src, session_, video);
   gst_object_unref(parse_src);
   GstPad* parse_sink = gst_element_get_static_pad(parse, "sink");
   const bool linked = gst_pad_link(src, parse_sink) == GST_PAD_LINK_OK;
   gst_object_unref(parse_sink);
-  if (!linked) return Status::error("cannot link the video source");
-  for (GstElement* e : {queue, tee, parse}) gst_element_sync_state_with_parent(e);
-  video_tee_ = tee;
-  return Status::ok();
-}
-
-Status StreamPipeline::link_audio(GstPad* src) {
-  if (splitmux_ == nullptr) return Status::error("pipeline has no muxer");
-  GstElement* parse = make("aacparse");
-  GstElement* tee = gst_element_factory_make("tee", "audio_tee");
-  GstElement* queue = make("queue");
-  if (parse == nullptr || tee == nullptr || queue == nullptr) return Status::error("missing audio elements");
-  g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-  g_object_set(queue, "max-size-buffers", 0u, "max-size-time", guint64{0}, "max-size-bytes", 8u * 1024 * 1024,
-               nullptr);
-  gst_bin_add_many(GST_BIN(pipeline_), parse, tee, queue, nullptr);
-  if (!gst_element_link_many(parse, tee, queue, nullptr)) return Status::error("cannot link the audio chain");
-  GstPad* mux_pad = gst_element_request_pad_simple(splitmux_, "audio_%u");
-  GstPad* queue_src = gst_element_get_static_pad(queue, "src");
-  const bool ok = mux_pad != nullptr && gst_pad_link(queue_src, mux_pad) == GST_PAD_LINK_OK;
-  gst_object_unref(queue_src);
-  if (mux_pad != nullptr) gst_object_unref(mux_pad);
-  if (!ok) return Status::error("cannot link audio into the segmenter");
-  GstPad* parse_src = gst_element_get_static_pad(parse, "src");
-  add_facts_probe(parse_src, session_, false);
-  gst_object_unref(parse_src);
-  GstPad* parse_sink = gst_element_get_static_pad(parse, "sink");
-  const bool linked = gst_pad_link(src, parse_sink) == GST_PAD_LINK_OK;
-  gst_object_unref(parse_sink);
-  if (!linked) return Status::error("cannot link the audio source");
-  for (GstElement* e : {queue, tee, parse}) gst_element_sync_state_with_parent(e);
-  audio_tee_ = tee;
+  if (!linked) return Status::error("cannot link the source");
+  if (video) segmenter_->set_has_video(true);
+  for (GstElement* e : {tee, parse}) gst_element_sync_state_with_parent(e);
+  (video ? video_tee_ : audio_tee_) = tee;
   return Status::ok();
 }
 
@@ -256,12 +261,28 @@ void StreamPipeline::on_demux_pad(GstPad* pad) {
         this, nullptr);
   };
 
+  // The demuxer pushes every track from one thread, and a muxer pad holds one buffer until the
+  // other tracks catch up: each track needs its own queue (thread) between them.
+  auto through_queue = [&](bool video) {
+    GstElement* queue = make("queue");
+    if (queue == nullptr) return;
+    g_object_set(queue, "max-size-buffers", 0u, "max-size-time", guint64{0}, "max-size-bytes",
+                 video ? 32u * 1024 * 1024 : 4u * 1024 * 1024, nullptr);
+    gst_bin_add(GST_BIN(pipeline_), queue);
+    GstPad* qsink = gst_element_get_static_pad(queue, "sink");
+    GstPad* qsrc = gst_element_get_static_pad(queue, "src");
+    repair(qsink);
+    Status st = gst_pad_link(pad, qsink) == GST_PAD_LINK_OK ? link_chain(qsrc, video)
+                                                              : Status::error("cannot link the demuxer");
+    gst_object_unref(qsink);
+    gst_object_unref(qsrc);
+    gst_element_sync_state_with_parent(queue);
+    if (!st) on_fatal_(st.message());
+  };
   if (media == "video/x-h264" && video_tee_ == nullptr) {
-    repair(pad);
-    if (auto st = link_video(pad); !st) on_fatal_(st.message());
+    through_queue(true);
   } else if (media == "audio/mpeg" && (mpegversion == 4 || mpegversion == 2) && audio_tee_ == nullptr) {
-    repair(pad);
-    if (auto st = link_audio(pad); !st) on_fatal_(st.message());
+    through_queue(false);
   } else if (media.rfind("video/", 0) == 0 && video_tee_ == nullptr) {
     to_fakesink();
     on_fatal_(std::string("unsupported video codec ") + (media == "video/x-h265" ? "HEVC (H.265)" : media) +
@@ -331,7 +352,7 @@ GstPadProbeReturn StreamPipeline::repair_probe(GstPad* pad, GstPadProbeInfo* inf
 }
 
 Status StreamPipeline::start() {
-  if (splitmux_ == nullptr) return Status::error("pipeline could not be built");
+  if (mux_ == nullptr) return Status::error("pipeline could not be built");
   if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     return Status::error("pipeline refused to start");
   return Status::ok();

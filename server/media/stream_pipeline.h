@@ -1,14 +1,15 @@
 #pragma once
 // The per-publisher GStreamer pipeline: compressed media in, HLS segments out, no transcode.
 //
-//   RTMP: appsrc(h264, avc) ─► h264parse ─► tee "video_tee" ─► queue ─► splitmuxsink(mpegtsmux)
-//         appsrc(aac, raw)  ─► aacparse  ─► tee "audio_tee" ─► queue ─┘
+//   RTMP: appsrc(h264, avc) ─► h264parse ─► tee "video_tee" ─► mpegtsmux ─► appsink ─► TsSegmenter (files)
+//         appsrc(aac, raw)  ─► aacparse  ─► tee "audio_tee" ─┘
 //   SRT:  appsrc(mpegts) ─► tsdemux ─► (timestamp repair probe) ─► the same parse/tee chains
 //
 // The tees are the seam for later branches (decode ► productoverlay ► encode ► a second HLS
 // rendition, an RTMP restream): request a pad from video_tee()/audio_tee() and link a queue.
-// Segments are cut by splitmuxsink on keyframes; its fragment-opened/closed messages reach the
-// control-plane loop through a GstBusBridge, where the HLS writer turns them into the playlist.
+// Segments are cut on keyframes by hls::TsSegmenter on the muxer's thread (no extra queues or
+// threads: each buffer crosses threads only from the appsrc to the muxer); completed segments
+// are reported through `on_segment`, bus messages reach the loop through a GstBusBridge.
 //
 // Build it (add_*_input, start) on one thread; push_* and end_of_stream are thread-safe.
 #include <gst/gst.h>
@@ -24,6 +25,7 @@
 #include "core/event_loop.h"
 #include "core/status.h"
 #include "media/gst_bus_bridge.h"
+#include "media/hls/ts_segmenter.h"
 #include "media/timestamp_repair.h"
 
 namespace harvest::media {
@@ -34,15 +36,17 @@ class StreamPipeline {
 public:
   struct Options {
     std::string name;             // pipeline name, e.g. "ingest-demo-3"
-    std::string segment_pattern;  // splitmuxsink location, printf style
+    std::string segment_prefix;  // segment files: <prefix><index>.ts
     uint64_t start_index = 0;
     uint64_t segment_target_ns = 1'000'000'000;
   };
   using MessageHandler = std::function<void(GstMessage*)>;        // loop thread
   using FatalHandler = std::function<void(const std::string&)>;  // any thread
+  // A segment file was completed (muxer thread): path and running-time span.
+  using SegmentHandler = std::function<void(const std::string& path, uint64_t start_ns, uint64_t end_ns)>;
 
   StreamPipeline(EventLoop& loop, Options options, std::shared_ptr<PublishSession> session,
-                 MessageHandler on_message, FatalHandler on_fatal);
+                 MessageHandler on_message, FatalHandler on_fatal, SegmentHandler on_segment);
   ~StreamPipeline();
   StreamPipeline(const StreamPipeline&) = delete;
   StreamPipeline& operator=(const StreamPipeline&) = delete;
@@ -70,8 +74,11 @@ public:
   bool has_audio() const { return audio_tee_ != nullptr; }
 
 private:
-  Status link_video(GstPad* src);
-  Status link_audio(GstPad* src);
+  Status link_chain(GstPad* src, bool video);
+  Status link_video(GstPad* src) { return link_chain(src, true); }
+  Status link_audio(GstPad* src) { return link_chain(src, false); }
+  static GstFlowReturn on_new_sample(GstElement* appsink, gpointer self);
+  void on_muxed(GstBuffer* buffer);
   void on_demux_pad(GstPad* pad);
   GstElement* make(const char* factory);
   GstPadProbeReturn repair_probe(GstPad* pad, GstPadProbeInfo* info);
@@ -81,7 +88,9 @@ private:
   std::weak_ptr<PublishSession> session_;
   FatalHandler on_fatal_;
   GstElement* pipeline_ = nullptr;
-  GstElement* splitmux_ = nullptr;
+  GstElement* mux_ = nullptr;
+  GstElement* sink_ = nullptr;
+  std::unique_ptr<hls::TsSegmenter> segmenter_;  // muxer thread only (after start)
   GstElement* video_src_ = nullptr;
   GstElement* audio_src_ = nullptr;
   GstElement* ts_src_ = nullptr;

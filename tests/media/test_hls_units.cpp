@@ -65,7 +65,7 @@ TEST_CASE("HLS writer keeps a bounded window, deletes old segments, counts disco
   harvest::test::TempDir tmp;
   const std::string dir = tmp.path() + "/hls/s1";
   HlsWriter w(dir, HlsOptions{.target_segment_s = 1.0, .window_segments = 3, .linger_segments = 1});
-  CHECK(w.segment_location_pattern(1) .find(dir + "/") == 0);
+  CHECK(w.segment_prefix(1).find(dir + "/") == 0);
   w.begin_session(1'000'000);
   CHECK(w.program_date_time_ms(2'500'000'000) == 1'002'500);
   auto add = [&](int i, uint64_t start_s) {

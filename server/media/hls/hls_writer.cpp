@@ -37,8 +37,8 @@ HlsWriter::HlsWriter(std::string dir, HlsOptions options) : dir_(std::move(dir))
 
 HlsWriter::~HlsWriter() = default;
 
-std::string HlsWriter::segment_location_pattern(uint64_t session_tag) const {
-  return dir_ + "/" + prefix_ + "-" + std::to_string(session_tag) + "-%06d.ts";
+std::string HlsWriter::segment_prefix(uint64_t session_tag) const {
+  return dir_ + "/" + prefix_ + "-" + std::to_string(session_tag) + "-";
 }
 
 void HlsWriter::begin_session(int64_t wall_ms_at_zero) {

@@ -35,10 +35,10 @@ public:
   const std::string& dir() const { return dir_; }
   const HlsOptions& options() const { return options_; }
   std::string playlist_path() const { return dir_ + "/index.m3u8"; }
-  // printf pattern for the muxer's segment files of publisher session `session_tag`, e.g.
-  // ".../k3x9a-2-%06d.ts": unique per writer and session, so segment URLs can be cached forever and
-  // a replaced publisher's last file never collides with its successor's first.
-  std::string segment_location_pattern(uint64_t session_tag) const;
+  // Path prefix for the segment files of publisher session `session_tag`, e.g. ".../k3x9a-2-"
+  // (the segmenter appends "000012.ts"): unique per writer and session, so segment URLs can be
+  // cached forever and a replaced publisher's last file never collides with its successor's first.
+  std::string segment_prefix(uint64_t session_tag) const;
   // Sequence number the next segment will get (the muxer's start index for a new session).
   uint64_t next_sequence() const { return next_sequence_; }
 

@@ -50,6 +50,7 @@ void RtmpConn::close(const std::string& reason, bool error) {
   if (finished_) return;
   finished_ = true;
   flush();
+  server_.forget(fd_);
   ::close(fd_);
   auto line = error ? log::warn("rtmp_conn_closed") : log::info("rtmp_conn_closed");
   line.kv("conn", id_).kv("peer", peer_).kv("reason", reason).kv("bytes_in", bytes_in_);
@@ -262,6 +263,7 @@ void RtmpConn::on_command(const std::vector<Amf0Value>& v) {
     if (state_ == State::publishing) {
       end_publishing("publisher stopped (" + name + ")");
       state_ = State::connected;
+      opened_ms_ = steady_ms();  // a new publish on this connection gets a fresh setup timeout
     }
   } else if (name == "play") {
     send_status("error", "NetStream.Play.Failed", "this server takes publishers only; watch over HLS");

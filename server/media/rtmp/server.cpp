@@ -104,6 +104,8 @@ void RtmpServer::want_write(int fd, bool on) {
   }
 }
 
+void RtmpServer::forget(int fd) { ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+
 RtmpConn* RtmpServer::find(uint64_t conn_id) {
   auto it = conns_.find(conn_id);
   return it == conns_.end() || it->second->finished() ? nullptr : it->second.get();
@@ -152,7 +154,6 @@ void RtmpServer::accept_all() {
 void RtmpServer::close_finished() {
   for (auto it = conns_.begin(); it != conns_.end();) {
     if (it->second->finished()) {
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd(), nullptr);
       it = conns_.erase(it);
     } else {
       ++it;

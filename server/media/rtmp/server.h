@@ -55,6 +55,8 @@ public:
   IngestManager& ingest() { return ingest_; }
   const RtmpServerOptions& options() const { return options_; }
   void want_write(int fd, bool on);
+  // Stops watching `fd`; call before closing it (a new connection may get the same number).
+  void forget(int fd);
   RtmpConn* find(uint64_t conn_id);
   void kick(uint64_t conn_id, const std::string& reason);
 
