@@ -91,13 +91,15 @@ StreamPipeline::StreamPipeline(EventLoop& loop, Options options, std::shared_ptr
   }
   // Files are written as fast as media arrives: no clock sync, no preroll wait, no stored sample.
   g_object_set(sink_, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE, nullptr);
+  // Let each muxer input queue up to a second, so a batch is taken without a hand-off per buffer.
+  // Seven packets (1316 bytes) per output buffer instead of one: the segmenter reads the TS itself.
+  g_object_set(mux_, "latency", guint64{1'000'000'000}, "alignment", 7, nullptr);
   gst_bin_add_many(GST_BIN(pipeline_), mux_, sink_, nullptr);
   gst_element_link(mux_, sink_);
   hls::TsSegmenter::Options so;
   so.path_prefix = options_.segment_prefix;
   so.start_index = options_.start_index;
   so.target_ns = options_.segment_target_ns;
-  so.has_video = false;  // until a video chain is linked
   segmenter_ = std::make_unique<hls::TsSegmenter>(std::move(so), std::move(on_segment));
   GstAppSinkCallbacks callbacks{};
   callbacks.eos = [](GstAppSink*, gpointer self) { static_cast<StreamPipeline*>(self)->segmenter_->finish(); };
@@ -112,6 +114,8 @@ StreamPipeline::StreamPipeline(EventLoop& loop, Options options, std::shared_ptr
 
 StreamPipeline::~StreamPipeline() {
   stop();
+  for (GstBufferList* l : {video_batch_, audio_batch_})
+    if (l != nullptr) gst_buffer_list_unref(l);
   bridge_.reset();
   if (pipeline_ != nullptr) gst_object_unref(pipeline_);
 }
@@ -134,8 +138,7 @@ void StreamPipeline::on_muxed(GstBuffer* buffer) {
   GstMapInfo map;
   if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
   const GstClockTime pts = GST_BUFFER_PTS(buffer);
-  segmenter_->write(map.data, map.size, GST_CLOCK_TIME_IS_VALID(pts) ? pts : 0,
-                    GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT));
+  segmenter_->write(map.data, map.size, GST_CLOCK_TIME_IS_VALID(pts) ? pts : 0);
   gst_buffer_unmap(buffer, &map);
 }
 
@@ -169,7 +172,6 @@ Status StreamPipeline::link_chain(GstPad* src, bool video) {
   const bool linked = gst_pad_link(src, parse_sink) == GST_PAD_LINK_OK;
   gst_object_unref(parse_sink);
   if (!linked) return Status::error("cannot link the source");
-  if (video) segmenter_->set_has_video(true);
   for (GstElement* e : {tee, parse}) gst_element_sync_state_with_parent(e);
   (video ? video_tee_ : audio_tee_) = tee;
   return Status::ok();
@@ -358,25 +360,54 @@ Status StreamPipeline::start() {
   return Status::ok();
 }
 
-bool StreamPipeline::push_video(std::string_view avcc, int64_t dts_ns, int64_t pts_ns, bool keyframe) {
-  if (video_src_ == nullptr) return false;
+void StreamPipeline::push_video(std::string_view avcc, int64_t dts_ns, int64_t pts_ns, bool keyframe) {
+  if (video_src_ == nullptr) return;
   GstBuffer* buf = buffer_from(avcc);
   GST_BUFFER_DTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(dts_ns, 0));
   GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(pts_ns, 0));
   if (!keyframe) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
-  return gst_app_src_push_buffer(GST_APP_SRC(video_src_), buf) == GST_FLOW_OK;
+  if (video_batch_ == nullptr) video_batch_ = gst_buffer_list_new();
+  gst_buffer_list_add(video_batch_, buf);
+  flush(keyframe);
 }
 
-bool StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
-  if (audio_src_ == nullptr) return false;
+void StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
+  if (audio_src_ == nullptr) return;
   GstBuffer* buf = buffer_from(raw);
   GST_BUFFER_DTS(buf) = GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(pts_ns, 0));
-  return gst_app_src_push_buffer(GST_APP_SRC(audio_src_), buf) == GST_FLOW_OK;
+  if (audio_batch_ == nullptr) audio_batch_ = gst_buffer_list_new();
+  gst_buffer_list_add(audio_batch_, buf);
+  flush(false);
 }
 
-bool StreamPipeline::push_ts(std::string_view bytes) {
-  if (ts_src_ == nullptr) return false;
-  return gst_app_src_push_buffer(GST_APP_SRC(ts_src_), buffer_from(bytes)) == GST_FLOW_OK;
+void StreamPipeline::push_ts(std::string_view bytes) {
+  if (ts_src_ == nullptr) return;
+  ts_batch_.append(bytes);
+  flush(ts_batch_.size() >= 256 * 1024);
+}
+
+void StreamPipeline::flush(bool force) {
+  const int64_t now = steady_ms();
+  const bool empty = video_batch_ == nullptr && audio_batch_ == nullptr && ts_batch_.empty();
+  if (empty) {
+    batch_started_ms_ = now;
+    return;
+  }
+  if (!force && now - batch_started_ms_ < kBatchMs) return;
+  batch_started_ms_ = now;
+  // Audio first: the muxer then already holds the audio that goes with the video batch.
+  if (audio_batch_ != nullptr) {
+    gst_app_src_push_buffer_list(GST_APP_SRC(audio_src_), audio_batch_);  // takes ownership
+    audio_batch_ = nullptr;
+  }
+  if (video_batch_ != nullptr) {
+    gst_app_src_push_buffer_list(GST_APP_SRC(video_src_), video_batch_);
+    video_batch_ = nullptr;
+  }
+  if (!ts_batch_.empty()) {
+    gst_app_src_push_buffer(GST_APP_SRC(ts_src_), buffer_from(ts_batch_));
+    ts_batch_.clear();
+  }
 }
 
 void StreamPipeline::end_of_stream() {

@@ -57,11 +57,18 @@ public:
   Status add_ts_input();
   Status start();
 
-  // Thread-safe pushes. Timestamps are output running time (already repaired).
-  bool push_video(std::string_view avcc, int64_t dts_ns, int64_t pts_ns, bool keyframe);
+  // Media from the one ingest thread that feeds this pipeline. Timestamps are output running
+  // time (already repaired). Buffers are batched and handed to the pipeline at most every
+  // `kBatchMs` (and right after each keyframe, so segment cuts are not delayed): one thread
+  // hand-off per batch instead of per frame is most of the pipeline's CPU cost.
+  static constexpr int64_t kBatchMs = 200;
+  void push_video(std::string_view avcc, int64_t dts_ns, int64_t pts_ns, bool keyframe);
   bool update_video_config(std::string_view avc_config);
-  bool push_audio(std::string_view raw, int64_t pts_ns);
-  bool push_ts(std::string_view bytes);
+  void push_audio(std::string_view raw, int64_t pts_ns);
+  void push_ts(std::string_view bytes);
+  // Hands batched media over if the batch is older than kBatchMs (`force`: now). Ingest thread.
+  void flush(bool force = false);
+  // Thread-safe.
   void end_of_stream();
   // Stops the pipeline (state NULL); blocking, idempotent.
   void stop();
@@ -101,6 +108,11 @@ private:
   TimestampRepair repair_;
   std::vector<std::pair<GstPad*, GstSegment>> pad_segments_;
   bool stopped_ = false;
+  // Batches (ingest thread only).
+  GstBufferList* video_batch_ = nullptr;
+  GstBufferList* audio_batch_ = nullptr;
+  std::string ts_batch_;
+  int64_t batch_started_ms_ = 0;
 };
 
 }  // namespace harvest::media

@@ -63,6 +63,7 @@ void RtmpConn::end_publishing(const std::string& reason) {
   auto session = std::move(session_);
   session_.reset();
   session->ended.store(true);
+  if (pipeline_) pipeline_->flush(true);  // batched media goes in before the end of stream
   pipeline_.reset();
   IngestManager* ingest = &server_.ingest();
   server_.loop().post([ingest, session, reason] { ingest->unpublish(session, reason); });
@@ -74,6 +75,7 @@ void RtmpConn::check_timeouts(int64_t now) {
     close(close_reason_);
     return;
   }
+  if (pipeline_) pipeline_->flush(false);  // a publisher that paused still gets its last frames out
   const auto& opt = server_.options();
   if (state_ != State::publishing && now - opened_ms_ > opt.setup_timeout.count()) {
     close(state_ == State::handshake ? "handshake not completed in time (truncated or slow handshake)"

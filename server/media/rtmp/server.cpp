@@ -165,7 +165,7 @@ void RtmpServer::run() {
   epoll_event events[64];
   int64_t last_sweep = steady_ms();
   while (!stop_.load()) {
-    const int n = ::epoll_wait(epoll_fd_, events, 64, 250);
+    const int n = ::epoll_wait(epoll_fd_, events, 64, 100);
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
       if (tag == kListenTag) {
@@ -181,7 +181,7 @@ void RtmpServer::run() {
       }
     }
     const int64_t now = steady_ms();
-    if (now - last_sweep >= 250) {
+    if (now - last_sweep >= 100) {
       last_sweep = now;
       for (auto& [id, conn] : conns_) conn->check_timeouts(now);
     }

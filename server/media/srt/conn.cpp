@@ -97,6 +97,7 @@ void SrtConn::on_readable() {
 
 void SrtConn::tick(int64_t now) {
   if (finished_) return;
+  if (pipeline_) pipeline_->flush(false);
   if (now - last_data_ms_ > server_.options().idle_timeout.count()) {
     close("no data from the publisher within the idle timeout");
     return;
@@ -126,6 +127,7 @@ void SrtConn::close(const std::string& reason, bool error) {
   if (session_) {
     auto session = std::move(session_);
     session->ended.store(true);
+    if (pipeline_) pipeline_->flush(true);
     pipeline_.reset();
     IngestManager* ingest = &server_.ingest();
     server_.loop().post([ingest, session, reason] { ingest->unpublish(session, reason); });

@@ -185,7 +185,7 @@ void SrtServer::run() {
     }
     for (auto& t : batch) t();
     const int64_t now = steady_ms();
-    if (now - last_tick >= 250) {
+    if (now - last_tick >= 100) {
       last_tick = now;
       for (auto& [s, c] : conns_) c->tick(now);
     }
