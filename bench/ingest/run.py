@@ -305,6 +305,7 @@ def main():
     ap.add_argument("--window", type=float, default=20.0, help="CPU measurement window, seconds")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "harvest-bench"))
     ap.add_argument("--only", choices=["harvest", "nginx"])
+    ap.add_argument("--repeat", type=int, default=1, help="runs per server (alternating); the median is printed too")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
@@ -312,18 +313,36 @@ def main():
     encode_input(input_file, int(args.warmup + args.window + 20), args.kbps)
     workdir = tempfile.mkdtemp(prefix="harvest-bench-")
     results = []
-    if args.only != "nginx":
-        if not os.access(args.server, os.X_OK):
-            sys.exit(f"no server binary at {args.server}: run scripts/build.sh release")
-        results.append(bench_harvest(args, input_file, workdir))
-    if args.only != "harvest":
-        if ensure_nginx():
-            results.append(bench_nginx(args, input_file, workdir))
-        else:
-            log("nginx with libnginx-mod-rtmp could not be installed; skipping the comparison")
-    cols = ["server", "streams", "streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct",
+    if args.only != "nginx" and not os.access(args.server, os.X_OK):
+        sys.exit(f"no server binary at {args.server}: run scripts/build.sh release")
+    have_nginx = args.only != "harvest" and ensure_nginx()
+    if args.only != "harvest" and not have_nginx:
+        log("nginx with libnginx-mod-rtmp could not be installed; skipping the comparison")
+    for run in range(args.repeat):
+        # Alternate which goes first, so slow drifts in machine load hit both alike.
+        order = ["harvest", "nginx"] if run % 2 == 0 else ["nginx", "harvest"]
+        for which in order:
+            if which == "harvest" and args.only != "nginx":
+                results.append(dict(bench_harvest(args, input_file, workdir), run=run + 1))
+            if which == "nginx" and have_nginx:
+                results.append(dict(bench_nginx(args, input_file, workdir), run=run + 1))
+    if args.repeat > 1:
+        for name in ["harvest-server", "nginx-rtmp"]:
+            rows = [r for r in results if r["server"] == name]
+            if not rows:
+                continue
+            med = {"server": name, "run": "median", "streams": rows[0]["streams"]}
+            for k in ["streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct", "first_playlist_ms_median",
+                      "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95", "segments_observed"]:
+                vals = [r[k] for r in rows if r.get(k) is not None]
+                med[k] = round(statistics.median(vals), 2) if vals else None
+            med["http_ok"] = all(r.get("http_ok") for r in rows)
+            results.append(med)
+    cols = ["server", "run", "streams", "streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct",
             "first_playlist_ms_median", "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95",
             "segments_observed", "http_ok"]
+    for r in results:
+        r.setdefault("run", 1)
     widths = [max(len(c), *(len(str(r.get(c))) for r in results)) for c in cols]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
     for r in results:

@@ -368,6 +368,7 @@ void StreamPipeline::push_video(std::string_view avcc, int64_t dts_ns, int64_t p
   if (!keyframe) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
   if (video_batch_ == nullptr) video_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(video_batch_, buf);
+  if (keyframe) audio_after_keyframe_ = audio_src_ != nullptr;
   flush(keyframe);
 }
 
@@ -377,7 +378,10 @@ void StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
   GST_BUFFER_DTS(buf) = GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(pts_ns, 0));
   if (audio_batch_ == nullptr) audio_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(audio_batch_, buf);
-  flush(false);
+  // The muxer can only write a keyframe (and so close a segment) once it has audio past it.
+  const bool release_keyframe = audio_after_keyframe_;
+  audio_after_keyframe_ = false;
+  flush(release_keyframe);
 }
 
 void StreamPipeline::push_ts(std::string_view bytes) {

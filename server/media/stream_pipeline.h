@@ -113,6 +113,7 @@ private:
   GstBufferList* audio_batch_ = nullptr;
   std::string ts_batch_;
   int64_t batch_started_ms_ = 0;
+  bool audio_after_keyframe_ = false;  // the muxer holds a keyframe until it sees later audio
 };
 
 }  // namespace harvest::media
