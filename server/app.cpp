@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/tokens.h"
 #include "realtime/commerce_api.h"
+#include "media/card_link.h"
 #include "media/demo_publisher.h"
 #include "media/hls/hls_routes.h"
 #include "media/ingest_manager.h"
@@ -120,6 +121,7 @@ std::string App::start_ingest() {
   media::IngestOptions ingest_options;
   ingest_options.hls_root = hls_root();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
+  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, media::CardLink::Options{});
 
   media::rtmp::RtmpServerOptions rtmp_options;
   rtmp_options.bind_address = config_.bind_address;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "commerce/exposure_timeline.h"
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
@@ -19,6 +20,7 @@ namespace commerce { class CommerceService; }
 namespace media {
 class IngestManager;
 class DemoPublisher;
+class CardLink;
 namespace rtmp { class RtmpServer; }
 namespace srt { class SrtServer; }
 }  // namespace media
@@ -59,11 +61,14 @@ private:
   // Commerce (issue 5): destroyed before http_ and store_ (members die in reverse order).
   std::unique_ptr<store::OrderWriter> order_writer_;
   std::unique_ptr<commerce::CommerceService> commerce_;
+  // Card exposures on the video (the media link feeds it; attribution reads it).
+  commerce::ExposureTimeline exposures_;
   std::unique_ptr<realtime::RoomService> rooms_;
   std::unique_ptr<media::IngestManager> ingest_;
   std::unique_ptr<media::rtmp::RtmpServer> rtmp_;
   std::unique_ptr<media::srt::SrtServer> srt_;
   std::unique_ptr<media::DemoPublisher> demo_publisher_;
+  std::unique_ptr<media::CardLink> card_link_;  // after rooms_ and ingest_: destroyed first
 };
 
 // Locates a directory shipped with the project (web-client, samples) when not configured.
