@@ -127,7 +127,7 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   g_object_set(mux, "alignment", 7, nullptr);
   g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE, nullptr);
   GstAppSinkCallbacks callbacks{};
-  callbacks.new_sample = [](GstAppSink* sink, gpointer me) { return BurnedBranch::on_new_sample(GST_ELEMENT(sink), me); };
+  callbacks.new_sample = [](GstAppSink* s, gpointer me) { return BurnedBranch::on_new_sample(GST_ELEMENT(s), me); };
   callbacks.eos = [](GstAppSink*, gpointer me) { static_cast<BurnedBranch*>(me)->segmenter_->finish(); };
   gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, b.get(), nullptr);
 
