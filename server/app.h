@@ -13,7 +13,9 @@
 
 namespace harvest {
 
-namespace realtime { class HttpServer; }
+namespace realtime { class HttpServer; class RoomService; }
+namespace store { class OrderWriter; }
+namespace commerce { class CommerceService; }
 namespace media {
 class IngestManager;
 class DemoPublisher;
@@ -42,6 +44,7 @@ public:
 
 private:
   void register_routes();
+  std::string load_demo_catalog();
   std::string start_ingest();
   void stop_ingest();
   std::string hls_root() const;
@@ -53,6 +56,11 @@ private:
   realtime::AccessConfig access_;
   realtime::PublicEndpoints endpoints_;
   std::unique_ptr<realtime::HttpServer> http_;
+  // Commerce (issue 5): destroyed before http_ and store_ (members die in reverse order).
+  std::unique_ptr<store::OrderWriter> order_writer_;
+  std::unique_ptr<commerce::CommerceService> commerce_;
+  std::unique_ptr<realtime::RoomService> rooms_;
+  // Media ingest (issue 4): stopped explicitly in run(); destroyed first.
   std::unique_ptr<media::IngestManager> ingest_;
   std::unique_ptr<media::rtmp::RtmpServer> rtmp_;
   std::unique_ptr<media::srt::SrtServer> srt_;
