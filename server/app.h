@@ -64,6 +64,7 @@ private:
   // Card exposures on the video (the media link feeds it; attribution reads it).
   commerce::ExposureTimeline exposures_;
   std::unique_ptr<realtime::RoomService> rooms_;
+  // Media ingest (issue 4): stopped explicitly in run(); destroyed first.
   std::unique_ptr<media::IngestManager> ingest_;
   std::unique_ptr<media::rtmp::RtmpServer> rtmp_;
   std::unique_ptr<media::srt::SrtServer> srt_;

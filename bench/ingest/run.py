@@ -8,8 +8,11 @@ Measures, per server:
   - publish-to-playlist latency: from starting the publisher to its first playlist on disk.
   - segment availability lag: when a segment appears in the playlist, minus the wall time at which
     its last frame was published (publisher start + media time, ffmpeg -re paces in real time).
-Publishers are `ffmpeg -re -i FILE -c copy -f flv` from one pre-encoded file, so they cost little.
-Playlists are watched on disk, not over HTTP, so watching adds no load to the servers.
+Publishers are `ffmpeg -re -i FILE -c copy` from one pre-encoded file, so they cost little. Both
+servers run side by side and each ffmpeg publishes the same stream to both at once (ffmpeg's tee
+muxer), so both see the same publish moments and the same machine load; CPU is read for each
+server's processes over the same window. Playlists are watched on disk, not over HTTP, so
+watching adds no load to the servers.
 Prints a table; never fails on time. Usage: bench/ingest/run.py [--server build/server/harvest-server]
 """
 import argparse
@@ -147,35 +150,7 @@ def pct(values, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-def run_target(name, pids_fn, urls, playlist_paths, args, input_file, workdir):
-    n = len(urls)
-    publishers, watchers = [], []
-    log(f"[{name}] starting {n} publishers")
-    for i, url in enumerate(urls):
-        start = time.time()
-        p = subprocess.Popen(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-i", input_file,
-                              "-c", "copy", "-f", "flv", url],
-                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, f"ffmpeg-{name}-{i}.log"), "w"))
-        w = Watcher(playlist_paths[i], start)
-        w.start()
-        publishers.append(p)
-        watchers.append(w)
-    time.sleep(args.warmup)
-    pids = pids_fn()
-    t0, c0 = time.time(), proc_ticks(pids)
-    time.sleep(args.window)
-    t1, c1 = time.time(), proc_ticks(pids_fn())
-    cpu_pct = (c1 - c0) / CLK_TCK / (t1 - t0) * 100.0
-    for p in publishers:
-        p.send_signal(signal.SIGINT)
-    for p in publishers:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    for w in watchers:
-        w.stop = True
+def summarize(name, watchers, cpu_pct, n):
     firsts = [w.first_playlist * 1000 for w in watchers if w.first_playlist is not None]
     lags = [l * 1000 for w in watchers for l in w.lags[1:]]  # the first segment's lag is the startup
     return {
@@ -192,42 +167,106 @@ def run_target(name, pids_fn, urls, playlist_paths, args, input_file, workdir):
     }
 
 
-def bench_harvest(args, input_file, workdir):
+def start_harvest(args, workdir):
     data = os.path.join(workdir, "harvest-data")
     http, rtmp = free_port(), free_port()
     env = dict(os.environ, HARVEST_ADMIN_TOKEN="bench-admin")
-    server = subprocess.Popen([args.server, "--http-port", str(http), "--rtmp-port", str(rtmp), "--srt-port", "0",
-                               "--bind", "127.0.0.1", "--data-dir", data, "--log-level", "warn"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "harvest.log"), "w"))
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{http}/api/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        urls, paths = [], []
-        for i in range(args.streams):
-            req = urllib.request.Request(f"http://127.0.0.1:{http}/api/streams", method="POST",
-                                         data=json.dumps({"title": f"bench {i}"}).encode(),
-                                         headers={"Authorization": "Bearer bench-admin"})
-            s = json.load(urllib.request.urlopen(req))
-            urls.append(f"rtmp://127.0.0.1:{rtmp}/live/{s['stream_key']}")
-            paths.append(os.path.join(data, "hls", s["id"], "index.m3u8"))
-        result = run_target("harvest-server", lambda: [server.pid], urls, paths, args, input_file, workdir)
-        # The playlists are served over HTTP too.
-        sid = os.path.basename(os.path.dirname(paths[0]))
+    proc = subprocess.Popen([args.server, "--http-port", str(http), "--rtmp-port", str(rtmp), "--srt-port", "0",
+                             "--bind", "127.0.0.1", "--data-dir", data, "--log-level", "warn"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "harvest.log"), "w"))
+    for _ in range(100):
         try:
-            result["http_ok"] = urllib.request.urlopen(f"http://127.0.0.1:{http}/hls/{sid}/index.m3u8").status == 200
+            urllib.request.urlopen(f"http://127.0.0.1:{http}/api/health", timeout=1)
+            break
         except OSError:
-            result["http_ok"] = False
-        return result
+            time.sleep(0.1)
+    urls, paths, ids = [], [], []
+    for i in range(args.streams):
+        req = urllib.request.Request(f"http://127.0.0.1:{http}/api/streams", method="POST",
+                                     data=json.dumps({"title": f"bench {i}"}).encode(),
+                                     headers={"Authorization": "Bearer bench-admin"})
+        st = json.load(urllib.request.urlopen(req))
+        urls.append(f"rtmp://127.0.0.1:{rtmp}/live/{st['stream_key']}")
+        paths.append(os.path.join(data, "hls", st["id"], "index.m3u8"))
+        ids.append(st["id"])
+    check = f"http://127.0.0.1:{http}/hls/{ids[0]}/index.m3u8"
+    return proc, (lambda: [proc.pid]), urls, paths, check
+
+
+def start_nginx(args, workdir):
+    d = os.path.join(workdir, "nginx")
+    os.makedirs(os.path.join(d, "hls"), exist_ok=True)
+    http, rtmp = free_port(), free_port()
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=d, rtmp=rtmp, http=http))
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", d], stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(workdir, "nginx.log"), "w"))
+    time.sleep(1.0)
+    urls = [f"rtmp://127.0.0.1:{rtmp}/live/s{i}" for i in range(args.streams)]
+    paths = [os.path.join(d, "hls", f"s{i}", "index.m3u8") for i in range(args.streams)]
+    return proc, (lambda: [proc.pid] + children(proc.pid)), urls, paths, f"http://127.0.0.1:{http}/hls/s0/index.m3u8"
+
+
+def stop(proc, sig):
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def run_once(args, input_file, with_nginx):
+    workdir = tempfile.mkdtemp(prefix="harvest-bench-")
+    targets = [("harvest-server",) + start_harvest(args, workdir) + (signal.SIGTERM,)]
+    if with_nginx:
+        targets.append(("nginx-rtmp",) + start_nginx(args, workdir) + (signal.SIGQUIT,))
+    publishers, watchers = [], {t[0]: [] for t in targets}
+    try:
+        log(f"starting {args.streams} publishers into {', '.join(t[0] for t in targets)}")
+        for i in range(args.streams):
+            outs = "|".join(f"[f=flv:onfail=ignore]{t[3][i]}" for t in targets)
+            start = time.time()
+            publishers.append(subprocess.Popen(
+                ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-i", input_file,
+                 "-map", "0", "-c", "copy", "-f", "tee", outs],
+                stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, f"ffmpeg-{i}.log"), "w")))
+            for t in targets:
+                w = Watcher(t[4][i], start)
+                w.start()
+                watchers[t[0]].append(w)
+        time.sleep(args.warmup)
+        t0 = time.time()
+        c0 = {t[0]: proc_ticks(t[2]()) for t in targets}
+        time.sleep(args.window)
+        t1 = time.time()
+        c1 = {t[0]: proc_ticks(t[2]()) for t in targets}
+        results = []
+        for t in targets:
+            cpu = (c1[t[0]] - c0[t[0]]) / CLK_TCK / (t1 - t0) * 100.0
+            r = summarize(t[0], watchers[t[0]], cpu, args.streams)
+            try:
+                r["http_ok"] = urllib.request.urlopen(t[5]).status == 200
+            except OSError:
+                r["http_ok"] = False
+            results.append(r)
+        return results
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for p in publishers:
+            p.send_signal(signal.SIGINT)
+        for p in publishers:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for ws in watchers.values():
+            for w in ws:
+                w.stop = True
+        for t in targets:
+            stop(t[1], t[6])
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 NGINX_CONF = """
@@ -268,34 +307,6 @@ http {{
 """
 
 
-def bench_nginx(args, input_file, workdir):
-    d = os.path.join(workdir, "nginx")
-    os.makedirs(os.path.join(d, "hls"), exist_ok=True)
-    http, rtmp = free_port(), free_port()
-    conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(dir=d, rtmp=rtmp, http=http))
-    master = subprocess.Popen(["nginx", "-c", conf, "-p", d], stdout=subprocess.DEVNULL,
-                              stderr=open(os.path.join(workdir, "nginx.log"), "w"))
-    try:
-        time.sleep(1.0)
-        urls = [f"rtmp://127.0.0.1:{rtmp}/live/s{i}" for i in range(args.streams)]
-        paths = [os.path.join(d, "hls", f"s{i}", "index.m3u8") for i in range(args.streams)]
-        result = run_target("nginx-rtmp", lambda: [master.pid] + children(master.pid), urls, paths, args,
-                            input_file, workdir)
-        try:
-            result["http_ok"] = urllib.request.urlopen(f"http://127.0.0.1:{http}/hls/s0/index.m3u8").status == 200
-        except OSError:
-            result["http_ok"] = False
-        return result
-    finally:
-        master.send_signal(signal.SIGQUIT)
-        try:
-            master.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            master.kill()
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", default=os.path.join(ROOT, "build", "server", "harvest-server"))
@@ -304,28 +315,22 @@ def main():
     ap.add_argument("--warmup", type=float, default=8.0, help="seconds after publishers start before the CPU window")
     ap.add_argument("--window", type=float, default=20.0, help="CPU measurement window, seconds")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "harvest-bench"))
-    ap.add_argument("--only", choices=["harvest", "nginx"])
+    ap.add_argument("--only", choices=["harvest"], help="skip the nginx comparison")
     ap.add_argument("--repeat", type=int, default=1, help="runs per server (alternating); the median is printed too")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
     input_file = os.path.join(args.cache, f"input-720x1280-{args.kbps}k.flv")
     encode_input(input_file, int(args.warmup + args.window + 20), args.kbps)
-    workdir = tempfile.mkdtemp(prefix="harvest-bench-")
     results = []
-    if args.only != "nginx" and not os.access(args.server, os.X_OK):
+    if not os.access(args.server, os.X_OK):
         sys.exit(f"no server binary at {args.server}: run scripts/build.sh release")
     have_nginx = args.only != "harvest" and ensure_nginx()
     if args.only != "harvest" and not have_nginx:
-        log("nginx with libnginx-mod-rtmp could not be installed; skipping the comparison")
+        log("nginx with libnginx-mod-rtmp could not be installed; running harvest-server alone")
     for run in range(args.repeat):
-        # Alternate which goes first, so slow drifts in machine load hit both alike.
-        order = ["harvest", "nginx"] if run % 2 == 0 else ["nginx", "harvest"]
-        for which in order:
-            if which == "harvest" and args.only != "nginx":
-                results.append(dict(bench_harvest(args, input_file, workdir), run=run + 1))
-            if which == "nginx" and have_nginx:
-                results.append(dict(bench_nginx(args, input_file, workdir), run=run + 1))
+        for r in run_once(args, input_file, have_nginx):
+            results.append(dict(r, run=run + 1))
     if args.repeat > 1:
         for name in ["harvest-server", "nginx-rtmp"]:
             rows = [r for r in results if r["server"] == name]
@@ -348,7 +353,7 @@ def main():
     for r in results:
         print("  ".join(str(r.get(c)).ljust(w) for c, w in zip(cols, widths)))
     print(f"(CPU: 100% = one core, over a {args.window:.0f}s window after {args.warmup:.0f}s warm-up; "
-          f"{os.cpu_count()} cores; logs in {workdir})")
+          f"{os.cpu_count()} cores; both servers side by side, fed by the same publishers)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "media/media_helpers.h"
+#include "media/rtmp/client.h"
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -216,6 +217,14 @@ TEST_CASE("a wrong stream key is refused: RTMP error status, SRT reject", "[medi
   CHECK(srt.wait(std::chrono::seconds(20)) != 0);
   CHECK(server.wait_for_log("reason=bad_key reject_code=1403"));
   CHECK(server.log().find("event=publish_refused protocol=rtmp") != std::string::npos);
+  // The exact RTMP answer: an error-level onStatus at publish, then the connection closes.
+  harvest::media::rtmp::RtmpPublisher client;
+  const auto r = client.publish("127.0.0.1", server.port("rtmp_port"), "live", "sk_wrong");
+  CHECK_FALSE(r.ok);
+  CHECK(r.code == "NetStream.Publish.BadName");
+  CHECK(r.description == "stream key not recognised");
+  client.read_status(std::chrono::seconds(3));
+  CHECK(client.peer_closed());
   CHECK(stream_info(server, stream.id)["state"] == "offline");
   CHECK(fetch_playlist(server, stream.id).valid == false);
 }
