@@ -30,7 +30,7 @@ try {
   await server.putProducts(stream.id, [{ id: 'p1', title: 'Pear', price: 100, currency: 'CNY', stock: 5 }], stream.host_token);
   const host = await Client.connect(server, { stream: stream.id, token: stream.host_token });
   await host.waitFor((m) => m.type === 'welcome');
-  const seconds = Math.ceil((N * INTERVAL) / 1000) + 15;
+  const seconds = Math.ceil((N * (INTERVAL + 400)) / 1000) + 15;  // commands wait for their amendment
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${stream.stream_key}`,
                       { width: W, height: H, fps: FPS, seconds, gop: FPS });
   await waitPlaylist(server, `/hls/${stream.id}/burned/index.m3u8`, (p) => p.segments.length >= 2, 60000, 'burned playlist');
