@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "commerce/exposure_timeline.h"
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
@@ -45,6 +46,9 @@ private:
   realtime::PublicEndpoints endpoints_;
   std::unique_ptr<realtime::HttpServer> http_;
   // Commerce (issue 5): destroyed before http_ and store_ (members die in reverse order).
+  // Card exposures (issue 6): what was on the video when; attribution and the report. Before
+  // the rooms, which hold a pointer to it.
+  commerce::ExposureTimeline exposures_;
   std::unique_ptr<store::OrderWriter> order_writer_;
   std::unique_ptr<commerce::CommerceService> commerce_;
   std::unique_ptr<realtime::RoomService> rooms_;
