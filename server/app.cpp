@@ -81,6 +81,14 @@ std::string App::start() {
   order_writer_ = std::make_unique<store::OrderWriter>(*store_, loop_);
   commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_);
   rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_);
+  // Exposures: restored from the store, then written through when one opens or closes (rare
+  // events: a direct write on the loop thread).
+  exposures_.restore(store_->list_exposures());
+  exposures_.set_on_change([this](const commerce::CardExposure& e) {
+    if (auto st = store_->save_exposure(e); !st)
+      log::error("exposure_not_stored").kv("stream", e.stream_id).kv("exposure", e.id).kv("reason", st.message());
+  });
+  rooms_->set_card_timeline(&exposures_);
   http_->set_websocket_handler(rooms_.get());
   if (config_.demo) {
     if (auto err = load_demo_catalog(); !err.empty()) log::warn("demo_catalog_not_loaded").kv("reason", err);
@@ -155,7 +163,7 @@ void App::register_routes() {
   realtime::register_stream_routes(r, *streams_, access_, endpoints_);
   media::hls::register_hls_routes(r, hls_root());
   realtime::register_web_client_routes(r, config_.web_root);
-  realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_);
+  realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_, &exposures_);
   // Product images of the sample catalog.
   const std::string samples = config_.samples_dir;
   r.add("GET", "/samples/images/{path...}", [samples](const realtime::HttpRequest& req) {
