@@ -59,13 +59,11 @@ private:
   realtime::PublicEndpoints endpoints_;
   std::unique_ptr<realtime::HttpServer> http_;
   // Commerce (issue 5): destroyed before http_ and store_ (members die in reverse order).
-  // Card exposures (issue 6): what was on the video when; attribution and the report. Before
-  // the rooms, which hold a pointer to it.
+  // Card exposures (issue 6): what was on the video when (the media link feeds it; attribution
+  // and the report read it). Before the rooms, which hold a pointer to it.
   commerce::ExposureTimeline exposures_;
   std::unique_ptr<store::OrderWriter> order_writer_;
   std::unique_ptr<commerce::CommerceService> commerce_;
-  // Card exposures on the video (the media link feeds it; attribution reads it).
-  commerce::ExposureTimeline exposures_;
   std::unique_ptr<realtime::RoomService> rooms_;
   // Media ingest (issue 4): stopped explicitly in run(); destroyed first.
   std::unique_ptr<media::IngestManager> ingest_;
