@@ -85,6 +85,23 @@ void read_request_head(lws* wsi, HttpRequest& req) {
   req.peer = peer;
 }
 
+// Appends an unmasked server text frame (RFC 6455 5.2) holding `text`.
+void append_text_frame(std::string& out, std::string_view text) {
+  const size_t n = text.size();
+  out += static_cast<char>(0x81);  // FIN, text
+  if (n < 126) {
+    out += static_cast<char>(n);
+  } else if (n < 65536) {
+    out += static_cast<char>(126);
+    out += static_cast<char>((n >> 8) & 0xff);
+    out += static_cast<char>(n & 0xff);
+  } else {
+    out += static_cast<char>(127);
+    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xff);
+  }
+  out += text;
+}
+
 }  // namespace
 
 Payload::Payload(std::string_view text) : buf_(std::make_shared<std::string>(LWS_PRE + text.size(), '\0')) {
@@ -300,6 +317,7 @@ int HttpServer::write_websocket(lws* wsi, Session& s) {
   size_t taken = 1;
   unsigned char* data = nullptr;
   size_t len = 0;
+  bool raw = false;  // data holds whole websocket frames
   if (s.batching && s.outbox.size() > 1) {
     // Several events in one frame: lws sets TCP_NODELAY, so every write is a packet.
     batch_scratch_.assign(LWS_PRE, '\0');
@@ -314,11 +332,26 @@ int HttpServer::write_websocket(lws* wsi, Session& s) {
     batch_scratch_ += ']';
     data = reinterpret_cast<unsigned char*>(batch_scratch_.data()) + LWS_PRE;
     len = batch_scratch_.size() - LWS_PRE;
+  } else if (s.outbox.size() > 1) {
+    // Several queued messages, each in its own text frame (framed here), in one write: lws
+    // sets TCP_NODELAY, so every write is a syscall and a packet. The frames are whole, so
+    // lws' own control frames (pong, close) never land inside one, and lws buffers and
+    // flushes the rest of a partial send before it calls us again.
+    batch_scratch_.assign(LWS_PRE, '\0');
+    append_text_frame(batch_scratch_, s.outbox.front().payload.text());
+    while (taken < s.outbox.size() &&
+           batch_scratch_.size() + s.outbox[taken].payload.size() + 10 < options_.back_pressure.batch_max_bytes) {
+      append_text_frame(batch_scratch_, s.outbox[taken].payload.text());
+      ++taken;
+    }
+    data = reinterpret_cast<unsigned char*>(batch_scratch_.data()) + LWS_PRE;
+    len = batch_scratch_.size() - LWS_PRE;
+    raw = true;
   } else {
     data = s.outbox.front().payload.writable_text();
     len = s.outbox.front().payload.size();
   }
-  if (lws_write(wsi, data, len, LWS_WRITE_TEXT) < static_cast<int>(len)) return -1;
+  if (lws_write(wsi, data, len, raw ? LWS_WRITE_RAW : LWS_WRITE_TEXT) < static_cast<int>(len)) return -1;
   for (size_t i = 0; i < taken; ++i) {
     const auto& out = s.outbox.front();
     m.fanout_latency_s.observe(std::chrono::duration<double>(now - out.queued_at).count());
