@@ -12,7 +12,7 @@
 #   LOADGEN_THREADS [1]                  loadgen threads
 #   BUY_CONNECTIONS [256] BUY_WINDOW [16] BUY_SECONDS [10] BUY_BATCH [0]
 #   FANOUT_VIEWERS [10000] FANOUT_EVENTS [20] FANOUT_BURST [20] FANOUT_RATE [20] FANOUT_RATE_SECONDS [5]
-#   HARVEST_FANOUT_THREADS               passed to harvest-server (fan-out threads; see docs)
+#   FANOUT_THREADS [0]                   harvest-server --fanout-threads (see docs/architecture.md)
 #   SKIP_BUYS=1 SKIP_FANOUT=1 SKIP_WS=1  leave a part out
 #   PERF_DIR=dir                         record each server run with `perf record -e cpu-clock -g`
 set -euo pipefail
@@ -48,7 +48,7 @@ start_harvest() {
   HARVEST_ADMIN_TOKEN=$ADMIN HARVEST_WS_MESSAGE_RATE=1000000 HARVEST_WS_MESSAGE_BURST=1000000 \
   HARVEST_WS_CHAT_RATE=1000000 HARVEST_WS_CHAT_BURST=1000000 \
     "${PIN_SERVER[@]}" "$BIN" --http-port 0 --rtmp-port 0 --srt-port 0 --bind 127.0.0.1 \
-      --data-dir "$WORK/data" >"$WORK/server.log" 2>&1 &
+      --data-dir "$WORK/data" --fanout-threads "${FANOUT_THREADS:-0}" >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$WORK/server.log" 'http_port=\K[0-9]+'
 }
@@ -154,5 +154,6 @@ if [[ -z "${SKIP_FANOUT:-}" ]]; then
 fi
 
 echo
-echo "server CPUs: ${SERVER_CPUS:-any}, loadgen CPUs: ${CLIENT_CPUS:-any}, loadgen threads: $THREADS"
+echo "server CPUs: ${SERVER_CPUS:-any}, loadgen CPUs: ${CLIENT_CPUS:-any}, loadgen threads: $THREADS," \
+     "harvest-server --fanout-threads ${FANOUT_THREADS:-0}"
 for r in "${ROWS[@]}"; do echo "$r"; done

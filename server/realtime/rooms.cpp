@@ -216,11 +216,9 @@ void RoomService::strike(Conn& c) {
 // ---------------------------------------------------------------- output helpers
 
 void RoomService::broadcast(Room& r, const Payload& payload, Delivery delivery, uint64_t key, ConnId except) {
-  // Copy: a send may close a slow connection, which never edits the room synchronously (lws
-  // reports the close later), but stay safe against future changes.
-  for (size_t i = 0; i < r.conns.size(); ++i) {
-    if (r.conns[i] != except) http_.send(r.conns[i], payload, delivery, key);
-  }
+  // One serialisation for everyone; a send never edits the room synchronously (a slow
+  // connection that is cut off is reported closed later by the transport).
+  http_.send_to_all(r.conns, payload, delivery, key, except);
 }
 
 void RoomService::reply(const Conn& c, json message, const std::string& id_json) {
