@@ -111,14 +111,16 @@ void for_each_object(std::string_view text, F&& f) {
 // numbers), or the string's contents (for strings, without unescaping). Empty if absent. Nested
 // objects are not skipped: callers look for names that occur only at the top level.
 std::string_view field(std::string_view obj, std::string_view name) {
-  std::string needle;
-  needle.reserve(name.size() + 3);
-  needle += '"';
-  needle += name;
-  needle += "\":";
-  const size_t at = obj.find(needle);
+  char needle[64];
+  if (name.size() + 3 > sizeof needle) return {};
+  needle[0] = '"';
+  std::memcpy(needle + 1, name.data(), name.size());
+  needle[name.size() + 1] = '"';
+  needle[name.size() + 2] = ':';
+  const std::string_view n(needle, name.size() + 3);
+  const size_t at = obj.find(n);
   if (at == std::string_view::npos) return {};
-  size_t i = at + needle.size();
+  size_t i = at + n.size();
   while (i < obj.size() && obj[i] == ' ') ++i;
   if (i < obj.size() && obj[i] == '"') {
     const size_t end = obj.find('"', i + 1);
@@ -453,6 +455,7 @@ struct Options {
   int burst = 20;
   double rate = 0;          // sustained events/s (0: no sustained phase)
   double rate_seconds = 5;  // length of the sustained phase
+  int server_pid = 0;       // report the server's CPU time per phase
 };
 
 Options parse_options(int argc, char** argv) {
@@ -481,6 +484,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--burst") o.burst = std::atoi(value().c_str());
     else if (a == "--rate") o.rate = std::atof(value().c_str());
     else if (a == "--rate-seconds") o.rate_seconds = std::atof(value().c_str());
+    else if (a == "--server-pid") o.server_pid = std::atoi(value().c_str());
     else die("unknown option " + a);
   }
   if (o.port <= 0) die("--port is required");
@@ -501,6 +505,23 @@ double percentile_ms(std::vector<int64_t>& us, double p) {
   const size_t k = std::min(us.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(us.size())));
   std::nth_element(us.begin(), us.begin() + static_cast<std::ptrdiff_t>(k), us.end());
   return static_cast<double>(us[k]) / 1000.0;
+}
+
+// CPU seconds (user + system, all threads) of process `pid` so far; 0 without --server-pid.
+double process_cpu_seconds(int pid) {
+  if (pid <= 0) return 0;
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return 0;
+  char buf[1024];
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
+  if (p == nullptr) return 0;
+  unsigned long long utime = 0, stime = 0;
+  // Fields after the name: state(3) ... utime(14) stime(15).
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return 0;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double cpu_seconds() {
@@ -648,6 +669,7 @@ int run_buys(const Options& o) {
     die("only " + std::to_string(b.welcomed.load()) + " of " + std::to_string(o.connections) + " buyers welcomed");
 
   const double cpu0 = cpu_seconds();
+  const double server0 = process_cpu_seconds(o.server_pid);
   const int64_t t0 = now_us();
   for (auto& w : b.workers) {
     w->post([&b, &o](Worker& self) {
@@ -661,19 +683,21 @@ int run_buys(const Options& o) {
   const bool drained = wait_for([&] { return b.inflight.load() == 0; }, 30);
   const int64_t t_end = now_us();
   const double cpu = cpu_seconds() - cpu0;
+  const double server_cpu = process_cpu_seconds(o.server_pid) - server0;
   for (auto& w : b.workers) w->stop();
 
   std::vector<int64_t> lat = b.latencies.take();
   const double elapsed = static_cast<double>(t_stop - t0) / 1e6;
   std::printf("mode=buys connections=%zu window=%zu threads=%d batch=%d seconds=%.2f confirmed=%llu rejected=%llu "
               "buys_per_s=%.0f p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f drained=%d drain_ms=%.1f "
-              "client_cpu_s=%.2f client_cpu_pct=%.0f\n",
+              "client_cpu_s=%.2f client_cpu_pct=%.0f server_cpu_s=%.2f server_cpu_us_per_buy=%.1f\n",
               o.connections, o.window, o.threads, o.batch ? 1 : 0, elapsed,
               static_cast<unsigned long long>(b.confirmed.load()), static_cast<unsigned long long>(b.rejected.load()),
               static_cast<double>(at_stop) / elapsed, percentile_ms(lat, 50), percentile_ms(lat, 99),
               percentile_ms(lat, 99.9), percentile_ms(lat, 100), drained ? 1 : 0,
               static_cast<double>(t_end - t_stop) / 1000.0, cpu,
-              100.0 * cpu / (static_cast<double>(t_end - t0) / 1e6));
+              100.0 * cpu / (static_cast<double>(t_end - t0) / 1e6), server_cpu,
+              1e6 * server_cpu / static_cast<double>(std::max<uint64_t>(1, b.confirmed.load())));
   return 0;
 }
 
@@ -787,6 +811,7 @@ int run_fanout(const Options& o) {
   f.received.store(0);
 
   const double cpu0 = cpu_seconds();
+  const double server0 = process_cpu_seconds(o.server_pid);
   // Single events, one at a time: delivery latency, and how long until the last viewer had it.
   std::vector<int64_t> single;
   std::vector<int64_t> all_delivered;
@@ -810,6 +835,8 @@ int run_fanout(const Options& o) {
   const int64_t b_end = f.last_us.load();
   const uint64_t burst_got = f.received.load();
   auto burst_lat = f.latencies.take();
+  const double server_cpu = process_cpu_seconds(o.server_pid) - server0;
+  const double delivered = static_cast<double>(n) * o.events + static_cast<double>(burst_got);
 
   // Optionally: a sustained rate of events (e.g. 20/s), latency under steady load.
   std::vector<int64_t> rate_lat;
@@ -847,7 +874,8 @@ int run_fanout(const Options& o) {
                 static_cast<unsigned long long>(rate_sent),
                 100.0 * static_cast<double>(rate_got) / static_cast<double>(rate_sent * n), percentile_ms(rate_lat, 50),
                 percentile_ms(rate_lat, 99));
-  std::printf(" client_cpu_s=%.2f\n", cpu);
+  std::printf(" client_cpu_s=%.2f server_cpu_s=%.2f server_cpu_us_per_msg=%.2f\n", cpu, server_cpu,
+              1e6 * server_cpu / delivered);
   return 0;
 }
 

@@ -11,8 +11,8 @@
 #                                        (empty: no pinning)
 #   LOADGEN_THREADS [1]                  loadgen threads
 #   BUY_CONNECTIONS [256] BUY_WINDOW [16] BUY_SECONDS [10] BUY_BATCH [0]
-#   FANOUT_VIEWERS [10000] FANOUT_EVENTS [20] FANOUT_BURST [20] FANOUT_RATE [20] FANOUT_RATE_SECONDS [5]
-#   FANOUT_THREADS [0]                   harvest-server --fanout-threads (see docs/architecture.md)
+#   FANOUT_VIEWERS [10000] FANOUT_EVENTS [20] FANOUT_BURST [20] FANOUT_RATE [5] FANOUT_RATE_SECONDS [5]
+#   FANOUT_THREADS [unset]               harvest-server --fanout-threads N (see docs/architecture.md)
 #   SKIP_BUYS=1 SKIP_FANOUT=1 SKIP_WS=1  leave a part out
 #   PERF_DIR=dir                         record each server run with `perf record -e cpu-clock -g`
 set -euo pipefail
@@ -48,7 +48,7 @@ start_harvest() {
   HARVEST_ADMIN_TOKEN=$ADMIN HARVEST_WS_MESSAGE_RATE=1000000 HARVEST_WS_MESSAGE_BURST=1000000 \
   HARVEST_WS_CHAT_RATE=1000000 HARVEST_WS_CHAT_BURST=1000000 \
     "${PIN_SERVER[@]}" "$BIN" --http-port 0 --rtmp-port 0 --srt-port 0 --bind 127.0.0.1 \
-      --data-dir "$WORK/data" --fanout-threads "${FANOUT_THREADS:-0}" >"$WORK/server.log" 2>&1 &
+      --data-dir "$WORK/data" ${FANOUT_THREADS:+--fanout-threads "$FANOUT_THREADS"} >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$WORK/server.log" 'http_port=\K[0-9]+'
 }
@@ -105,7 +105,7 @@ if [[ -z "${SKIP_BUYS:-}" ]]; then
   batch_flag=""; [[ "${BUY_BATCH:-0}" == 1 ]] && batch_flag="--batch"
   perf_start buys
   out="$("${PIN_CLIENT[@]}" "$LOADGEN" buys --port "$PORT" --stream "$stream" --connections "$conns" \
-         --window "$window" --seconds "${BUY_SECONDS:-10}" --threads "$THREADS" $batch_flag)"
+         --window "$window" --seconds "${BUY_SECONDS:-10}" --threads "$THREADS" --server-pid "$SERVER_PID" $batch_flag)"
   echo "$out"
   groups="$(metric harvest_store_commit_group_size_count)"
   commit_sum="$(metric harvest_store_commit_seconds_sum)"
@@ -113,9 +113,10 @@ if [[ -z "${SKIP_BUYS:-}" ]]; then
   per_group="$(awk -v c="$confirmed" -v g="$groups" 'BEGIN { if (g > 0) printf "%.0f", c / g; else print "-" }')"
   commit_ms="$(awk -v s="$commit_sum" -v g="$groups" 'BEGIN { if (g > 0) printf "%.2f", 1000 * s / g; else print "-" }')"
   echo "   orders per fsync: $per_group, mean commit: $commit_ms ms, load after: $(load)"
-  ROWS+=("$(printf '| buys %s x %s%s | %s buys/s | ack p50 %s ms | p99 %s ms | %s orders/fsync, commit %s ms | loadgen CPU %s%% | load %s |' \
-    "$conns" "$window" "${batch_flag:+ batch}" "$(field buys_per_s "$out")" "$(field p50_ms "$out")" \
-    "$(field p99_ms "$out")" "$per_group" "$commit_ms" "$(field client_cpu_pct "$out")" "$(load)")")
+  ROWS+=("$(printf '| buys, %s conns x %s in flight%s | %s buys/s | ack p50 %s ms, p99 %s ms | %s orders/fsync, commit %s ms | server %s µs CPU/buy | loadgen CPU %s%% | load %s |' \
+    "$conns" "$window" "${batch_flag:+, batch=1}" "$(field buys_per_s "$out")" "$(field p50_ms "$out")" \
+    "$(field p99_ms "$out")" "$per_group" "$commit_ms" "$(field server_cpu_us_per_buy "$out")" \
+    "$(field client_cpu_pct "$out")" "$(load)")")
   stop_server
 fi
 
@@ -126,17 +127,19 @@ fanout() {  # fanout LABEL VIEWER_PATH PUBLISHER_PATH
   perf_start "fanout-${1%% *}"
   out="$("${PIN_CLIENT[@]}" "$LOADGEN" fanout --port "$PORT" --viewer-path "$2" --publisher-path "$3" \
          --viewers "$viewers" --events "${FANOUT_EVENTS:-20}" --burst "${FANOUT_BURST:-20}" \
-         --rate "${FANOUT_RATE:-20}" --rate-seconds "${FANOUT_RATE_SECONDS:-5}" --threads "$THREADS")"
+         --rate "${FANOUT_RATE:-5}" --rate-seconds "${FANOUT_RATE_SECONDS:-5}" --threads "$THREADS" \
+         --server-pid "$SERVER_PID")"
   echo "$out"
   local extra=""
   [[ "$1" == harvest* ]] && extra=", server queued->written p99 ≤ $(curl -s "http://127.0.0.1:$PORT/metrics" | awk '
       /^harvest_fanout_latency_seconds_bucket/ { split($1, a, "le=\""); sub(/"}/, "", a[2]); le[n] = a[2]; c[n++] = $2 }
       /^harvest_fanout_latency_seconds_count/ { total = $2 }
       END { for (i = 0; i < n; i++) if (c[i] >= 0.99 * total) { print le[i] " s"; exit } }')"
-  ROWS+=("$(printf '| fan-out %s, %s viewers | p50 %s ms | p99 %s ms | all delivered %s ms | single %s msg/s | burst %s msg/s (p99 %s ms) | %s/s: p99 %s ms | load %s%s |' \
+  ROWS+=("$(printf '| fan-out, %s, %s viewers | p50 %s ms, p99 %s ms | all delivered %s ms | %s msg/s | burst of %s: %s msg/s, p99 %s ms | %s/s: p99 %s ms | server %s µs CPU/msg | load %s%s |' \
     "$1" "$viewers" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field all_delivered_p50_ms "$out")" \
-    "$(field single_msgs_per_s "$out")" "$(field burst_msgs_per_s "$out")" "$(field burst_p99_ms "$out")" \
-    "${FANOUT_RATE:-20}" "$(field rate_p99_ms "$out")" "$(load)" "$extra")")
+    "$(field single_msgs_per_s "$out")" "${FANOUT_BURST:-20}" "$(field burst_msgs_per_s "$out")" \
+    "$(field burst_p99_ms "$out")" "${FANOUT_RATE:-5}" "$(field rate_p99_ms "$out")" \
+    "$(field server_cpu_us_per_msg "$out")" "$(load)" "$extra")")
 }
 
 if [[ -z "${SKIP_FANOUT:-}" ]]; then
@@ -155,5 +158,5 @@ fi
 
 echo
 echo "server CPUs: ${SERVER_CPUS:-any}, loadgen CPUs: ${CLIENT_CPUS:-any}, loadgen threads: $THREADS," \
-     "harvest-server --fanout-threads ${FANOUT_THREADS:-0}"
+     "harvest-server --fanout-threads ${FANOUT_THREADS:-(default)}"
 for r in "${ROWS[@]}"; do echo "$r"; done

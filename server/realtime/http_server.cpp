@@ -194,8 +194,7 @@ HttpServer::HttpServer(EventLoop& loop, HttpServerOptions options)
 }
 
 HttpServer::~HttpServer() {
-  ws_handler_ = nullptr;
-  // Other shards' threads were stopped at the end of run() (or never started).
+  // Other shards' threads were stopped at the end of run(), unless run() never ran.
   for (auto& sh : shards_) {
     if (sh->thread.joinable()) {
       {
@@ -211,6 +210,7 @@ HttpServer::~HttpServer() {
     if (::write(acceptor_wake_fd_, &one, sizeof one) < 0) log::warn("acceptor_wake_failed");
     acceptor_.join();
   }
+  ws_handler_ = nullptr;  // closing connections below reach no handler
   if (!shards_.empty() && shards_[0]->context != nullptr) loop_.set_waker(nullptr);
   for (size_t i = shards_.size(); i-- > 0;) {
     if (shards_[i]->context != nullptr) lws_context_destroy(shards_[i]->context);
@@ -334,17 +334,15 @@ void HttpServer::accept_loop() {
       if (fd == acceptor_wake_fd_) {
         stop = true;
       } else if (fd == listen_fd_) {
-        for (;;) {
-          const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-          if (c < 0) break;
-          epoll_event cev{};
-          cev.events = EPOLLIN | EPOLLRDHUP;
-          cev.data.fd = c;
-          ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
-          waiting.emplace(c, std::chrono::steady_clock::now());
-          // The listening socket is blocking; one accept per wake-up keeps it simple.
-          break;
-        }
+        // One accept per wake-up (the listening socket is level-triggered).
+        const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (c < 0) continue;
+        epoll_event cev{};
+        // Edge-triggered: a request line that arrives in pieces wakes us once per piece.
+        cev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+        cev.data.fd = c;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+        waiting.emplace(c, std::chrono::steady_clock::now());
       } else {
         char head[8];
         const ssize_t got = ::recv(fd, head, sizeof head, MSG_PEEK);
@@ -357,9 +355,10 @@ void HttpServer::accept_loop() {
         if (got < 0) continue;
         const std::string_view seen(head, static_cast<size_t>(got));
         const std::string_view ws = "GET /ws";
-        if (seen.size() < ws.size() + 1 && ws.substr(0, seen.size()) == seen.substr(0, std::min(seen.size(), ws.size())))
-          continue;  // could still become "GET /ws?"; wait for more
-        const bool is_ws = seen.substr(0, ws.size()) == ws && (seen[ws.size()] == '?' || seen[ws.size()] == ' ');
+        // Fewer than 8 bytes that could still become "GET /ws?": wait for more.
+        if (seen.size() <= ws.size() && ws.substr(0, seen.size()) == seen) continue;
+        const bool is_ws =
+            seen.size() > ws.size() && seen.substr(0, ws.size()) == ws && (seen[ws.size()] == '?' || seen[ws.size()] == ' ');
         hand_over(fd, is_ws ? next_ws_shard++ % shards_.size() : 0);
       }
     }
