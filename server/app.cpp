@@ -77,6 +77,7 @@ std::string App::start() {
   http_options.port = config_.http_port;
   http_options.tls_cert = config_.tls_cert;
   http_options.tls_key = config_.tls_key;
+  http_options.fanout_threads = static_cast<unsigned>(config_.fanout_threads);
   http_ = std::make_unique<realtime::HttpServer>(loop_, http_options);
   order_writer_ = std::make_unique<store::OrderWriter>(*store_, loop_);
   commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_);

@@ -42,6 +42,9 @@ struct ParseResult {
 };
 
 ParseResult parse_client_message(std::string_view text);
+// The reference parser (nlohmann::json). parse_client_message() answers the same for every
+// frame; it only skips the JSON DOM for well-formed buys, the hot frame (fuzz_protocol checks).
+ParseResult parse_client_message_json(std::string_view text);
 
 const char* client_type_name(ClientType t);
 // Host-only commands: card.*, product.update, sale.*.

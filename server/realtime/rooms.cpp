@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/tokens.h"
@@ -228,11 +229,9 @@ void RoomService::strike(Conn& c) {
 // ---------------------------------------------------------------- output helpers
 
 void RoomService::broadcast(Room& r, const Payload& payload, Delivery delivery, uint64_t key, ConnId except) {
-  // Copy: a send may close a slow connection, which never edits the room synchronously (lws
-  // reports the close later), but stay safe against future changes.
-  for (size_t i = 0; i < r.conns.size(); ++i) {
-    if (r.conns[i] != except) http_.send(r.conns[i], payload, delivery, key);
-  }
+  // One serialisation for everyone; a send never edits the room synchronously (a slow
+  // connection that is cut off is reported closed later by the transport).
+  http_.send_to_all(r.conns, payload, delivery, key, except);
 }
 
 void RoomService::reply(const Conn& c, json message, const std::string& id_json) {
@@ -242,17 +241,18 @@ void RoomService::reply(const Conn& c, json message, const std::string& id_json)
 
 void RoomService::send_error(const Conn& c, const std::string& code, const std::string& message,
                              const std::string& id_json) {
-  json e = {{"type", "error"}, {"re", re_value(id_json)}, {"code", code}, {"message", message}};
-  http_.send(c.id, e.dump());
+  http_.send(c.id, JsonObject().str("type", "error").raw("re", id_json).str("code", code).str("message", message)
+                       .take());
 }
 
 void RoomService::reject_buy(const Conn& c, commerce::Rejection reason, const std::string& message,
                              const std::string& id_json, const std::string& product_id) {
   metrics().orders_rejected.add(commerce::rejection_name(reason));
-  json r = {{"type", "order.rejected"}, {"re", re_value(id_json)}, {"reason", commerce::rejection_name(reason)},
-            {"message", message}};
-  if (!product_id.empty()) r["product_id"] = product_id;
-  http_.send(c.id, r.dump());
+  JsonObject r;
+  r.str("type", "order.rejected").raw("re", id_json).str("reason", commerce::rejection_name(reason))
+      .str("message", message);
+  if (!product_id.empty()) r.str("product_id", product_id);
+  http_.send(c.id, r.take());
 }
 
 json RoomService::product_json(const commerce::Product& p) const {
@@ -348,9 +348,13 @@ void RoomService::handle(Conn& c, const ClientMessage& m) {
     case ClientType::sale_stop: return handle_sale_stop(c, m);
     case ClientType::buy: return handle_buy(c, m);
     case ClientType::chat_send: return handle_chat(c, m);
-    case ClientType::ping:
-      reply(c, {{"type", "pong"}, {"server_time", now_ms()}}, m.id_json);
+    case ClientType::ping: {
+      JsonObject pong;
+      pong.str("type", "pong");
+      if (!m.id_json.empty()) pong.raw("re", m.id_json);
+      http_.send(c.id, pong.num("server_time", now_ms()).take());
       return;
+    }
   }
 }
 
@@ -560,18 +564,19 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
         mark_stock(r, o.order.product_id);
       }
       if (cit == conns_.end()) return;  // the buyer left; the order stands (a retry finds it)
-      json j = {{"type", "order.confirmed"},
-                {"re", re_value(id_json)},
-                {"order_id", o.order.id},
-                {"product_id", o.order.product_id},
-                {"qty", o.order.qty},
-                {"unit_price", o.order.unit_price},
-                {"total", o.order.total},
-                {"currency", o.order.currency},
-                {"sale_id", o.order.sale_id.empty() ? json(nullptr) : json(o.order.sale_id)},
-                {"server_time", o.order.server_time_ms},
-                {"duplicate", o.kind == Kind::duplicate_confirmed}};
-      http_.send(conn_id, j.dump());
+      JsonObject j;
+      j.str("type", "order.confirmed")
+          .raw("re", id_json)
+          .num("order_id", o.order.id)
+          .str("product_id", o.order.product_id)
+          .num("qty", o.order.qty)
+          .num("unit_price", o.order.unit_price)
+          .num("total", o.order.total)
+          .str("currency", o.order.currency);
+      if (o.order.sale_id.empty()) j.null("sale_id");
+      else j.str("sale_id", o.order.sale_id);
+      j.num("server_time", o.order.server_time_ms).boolean("duplicate", o.kind == Kind::duplicate_confirmed);
+      http_.send(conn_id, j.take());
       return;
     }
     if (cit != conns_.end()) reject_buy(cit->second, o.reason, o.message, id_json, "");
@@ -585,14 +590,19 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
 }
 
 void RoomService::handle_chat(Conn& c, const ClientMessage& m) {
-  json j = {{"type", "chat"},
-            {"from", chat_name(c.identity, c.viewer_id)},
-            {"role", role_name(c.identity.role)},
-            {"text", m.text},
-            {"server_time", now_ms()}};
+  const std::string from = chat_name(c.identity, c.viewer_id);
+  const int64_t now = now_ms();
+  auto chat = [&](bool with_re) {
+    JsonObject j;
+    j.str("type", "chat");
+    if (with_re) j.raw("re", m.id_json);
+    return j.str("from", from).str("role", role_name(c.identity.role)).str("text", m.text)
+        .num("server_time", now).take();
+  };
   Room& r = room(c.stream_id);
-  broadcast(r, Payload(j.dump()), Delivery::reliable, 0, c.id);
-  reply(c, j, m.id_json);
+  broadcast(r, Payload(chat(false)), Delivery::reliable, 0, c.id);
+  if (m.id_json.empty()) http_.send(c.id, chat(false));
+  else http_.send(c.id, chat(true));
 }
 
 // ---------------------------------------------------------------- coalesced updates
@@ -612,20 +622,21 @@ void RoomService::flush_stock(const std::string& stream_id) {
   for (const auto& product_id : r.dirty_stock) {
     const commerce::Product* p = shop.product(product_id);
     if (p == nullptr) continue;
-    json stock = {{"type", "stock"}, {"product_id", product_id}, {"left", p->stock}, {"sold", p->sold}};
-    if (const commerce::FlashSale* s = shop.running_sale_for(product_id)) {
-      stock["sale_id"] = s->id;
-      stock["sale_left"] = s->quantity - s->sold;
-    }
-    broadcast(r, Payload(stock.dump()), Delivery::superseding, supersede_key("stock", product_id));
+    JsonObject stock;
+    stock.str("type", "stock").str("product_id", product_id).num("left", p->stock).num("sold", p->sold);
+    if (const commerce::FlashSale* s = shop.running_sale_for(product_id))
+      stock.str("sale_id", s->id).num("sale_left", s->quantity - s->sold);
+    broadcast(r, Payload(stock.take()), Delivery::superseding, supersede_key("stock", product_id));
     auto pit = r.purchases.find(product_id);
     if (pit != r.purchases.end()) {
-      json purchase = {{"type", "purchase"},
-                       {"product_id", product_id},
-                       {"qty", pit->second.qty},
-                       {"buyer", pit->second.buyer},
-                       {"count", p->sold}};
-      broadcast(r, Payload(purchase.dump()), Delivery::superseding, supersede_key("purchase", product_id));
+      std::string purchase = JsonObject()
+                                 .str("type", "purchase")
+                                 .str("product_id", product_id)
+                                 .num("qty", pit->second.qty)
+                                 .str("buyer", pit->second.buyer)
+                                 .num("count", p->sold)
+                                 .take();
+      broadcast(r, Payload(purchase), Delivery::superseding, supersede_key("purchase", product_id));
       r.purchases.erase(pit);
     }
   }
@@ -652,8 +663,8 @@ void RoomService::flush_viewers(const std::string& stream_id) {
   const int count = static_cast<int>(r.conns.size());
   if (count == r.viewers_sent) return;
   r.viewers_sent = count;
-  json j = {{"type", "viewers"}, {"count", count}};
-  broadcast(r, Payload(j.dump()), Delivery::superseding, supersede_key("viewers", ""));
+  broadcast(r, Payload(JsonObject().str("type", "viewers").num("count", count).take()), Delivery::superseding,
+            supersede_key("viewers", ""));
 }
 
 // ---------------------------------------------------------------- stream health (hosts only)

@@ -116,6 +116,7 @@ SqliteStore::SqliteStore(const std::string& path) {
 }
 
 SqliteStore::~SqliteStore() {
+  sqlite3_finalize(insert_order_);
   sqlite3_close_v2(writer_db_);
   sqlite3_close_v2(db_);
 }
@@ -318,40 +319,53 @@ Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders) {
     return Status::ok();
   };
   if (auto st = run("BEGIN IMMEDIATE"); !st) return st;
-  Statement ins(writer_db_,
-                "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, unit_price, total,"
-                " currency, media_time, card_product_id, media_card_product_id, sale_id, server_time_ms,"
-                " replay_session, media_exposure_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  if (!ins.valid()) {
+  // Prepared once for the writer's connection (the hot path: one row per order).
+  if (insert_order_ == nullptr &&
+      sqlite3_prepare_v3(writer_db_,
+                         "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, unit_price,"
+                         " total, currency, media_time, card_product_id, media_card_product_id, sale_id, server_time_ms,"
+                         " replay_session, media_exposure_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         -1, SQLITE_PREPARE_PERSISTENT, &insert_order_, nullptr) != SQLITE_OK) {
     Status st = Status::error(sqlite3_errmsg(writer_db_));
+    sqlite3_finalize(insert_order_);
+    insert_order_ = nullptr;
     run("ROLLBACK");
     return st;
   }
+  sqlite3_stmt* ins = insert_order_;
+  // `orders` outlives every step: its strings are bound without copies.
+  auto text = [ins](int index, const std::string& v) {
+    sqlite3_bind_text(ins, index, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  };
   for (const auto& o : orders) {
-    sqlite3_reset(ins.get());
-    ins.bind(1, o.id);
-    ins.bind(2, o.stream_id);
-    ins.bind(3, o.viewer_id);
-    ins.bind(4, o.idempotency_key);
-    ins.bind(5, o.product_id);
-    ins.bind(6, o.qty);
-    ins.bind(7, o.unit_price);
-    ins.bind(8, o.total);
-    ins.bind(9, o.currency);
-    if (o.media_time) sqlite3_bind_double(ins.get(), 10, *o.media_time);
-    else sqlite3_bind_null(ins.get(), 10);
-    ins.bind(11, o.card_product_id);
-    ins.bind(12, o.media_card_product_id);
-    ins.bind(13, o.sale_id);
-    ins.bind(14, o.server_time_ms);
-    ins.bind(15, o.replay_session);
-    ins.bind(16, o.media_exposure_id);
-    if (sqlite3_step(ins.get()) != SQLITE_DONE) {
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, o.id);
+    text(2, o.stream_id);
+    text(3, o.viewer_id);
+    text(4, o.idempotency_key);
+    text(5, o.product_id);
+    sqlite3_bind_int64(ins, 6, o.qty);
+    sqlite3_bind_int64(ins, 7, o.unit_price);
+    sqlite3_bind_int64(ins, 8, o.total);
+    text(9, o.currency);
+    if (o.media_time) sqlite3_bind_double(ins, 10, *o.media_time);
+    else sqlite3_bind_null(ins, 10);
+    text(11, o.card_product_id);
+    text(12, o.media_card_product_id);
+    text(13, o.sale_id);
+    sqlite3_bind_int64(ins, 14, o.server_time_ms);
+    text(15, o.replay_session);
+    sqlite3_bind_int64(ins, 16, o.media_exposure_id);
+    if (sqlite3_step(ins) != SQLITE_DONE) {
       Status st = Status::error(sqlite3_errmsg(writer_db_));
+      sqlite3_reset(ins);
+      sqlite3_clear_bindings(ins);
       run("ROLLBACK");
       return st;
     }
   }
+  sqlite3_reset(ins);
+  sqlite3_clear_bindings(ins);  // no pointers into `orders` outlive this call
   return run("COMMIT");
 }
 

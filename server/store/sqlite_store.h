@@ -43,6 +43,7 @@ private:
   // The order writer's own connection: its transactions and fsyncs never hold up readers on
   // db_ (WAL lets readers run beside one writer).
   sqlite3* writer_db_ = nullptr;
+  sqlite3_stmt* insert_order_ = nullptr;  // on writer_db_, under writer_mutex_
   std::mutex writer_mutex_;
 };
 
