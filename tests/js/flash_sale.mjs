@@ -1,0 +1,67 @@
+// A flash sale of 2 units sells out across three viewer pages that tap "buy" at the same time:
+// exactly as many confirmations as units, and the others are told "sold out" in words.
+import { assert, launchBrowser, log, newPage, openHost, requireRooms, runTest } from './harness.mjs';
+import { CATALOG } from './fixtures.mjs';
+
+const UNITS = 2;
+const cardSel = '.product-card[data-product-id="crab-suqian"]';
+
+runTest('flash_sale', async (t) => {
+  const server = await t.server();
+  const stream = await server.createStream({ title: 'Flash sale test' });
+  await server.putProducts(stream, CATALOG);
+  await requireRooms(t, server, stream);
+  const host = await openHost(t, server, stream);
+  host.send({ type: 'card.show', product_id: 'crab-suqian' });
+  const started = host.send({ type: 'sale.start', product_id: 'crab-suqian', price: 9900, quantity: UNITS, per_buyer_limit: 1, duration_s: 300 });
+  await host.waitForMessage((m) => m.type === 'sale.started' || (m.type === 'error' && m.re === started), 'sale.started');
+  const err = host.messages.find((m) => m.type === 'error' && m.re === started);
+  assert(!err, `sale.start accepted (${err && err.message})`);
+
+  const browser = await launchBrowser(t);
+  const pages = [];
+  for (let i = 0; i < 3; i++) {
+    const p = await newPage(t, browser);
+    await p.goto(`${server.base}/watch/${stream.id}`);
+    await p.waitForSelector(`${cardSel}.on-sale .flash-countdown`, { timeout: 20_000 });
+    pages.push(p);
+  }
+  const price = await pages[0].textContent(`${cardSel} .card-price`);
+  assert(price.includes('¥99.00'), `the sale price shows (got ${price})`);
+
+  // Tap on all three at once.
+  await Promise.all(pages.map((p) => p.click(`${cardSel} .buy-button`)));
+  const results = await Promise.all(pages.map(async (p) => {
+    const box = await p.waitForSelector('#order-result:not([hidden]):not([data-result="pending"])', { timeout: 20_000 });
+    return { result: await box.getAttribute('data-result'), reason: await box.getAttribute('data-reason'), text: await box.textContent() };
+  }));
+  for (const r of results) log(`${r.result} ${r.reason || ''}: ${r.text}`);
+  const confirmed = results.filter((r) => r.result === 'confirmed').length;
+  assert(confirmed <= UNITS, `no more confirmations than units (${confirmed} > ${UNITS})`);
+  assert(confirmed === UNITS, `the sale sold out (${confirmed} of ${UNITS} confirmed)`);
+  for (const r of results.filter((x) => x.result === 'rejected')) {
+    assert(['sold_out', 'sale_ended'].includes(r.reason), `rejected as sold out (got ${r.reason})`);
+    assert(/sold out|ended/i.test(r.text), `the reason is in words (got "${r.text}")`);
+  }
+
+  // A second round of taps must not confirm anything more.
+  await Promise.all(pages.map((p) => p.evaluate(() => { document.querySelector('#order-result').hidden = true; })));
+  const again = [];
+  for (const p of pages) {
+    const enabled = await p.isEnabled(`${cardSel} .buy-button`);
+    if (!enabled) continue;  // the page already shows "sold out"
+    await p.click(`${cardSel} .buy-button`);
+    const box = await p.waitForSelector('#order-result:not([hidden]):not([data-result="pending"])', { timeout: 20_000 });
+    again.push(await box.getAttribute('data-result'));
+  }
+  assert(!again.includes('confirmed'), `no confirmation after the sell-out (${again.join(',')})`);
+
+  const orders = await server.fetch(`/api/streams/${stream.id}/orders`, { token: stream.host_token });
+  if (orders.status === 200) {
+    const list = Array.isArray(orders.json) ? orders.json : orders.json?.orders ?? [];
+    const crab = list.filter((o) => o.product_id === 'crab-suqian');
+    assert(crab.length === UNITS, `the server recorded ${UNITS} orders (got ${crab.length})`);
+  } else {
+    log(`GET orders: ${orders.status}; order count checked on the pages only`);
+  }
+});
