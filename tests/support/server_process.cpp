@@ -97,6 +97,9 @@ void ServerProcess::read_log() {
       changed_.notify_all();
     }
   }
+  std::lock_guard lock(mutex_);
+  log_closed_ = true;
+  changed_.notify_all();
 }
 
 int ServerProcess::http_port() const { return port("http_port"); }
@@ -128,6 +131,10 @@ int ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
       timeout, std::chrono::milliseconds(10));
   if (!done) return -1;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // The process is gone; let the reader take in its last lines (EOF on the pipe) so callers
+  // can inspect the complete log. Bounded, in case a grandchild still holds the pipe.
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, std::chrono::seconds(5), [&] { return log_closed_; });
   return exit_code_;
 }
 

@@ -56,6 +56,7 @@ private:
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::string log_;
+  bool log_closed_ = false;  // the reader saw EOF
   std::map<std::string, int> ports_;
 };
 
