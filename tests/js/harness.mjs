@@ -327,7 +327,9 @@ export async function newPage(t, browser, { width = 390, height = 844, locale = 
   const page = await context.newPage();
   page.on('pageerror', (err) => t.pageErrors.push(`${err.message}\n${err.stack || ''}`));
   page.on('console', (m) => {
-    if (process.env.HARVEST_TEST_VERBOSE || m.type() === 'error') log(`page[${m.type()}]:`, m.text());
+    // Failed loads (an offline stream's playlist, a refused websocket) are expected noise.
+    const noise = /Failed to load resource|WebSocket connection to/.test(m.text());
+    if (process.env.HARVEST_TEST_VERBOSE || (m.type() === 'error' && !noise)) log(`page[${m.type()}]:`, m.text());
   });
   page.on('dialog', (d) => {
     t.dialogs.push(d.message());
@@ -336,12 +338,14 @@ export async function newPage(t, browser, { width = 390, height = 844, locale = 
   return page;
 }
 
-// Logs a host page in through its sign-in form, as a person would.
-export async function hostLogin(page, server, stream) {
+// Logs a host page in through its sign-in form, as a person would. Waits for the token to
+// be accepted (REST), and with `room` for the websocket's host welcome too.
+export async function hostLogin(page, server, stream, { room = true } = {}) {
   await page.goto(`${server.base}/host/${stream.id}`);
   await page.fill('#token-input', stream.host_token);
   await page.click('#login-form button[type=submit]');
-  await page.waitForSelector('body[data-role="host"]', { timeout: 15_000 });
+  await page.waitForSelector('body[data-auth="ok"]', { timeout: 15_000 });
+  if (room) await page.waitForSelector('body[data-role="host"]', { timeout: 15_000 });
 }
 
 // ---------- running a test ----------

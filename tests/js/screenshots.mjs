@@ -87,7 +87,7 @@ runTest('screenshots', async (t) => {
     await settle(page);
     await shot(page, 'watch');
 
-    await hostLogin(page, server, stream);
+    await hostLogin(page, server, stream, { room: rooms });
     if (products) await page.waitForSelector('.product-row');
     if (buyer) {
       await activity();

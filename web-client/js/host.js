@@ -75,6 +75,7 @@ function act(message, what) {
 
 function showLogin(errorKey) {
   document.body.dataset.role = 'none';
+  document.body.dataset.auth = 'none';
   $('#login').hidden = false;
   $('#console').hidden = true;
   $('#signout').hidden = true;
@@ -99,6 +100,7 @@ function startConsole() {
   room = new Room({ streamId, token, role: 'host' });
   wireRoom(room);
   room.connect();
+  verifyToken();
   loadInfo();
   loadCatalog();
   loadOrders();
@@ -205,9 +207,12 @@ function wireRoom(r) {
   });
 }
 
+// The REST API shows the stream key only to its host: a quick check of the token that
+// does not depend on the websocket.
 async function verifyToken() {
   const r = await api(`/api/streams/${encodeURIComponent(streamId)}`);
   if (r.ok && r.json && !('stream_key' in r.json)) signOut('host.login.bad');
+  else if (r.ok && r.json) document.body.dataset.auth = 'ok';
 }
 
 // ---------- data ----------
