@@ -130,7 +130,10 @@ function wireRoom(r) {
     document.body.dataset.role = 'host';
     for (const p of w.products || []) upsertProduct(p);
     state.onScreen.clear();
-    for (const c of w.cards || []) state.onScreen.set(c.product_id, c.slot || c.card?.slot || 'bottom');
+    for (const c of w.cards || []) {
+      if (typeof c === 'string') state.onScreen.set(c, 'bottom');
+      else state.onScreen.set(c.product_id, c.slot || c.card?.slot || 'bottom');
+    }
     state.sales.clear();
     for (const s of w.sales || []) state.sales.set(s.product_id, s);
     if (Number.isInteger(w.viewers)) state.viewers = w.viewers;

@@ -376,7 +376,8 @@ room.addEventListener('welcome', (e) => {
   for (const s of w.sales || []) state.sales.set(s.product_id, s);
   state.viewers = Number.isInteger(w.viewers) ? w.viewers : state.viewers;
   const now = Date.now();
-  scheduler.reset((w.cards || []).map((c) => markerFromMessage(c, now, 'show')));
+  const cards = (w.cards || []).map((c) => (typeof c === 'string' ? { product_id: c } : c));
+  scheduler.reset(cards.map((c) => markerFromMessage(c, now, 'show')));
   scheduler.tick(player.playback());
   renderCards();
   renderViewers();
