@@ -430,23 +430,23 @@ function renderCatalog(force = false) {
   const list = $('#product-list');
   const products = [...state.products.values()];
   // Rebuild only when something shown changed, so open inputs keep focus and typed text.
-  const now = room?.clock.now() ?? Date.now();
-  const signature = JSON.stringify([products, [...state.onScreen], [...state.sales].map(([k, s]) => [k, s.sale_id, formatCountdown(s.ends_at - now)]),
+  const signature = JSON.stringify([products, [...state.onScreen], [...state.sales].map(([k, s]) => [k, s.sale_id, s.price]),
     [...state.openForm], document.documentElement.lang]);
-  if (!force && signature === catalogSignature) return;
   const active = document.activeElement;
-  if (!force && active && list.contains(active) && active.tagName === 'INPUT') {
-    // Someone is typing in this list: only the countdown badges move.
-    for (const [productId, sale] of state.sales) {
-      const badge = list.querySelector(`[data-product-id="${CSS.escape(String(productId))}"] .sale-running`);
-      const p = state.products.get(productId) || {};
-      if (badge) setText(badge, t('host.sale.running', { price: formatMoney(sale.price, p.currency || 'CNY'), t: formatCountdown(sale.ends_at - now) }));
-    }
-    return;
+  const typing = active && list.contains(active) && (active.tagName === 'INPUT' || active.tagName === 'SELECT');
+  // Rebuilt only when something shown changed, and never under someone's typing; the
+  // countdowns tick in place, so buttons are not replaced between press and release.
+  if (force || (signature !== catalogSignature && !typing)) {
+    catalogSignature = signature;
+    if (!products.length) setChildren(list, el('li', { class: 'empty' }, t('host.catalog.empty')));
+    else setChildren(list, products.map(productRow));
   }
-  catalogSignature = signature;
-  if (!products.length) setChildren(list, el('li', { class: 'empty' }, t('host.catalog.empty')));
-  else setChildren(list, products.map(productRow));
+  const now = room?.clock.now() ?? Date.now();
+  for (const [productId, sale] of state.sales) {
+    const badge = list.querySelector(`[data-product-id="${CSS.escape(String(productId))}"] .sale-running`);
+    const p = state.products.get(productId) || {};
+    if (badge) setText(badge, t('host.sale.running', { price: formatMoney(sale.price, p.currency || 'CNY'), t: formatCountdown(sale.ends_at - now) }));
+  }
 }
 
 function renderOrders() {
@@ -542,7 +542,7 @@ onLanguageChange(() => {
 });
 setInterval(() => {
   if (state.sales.size) renderCatalog();
-}, 500);
+}, 250);
 setInterval(() => {
   if (token) loadInfo();
 }, 3000);
