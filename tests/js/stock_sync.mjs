@@ -1,5 +1,6 @@
 // A viewer buys (two units, one tap after choosing the quantity) and sees the order confirmed
-// with its id; another viewer, on another phone, sees the stock go down.
+// with its id; another viewer, on another phone, sees the stock go down (and switches the
+// page from Chinese to English).
 import { assert, launchBrowser, log, newPage, openHost, requireRooms, runTest, waitFor } from './harness.mjs';
 import { CATALOG } from './fixtures.mjs';
 
@@ -38,4 +39,9 @@ runTest('stock_sync', async (t) => {
   log(`bob sees: ${bobStock}`);
   assert(bobStock.includes('118'), 'the other viewer sees 118 left');
   await alice.waitForSelector(`${cardSel} .card-stock[data-left="118"]`, { timeout: 15_000 });
+
+  // Bob's phone is in Chinese (from navigator.language); the switch turns the page to English.
+  assert(bobStock.includes('剩'), `zh-CN picked from the browser language (got ${bobStock})`);
+  await bob.click('.stage-top [data-lang-switch]');
+  await waitFor(() => bob.textContent(`${cardSel} .card-stock`).then((s) => s === '118 left'), { what: 'English after the switch' });
 });
