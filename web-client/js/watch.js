@@ -233,7 +233,7 @@ async function buy(productId) {
     const currency = reply.currency || p.currency || 'CNY';
     showResult('confirmed', t('order.confirmed'), t('order.confirmed.detail', {
       id: reply.order_id, qty: reply.qty ?? qty, title, total: formatMoney(reply.total, currency),
-    }), { orderId: reply.order_id });
+    }), { orderId: reply.order_id, total: reply.total });
   } else if (reply.type === 'order.rejected') {
     const key2 = `order.reason.${reply.reason}`;
     const words = t(key2) === key2 ? t('order.reason.unknown', { reason: reply.reason }) : t(key2);
@@ -250,6 +250,7 @@ function showResult(kind, title, detail, data = {}) {
   box.dataset.result = kind;
   box.dataset.orderId = data.orderId ?? '';
   box.dataset.reason = data.reason ?? '';
+  box.dataset.total = data.total ?? '';
   setChildren(box,
     el('span', { class: 'result-icon', 'aria-hidden': 'true' }, kind === 'confirmed' ? '✓' : kind === 'pending' ? '…' : '!'),
     el('div', { class: 'result-text' },
