@@ -26,9 +26,10 @@ runTest('stock_sync', async (t) => {
   await waitFor(() => alice.textContent(`${cardSel} .qty-value`).then((s) => s.trim() === '2'), { what: 'quantity 2' });
   await alice.click(`${cardSel} .buy-button`);
 
-  const result = await alice.waitForSelector('#order-result:not([hidden])[data-result="confirmed"]', { timeout: 15_000 });
-  const orderId = await result.getAttribute('data-order-id');
-  const text = await result.textContent();
+  // The result box hides itself after a while; its data attributes stay.
+  await alice.waitForFunction(() => document.querySelector('#order-result').dataset.result === 'confirmed', null, { timeout: 15_000 });
+  const orderId = await alice.getAttribute('#order-result', 'data-order-id');
+  const text = await alice.textContent('#order-result');
   log(`alice: ${text}`);
   assert(orderId, 'the confirmation carries an order id');
   assert(text.includes(orderId), 'the order id is shown in words');
