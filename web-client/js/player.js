@@ -22,6 +22,8 @@ export class Player extends EventTarget {
     video.autoplay = true;
     video.addEventListener('playing', () => this.setState('playing'));
     video.addEventListener('timeupdate', () => this.noteProgress());
+    // A live playlist that got an EXT-X-ENDLIST: the farmer stopped; wait for them to return.
+    video.addEventListener('ended', () => this.retryLater());
     this.watchdog = setInterval(() => this.checkStall(), 1000);
   }
 
