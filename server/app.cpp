@@ -3,10 +3,17 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+#include <sstream>
+
+#include "commerce/commerce_service.h"
 #include "core/log.h"
 #include "core/tokens.h"
+#include "realtime/commerce_api.h"
 #include "realtime/http_server.h"
+#include "realtime/rooms.h"
 #include "realtime/static_files.h"
+#include "store/order_writer.h"
 
 namespace harvest {
 
@@ -28,7 +35,11 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   if (config_.samples_dir.empty()) config_.samples_dir = find_project_dir("samples");
 }
 
-App::~App() = default;
+App::~App() {
+  // Stop the order writer first: its last group's callbacks are posted to a loop that no
+  // longer runs, and reference commerce_ and rooms_, which must outlive the thread.
+  order_writer_.reset();
+}
 
 int App::http_port() const { return http_ ? http_->port() : 0; }
 
@@ -61,6 +72,14 @@ std::string App::start() {
   http_options.tls_cert = config_.tls_cert;
   http_options.tls_key = config_.tls_key;
   http_ = std::make_unique<realtime::HttpServer>(loop_, http_options);
+  order_writer_ = std::make_unique<store::OrderWriter>(*store_, loop_);
+  commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_);
+  rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_);
+  http_->set_websocket_handler(rooms_.get());
+  if (config_.demo) {
+    if (auto err = load_demo_catalog(); !err.empty()) log::warn("demo_catalog_not_loaded").kv("reason", err);
+  }
+  rooms_->start();
   register_routes();
   if (auto err = http_->start(); !err.empty()) return err;
   endpoints_.http_port = http_->port();
@@ -85,6 +104,32 @@ void App::register_routes() {
   });
   realtime::register_stream_routes(r, *streams_, access_, endpoints_);
   realtime::register_web_client_routes(r, config_.web_root);
+  realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_);
+  // Product images of the sample catalog.
+  const std::string samples = config_.samples_dir;
+  r.add("GET", "/samples/images/{path...}", [samples](const realtime::HttpRequest& req) {
+    const std::string file = realtime::safe_join(samples + "/images", req.params.at("path"));
+    if (file.empty()) return realtime::HttpResponse::error(404, "not_found", "no such file");
+    return realtime::HttpResponse::file(file, realtime::mime_type_for(file));
+  });
+}
+
+// --demo: the sample farm catalog goes into stream "demo" the first time (a stream that already
+// has products keeps them), and its first product's card is shown by the host later.
+std::string App::load_demo_catalog() {
+  const std::string path = config_.samples_dir + "/catalog.json";
+  std::ifstream in(path);
+  if (!in) return "cannot read " + path;
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!rooms_->products_json("demo").empty()) return {};
+  std::vector<commerce::Product> products;
+  if (auto err = realtime::parse_catalog(text.str(), products); !err.empty()) return path + ": " + err;
+  const std::string first = products.empty() ? std::string() : products.front().id;
+  if (auto st = rooms_->replace_catalog("demo", std::move(products)); !st) return st.message();
+  if (!first.empty()) rooms_->show_card("demo", first);
+  log::info("demo_catalog_loaded").kv("path", path);
+  return {};
 }
 
 void App::run() {

@@ -13,7 +13,9 @@
 
 namespace harvest {
 
-namespace realtime { class HttpServer; }
+namespace realtime { class HttpServer; class RoomService; }
+namespace store { class OrderWriter; }
+namespace commerce { class CommerceService; }
 
 class App {
 public:
@@ -33,6 +35,7 @@ public:
 
 private:
   void register_routes();
+  std::string load_demo_catalog();
 
   ServerConfig config_;
   EventLoop loop_;
@@ -41,6 +44,10 @@ private:
   realtime::AccessConfig access_;
   realtime::PublicEndpoints endpoints_;
   std::unique_ptr<realtime::HttpServer> http_;
+  // Commerce (issue 5): destroyed before http_ and store_ (members die in reverse order).
+  std::unique_ptr<store::OrderWriter> order_writer_;
+  std::unique_ptr<commerce::CommerceService> commerce_;
+  std::unique_ptr<realtime::RoomService> rooms_;
 };
 
 // Locates a directory shipped with the project (web-client, samples) when not configured.

@@ -1,11 +1,13 @@
 #include "realtime/http_server.h"
 
 #include <libwebsockets.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cstring>
 
 #include "core/log.h"
+#include "core/metrics.h"
 
 namespace harvest::realtime {
 namespace {
@@ -85,6 +87,17 @@ void read_request_head(lws* wsi, HttpRequest& req) {
 
 }  // namespace
 
+Payload::Payload(std::string_view text) : buf_(std::make_shared<std::string>(LWS_PRE + text.size(), '\0')) {
+  std::memcpy(buf_->data() + LWS_PRE, text.data(), text.size());
+}
+
+std::string_view Payload::text() const {
+  if (!buf_) return {};
+  return std::string_view(*buf_).substr(LWS_PRE);
+}
+
+unsigned char* Payload::writable_text() const { return reinterpret_cast<unsigned char*>(buf_->data()) + LWS_PRE; }
+
 struct HttpServer::Session {
   ConnId id = 0;
   bool is_websocket = false;
@@ -95,10 +108,19 @@ struct HttpServer::Session {
   HttpResponse response;
   size_t body_sent = 0;
   // Websocket
+  lws* wsi = nullptr;
   std::string partial_message;
-  std::deque<std::string> outbox;  // each entry carries LWS_PRE bytes of headroom
+  struct Out {
+    Payload payload;
+    Delivery delivery = Delivery::reliable;
+    uint64_t key = 0;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+  std::deque<Out> outbox;
   size_t outbox_bytes = 0;
+  bool batching = false;
   int close_status = 0;
+  bool close_after_flush = false;
   std::string close_reason;
 };
 
@@ -185,35 +207,128 @@ HttpServer::Session& HttpServer::session_for(lws* wsi) {
   return *slot;
 }
 
-bool HttpServer::send(ConnId conn, std::string message) {
+bool HttpServer::send(ConnId conn, std::string_view message) {
+  return send(conn, Payload(message), Delivery::reliable, 0);
+}
+
+bool HttpServer::send(ConnId conn, const Payload& payload, Delivery delivery, uint64_t key) {
   auto it = connections_.find(conn);
   if (it == connections_.end()) return false;
-  Session& s = session_for(it->second);
+  Session& s = *it->second;
   if (s.close_status != 0) return false;
-  std::string framed(LWS_PRE, '\0');
-  framed += message;
-  s.outbox_bytes += message.size();
-  s.outbox.push_back(std::move(framed));
-  lws_callback_on_writable(it->second);
+  const auto now = std::chrono::steady_clock::now();
+  const auto& bp = options_.back_pressure;
+
+  if (delivery == Delivery::superseding) {
+    // Nothing in the outbox has been handed to lws yet, so a queued update can be swapped.
+    for (auto& out : s.outbox) {
+      if (out.delivery == Delivery::superseding && out.key == key) {
+        s.outbox_bytes = s.outbox_bytes - out.payload.size() + payload.size();
+        out.payload = payload;
+        metrics().ws_dropped_superseded.fetch_add(1, std::memory_order_relaxed);
+        return true;
+      }
+    }
+  }
+  const bool was_empty = s.outbox.empty();
+  s.outbox.push_back(Session::Out{payload, delivery, key, now});
+  s.outbox_bytes += payload.size();
+
+  if (s.outbox_bytes > bp.drop_superseded_bytes) {
+    for (auto out = s.outbox.begin(); out != s.outbox.end() && s.outbox_bytes > bp.drop_superseded_bytes;) {
+      if (out->delivery == Delivery::superseding) {
+        s.outbox_bytes -= out->payload.size();
+        out = s.outbox.erase(out);
+        metrics().ws_dropped_superseded.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        ++out;
+      }
+    }
+  }
+  if (s.outbox_bytes > bp.disconnect_bytes || s.outbox.size() > bp.disconnect_messages) {
+    metrics().ws_slow_disconnects.fetch_add(1, std::memory_order_relaxed);
+    log::warn("ws_slow_consumer_closed").kv("conn", conn).kv("queued_bytes", s.outbox_bytes)
+        .kv("queued_messages", s.outbox.size());
+    // It is not reading, so a close frame would wait behind the data it does not read: drop the
+    // TCP connection at once and free its queue.
+    s.close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+    s.outbox.clear();
+    s.outbox_bytes = 0;
+    lws_set_timeout(s.wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    return false;
+  }
+  if (was_empty) lws_callback_on_writable(s.wsi);
   return true;
+}
+
+void HttpServer::set_batching(ConnId conn, bool on) {
+  auto it = connections_.find(conn);
+  if (it != connections_.end()) it->second->batching = on;
 }
 
 size_t HttpServer::queued_bytes(ConnId conn) const {
   auto it = connections_.find(conn);
-  if (it == connections_.end()) return 0;
-  auto sit = sessions_.find(it->second);
-  return sit == sessions_.end() ? 0 : sit->second->outbox_bytes;
+  return it == connections_.end() ? 0 : it->second->outbox_bytes;
 }
 
-void HttpServer::close(ConnId conn, int status, std::string reason) {
+void HttpServer::close(ConnId conn, int status, std::string reason, bool flush_first) {
   auto it = connections_.find(conn);
   if (it == connections_.end()) return;
-  Session& s = session_for(it->second);
+  Session& s = *it->second;
+  if (s.close_status != 0) return;
   s.close_status = status;
   s.close_reason = std::move(reason);
-  s.outbox.clear();
-  s.outbox_bytes = 0;
-  lws_callback_on_writable(it->second);
+  s.close_after_flush = flush_first;
+  if (!flush_first) {
+    s.outbox.clear();
+    s.outbox_bytes = 0;
+  }
+  lws_callback_on_writable(s.wsi);
+  // A peer that does not read never lets the close frame out: give it 5 s, then drop it.
+  lws_set_timeout(s.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+}
+
+int HttpServer::write_websocket(lws* wsi, Session& s) {
+  if (s.close_status != 0 && (!s.close_after_flush || s.outbox.empty())) {
+    lws_close_reason(wsi, static_cast<lws_close_status>(s.close_status),
+                     reinterpret_cast<unsigned char*>(s.close_reason.data()), s.close_reason.size());
+    return -1;
+  }
+  if (s.outbox.empty()) return 0;
+  const auto now = std::chrono::steady_clock::now();
+  auto& m = metrics();
+  size_t taken = 1;
+  unsigned char* data = nullptr;
+  size_t len = 0;
+  if (s.batching && s.outbox.size() > 1) {
+    // Several events in one frame: lws sets TCP_NODELAY, so every write is a packet.
+    batch_scratch_.assign(LWS_PRE, '\0');
+    batch_scratch_ += '[';
+    batch_scratch_ += s.outbox.front().payload.text();
+    while (taken < s.outbox.size() &&
+           batch_scratch_.size() + s.outbox[taken].payload.size() < options_.back_pressure.batch_max_bytes) {
+      batch_scratch_ += ',';
+      batch_scratch_ += s.outbox[taken].payload.text();
+      ++taken;
+    }
+    batch_scratch_ += ']';
+    data = reinterpret_cast<unsigned char*>(batch_scratch_.data()) + LWS_PRE;
+    len = batch_scratch_.size() - LWS_PRE;
+  } else {
+    data = s.outbox.front().payload.writable_text();
+    len = s.outbox.front().payload.size();
+  }
+  if (lws_write(wsi, data, len, LWS_WRITE_TEXT) < static_cast<int>(len)) return -1;
+  for (size_t i = 0; i < taken; ++i) {
+    const auto& out = s.outbox.front();
+    m.fanout_latency_s.observe(std::chrono::duration<double>(now - out.queued_at).count());
+    s.outbox_bytes -= out.payload.size();
+    s.outbox.pop_front();
+  }
+  m.ws_messages_out.fetch_add(taken, std::memory_order_relaxed);
+  m.ws_frames_out.fetch_add(1, std::memory_order_relaxed);
+  if (!s.outbox.empty() || s.close_status != 0) lws_callback_on_writable(wsi);
+  return 0;
 }
 
 int HttpServer::handle_http_request(lws* wsi, Session& s, const char* /*uri*/) {
@@ -362,7 +477,16 @@ int HttpServer::on_lws_event(lws* wsi, int reason_int, void* in, size_t len) {
     case LWS_CALLBACK_ESTABLISHED: {
       Session& s = session_for(wsi);
       s.is_websocket = true;
-      connections_[s.id] = wsi;
+      s.wsi = wsi;
+      connections_[s.id] = &s;
+      metrics().ws_connections.fetch_add(1, std::memory_order_relaxed);
+      if (options_.back_pressure.socket_send_buffer > 0) {
+        // A bounded kernel buffer per websocket: a reader that stops shows up in our queue
+        // (and is cut off) within a bounded amount of memory.
+        const int fd = lws_get_socket_fd(wsi);
+        const int size = options_.back_pressure.socket_send_buffer;
+        if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+      }
       if (ws_handler_ == nullptr || !ws_handler_->on_open(s.id, s.request)) return -1;
       return 0;
     }
@@ -379,31 +503,17 @@ int HttpServer::on_lws_event(lws* wsi, int reason_int, void* in, size_t len) {
       if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
         std::string message;
         message.swap(s.partial_message);
+        metrics().ws_messages_in.fetch_add(1, std::memory_order_relaxed);
         if (ws_handler_ != nullptr) ws_handler_->on_message(s.id, message);
       }
       return 0;
     }
-    case LWS_CALLBACK_SERVER_WRITEABLE: {
-      Session& s = session_for(wsi);
-      if (s.close_status != 0) {
-        lws_close_reason(wsi, static_cast<lws_close_status>(s.close_status),
-                         reinterpret_cast<unsigned char*>(s.close_reason.data()), s.close_reason.size());
-        return -1;
-      }
-      if (s.outbox.empty()) return 0;
-      std::string& front = s.outbox.front();
-      const size_t payload = front.size() - LWS_PRE;
-      if (lws_write(wsi, reinterpret_cast<unsigned char*>(front.data()) + LWS_PRE, payload, LWS_WRITE_TEXT) <
-          static_cast<int>(payload))
-        return -1;
-      s.outbox_bytes -= payload;
-      s.outbox.pop_front();
-      if (!s.outbox.empty()) lws_callback_on_writable(wsi);
-      return 0;
-    }
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return write_websocket(wsi, session_for(wsi));
     case LWS_CALLBACK_CLOSED: {
       auto it = sessions_.find(wsi);
       if (it != sessions_.end() && it->second->is_websocket) {
+        metrics().ws_connections.fetch_sub(1, std::memory_order_relaxed);
         connections_.erase(it->second->id);
         if (ws_handler_ != nullptr) ws_handler_->on_close(it->second->id);
         it->second->is_websocket = false;
@@ -414,6 +524,7 @@ int HttpServer::on_lws_event(lws* wsi, int reason_int, void* in, size_t len) {
       auto it = sessions_.find(wsi);
       if (it != sessions_.end()) {
         if (it->second->is_websocket) {
+          metrics().ws_connections.fetch_sub(1, std::memory_order_relaxed);
           connections_.erase(it->second->id);
           if (ws_handler_ != nullptr) ws_handler_->on_close(it->second->id);
         }

@@ -38,6 +38,27 @@ StreamRecord read_stream(const Statement& s) {
   return r;
 }
 
+// Products keep `stock` as the stock ceiling (units left + units sold); see store.h.
+const char* const kCommerceSchema =
+    "CREATE TABLE IF NOT EXISTS products ("
+    " stream_id TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, title TEXT NOT NULL,"
+    " price INTEGER NOT NULL, currency TEXT NOT NULL, image TEXT NOT NULL, stock_ceiling INTEGER NOT NULL,"
+    " PRIMARY KEY (stream_id, id));"
+    "CREATE TABLE IF NOT EXISTS sales ("
+    " stream_id TEXT NOT NULL, id TEXT NOT NULL, product_id TEXT NOT NULL, price INTEGER NOT NULL,"
+    " quantity INTEGER NOT NULL, per_buyer_limit INTEGER NOT NULL, started_at_ms INTEGER NOT NULL,"
+    " ends_at_ms INTEGER NOT NULL, ended INTEGER NOT NULL, ended_at_ms INTEGER NOT NULL,"
+    " end_reason TEXT NOT NULL, PRIMARY KEY (stream_id, id));"
+    "CREATE TABLE IF NOT EXISTS orders ("
+    " id INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, viewer_id TEXT NOT NULL,"
+    " idempotency_key TEXT NOT NULL, product_id TEXT NOT NULL, qty INTEGER NOT NULL,"
+    " unit_price INTEGER NOT NULL, total INTEGER NOT NULL, currency TEXT NOT NULL, media_time REAL,"
+    " card_product_id TEXT NOT NULL, media_card_product_id TEXT NOT NULL, sale_id TEXT NOT NULL,"
+    " server_time_ms INTEGER NOT NULL, UNIQUE (stream_id, viewer_id, idempotency_key));"
+    "CREATE INDEX IF NOT EXISTS orders_by_stream ON orders (stream_id, id);";
+
+int64_t col_int(const Statement& s, int c) { return sqlite3_column_int64(s.get(), c); }
+
 }  // namespace
 
 SqliteStore::SqliteStore(const std::string& path) {
@@ -51,15 +72,30 @@ SqliteStore::SqliteStore(const std::string& path) {
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
                           "CREATE TABLE IF NOT EXISTS streams ("
                           " id TEXT PRIMARY KEY, stream_key TEXT NOT NULL UNIQUE,"
-                          " title TEXT NOT NULL, farmer TEXT NOT NULL, created_at_ms INTEGER NOT NULL)"}) {
+                          " title TEXT NOT NULL, farmer TEXT NOT NULL, created_at_ms INTEGER NOT NULL)",
+                          kCommerceSchema}) {
     if (auto st = exec(sql); !st) {
       error_ = "cannot initialise SQLite database '" + path + "': " + st.message();
       return;
     }
   }
+  if (sqlite3_open_v2(path.c_str(), &writer_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+      SQLITE_OK) {
+    error_ = "cannot open SQLite database '" + path + "' for the order writer";
+    return;
+  }
+  sqlite3_busy_timeout(writer_db_, 10000);
+  char* err = nullptr;
+  if (sqlite3_exec(writer_db_, "PRAGMA synchronous=FULL", nullptr, nullptr, &err) != SQLITE_OK) {
+    error_ = std::string("cannot configure the order writer: ") + (err ? err : "?");
+    sqlite3_free(err);
+  }
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+SqliteStore::~SqliteStore() {
+  sqlite3_close_v2(writer_db_);
+  sqlite3_close_v2(db_);
+}
 
 Status SqliteStore::exec(const char* sql) {
   char* err = nullptr;
@@ -107,6 +143,189 @@ std::vector<StreamRecord> SqliteStore::list_streams() {
   Statement s(db_, "SELECT id, stream_key, title, farmer, created_at_ms FROM streams ORDER BY created_at_ms, id");
   while (s.valid() && sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(read_stream(s));
   return out;
+}
+
+Status SqliteStore::save_products(const std::string& stream_id, const std::vector<commerce::Product>& products) {
+  std::lock_guard lock(mutex_);
+  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
+  auto fail = [this](Status st) {
+    exec("ROLLBACK");
+    return st;
+  };
+  {
+    Statement del(db_, "DELETE FROM products WHERE stream_id = ?");
+    if (!del.valid()) return fail(Status::error(sqlite3_errmsg(db_)));
+    del.bind(1, stream_id);
+    if (sqlite3_step(del.get()) != SQLITE_DONE) return fail(Status::error(sqlite3_errmsg(db_)));
+  }
+  int64_t position = 0;
+  for (const auto& p : products) {
+    Statement ins(db_,
+                  "INSERT INTO products (stream_id, id, position, title, price, currency, image, stock_ceiling)"
+                  " VALUES (?,?,?,?,?,?,?,?)");
+    if (!ins.valid()) return fail(Status::error(sqlite3_errmsg(db_)));
+    ins.bind(1, stream_id);
+    ins.bind(2, p.id);
+    ins.bind(3, position++);
+    ins.bind(4, p.title);
+    ins.bind(5, p.price);
+    ins.bind(6, p.currency);
+    ins.bind(7, p.image);
+    ins.bind(8, p.stock);
+    if (sqlite3_step(ins.get()) != SQLITE_DONE) return fail(Status::error(sqlite3_errmsg(db_)));
+  }
+  return exec("COMMIT");
+}
+
+std::vector<commerce::Product> SqliteStore::list_products(const std::string& stream_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<commerce::Product> out;
+  Statement s(db_,
+              "SELECT id, title, price, currency, image, stock_ceiling FROM products WHERE stream_id = ?"
+              " ORDER BY position");
+  if (!s.valid()) return out;
+  s.bind(1, stream_id);
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    commerce::Product p;
+    p.id = s.text(0);
+    p.title = s.text(1);
+    p.price = col_int(s, 2);
+    p.currency = s.text(3);
+    p.image = s.text(4);
+    p.stock = col_int(s, 5);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Status SqliteStore::save_sale(const std::string& stream_id, const commerce::FlashSale& sale) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "INSERT OR REPLACE INTO sales (stream_id, id, product_id, price, quantity, per_buyer_limit,"
+              " started_at_ms, ends_at_ms, ended, ended_at_ms, end_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  s.bind(1, stream_id);
+  s.bind(2, sale.id);
+  s.bind(3, sale.product_id);
+  s.bind(4, sale.price);
+  s.bind(5, sale.quantity);
+  s.bind(6, sale.per_buyer_limit);
+  s.bind(7, sale.started_at_ms);
+  s.bind(8, sale.ends_at_ms);
+  s.bind(9, int64_t{sale.ended ? 1 : 0});
+  s.bind(10, sale.ended_at_ms);
+  s.bind(11, sale.end_reason);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
+  return Status::ok();
+}
+
+std::vector<commerce::FlashSale> SqliteStore::list_sales(const std::string& stream_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<commerce::FlashSale> out;
+  Statement s(db_,
+              "SELECT id, product_id, price, quantity, per_buyer_limit, started_at_ms, ends_at_ms, ended,"
+              " ended_at_ms, end_reason FROM sales WHERE stream_id = ? ORDER BY started_at_ms, id");
+  if (!s.valid()) return out;
+  s.bind(1, stream_id);
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    commerce::FlashSale f;
+    f.id = s.text(0);
+    f.product_id = s.text(1);
+    f.price = col_int(s, 2);
+    f.quantity = col_int(s, 3);
+    f.per_buyer_limit = col_int(s, 4);
+    f.started_at_ms = col_int(s, 5);
+    f.ends_at_ms = col_int(s, 6);
+    f.ended = col_int(s, 7) != 0;
+    f.ended_at_ms = col_int(s, 8);
+    f.end_reason = s.text(9);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<commerce::Order> SqliteStore::list_orders(const std::string& stream_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<commerce::Order> out;
+  Statement s(db_,
+              "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
+              " card_product_id, media_card_product_id, sale_id, server_time_ms FROM orders"
+              " WHERE stream_id = ? ORDER BY id");
+  if (!s.valid()) return out;
+  s.bind(1, stream_id);
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    commerce::Order o;
+    o.id = col_int(s, 0);
+    o.stream_id = stream_id;
+    o.viewer_id = s.text(1);
+    o.idempotency_key = s.text(2);
+    o.product_id = s.text(3);
+    o.qty = col_int(s, 4);
+    o.unit_price = col_int(s, 5);
+    o.total = col_int(s, 6);
+    o.currency = s.text(7);
+    if (sqlite3_column_type(s.get(), 8) != SQLITE_NULL) o.media_time = sqlite3_column_double(s.get(), 8);
+    o.card_product_id = s.text(9);
+    o.media_card_product_id = s.text(10);
+    o.sale_id = s.text(11);
+    o.server_time_ms = col_int(s, 12);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+int64_t SqliteStore::max_order_id() {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT COALESCE(MAX(id), 0) FROM orders");
+  if (!s.valid() || sqlite3_step(s.get()) != SQLITE_ROW) return 0;
+  return col_int(s, 0);
+}
+
+Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders) {
+  std::lock_guard lock(writer_mutex_);
+  auto run = [this](const char* sql) -> Status {
+    char* err = nullptr;
+    if (sqlite3_exec(writer_db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string message = err ? err : "unknown error";
+      sqlite3_free(err);
+      return Status::error(message);
+    }
+    return Status::ok();
+  };
+  if (auto st = run("BEGIN IMMEDIATE"); !st) return st;
+  Statement ins(writer_db_,
+                "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, unit_price, total,"
+                " currency, media_time, card_product_id, media_card_product_id, sale_id, server_time_ms)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!ins.valid()) {
+    Status st = Status::error(sqlite3_errmsg(writer_db_));
+    run("ROLLBACK");
+    return st;
+  }
+  for (const auto& o : orders) {
+    sqlite3_reset(ins.get());
+    ins.bind(1, o.id);
+    ins.bind(2, o.stream_id);
+    ins.bind(3, o.viewer_id);
+    ins.bind(4, o.idempotency_key);
+    ins.bind(5, o.product_id);
+    ins.bind(6, o.qty);
+    ins.bind(7, o.unit_price);
+    ins.bind(8, o.total);
+    ins.bind(9, o.currency);
+    if (o.media_time) sqlite3_bind_double(ins.get(), 10, *o.media_time);
+    else sqlite3_bind_null(ins.get(), 10);
+    ins.bind(11, o.card_product_id);
+    ins.bind(12, o.media_card_product_id);
+    ins.bind(13, o.sale_id);
+    ins.bind(14, o.server_time_ms);
+    if (sqlite3_step(ins.get()) != SQLITE_DONE) {
+      Status st = Status::error(sqlite3_errmsg(writer_db_));
+      run("ROLLBACK");
+      return st;
+    }
+  }
+  return run("COMMIT");
 }
 
 std::unique_ptr<Store> open_store(const ServerConfig& config, std::string& error) {

@@ -21,6 +21,14 @@ public:
   std::optional<StreamRecord> find_stream_by_key(const std::string& stream_key) override;
   std::vector<StreamRecord> list_streams() override;
 
+  Status save_products(const std::string& stream_id, const std::vector<commerce::Product>& products) override;
+  std::vector<commerce::Product> list_products(const std::string& stream_id) override;
+  Status save_sale(const std::string& stream_id, const commerce::FlashSale& sale) override;
+  std::vector<commerce::FlashSale> list_sales(const std::string& stream_id) override;
+  std::vector<commerce::Order> list_orders(const std::string& stream_id) override;
+  int64_t max_order_id() override;
+  Status commit_orders(const std::vector<commerce::Order>& orders) override;
+
   sqlite3* handle() { return db_; }
 
 private:
@@ -30,6 +38,10 @@ private:
   sqlite3* db_ = nullptr;
   std::string error_;
   std::mutex mutex_;  // the connection is shared by the loop thread and store threads
+  // The order writer's own connection: its transactions and fsyncs never hold up readers on
+  // db_ (WAL lets readers run beside one writer).
+  sqlite3* writer_db_ = nullptr;
+  std::mutex writer_mutex_;
 };
 
 }  // namespace harvest::store

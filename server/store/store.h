@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "commerce/types.h"
 #include "core/config.h"
 #include "core/status.h"
 
@@ -34,6 +35,24 @@ public:
   virtual std::optional<StreamRecord> find_stream_by_key(const std::string& stream_key) = 0;
   // Oldest first.
   virtual std::vector<StreamRecord> list_streams() = 0;
+
+  // --- commerce ---
+  // Products are stored with `stock` = the stock ceiling (units left + units sold), so units
+  // left after a restart = ceiling - units in durable orders. `sold` is not stored.
+  // Replaces the stream's whole catalog (in the given order) in one transaction.
+  virtual Status save_products(const std::string& stream_id, const std::vector<commerce::Product>& products) = 0;
+  virtual std::vector<commerce::Product> list_products(const std::string& stream_id) = 0;
+  // Inserts or replaces a sale (its `sold` is not stored: it is counted from orders).
+  virtual Status save_sale(const std::string& stream_id, const commerce::FlashSale& sale) = 0;
+  virtual std::vector<commerce::FlashSale> list_sales(const std::string& stream_id) = 0;
+  // Durable orders of a stream, oldest first. An order row is also the idempotency record of
+  // its (viewer_id, idempotency_key).
+  virtual std::vector<commerce::Order> list_orders(const std::string& stream_id) = 0;
+  // The largest order id ever stored (0 if none): new ids continue from it.
+  virtual int64_t max_order_id() = 0;
+  // Group commit: writes every order in one transaction; durable (fsync'd) on return, or none
+  // of them is written. Called from the order writer thread; safe alongside the other methods.
+  virtual Status commit_orders(const std::vector<commerce::Order>& orders) = 0;
 };
 
 // Opens the backend named by config.store ("sqlite" under config.data_dir, or a postgres:// URL).

@@ -1,0 +1,146 @@
+#include "commerce/commerce_service.h"
+
+#include "core/log.h"
+#include "core/tokens.h"
+
+namespace harvest::commerce {
+
+CommerceService::CommerceService(store::Store& store, store::OrderWriter& writer)
+    : store_(store), writer_(writer), next_order_id_(store.max_order_id() + 1) {}
+
+Shop& CommerceService::shop(const std::string& stream_id, int64_t now_ms) {
+  auto it = shops_.find(stream_id);
+  if (it != shops_.end()) return *it->second;
+  auto shop = std::make_unique<Shop>(stream_id);
+  shop->restore(store_.list_products(stream_id), store_.list_sales(stream_id), store_.list_orders(stream_id));
+  // Sales that ran out of time, units or product while the server was down end now. A sale
+  // that sold out is not stored as ended (its last orders might not have been durable), so it
+  // is recognised here from the durable orders.
+  for (const auto& s : shop->running_sales()) {
+    const Product* p = shop->product(s.product_id);
+    std::string reason;
+    if (now_ms >= s.ends_at_ms) reason = "time";
+    else if (s.sold >= s.quantity || p == nullptr || p->stock == 0) reason = "sold_out";
+    if (reason.empty()) continue;
+    if (auto ended = shop->end_sale(s.id, reason, now_ms)) {
+      if (auto st = store_.save_sale(stream_id, *ended); !st)
+        log::error("sale_store_failed").kv("stream", stream_id).kv("reason", st.message());
+    }
+  }
+  auto& ref = *shop;
+  shops_.emplace(stream_id, std::move(shop));
+  return ref;
+}
+
+Status CommerceService::persist_catalog(const Shop& shop) {
+  std::vector<Product> rows = shop.products();
+  for (auto& p : rows) p.stock = Shop::ceiling(p);
+  return store_.save_products(shop.stream_id(), rows);
+}
+
+Status CommerceService::replace_catalog(const std::string& stream_id, std::vector<Product> products,
+                                        int64_t now_ms) {
+  Shop& s = shop(stream_id, now_ms);
+  // Compute the rows first so nothing changes in memory if the store refuses them.
+  std::vector<Product> rows = products;
+  for (auto& p : rows) {
+    const Product* old = s.product(p.id);
+    p.stock += old != nullptr ? old->sold : 0;
+  }
+  if (auto st = store_.save_products(stream_id, rows); !st) return st;
+  s.replace_catalog(std::move(products), now_ms);
+  for (const auto& ended : s.take_ended_sales()) {
+    if (auto st = store_.save_sale(stream_id, ended); !st) return st;
+  }
+  return Status::ok();
+}
+
+Status CommerceService::update_product(const std::string& stream_id, const std::string& product_id,
+                                       const ProductPatch& patch, int64_t now_ms) {
+  Shop& s = shop(stream_id, now_ms);
+  const Product* p = s.product(product_id);
+  if (p == nullptr) return Status::error("unknown product");
+  const Product before = *p;
+  s.update_product(product_id, patch);
+  if (auto st = persist_catalog(s); !st) {
+    ProductPatch undo;
+    undo.price = before.price;
+    undo.stock = before.stock;
+    undo.title = before.title;
+    undo.image = before.image;
+    s.update_product(product_id, undo);
+    return st;
+  }
+  return Status::ok();
+}
+
+std::optional<FlashSale> CommerceService::start_sale(const std::string& stream_id, const SaleParams& params,
+                                                     int64_t now_ms, std::string& message) {
+  Shop& s = shop(stream_id, now_ms);
+  // Sale ids are unique across restarts: time plus a random suffix.
+  const std::string id = "s" + std::to_string(now_ms) + "-" + tokens::random_id(4) + std::to_string(++sale_seq_);
+  auto sale = s.start_sale(id, params, now_ms, message);
+  if (!sale) return std::nullopt;
+  if (auto st = store_.save_sale(stream_id, *sale); !st) {
+    s.end_sale(id, "store_failed", now_ms);
+    message = "could not store the sale";
+    log::error("sale_store_failed").kv("stream", stream_id).kv("reason", st.message());
+    return std::nullopt;
+  }
+  return sale;
+}
+
+std::optional<FlashSale> CommerceService::end_sale(const std::string& stream_id, const std::string& sale_id,
+                                                   const std::string& reason, int64_t now_ms) {
+  Shop& s = shop(stream_id, now_ms);
+  auto ended = s.end_sale(sale_id, reason, now_ms);
+  if (ended) {
+    if (auto st = store_.save_sale(stream_id, *ended); !st)
+      log::error("sale_store_failed").kv("stream", stream_id).kv("reason", st.message());
+  }
+  return ended;
+}
+
+BuyOutcome CommerceService::buy(const std::string& stream_id, const BuyRequest& request, Answer answer) {
+  Shop& s = shop(stream_id, request.now_ms);
+  BuyOutcome outcome = s.decide(request, next_order_id_);
+  switch (outcome.kind) {
+    case BuyOutcome::Kind::accepted: {
+      ++next_order_id_;
+      const int64_t order_id = outcome.order.id;
+      waiters_[order_id].push_back(std::move(answer));
+      writer_.submit(outcome.order, [this, stream_id, order_id, accepted = outcome](const Status& st) {
+        auto it = shops_.find(stream_id);
+        BuyOutcome final_outcome = accepted;
+        if (st) {
+          if (it != shops_.end()) it->second->confirm(order_id);
+        } else {
+          if (it != shops_.end()) it->second->release(order_id);
+          final_outcome.kind = BuyOutcome::Kind::rejected;
+          final_outcome.reason = Rejection::unavailable;
+          final_outcome.message = "the order could not be stored; try again";
+        }
+        auto w = waiters_.find(order_id);
+        if (w == waiters_.end()) return;
+        std::vector<Answer> answers = std::move(w->second);
+        waiters_.erase(w);
+        for (size_t i = 0; i < answers.size(); ++i) {
+          BuyOutcome o = final_outcome;
+          // The first caller's order was new; later callers repeated its key.
+          if (i > 0 && st) o.kind = BuyOutcome::Kind::duplicate_confirmed;
+          answers[i](o);
+        }
+      });
+      break;
+    }
+    case BuyOutcome::Kind::duplicate_pending:
+      waiters_[outcome.order.id].push_back(std::move(answer));
+      break;
+    default:
+      answer(outcome);
+      break;
+  }
+  return outcome;
+}
+
+}  // namespace harvest::commerce

@@ -1,0 +1,65 @@
+#pragma once
+// Plain value types of the commerce engine. Money is an integer count of fen plus an ISO 4217
+// code; times are server wall-clock milliseconds since the epoch. Nothing here knows of sockets,
+// JSON frames or SQL.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace harvest::commerce {
+
+using Fen = int64_t;
+
+// Limits that keep every product of price and quantity far inside int64 (1e10 * 1e4 < 2^63).
+inline constexpr Fen kMaxPriceFen = 10'000'000'000;  // 100 million yuan
+inline constexpr int64_t kMaxQtyPerOrder = 99;
+inline constexpr int64_t kMaxStock = 100'000'000;
+inline constexpr int64_t kMaxSaleDurationS = 24 * 3600;
+
+struct Product {
+  std::string id;  // 1-64 chars [A-Za-z0-9_-]
+  std::string title;
+  Fen price = 0;
+  std::string currency = "CNY";
+  std::string image;  // URL path, e.g. /samples/images/pear.png
+  int64_t stock = 0;  // units left to sell now (after reservations)
+  int64_t sold = 0;   // units in accepted orders (pending or durable)
+};
+
+// A flash sale: `quantity` units of one product at `price` until `ends_at_ms`, at most
+// `per_buyer_limit` units per viewer. It ends at zero, when sold out, or when stopped.
+struct FlashSale {
+  std::string id;
+  std::string product_id;
+  Fen price = 0;
+  int64_t quantity = 0;
+  int64_t per_buyer_limit = 1;
+  int64_t started_at_ms = 0;
+  int64_t ends_at_ms = 0;
+  int64_t sold = 0;
+  bool ended = false;
+  int64_t ended_at_ms = 0;
+  std::string end_reason;  // "time", "sold_out", "stopped", "removed"
+};
+
+struct Order {
+  int64_t id = 0;
+  std::string stream_id;
+  std::string viewer_id;
+  std::string idempotency_key;
+  std::string product_id;
+  int64_t qty = 0;
+  Fen unit_price = 0;
+  Fen total = 0;
+  std::string currency = "CNY";
+  std::optional<double> media_time;  // viewer's playback position (s), when the client sent it
+  std::string card_product_id;       // the card on screen when the order was accepted ("" none)
+  std::string media_card_product_id;  // the card on screen at media_time ("" unknown)
+  std::string sale_id;                // "" when bought at the list price
+  int64_t server_time_ms = 0;
+};
+
+enum class Rejection { sold_out, limit_reached, sale_ended, invalid, rate_limited, unavailable };
+const char* rejection_name(Rejection r);
+
+}  // namespace harvest::commerce

@@ -1,0 +1,67 @@
+#include "core/metrics.h"
+
+#include <cstdio>
+
+namespace harvest {
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
+}
+
+void Histogram::observe(double value) {
+  size_t i = 0;
+  while (i < bounds_.size() && value > bounds_[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
+}
+
+namespace {
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+}  // namespace
+
+void Histogram::render(std::string& out, const std::string& name, const std::string& help) const {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    const std::string le = i < bounds_.size() ? number(bounds_[i]) : "+Inf";
+    out += name + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  out += name + "_sum " + number(sum_.load(std::memory_order_relaxed)) + "\n";
+  out += name + "_count " + std::to_string(count_.load(std::memory_order_relaxed)) + "\n";
+}
+
+double Histogram::quantile_bound(double q) const {
+  const uint64_t total = count();
+  if (total == 0) return 0;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    if (static_cast<double>(cumulative) >= q * static_cast<double>(total))
+      return i < bounds_.size() ? bounds_[i] : bounds_.back() * 2;
+  }
+  return bounds_.back();
+}
+
+void LabelledCounter::add(const std::string& label, uint64_t n) {
+  std::lock_guard lock(mutex_);
+  values_[label] += n;
+}
+
+std::map<std::string, uint64_t> LabelledCounter::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return values_;
+}
+
+Metrics& metrics() {
+  static Metrics m;
+  return m;
+}
+
+}  // namespace harvest

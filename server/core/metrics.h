@@ -1,0 +1,62 @@
+#pragma once
+// Process-wide counters and histograms for GET /metrics (Prometheus text format).
+// Thread-safe: store threads and the loop thread update them without locks (relaxed atomics).
+#include <array>
+#include <memory>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace harvest {
+
+class Histogram {
+public:
+  explicit Histogram(std::vector<double> upper_bounds);
+  void observe(double value);
+  // Appends "<name>_bucket{le=..}", "_sum", "_count" lines (with HELP/TYPE).
+  void render(std::string& out, const std::string& name, const std::string& help) const;
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  // The smallest bucket bound holding at least `q` of the observations (0 if none).
+  double quantile_bound(double q) const;
+
+private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1 (+Inf)
+  std::atomic<uint64_t> count_{0};
+  std::atomic<double> sum_{0};
+};
+
+// Counters labelled by one string (e.g. rejection reason), created on first use.
+class LabelledCounter {
+public:
+  void add(const std::string& label, uint64_t n = 1);
+  std::map<std::string, uint64_t> snapshot() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::map<std::string, uint64_t> values_;
+};
+
+struct Metrics {
+  std::atomic<uint64_t> ws_messages_in{0};
+  std::atomic<uint64_t> ws_messages_out{0};  // messages (events) delivered to sockets
+  std::atomic<uint64_t> ws_frames_out{0};    // websocket frames written (batched messages share one)
+  std::atomic<uint64_t> ws_dropped_superseded{0};
+  std::atomic<uint64_t> ws_slow_disconnects{0};
+  std::atomic<uint64_t> ws_connections{0};
+  std::atomic<uint64_t> orders_confirmed{0};
+  std::atomic<int64_t> gmv_fen{0};
+  LabelledCounter orders_rejected;  // by reason
+  Histogram fanout_latency_s{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
+  Histogram store_group_size{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048}};
+  Histogram store_commit_latency_s{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
+  Histogram order_ack_latency_s{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
+};
+
+// The process's metrics.
+Metrics& metrics();
+
+}  // namespace harvest

@@ -1,0 +1,300 @@
+#include "realtime/commerce_api.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/metrics.h"
+#include "realtime/protocol.h"
+
+namespace harvest::realtime {
+namespace {
+
+using nlohmann::json;
+
+int64_t now_s() { return now_ms() / 1000; }
+
+bool is_int_in(const json& v, int64_t min, int64_t max) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<uint64_t>();
+    return u <= static_cast<uint64_t>(max) && static_cast<int64_t>(u) >= min;
+  }
+  if (v.is_number_integer()) return v.get<int64_t>() >= min && v.get<int64_t>() <= max;
+  return false;
+}
+
+json order_json(const commerce::Order& o) {
+  return {{"order_id", o.id},
+          {"stream", o.stream_id},
+          {"viewer_id", o.viewer_id},
+          {"idempotency_key", o.idempotency_key},
+          {"product_id", o.product_id},
+          {"qty", o.qty},
+          {"unit_price", o.unit_price},
+          {"total", o.total},
+          {"currency", o.currency},
+          {"media_time", o.media_time ? json(*o.media_time) : json(nullptr)},
+          {"card_product_id", o.card_product_id.empty() ? json(nullptr) : json(o.card_product_id)},
+          {"media_card_product_id", o.media_card_product_id.empty() ? json(nullptr) : json(o.media_card_product_id)},
+          {"sale_id", o.sale_id.empty() ? json(nullptr) : json(o.sale_id)},
+          {"server_time", o.server_time_ms}};
+}
+
+// RFC 4180: quote every text field, double the quotes inside. A leading =,+,-,@ is prefixed with
+// ' so spreadsheets do not run it as a formula.
+std::string csv_text(const std::string& s) {
+  std::string out = "\"";
+  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) out += '\'';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string orders_csv(const std::vector<commerce::Order>& orders) {
+  std::string out =
+      "order_id,stream,viewer_id,idempotency_key,product_id,qty,unit_price,total,currency,media_time,"
+      "card_product_id,media_card_product_id,sale_id,server_time\r\n";
+  for (const auto& o : orders) {
+    out += std::to_string(o.id) + "," + csv_text(o.stream_id) + "," + csv_text(o.viewer_id) + "," +
+           csv_text(o.idempotency_key) + "," + csv_text(o.product_id) + "," + std::to_string(o.qty) + "," +
+           std::to_string(o.unit_price) + "," + std::to_string(o.total) + "," + csv_text(o.currency) + "," +
+           (o.media_time ? json(*o.media_time).dump() : std::string()) + "," + csv_text(o.card_product_id) + "," +
+           csv_text(o.media_card_product_id) + "," + csv_text(o.sale_id) + "," + std::to_string(o.server_time_ms) +
+           "\r\n";
+  }
+  return out;
+}
+
+struct Tally {
+  int64_t orders = 0;
+  int64_t units = 0;
+  int64_t gmv = 0;
+  void add(const commerce::Order& o) {
+    ++orders;
+    units += o.qty;
+    gmv += o.total;
+  }
+  json to_json() const { return {{"orders", orders}, {"units", units}, {"gmv", gmv}}; }
+};
+
+std::string label_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+void counter(std::string& out, const std::string& name, const std::string& help, const std::string& type,
+             const std::string& value) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + value + "\n";
+}
+
+}  // namespace
+
+std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out) {
+  const json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("products") || !doc["products"].is_array())
+    return "body must be {\"products\": [...]}";
+  if (doc["products"].size() > 500) return "at most 500 products";
+  std::set<std::string> seen;
+  for (const auto& p : doc["products"]) {
+    if (!p.is_object()) return "each product must be an object";
+    commerce::Product prod;
+    const json id = p.value("id", json());
+    if (!id.is_string() || !is_token_chars(id.get_ref<const std::string&>(), 1, 64))
+      return "'id' must be 1-64 characters [A-Za-z0-9_-]";
+    prod.id = id.get<std::string>();
+    if (!seen.insert(prod.id).second) return "duplicate product id '" + prod.id + "'";
+    const json title = p.value("title", json());
+    if (!title.is_string() || utf8_length(title.get_ref<const std::string&>()) < 1 ||
+        utf8_length(title.get_ref<const std::string&>()) > 200)
+      return "'title' of '" + prod.id + "' must be 1-200 characters";
+    prod.title = title.get<std::string>();
+    const json price = p.value("price", json());
+    if (!is_int_in(price, 0, commerce::kMaxPriceFen))
+      return "'price' of '" + prod.id + "' must be an integer number of fen, 0-" +
+             std::to_string(commerce::kMaxPriceFen);
+    prod.price = price.get<int64_t>();
+    const json currency = p.value("currency", json("CNY"));
+    if (!currency.is_string() || currency.get_ref<const std::string&>().size() != 3)
+      return "'currency' must be an ISO 4217 code such as \"CNY\"";
+    for (char c : currency.get_ref<const std::string&>())
+      if (c < 'A' || c > 'Z') return "'currency' must be an ISO 4217 code such as \"CNY\"";
+    prod.currency = currency.get<std::string>();
+    const json stock = p.value("stock", json(0));
+    if (!is_int_in(stock, 0, commerce::kMaxStock))
+      return "'stock' of '" + prod.id + "' must be an integer 0-" + std::to_string(commerce::kMaxStock);
+    prod.stock = stock.get<int64_t>();
+    const json image = p.value("image", json(""));
+    if (!image.is_string() || image.get_ref<const std::string&>().size() > 512)
+      return "'image' must be a URL string of at most 512 bytes";
+    prod.image = image.get<std::string>();
+    out.push_back(std::move(prod));
+  }
+  return {};
+}
+
+void register_commerce_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
+                              RoomService& rooms, store::Store& store) {
+  router.add("GET", "/api/streams/{id}/products", [&streams, &rooms](const HttpRequest& req) {
+    const std::string& id = req.params.at("id");
+    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
+    return HttpResponse::json(200, json{{"stream", id}, {"products", rooms.products_json(id)}}.dump());
+  });
+
+  router.add("PUT", "/api/streams/{id}/products", [&streams, &access, &rooms](const HttpRequest& req) {
+    const std::string& id = req.params.at("id");
+    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
+    if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
+      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
+    std::vector<commerce::Product> products;
+    if (auto err = parse_catalog(req.body, products); !err.empty()) return HttpResponse::error(400, "invalid", err);
+    if (auto st = rooms.replace_catalog(id, std::move(products)); !st)
+      return HttpResponse::error(500, "internal", "could not store the catalog");
+    return HttpResponse::json(200, json{{"stream", id}, {"products", rooms.products_json(id)}}.dump());
+  });
+
+  router.add("GET", "/api/streams/{id}/orders", [&streams, &access, &store](const HttpRequest& req) {
+    const std::string& id = req.params.at("id");
+    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
+    if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
+      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
+    const auto orders = store.list_orders(id);
+    auto fmt = req.query.find("format");
+    if (fmt != req.query.end() && fmt->second == "csv") {
+      HttpResponse r = HttpResponse::text(200, orders_csv(orders), "text/csv; charset=utf-8");
+      r.headers.emplace_back("Content-Disposition", "attachment; filename=\"orders-" + id + ".csv\"");
+      return r;
+    }
+    json list = json::array();
+    for (const auto& o : orders) list.push_back(order_json(o));
+    return HttpResponse::json(200, json{{"stream", id}, {"count", orders.size()}, {"orders", list}}.dump());
+  });
+
+  router.add("GET", "/api/streams/{id}/report", [&streams, &access, &store, &rooms](const HttpRequest& req) {
+    const std::string& id = req.params.at("id");
+    const StreamState* s = streams.find(id);
+    if (s == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
+    if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
+      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
+    const auto orders = store.list_orders(id);
+    Tally total;
+    std::map<std::string, Tally> by_product, by_card, by_media_card, by_sale;
+    for (const auto& o : orders) {
+      total.add(o);
+      by_product[o.product_id].add(o);
+      by_card[o.card_product_id].add(o);
+      if (o.media_time) by_media_card[o.media_card_product_id].add(o);
+      if (!o.sale_id.empty()) by_sale[o.sale_id].add(o);
+    }
+    const json catalog = rooms.products_json(id);
+    auto title_of = [&catalog](const std::string& pid) {
+      for (const auto& p : catalog)
+        if (p["id"] == pid) return p["title"];
+      return json(nullptr);
+    };
+    json products = json::array(), cards = json::array(), media_cards = json::array(), sales = json::array();
+    for (const auto& [pid, t] : by_product) {
+      json j = t.to_json();
+      j["product_id"] = pid;
+      j["title"] = title_of(pid);
+      products.push_back(j);
+    }
+    for (const auto& [pid, t] : by_card) {
+      json j = t.to_json();
+      j["card_product_id"] = pid.empty() ? json(nullptr) : json(pid);
+      cards.push_back(j);
+    }
+    for (const auto& [pid, t] : by_media_card) {
+      json j = t.to_json();
+      j["card_product_id"] = pid.empty() ? json(nullptr) : json(pid);
+      media_cards.push_back(j);
+    }
+    for (const auto& [sid, t] : by_sale) {
+      json j = t.to_json();
+      j["sale_id"] = sid;
+      sales.push_back(j);
+    }
+    json out = {{"stream", id},
+                {"currency", orders.empty() ? "CNY" : orders.front().currency},
+                {"gmv", total.gmv},
+                {"orders", total.orders},
+                {"units", total.units},
+                {"by_product", products},
+                {"by_card", cards},
+                {"by_card_at_media_time", media_cards},
+                {"by_sale", sales},
+                {"viewers", s->viewers},
+                {"peak_viewers", s->peak_viewers}};
+    return HttpResponse::json(200, out.dump());
+  });
+
+  router.add("GET", "/metrics", [&streams, &rooms](const HttpRequest&) {
+    auto& m = metrics();
+    std::string out;
+    const auto all = streams.all();
+    int64_t live = 0, viewers = 0;
+    for (const auto* s : all) {
+      live += s->live ? 1 : 0;
+      viewers += s->viewers;
+    }
+    counter(out, "harvest_streams", "Streams known to this server.", "gauge", std::to_string(all.size()));
+    counter(out, "harvest_streams_live", "Streams with a publisher.", "gauge", std::to_string(live));
+    counter(out, "harvest_viewers", "Websocket connections in rooms, all streams.", "gauge", std::to_string(viewers));
+    out += "# HELP harvest_stream_viewers Websocket connections in the stream's room.\n"
+           "# TYPE harvest_stream_viewers gauge\n";
+    for (const auto* s : all)
+      out += "harvest_stream_viewers{stream=\"" + label_escape(s->record.id) + "\"} " + std::to_string(s->viewers) + "\n";
+    out += "# HELP harvest_ingest_bitrate_bps Ingest bitrate per live stream.\n"
+           "# TYPE harvest_ingest_bitrate_bps gauge\n";
+    for (const auto* s : all)
+      if (s->ingest.contains("bitrate_bps") && s->ingest["bitrate_bps"].is_number())
+        out += "harvest_ingest_bitrate_bps{stream=\"" + label_escape(s->record.id) + "\"} " +
+               s->ingest["bitrate_bps"].dump() + "\n";
+    out += "# HELP harvest_ingest_loss_pct Ingest packet loss per live stream (percent).\n"
+           "# TYPE harvest_ingest_loss_pct gauge\n";
+    for (const auto* s : all)
+      if (s->ingest.contains("loss_pct") && s->ingest["loss_pct"].is_number())
+        out += "harvest_ingest_loss_pct{stream=\"" + label_escape(s->record.id) + "\"} " +
+               s->ingest["loss_pct"].dump() + "\n";
+    counter(out, "harvest_orders_confirmed_total", "Orders confirmed (durable).", "counter",
+            std::to_string(m.orders_confirmed.load()));
+    out += "# HELP harvest_orders_rejected_total Buy requests rejected, by reason.\n"
+           "# TYPE harvest_orders_rejected_total counter\n";
+    for (const auto& [reason, n] : m.orders_rejected.snapshot())
+      out += "harvest_orders_rejected_total{reason=\"" + label_escape(reason) + "\"} " + std::to_string(n) + "\n";
+    counter(out, "harvest_gmv_fen_total", "Gross merchandise value of confirmed orders (fen, all currencies).",
+            "counter", std::to_string(m.gmv_fen.load()));
+    counter(out, "harvest_ws_connections", "Open websocket connections.", "gauge",
+            std::to_string(rooms.connection_count()));
+    counter(out, "harvest_ws_messages_in_total", "Websocket messages received.", "counter",
+            std::to_string(m.ws_messages_in.load()));
+    counter(out, "harvest_ws_messages_out_total", "Websocket messages delivered to sockets.", "counter",
+            std::to_string(m.ws_messages_out.load()));
+    counter(out, "harvest_ws_frames_out_total", "Websocket frames written (batching packs several messages).",
+            "counter", std::to_string(m.ws_frames_out.load()));
+    counter(out, "harvest_ws_superseded_dropped_total",
+            "Superseding updates (stock, purchase, viewers) replaced or dropped under back-pressure.", "counter",
+            std::to_string(m.ws_dropped_superseded.load()));
+    counter(out, "harvest_ws_slow_disconnects_total", "Connections closed for not reading.", "counter",
+            std::to_string(m.ws_slow_disconnects.load()));
+    m.fanout_latency_s.render(out, "harvest_fanout_latency_seconds",
+                              "Time from queueing a websocket message to writing it to the socket.");
+    m.store_group_size.render(out, "harvest_store_commit_group_size", "Orders per group commit.");
+    m.store_commit_latency_s.render(out, "harvest_store_commit_seconds", "Duration of one group commit (with fsync).");
+    m.order_ack_latency_s.render(out, "harvest_order_durable_seconds",
+                                 "Time from accepting an order to its durable acknowledgement.");
+    return HttpResponse::text(200, out, "text/plain; version=0.0.4; charset=utf-8");
+  });
+}
+
+}  // namespace harvest::realtime

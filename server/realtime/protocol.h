@@ -1,0 +1,55 @@
+#pragma once
+// Protocol v1 (DESIGN.md): client frames parsed into typed messages. A pure function from frame
+// text to a message or an error — no sockets, no room state — so it is unit tested and fuzzed.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace harvest::realtime {
+
+enum class ClientType { card_show, card_hide, product_update, sale_start, sale_stop, buy, chat_send, ping };
+
+struct ClientMessage {
+  ClientType type = ClientType::ping;
+  std::string id_json;  // the client's "id" as JSON text (string or integer), "" when absent
+  std::string product_id;
+  std::string slot = "bottom";  // card.show
+  std::optional<int64_t> price;  // product.update (optional), sale.start (required)
+  std::optional<int64_t> stock;
+  std::optional<std::string> title;
+  int64_t quantity = 0;
+  int64_t per_buyer_limit = 0;
+  int64_t duration_s = 0;
+  std::string sale_id;  // sale.stop; buy (optional)
+  int64_t qty = 0;
+  std::string idempotency_key;
+  std::optional<double> media_time;
+  std::string text;
+};
+
+struct ParseError {
+  // bad_json, unknown_type or invalid (DESIGN.md error codes).
+  std::string code;
+  std::string message;
+  std::string id_json;  // echoed as "re" when the frame had a usable id
+  std::string type;     // the frame's type when known ("buy" errors are answered with order.rejected)
+};
+
+struct ParseResult {
+  std::optional<ClientMessage> message;
+  ParseError error;  // meaningful when !message
+};
+
+ParseResult parse_client_message(std::string_view text);
+
+const char* client_type_name(ClientType t);
+// Host-only commands: card.*, product.update, sale.*.
+bool is_host_command(ClientType t);
+
+// [A-Za-z0-9_-]{min,max}
+bool is_token_chars(std::string_view s, size_t min_len, size_t max_len);
+// Number of Unicode code points in valid UTF-8 text.
+size_t utf8_length(std::string_view s);
+
+}  // namespace harvest::realtime

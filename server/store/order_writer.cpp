@@ -1,0 +1,66 @@
+#include "store/order_writer.h"
+
+#include <memory>
+
+#include "core/log.h"
+#include "core/metrics.h"
+
+namespace harvest::store {
+
+OrderWriter::OrderWriter(Store& store, EventLoop& loop, OrderWriterOptions options)
+    : store_(store), loop_(loop), options_(options), thread_([this] { run(); }) {}
+
+OrderWriter::~OrderWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void OrderWriter::submit(commerce::Order order, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(Item{std::move(order), std::move(done), std::chrono::steady_clock::now()});
+  }
+  wake_.notify_one();
+}
+
+void OrderWriter::run() {
+  for (;;) {
+    auto group = std::make_shared<std::vector<Item>>();
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and nothing left
+      const size_t n = std::min(queue_.size(), options_.max_group);
+      group->reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        group->push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::vector<commerce::Order> orders;
+    orders.reserve(group->size());
+    for (const auto& item : *group) orders.push_back(item.order);
+
+    const auto started = std::chrono::steady_clock::now();
+    Status st = store_.commit_orders(orders);
+    const auto finished = std::chrono::steady_clock::now();
+    auto& m = metrics();
+    m.store_group_size.observe(static_cast<double>(orders.size()));
+    m.store_commit_latency_s.observe(std::chrono::duration<double>(finished - started).count());
+    if (!st) log::error("order_commit_failed").kv("orders", orders.size()).kv("reason", st.message());
+
+    loop_.post([group, st] {
+      const auto now = std::chrono::steady_clock::now();
+      for (auto& item : *group) {
+        metrics().order_ack_latency_s.observe(std::chrono::duration<double>(now - item.queued_at).count());
+        item.done(st);
+      }
+    });
+  }
+}
+
+}  // namespace harvest::store

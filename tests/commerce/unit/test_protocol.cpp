@@ -1,0 +1,103 @@
+// Protocol v1 parser: a pure function from frame text to a message or an error.
+#include <catch2/catch.hpp>
+
+#include "realtime/protocol.h"
+
+using namespace harvest::realtime;
+
+namespace {
+ParseError error_of(std::string_view text) {
+  auto r = parse_client_message(text);
+  REQUIRE_FALSE(r.message);
+  return r.error;
+}
+}  // namespace
+
+TEST_CASE("protocol: well-formed messages of every type") {
+  auto buy = parse_client_message(
+      R"({"type":"buy","id":"b1","product_id":"pear-yulu","qty":2,"idempotency_key":"k-1","media_time":12.5})");
+  REQUIRE(buy.message);
+  CHECK(buy.message->type == ClientType::buy);
+  CHECK(buy.message->id_json == "\"b1\"");
+  CHECK(buy.message->qty == 2);
+  CHECK(buy.message->media_time == Approx(12.5));
+  auto show = parse_client_message(R"({"type":"card.show","product_id":"p","slot":"top","id":7})");
+  REQUIRE(show.message);
+  CHECK(show.message->slot == "top");
+  CHECK(show.message->id_json == "7");
+  CHECK(parse_client_message(R"({"type":"card.hide"})").message);
+  auto upd = parse_client_message(R"({"type":"product.update","product_id":"p","price":0,"title":"梨"})");
+  REQUIRE(upd.message);
+  CHECK(*upd.message->price == 0);
+  CHECK(*upd.message->title == "梨");
+  CHECK_FALSE(upd.message->stock);
+  auto sale = parse_client_message(
+      R"({"type":"sale.start","product_id":"p","price":1990,"quantity":100,"per_buyer_limit":2,"duration_s":60})");
+  REQUIRE(sale.message);
+  CHECK(sale.message->quantity == 100);
+  CHECK(parse_client_message(R"({"type":"sale.stop","sale_id":"s1"})").message);
+  CHECK(parse_client_message(R"({"type":"chat.send","text":"你好"})").message);
+  CHECK(parse_client_message(R"({"type":"ping"})").message);
+  // Unknown fields are ignored; null counts as absent.
+  CHECK(parse_client_message(R"({"type":"ping","extra":[1,2],"id":null})").message);
+}
+
+TEST_CASE("protocol: bad JSON and unknown types") {
+  CHECK(error_of("{").code == "bad_json");
+  CHECK(error_of("").code == "bad_json");
+  CHECK(error_of("[]").code == "bad_json");
+  CHECK(error_of("\"ping\"").code == "bad_json");
+  CHECK(error_of(R"({"type":"fly","id":"x"})").code == "unknown_type");
+  CHECK(error_of(R"({"type":"fly","id":"x"})").id_json == "\"x\"");
+  CHECK(error_of(R"({"id":1})").code == "invalid");
+  CHECK(error_of(R"({"type":5})").code == "invalid");
+}
+
+TEST_CASE("protocol: wrong field types and out-of-range numbers are invalid") {
+  const char* bad[] = {
+      R"({"type":"buy","product_id":"p","qty":"1","idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":-1,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":0,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":100,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":1.5,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":1e3,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":18446744073709551616,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":""})",
+      R"({"type":"buy","product_id":"p","qty":1})",
+      R"({"type":"buy","product_id":"p q","qty":1,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"k","media_time":-1})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"k","media_time":"1"})",
+      R"({"type":"product.update","product_id":"p","price":99999999999999999999})",
+      R"({"type":"product.update","product_id":"p","price":9223372036854775807})",
+      R"({"type":"product.update","product_id":"p","price":-1})",
+      R"({"type":"product.update","product_id":"p"})",
+      R"({"type":"sale.start","product_id":"p","price":1,"quantity":1,"per_buyer_limit":1,"duration_s":0})",
+      R"({"type":"sale.start","product_id":"p","price":1e30,"quantity":1,"per_buyer_limit":1,"duration_s":5})",
+      R"({"type":"card.show","product_id":5})",
+      R"({"type":"card.show","product_id":"p","slot":"middle"})",
+      R"({"type":"chat.send","text":""})",
+      R"({"type":"chat.send","text":"a\nb"})",
+      R"({"type":"ping","id":{"x":1}})",
+      R"({"type":"ping","id":1.5})",
+  };
+  for (const char* text : bad) {
+    INFO(text);
+    CHECK(error_of(text).code == "invalid");
+  }
+  CHECK(error_of(R"({"type":"buy","id":"b","qty":-1})").type == "buy");
+  // 200 characters are fine even at 3 bytes each; 201 are not.
+  std::string ok = R"({"type":"chat.send","text":")";
+  for (int i = 0; i < 200; ++i) ok += "梨";
+  CHECK(parse_client_message(ok + "\"}").message);
+  CHECK(error_of(ok + "梨\"}").code == "invalid");
+}
+
+TEST_CASE("protocol: helpers") {
+  CHECK(is_token_chars("abc-DEF_123", 1, 64));
+  CHECK_FALSE(is_token_chars("", 1, 64));
+  CHECK_FALSE(is_token_chars("a b", 1, 64));
+  CHECK_FALSE(is_token_chars("abcdefg", 8, 64));
+  CHECK(utf8_length("隰县玉露香梨") == 6);
+  CHECK(is_host_command(ClientType::sale_start));
+  CHECK_FALSE(is_host_command(ClientType::buy));
+}
