@@ -61,7 +61,7 @@ test('the scheduler applies show and hide in order per product', () => {
   const at = (ms) => new Date(ms).toISOString();
   s.push(markerFromMessage({ product_id: 'a', program_date_time: at(1000) }, 0, 'show'));
   s.push(markerFromMessage({ product_id: 'a', program_date_time: at(3000) }, 0, 'hide'));
-  s.push(markerFromMessage({ product_id: 'b', program_date_time: at(2000) }, 0, 'show'));
+  s.push(markerFromMessage({ product_id: 'b', slot: 'top', program_date_time: at(2000) }, 0, 'show'));
   assert.equal(s.tick({ active: true, pdtMs: 500, pts: null }), false);
   assert.equal(s.tick({ active: true, pdtMs: 1500, pts: null }), true);
   assert.deepEqual([...s.visible.keys()], ['a']);
@@ -73,6 +73,30 @@ test('the scheduler applies show and hide in order per product', () => {
   s.tick({ active: true, pdtMs: 4000, pts: null });
   assert.equal(s.visible.size, 0);
   assert.equal(s.pendingCount(), 0);
+});
+
+test('an event without timing waits for its amendment while the video plays', () => {
+  const s = new CardScheduler();
+  const playing = (nowMs, pdtMs) => ({ active: true, pdtMs, pts: null, nowMs });
+  s.push(markerFromMessage({ product_id: 'a', change_id: 7, slot: 'bottom', pts: null, program_date_time: null }, 1000, 'show'));
+  assert.equal(s.tick(playing(1500, 10_000)), false);  // held: an amendment may come
+  s.push(markerFromMessage({ product_id: 'a', change_id: 7, slot: 'bottom', amended: true, program_date_time: new Date(12_000).toISOString() }, 1600, 'show'));
+  assert.equal(s.pendingCount(), 1);  // replaced, not added
+  assert.equal(s.tick(playing(1700, 11_000)), false);  // playback not there yet
+  assert.equal(s.tick(playing(1800, 12_000)), true);
+  assert.equal(s.visible.get('a').basis, 'pdt');
+  // A repeat of an applied change is ignored.
+  s.push(markerFromMessage({ product_id: 'a', change_id: 7, slot: 'bottom' }, 1900, 'show'));
+  assert.equal(s.pendingCount(), 0);
+  // No amendment within the grace: shown anyway; not playing: shown at once.
+  s.push(markerFromMessage({ product_id: 'b', change_id: 8, slot: 'top' }, 2000, 'show'));
+  assert.equal(s.tick(playing(2500, 12_100)), false);
+  assert.equal(s.tick(playing(4100, 12_200)), true);
+  assert.equal(s.visible.get('b').basis, 'arrival');
+  s.push(markerFromMessage({ product_id: 'c', change_id: 9, slot: 'top' }, 5000, 'show'));
+  assert.equal(s.tick({ active: false }), true);
+  // One card per slot: c replaced b in the top slot.
+  assert.deepEqual([...s.visible.keys()].sort(), ['a', 'c']);
 });
 
 test('the server clock takes the tightest round trip', () => {

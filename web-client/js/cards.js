@@ -15,8 +15,16 @@
 //      i.e. at once.
 // A marker further away from the playback position than MAX_AHEAD_MS is not trusted (clock
 // trouble, a stream restart) and falls back to the arrival time too.
+//
+// The server sends each card change at once with `pts`/`program_date_time` null, then again
+// with the same `change_id`, the fields filled and `amended: true` once the media pipeline has
+// put it on a frame (docs/protocol.md, "Media seam"). While the video plays, an event without
+// timing is held for AMEND_GRACE_MS waiting for its amendment (the viewer is seconds behind
+// live, so this costs nothing visible); the amendment replaces it in the queue. If none comes
+// (no media side), the card shows when the grace ends.
 
 export const MAX_AHEAD_MS = 60_000;
+export const AMEND_GRACE_MS = 2_000;
 
 export function parseProgramDateTime(value) {
   if (value === undefined || value === null || value === '') return null;
@@ -32,6 +40,8 @@ export function parseProgramDateTime(value) {
 export function markerFromMessage(msg, arrivalMs, kind) {
   return {
     kind,  // 'show' | 'hide'
+    changeId: msg.change_id ?? null,
+    amended: Boolean(msg.amended),
     productId: msg.product_id ?? null,  // hide with no product: all
     slot: msg.slot ?? msg.card?.slot ?? 'bottom',
     card: msg.card ?? null,
@@ -45,6 +55,7 @@ export function markerFromMessage(msg, arrivalMs, kind) {
 //   active: the player has a media timeline that advances (playing or about to),
 //   pdtMs: program date time of the current frame, or null,
 //   pts:   stream PTS (s) of the current frame, or null,
+//   nowMs: local clock (Date.now()), for the amendment grace,
 // }
 // Returns 'due' | 'wait'; `basis` says which clock decided (for the page's debug hook).
 export function decide(marker, playback) {
@@ -59,6 +70,10 @@ export function decide(marker, playback) {
     if (ahead > MAX_AHEAD_MS || ahead < -MAX_AHEAD_MS * 10) return { state: 'due', basis: 'arrival' };
     return { state: ahead <= 0 ? 'due' : 'wait', basis: 'pts' };
   }
+  if (marker.pdtMs === null && marker.pts === null && marker.changeId !== null) {
+    const now = playback.nowMs ?? Date.now();
+    if (now - marker.arrivalMs < AMEND_GRACE_MS) return { state: 'wait', basis: 'amend' };
+  }
   return { state: 'due', basis: 'arrival' };
 }
 
@@ -67,6 +82,7 @@ export class CardScheduler {
   constructor() {
     this.queue = [];
     this.visible = new Map();  // productId -> {card, slot, shownBasis}
+    this.applied = new Set();  // change ids already applied
   }
 
   // Replaces everything with the cards a fresh `welcome` says are visible (each still
@@ -77,7 +93,17 @@ export class CardScheduler {
     for (const m of markers) this.queue.push(m);
   }
 
+  // An event with the `change_id` of one still queued replaces it (the amendment with media
+  // timing); one whose change was already applied is dropped (it would only repeat it).
   push(marker) {
+    if (marker.changeId !== null) {
+      const i = this.queue.findIndex((m) => m.changeId === marker.changeId);
+      if (i >= 0) {
+        this.queue[i] = { ...marker, arrivalMs: this.queue[i].arrivalMs };
+        return;
+      }
+      if (this.applied.has(marker.changeId)) return;
+    }
     this.queue.push(marker);
   }
 
@@ -99,7 +125,13 @@ export class CardScheduler {
         continue;
       }
       changed = true;
+      if (m.changeId !== null) {
+        this.applied.add(m.changeId);
+        if (this.applied.size > 500) this.applied.delete(this.applied.values().next().value);
+      }
       if (m.kind === 'show') {
+        // One card per slot: a card shown into an occupied slot replaces it.
+        for (const [id, v] of this.visible) if (v.slot === m.slot && id !== m.productId) this.visible.delete(id);
         this.visible.set(m.productId, { card: m.card, slot: m.slot, basis: d.basis, marker: m });
       } else if (m.productId === null) {
         this.visible.clear();

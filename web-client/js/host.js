@@ -24,6 +24,8 @@ const state = {
   slots: new Map(),     // product_id -> chosen slot
   openForm: new Map(),  // product_id -> 'edit' | 'sale'
   orders: [],
+  ordersFromServer: false,  // GET /orders works: the feed is the server's list, refreshed on purchases
+  orderCount: 0,
   gmv: 0,
   viewers: 0,
   info: null,
@@ -149,7 +151,15 @@ function wireRoom(r) {
     renderCatalog();
   });
   r.addEventListener('stock', (e) => {
-    upsertProduct({ id: e.detail.product_id, stock: e.detail.left });
+    const m = e.detail;
+    upsertProduct({ id: m.product_id, stock: m.left, sold: m.sold });
+    const sale = state.sales.get(m.product_id);
+    if (sale && Number.isInteger(m.sale_left)) sale.left = m.sale_left;
+    renderCatalog();
+  });
+  r.addEventListener('catalog', (e) => {
+    state.products.clear();
+    for (const p of e.detail.products || []) upsertProduct(p);
     renderCatalog();
   });
   for (const type of ['product', 'product.updated']) {
@@ -170,6 +180,11 @@ function wireRoom(r) {
     const m = e.detail;
     const p = state.products.get(m.product_id);
     if (p && Number.isInteger(m.count)) p.sold = m.count;
+    if (state.ordersFromServer) {
+      scheduleOrdersReload();
+      renderCatalog();
+      return;
+    }
     const sale = state.sales.get(m.product_id);
     const unit = sale && Number.isInteger(sale.price) ? sale.price : p?.price;
     addOrder({
@@ -199,6 +214,11 @@ function wireRoom(r) {
     else toast(t('host.error', { message: m.message || m.code }), 'error');
   });
   r.addEventListener('state', () => {
+    if (r.state === 'refused') {
+      signOut(r.refused?.code === 'forbidden' ? 'host.login.bad' : null);
+      if (r.refused?.code !== 'forbidden') toast(t('conn.stream_missing'), 'error');
+      return;
+    }
     const dot = $('#conn-state');
     dot.dataset.state = r.state;
     dot.title = r.state === 'open' ? t('conn.live') : t('conn.reconnecting.now');
@@ -242,12 +262,23 @@ async function loadOrders() {
   const r = await api(`/api/streams/${encodeURIComponent(streamId)}/orders`);
   const list = Array.isArray(r.json) ? r.json : r.json?.orders;
   if (r.ok && Array.isArray(list)) {
+    state.ordersFromServer = true;
     state.orders = [];
     state.gmv = 0;
-    for (const o of list) addOrder(o, false);
+    state.orderCount = 0;
+    for (const o of [...list].sort((a, b) => (a.order_id ?? 0) - (b.order_id ?? 0))) addOrder(o, false);
     renderOrders();
     renderStats();
   }
+}
+
+let ordersTimer = null;
+function scheduleOrdersReload() {
+  if (ordersTimer) return;
+  ordersTimer = setTimeout(() => {
+    ordersTimer = null;
+    loadOrders();
+  }, 400);
 }
 
 async function loadInfo() {
@@ -266,6 +297,7 @@ async function loadInfo() {
 }
 
 function addOrder(o, render = true) {
+  state.orderCount += 1;
   state.orders.unshift(o);
   if (state.orders.length > MAX_FEED) state.orders.pop();
   if (Number.isInteger(o.total)) state.gmv += o.total;
@@ -287,12 +319,13 @@ function renderAll() {
 
 function renderStats() {
   setText($('#stat-viewers'), formatNumber(state.viewers || 0));
-  setText($('#stat-orders'), formatNumber(state.orders.length));
+  setText($('#stat-orders'), formatNumber(state.orderCount));
   setText($('#stat-gmv'), formatMoney(state.gmv, 'CNY'));
 }
 
 function formatBitrate(ingest) {
   let kbps = ingest.bitrate_kbps ?? ingest.kbps;
+  if (kbps === undefined && Number.isFinite(ingest.bitrate_bps)) kbps = ingest.bitrate_bps / 1000;
   if (kbps === undefined && Number.isFinite(ingest.bitrate)) kbps = ingest.bitrate >= 20_000 ? ingest.bitrate / 1000 : ingest.bitrate;
   if (!Number.isFinite(kbps)) return t('host.health.unknown');
   return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mbps` : `${Math.round(kbps)} kbps`;
@@ -308,8 +341,11 @@ function renderHealth() {
   setText($('#health-bitrate'), live ? formatBitrate(ingest) : t('host.health.unknown'));
   const fps = ingest.fps ?? ingest.framerate;
   setText($('#health-fps'), live && Number.isFinite(fps) ? `${Math.round(fps)} fps` : t('host.health.unknown'));
-  let loss = ingest.loss ?? ingest.packet_loss ?? ingest.loss_percent;
-  if (Number.isFinite(loss) && ingest.loss_percent === undefined && loss <= 1) loss *= 100;
+  let loss = ingest.loss_pct ?? ingest.loss_percent;
+  if (loss === undefined) {
+    loss = ingest.loss ?? ingest.packet_loss;  // a fraction
+    if (Number.isFinite(loss) && loss <= 1) loss *= 100;
+  }
   const lossNode = $('#health-loss');
   setText(lossNode, live && Number.isFinite(loss) ? `${loss.toFixed(1)}%` : t('host.health.unknown'));
   lossNode.classList.toggle('bad', Number.isFinite(loss) && loss >= 2);
@@ -327,6 +363,7 @@ function productRow(p) {
   const onScreen = state.onScreen.has(p.id);
   const sale = state.sales.get(p.id);
   const saleLeft = sale && Number.isFinite(sale.ends_at) ? sale.ends_at - (room?.clock.now() ?? Date.now()) : null;
+  const saleUnits = sale && Number.isInteger(sale.left) ? t('card.stock', { n: formatNumber(sale.left) }) : '';
   const soldOut = Number.isInteger(p.stock) && p.stock <= 0;
   const form = state.openForm.get(p.id);
 
@@ -344,7 +381,8 @@ function productRow(p) {
       el('div', { class: 'product-flags' },
         onScreen ? el('span', { class: 'badge badge-onscreen' }, t('host.on_screen')) : null,
         sale ? el('span', { class: 'badge badge-sale num sale-running' },
-          t('host.sale.running', { price: formatMoney(sale.price, p.currency || 'CNY'), t: formatCountdown(saleLeft ?? 0) })) : null)),
+          t('host.sale.running', { price: formatMoney(sale.price, p.currency || 'CNY'), t: formatCountdown(saleLeft ?? 0) })) : null,
+        saleUnits ? el('span', { class: 'sale-units muted num' }, saleUnits) : null)),
     el('div', { class: 'product-actions' },
       onScreen
         ? el('button', { class: 'btn btn-sm hide-card', type: 'button', on: { click: () => act({ type: 'card.hide', product_id: p.id }, 'card') } }, t('host.hide'))
@@ -430,7 +468,7 @@ function renderCatalog(force = false) {
   const list = $('#product-list');
   const products = [...state.products.values()];
   // Rebuild only when something shown changed, so open inputs keep focus and typed text.
-  const signature = JSON.stringify([products, [...state.onScreen], [...state.sales].map(([k, s]) => [k, s.sale_id, s.price]),
+  const signature = JSON.stringify([products, [...state.onScreen], [...state.sales].map(([k, s]) => [k, s.sale_id, s.price, s.left]),
     [...state.openForm], document.documentElement.lang]);
   const active = document.activeElement;
   const typing = active && list.contains(active) && (active.tagName === 'INPUT' || active.tagName === 'SELECT');
@@ -460,13 +498,18 @@ function renderOrders() {
     const when = Number.isFinite(o.server_time) ? new Date(room ? room.clock.toLocal(o.server_time) : o.server_time) : null;
     return el('li', { class: 'order-item', dataset: { orderId: o.order_id ?? '' } },
       el('div', { class: 'order-line' },
-        el('span', { class: 'order-buyer' }, o.buyer ?? o.viewer_id ?? ''),
+        el('span', { class: 'order-buyer' }, o.buyer ?? maskViewer(o.viewer_id)),
         el('span', { class: 'order-total price' }, Number.isInteger(o.total) ? formatMoney(o.total, o.currency || 'CNY') : '')),
       el('div', { class: 'order-sub muted' },
         `${o.qty ?? 1} × ${p.title ?? o.product_id}`,
         o.order_id ? ` · #${o.order_id}` : '',
         when ? ` · ${when.toLocaleTimeString()}` : ''));
   }));
+}
+
+// The feed shows buyers the way the room does ("买家 ab**"), not their full ids.
+function maskViewer(id) {
+  return id ? `${t('host.buyer')} ${String(id).slice(0, 2)}**` : '';
 }
 
 function addChat(msg) {

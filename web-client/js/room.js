@@ -23,7 +23,7 @@ function storedViewerId() {
   }
 }
 
-// state: 'connecting' | 'open' | 'reconnecting' | 'offline'
+// state: 'connecting' | 'open' | 'reconnecting' | 'offline' | 'refused' (unknown stream, bad token)
 export class Room extends EventTarget {
   constructor({ streamId, token = '', role = 'viewer' }) {
     super();
@@ -34,6 +34,7 @@ export class Room extends EventTarget {
     this.state = 'connecting';
     this.viewerId = role === 'viewer' ? storedViewerId() : '';
     this.welcome = null;
+    this.refused = null;
     this.attempt = 0;
     this.retryAt = 0;
     this.ws = null;
@@ -103,6 +104,7 @@ export class Room extends EventTarget {
   onClose(ws, event) {
     if (this.ws !== ws) return;
     this.ws = null;
+    this.welcome = null;
     clearInterval(this.pingTimer);
     this.dispatchEvent(new CustomEvent('disconnected', { detail: { code: event.code, reason: event.reason } }));
     if (!this.closedByUs) this.scheduleReconnect();
@@ -153,6 +155,14 @@ export class Room extends EventTarget {
     }
     if (!msg || typeof msg.type !== 'string') return;
     const receivedAt = Date.now();
+    if (msg.type === 'error' && (msg.re === null || msg.re === undefined) && !this.welcome
+        && (msg.code === 'forbidden' || (msg.code === 'invalid' && /unknown stream/i.test(msg.message || '')))) {
+      // A refusal (unknown stream, bad token): the server closes next; retrying cannot help.
+      this.refused = msg;
+      this.closedByUs = true;
+      clearTimeout(this.timer);
+      this.setState('refused', { error: msg });
+    }
     if (msg.type === 'welcome') {
       this.welcome = msg;
       this.welcomes += 1;

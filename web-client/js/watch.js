@@ -11,6 +11,9 @@ import { fillIcons, icon } from './icons.js';
 const streamId = streamIdFromPath();
 const MAX_CHAT = 60;
 const MAX_QTY = 99;
+// After a flash sale ends the card says so, with Buy disabled, for a moment before it goes back
+// to the list price: a tap meant for ¥99 must not become a ¥168 order.
+const SALE_END_HOLD_MS = 5000;
 
 const state = {
   products: new Map(),  // id -> {id, title, price, currency, stock, image, sold}
@@ -49,7 +52,7 @@ function upsertProduct(p) {
 function saleFor(productId) {
   const sale = state.sales.get(productId);
   if (!sale) return null;
-  if (Number.isFinite(sale.ends_at) && room.clock.now() >= sale.ends_at) return { ...sale, ended: true };
+  if (!sale.ended && Number.isFinite(sale.ends_at) && room.clock.now() >= sale.ends_at) return { ...sale, ended: true };
   return sale;
 }
 
@@ -78,12 +81,15 @@ function cardView(productId, card) {
   const p = state.products.get(productId) || {};
   const c = card || {};
   const sale = saleFor(productId);
+  const stock = p.stock ?? c.stock;
+  const saleLeft = sale && !sale.ended && Number.isInteger(sale.left) ? sale.left : null;
   const view = {
     title: p.title ?? c.title ?? String(productId),
     image: p.image ?? c.image ?? c.image_url ?? '',
     price: p.price ?? c.price,
     currency: p.currency ?? c.currency ?? 'CNY',
-    stock: p.stock ?? c.stock,
+    // During a flash sale "N left" is the sale's units left (never more than the stock).
+    stock: saleLeft !== null && Number.isInteger(stock) ? Math.min(saleLeft, stock) : saleLeft ?? stock,
     sold: p.sold ?? c.sold,
     sale,
   };
@@ -109,7 +115,7 @@ function fillCard(node, productId, card) {
   flash.hidden = !v.sale;
   if (v.sale) {
     setText($('.flash-label', node), t('card.flash'));
-    setText($('.flash-countdown', node), v.sale.ended ? t('card.ended')
+    setText($('.flash-countdown', node), v.sale.ended ? (v.sale.endReason === 'sold_out' ? t('card.sold_out') : t('card.ended'))
       : t('card.ends_in', { t: formatCountdown(v.sale.ends_at - room.clock.now()) }));
     flash.classList.toggle('ended', Boolean(v.sale.ended));
   }
@@ -123,27 +129,38 @@ function fillCard(node, productId, card) {
   soldNode.dataset.sold = Number.isInteger(v.sold) ? String(v.sold) : '';
   setText(soldNode, Number.isInteger(v.sold) && v.sold > 0 ? t('card.bought', { n: formatNumber(v.sold) }) : '');
 
+  const limit = buyLimit(productId, v.stock);
   const qty = clampQty(productId, v.stock);
   setText($('.qty-value', node), qty);
   $('.qty-dec', node).disabled = qty <= 1;
   $('.qty-dec', node).setAttribute('aria-label', t('card.qty.dec'));
-  $('.qty-inc', node).disabled = qty >= maxQty(v.stock);
+  $('.qty-inc', node).disabled = qty >= limit;
   $('.qty-inc', node).setAttribute('aria-label', t('card.qty.inc'));
   $('.qty', node).setAttribute('aria-label', t('card.qty'));
   const busy = state.buying.has(productId);
+  const saleOver = Boolean(v.sale?.ended);
   const buyButton = $('.buy-button', node);
-  buyButton.disabled = busy || soldOut;
-  setText(buyButton, busy ? t('card.buying') : soldOut ? t('card.sold_out') : `${t('card.buy')} · ${formatMoney(shownPrice * qty, v.currency)}`);
+  buyButton.disabled = busy || soldOut || saleOver;
+  setText(buyButton, busy ? t('card.buying')
+    : soldOut || (saleOver && v.sale.endReason === 'sold_out') ? t('card.sold_out')
+      : saleOver ? t('card.ended')
+        : `${t('card.buy')} · ${formatMoney(shownPrice * qty, v.currency)}`);
   node.classList.toggle('sold-out', soldOut);
   node.classList.toggle('on-sale', Boolean(saleLive));
 }
 
-function maxQty(stock) {
-  return Number.isInteger(stock) && stock > 0 ? Math.min(stock, MAX_QTY) : MAX_QTY;
+// The most this buyer may take now: units left, the sale's per-buyer limit minus what they
+// already bought in it, and the protocol's 99.
+function buyLimit(productId, stock) {
+  let max = Number.isInteger(stock) && stock > 0 ? Math.min(stock, MAX_QTY) : MAX_QTY;
+  const sale = saleFor(productId);
+  if (sale && !sale.ended && Number.isInteger(sale.per_buyer_limit))
+    max = Math.min(max, Math.max(1, sale.per_buyer_limit - (sale.bought ?? 0)));
+  return max;
 }
 
 function clampQty(productId, stock) {
-  const q = Math.max(1, Math.min(state.qty.get(productId) ?? 1, maxQty(stock)));
+  const q = Math.max(1, Math.min(state.qty.get(productId) ?? 1, buyLimit(productId, stock)));
   state.qty.set(productId, q);
   return q;
 }
@@ -217,11 +234,14 @@ function renderSideProducts() {
 async function buy(productId) {
   if (state.buying.has(productId)) return;
   const p = state.products.get(productId) || {};
-  const qty = clampQty(productId, p.stock);
+  const qty = clampQty(productId, cardView(productId).stock);
   const key = randomId();  // one per attempt; re-sent unchanged after a reconnect
   state.buying.add(productId);
   renderCards();
   const message = { type: 'buy', product_id: productId, qty, idempotency_key: key };
+  // The sale the buyer is looking at: if it ended meanwhile, "sale ended" beats a list-price order.
+  const sale = saleFor(productId);
+  if (sale && !sale.ended && sale.sale_id !== undefined) message.sale_id = sale.sale_id;
   const pb = player.playback();
   if (pb.active) message.media_time = Math.round((pb.pts ?? video.currentTime) * 1000) / 1000;
   const slow = setTimeout(() => showResult('pending', t('order.pending'), t('order.timeout')), 8000);
@@ -231,6 +251,9 @@ async function buy(productId) {
   const title = cardView(productId).title;
   if (reply.type === 'order.confirmed') {
     const currency = reply.currency || p.currency || 'CNY';
+    const s = state.sales.get(productId);
+    if (s && reply.sale_id !== null && reply.sale_id !== undefined && reply.sale_id === s.sale_id && !reply.duplicate)
+      s.bought = (s.bought ?? 0) + (reply.qty ?? qty);
     showResult('confirmed', t('order.confirmed'), t('order.confirmed.detail', {
       id: reply.order_id, qty: reply.qty ?? qty, title, total: formatMoney(reply.total, currency),
     }), { orderId: reply.order_id, total: reply.total });
@@ -309,7 +332,7 @@ function renderConnection() {
   const banner = $('#conn-banner');
   const s = room.state;
   banner.dataset.state = s;
-  if (s === 'open' || (s === 'connecting' && !room.everOpened)) {
+  if (s === 'open' || s === 'refused' || (s === 'connecting' && !room.everOpened)) {
     banner.hidden = true;
     return;
   }
@@ -397,7 +420,16 @@ room.addEventListener('card.hidden', (e) => {
   tickCards();
 });
 room.addEventListener('stock', (e) => {
-  upsertProduct({ id: e.detail.product_id, stock: e.detail.left });
+  const m = e.detail;
+  upsertProduct({ id: m.product_id, stock: m.left, sold: m.sold });
+  const sale = state.sales.get(m.product_id);
+  if (sale && Number.isInteger(m.sale_left) && (m.sale_id === undefined || m.sale_id === sale.sale_id)) sale.left = m.sale_left;
+  renderCards();
+});
+room.addEventListener('catalog', (e) => {
+  // The host replaced the catalog: products that left it lose their card on the server too.
+  state.products.clear();
+  for (const p of e.detail.products || []) upsertProduct(p);
   renderCards();
 });
 for (const type of ['product', 'product.updated']) {
@@ -408,11 +440,17 @@ for (const type of ['product', 'product.updated']) {
   });
 }
 room.addEventListener('sale.started', (e) => {
-  state.sales.set(e.detail.product_id, e.detail);
+  state.sales.set(e.detail.product_id, { bought: 0, ...e.detail });
   renderCards();
 });
 room.addEventListener('sale.ended', (e) => {
-  state.sales.delete(e.detail.product_id);
+  const pid = e.detail.product_id;
+  const ended = { ...(state.sales.get(pid) || {}), ...e.detail, ended: true, endReason: e.detail.reason };
+  state.sales.set(pid, ended);
+  setTimeout(() => {
+    if (state.sales.get(pid) === ended) state.sales.delete(pid);
+    renderCards();
+  }, SALE_END_HOLD_MS);
   renderCards();
 });
 room.addEventListener('purchase', (e) => {
@@ -434,6 +472,10 @@ room.addEventListener('error', (e) => {
   if (e.detail.code === 'rate_limited') showResult('rejected', t('order.rejected'), t('order.reason.rate_limited'));
 });
 room.addEventListener('state', () => {
+  if (room.state === 'refused' && room.refused?.code === 'invalid') {
+    state.streamInfo = 'missing';
+    renderStage();
+  }
   renderConnection();
   $('#chat-form button').disabled = room.state !== 'open';
 });
