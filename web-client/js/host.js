@@ -487,6 +487,10 @@ function renderCatalog(force = false) {
   }
 }
 
+// Orders already on screen: only new ones flash when the feed is redrawn.
+const seenOrders = new Set();
+let firstOrdersRender = true;
+
 function renderOrders() {
   const feed = $('#order-feed');
   if (!state.orders.length) {
@@ -496,7 +500,10 @@ function renderOrders() {
   setChildren(feed, state.orders.slice(0, 30).map((o) => {
     const p = state.products.get(o.product_id) || {};
     const when = Number.isFinite(o.server_time) ? new Date(room ? room.clock.toLocal(o.server_time) : o.server_time) : null;
-    return el('li', { class: 'order-item', dataset: { orderId: o.order_id ?? '' } },
+    const key = o.order_id ?? o;
+    const fresh = !firstOrdersRender && !seenOrders.has(key);
+    seenOrders.add(key);
+    return el('li', { class: `order-item${fresh ? ' fresh' : ''}`, dataset: { orderId: o.order_id ?? '' } },
       el('div', { class: 'order-line' },
         el('span', { class: 'order-buyer' }, o.buyer ?? maskViewer(o.viewer_id)),
         el('span', { class: 'order-total price' }, Number.isInteger(o.total) ? formatMoney(o.total, o.currency || 'CNY') : '')),
@@ -505,6 +512,7 @@ function renderOrders() {
         o.order_id ? ` · #${o.order_id}` : '',
         when ? ` · ${when.toLocaleTimeString()}` : ''));
   }));
+  firstOrdersRender = false;
 }
 
 // The feed shows buyers the way the room does ("买家 ab**"), not their full ids.
