@@ -51,8 +51,13 @@ runTest('card_timing', async (t) => {
   await hostLogin(host, server, stream);
   await host.click('.product-row[data-product-id="pear-yulu"] .show-card');
 
-  const shown = await listener.waitForMessage((m) => m.type === 'card.shown' && m.product_id === 'pear-yulu', 'card.shown');
+  // The server sends the change at once, then again (same change_id, `amended`) with the
+  // program date time of the first frame that showed it.
+  const isPear = (m) => m.type === 'card.shown' && m.product_id === 'pear-yulu';
+  await listener.waitForMessage(isPear, 'card.shown');
   const arrivalMs = Date.now();
+  const shown = await listener.waitForMessage((m) => isPear(m) && m.program_date_time !== null && m.program_date_time !== undefined,
+    'card.shown with program_date_time', 15_000).catch(() => ({}));
   const markerMs = typeof shown.program_date_time === 'number'
     ? (shown.program_date_time < 1e11 ? shown.program_date_time * 1000 : shown.program_date_time)
     : Date.parse(shown.program_date_time ?? '');
