@@ -202,7 +202,7 @@ function renderSideProducts() {
   const list = $('#side-products');
   const items = [...state.products.values()];
   // Rebuilt only when something it shows changed (countdown ticks do not touch it).
-  const signature = JSON.stringify([items, [...state.sales.entries()].map(([id, s]) => [id, s.price, Boolean(saleFor(id)?.ended)]),
+  const signature = JSON.stringify([items, [...state.sales.entries()].map(([id, s]) => [id, s.price, s.left, Boolean(saleFor(id)?.ended)]),
     [...state.buying], document.documentElement.lang]);
   if (signature === sideSignature) return;
   sideSignature = signature;
@@ -213,15 +213,16 @@ function renderSideProducts() {
   setChildren(list, items.map((p) => {
     const sale = saleFor(p.id);
     const price = sale && !sale.ended && Number.isInteger(sale.price) ? sale.price : p.price;
-    const soldOut = Number.isInteger(p.stock) && p.stock <= 0;
+    const left = cardView(p.id).stock;  // the sale's units during a flash sale
+    const soldOut = Number.isInteger(left) && left <= 0;
     return el('li', { class: 'side-product', dataset: { productId: p.id } },
       productImage(p.image, p.title, 'thumb'),
       el('div', { class: 'side-product-body' },
         el('div', { class: 'side-product-title' }, p.title ?? p.id),
         el('div', { class: 'side-product-meta' },
           el('span', { class: 'price' }, formatMoney(price, p.currency || 'CNY')),
-          el('span', { class: 'muted num' }, Number.isInteger(p.stock)
-            ? (soldOut ? t('card.sold_out') : t('card.stock', { n: formatNumber(p.stock) })) : ''))),
+          el('span', { class: 'muted num' }, Number.isInteger(left)
+            ? (soldOut ? t('card.sold_out') : t('card.stock', { n: formatNumber(left) })) : ''))),
       el('button', {
         class: 'btn btn-sm btn-buy', type: 'button', disabled: soldOut || state.buying.has(p.id),
         on: { click: () => buy(p.id) },
