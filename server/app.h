@@ -16,6 +16,12 @@ namespace harvest {
 namespace realtime { class HttpServer; class RoomService; }
 namespace store { class OrderWriter; }
 namespace commerce { class CommerceService; }
+namespace media {
+class IngestManager;
+class DemoPublisher;
+namespace rtmp { class RtmpServer; }
+namespace srt { class SrtServer; }
+}  // namespace media
 
 class App {
 public:
@@ -33,9 +39,15 @@ public:
   EventLoop& loop() { return loop_; }
   int http_port() const;
 
+  // Media ingest (RTMP, SRT) and HLS output; nullptr before start().
+  media::IngestManager* ingest() { return ingest_.get(); }
+
 private:
   void register_routes();
   std::string load_demo_catalog();
+  std::string start_ingest();
+  void stop_ingest();
+  std::string hls_root() const;
 
   ServerConfig config_;
   EventLoop loop_;
@@ -48,6 +60,11 @@ private:
   std::unique_ptr<store::OrderWriter> order_writer_;
   std::unique_ptr<commerce::CommerceService> commerce_;
   std::unique_ptr<realtime::RoomService> rooms_;
+  // Media ingest (issue 4): stopped explicitly in run(); destroyed first.
+  std::unique_ptr<media::IngestManager> ingest_;
+  std::unique_ptr<media::rtmp::RtmpServer> rtmp_;
+  std::unique_ptr<media::srt::SrtServer> srt_;
+  std::unique_ptr<media::DemoPublisher> demo_publisher_;
 };
 
 // Locates a directory shipped with the project (web-client, samples) when not configured.
