@@ -191,6 +191,10 @@ struct HttpServer::TimerSul {
 HttpServer::HttpServer(EventLoop& loop, HttpServerOptions options)
     : loop_(loop), options_(std::move(options)), timer_sul_(std::make_unique<TimerSul>()) {
   std::memset(&timer_sul_->sul, 0, sizeof timer_sul_->sul);
+  // Shard 0 (the loop's own) always exists, so sends before start() (or without a listener,
+  // as in in-process tests) find no connection instead of an empty shard table.
+  shards_.push_back(std::make_unique<Shard>());
+  shards_.back()->index = 0;
 }
 
 HttpServer::~HttpServer() {
@@ -274,15 +278,12 @@ std::string HttpServer::start() {
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
   // With TLS the acceptor could not see the request line: keep lws' own listener.
   const size_t extra = options_.tls_cert.empty() ? options_.fanout_threads : 0;
-  for (size_t i = 0; i <= extra; ++i) {
+  for (size_t i = 1; i <= extra; ++i) {
     shards_.push_back(std::make_unique<Shard>());
     shards_.back()->index = i;
   }
   if (extra == 0) {
-    if (auto err = create_context(*shards_[0], /*listen=*/true); !err.empty()) {
-      shards_.clear();
-      return err;
-    }
+    if (auto err = create_context(*shards_[0], /*listen=*/true); !err.empty()) return err;
     port_ = lws_get_vhost_listen_port(shards_[0]->vhost);
     if (port_ <= 0) return "cannot listen for HTTP on port " + std::to_string(options_.port);
   } else {
