@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "core/log.h"
+#include "core/net.h"
 #include "core/metrics.h"
 
 namespace harvest::realtime {
@@ -116,6 +117,19 @@ void append_text_frame(std::string& out, std::string_view text) {
     for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xff);
   }
   out += text;
+}
+
+// Appends the response's extra headers ("name: value") to an lws header buffer.
+bool add_headers(lws* wsi, const std::vector<std::pair<std::string, std::string>>& headers, unsigned char*& p,
+                 unsigned char* end) {
+  for (const auto& [name, value] : headers) {
+    const std::string key = name + ":";
+    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(key.c_str()),
+                                    reinterpret_cast<const unsigned char*>(value.data()),
+                                    static_cast<int>(value.size()), &p, end))
+      return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -254,22 +268,15 @@ std::string HttpServer::create_context(Shard& shard, bool listen) {
 }
 
 std::string HttpServer::open_listener() {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(options_.port));
-  if (inet_pton(AF_INET, options_.bind_address.c_str(), &addr.sin_addr) != 1)
+  const net::Listener listener = net::listen_tcp(options_.bind_address, options_.port, SOMAXCONN, false);
+  if (listener.outcome == net::Listener::Outcome::bad_address)
     return "cannot listen on '" + options_.bind_address + "': fan-out threads need an IPv4 address";
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, SOMAXCONN) != 0) {
+  if (listener.outcome != net::Listener::Outcome::ok) {
     return "cannot listen for HTTP on " + options_.bind_address + ":" + std::to_string(options_.port) +
            " (port in use or not permitted)";
   }
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = listener.fd;
+  port_ = listener.port;
   acceptor_wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   return acceptor_wake_fd_ < 0 ? "eventfd failed" : "";
 }
@@ -746,13 +753,7 @@ int HttpServer::dispatch(Shard& shard, lws* wsi, Session& s) {
       unsigned char extra[512];
       unsigned char* p = extra;
       unsigned char* end = extra + sizeof extra;
-      for (const auto& [name, value] : s.response.headers) {
-        const std::string key = name + ":";
-        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(key.c_str()),
-                                        reinterpret_cast<const unsigned char*>(value.data()),
-                                        static_cast<int>(value.size()), &p, end))
-          return -1;
-      }
+      if (!add_headers(wsi, s.response.headers, p, end)) return -1;
       const int n = lws_serve_http_file(wsi, s.response.file_path.c_str(), s.response.content_type.c_str(),
                                         reinterpret_cast<const char*>(extra), static_cast<int>(p - extra));
       return n < 0 ? -1 : 0;
@@ -769,13 +770,7 @@ int HttpServer::write_response_headers(lws* wsi, Session& s) {
   if (lws_add_http_common_headers(wsi, static_cast<unsigned>(s.response.status),
                                   s.response.content_type.c_str(), s.response.body.size(), &p, end))
     return -1;
-  for (const auto& [name, value] : s.response.headers) {
-    const std::string key = name + ":";
-    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(key.c_str()),
-                                    reinterpret_cast<const unsigned char*>(value.data()),
-                                    static_cast<int>(value.size()), &p, end))
-      return -1;
-  }
+  if (!add_headers(wsi, s.response.headers, p, end)) return -1;
   if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
   lws_callback_on_writable(wsi);
   return 0;

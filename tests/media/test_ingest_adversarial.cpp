@@ -35,17 +35,7 @@ ServerProcess::Options server_options(const TempDir& dir, std::vector<std::strin
 // A raw TCP connection to the RTMP port that we can dribble bytes into.
 class RawConn {
 public:
-  explicit RawConn(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
+  explicit RawConn(int port) : fd_(connect_loopback(port)) {}
   ~RawConn() {
     if (fd_ >= 0) ::close(fd_);
   }

@@ -23,6 +23,9 @@ inline HttpResult http_get(int port, const std::string& path,
   return http_request(port, "GET", path, {}, headers);
 }
 
+// A blocking TCP connection to 127.0.0.1:port (close-on-exec); -1 if refused.
+int connect_loopback(int port);
+
 // Connects to 127.0.0.1:port, writes `bytes`, and returns what the peer sent back until it
 // closed or `timeout` passed. Used to throw garbage at listeners.
 std::string raw_exchange(int port, const std::string& bytes,

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/net.h"
 #include "media/rtmp/conn.h"
 
 namespace harvest::media::rtmp {
@@ -47,21 +48,14 @@ RtmpServer::~RtmpServer() {
 }
 
 std::string RtmpServer::start() {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) return std::string("cannot create the RTMP socket: ") + std::strerror(errno);
-  int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(options_.port));
-  if (::inet_pton(AF_INET, options_.bind_address.c_str(), &addr.sin_addr) != 1)
+  const net::Listener listener = net::listen_tcp(options_.bind_address, options_.port, 128, true);
+  if (listener.outcome == net::Listener::Outcome::bad_address)
     return "cannot listen for RTMP on '" + options_.bind_address + "': not an IPv4 address";
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 128) != 0)
+  if (listener.outcome != net::Listener::Outcome::ok)
     return "cannot listen for RTMP on " + options_.bind_address + ":" + std::to_string(options_.port) + " (" +
-           std::strerror(errno) + ")";
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+           std::strerror(listener.error) + ")";
+  listen_fd_ = listener.fd;
+  port_ = listener.port;
 
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
