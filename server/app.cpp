@@ -11,6 +11,12 @@
 #include "commerce/commerce_service.h"
 #include "core/log.h"
 #include "core/tokens.h"
+#include "media/card_link.h"
+#include "media/demo_publisher.h"
+#include "media/hls/hls_routes.h"
+#include "media/ingest_manager.h"
+#include "media/rtmp/server.h"
+#include "media/srt/server.h"
 #include "realtime/commerce_api.h"
 #include "realtime/http_server.h"
 #include "realtime/rooms.h"
@@ -80,6 +86,14 @@ std::string App::start() {
   order_writer_ = std::make_unique<store::OrderWriter>(*store_, loop_);
   commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_);
   rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_);
+  // Exposures: restored from the store, then written through when one opens or closes (rare
+  // events: a direct write on the loop thread).
+  exposures_.restore(store_->list_exposures());
+  exposures_.set_on_change([this](const commerce::CardExposure& e) {
+    if (auto st = store_->save_exposure(e); !st)
+      log::error("exposure_not_stored").kv("stream", e.stream_id).kv("exposure", e.id).kv("reason", st.message());
+  });
+  rooms_->set_card_timeline(&exposures_);
   http_->set_websocket_handler(rooms_.get());
   if (config_.demo) {
     if (auto err = load_demo_catalog(); !err.empty()) log::warn("demo_catalog_not_loaded").kv("reason", err);
@@ -90,16 +104,60 @@ std::string App::start() {
   endpoints_.http_port = http_->port();
   endpoints_.rtmp_port = config_.rtmp_port;  // replaced by the chosen port once ingest listens
   endpoints_.srt_port = config_.srt_port;
+  if (auto err = start_ingest(); !err.empty()) return err;
 
   log::info("listening")
       .kv("http_port", http_->port())
+      .kv("rtmp_port", endpoints_.rtmp_port)
+      .kv("srt_port", endpoints_.srt_port)
       .kv("data_dir", config_.data_dir)
       .kv("store", config_.store)
       .kv("bus", config_.bus)
       .kv("web_root", config_.web_root);
   if (config_.admin_token.empty())
     log::warn("no_admin_token").kv("hint", "set HARVEST_ADMIN_TOKEN; admin routes are refused");
+  if (config_.demo) {
+    if (StreamState* demo = streams_->find("demo")) {
+      demo_publisher_ = std::make_unique<media::DemoPublisher>(media::DemoPublisher::Options{
+          .rtmp_port = endpoints_.rtmp_port,
+          .stream_key = demo->record.stream_key,
+          .work_dir = (fs::path(config_.data_dir) / "demo").string()});
+      demo_publisher_->start();
+    }
+  }
   return {};
+}
+
+std::string App::hls_root() const { return (fs::path(config_.data_dir) / "hls").string(); }
+
+std::string App::start_ingest() {
+  media::IngestOptions ingest_options;
+  ingest_options.hls_root = hls_root();
+  ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
+  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, media::CardLink::Options{});
+
+  media::rtmp::RtmpServerOptions rtmp_options;
+  rtmp_options.bind_address = config_.bind_address;
+  rtmp_options.port = config_.rtmp_port;
+  rtmp_ = std::make_unique<media::rtmp::RtmpServer>(loop_, *ingest_, rtmp_options);
+  if (auto err = rtmp_->start(); !err.empty()) return err;
+  endpoints_.rtmp_port = rtmp_->port();
+
+  media::srt::SrtServerOptions srt_options;
+  srt_options.bind_address = config_.bind_address;
+  srt_options.port = config_.srt_port;
+  srt_ = std::make_unique<media::srt::SrtServer>(loop_, *ingest_, srt_options);
+  if (auto err = srt_->start(); !err.empty()) return err;
+  endpoints_.srt_port = srt_->port();
+  return {};
+}
+
+void App::stop_ingest() {
+  // Publishers first (their connections post to the loop), then the pipelines and files.
+  if (demo_publisher_) demo_publisher_->stop();
+  if (rtmp_) rtmp_->stop();
+  if (srt_) srt_->stop();
+  if (ingest_) ingest_->shutdown();
 }
 
 void App::register_routes() {
@@ -108,8 +166,9 @@ void App::register_routes() {
     return realtime::HttpResponse::json(200, R"({"status":"ok"})");
   });
   realtime::register_stream_routes(r, *streams_, access_, endpoints_);
+  media::hls::register_hls_routes(r, hls_root());
   realtime::register_web_client_routes(r, config_.web_root);
-  realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_);
+  realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_, &exposures_);
   // Product images of the sample catalog.
   const std::string samples = config_.samples_dir;
   r.add("GET", "/samples/images/{path...}", [samples](const realtime::HttpRequest& req) {
@@ -139,6 +198,7 @@ std::string App::load_demo_catalog() {
 
 void App::run() {
   http_->run();
+  stop_ingest();
   log::info("stopped");
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "commerce/exposure_timeline.h"
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
@@ -16,6 +17,13 @@ namespace harvest {
 namespace realtime { class HttpServer; class RoomService; }
 namespace store { class OrderWriter; }
 namespace commerce { class CommerceService; }
+namespace media {
+class IngestManager;
+class DemoPublisher;
+class CardLink;
+namespace rtmp { class RtmpServer; }
+namespace srt { class SrtServer; }
+}  // namespace media
 
 class App {
 public:
@@ -33,9 +41,15 @@ public:
   EventLoop& loop() { return loop_; }
   int http_port() const;
 
+  // Media ingest (RTMP, SRT) and HLS output; nullptr before start().
+  media::IngestManager* ingest() { return ingest_.get(); }
+
 private:
   void register_routes();
   std::string load_demo_catalog();
+  std::string start_ingest();
+  void stop_ingest();
+  std::string hls_root() const;
 
   ServerConfig config_;
   EventLoop loop_;
@@ -45,9 +59,18 @@ private:
   realtime::PublicEndpoints endpoints_;
   std::unique_ptr<realtime::HttpServer> http_;
   // Commerce (issue 5): destroyed before http_ and store_ (members die in reverse order).
+  // Card exposures (issue 6): what was on the video when (the media link feeds it; attribution
+  // and the report read it). Before the rooms, which hold a pointer to it.
+  commerce::ExposureTimeline exposures_;
   std::unique_ptr<store::OrderWriter> order_writer_;
   std::unique_ptr<commerce::CommerceService> commerce_;
   std::unique_ptr<realtime::RoomService> rooms_;
+  // Media ingest (issue 4): stopped explicitly in run(); destroyed first.
+  std::unique_ptr<media::IngestManager> ingest_;
+  std::unique_ptr<media::rtmp::RtmpServer> rtmp_;
+  std::unique_ptr<media::srt::SrtServer> srt_;
+  std::unique_ptr<media::DemoPublisher> demo_publisher_;
+  std::unique_ptr<media::CardLink> card_link_;  // after rooms_ and ingest_: destroyed first
 };
 
 // Locates a directory shipped with the project (web-client, samples) when not configured.

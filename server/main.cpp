@@ -5,10 +5,12 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 
 #include "app.h"
 #include "core/log.h"
+#include "livecommerce.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -42,12 +44,16 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   gst_init(nullptr, nullptr);
+  harvest_livecommerce_register();
 
-  harvest::App app(parsed.config);
+  auto app_holder = std::make_unique<harvest::App>(parsed.config);
+  harvest::App& app = *app_holder;
   if (auto err = app.start(); !err.empty()) {
     harvest::log::error("startup_failed").kv("reason", err);
     std::fprintf(stderr, "harvest-server: %s\n", err.c_str());
-    return 2;
+    app_holder.reset();
+    std::fflush(nullptr);
+    std::_Exit(2);  // see the end of main()
   }
 
   std::thread signal_waiter([&app, stop_signals] {
@@ -61,5 +67,9 @@ int main(int argc, char** argv) {
   // If run() ended for another reason, wake the waiter so it can be joined.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
-  return 0;
+  app_holder.reset();
+  // Everything of ours is shut down. libsrt 1.5's static destructors can block forever in
+  // pthread_cond_destroy at exit, so leave without running library destructors.
+  std::fflush(nullptr);
+  std::_Exit(0);
 }

@@ -367,4 +367,12 @@ ParseResult parse_client_message_json(std::string_view text) {
   return result;
 }
 
+bool is_replay_session_id(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-')) return false;
+  }
+  return true;
+}
+
 }  // namespace harvest::realtime

@@ -87,9 +87,15 @@ RoomService::RoomService(EventLoop& loop, HttpServer& http, StreamRegistry& stre
       options_(options),
       room_timeline_(std::make_unique<RoomStateTimeline>(*this)) {}
 
-RoomService::~RoomService() = default;
+RoomService::~RoomService() {
+  if (health_timer_ != 0) loop_.cancel(health_timer_);
+}
 
 void RoomService::start() {
+  streams_.add_listener([this](const StreamState& s, StreamRegistry::Change change) {
+    if (change == StreamRegistry::Change::live || change == StreamRegistry::Change::offline) send_health(s);
+  });
+  health_timer_ = loop_.run_after(options_.health_interval, [this] { health_tick(); });
   const int64_t now = now_ms();
   for (const StreamState* s : streams_.all()) {
     Room& r = room(s->record.id);
@@ -143,12 +149,19 @@ bool RoomService::on_open(ConnId id, const HttpRequest& upgrade) {
     return refuse("forbidden", "token " + conn.identity.token_problem);
   if (conn.identity.role == Role::host && !conn.identity.may_manage(conn.stream_id))
     return refuse("forbidden", "this host token is for another stream");
+  if (auto rp = upgrade.query.find("replay"); rp != upgrade.query.end()) {
+    if (!is_replay_session_id(rp->second)) return refuse("invalid", "bad replay session id");
+    conn.replay_session = rp->second;
+  }
 
   Room& r = room(conn.stream_id);
   conn.room_index = r.conns.size();
   r.conns.push_back(id);
   http_.send(id, welcome_json(conn).dump());
   mark_viewers(r);
+  if (conn.replay_session.empty() && conn.identity.may_manage(conn.stream_id)) {
+    if (const StreamState* s = streams_.find(conn.stream_id)) http_.send(id, health_json(*s).dump());
+  }
   return true;
 }
 
@@ -307,6 +320,7 @@ json RoomService::welcome_json(const Conn& c) {
           {"stream", c.stream_id},
           {"role", role_name(c.identity.role)},
           {"viewer_id", c.viewer_id},
+          {"replay", c.replay_session.empty() ? json(nullptr) : json(c.replay_session)},
           {"server_time", now},
           {"products", products},
           {"cards", cards},
@@ -320,6 +334,10 @@ void RoomService::handle(Conn& c, const ClientMessage& m) {
   if (is_host_command(m.type) && !c.identity.may_manage(c.stream_id)) {
     send_error(c, "forbidden", std::string(client_type_name(m.type)) + " needs the host token of this stream",
                m.id_json);
+    return;
+  }
+  if (is_host_command(m.type) && !c.replay_session.empty()) {
+    send_error(c, "forbidden", "a replay connection is a viewer", m.id_json);
     return;
   }
   switch (m.type) {
@@ -515,9 +533,16 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
   req.sale_id = m.sale_id;
   req.media_time = m.media_time;
   req.card_product_id = current_card(c.stream_id);
+  req.replay_session = c.replay_session;
   if (m.media_time) {
     const commerce::CardTimeline& tl = timeline_ != nullptr ? *timeline_ : *room_timeline_;
-    req.media_card_product_id = tl.card_at(c.stream_id, *m.media_time);
+    if (c.replay_session.empty()) {
+      req.media_card_product_id = tl.card_at(c.stream_id, *m.media_time);
+      req.media_exposure_id = tl.exposure_at(c.stream_id, "", *m.media_time);
+    } else {
+      req.media_card_product_id = tl.card_at_in_session(c.stream_id, c.replay_session, *m.media_time);
+      req.media_exposure_id = tl.exposure_at(c.stream_id, c.replay_session, *m.media_time);
+    }
   }
   req.now_ms = now_ms();
 
@@ -620,6 +645,9 @@ void RoomService::flush_stock(const std::string& stream_id) {
 
 void RoomService::mark_viewers(Room& r) {
   r.viewers_dirty = true;
+  int& peak = r.peak_by_minute[now_ms() / 60000 * 60000];
+  peak = std::max(peak, static_cast<int>(r.conns.size()));
+  if (r.peak_by_minute.size() > 24 * 60) r.peak_by_minute.erase(r.peak_by_minute.begin());
   streams_.set_viewers(r.stream_id, static_cast<int>(r.conns.size()));
   if (r.viewers_flush_armed) return;
   r.viewers_flush_armed = true;
@@ -637,6 +665,56 @@ void RoomService::flush_viewers(const std::string& stream_id) {
   r.viewers_sent = count;
   broadcast(r, Payload(JsonObject().str("type", "viewers").num("count", count).take()), Delivery::superseding,
             supersede_key("viewers", ""));
+}
+
+// ---------------------------------------------------------------- stream health (hosts only)
+
+json RoomService::health_json(const StreamState& s) const {
+  const json& in = s.ingest;
+  auto num = [&in](const char* k) { return in.contains(k) && in[k].is_number() ? in[k] : json(nullptr); };
+  auto str = [&in](const char* k) { return in.contains(k) && in[k].is_string() ? in[k] : json(nullptr); };
+  return {{"type", "stream.health"},
+          {"stream", s.record.id},
+          {"status", s.live ? "live" : "offline"},
+          {"live", s.live},
+          {"live_since", s.live ? json(s.live_since_ms) : json(nullptr)},
+          {"protocol", str("protocol")},
+          {"video_codec", str("video_codec")},
+          {"width", num("width")},
+          {"height", num("height")},
+          {"fps", num("fps")},
+          {"bitrate_bps", num("bitrate_bps")},
+          {"rtt_ms", num("rtt_ms")},
+          {"loss_pct", num("loss_pct")},
+          {"ingest", in.is_object() ? in : json::object()},
+          {"viewers", s.viewers},
+          {"server_time", now_ms()}};
+}
+
+void RoomService::send_health(const StreamState& s) {
+  auto rit = rooms_.find(s.record.id);
+  if (rit == rooms_.end()) return;
+  std::string text;
+  for (ConnId id : rit->second.conns) {
+    auto cit = conns_.find(id);
+    if (cit == conns_.end() || !cit->second.replay_session.empty() || !cit->second.identity.may_manage(s.record.id))
+      continue;
+    if (text.empty()) text = health_json(s).dump();
+    http_.send(id, Payload(text), Delivery::superseding, supersede_key("stream.health", ""));
+  }
+}
+
+void RoomService::health_tick() {
+  health_timer_ = loop_.run_after(options_.health_interval, [this] { health_tick(); });
+  for (const auto& [stream_id, r] : rooms_) {
+    if (r.conns.empty()) continue;
+    if (const StreamState* s = streams_.find(stream_id)) send_health(*s);
+  }
+}
+
+std::map<int64_t, int> RoomService::peak_viewers_by_minute(const std::string& stream_id) const {
+  auto it = rooms_.find(stream_id);
+  return it == rooms_.end() ? std::map<int64_t, int>() : it->second.peak_by_minute;
 }
 
 // ---------------------------------------------------------------- catalog and media seam

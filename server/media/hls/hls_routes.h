@@ -1,0 +1,16 @@
+#pragma once
+// GET /hls/{id}/{file...}: the playlists and segments under <hls_root>/<id>/, served by the
+// HTTP server from disk. Playlists are never cached; segments (unique names) are immutable.
+#include <string>
+
+#include "realtime/router.h"
+
+namespace harvest::media::hls {
+
+void register_hls_routes(realtime::Router& router, std::string hls_root);
+
+// True if `file` is a safe relative path of playlist/segment names: [A-Za-z0-9._-] segments
+// separated by '/', no "..", ending in .m3u8, .ts, .m4s or .mp4.
+bool is_servable_hls_path(const std::string& file);
+
+}  // namespace harvest::media::hls

@@ -1,0 +1,89 @@
+#pragma once
+// One HLS rendition on disk: the segments a muxer closed, the playlist the server writes
+// itself (EXT-X-PROGRAM-DATE-TIME, EXT-X-DISCONTINUITY, EXT-X-DATERANGE), a bounded window,
+// and deletion of segments that left it. Control-plane (loop) thread only.
+//
+// A writer outlives publisher sessions: a publisher that reconnects within the grace period
+// gets begin_session() on the same writer, so the playlist continues (media sequence keeps
+// counting) with one EXT-X-DISCONTINUITY.
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "media/hls/playlist.h"
+
+namespace harvest::media::hls {
+
+struct HlsOptions {
+  double target_segment_s = 1.0;  // cut at the first keyframe at least this long after the last cut
+  size_t window_segments = 8;     // segments listed in the live playlist
+  size_t linger_segments = 4;     // files kept after leaving the window (players still fetching)
+  size_t max_date_ranges = 64;    // date ranges kept (oldest dropped first)
+};
+
+class HlsWriter {
+public:
+  // `dir` is created; files already in it are removed (a stale run).
+  HlsWriter(std::string dir, HlsOptions options);
+  ~HlsWriter();
+  HlsWriter(const HlsWriter&) = delete;
+  HlsWriter& operator=(const HlsWriter&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  const HlsOptions& options() const { return options_; }
+  std::string playlist_path() const { return dir_ + "/index.m3u8"; }
+  // Path prefix for the segment files of publisher session `session_tag`, e.g. ".../k3x9a-2-"
+  // (the segmenter appends "000012.ts"): unique per writer and session, so segment URLs can be
+  // cached forever and a replaced publisher's last file never collides with its successor's first.
+  std::string segment_prefix(uint64_t session_tag) const;
+  // Sequence number the next segment will get (the muxer's start index for a new session).
+  uint64_t next_sequence() const { return next_sequence_; }
+
+  // A publisher session starts: its running time 0 is wall time `wall_ms_at_zero`. Every session
+  // after the first starts with a discontinuity.
+  void begin_session(int64_t wall_ms_at_zero);
+  // The muxer closed a segment file covering [start_rt_ns, end_rt_ns) of the session's running
+  // time; adds it, slides the window, rewrites the playlist. Empty segments are dropped.
+  Status add_segment(const std::string& path, uint64_t start_rt_ns, uint64_t end_rt_ns);
+
+  // Program date time (ms since the epoch) of a running time in the current session.
+  std::optional<int64_t> program_date_time_ms(uint64_t running_time_ns) const;
+
+  // Date ranges (e.g. product cards). Adding an existing id replaces it. Rewrites the playlist.
+  void add_date_range(DateRange range);
+  // Sets the END-DATE of an open range; false if unknown.
+  bool end_date_range(const std::string& id, int64_t end_ms);
+
+  // The stream ended for good: EXT-X-ENDLIST.
+  void end_stream();
+  // Deletes the rendition's files and directory.
+  void remove_files();
+
+  uint64_t media_sequence() const { return media_sequence_; }
+  size_t segment_count() const { return segments_.size(); }
+  int sessions() const { return sessions_; }
+
+private:
+  Status write_playlist();
+  void delete_lingering();
+
+  std::string dir_;
+  HlsOptions options_;
+  std::string prefix_;
+  std::deque<Segment> segments_;
+  std::deque<std::string> leaving_;  // files out of the window, deleted after linger_segments more
+  std::vector<DateRange> date_ranges_;
+  uint64_t media_sequence_ = 0;
+  uint64_t discontinuity_sequence_ = 0;
+  uint64_t next_sequence_ = 0;
+  int target_duration_s_ = 1;
+  int64_t session_wall_ms_ = 0;
+  int sessions_ = 0;
+  bool pending_discontinuity_ = false;
+  bool ended_ = false;
+};
+
+}  // namespace harvest::media::hls

@@ -1,0 +1,97 @@
+#include "media/hls/playlist.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace harvest::media::hls {
+namespace {
+
+std::string quoted(const std::string& value) {
+  // A quoted-string may not hold a double quote, CR or LF.
+  std::string out = "\"";
+  for (char c : value)
+    if (c != '"' && c != '\r' && c != '\n') out.push_back(c);
+  out.push_back('"');
+  return out;
+}
+
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", s);
+  return buf;
+}
+
+void render_date_range(const DateRange& r, std::string& out) {
+  out += "#EXT-X-DATERANGE:ID=" + quoted(r.id);
+  if (!r.cls.empty()) out += ",CLASS=" + quoted(r.cls);
+  out += ",START-DATE=" + quoted(format_iso8601_ms(r.start_ms));
+  if (r.end_ms) {
+    const int64_t end = std::max(*r.end_ms, r.start_ms);
+    out += ",END-DATE=" + quoted(format_iso8601_ms(end));
+    out += ",DURATION=" + seconds(static_cast<double>(end - r.start_ms) / 1000.0);
+  }
+  if (r.planned_duration_s) out += ",PLANNED-DURATION=" + seconds(*r.planned_duration_s);
+  for (const auto& [name, value] : r.attributes) out += "," + client_attribute_name(name) + "=" + quoted(value);
+  out += "\n";
+}
+
+}  // namespace
+
+std::string format_iso8601_ms(int64_t ms) {
+  const int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  const auto millis = static_cast<int>(ms - secs * 1000);
+  const auto t = static_cast<time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
+
+std::string client_attribute_name(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (c >= 'a' && c <= 'z') out.push_back(static_cast<char>(c - 'a' + 'A'));
+    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') out.push_back(c);
+    else out.push_back('-');
+  }
+  if (out.rfind("X-", 0) != 0) out = "X-" + out;
+  return out;
+}
+
+std::string render_media_playlist(const PlaylistView& v) {
+  int target = std::max(v.target_duration_s, 1);
+  for (const auto& s : v.segments) target = std::max(target, static_cast<int>(std::lround(s.duration_s)));
+
+  // Every segment starts with a keyframe and its SPS/PPS (h264parse config-interval=-1).
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+  out += "#EXT-X-TARGETDURATION:" + std::to_string(target) + "\n";
+  out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(v.media_sequence) + "\n";
+  if (v.discontinuity_sequence > 0)
+    out += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(v.discontinuity_sequence) + "\n";
+
+  // Each date range goes just before the first segment that ends after it starts (ranges that
+  // started before the window go before the first segment); ranges after the last segment go last.
+  std::vector<bool> placed(v.date_ranges.size(), false);
+  for (size_t i = 0; i < v.segments.size(); ++i) {
+    const Segment& s = v.segments[i];
+    if (s.discontinuity) out += "#EXT-X-DISCONTINUITY\n";
+    out += "#EXT-X-PROGRAM-DATE-TIME:" + format_iso8601_ms(s.program_date_time_ms) + "\n";
+    const auto seg_end = s.program_date_time_ms + static_cast<int64_t>(std::llround(s.duration_s * 1000.0));
+    for (size_t r = 0; r < v.date_ranges.size(); ++r) {
+      if (!placed[r] && v.date_ranges[r].start_ms < seg_end) {
+        render_date_range(v.date_ranges[r], out);
+        placed[r] = true;
+      }
+    }
+    out += "#EXTINF:" + seconds(s.duration_s) + ",\n" + s.uri + "\n";
+  }
+  for (size_t r = 0; r < v.date_ranges.size(); ++r)
+    if (!placed[r] && !v.segments.empty()) render_date_range(v.date_ranges[r], out);
+  if (v.ended) out += "#EXT-X-ENDLIST\n";
+  return out;
+}
+
+}  // namespace harvest::media::hls

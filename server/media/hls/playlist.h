@@ -1,0 +1,47 @@
+#pragma once
+// HLS media playlist text (RFC 8216bis) from a list of segments and date ranges: a pure
+// function, so windowing and tags are unit tested without files or pipelines.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace harvest::media::hls {
+
+struct Segment {
+  std::string uri;                  // relative to the playlist, e.g. "k3x9a-000012.ts"
+  double duration_s = 0;
+  int64_t program_date_time_ms = 0;  // wall time of the segment's first frame
+  bool discontinuity = false;        // first segment of a new publisher session
+};
+
+// EXT-X-DATERANGE: a span of wall time with attributes, e.g. a product card on screen
+// (class "com.harvestlive.card").
+struct DateRange {
+  std::string id;
+  std::string cls;                     // CLASS; empty: omitted
+  int64_t start_ms = 0;                // START-DATE
+  std::optional<int64_t> end_ms;       // END-DATE (and DURATION) once known
+  std::optional<double> planned_duration_s;
+  // Client attributes. Names are sent as "X-NAME" (upper case, [A-Z0-9-]); values as quoted strings.
+  std::vector<std::pair<std::string, std::string>> attributes;
+};
+
+struct PlaylistView {
+  int target_duration_s = 1;
+  uint64_t media_sequence = 0;
+  uint64_t discontinuity_sequence = 0;  // discontinuities that have left the window
+  std::vector<Segment> segments;       // oldest first
+  std::vector<DateRange> date_ranges;  // those still relevant to the window
+  bool ended = false;                  // EXT-X-ENDLIST
+};
+
+std::string render_media_playlist(const PlaylistView& view);
+
+// "2026-11-22T19:20:00.123Z"
+std::string format_iso8601_ms(int64_t ms_since_epoch);
+// Client attribute name as HLS allows it: "card id" -> "X-CARD-ID".
+std::string client_attribute_name(const std::string& name);
+
+}  // namespace harvest::media::hls

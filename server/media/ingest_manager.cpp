@@ -1,0 +1,366 @@
+#include "media/ingest_manager.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "core/log.h"
+
+namespace harvest::media {
+
+namespace fs = std::filesystem;
+
+IngestManager::IngestManager(EventLoop& loop, StreamRegistry& registry, IngestOptions options)
+    : loop_(loop), registry_(registry), options_(std::move(options)) {
+  {
+    std::lock_guard lock(keys_->mutex);
+    for (const StreamState* s : registry_.all()) keys_->stream_by_key[s->record.stream_key] = s->record.id;
+  }
+  registry_.add_listener([keys = keys_](const StreamState& s, StreamRegistry::Change change) {
+    if (change != StreamRegistry::Change::created) return;
+    std::lock_guard lock(keys->mutex);
+    keys->stream_by_key[s.record.stream_key] = s.record.id;
+  });
+  // Segments of a previous run are of no use: nobody has their playlist any more.
+  std::error_code ec;
+  fs::remove_all(options_.hls_root, ec);
+  fs::create_directories(options_.hls_root, ec);
+  arm_stats_timer();
+}
+
+IngestManager::~IngestManager() { shutdown(); }
+
+std::optional<std::string> IngestManager::stream_for_key(const std::string& stream_key) const {
+  std::lock_guard lock(keys_->mutex);
+  auto it = keys_->stream_by_key.find(stream_key);
+  if (it == keys_->stream_by_key.end()) return std::nullopt;
+  return it->second;
+}
+
+bool IngestManager::has_healthy_publisher(const std::string& stream_id) const {
+  std::shared_ptr<PublishSession> s;
+  {
+    std::lock_guard lock(keys_->mutex);
+    auto it = keys_->publishing.find(stream_id);
+    if (it == keys_->publishing.end()) return false;
+    s = it->second.lock();
+  }
+  return s && !s->ended.load() && steady_ms() - s->last_data_steady_ms.load() < options_.stall_timeout.count();
+}
+
+void IngestManager::mirror_publishing(const std::string& stream_id, const std::shared_ptr<PublishSession>& session) {
+  std::lock_guard lock(keys_->mutex);
+  if (session) keys_->publishing[stream_id] = session;
+  else keys_->publishing.erase(stream_id);
+}
+
+IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSession>& session,
+                                             const std::string& stream_key) {
+  Answer answer;
+  if (shut_down_) {
+    answer.code = "NetStream.Publish.Failed";
+    answer.description = "server is shutting down";
+    return answer;
+  }
+  StreamState* stream = registry_.find_by_key(stream_key);
+  if (stream == nullptr) {
+    answer.code = "NetStream.Publish.BadName";
+    answer.description = "stream key not recognised";
+    log::warn("publish_refused")
+        .kv("protocol", session->protocol)
+        .kv("publisher", session->publisher)
+        .kv("reason", "bad_key");
+    return answer;
+  }
+  const std::string& id = stream->record.id;
+  StreamIngest& si = streams_[id];
+  bool takeover = false;
+  if (si.current && si.publishing) {
+    const int64_t idle = steady_ms() - si.current->last_data_steady_ms.load();
+    if (idle < options_.stall_timeout.count()) {
+      answer.code = "NetStream.Publish.BadName";
+      answer.description = "stream is already being published";
+      log::warn("publish_refused")
+          .kv("stream", id)
+          .kv("protocol", session->protocol)
+          .kv("publisher", session->publisher)
+          .kv("reason", "busy")
+          .kv("current_publisher", si.current->publisher);
+      return answer;
+    }
+    takeover = true;
+    log::warn("publisher_taken_over")
+        .kv("stream", id)
+        .kv("stalled_publisher", si.current->publisher)
+        .kv("stalled_ms", idle)
+        .kv("new_publisher", session->publisher);
+    auto old = si.current;
+    old->ended.store(true);
+    if (old->kick) old->kick("taken over by a new publisher after a stall");
+    finish(old);
+  }
+  if (si.grace_timer != 0) {
+    loop_.cancel(si.grace_timer);
+    si.grace_timer = 0;
+  }
+  const bool resumes = si.writer && si.current != nullptr;  // within grace, or a takeover
+  if (!resumes) {
+    si.writer = std::make_unique<hls::HlsWriter>(options_.hls_root + "/" + id, options_.hls);
+    si.live_session = std::to_string(now_ms());
+  }
+  si.new_live_session = !resumes;
+
+  session->id = next_session_id_++;
+  session->stream_id = id;
+  session->segment_prefix = si.writer->segment_prefix(session->id);
+  session->start_index = si.writer->next_sequence();
+  session->segment_target_ns = static_cast<uint64_t>(options_.hls.target_segment_s * 1e9);
+  session->touch();
+  si.current = session;
+  si.publishing = true;
+  mirror_publishing(id, session);
+  si.session_begun = false;
+  si.last_end_ns = 0;
+  si.last_bytes = 0;
+  si.last_frames = 0;
+  si.last_stats_ms = steady_ms();
+  registry_.set_live(id, true);
+  log::info("publish_started")
+      .kv("stream", id)
+      .kv("protocol", session->protocol)
+      .kv("publisher", session->publisher)
+      .kv("session", session->id)
+      .kv("resumed", resumes)
+      .kv("takeover", takeover);
+  answer.accepted = true;
+  answer.code = "NetStream.Publish.Start";
+  answer.description = "publishing " + id;
+  return answer;
+}
+
+void IngestManager::unpublish(const std::shared_ptr<PublishSession>& session, const std::string& reason) {
+  session->ended.store(true);
+  if (session->stream_id.empty()) return;  // never accepted
+  auto it = streams_.find(session->stream_id);
+  if (it == streams_.end()) return;
+  StreamIngest& si = it->second;
+  finish(session);
+  if (si.current != session || !si.publishing) return;  // replaced already
+  si.publishing = false;
+  mirror_publishing(session->stream_id, nullptr);
+  log::info("publisher_left")
+      .kv("stream", session->stream_id)
+      .kv("session", session->id)
+      .kv("reason", reason)
+      .kv("grace_ms", static_cast<int64_t>(options_.grace.count()));
+  const std::string stream_id = session->stream_id;
+  const uint64_t session_id = session->id;
+  si.grace_timer = loop_.run_after(options_.grace, [this, stream_id, session_id] { grace_expired(stream_id, session_id); });
+  nlohmann::json stats = registry_.find(stream_id) != nullptr ? registry_.find(stream_id)->ingest : nlohmann::json::object();
+  stats["publisher"] = nullptr;
+  stats["waiting_for_publisher"] = true;
+  stats["bitrate_bps"] = 0;
+  stats["fps"] = 0;
+  registry_.set_ingest_stats(stream_id, stats);
+}
+
+void IngestManager::grace_expired(const std::string& stream_id, uint64_t session_id) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  StreamIngest& si = it->second;
+  si.grace_timer = 0;
+  if (!si.current || si.current->id != session_id || si.publishing) return;
+  si.current.reset();
+  if (observer_ != nullptr && si.writer && !si.live_session.empty()) {
+    const int64_t end_pdt = si.writer->program_date_time_ms(si.last_end_ns).value_or(now_ms());
+    observer_->on_live_session_ended(stream_id, si.live_session, si.last_end_ns, end_pdt);
+  }
+  si.live_session.clear();
+  if (si.writer) si.writer->end_stream();
+  registry_.set_live(stream_id, false);
+  log::info("stream_offline").kv("stream", stream_id).kv("reason", "no publisher within the grace period");
+}
+
+std::shared_ptr<StreamPipeline> IngestManager::make_pipeline(const std::shared_ptr<PublishSession>& session) {
+  StreamPipeline::Options po;
+  po.name = "ingest-" + session->stream_id + "-" + std::to_string(session->id);
+  po.segment_prefix = session->segment_prefix;
+  po.start_index = session->start_index;
+  po.segment_target_ns = session->segment_target_ns;
+  std::weak_ptr<PublishSession> weak = session;
+  auto pipeline = std::make_shared<StreamPipeline>(
+      loop_, po, session,
+      [this, weak](GstMessage* m) {
+        if (auto s = weak.lock()) on_message(s, m);
+      },
+      [weak](const std::string& reason) {
+        auto s = weak.lock();
+        if (!s) return;
+        log::warn("publish_refused").kv("stream", s->stream_id).kv("publisher", s->publisher).kv("reason", reason);
+        if (s->kick) s->kick(reason);
+      },
+      [this, weak](const std::string& path, uint64_t start_ns, uint64_t end_ns) {
+        loop_.post([this, weak, path, start_ns, end_ns] {
+          auto s = weak.lock();
+          if (s) on_segment(s, path, start_ns, end_ns);
+          else remove_file(path);
+        });
+      });
+  session->set_pipeline(pipeline);
+  return pipeline;
+}
+
+void IngestManager::on_message(const std::shared_ptr<PublishSession>& session, GstMessage* message) {
+  if (streams_.find(session->stream_id) == streams_.end()) return;
+  switch (GST_MESSAGE_TYPE(message)) {
+    case GST_MESSAGE_EOS:
+      stop_pipeline(session);
+      return;
+    case GST_MESSAGE_ERROR: {
+      GError* err = nullptr;
+      gchar* debug = nullptr;
+      gst_message_parse_error(message, &err, &debug);
+      log::error("pipeline_error")
+          .kv("stream", session->stream_id)
+          .kv("session", session->id)
+          .kv("element", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)))
+          .kv("error", err != nullptr ? err->message : "?")
+          .kv("debug", debug != nullptr ? debug : "");
+      if (err != nullptr) g_error_free(err);
+      g_free(debug);
+      if (session->kick) session->kick("media pipeline failed");
+      stop_pipeline(session);
+      return;
+    }
+    case GST_MESSAGE_WARNING: {
+      GError* err = nullptr;
+      gst_message_parse_warning(message, &err, nullptr);
+      log::warn("pipeline_warning")
+          .kv("stream", session->stream_id)
+          .kv("element", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)))
+          .kv("warning", err != nullptr ? err->message : "?");
+      if (err != nullptr) g_error_free(err);
+      return;
+    }
+    case GST_MESSAGE_ELEMENT:
+      if (observer_ != nullptr) observer_->on_element_message(session->stream_id, session, message);
+      return;
+    default:
+      return;
+  }
+}
+
+std::string IngestManager::live_session(const std::string& stream_id) const {
+  auto it = streams_.find(stream_id);
+  return it == streams_.end() ? std::string() : it->second.live_session;
+}
+
+void IngestManager::on_segment(const std::shared_ptr<PublishSession>& session, const std::string& path,
+                               uint64_t start_ns, uint64_t end_ns) {
+  auto it = streams_.find(session->stream_id);
+  if (it == streams_.end() || it->second.current != session || !it->second.writer) {
+    remove_file(path);  // a replaced session's last words
+    return;
+  }
+  StreamIngest& si = it->second;
+  if (!si.session_begun) {
+    // Running time 0 of this session is the wall time its first buffer arrived.
+    const int64_t epoch = session->epoch_wall_ms.load();
+    si.writer->begin_session(epoch != 0 ? epoch : now_ms() - static_cast<int64_t>(end_ns / 1'000'000));
+    si.session_begun = true;
+    if (observer_ != nullptr) observer_->on_session_media(session->stream_id, si.live_session, session, si.new_live_session);
+  }
+  si.last_end_ns = std::max(si.last_end_ns, end_ns);
+  if (auto st = si.writer->add_segment(path, start_ns, end_ns); !st)
+    log::error("hls_write_failed").kv("stream", session->stream_id).kv("reason", st.message());
+  else
+    log::debug("hls_segment").kv("stream", session->stream_id).kv("file", path);
+}
+
+void IngestManager::remove_file(const std::string& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
+}
+
+void IngestManager::finish(const std::shared_ptr<PublishSession>& session) {
+  auto pipeline = session->pipeline();
+  if (!pipeline) return;
+  pipeline->end_of_stream();  // the last segment is closed and reported before EOS arrives
+  std::weak_ptr<PublishSession> weak = session;
+  loop_.run_after(options_.drain_timeout, [this, weak] {
+    if (auto s = weak.lock()) stop_pipeline(s);
+  });
+}
+
+void IngestManager::stop_pipeline(const std::shared_ptr<PublishSession>& session) {
+  auto pipeline = session->pipeline();
+  if (!pipeline) return;
+  pipeline->stop();
+  if (session->ended.load()) session->set_pipeline(nullptr);
+}
+
+void IngestManager::arm_stats_timer() {
+  stats_timer_ = loop_.run_after(options_.stats_interval, [this] {
+    stats_timer_ = 0;
+    if (shut_down_) return;
+    publish_stats();
+    arm_stats_timer();
+  });
+}
+
+void IngestManager::publish_stats() {
+  const int64_t now = steady_ms();
+  for (auto& [id, si] : streams_) {
+    if (!si.current || !si.publishing) continue;
+    PublishSession& s = *si.current;
+    const uint64_t bytes = s.bytes_received.load();
+    const uint64_t frames = s.video_frames.load();
+    const double dt = static_cast<double>(std::max<int64_t>(now - si.last_stats_ms, 1)) / 1000.0;
+    nlohmann::json stats = s.info();
+    stats["protocol"] = s.protocol;
+    stats["publisher"] = s.publisher;
+    stats["bytes_received"] = bytes;
+    stats["bitrate_bps"] = static_cast<int64_t>(static_cast<double>(bytes - si.last_bytes) * 8.0 / dt);
+    stats["fps"] = std::round(static_cast<double>(frames - si.last_frames) / dt * 10.0) / 10.0;
+    stats["timestamp_repairs"] = s.timestamp_repairs.load();
+    stats["idle_ms"] = now - s.last_data_steady_ms.load();
+    stats["session"] = s.id;
+    if (!stats.contains("rotation")) stats["rotation"] = 0;
+    if (!stats.contains("video_codec")) stats["video_codec"] = nullptr;
+    if (!stats.contains("audio_codec")) stats["audio_codec"] = nullptr;
+    si.last_bytes = bytes;
+    si.last_frames = frames;
+    si.last_stats_ms = now;
+    registry_.set_ingest_stats(id, std::move(stats));
+  }
+}
+
+hls::HlsWriter* IngestManager::hls_writer(const std::string& stream_id) {
+  auto it = streams_.find(stream_id);
+  return it == streams_.end() ? nullptr : it->second.writer.get();
+}
+
+std::shared_ptr<PublishSession> IngestManager::current_session(const std::string& stream_id) const {
+  auto it = streams_.find(stream_id);
+  return it == streams_.end() ? nullptr : it->second.current;
+}
+
+void IngestManager::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (stats_timer_ != 0) loop_.cancel(stats_timer_);
+  for (auto& [id, si] : streams_) {
+    if (si.grace_timer != 0) loop_.cancel(si.grace_timer);
+    if (si.current) {
+      si.current->ended.store(true);
+      if (auto p = si.current->pipeline()) p->stop();
+      si.current->set_pipeline(nullptr);
+    }
+    if (si.writer) si.writer->remove_files();
+  }
+  streams_.clear();
+  std::error_code ec;
+  fs::remove_all(options_.hls_root, ec);
+}
+
+}  // namespace harvest::media

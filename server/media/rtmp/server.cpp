@@ -1,0 +1,194 @@
+#include "media/rtmp/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+#include "media/rtmp/conn.h"
+
+namespace harvest::media::rtmp {
+namespace {
+constexpr uint64_t kListenTag = 1;
+constexpr uint64_t kWakeTag = 2;
+
+std::string peer_name(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  int port = 0;
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    port = ntohs(a->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    port = ntohs(a->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+}  // namespace
+
+RtmpServer::RtmpServer(EventLoop& loop, IngestManager& ingest, RtmpServerOptions options)
+    : loop_(loop), ingest_(ingest), options_(std::move(options)) {}
+
+RtmpServer::~RtmpServer() {
+  stop();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+std::string RtmpServer::start() {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return std::string("cannot create the RTMP socket: ") + std::strerror(errno);
+  int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(options_.port));
+  if (::inet_pton(AF_INET, options_.bind_address.c_str(), &addr.sin_addr) != 1)
+    return "cannot listen for RTMP on '" + options_.bind_address + "': not an IPv4 address";
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 128) != 0)
+    return "cannot listen for RTMP on " + options_.bind_address + ":" + std::to_string(options_.port) + " (" +
+           std::strerror(errno) + ")";
+  socklen_t len = sizeof addr;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) return "cannot create the RTMP event loop";
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenTag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  ev.data.u64 = kWakeTag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void RtmpServer::stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true);
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  thread_.join();
+}
+
+void RtmpServer::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(tasks_mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void RtmpServer::want_write(int fd, bool on) {
+  for (auto& [id, conn] : conns_) {
+    if (conn->fd() != fd) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN | (on ? EPOLLOUT : 0u);
+    ev.data.u64 = id;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+    return;
+  }
+}
+
+void RtmpServer::forget(int fd) { ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+
+RtmpConn* RtmpServer::find(uint64_t conn_id) {
+  auto it = conns_.find(conn_id);
+  return it == conns_.end() || it->second->finished() ? nullptr : it->second.get();
+}
+
+void RtmpServer::kick(uint64_t conn_id, const std::string& reason) {
+  if (RtmpConn* c = find(conn_id)) c->close(reason);
+}
+
+void RtmpServer::run_tasks() {
+  uint64_t drained = 0;
+  [[maybe_unused]] auto n = ::read(wake_fd_, &drained, sizeof drained);
+  std::deque<std::function<void()>> batch;
+  {
+    std::lock_guard lock(tasks_mutex_);
+    batch.swap(tasks_);
+  }
+  for (auto& task : batch) task();
+}
+
+void RtmpServer::accept_all() {
+  while (true) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    const std::string peer = peer_name(addr);
+    if (conns_.size() >= options_.max_connections) {
+      log::warn("rtmp_conn_refused").kv("peer", peer).kv("reason", "too many connections");
+      ::close(fd);
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const uint64_t id = next_id_++;
+    auto conn = std::make_unique<RtmpConn>(*this, fd, id, peer);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = id;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    log::debug("rtmp_conn_opened").kv("conn", id).kv("peer", peer);
+    conns_.emplace(id, std::move(conn));
+  }
+}
+
+void RtmpServer::close_finished() {
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    if (it->second->finished()) {
+      it = conns_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void RtmpServer::run() {
+  epoll_event events[64];
+  int64_t last_sweep = steady_ms();
+  while (!stop_.load()) {
+    const int n = ::epoll_wait(epoll_fd_, events, 64, 100);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kListenTag) {
+        accept_all();
+      } else if (tag == kWakeTag) {
+        run_tasks();
+      } else {
+        auto it = conns_.find(tag);
+        if (it == conns_.end()) continue;
+        RtmpConn& c = *it->second;
+        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) c.on_readable();
+        if (!c.finished() && (events[i].events & EPOLLOUT)) c.on_writable();
+      }
+    }
+    const int64_t now = steady_ms();
+    if (now - last_sweep >= 100) {
+      last_sweep = now;
+      for (auto& [id, conn] : conns_) conn->check_timeouts(now);
+    }
+    close_finished();
+  }
+  for (auto& [id, conn] : conns_) conn->close("server shutting down", false);
+  conns_.clear();
+}
+
+}  // namespace harvest::media::rtmp

@@ -1,0 +1,84 @@
+#pragma once
+// The RTMP ingest listener: one thread, non-blocking sockets on epoll, one RtmpConn per
+// connection. Publish requests go to the control-plane loop (IngestManager::publish) and the
+// answer comes back to this thread through post().
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/event_loop.h"
+#include "media/ingest_manager.h"
+#include "media/rtmp/chunk.h"
+
+namespace harvest::media::rtmp {
+
+class RtmpConn;
+
+struct RtmpServerOptions {
+  std::string bind_address = "0.0.0.0";
+  int port = 1935;  // 0: pick a free port; see port()
+  // From accept to an answered `publish`: slow or stuck clients (slowloris, a truncated
+  // handshake) are closed after this.
+  std::chrono::milliseconds setup_timeout{10'000};
+  // A publishing connection that sends nothing at all for this long is closed.
+  std::chrono::milliseconds idle_timeout{30'000};
+  size_t max_connections = 512;
+  size_t max_output_bytes = 1 << 20;  // a peer that never reads our replies is closed
+  ChunkLimits limits;
+};
+
+class RtmpServer {
+public:
+  RtmpServer(EventLoop& loop, IngestManager& ingest, RtmpServerOptions options);
+  ~RtmpServer();
+  RtmpServer(const RtmpServer&) = delete;
+  RtmpServer& operator=(const RtmpServer&) = delete;
+
+  // Binds, listens and starts the thread. Returns an error sentence, or empty.
+  std::string start();
+  int port() const { return port_; }
+  // Closes every connection and joins the thread. Idempotent.
+  void stop();
+
+  // Any thread: runs `task` on the server thread.
+  void post(std::function<void()> task);
+
+  // --- for RtmpConn (server thread) ---
+  EventLoop& loop() { return loop_; }
+  IngestManager& ingest() { return ingest_; }
+  const RtmpServerOptions& options() const { return options_; }
+  void want_write(int fd, bool on);
+  // Stops watching `fd`; call before closing it (a new connection may get the same number).
+  void forget(int fd);
+  RtmpConn* find(uint64_t conn_id);
+  void kick(uint64_t conn_id, const std::string& reason);
+
+private:
+  void run();
+  void accept_all();
+  void run_tasks();
+  void close_finished();
+
+  EventLoop& loop_;
+  IngestManager& ingest_;
+  RtmpServerOptions options_;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex tasks_mutex_;
+  std::deque<std::function<void()>> tasks_;
+  uint64_t next_id_ = 16;
+  std::map<uint64_t, std::unique_ptr<RtmpConn>> conns_;
+};
+
+}  // namespace harvest::media::rtmp

@@ -1,0 +1,442 @@
+#include "media/stream_pipeline.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+
+#include <cstring>
+
+#include "core/log.h"
+#include "livecommerce.h"
+#include "media/publish_session.h"
+
+namespace harvest::media {
+namespace {
+
+GstBuffer* buffer_from(std::string_view bytes) {
+  GstBuffer* buf = gst_buffer_new_allocate(nullptr, bytes.size(), nullptr);
+  if (buf != nullptr && !bytes.empty()) gst_buffer_fill(buf, 0, bytes.data(), bytes.size());
+  return buf;
+}
+
+void configure_appsrc(GstElement* src, GstCaps* caps, GstFormat format) {
+  // Not live: the muxer waits for every track instead of racing the clock; timestamps are
+  // the publisher's (repaired), so nothing here depends on when buffers arrive.
+  g_object_set(src, "format", format, "is-live", FALSE, "max-bytes", guint64{16} * 1024 * 1024, "block", FALSE,
+               nullptr);
+  // Beyond max-bytes (downstream stuck) new buffers are dropped instead of growing the queue.
+  gst_util_set_object_arg(G_OBJECT(src), "leaky-type", "upstream");
+  if (caps != nullptr) {
+    gst_app_src_set_caps(GST_APP_SRC(src), caps);
+    gst_caps_unref(caps);
+  }
+}
+
+struct CapsFacts {
+  std::weak_ptr<PublishSession> session;
+  bool video;
+};
+
+GstPadProbeReturn facts_probe(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* facts = static_cast<CapsFacts*>(data);
+  auto session = facts->session.lock();
+  if (!session) return GST_PAD_PROBE_OK;
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    (facts->video ? session->video_frames : session->audio_frames).fetch_add(1);
+    return GST_PAD_PROBE_OK;
+  }
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  nlohmann::json fields;
+  if (facts->video) {
+    int width = 0, height = 0, num = 0, den = 1;
+    if (gst_structure_get_int(s, "width", &width)) fields["width"] = width;
+    if (gst_structure_get_int(s, "height", &height)) fields["height"] = height;
+    if (gst_structure_get_fraction(s, "framerate", &num, &den) && num > 0 && den > 0)
+      fields["declared_fps"] = static_cast<double>(num) / den;
+    if (const char* profile = gst_structure_get_string(s, "profile")) fields["video_profile"] = profile;
+    fields["video_codec"] = "h264";
+  } else {
+    int rate = 0, channels = 0;
+    if (gst_structure_get_int(s, "rate", &rate)) fields["audio_rate"] = rate;
+    if (gst_structure_get_int(s, "channels", &channels)) fields["audio_channels"] = channels;
+    fields["audio_codec"] = "aac";
+  }
+  session->merge_info(fields);
+  return GST_PAD_PROBE_OK;
+}
+
+void add_facts_probe(GstPad* pad, std::weak_ptr<PublishSession> session, bool video) {
+  gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    facts_probe, new CapsFacts{std::move(session), video},
+                    [](gpointer d) { delete static_cast<CapsFacts*>(d); });
+}
+
+}  // namespace
+
+StreamPipeline::StreamPipeline(EventLoop& loop, Options options, std::shared_ptr<PublishSession> session,
+                               MessageHandler on_message, FatalHandler on_fatal, SegmentHandler on_segment)
+    : loop_(loop), options_(std::move(options)), session_(session), on_fatal_(std::move(on_fatal)) {
+  harvest_livecommerce_register();  // productcue; idempotent
+  pipeline_ = gst_pipeline_new(options_.name.c_str());
+  gst_object_ref_sink(pipeline_);
+  mux_ = gst_element_factory_make("mpegtsmux", "mux");
+  sink_ = gst_element_factory_make("appsink", "segments");
+  if (mux_ == nullptr || sink_ == nullptr) {
+    log::error("pipeline_element_missing").kv("element", mux_ == nullptr ? "mpegtsmux" : "appsink");
+    for (GstElement* e : {mux_, sink_})
+      if (e != nullptr) gst_object_unref(gst_object_ref_sink(e));
+    mux_ = sink_ = nullptr;
+    return;
+  }
+  // Files are written as fast as media arrives: no clock sync, no preroll wait, no stored sample.
+  g_object_set(sink_, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE, nullptr);
+  // Let each muxer input queue up to a second, so a batch is taken without a hand-off per buffer.
+  // Seven packets (1316 bytes) per output buffer instead of one: the segmenter reads the TS itself.
+  g_object_set(mux_, "latency", guint64{1'000'000'000}, "alignment", 7, nullptr);
+  gst_bin_add_many(GST_BIN(pipeline_), mux_, sink_, nullptr);
+  gst_element_link(mux_, sink_);
+  hls::TsSegmenter::Options so;
+  so.path_prefix = options_.segment_prefix;
+  so.start_index = options_.start_index;
+  so.target_ns = options_.segment_target_ns;
+  segmenter_ = std::make_unique<hls::TsSegmenter>(std::move(so), std::move(on_segment));
+  GstAppSinkCallbacks callbacks{};
+  callbacks.eos = [](GstAppSink*, gpointer self) { static_cast<StreamPipeline*>(self)->segmenter_->finish(); };
+  callbacks.new_sample = [](GstAppSink* s, gpointer self) {
+    return StreamPipeline::on_new_sample(GST_ELEMENT(s), self);
+  };
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink_), &callbacks, this, nullptr);
+  GstBus* bus = gst_pipeline_get_bus(GST_PIPELINE(pipeline_));
+  bridge_ = std::make_unique<GstBusBridge>(loop_, bus, std::move(on_message));
+  gst_object_unref(bus);
+}
+
+StreamPipeline::~StreamPipeline() {
+  stop();
+  for (GstBufferList* l : {video_batch_, audio_batch_})
+    if (l != nullptr) gst_buffer_list_unref(l);
+  bridge_.reset();
+  if (pipeline_ != nullptr) gst_object_unref(pipeline_);
+}
+
+GstFlowReturn StreamPipeline::on_new_sample(GstElement* appsink, gpointer self) {
+  GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(appsink));
+  if (sample == nullptr) return GST_FLOW_EOS;
+  auto* me = static_cast<StreamPipeline*>(self);
+  if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {
+    const guint n = gst_buffer_list_length(list);
+    for (guint i = 0; i < n; ++i) me->on_muxed(gst_buffer_list_get(list, i));
+  } else if (GstBuffer* buf = gst_sample_get_buffer(sample)) {
+    me->on_muxed(buf);
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+void StreamPipeline::on_muxed(GstBuffer* buffer) {
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  segmenter_->write(map.data, map.size, GST_CLOCK_TIME_IS_VALID(pts) ? pts : 0);
+  gst_buffer_unmap(buffer, &map);
+}
+
+GstElement* StreamPipeline::make(const char* factory) {
+  GstElement* e = gst_element_factory_make(factory, nullptr);
+  if (e == nullptr) log::error("pipeline_element_missing").kv("element", factory);
+  return e;
+}
+
+Status StreamPipeline::link_chain(GstPad* src, bool video) {
+  if (mux_ == nullptr) return Status::error("pipeline has no muxer");
+  GstElement* parse = make(video ? "h264parse" : "aacparse");
+  GstElement* tee = gst_element_factory_make("tee", video ? "video_tee" : "audio_tee");
+  if (parse == nullptr || tee == nullptr) return Status::error("missing parser elements");
+  // Repeat SPS/PPS before every keyframe so each segment decodes on its own.
+  if (video) g_object_set(parse, "config-interval", -1, nullptr);
+  g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+  gst_bin_add_many(GST_BIN(pipeline_), parse, tee, nullptr);
+  // Video: productcue between the parser and the tee writes the card cues (SEI) into the
+  // passthrough rendition (and every branch after the tee). See docs/media-link.md.
+  GstElement* cue = video ? gst_element_factory_make("productcue", "productcue") : nullptr;
+  if (cue != nullptr) {
+    gst_bin_add(GST_BIN(pipeline_), cue);
+    if (!gst_element_link_many(parse, cue, tee, nullptr)) return Status::error("cannot link the parser chain");
+  } else if (!gst_element_link(parse, tee)) {
+    return Status::error("cannot link the parser chain");
+  }
+  // The muxer's aggregator pads queue what they receive, so the tee feeds them directly.
+  GstPad* mux_pad = gst_element_request_pad_simple(mux_, "sink_%d");
+  GstPad* tee_src = gst_element_request_pad_simple(tee, "src_%u");
+  const bool ok = mux_pad != nullptr && tee_src != nullptr && gst_pad_link(tee_src, mux_pad) == GST_PAD_LINK_OK;
+  if (tee_src != nullptr) gst_object_unref(tee_src);
+  if (mux_pad != nullptr) gst_object_unref(mux_pad);
+  if (!ok) return Status::error("cannot link into the muxer");
+  GstPad* parse_src = gst_element_get_static_pad(parse, "src");
+  add_facts_probe(parse_src, session_, video);
+  gst_object_unref(parse_src);
+  GstPad* parse_sink = gst_element_get_static_pad(parse, "sink");
+  const bool linked = gst_pad_link(src, parse_sink) == GST_PAD_LINK_OK;
+  gst_object_unref(parse_sink);
+  if (!linked) return Status::error("cannot link the source");
+  for (GstElement* e : {tee, cue, parse})
+    if (e != nullptr) gst_element_sync_state_with_parent(e);
+  (video ? video_tee_ : audio_tee_) = tee;
+  return Status::ok();
+}
+
+Status StreamPipeline::add_h264_input(std::string_view avc_config) {
+  video_src_ = gst_element_factory_make("appsrc", "video_in");
+  if (video_src_ == nullptr) return Status::error("appsrc missing");
+  GstBuffer* codec_data = buffer_from(avc_config);
+  GstCaps* caps = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "avc", "alignment",
+                                      G_TYPE_STRING, "au", "codec_data", GST_TYPE_BUFFER, codec_data, nullptr);
+  gst_buffer_unref(codec_data);
+  configure_appsrc(video_src_, caps, GST_FORMAT_TIME);
+  gst_bin_add(GST_BIN(pipeline_), video_src_);
+  GstPad* src = gst_element_get_static_pad(video_src_, "src");
+  Status st = link_video(src);
+  gst_object_unref(src);
+  return st;
+}
+
+bool StreamPipeline::update_video_config(std::string_view avc_config) {
+  if (video_src_ == nullptr) return false;
+  GstBuffer* codec_data = buffer_from(avc_config);
+  GstCaps* caps = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "avc", "alignment",
+                                      G_TYPE_STRING, "au", "codec_data", GST_TYPE_BUFFER, codec_data, nullptr);
+  gst_buffer_unref(codec_data);
+  gst_app_src_set_caps(GST_APP_SRC(video_src_), caps);
+  gst_caps_unref(caps);
+  return true;
+}
+
+Status StreamPipeline::add_aac_input(std::string_view asc, int rate, int channels) {
+  audio_src_ = gst_element_factory_make("appsrc", "audio_in");
+  if (audio_src_ == nullptr) return Status::error("appsrc missing");
+  GstBuffer* codec_data = buffer_from(asc);
+  GstCaps* caps = gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING,
+                                      "raw", "codec_data", GST_TYPE_BUFFER, codec_data, nullptr);
+  if (rate > 0) gst_caps_set_simple(caps, "rate", G_TYPE_INT, rate, nullptr);
+  if (channels > 0) gst_caps_set_simple(caps, "channels", G_TYPE_INT, channels, nullptr);
+  gst_buffer_unref(codec_data);
+  configure_appsrc(audio_src_, caps, GST_FORMAT_TIME);
+  gst_bin_add(GST_BIN(pipeline_), audio_src_);
+  GstPad* src = gst_element_get_static_pad(audio_src_, "src");
+  Status st = link_audio(src);
+  gst_object_unref(src);
+  return st;
+}
+
+Status StreamPipeline::add_ts_input() {
+  ts_src_ = gst_element_factory_make("appsrc", "ts_in");
+  GstElement* demux = make("tsdemux");
+  if (ts_src_ == nullptr || demux == nullptr) return Status::error("appsrc/tsdemux missing");
+  configure_appsrc(ts_src_, gst_caps_new_simple("video/mpegts", "systemstream", G_TYPE_BOOLEAN, TRUE, nullptr),
+                   GST_FORMAT_BYTES);
+  gst_bin_add_many(GST_BIN(pipeline_), ts_src_, demux, nullptr);
+  if (!gst_element_link(ts_src_, demux)) return Status::error("cannot link tsdemux");
+  g_signal_connect(demux, "pad-added", G_CALLBACK(+[](GstElement*, GstPad* pad, gpointer self) {
+                     static_cast<StreamPipeline*>(self)->on_demux_pad(pad);
+                   }),
+                   this);
+  return Status::ok();
+}
+
+void StreamPipeline::on_demux_pad(GstPad* pad) {
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  if (caps == nullptr) caps = gst_pad_query_caps(pad, nullptr);
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  const std::string media = gst_structure_get_name(s);
+  int mpegversion = 0;
+  gst_structure_get_int(s, "mpegversion", &mpegversion);
+  gst_caps_unref(caps);
+
+  auto to_fakesink = [&] {
+    GstElement* sink = make("fakesink");
+    if (sink == nullptr) return;
+    g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+    gst_bin_add(GST_BIN(pipeline_), sink);
+    GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_link(pad, sinkpad);
+    gst_object_unref(sinkpad);
+    gst_element_sync_state_with_parent(sink);
+  };
+  auto repair = [this](GstPad* p) {
+    gst_pad_add_probe(
+        p, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+        +[](GstPad* pp, GstPadProbeInfo* info, gpointer self) {
+          return static_cast<StreamPipeline*>(self)->repair_probe(pp, info);
+        },
+        this, nullptr);
+  };
+
+  // The demuxer pushes every track from one thread, and a muxer pad holds one buffer until the
+  // other tracks catch up: each track needs its own queue (thread) between them.
+  auto through_queue = [&](bool video) {
+    GstElement* queue = make("queue");
+    if (queue == nullptr) return;
+    g_object_set(queue, "max-size-buffers", 0u, "max-size-time", guint64{0}, "max-size-bytes",
+                 video ? 32u * 1024 * 1024 : 4u * 1024 * 1024, nullptr);
+    gst_bin_add(GST_BIN(pipeline_), queue);
+    GstPad* qsink = gst_element_get_static_pad(queue, "sink");
+    GstPad* qsrc = gst_element_get_static_pad(queue, "src");
+    repair(qsink);
+    Status st = gst_pad_link(pad, qsink) == GST_PAD_LINK_OK ? link_chain(qsrc, video)
+                                                              : Status::error("cannot link the demuxer");
+    gst_object_unref(qsink);
+    gst_object_unref(qsrc);
+    gst_element_sync_state_with_parent(queue);
+    if (!st) on_fatal_(st.message());
+  };
+  if (media == "video/x-h264" && video_tee_ == nullptr) {
+    through_queue(true);
+  } else if (media == "audio/mpeg" && (mpegversion == 4 || mpegversion == 2) && audio_tee_ == nullptr) {
+    through_queue(false);
+  } else if (media.rfind("video/", 0) == 0 && video_tee_ == nullptr) {
+    to_fakesink();
+    on_fatal_(std::string("unsupported video codec ") + (media == "video/x-h265" ? "HEVC (H.265)" : media) +
+              ": publish H.264");
+  } else if (media.rfind("audio/", 0) == 0 && audio_tee_ == nullptr) {
+    to_fakesink();
+    on_fatal_("unsupported audio codec " + media + (mpegversion ? " v" + std::to_string(mpegversion) : "") +
+              ": publish AAC");
+  } else {
+    to_fakesink();  // extra tracks, data streams
+  }
+}
+
+GstPadProbeReturn StreamPipeline::repair_probe(GstPad* pad, GstPadProbeInfo* info) {
+  std::lock_guard lock(mutex_);
+  GstSegment* known = nullptr;
+  for (auto& [p, seg] : pad_segments_)
+    if (p == pad) known = &seg;
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) != GST_EVENT_SEGMENT) return GST_PAD_PROBE_OK;
+    // Keep the demuxer's segment to compute running times; send downstream a segment that
+    // starts at 0, so the repaired timestamps are the running times.
+    const GstSegment* seg = nullptr;
+    gst_event_parse_segment(event, &seg);
+    if (known == nullptr) {
+      pad_segments_.emplace_back(pad, *seg);
+    } else {
+      *known = *seg;
+    }
+    GstSegment zero;
+    gst_segment_init(&zero, GST_FORMAT_TIME);
+    GstEvent* replacement = gst_event_new_segment(&zero);
+    gst_event_set_seqnum(replacement, gst_event_get_seqnum(event));
+    gst_event_unref(event);
+    GST_PAD_PROBE_INFO_DATA(info) = replacement;
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (known == nullptr || known->format != GST_FORMAT_TIME) return GST_PAD_PROBE_OK;
+  const GstClockTime pts = GST_BUFFER_PTS(buf), dts = GST_BUFFER_DTS(buf);
+  const GstClockTime ref = GST_CLOCK_TIME_IS_VALID(dts) ? dts : pts;
+  if (!GST_CLOCK_TIME_IS_VALID(ref)) return GST_PAD_PROBE_OK;
+  guint64 rt = 0;
+  const int sign = gst_segment_to_running_time_full(known, GST_FORMAT_TIME, ref, &rt);
+  const int64_t in = sign >= 0 ? static_cast<int64_t>(rt) : -static_cast<int64_t>(rt);
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  bool is_video = false;
+  if (caps != nullptr) {
+    is_video = g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
+    gst_caps_unref(caps);
+  }
+  const int64_t out = repair_.map(is_video ? TimestampRepair::video : TimestampRepair::audio, in);
+  const int64_t shift = out - static_cast<int64_t>(ref);
+  buf = gst_buffer_make_writable(buf);
+  if (GST_CLOCK_TIME_IS_VALID(dts)) GST_BUFFER_DTS(buf) = static_cast<GstClockTime>(static_cast<int64_t>(dts) + shift);
+  if (GST_CLOCK_TIME_IS_VALID(pts)) {
+    const int64_t p = static_cast<int64_t>(pts) + shift;
+    GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(p, out));
+  }
+  GST_PAD_PROBE_INFO_DATA(info) = buf;
+  if (auto session = session_.lock()) {
+    session->set_epoch_once(out);
+    session->timestamp_repairs.store(repair_.repairs());
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+Status StreamPipeline::start() {
+  if (mux_ == nullptr) return Status::error("pipeline could not be built");
+  if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    return Status::error("pipeline refused to start");
+  return Status::ok();
+}
+
+void StreamPipeline::push_video(std::string_view avcc, int64_t dts_ns, int64_t pts_ns, bool keyframe) {
+  if (video_src_ == nullptr) return;
+  GstBuffer* buf = buffer_from(avcc);
+  GST_BUFFER_DTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(dts_ns, 0));
+  GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(pts_ns, 0));
+  if (!keyframe) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  if (video_batch_ == nullptr) video_batch_ = gst_buffer_list_new();
+  gst_buffer_list_add(video_batch_, buf);
+  if (keyframe) audio_after_keyframe_ = audio_src_ != nullptr;
+  flush(keyframe);
+}
+
+void StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
+  if (audio_src_ == nullptr) return;
+  GstBuffer* buf = buffer_from(raw);
+  GST_BUFFER_DTS(buf) = GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(pts_ns, 0));
+  if (audio_batch_ == nullptr) audio_batch_ = gst_buffer_list_new();
+  gst_buffer_list_add(audio_batch_, buf);
+  // The muxer can only write a keyframe (and so close a segment) once it has audio past it.
+  const bool release_keyframe = audio_after_keyframe_;
+  audio_after_keyframe_ = false;
+  flush(release_keyframe);
+}
+
+void StreamPipeline::push_ts(std::string_view bytes) {
+  if (ts_src_ == nullptr) return;
+  ts_batch_.append(bytes);
+  flush(ts_batch_.size() >= 256 * 1024);
+}
+
+void StreamPipeline::flush(bool force) {
+  const int64_t now = steady_ms();
+  const bool empty = video_batch_ == nullptr && audio_batch_ == nullptr && ts_batch_.empty();
+  if (empty) {
+    batch_started_ms_ = now;
+    return;
+  }
+  if (!force && now - batch_started_ms_ < kBatchMs) return;
+  batch_started_ms_ = now;
+  // Audio first: the muxer then already holds the audio that goes with the video batch.
+  if (audio_batch_ != nullptr) {
+    gst_app_src_push_buffer_list(GST_APP_SRC(audio_src_), audio_batch_);  // takes ownership
+    audio_batch_ = nullptr;
+  }
+  if (video_batch_ != nullptr) {
+    gst_app_src_push_buffer_list(GST_APP_SRC(video_src_), video_batch_);
+    video_batch_ = nullptr;
+  }
+  if (!ts_batch_.empty()) {
+    gst_app_src_push_buffer(GST_APP_SRC(ts_src_), buffer_from(ts_batch_));
+    ts_batch_.clear();
+  }
+}
+
+void StreamPipeline::end_of_stream() {
+  for (GstElement* src : {video_src_, audio_src_, ts_src_})
+    if (src != nullptr) gst_app_src_end_of_stream(GST_APP_SRC(src));
+}
+
+void StreamPipeline::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  if (pipeline_ != nullptr) gst_element_set_state(pipeline_, GST_STATE_NULL);
+}
+
+}  // namespace harvest::media

@@ -1,0 +1,80 @@
+// The host clicks "show" in the host console and the viewer page shows that card within a
+// second of its *playback* reaching the card's marker (program date time), not when the
+// websocket message arrives. The viewer plays several seconds behind live, so the two differ.
+//
+// Measured in media time, not wall time: at the moment the card's node appears (a
+// MutationObserver in the page), we read hls.js's own `playingDate` (the program date time
+// of the frame on screen) and compare it with the marker the server sent in `card.shown`.
+import {
+  WsClient, assert, hostLogin, launchBrowser, log, newPage, requireHls, requireRooms, runTest, skip, startPublisher, waitFor,
+} from './harness.mjs';
+import { CATALOG } from './fixtures.mjs';
+
+runTest('card_timing', async (t) => {
+  const server = await t.server();
+  const stream = await server.createStream({ title: 'Card timing test' });
+  await server.putProducts(stream, CATALOG);
+  await requireRooms(t, server, stream);
+  startPublisher(t, server, stream);
+  const playlist = await requireHls(server, stream);
+  const hasPdt = /#EXT-X-PROGRAM-DATE-TIME/.test(playlist);
+
+  const browser = await launchBrowser(t);
+  const viewer = await newPage(t, browser);
+  await viewer.goto(`${server.base}/watch/${stream.id}`);
+  await waitFor(() => viewer.evaluate((pdt) => {
+    const hls = window.harvestWatch?.player?.hls;
+    return document.querySelector('video').currentTime > 0.5 && (!pdt || hls?.playingDate instanceof Date);
+  }, hasPdt), { timeout: 60_000, what: 'the viewer playing (with a program date time when the playlist has one)' });
+
+  // Record, independently of the page's scheduler, what the player showed when the card appeared.
+  await viewer.evaluate(() => {
+    window.__cardSeen = null;
+    new MutationObserver(() => {
+      if (window.__cardSeen) return;
+      const card = document.querySelector('.product-card[data-product-id="pear-yulu"]');
+      if (!card) return;
+      const hls = window.harvestWatch.player.hls;
+      window.__cardSeen = {
+        playingDateMs: hls?.playingDate ? hls.playingDate.getTime() : null,
+        wallMs: Date.now(),
+        basis: card.dataset.shownBasis,
+      };
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+
+  const listener = new WsClient(server, stream.id);
+  t.defer(() => listener.close());
+  await listener.open();
+
+  const host = await newPage(t, browser, { width: 1366, height: 768, mobile: false });
+  await hostLogin(host, server, stream);
+  await host.click('.product-row[data-product-id="pear-yulu"] .show-card');
+
+  // The server sends the change at once, then again (same change_id, `amended`) with the
+  // program date time of the first frame that showed it.
+  const isPear = (m) => m.type === 'card.shown' && m.product_id === 'pear-yulu';
+  await listener.waitForMessage(isPear, 'card.shown');
+  const arrivalMs = Date.now();
+  const shown = await listener.waitForMessage((m) => isPear(m) && m.program_date_time !== null && m.program_date_time !== undefined,
+    'card.shown with program_date_time', 15_000).catch(() => ({}));
+  const markerMs = typeof shown.program_date_time === 'number'
+    ? (shown.program_date_time < 1e11 ? shown.program_date_time * 1000 : shown.program_date_time)
+    : Date.parse(shown.program_date_time ?? '');
+
+  const seen = await viewer.waitForFunction(() => window.__cardSeen, null, { timeout: 60_000 }).then((h) => h.jsonValue());
+  log(`card.shown marker ${new Date(markerMs).toISOString()} (pts ${shown.pts}); shown at playing date ` +
+      `${seen.playingDateMs ? new Date(seen.playingDateMs).toISOString() : '-'}, ${seen.wallMs - arrivalMs} ms after the message, basis ${seen.basis}`);
+
+  if (!hasPdt) {
+    skip('server feature missing: EXT-X-PROGRAM-DATE-TIME in the HLS playlist (the card appeared by the fallback; playback sync not checkable)');
+  }
+  if (!Number.isFinite(markerMs)) {
+    // The card still appeared (arrival-time fallback); the timing half needs the media issue.
+    skip('server feature missing: program_date_time in card.shown (the card appeared on arrival; playback sync not checkable)');
+  }
+  assert(seen.basis === 'pdt', `the page placed the card by program date time (basis ${seen.basis})`);
+  assert(seen.playingDateMs !== null, 'hls.js knew the playing date when the card appeared');
+  assert(seen.playingDateMs >= markerMs - 50, `not before playback reached the marker (early by ${markerMs - seen.playingDateMs} ms)`);
+  assert(seen.playingDateMs <= markerMs + 1000, `within a second of playback reaching the marker (late by ${seen.playingDateMs - markerMs} ms of media time)`);
+});

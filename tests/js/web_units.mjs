@@ -1,0 +1,154 @@
+// Unit tests of the web client's pure modules, run by node (no browser, no server): money,
+// i18n tables, card timing decisions, backoff, clock offset, and the QR encoder (decoded back
+// with jsQR).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import jsQR from 'jsqr';
+import { formatMoney, moneyInputValue, parseMoney } from '../../web-client/js/money.js';
+import { detectLanguage, formatCountdown, keys } from '../../web-client/js/i18n.js';
+import { CardScheduler, decide, markerFromMessage, parseProgramDateTime } from '../../web-client/js/cards.js';
+import { ServerClock } from '../../web-client/js/clock.js';
+import { encodeQr } from '../../web-client/js/qr.js';
+
+test('money is formatted from integer fen', () => {
+  assert.equal(formatMoney(3990), '¥39.90');
+  assert.equal(formatMoney(5), '¥0.05');
+  assert.equal(formatMoney(129900), '¥1,299.00');
+  assert.equal(formatMoney(-250), '-¥2.50');
+  assert.equal(formatMoney(1000, 'JPY'), '¥1,000');
+  assert.equal(formatMoney(39.9), '');
+  assert.equal(parseMoney('39.9'), 3990);
+  assert.equal(parseMoney('¥1,299'), 129900);
+  assert.equal(parseMoney('0.05'), 5);
+  assert.equal(parseMoney('1.234'), null);
+  assert.equal(parseMoney('abc'), null);
+  assert.equal(moneyInputValue(3990), '39.90');
+  assert.equal(moneyInputValue(5), '0.05');
+});
+
+test('both languages have the same keys and zh is picked from the browser', () => {
+  assert.deepEqual(keys('zh-CN').sort(), keys('en').sort());
+  assert.equal(detectLanguage(null, ['zh-TW']), 'zh-CN');
+  assert.equal(detectLanguage(null, ['fr-FR', 'en-GB']), 'en');
+  assert.equal(detectLanguage('en', ['zh-CN']), 'en');
+  assert.equal(formatCountdown(151_000), '02:31');
+  assert.equal(formatCountdown(-5), '00:00');
+  assert.equal(formatCountdown(3_723_000), '1:02:03');
+});
+
+test('a card waits for playback to reach its program date time', () => {
+  const pdt = Date.parse('2026-11-22T10:00:05.000Z');
+  const m = markerFromMessage({ product_id: 'p', program_date_time: '2026-11-22T10:00:05.000Z', card: { title: 'x' } }, 0, 'show');
+  assert.equal(m.pdtMs, pdt);
+  assert.equal(decide(m, { active: true, pdtMs: pdt - 4000, pts: null }).state, 'wait');
+  assert.deepEqual(decide(m, { active: true, pdtMs: pdt, pts: null }), { state: 'due', basis: 'pdt' });
+  // No video yet, or a stream without PDT: the arrival time.
+  assert.deepEqual(decide(m, { active: false }), { state: 'due', basis: 'arrival' });
+  assert.deepEqual(decide(m, { active: true, pdtMs: null, pts: null }), { state: 'due', basis: 'arrival' });
+  // A marker far in the future is not trusted.
+  assert.equal(decide(m, { active: true, pdtMs: pdt - 120_000, pts: null }).basis, 'arrival');
+  // PTS when there is no PDT.
+  const p = markerFromMessage({ product_id: 'p', pts: 95.5 }, 0, 'show');
+  assert.equal(decide(p, { active: true, pdtMs: null, pts: 93 }).state, 'wait');
+  assert.deepEqual(decide(p, { active: true, pdtMs: null, pts: 95.6 }), { state: 'due', basis: 'pts' });
+  assert.equal(parseProgramDateTime(1_700_000_000), 1_700_000_000_000);
+  assert.equal(parseProgramDateTime(1_700_000_000_123), 1_700_000_000_123);
+  assert.equal(parseProgramDateTime('nonsense'), null);
+});
+
+test('the scheduler applies show and hide in order per product', () => {
+  const s = new CardScheduler();
+  const at = (ms) => new Date(ms).toISOString();
+  s.push(markerFromMessage({ product_id: 'a', program_date_time: at(1000) }, 0, 'show'));
+  s.push(markerFromMessage({ product_id: 'a', program_date_time: at(3000) }, 0, 'hide'));
+  s.push(markerFromMessage({ product_id: 'b', slot: 'top', program_date_time: at(2000) }, 0, 'show'));
+  assert.equal(s.tick({ active: true, pdtMs: 500, pts: null }), false);
+  assert.equal(s.tick({ active: true, pdtMs: 1500, pts: null }), true);
+  assert.deepEqual([...s.visible.keys()], ['a']);
+  s.tick({ active: true, pdtMs: 2500, pts: null });
+  assert.deepEqual([...s.visible.keys()].sort(), ['a', 'b']);
+  s.tick({ active: true, pdtMs: 3500, pts: null });
+  assert.deepEqual([...s.visible.keys()], ['b']);
+  s.push(markerFromMessage({ program_date_time: at(4000) }, 0, 'hide'));  // no product: all
+  s.tick({ active: true, pdtMs: 4000, pts: null });
+  assert.equal(s.visible.size, 0);
+  assert.equal(s.pendingCount(), 0);
+});
+
+test('an event without timing waits for its amendment while the video plays', () => {
+  const s = new CardScheduler();
+  const playing = (nowMs, pdtMs) => ({ active: true, pdtMs, pts: null, nowMs });
+  s.push(markerFromMessage({ product_id: 'a', change_id: 7, slot: 'bottom', pts: null, program_date_time: null }, 1000, 'show'));
+  assert.equal(s.tick(playing(1500, 10_000)), false);  // held: an amendment may come
+  s.push(markerFromMessage({ product_id: 'a', change_id: 7, slot: 'bottom', amended: true, program_date_time: new Date(12_000).toISOString() }, 1600, 'show'));
+  assert.equal(s.pendingCount(), 1);  // replaced, not added
+  assert.equal(s.tick(playing(1700, 11_000)), false);  // playback not there yet
+  assert.equal(s.tick(playing(1800, 12_000)), true);
+  assert.equal(s.visible.get('a').basis, 'pdt');
+  // A repeat of an applied change is ignored.
+  s.push(markerFromMessage({ product_id: 'a', change_id: 7, slot: 'bottom' }, 1900, 'show'));
+  assert.equal(s.pendingCount(), 0);
+  // No amendment within the grace: shown anyway; not playing: shown at once.
+  s.push(markerFromMessage({ product_id: 'b', change_id: 8, slot: 'top' }, 2000, 'show'));
+  assert.equal(s.tick(playing(2500, 12_100)), false);
+  assert.equal(s.tick(playing(4100, 12_200)), true);
+  assert.equal(s.visible.get('b').basis, 'arrival');
+  s.push(markerFromMessage({ product_id: 'c', change_id: 9, slot: 'top' }, 5000, 'show'));
+  assert.equal(s.tick({ active: false }), true);
+  // One card per slot: c replaced b in the top slot.
+  assert.deepEqual([...s.visible.keys()].sort(), ['a', 'c']);
+});
+
+test('the server clock takes the tightest round trip', () => {
+  let now = 10_000;
+  const c = new ServerClock(() => now);
+  c.sample(70_000, NaN, 10_000);  // welcome: no send time
+  assert.equal(c.offsetMs, 60_000);
+  c.sample(70_500, 10_100, 10_300);  // ping/pong, 200 ms round trip
+  assert.equal(c.offsetMs, 60_300);
+  c.sample(80_000, 10_400, 12_400);  // a slow round trip does not win
+  assert.equal(c.offsetMs, 60_300);
+  now = 20_000;
+  assert.equal(c.now(), 80_300);
+});
+
+test('backoff grows with jitter and is capped', async () => {
+  globalThis.window ??= { addEventListener() {} };
+  const { backoffDelay } = await import('../../web-client/js/room.js');
+  assert.equal(backoffDelay(0, () => 0), 250);
+  assert.equal(backoffDelay(0, () => 1), 500);
+  assert.equal(backoffDelay(3, () => 1), 4000);
+  assert.equal(backoffDelay(20, () => 1), 10_000);
+});
+
+function decodeQr(qr, scale = 4, border = 4) {
+  const n = (qr.size + 2 * border) * scale;
+  const data = new Uint8ClampedArray(n * n * 4).fill(255);
+  for (let y = 0; y < qr.size; y++) {
+    for (let x = 0; x < qr.size; x++) {
+      if (!qr.modules[y][x]) continue;
+      for (let dy = 0; dy < scale; dy++) {
+        for (let dx = 0; dx < scale; dx++) {
+          const i = (((y + border) * scale + dy) * n + (x + border) * scale + dx) * 4;
+          data[i] = data[i + 1] = data[i + 2] = 0;
+        }
+      }
+    }
+  }
+  return jsQR(data, n, n)?.data ?? null;
+}
+
+test('QR codes decode back to their text, at every version used', () => {
+  const texts = [
+    'http://192.168.1.20:8080/watch/demo',
+    'rtmp://farm.example.cn:1935/live/sk_0123456789abcdef0123456789abcdef',
+    'srt://127.0.0.1:9000?streamid=#!::r=live/0123456789abcdef,m=publish',
+    '重庆 李** 隰县玉露香梨',
+  ];
+  for (let len = 1; len <= 380; len += 23) texts.push('x'.repeat(len));
+  for (const text of texts) {
+    const qr = encodeQr(text);
+    assert.equal(decodeQr(qr), text, `version ${qr.version}${qr.ecl} mask ${qr.mask}`);
+  }
+  assert.throws(() => encodeQr('x'.repeat(2000)));
+});

@@ -1,0 +1,154 @@
+// Live HLS playback: hls.js where Media Source Extensions exist, native HLS elsewhere
+// (Safari on iPhone). Muted autoplay; keeps retrying while the stream is offline and starts
+// again by itself when it comes back; tells the card scheduler where playback is.
+import { backoffDelay } from './room.js';
+
+const STALL_RELOAD_MS = 8_000;
+
+// state: 'loading' | 'playing' | 'waiting' (stream offline or not started) | 'blocked' (autoplay refused)
+export class Player extends EventTarget {
+  constructor(video, src) {
+    super();
+    this.video = video;
+    this.src = src;
+    this.hls = null;
+    this.state = 'loading';
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.initPts = null;  // seconds of stream PTS at media time 0 (hls.js, MPEG-TS)
+    this.lastProgress = { time: -1, at: performance.now() };
+    video.muted = true;
+    video.playsInline = true;
+    video.autoplay = true;
+    video.addEventListener('playing', () => this.setState('playing'));
+    video.addEventListener('timeupdate', () => this.noteProgress());
+    // A live playlist that got an EXT-X-ENDLIST: the farmer stopped; wait for them to return.
+    video.addEventListener('ended', () => this.retryLater());
+    this.watchdog = setInterval(() => this.checkStall(), 1000);
+  }
+
+  get usesHlsJs() {
+    return typeof window.Hls !== 'undefined' && window.Hls.isSupported();
+  }
+
+  start() {
+    clearTimeout(this.retryTimer);
+    this.teardown();
+    this.lastProgress = { time: -1, at: performance.now() };
+    if (this.usesHlsJs) this.startHlsJs();
+    else if (this.video.canPlayType('application/vnd.apple.mpegurl')) this.startNative();
+    else this.setState('waiting');
+  }
+
+  startHlsJs() {
+    const Hls = window.Hls;
+    const hls = new Hls({
+      lowLatencyMode: true,
+      backBufferLength: 30,
+      manifestLoadingMaxRetry: 1,
+      levelLoadingMaxRetry: 2,
+      fragLoadingMaxRetry: 3,
+    });
+    this.hls = hls;
+    hls.on(Hls.Events.INIT_PTS_FOUND, (_e, data) => {
+      if (Number.isFinite(data.initPTS) && data.timescale) this.initPts = data.initPTS / data.timescale;
+    });
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      this.attempt = 0;
+      this.tryPlay();
+    });
+    hls.on(Hls.Events.ERROR, (_e, data) => {
+      if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && this.state === 'playing') {
+        hls.recoverMediaError();
+        return;
+      }
+      this.retryLater();
+    });
+    hls.loadSource(this.src);
+    hls.attachMedia(this.video);
+  }
+
+  startNative() {
+    const v = this.video;
+    const onError = () => {
+      v.removeEventListener('error', onError);
+      this.retryLater();
+    };
+    v.addEventListener('error', onError);
+    v.src = this.src;
+    v.addEventListener('loadedmetadata', () => this.tryPlay(), { once: true });
+  }
+
+  async tryPlay() {
+    try {
+      await this.video.play();
+    } catch (err) {
+      if (err && err.name === 'NotAllowedError') this.setState('blocked');
+    }
+  }
+
+  retryLater() {
+    this.teardown();
+    this.setState('waiting');
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.start(), backoffDelay(Math.min(this.attempt++, 3)) + 1000);
+  }
+
+  teardown() {
+    if (this.hls) {
+      this.hls.destroy();
+      this.hls = null;
+    } else if (this.video.getAttribute('src')) {
+      this.video.removeAttribute('src');
+      this.video.load();
+    }
+    this.initPts = null;
+  }
+
+  noteProgress() {
+    const t = this.video.currentTime;
+    if (t !== this.lastProgress.time) this.lastProgress = { time: t, at: performance.now() };
+  }
+
+  // A live stream that stopped (the farmer's phone dropped) leaves the player waiting on a
+  // playlist that no longer grows; start over so it picks the stream up when it returns.
+  checkStall() {
+    if (this.state !== 'playing' || this.video.paused) return;
+    this.noteProgress();
+    if (performance.now() - this.lastProgress.at > STALL_RELOAD_MS) this.retryLater();
+  }
+
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.dispatchEvent(new CustomEvent('state', { detail: { state } }));
+  }
+
+  unmute() {
+    this.video.muted = false;
+    if (this.video.paused) this.tryPlay();
+  }
+
+  // Program date time (ms since the epoch) of the frame on screen, or null.
+  playingDateMs() {
+    if (this.hls) {
+      const d = this.hls.playingDate;
+      return d && Number.isFinite(d.getTime()) ? d.getTime() : null;
+    }
+    const start = this.video.getStartDate?.();
+    if (start && Number.isFinite(start.getTime()) && start.getTime() > 0)
+      return start.getTime() + this.video.currentTime * 1000;
+    return null;
+  }
+
+  // What the card scheduler needs to know; see cards.js.
+  playback() {
+    const active = this.state === 'playing' && this.video.readyState >= 2;
+    return {
+      active,
+      pdtMs: active ? this.playingDateMs() : null,
+      pts: active && this.initPts !== null ? this.video.currentTime + this.initPts : null,
+    };
+  }
+}

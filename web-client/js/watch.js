@@ -1,0 +1,528 @@
+// Viewer page: live video, product cards in step with playback, one-tap buy, chat.
+import { $, $$, el, randomId, setChildren, setText, streamIdFromPath } from './dom.js';
+import { formatCountdown, formatNumber, initLanguageSwitch, onLanguageChange, t } from './i18n.js';
+import { formatMoney } from './money.js';
+import { Room } from './room.js';
+import { Player } from './player.js';
+import { CardScheduler, markerFromMessage } from './cards.js';
+import { productImage } from './product_view.js';
+import { fillIcons, icon } from './icons.js';
+
+const streamId = streamIdFromPath();
+const MAX_CHAT = 60;
+const MAX_QTY = 99;
+// After a flash sale ends the card says so, with Buy disabled, for a moment before it goes back
+// to the list price: a tap meant for ¥99 must not become a ¥168 order.
+const SALE_END_HOLD_MS = 5000;
+
+const state = {
+  products: new Map(),  // id -> {id, title, price, currency, stock, image, sold}
+  sales: new Map(),     // product_id -> {sale_id, price, quantity, ends_at}
+  qty: new Map(),       // product_id -> chosen quantity
+  buying: new Set(),    // product ids with a purchase in flight
+  viewers: null,
+  streamInfo: null,
+};
+
+const video = $('#video');
+const player = new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`);
+const room = new Room({ streamId });
+const scheduler = new CardScheduler();
+const cardNodes = new Map();  // product_id -> card element
+
+// A read-only hook for the browser tests and for debugging in the console.
+window.harvestWatch = { room, player, scheduler, state, shown: [] };
+
+// ---------- products and cards ----------
+
+function upsertProduct(p) {
+  if (!p) return null;
+  const id = p.id ?? p.product_id;
+  if (id === undefined || id === null) return null;
+  const prev = state.products.get(id) || { id };
+  const next = { ...prev };
+  for (const key of ['title', 'price', 'currency', 'stock', 'image', 'sold']) {
+    if (p[key] !== undefined && p[key] !== null) next[key] = p[key];
+  }
+  if (p.left !== undefined) next.stock = p.left;
+  state.products.set(id, next);
+  return next;
+}
+
+function saleFor(productId) {
+  const sale = state.sales.get(productId);
+  if (!sale) return null;
+  if (!sale.ended && Number.isFinite(sale.ends_at) && room.clock.now() >= sale.ends_at) return { ...sale, ended: true };
+  return sale;
+}
+
+function buildCard(productId) {
+  const qtyValue = el('output', { class: 'qty-value num', 'aria-live': 'polite' }, '1');
+  const node = el('article', { class: 'product-card', dataset: { productId } },
+    el('div', { class: 'card-media' }),
+    el('div', { class: 'card-body' },
+      el('div', { class: 'card-flash', hidden: true },
+        el('span', { class: 'flash-label' }), el('span', { class: 'flash-countdown num' })),
+      el('h3', { class: 'card-title' }),
+      el('div', { class: 'card-price-row' },
+        el('span', { class: 'price card-price' }), el('span', { class: 'price-was card-was' })),
+      el('div', { class: 'card-meta' },
+        el('span', { class: 'card-stock num' }), el('span', { class: 'card-sold num' }))),
+    el('div', { class: 'card-actions' },
+      el('div', { class: 'qty', role: 'group' },
+        el('button', { class: 'qty-btn qty-dec', type: 'button', on: { click: () => changeQty(productId, -1) } }, '−'),
+        qtyValue,
+        el('button', { class: 'qty-btn qty-inc', type: 'button', on: { click: () => changeQty(productId, 1) } }, '+')),
+      el('button', { class: 'btn btn-buy buy-button', type: 'button', on: { click: () => buy(productId) } })));
+  return node;
+}
+
+function cardView(productId, card) {
+  const p = state.products.get(productId) || {};
+  const c = card || {};
+  const sale = saleFor(productId);
+  const stock = p.stock ?? c.stock;
+  const saleLeft = sale && !sale.ended && Number.isInteger(sale.left) ? sale.left : null;
+  const view = {
+    title: p.title ?? c.title ?? String(productId),
+    image: p.image ?? c.image ?? c.image_url ?? '',
+    price: p.price ?? c.price,
+    currency: p.currency ?? c.currency ?? 'CNY',
+    // During a flash sale "N left" is the sale's units left (never more than the stock).
+    stock: saleLeft !== null && Number.isInteger(stock) ? Math.min(saleLeft, stock) : saleLeft ?? stock,
+    sold: p.sold ?? c.sold,
+    sale,
+  };
+  return view;
+}
+
+function fillCard(node, productId, card) {
+  const v = cardView(productId, card);
+  const media = $('.card-media', node);
+  if (media.dataset.src !== v.image || !media.firstChild) {
+    media.dataset.src = v.image;
+    setChildren(media, productImage(v.image, v.title, 'card-image'));
+  }
+  setText($('.card-title', node), v.title);
+  const saleLive = v.sale && !v.sale.ended;
+  const shownPrice = saleLive && Number.isInteger(v.sale.price) ? v.sale.price : v.price;
+  setText($('.card-price', node), formatMoney(shownPrice, v.currency));
+  const was = $('.card-was', node);
+  was.hidden = !(saleLive && Number.isInteger(v.price) && v.price !== shownPrice);
+  setText(was, was.hidden ? '' : formatMoney(v.price, v.currency));
+
+  const flash = $('.card-flash', node);
+  flash.hidden = !v.sale;
+  if (v.sale) {
+    setText($('.flash-label', node), t('card.flash'));
+    setText($('.flash-countdown', node), v.sale.ended ? (v.sale.endReason === 'sold_out' ? t('card.sold_out') : t('card.ended'))
+      : t('card.ends_in', { t: formatCountdown(v.sale.ends_at - room.clock.now()) }));
+    flash.classList.toggle('ended', Boolean(v.sale.ended));
+  }
+
+  const stockNode = $('.card-stock', node);
+  const soldOut = Number.isInteger(v.stock) && v.stock <= 0;
+  stockNode.dataset.left = Number.isInteger(v.stock) ? String(v.stock) : '';
+  setText(stockNode, Number.isInteger(v.stock) ? (soldOut ? t('card.sold_out') : t('card.stock', { n: formatNumber(v.stock) })) : '');
+  stockNode.classList.toggle('low', Number.isInteger(v.stock) && v.stock > 0 && v.stock <= 10);
+  const soldNode = $('.card-sold', node);
+  soldNode.dataset.sold = Number.isInteger(v.sold) ? String(v.sold) : '';
+  setText(soldNode, Number.isInteger(v.sold) && v.sold > 0 ? t('card.bought', { n: formatNumber(v.sold) }) : '');
+
+  const limit = buyLimit(productId, v.stock);
+  const qty = clampQty(productId, v.stock);
+  setText($('.qty-value', node), qty);
+  $('.qty-dec', node).disabled = qty <= 1;
+  $('.qty-dec', node).setAttribute('aria-label', t('card.qty.dec'));
+  $('.qty-inc', node).disabled = qty >= limit;
+  $('.qty-inc', node).setAttribute('aria-label', t('card.qty.inc'));
+  $('.qty', node).setAttribute('aria-label', t('card.qty'));
+  const busy = state.buying.has(productId);
+  const saleOver = Boolean(v.sale?.ended);
+  const buyButton = $('.buy-button', node);
+  buyButton.disabled = busy || soldOut || saleOver;
+  setText(buyButton, busy ? t('card.buying')
+    : soldOut || (saleOver && v.sale.endReason === 'sold_out') ? t('card.sold_out')
+      : saleOver ? t('card.ended')
+        : `${t('card.buy')} · ${formatMoney(shownPrice * qty, v.currency)}`);
+  node.classList.toggle('sold-out', soldOut);
+  node.classList.toggle('on-sale', Boolean(saleLive));
+}
+
+// The most this buyer may take now: units left, the sale's per-buyer limit minus what they
+// already bought in it, and the protocol's 99.
+function buyLimit(productId, stock) {
+  let max = Number.isInteger(stock) && stock > 0 ? Math.min(stock, MAX_QTY) : MAX_QTY;
+  const sale = saleFor(productId);
+  if (sale && !sale.ended && Number.isInteger(sale.per_buyer_limit))
+    max = Math.min(max, Math.max(1, sale.per_buyer_limit - (sale.bought ?? 0)));
+  return max;
+}
+
+function clampQty(productId, stock) {
+  const q = Math.max(1, Math.min(state.qty.get(productId) ?? 1, buyLimit(productId, stock)));
+  state.qty.set(productId, q);
+  return q;
+}
+
+function changeQty(productId, delta) {
+  state.qty.set(productId, (state.qty.get(productId) ?? 1) + delta);
+  renderCards();
+}
+
+function renderCards() {
+  const visible = scheduler.visible;
+  for (const [productId, node] of cardNodes) {
+    if (!visible.has(productId)) {
+      node.remove();
+      cardNodes.delete(productId);
+    }
+  }
+  for (const [productId, entry] of visible) {
+    let node = cardNodes.get(productId);
+    const slot = ['top', 'left', 'right', 'bottom'].includes(entry.slot) ? entry.slot : 'bottom';
+    if (!node) {
+      node = buildCard(productId);
+      cardNodes.set(productId, node);
+      node.dataset.shownBasis = entry.basis;
+      window.harvestWatch.shown.push({
+        productId, basis: entry.basis, at: Date.now(), playingDateMs: player.playingDateMs(),
+        markerPdtMs: entry.marker?.pdtMs ?? null,
+      });
+    }
+    const slotNode = $(`.card-slot[data-slot="${slot}"]`);
+    if (node.parentNode !== slotNode) slotNode.append(node);
+    fillCard(node, productId, entry.card);
+  }
+  renderSideProducts();
+}
+
+let sideSignature = '';
+function renderSideProducts() {
+  const list = $('#side-products');
+  const items = [...state.products.values()];
+  // Rebuilt only when something it shows changed (countdown ticks do not touch it).
+  const signature = JSON.stringify([items, [...state.sales.entries()].map(([id, s]) => [id, s.price, s.left, Boolean(saleFor(id)?.ended)]),
+    [...state.buying], document.documentElement.lang]);
+  if (signature === sideSignature) return;
+  sideSignature = signature;
+  if (!items.length) {
+    setChildren(list, el('li', { class: 'empty' }, t('products.empty')));
+    return;
+  }
+  setChildren(list, items.map((p) => {
+    const sale = saleFor(p.id);
+    const price = sale && !sale.ended && Number.isInteger(sale.price) ? sale.price : p.price;
+    const left = cardView(p.id).stock;  // the sale's units during a flash sale
+    const soldOut = Number.isInteger(left) && left <= 0;
+    return el('li', { class: 'side-product', dataset: { productId: p.id } },
+      productImage(p.image, p.title, 'thumb'),
+      el('div', { class: 'side-product-body' },
+        el('div', { class: 'side-product-title' }, p.title ?? p.id),
+        el('div', { class: 'side-product-meta' },
+          el('span', { class: 'price' }, formatMoney(price, p.currency || 'CNY')),
+          el('span', { class: 'muted num' }, Number.isInteger(left)
+            ? (soldOut ? t('card.sold_out') : t('card.stock', { n: formatNumber(left) })) : ''))),
+      el('button', {
+        class: 'btn btn-sm btn-buy', type: 'button', disabled: soldOut || state.buying.has(p.id),
+        on: { click: () => buy(p.id) },
+      }, t('card.buy')));
+  }));
+}
+
+// ---------- buying ----------
+
+async function buy(productId) {
+  if (state.buying.has(productId)) return;
+  const p = state.products.get(productId) || {};
+  const qty = clampQty(productId, cardView(productId).stock);
+  const key = randomId();  // one per attempt; re-sent unchanged after a reconnect
+  state.buying.add(productId);
+  renderCards();
+  const message = { type: 'buy', product_id: productId, qty, idempotency_key: key };
+  // The sale the buyer is looking at: if it ended meanwhile, "sale ended" beats a list-price order.
+  const sale = saleFor(productId);
+  if (sale && !sale.ended && sale.sale_id !== undefined) message.sale_id = sale.sale_id;
+  const pb = player.playback();
+  if (pb.active) message.media_time = Math.round((pb.pts ?? video.currentTime) * 1000) / 1000;
+  const slow = setTimeout(() => showResult('pending', t('order.pending'), t('order.timeout')), 8000);
+  const reply = await room.request(message, { id: key, resend: true });
+  clearTimeout(slow);
+  state.buying.delete(productId);
+  const title = cardView(productId).title;
+  if (reply.type === 'order.confirmed') {
+    const currency = reply.currency || p.currency || 'CNY';
+    const s = state.sales.get(productId);
+    if (s && reply.sale_id !== null && reply.sale_id !== undefined && reply.sale_id === s.sale_id && !reply.duplicate)
+      s.bought = (s.bought ?? 0) + (reply.qty ?? qty);
+    showResult('confirmed', t('order.confirmed'), t('order.confirmed.detail', {
+      id: reply.order_id, qty: reply.qty ?? qty, title, total: formatMoney(reply.total, currency),
+    }), { orderId: reply.order_id, total: reply.total });
+  } else if (reply.type === 'order.rejected') {
+    const key2 = `order.reason.${reply.reason}`;
+    const words = t(key2) === key2 ? t('order.reason.unknown', { reason: reply.reason }) : t(key2);
+    showResult('rejected', t('order.rejected'), words, { reason: reply.reason });
+  } else {
+    showResult('rejected', t('order.rejected'), reply.message || t('order.reason.unknown', { reason: reply.code }), { reason: reply.code });
+  }
+  renderCards();
+}
+
+let resultTimer = null;
+function showResult(kind, title, detail, data = {}) {
+  const box = $('#order-result');
+  box.dataset.result = kind;
+  box.dataset.orderId = data.orderId ?? '';
+  box.dataset.reason = data.reason ?? '';
+  box.dataset.total = data.total ?? '';
+  setChildren(box,
+    el('span', { class: 'result-icon', 'aria-hidden': 'true' }, kind === 'confirmed' ? '✓' : kind === 'pending' ? '…' : '!'),
+    el('div', { class: 'result-text' },
+      el('strong', { class: 'result-title' }, title),
+      el('div', { class: 'result-detail' }, detail)),
+    el('button', { class: 'result-close', type: 'button', 'aria-label': t('card.close'), on: { click: () => { box.hidden = true; } } }, '×'));
+  box.hidden = false;
+  clearTimeout(resultTimer);
+  if (kind !== 'pending') resultTimer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+// ---------- chat, purchases, viewers ----------
+
+function addChat(msg) {
+  const list = $('#chat-list');
+  const item = el('li', { class: 'chat-item', dataset: { id: msg.id ?? '' } },
+    el('span', { class: 'chat-from' }, msg.from ?? ''), ' ',
+    el('span', { class: 'chat-text' }, msg.text ?? ''));
+  list.append(item);
+  while (list.children.length > MAX_CHAT) list.firstChild.remove();
+  list.scrollTop = list.scrollHeight;
+}
+
+const tickerQueue = [];
+let tickerBusy = false;
+function showPurchase(msg) {
+  tickerQueue.push(msg);
+  if (tickerQueue.length > 5) tickerQueue.shift();
+  if (!tickerBusy) nextTicker();
+}
+function nextTicker() {
+  const box = $('#purchase-ticker');
+  const msg = tickerQueue.shift();
+  if (!msg) {
+    tickerBusy = false;
+    box.replaceChildren();
+    return;
+  }
+  tickerBusy = true;
+  const p = state.products.get(msg.product_id);
+  setChildren(box, el('div', { class: 'ticker-pill' },
+    el('span', { class: 'ticker-icon' }, icon('cart', 15)),
+    el('span', {}, t('purchase.line', { buyer: msg.buyer ?? '', qty: msg.qty ?? 1 })),
+    p?.title ? el('span', { class: 'ticker-product' }, p.title) : null));
+  setTimeout(nextTicker, 2500);
+}
+
+function renderViewers() {
+  const node = $('#viewer-count');
+  setText(node, Number.isInteger(state.viewers) ? t('viewers', { n: formatNumber(state.viewers) }) : '');
+}
+
+// ---------- connection and stream state ----------
+
+function renderConnection() {
+  const banner = $('#conn-banner');
+  const s = room.state;
+  banner.dataset.state = s;
+  if (s === 'open' || s === 'refused' || (s === 'connecting' && !room.everOpened)) {
+    banner.hidden = true;
+    return;
+  }
+  banner.hidden = false;
+  if (s === 'offline') setText(banner, t('conn.offline'));
+  else if (s === 'reconnecting' && room.retryAt > Date.now())
+    setText(banner, t('conn.reconnecting', { s: Math.ceil((room.retryAt - Date.now()) / 1000) }));
+  else setText(banner, t('conn.reconnecting.now'));
+}
+
+function renderStage() {
+  const live = player.state === 'playing';
+  const badge = $('#live-badge');
+  badge.className = `badge ${live ? 'badge-live' : 'badge-offline'}`;
+  setText(badge, live ? t('stream.live') : t('stream.offline'));
+  document.body.dataset.player = player.state;
+  const msg = $('#stage-message');
+  if (state.streamInfo === 'missing') {
+    msg.hidden = false;
+    setText($('#stage-message-text'), t('conn.stream_missing'));
+  } else if (player.state === 'waiting') {
+    msg.hidden = false;
+    setText($('#stage-message-text'), t('stream.waiting'));
+  } else if (player.state === 'blocked') {
+    msg.hidden = false;
+    setText($('#stage-message-text'), t('player.tap_to_play'));
+  } else if (player.state === 'loading') {
+    msg.hidden = false;
+    setText($('#stage-message-text'), t('stream.loading'));
+  } else {
+    msg.hidden = true;
+  }
+  $('#unmute').hidden = !(live && video.muted);
+}
+
+async function loadStreamInfo() {
+  try {
+    const res = await fetch(`/api/streams/${encodeURIComponent(streamId)}`, { cache: 'no-store' });
+    if (res.status === 404) {
+      state.streamInfo = 'missing';
+    } else if (res.ok) {
+      const info = await res.json();
+      state.streamInfo = info;
+      setText($('#stream-title'), info.title ?? '');
+      setText($('#stream-farmer'), info.farmer ?? '');
+      document.title = `${info.title ?? ''} · ${t('app.name')}`;
+      if (Number.isInteger(info.viewers) && state.viewers === null) state.viewers = info.viewers;
+      const initial = [...(info.farmer || info.title || '')][0];
+      if (initial) setText($('#avatar'), initial);
+    }
+  } catch {
+    // Offline: the connection banner says so; try again on the next round.
+  }
+  renderStage();
+  renderViewers();
+}
+
+// ---------- room messages ----------
+
+room.addEventListener('welcome', (e) => {
+  const w = e.detail;
+  state.products.clear();
+  for (const p of w.products || []) upsertProduct(p);
+  state.sales.clear();
+  for (const s of w.sales || []) state.sales.set(s.product_id, s);
+  state.viewers = Number.isInteger(w.viewers) ? w.viewers : state.viewers;
+  const now = Date.now();
+  const cards = (w.cards || []).map((c) => (typeof c === 'string' ? { product_id: c } : c));
+  scheduler.reset(cards.map((c) => markerFromMessage(c, now, 'show')));
+  scheduler.tick(player.playback());
+  renderCards();
+  renderViewers();
+});
+room.addEventListener('card.shown', (e) => {
+  scheduler.push(markerFromMessage(e.detail, Date.now(), 'show'));
+  if (e.detail.card) {
+    // Catalog facts (not visibility) may be taken at once.
+    const c = e.detail.card;
+    if (!state.products.has(e.detail.product_id)) upsertProduct({ ...c, id: e.detail.product_id });
+  }
+  tickCards();
+});
+room.addEventListener('card.hidden', (e) => {
+  scheduler.push(markerFromMessage(e.detail, Date.now(), 'hide'));
+  tickCards();
+});
+room.addEventListener('stock', (e) => {
+  const m = e.detail;
+  upsertProduct({ id: m.product_id, stock: m.left, sold: m.sold });
+  const sale = state.sales.get(m.product_id);
+  if (sale && Number.isInteger(m.sale_left) && (m.sale_id === undefined || m.sale_id === sale.sale_id)) sale.left = m.sale_left;
+  renderCards();
+});
+room.addEventListener('catalog', (e) => {
+  // The host replaced the catalog: products that left it lose their card on the server too.
+  state.products.clear();
+  for (const p of e.detail.products || []) upsertProduct(p);
+  renderCards();
+});
+for (const type of ['product', 'product.updated']) {
+  // Not in protocol v1: a catalog change from the host (price, title). Harmless if never sent.
+  room.addEventListener(type, (e) => {
+    upsertProduct(e.detail.product ?? e.detail);
+    renderCards();
+  });
+}
+room.addEventListener('sale.started', (e) => {
+  state.sales.set(e.detail.product_id, { bought: 0, ...e.detail });
+  renderCards();
+});
+room.addEventListener('sale.ended', (e) => {
+  const pid = e.detail.product_id;
+  const ended = { ...(state.sales.get(pid) || {}), ...e.detail, ended: true, endReason: e.detail.reason };
+  state.sales.set(pid, ended);
+  setTimeout(() => {
+    if (state.sales.get(pid) === ended) state.sales.delete(pid);
+    renderCards();
+  }, SALE_END_HOLD_MS);
+  renderCards();
+});
+room.addEventListener('purchase', (e) => {
+  const m = e.detail;
+  if (Number.isInteger(m.count)) upsertProduct({ id: m.product_id, sold: m.count });
+  showPurchase(m);
+  renderCards();
+});
+room.addEventListener('viewers', (e) => {
+  state.viewers = e.detail.count;
+  renderViewers();
+});
+room.addEventListener('chat', (e) => addChat(e.detail));
+room.addEventListener('chat.deleted', (e) => {
+  // Not in protocol v1 (moderation): remove a message by id.
+  for (const item of $$('.chat-item', $('#chat-list'))) if (item.dataset.id && item.dataset.id === String(e.detail.id)) item.remove();
+});
+room.addEventListener('error', (e) => {
+  if (e.detail.code === 'rate_limited') showResult('rejected', t('order.rejected'), t('order.reason.rate_limited'));
+});
+room.addEventListener('state', () => {
+  if (room.state === 'refused' && room.refused?.code === 'invalid') {
+    state.streamInfo = 'missing';
+    renderStage();
+  }
+  renderConnection();
+  $('#chat-form button').disabled = room.state !== 'open';
+});
+
+function tickCards() {
+  if (scheduler.tick(player.playback())) renderCards();
+}
+
+// ---------- wiring ----------
+
+$('#chat-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = $('#chat-input');
+  const text = input.value.trim();
+  if (!text) return;
+  if (room.send({ type: 'chat.send', text: text.slice(0, 200) })) input.value = '';
+});
+$('#unmute').addEventListener('click', () => {
+  player.unmute();
+  renderStage();
+});
+$('#stage-message').addEventListener('click', () => {
+  if (player.state === 'blocked') player.unmute();
+});
+player.addEventListener('state', renderStage);
+video.addEventListener('volumechange', renderStage);
+
+fillIcons();
+initLanguageSwitch();
+onLanguageChange(() => {
+  renderCards();
+  renderStage();
+  renderViewers();
+  renderConnection();
+});
+
+setInterval(tickCards, 100);
+setInterval(() => {
+  renderConnection();
+  // Countdowns and sale ends run on server time.
+  if (state.sales.size) renderCards();
+}, 250);
+setInterval(loadStreamInfo, 15_000);
+
+renderStage();
+renderCards();
+loadStreamInfo();
+room.connect();
+player.start();
