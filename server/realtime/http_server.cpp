@@ -36,8 +36,11 @@ int lws_trampoline(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* 
 
 // One protocol serves HTTP and the websocket upgrade: browsers open /ws without a
 // subprotocol, and lws gives such connections the vhost's first protocol.
+// tx_packet_size: lws sends at most this much of one lws_write() at once and copies the rest
+// into a buffer for later (without it, rx_buffer_size: 4 KiB); our writes carry up to
+// batch_max_bytes (32 KiB) of frames.
 const lws_protocols kProtocols[] = {
-    {"harvest", lws_trampoline, 0, 4096, 0, nullptr, 0},
+    {"harvest", lws_trampoline, 0, 4096, 0, nullptr, 64 * 1024},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
