@@ -40,6 +40,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'echo "run.sh: failed at line $LINENO; server log:" >&2; tail -5 "$WORK/server.log" >&2' ERR
 
 # start_harvest: starts harvest-server on a free port (sets SERVER_PID, PORT).
 start_harvest() {

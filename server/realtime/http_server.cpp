@@ -195,6 +195,9 @@ struct HttpServer::TimerSul {
 HttpServer::HttpServer(EventLoop& loop, HttpServerOptions options)
     : loop_(loop), options_(std::move(options)), timer_sul_(std::make_unique<TimerSul>()) {
   std::memset(&timer_sul_->sul, 0, sizeof timer_sul_->sul);
+  // Shard 0 exists from the start, so sends to unknown connections are answered (false)
+  // even before start() (in-process tests drive rooms without a network).
+  shards_.push_back(std::make_unique<Shard>());
 }
 
 HttpServer::~HttpServer() {
@@ -278,15 +281,12 @@ std::string HttpServer::start() {
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
   // With TLS the acceptor could not see the request line: keep lws' own listener.
   const size_t extra = options_.tls_cert.empty() ? options_.fanout_threads : 0;
-  for (size_t i = 0; i <= extra; ++i) {
+  for (size_t i = 1; i <= extra; ++i) {
     shards_.push_back(std::make_unique<Shard>());
     shards_.back()->index = i;
   }
   if (extra == 0) {
-    if (auto err = create_context(*shards_[0], /*listen=*/true); !err.empty()) {
-      shards_.clear();
-      return err;
-    }
+    if (auto err = create_context(*shards_[0], /*listen=*/true); !err.empty()) return err;
     port_ = lws_get_vhost_listen_port(shards_[0]->vhost);
     if (port_ <= 0) return "cannot listen for HTTP on port " + std::to_string(options_.port);
   } else {
