@@ -63,8 +63,9 @@ runTest('card_timing', async (t) => {
     : Date.parse(shown.program_date_time ?? '');
 
   const seen = await viewer.waitForFunction(() => window.__cardSeen, null, { timeout: 60_000 }).then((h) => h.jsonValue());
-  log(`card.shown marker ${new Date(markerMs).toISOString()} (pts ${shown.pts}); shown at playing date ` +
-      `${seen.playingDateMs ? new Date(seen.playingDateMs).toISOString() : '-'}, ${seen.wallMs - arrivalMs} ms after the message, basis ${seen.basis}`);
+  const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : '-');
+  log(`card.shown marker ${iso(markerMs)} (pts ${shown.pts}); shown at playing date ` +
+      `${iso(seen.playingDateMs)}, ${seen.wallMs - arrivalMs} ms after the message, basis ${seen.basis}`);
 
   if (!hasPdt) {
     skip('server feature missing: EXT-X-PROGRAM-DATE-TIME in the HLS playlist (the card appeared by the fallback; playback sync not checkable)');

@@ -53,6 +53,11 @@ export class Player extends EventTarget {
     hls.on(Hls.Events.INIT_PTS_FOUND, (_e, data) => {
       if (Number.isFinite(data.initPTS) && data.timescale) this.initPts = data.initPTS / data.timescale;
     });
+    hls.on(Hls.Events.LEVEL_LOADED, (_e, data) => {
+      // A playlist with EXT-X-ENDLIST is a stream that ended: replaying its last segments as
+      // if they were live would mislead; wait for the farmer to come back instead.
+      if (data.details && data.details.live === false) this.retryLater();
+    });
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       this.attempt = 0;
       this.tryPlay();
