@@ -37,8 +37,11 @@ int lws_trampoline(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* 
 
 // One protocol serves HTTP and the websocket upgrade: browsers open /ws without a
 // subprotocol, and lws gives such connections the vhost's first protocol.
+// tx_packet_size: lws sends at most this much of one lws_write() at once and copies the rest
+// into a buffer for later (without it, rx_buffer_size: 4 KiB); our writes carry up to
+// batch_max_bytes (32 KiB) of frames.
 const lws_protocols kProtocols[] = {
-    {"harvest", lws_trampoline, 0, 4096, 0, nullptr, 0},
+    {"harvest", lws_trampoline, 0, 4096, 0, nullptr, 64 * 1024},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
@@ -163,6 +166,7 @@ struct HttpServer::Session {
   bool batching = false;
   int close_status = 0;
   bool close_after_flush = false;
+  bool close_sent = false;  // our close frame is out; waiting for the peer's
   std::string close_reason;
 };
 
@@ -205,10 +209,9 @@ struct HttpServer::TimerSul {
 HttpServer::HttpServer(EventLoop& loop, HttpServerOptions options)
     : loop_(loop), options_(std::move(options)), timer_sul_(std::make_unique<TimerSul>()) {
   std::memset(&timer_sul_->sul, 0, sizeof timer_sul_->sul);
-  // Shard 0 (the loop's own) always exists, so sends before start() (or without a listener,
-  // as in in-process tests) find no connection instead of an empty shard table.
+  // Shard 0 exists from the start, so sends to unknown connections are answered (false)
+  // even before start() (in-process tests drive rooms without a network).
   shards_.push_back(std::make_unique<Shard>());
-  shards_.back()->index = 0;
 }
 
 HttpServer::~HttpServer() {
@@ -640,10 +643,29 @@ void HttpServer::local_close(Shard& shard, ConnId conn, int status, std::string 
 }
 
 int HttpServer::write_websocket(Shard& shard, lws* wsi, Session& s) {
+  if (s.close_sent) return 0;
   if (s.close_status != 0 && (!s.close_after_flush || s.outbox.empty())) {
-    lws_close_reason(wsi, static_cast<lws_close_status>(s.close_status),
-                     reinterpret_cast<unsigned char*>(s.close_reason.data()), s.close_reason.size());
-    return -1;
+    // Our close frame, then wait for the peer's (RFC 6455 7.1.1) while ignoring what it still
+    // sends. Letting lws close here would close the socket at once, and a peer still sending
+    // (a flood) gets a TCP reset that destroys the close frame before it is read (1006).
+    std::string& out = shard.batch_scratch;
+    out.assign(LWS_PRE, '\0');
+    out += static_cast<char>(0x88);  // FIN, close
+    const std::string reason = s.close_reason.substr(0, 123);
+    out += static_cast<char>(2 + reason.size());
+    out += static_cast<char>((s.close_status >> 8) & 0xff);
+    out += static_cast<char>(s.close_status & 0xff);
+    out += reason;
+    const size_t len = out.size() - LWS_PRE;
+    if (lws_write(wsi, reinterpret_cast<unsigned char*>(out.data()) + LWS_PRE, len, LWS_WRITE_RAW) <
+        static_cast<int>(len))
+      return -1;
+    s.close_sent = true;
+    s.outbox.clear();
+    s.outbox_bytes = 0;
+    // The peer's close ends it (LWS_CALLBACK_WS_PEER_INITIATED_CLOSE); silence, after 5 s.
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
+    return 0;
   }
   if (s.outbox.empty()) return 0;
   const auto now = std::chrono::steady_clock::now();
@@ -879,6 +901,12 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
       return write_websocket(shard, wsi, session_for(shard, wsi));
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+      // The answer to our close frame: close without echoing (we sent ours already).
+      auto it = shard.sessions.find(wsi);
+      return it != shard.sessions.end() && it->second->close_sent ? 1 : 0;
+    }
 
     case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_WSI_DESTROY: {
