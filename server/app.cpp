@@ -9,6 +9,7 @@
 #include "commerce/commerce_service.h"
 #include "core/log.h"
 #include "core/tokens.h"
+#include "media/card_link.h"
 #include "media/demo_publisher.h"
 #include "media/hls/hls_routes.h"
 #include "media/ingest_manager.h"
@@ -76,10 +77,19 @@ std::string App::start() {
   http_options.port = config_.http_port;
   http_options.tls_cert = config_.tls_cert;
   http_options.tls_key = config_.tls_key;
+  http_options.fanout_threads = static_cast<unsigned>(config_.fanout_threads);
   http_ = std::make_unique<realtime::HttpServer>(loop_, http_options);
   order_writer_ = std::make_unique<store::OrderWriter>(*store_, loop_);
   commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_);
   rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_);
+  // Exposures: restored from the store, then written through when one opens or closes (rare
+  // events: a direct write on the loop thread).
+  exposures_.restore(store_->list_exposures());
+  exposures_.set_on_change([this](const commerce::CardExposure& e) {
+    if (auto st = store_->save_exposure(e); !st)
+      log::error("exposure_not_stored").kv("stream", e.stream_id).kv("exposure", e.id).kv("reason", st.message());
+  });
+  rooms_->set_card_timeline(&exposures_);
   http_->set_websocket_handler(rooms_.get());
   if (config_.demo) {
     if (auto err = load_demo_catalog(); !err.empty()) log::warn("demo_catalog_not_loaded").kv("reason", err);
@@ -120,6 +130,7 @@ std::string App::start_ingest() {
   media::IngestOptions ingest_options;
   ingest_options.hls_root = hls_root();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
+  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, media::CardLink::Options{});
 
   media::rtmp::RtmpServerOptions rtmp_options;
   rtmp_options.bind_address = config_.bind_address;
@@ -153,7 +164,7 @@ void App::register_routes() {
   realtime::register_stream_routes(r, *streams_, access_, endpoints_);
   media::hls::register_hls_routes(r, hls_root());
   realtime::register_web_client_routes(r, config_.web_root);
-  realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_);
+  realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_, &exposures_);
   // Product images of the sample catalog.
   const std::string samples = config_.samples_dir;
   r.add("GET", "/samples/images/{path...}", [samples](const realtime::HttpRequest& req) {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "commerce/exposure_timeline.h"
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
@@ -19,6 +20,7 @@ namespace commerce { class CommerceService; }
 namespace media {
 class IngestManager;
 class DemoPublisher;
+class CardLink;
 namespace rtmp { class RtmpServer; }
 namespace srt { class SrtServer; }
 }  // namespace media
@@ -57,6 +59,9 @@ private:
   realtime::PublicEndpoints endpoints_;
   std::unique_ptr<realtime::HttpServer> http_;
   // Commerce (issue 5): destroyed before http_ and store_ (members die in reverse order).
+  // Card exposures (issue 6): what was on the video when (the media link feeds it; attribution
+  // and the report read it). Before the rooms, which hold a pointer to it.
+  commerce::ExposureTimeline exposures_;
   std::unique_ptr<store::OrderWriter> order_writer_;
   std::unique_ptr<commerce::CommerceService> commerce_;
   std::unique_ptr<realtime::RoomService> rooms_;
@@ -65,6 +70,7 @@ private:
   std::unique_ptr<media::rtmp::RtmpServer> rtmp_;
   std::unique_ptr<media::srt::SrtServer> srt_;
   std::unique_ptr<media::DemoPublisher> demo_publisher_;
+  std::unique_ptr<media::CardLink> card_link_;  // after rooms_ and ingest_: destroyed first
 };
 
 // Locates a directory shipped with the project (web-client, samples) when not configured.

@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "core/log.h"
+#include "livecommerce.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   gst_init(nullptr, nullptr);
+  harvest_livecommerce_register();
 
   auto app_holder = std::make_unique<harvest::App>(parsed.config);
   harvest::App& app = *app_holder;

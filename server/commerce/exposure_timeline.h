@@ -9,6 +9,7 @@
 // program date time of that frame (ms since the epoch, as in EXT-X-PROGRAM-DATE-TIME).
 // Loop thread only.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct CardExposure {
   int64_t shown_pdt_ms = 0;
   std::optional<double> hidden_pts;  // open while still on screen
   std::optional<int64_t> hidden_pdt_ms;
+  int64_t id = 0;  // unique per timeline (and in the store), assigned when it opens; from 1
 };
 
 class ExposureTimeline : public CardTimeline {
@@ -44,15 +46,24 @@ public:
   std::string card_at(const std::string& stream_id, double media_time) const override;
   // The same within a given session (replays).
   std::string card_at_in_session(const std::string& stream_id, const std::string& session_id,
-                                 double media_time) const;
+                                 double media_time) const override;
+  // The id of the exposure that answers card_at (session_id "") / card_at_in_session; 0 none.
+  int64_t exposure_at(const std::string& stream_id, const std::string& session_id, double media_time) const override;
 
   // Every exposure of a stream, oldest first.
   std::vector<CardExposure> exposures(const std::string& stream_id) const;
   // Restores exposures read back from the store (restart).
   void restore(std::vector<CardExposure> exposures);
 
+  // Called after an exposure opened or closed (to persist it). Loop thread.
+  using ChangeHook = std::function<void(const CardExposure&)>;
+  void set_on_change(ChangeHook hook) { on_change_ = std::move(hook); }
+
 private:
+  const CardExposure* find_at(const std::string& stream_id, const std::string& session_id, double media_time) const;
   std::vector<CardExposure> exposures_;  // append-only, in show order
+  int64_t next_id_ = 1;
+  ChangeHook on_change_;
 };
 
 }  // namespace harvest::commerce

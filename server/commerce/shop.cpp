@@ -214,6 +214,8 @@ BuyOutcome Shop::decide(const BuyRequest& request, int64_t order_id) {
   o.media_time = request.media_time;
   o.card_product_id = request.card_product_id;
   o.media_card_product_id = request.media_card_product_id;
+  o.media_exposure_id = request.media_exposure_id;
+  o.replay_session = request.replay_session;
   o.sale_id = sale != nullptr ? sale->id : std::string();
   o.server_time_ms = request.now_ms;
 

@@ -27,6 +27,8 @@ struct BuyRequest {
   std::optional<double> media_time;
   std::string card_product_id;        // card on screen now (room state)
   std::string media_card_product_id;  // card on screen at media_time (CardTimeline)
+  int64_t media_exposure_id = 0;      // its exposure (CardTimeline::exposure_at), 0 none
+  std::string replay_session;         // "" live; else the replay session the buyer watched
   int64_t now_ms = 0;
 };
 

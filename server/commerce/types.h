@@ -57,6 +57,8 @@ struct Order {
   std::string media_card_product_id;  // the card on screen at media_time ("" unknown)
   std::string sale_id;                // "" when bought at the list price
   int64_t server_time_ms = 0;
+  std::string replay_session;         // "" live; else the replay session the buyer watched
+  int64_t media_exposure_id = 0;      // the card exposure at media_time (0 none/unknown)
 };
 
 enum class Rejection { sold_out, limit_reached, sale_ended, invalid, rate_limited, unavailable };

@@ -15,6 +15,9 @@ struct ServerConfig {
   int srt_port = 9000;
   std::string tls_cert;
   std::string tls_key;
+  // Threads that serve websockets beside the control-plane loop (fan-out to many viewers);
+  // 0: the loop thread serves everything. See docs/architecture.md.
+  int fanout_threads = 0;
   // Host name used in the ingest/playback URLs handed to farmers; empty: the request's Host.
   std::string public_host;
 

@@ -8,8 +8,10 @@ void EventLoop::post(Task task) {
   std::function<void()> waker;
   {
     std::lock_guard lock(mutex_);
+    // Wake the loop only when the queue turns non-empty: run_pending() takes the whole queue
+    // at once, so a task posted after that finds it empty again and wakes the loop itself.
+    if (queue_.empty()) waker = waker_;
     queue_.push_back(std::move(task));
-    waker = waker_;
   }
   if (waker) waker();
 }

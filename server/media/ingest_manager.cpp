@@ -1,5 +1,6 @@
 #include "media/ingest_manager.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -103,7 +104,11 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
     si.grace_timer = 0;
   }
   const bool resumes = si.writer && si.current != nullptr;  // within grace, or a takeover
-  if (!resumes) si.writer = std::make_unique<hls::HlsWriter>(options_.hls_root + "/" + id, options_.hls);
+  if (!resumes) {
+    si.writer = std::make_unique<hls::HlsWriter>(options_.hls_root + "/" + id, options_.hls);
+    si.live_session = std::to_string(now_ms());
+  }
+  si.new_live_session = !resumes;
 
   session->id = next_session_id_++;
   session->stream_id = id;
@@ -115,6 +120,7 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
   si.publishing = true;
   mirror_publishing(id, session);
   si.session_begun = false;
+  si.last_end_ns = 0;
   si.last_bytes = 0;
   si.last_frames = 0;
   si.last_stats_ms = steady_ms();
@@ -165,6 +171,11 @@ void IngestManager::grace_expired(const std::string& stream_id, uint64_t session
   si.grace_timer = 0;
   if (!si.current || si.current->id != session_id || si.publishing) return;
   si.current.reset();
+  if (observer_ != nullptr && si.writer && !si.live_session.empty()) {
+    const int64_t end_pdt = si.writer->program_date_time_ms(si.last_end_ns).value_or(now_ms());
+    observer_->on_live_session_ended(stream_id, si.live_session, si.last_end_ns, end_pdt);
+  }
+  si.live_session.clear();
   if (si.writer) si.writer->end_stream();
   registry_.set_live(stream_id, false);
   log::info("stream_offline").kv("stream", stream_id).kv("reason", "no publisher within the grace period");
@@ -231,9 +242,17 @@ void IngestManager::on_message(const std::shared_ptr<PublishSession>& session, G
       if (err != nullptr) g_error_free(err);
       return;
     }
+    case GST_MESSAGE_ELEMENT:
+      if (observer_ != nullptr) observer_->on_element_message(session->stream_id, session, message);
+      return;
     default:
       return;
   }
+}
+
+std::string IngestManager::live_session(const std::string& stream_id) const {
+  auto it = streams_.find(stream_id);
+  return it == streams_.end() ? std::string() : it->second.live_session;
 }
 
 void IngestManager::on_segment(const std::shared_ptr<PublishSession>& session, const std::string& path,
@@ -249,7 +268,9 @@ void IngestManager::on_segment(const std::shared_ptr<PublishSession>& session, c
     const int64_t epoch = session->epoch_wall_ms.load();
     si.writer->begin_session(epoch != 0 ? epoch : now_ms() - static_cast<int64_t>(end_ns / 1'000'000));
     si.session_begun = true;
+    if (observer_ != nullptr) observer_->on_session_media(session->stream_id, si.live_session, session, si.new_live_session);
   }
+  si.last_end_ns = std::max(si.last_end_ns, end_ns);
   if (auto st = si.writer->add_segment(path, start_ns, end_ns); !st)
     log::error("hls_write_failed").kv("stream", session->stream_id).kv("reason", st.message());
   else

@@ -25,6 +25,27 @@
 
 namespace harvest::media {
 
+// Hears what the media link needs from ingest (loop thread): when a session's running time
+// starts mapping to program date time, the pipelines' element messages, and the end of a live
+// session. `live_session` is the id of the live session (the unix ms of the publish that opened
+// it as a decimal string); a reconnect within the grace period keeps it.
+class IngestObserver {
+public:
+  virtual ~IngestObserver() = default;
+  // The session's first segment is in the playlist: its pipeline runs and
+  // HlsWriter::program_date_time_ms() maps its running time. `new_live_session`: the first
+  // publisher session of a new live session (not a reconnect within the grace period).
+  virtual void on_session_media(const std::string& stream_id, const std::string& live_session,
+                                const std::shared_ptr<PublishSession>& session, bool new_live_session) = 0;
+  // An element message from the session's pipeline (e.g. productcue-inserted).
+  virtual void on_element_message(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,
+                                  GstMessage* message) = 0;
+  // The live session ended (no publisher within the grace period): its last frame's running
+  // time end and program date time.
+  virtual void on_live_session_ended(const std::string& stream_id, const std::string& live_session,
+                                     uint64_t end_rt_ns, int64_t end_pdt_ms) = 0;
+};
+
 struct IngestOptions {
   std::string hls_root;  // <data-dir>/hls; each stream in <hls_root>/<id>/
   hls::HlsOptions hls;
@@ -67,6 +88,11 @@ public:
   // The session publishing `stream_id` now, if any (for the burned-in branch to attach to).
   std::shared_ptr<PublishSession> current_session(const std::string& stream_id) const;
 
+  // Loop thread; one observer (the media link), nullptr to remove.
+  void set_observer(IngestObserver* observer) { observer_ = observer; }
+  // The live session of `stream_id` ("" when offline).
+  std::string live_session(const std::string& stream_id) const;
+
   // Stops every pipeline and removes the HLS files. Call after the ingest servers stopped.
   void shutdown();
 
@@ -76,6 +102,9 @@ private:
     std::shared_ptr<PublishSession> current;  // publishing, or gone and within the grace period
     bool publishing = false;
     bool session_begun = false;  // the writer heard begin_session() for `current`
+    std::string live_session;    // id of the live session ("" offline)
+    bool new_live_session = false;  // `current` opened the live session
+    uint64_t last_end_ns = 0;     // running time of the end of the last segment
     EventLoop::TimerId grace_timer = 0;
     uint64_t last_bytes = 0;
     uint64_t last_frames = 0;
@@ -98,6 +127,7 @@ private:
   uint64_t next_session_id_ = 1;
   EventLoop::TimerId stats_timer_ = 0;
   bool shut_down_ = false;
+  IngestObserver* observer_ = nullptr;
   struct KeyMirror {
     mutable std::mutex mutex;
     std::map<std::string, std::string> stream_by_key;

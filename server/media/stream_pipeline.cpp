@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "livecommerce.h"
 #include "media/publish_session.h"
 
 namespace harvest::media {
@@ -78,6 +79,7 @@ void add_facts_probe(GstPad* pad, std::weak_ptr<PublishSession> session, bool vi
 StreamPipeline::StreamPipeline(EventLoop& loop, Options options, std::shared_ptr<PublishSession> session,
                                MessageHandler on_message, FatalHandler on_fatal, SegmentHandler on_segment)
     : loop_(loop), options_(std::move(options)), session_(session), on_fatal_(std::move(on_fatal)) {
+  harvest_livecommerce_register();  // productcue; idempotent
   pipeline_ = gst_pipeline_new(options_.name.c_str());
   gst_object_ref_sink(pipeline_);
   mux_ = gst_element_factory_make("mpegtsmux", "mux");
@@ -157,7 +159,15 @@ Status StreamPipeline::link_chain(GstPad* src, bool video) {
   if (video) g_object_set(parse, "config-interval", -1, nullptr);
   g_object_set(tee, "allow-not-linked", TRUE, nullptr);
   gst_bin_add_many(GST_BIN(pipeline_), parse, tee, nullptr);
-  if (!gst_element_link(parse, tee)) return Status::error("cannot link the parser chain");
+  // Video: productcue between the parser and the tee writes the card cues (SEI) into the
+  // passthrough rendition (and every branch after the tee). See docs/media-link.md.
+  GstElement* cue = video ? gst_element_factory_make("productcue", "productcue") : nullptr;
+  if (cue != nullptr) {
+    gst_bin_add(GST_BIN(pipeline_), cue);
+    if (!gst_element_link_many(parse, cue, tee, nullptr)) return Status::error("cannot link the parser chain");
+  } else if (!gst_element_link(parse, tee)) {
+    return Status::error("cannot link the parser chain");
+  }
   // The muxer's aggregator pads queue what they receive, so the tee feeds them directly.
   GstPad* mux_pad = gst_element_request_pad_simple(mux_, "sink_%d");
   GstPad* tee_src = gst_element_request_pad_simple(tee, "src_%u");
@@ -172,7 +182,8 @@ Status StreamPipeline::link_chain(GstPad* src, bool video) {
   const bool linked = gst_pad_link(src, parse_sink) == GST_PAD_LINK_OK;
   gst_object_unref(parse_sink);
   if (!linked) return Status::error("cannot link the source");
-  for (GstElement* e : {tee, parse}) gst_element_sync_state_with_parent(e);
+  for (GstElement* e : {tee, cue, parse})
+    if (e != nullptr) gst_element_sync_state_with_parent(e);
   (video ? video_tee_ : audio_tee_) = tee;
   return Status::ok();
 }

@@ -6,6 +6,7 @@
 
 #include "core/metrics.h"
 #include "realtime/protocol.h"
+#include "realtime/report.h"
 
 namespace harvest::realtime {
 namespace {
@@ -37,7 +38,9 @@ json order_json(const commerce::Order& o) {
           {"card_product_id", o.card_product_id.empty() ? json(nullptr) : json(o.card_product_id)},
           {"media_card_product_id", o.media_card_product_id.empty() ? json(nullptr) : json(o.media_card_product_id)},
           {"sale_id", o.sale_id.empty() ? json(nullptr) : json(o.sale_id)},
-          {"server_time", o.server_time_ms}};
+          {"server_time", o.server_time_ms},
+          {"replay_session", o.replay_session.empty() ? json(nullptr) : json(o.replay_session)},
+          {"media_exposure_id", o.media_exposure_id == 0 ? json(nullptr) : json(o.media_exposure_id)}};
 }
 
 // RFC 4180: quote every text field, double the quotes inside. A leading =,+,-,@ is prefixed with
@@ -56,29 +59,18 @@ std::string csv_text(const std::string& s) {
 std::string orders_csv(const std::vector<commerce::Order>& orders) {
   std::string out =
       "order_id,stream,viewer_id,idempotency_key,product_id,qty,unit_price,total,currency,media_time,"
-      "card_product_id,media_card_product_id,sale_id,server_time\r\n";
+      "card_product_id,media_card_product_id,sale_id,server_time,replay_session,media_exposure_id\r\n";
   for (const auto& o : orders) {
     out += std::to_string(o.id) + "," + csv_text(o.stream_id) + "," + csv_text(o.viewer_id) + "," +
            csv_text(o.idempotency_key) + "," + csv_text(o.product_id) + "," + std::to_string(o.qty) + "," +
            std::to_string(o.unit_price) + "," + std::to_string(o.total) + "," + csv_text(o.currency) + "," +
            (o.media_time ? json(*o.media_time).dump() : std::string()) + "," + csv_text(o.card_product_id) + "," +
-           csv_text(o.media_card_product_id) + "," + csv_text(o.sale_id) + "," + std::to_string(o.server_time_ms) +
+           csv_text(o.media_card_product_id) + "," + csv_text(o.sale_id) + "," + std::to_string(o.server_time_ms) + "," +
+           csv_text(o.replay_session) + "," + (o.media_exposure_id != 0 ? std::to_string(o.media_exposure_id) : "") +
            "\r\n";
   }
   return out;
 }
-
-struct Tally {
-  int64_t orders = 0;
-  int64_t units = 0;
-  int64_t gmv = 0;
-  void add(const commerce::Order& o) {
-    ++orders;
-    units += o.qty;
-    gmv += o.total;
-  }
-  json to_json() const { return {{"orders", orders}, {"units", units}, {"gmv", gmv}}; }
-};
 
 std::string label_escape(const std::string& s) {
   std::string out;
@@ -144,7 +136,8 @@ std::string parse_catalog(const std::string& body, std::vector<commerce::Product
 }
 
 void register_commerce_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
-                              RoomService& rooms, store::Store& store) {
+                              RoomService& rooms, store::Store& store,
+                              const commerce::ExposureTimeline* exposures) {
   router.add("GET", "/api/streams/{id}/products", [&streams, &rooms](const HttpRequest& req) {
     const std::string& id = req.params.at("id");
     if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
@@ -180,61 +173,21 @@ void register_commerce_routes(Router& router, StreamRegistry& streams, const Acc
     return HttpResponse::json(200, json{{"stream", id}, {"count", orders.size()}, {"orders", list}}.dump());
   });
 
-  router.add("GET", "/api/streams/{id}/report", [&streams, &access, &store, &rooms](const HttpRequest& req) {
+  router.add("GET", "/api/streams/{id}/report", [&streams, &access, &store, &rooms, exposures](const HttpRequest& req) {
     const std::string& id = req.params.at("id");
     const StreamState* s = streams.find(id);
     if (s == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
     if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
       return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
-    const auto orders = store.list_orders(id);
-    Tally total;
-    std::map<std::string, Tally> by_product, by_card, by_media_card, by_sale;
-    for (const auto& o : orders) {
-      total.add(o);
-      by_product[o.product_id].add(o);
-      by_card[o.card_product_id].add(o);
-      if (o.media_time) by_media_card[o.media_card_product_id].add(o);
-      if (!o.sale_id.empty()) by_sale[o.sale_id].add(o);
-    }
-    const json catalog = rooms.products_json(id);
-    auto title_of = [&catalog](const std::string& pid) {
-      for (const auto& p : catalog)
-        if (p["id"] == pid) return p["title"];
-      return json(nullptr);
-    };
-    json products = json::array(), cards = json::array(), media_cards = json::array(), sales = json::array();
-    for (const auto& [pid, t] : by_product) {
-      json j = t.to_json();
-      j["product_id"] = pid;
-      j["title"] = title_of(pid);
-      products.push_back(j);
-    }
-    for (const auto& [pid, t] : by_card) {
-      json j = t.to_json();
-      j["card_product_id"] = pid.empty() ? json(nullptr) : json(pid);
-      cards.push_back(j);
-    }
-    for (const auto& [pid, t] : by_media_card) {
-      json j = t.to_json();
-      j["card_product_id"] = pid.empty() ? json(nullptr) : json(pid);
-      media_cards.push_back(j);
-    }
-    for (const auto& [sid, t] : by_sale) {
-      json j = t.to_json();
-      j["sale_id"] = sid;
-      sales.push_back(j);
-    }
-    json out = {{"stream", id},
-                {"currency", orders.empty() ? "CNY" : orders.front().currency},
-                {"gmv", total.gmv},
-                {"orders", total.orders},
-                {"units", total.units},
-                {"by_product", products},
-                {"by_card", cards},
-                {"by_card_at_media_time", media_cards},
-                {"by_sale", sales},
-                {"viewers", s->viewers},
-                {"peak_viewers", s->peak_viewers}};
+    ReportInput in;
+    in.stream_id = id;
+    in.orders = store.list_orders(id);
+    if (exposures != nullptr) in.exposures = exposures->exposures(id);
+    in.catalog = rooms.products_json(id);
+    in.viewers = s->viewers;
+    in.peak_viewers = s->peak_viewers;
+    in.peak_viewers_by_minute = rooms.peak_viewers_by_minute(id);
+    const json out = build_report(in);
     return HttpResponse::json(200, out.dump());
   });
 

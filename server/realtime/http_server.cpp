@@ -1,10 +1,17 @@
 #include "realtime/http_server.h"
 
+#include <arpa/inet.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -12,10 +19,19 @@
 namespace harvest::realtime {
 namespace {
 
+// Connection ids carry their shard in the low bits.
+constexpr unsigned kShardBits = 6;
+constexpr ConnId kShardMask = (ConnId{1} << kShardBits) - 1;
+
+struct ShardRef {
+  HttpServer* server;
+  HttpServer::Shard* shard;
+};
+
 int lws_trampoline(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* in, size_t len) {
-  auto* server = static_cast<HttpServer*>(lws_context_user(lws_get_context(wsi)));
-  if (server == nullptr) return 0;
-  return server->on_lws_event(wsi, static_cast<int>(reason), in, len);
+  auto* ref = static_cast<ShardRef*>(lws_context_user(lws_get_context(wsi)));
+  if (ref == nullptr) return 0;
+  return ref->server->on_lws_event(*ref->shard, wsi, static_cast<int>(reason), in, len);
 }
 
 // One protocol serves HTTP and the websocket upgrade: browsers open /ws without a
@@ -85,18 +101,30 @@ void read_request_head(lws* wsi, HttpRequest& req) {
   req.peer = peer;
 }
 
+// Appends an unmasked server text frame (RFC 6455 5.2) holding `text`.
+void append_text_frame(std::string& out, std::string_view text) {
+  const size_t n = text.size();
+  out += static_cast<char>(0x81);  // FIN, text
+  if (n < 126) {
+    out += static_cast<char>(n);
+  } else if (n < 65536) {
+    out += static_cast<char>(126);
+    out += static_cast<char>((n >> 8) & 0xff);
+    out += static_cast<char>(n & 0xff);
+  } else {
+    out += static_cast<char>(127);
+    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xff);
+  }
+  out += text;
+}
+
 }  // namespace
 
-Payload::Payload(std::string_view text) : buf_(std::make_shared<std::string>(LWS_PRE + text.size(), '\0')) {
-  std::memcpy(buf_->data() + LWS_PRE, text.data(), text.size());
-}
+Payload::Payload(std::string_view text) : buf_(std::make_shared<const std::string>(text)) {}
 
-std::string_view Payload::text() const {
-  if (!buf_) return {};
-  return std::string_view(*buf_).substr(LWS_PRE);
-}
+Payload::Payload(std::string&& text) : buf_(std::make_shared<const std::string>(std::move(text))) {}
 
-unsigned char* Payload::writable_text() const { return reinterpret_cast<unsigned char*>(buf_->data()) + LWS_PRE; }
+std::string_view Payload::text() const { return buf_ ? std::string_view(*buf_) : std::string_view(); }
 
 struct HttpServer::Session {
   ConnId id = 0;
@@ -124,6 +152,38 @@ struct HttpServer::Session {
   std::string close_reason;
 };
 
+// Work for a shard handed over by the loop thread.
+struct HttpServer::Op {
+  enum class Kind { send, close, batching } kind = Kind::send;
+  ConnId conn = 0;
+  std::vector<ConnId> conns;  // send: to each of these instead of `conn` when not empty
+  Payload payload;
+  Delivery delivery = Delivery::reliable;
+  uint64_t key = 0;
+  std::chrono::steady_clock::time_point queued_at;
+  int status = 0;
+  std::string reason;
+  bool flag = false;  // close: flush first; batching: on
+};
+
+struct HttpServer::Shard {
+  size_t index = 0;
+  ShardRef ref{};
+  lws_context* context = nullptr;
+  lws_vhost* vhost = nullptr;
+  std::thread thread;  // none for shard 0 (the loop thread services it)
+  ConnId next_seq = 1;
+  std::unordered_map<lws*, std::unique_ptr<Session>> sessions;
+  std::unordered_map<ConnId, Session*> connections;
+  std::string batch_scratch;        // frames of one write, after LWS_PRE bytes
+  std::string batch_array_scratch;  // a batched frame's JSON array
+  // Handed over from other threads; drained on the shard's thread.
+  std::mutex mutex;
+  std::vector<int> adopt;
+  std::vector<Op> ops;
+  bool stop = false;
+};
+
 struct HttpServer::TimerSul {
   lws_sorted_usec_list_t sul;  // first member: lws hands back a pointer to it
 };
@@ -131,26 +191,49 @@ struct HttpServer::TimerSul {
 HttpServer::HttpServer(EventLoop& loop, HttpServerOptions options)
     : loop_(loop), options_(std::move(options)), timer_sul_(std::make_unique<TimerSul>()) {
   std::memset(&timer_sul_->sul, 0, sizeof timer_sul_->sul);
+  // Shard 0 (the loop's own) always exists, so sends before start() (or without a listener,
+  // as in in-process tests) find no connection instead of an empty shard table.
+  shards_.push_back(std::make_unique<Shard>());
+  shards_.back()->index = 0;
 }
 
 HttpServer::~HttpServer() {
-  ws_handler_ = nullptr;
-  if (context_ != nullptr) {
-    loop_.set_waker(nullptr);
-    lws_context_destroy(context_);
+  // Other shards' threads were stopped at the end of run(), unless run() never ran.
+  for (auto& sh : shards_) {
+    if (sh->thread.joinable()) {
+      {
+        std::lock_guard lock(sh->mutex);
+        sh->stop = true;
+      }
+      lws_cancel_service(sh->context);
+      sh->thread.join();
+    }
   }
+  if (acceptor_.joinable()) {
+    const uint64_t one = 1;
+    if (::write(acceptor_wake_fd_, &one, sizeof one) < 0) log::warn("acceptor_wake_failed");
+    acceptor_.join();
+  }
+  ws_handler_ = nullptr;  // closing connections below reach no handler
+  if (!shards_.empty() && shards_[0]->context != nullptr) loop_.set_waker(nullptr);
+  for (size_t i = shards_.size(); i-- > 0;) {
+    if (shards_[i]->context != nullptr) lws_context_destroy(shards_[i]->context);
+    for (int fd : shards_[i]->adopt) ::close(fd);
+  }
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (acceptor_wake_fd_ >= 0) ::close(acceptor_wake_fd_);
 }
 
-std::string HttpServer::start() {
-  lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
-
+std::string HttpServer::create_context(Shard& shard, bool listen) {
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof info);
-  info.port = options_.port;
+  info.port = listen ? options_.port : CONTEXT_PORT_NO_LISTEN_SERVER;
   info.iface = options_.bind_address == "0.0.0.0" ? nullptr : options_.bind_address.c_str();
   info.protocols = kProtocols;
-  info.user = this;
+  shard.ref = ShardRef{this, &shard};
+  info.user = &shard.ref;
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+  // lws indexes its fd table by descriptor number, so every context needs room for all of them.
   info.fd_limit_per_thread = options_.fd_limit;
   info.retry_and_idle_policy = &kIdlePolicy;
   info.timeout_secs = 20;  // a client that sends nothing for 20 s mid-request is dropped
@@ -159,22 +242,137 @@ std::string HttpServer::start() {
     info.ssl_cert_filepath = options_.tls_cert.c_str();
     info.ssl_private_key_filepath = options_.tls_key.c_str();
   }
-
-  context_ = lws_create_context(&info);
-  if (context_ == nullptr) {
+  shard.context = lws_create_context(&info);
+  if (shard.context == nullptr) {
+    if (!listen) return "cannot create a websocket service context";
     return "cannot listen for HTTP on " + options_.bind_address + ":" + std::to_string(options_.port) +
            " (port in use or not permitted)";
   }
-  vhost_ = lws_get_vhost_by_name(context_, "default");
-  port_ = vhost_ != nullptr ? lws_get_vhost_listen_port(vhost_) : options_.port;
-  if (port_ <= 0) {
-    lws_context_destroy(context_);
-    context_ = nullptr;
-    return "cannot listen for HTTP on port " + std::to_string(options_.port);
+  shard.vhost = lws_get_vhost_by_name(shard.context, "default");
+  if (shard.vhost == nullptr) return "no default vhost in the lws context";
+  return {};
+}
+
+std::string HttpServer::open_listener() {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(options_.port));
+  if (inet_pton(AF_INET, options_.bind_address.c_str(), &addr.sin_addr) != 1)
+    return "cannot listen on '" + options_.bind_address + "': fan-out threads need an IPv4 address";
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, SOMAXCONN) != 0) {
+    return "cannot listen for HTTP on " + options_.bind_address + ":" + std::to_string(options_.port) +
+           " (port in use or not permitted)";
   }
-  lws_context* ctx = context_;
+  socklen_t len = sizeof addr;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  acceptor_wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  return acceptor_wake_fd_ < 0 ? "eventfd failed" : "";
+}
+
+std::string HttpServer::start() {
+  lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+  // With TLS the acceptor could not see the request line: keep lws' own listener.
+  const size_t extra = options_.tls_cert.empty() ? options_.fanout_threads : 0;
+  for (size_t i = 1; i <= extra; ++i) {
+    shards_.push_back(std::make_unique<Shard>());
+    shards_.back()->index = i;
+  }
+  if (extra == 0) {
+    if (auto err = create_context(*shards_[0], /*listen=*/true); !err.empty()) return err;
+    port_ = lws_get_vhost_listen_port(shards_[0]->vhost);
+    if (port_ <= 0) return "cannot listen for HTTP on port " + std::to_string(options_.port);
+  } else {
+    if (auto err = open_listener(); !err.empty()) return err;
+    for (auto& sh : shards_)
+      if (auto err = create_context(*sh, /*listen=*/false); !err.empty()) return err;
+    for (size_t i = 1; i < shards_.size(); ++i) {
+      Shard* sh = shards_[i].get();
+      sh->thread = std::thread([this, sh] { run_shard(*sh); });
+    }
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  lws_context* ctx = shards_[0]->context;
   loop_.set_waker([ctx] { lws_cancel_service(ctx); });
   return {};
+}
+
+// The accepting thread: waits for each new connection's first bytes (without consuming them)
+// to tell a websocket upgrade ("GET /ws") from other HTTP, then hands the socket to a shard.
+void HttpServer::accept_loop() {
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_fd_;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd_, &ev);
+  ev.data.fd = acceptor_wake_fd_;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, acceptor_wake_fd_, &ev);
+  std::unordered_map<int, std::chrono::steady_clock::time_point> waiting;  // fd -> accepted at
+  size_t next_ws_shard = 0;
+  auto hand_over = [&](int fd, size_t shard_index) {
+    ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+    waiting.erase(fd);
+    Shard& sh = *shards_[shard_index];
+    bool wake = false;
+    {
+      std::lock_guard lock(sh.mutex);
+      wake = sh.adopt.empty() && sh.ops.empty();
+      sh.adopt.push_back(fd);
+    }
+    if (wake) lws_cancel_service(sh.context);
+  };
+  epoll_event events[64];
+  for (;;) {
+    const int n = ::epoll_wait(ep, events, 64, 1000);
+    if (n < 0 && errno != EINTR) break;
+    bool stop = false;
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == acceptor_wake_fd_) {
+        stop = true;
+      } else if (fd == listen_fd_) {
+        // One accept per wake-up (the listening socket is level-triggered).
+        const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (c < 0) continue;
+        epoll_event cev{};
+        // Edge-triggered: a request line that arrives in pieces wakes us once per piece.
+        cev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+        cev.data.fd = c;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+        waiting.emplace(c, std::chrono::steady_clock::now());
+      } else {
+        char head[8];
+        const ssize_t got = ::recv(fd, head, sizeof head, MSG_PEEK);
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+          ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+          waiting.erase(fd);
+          ::close(fd);
+          continue;
+        }
+        if (got < 0) continue;
+        const std::string_view seen(head, static_cast<size_t>(got));
+        const std::string_view ws = "GET /ws";
+        // Fewer than 8 bytes that could still become "GET /ws?": wait for more.
+        if (seen.size() <= ws.size() && ws.substr(0, seen.size()) == seen) continue;
+        const bool is_ws =
+            seen.size() > ws.size() && seen.substr(0, ws.size()) == ws && (seen[ws.size()] == '?' || seen[ws.size()] == ' ');
+        hand_over(fd, is_ws ? next_ws_shard++ % shards_.size() : 0);
+      }
+    }
+    if (stop) break;
+    // Connections that sent too little within 10 s go to shard 0, whose timeouts apply.
+    const auto too_old = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    std::vector<int> stale;
+    for (const auto& [fd, at] : waiting)
+      if (at < too_old) stale.push_back(fd);
+    for (int fd : stale) hand_over(fd, 0);
+  }
+  for (const auto& [fd, at] : waiting) ::close(fd);
+  ::close(ep);
 }
 
 void HttpServer::schedule_timer_wakeup(std::chrono::milliseconds wait) {
@@ -184,25 +382,104 @@ void HttpServer::schedule_timer_wakeup(std::chrono::milliseconds wait) {
   }
   // The callback does nothing: firing makes lws_service() return, and run() then
   // runs the due timers through EventLoop::run_pending().
-  lws_sul_schedule(context_, 0, &timer_sul_->sul, [](lws_sorted_usec_list_t*) {},
+  lws_sul_schedule(shards_[0]->context, 0, &timer_sul_->sul, [](lws_sorted_usec_list_t*) {},
                    static_cast<lws_usec_t>(wait.count()) * LWS_US_PER_MS);
 }
 
 void HttpServer::run() {
   loop_.bind_to_current_thread();
+  Shard& home = *shards_[0];
   while (!loop_.stop_requested()) {
+    drain_inbox(home);
     schedule_timer_wakeup(loop_.run_pending());
     if (loop_.stop_requested()) break;
-    if (lws_service(context_, 0) < 0) break;
+    if (lws_service(home.context, 0) < 0) break;
   }
   loop_.run_pending();
+  // Stop the other shards and the acceptor; their contexts are destroyed with the server.
+  for (size_t i = 1; i < shards_.size(); ++i) {
+    Shard& sh = *shards_[i];
+    {
+      std::lock_guard lock(sh.mutex);
+      sh.stop = true;
+    }
+    lws_cancel_service(sh.context);
+    if (sh.thread.joinable()) sh.thread.join();
+  }
+  if (acceptor_.joinable()) {
+    const uint64_t one = 1;
+    if (::write(acceptor_wake_fd_, &one, sizeof one) < 0) log::warn("acceptor_wake_failed");
+    acceptor_.join();
+  }
 }
 
-HttpServer::Session& HttpServer::session_for(lws* wsi) {
-  auto& slot = sessions_[wsi];
+void HttpServer::run_shard(Shard& shard) {
+  for (;;) {
+    {
+      std::lock_guard lock(shard.mutex);
+      if (shard.stop) break;
+    }
+    drain_inbox(shard);
+    if (lws_service(shard.context, 0) < 0) break;
+  }
+}
+
+void HttpServer::drain_inbox(Shard& shard) {
+  std::vector<int> adopt;
+  std::vector<Op> ops;
+  {
+    std::lock_guard lock(shard.mutex);
+    adopt.swap(shard.adopt);
+    ops.swap(shard.ops);
+  }
+  for (int fd : adopt) {
+    // On failure lws closes the descriptor itself.
+    if (lws_adopt_socket_vhost(shard.vhost, fd) == nullptr) log::warn("ws_adopt_failed").kv("shard", shard.index);
+  }
+  for (Op& op : ops) {
+    switch (op.kind) {
+      case Op::Kind::send:
+        if (op.conns.empty()) {
+          local_send(shard, op.conn, op.payload, op.delivery, op.key);
+        } else {
+          for (ConnId c : op.conns) local_send(shard, c, op.payload, op.delivery, op.key);
+        }
+        break;
+      case Op::Kind::close:
+        local_close(shard, op.conn, op.status, std::move(op.reason), op.flag);
+        break;
+      case Op::Kind::batching: {
+        auto it = shard.connections.find(op.conn);
+        if (it != shard.connections.end()) it->second->batching = op.flag;
+        break;
+      }
+    }
+  }
+}
+
+bool HttpServer::on_loop_shard(const Shard& shard) const { return shard.index == 0; }
+
+HttpServer::Shard& HttpServer::shard_of(ConnId conn) const {
+  const size_t i = static_cast<size_t>(conn & kShardMask);
+  return *shards_[i < shards_.size() ? i : 0];
+}
+
+void HttpServer::post_to_shard(Shard& shard, Op op) {
+  bool wake = false;
+  {
+    std::lock_guard lock(shard.mutex);
+    // One wake-up per batch: the shard drains everything queued before it polls again.
+    wake = shard.ops.empty() && shard.adopt.empty();
+    shard.ops.push_back(std::move(op));
+  }
+  if (wake) lws_cancel_service(shard.context);
+}
+
+HttpServer::Session& HttpServer::session_for(Shard& shard, lws* wsi) {
+  auto& slot = shard.sessions[wsi];
   if (!slot) {
     slot = std::make_unique<Session>();
-    slot->id = next_conn_id_++;
+    slot->id = (shard.next_seq++ << kShardBits) | shard.index;
   }
   return *slot;
 }
@@ -211,9 +488,50 @@ bool HttpServer::send(ConnId conn, std::string_view message) {
   return send(conn, Payload(message), Delivery::reliable, 0);
 }
 
+bool HttpServer::send(ConnId conn, std::string&& message) {
+  return send(conn, Payload(std::move(message)), Delivery::reliable, 0);
+}
+
 bool HttpServer::send(ConnId conn, const Payload& payload, Delivery delivery, uint64_t key) {
-  auto it = connections_.find(conn);
-  if (it == connections_.end()) return false;
+  Shard& shard = shard_of(conn);
+  if (on_loop_shard(shard)) return local_send(shard, conn, payload, delivery, key);
+  Op op;
+  op.conn = conn;
+  op.payload = payload;
+  op.delivery = delivery;
+  op.key = key;
+  post_to_shard(shard, std::move(op));
+  return true;
+}
+
+void HttpServer::send_to_all(const std::vector<ConnId>& conns, const Payload& payload, Delivery delivery,
+                             uint64_t key, ConnId except) {
+  if (shards_.size() == 1) {
+    for (ConnId c : conns)
+      if (c != except) local_send(*shards_[0], c, payload, delivery, key);
+    return;
+  }
+  std::vector<std::vector<ConnId>> per_shard(shards_.size());
+  for (ConnId c : conns) {
+    if (c == except) continue;
+    const size_t i = static_cast<size_t>(c & kShardMask);
+    if (i == 0) local_send(*shards_[0], c, payload, delivery, key);
+    else if (i < shards_.size()) per_shard[i].push_back(c);
+  }
+  for (size_t i = 1; i < shards_.size(); ++i) {
+    if (per_shard[i].empty()) continue;
+    Op op;
+    op.conns = std::move(per_shard[i]);
+    op.payload = payload;
+    op.delivery = delivery;
+    op.key = key;
+    post_to_shard(*shards_[i], std::move(op));
+  }
+}
+
+bool HttpServer::local_send(Shard& shard, ConnId conn, const Payload& payload, Delivery delivery, uint64_t key) {
+  auto it = shard.connections.find(conn);
+  if (it == shard.connections.end()) return false;
   Session& s = *it->second;
   if (s.close_status != 0) return false;
   const auto now = std::chrono::steady_clock::now();
@@ -262,18 +580,44 @@ bool HttpServer::send(ConnId conn, const Payload& payload, Delivery delivery, ui
 }
 
 void HttpServer::set_batching(ConnId conn, bool on) {
-  auto it = connections_.find(conn);
-  if (it != connections_.end()) it->second->batching = on;
+  Shard& shard = shard_of(conn);
+  if (on_loop_shard(shard)) {
+    auto it = shard.connections.find(conn);
+    if (it != shard.connections.end()) it->second->batching = on;
+    return;
+  }
+  Op op;
+  op.kind = Op::Kind::batching;
+  op.conn = conn;
+  op.flag = on;
+  post_to_shard(shard, std::move(op));
 }
 
 size_t HttpServer::queued_bytes(ConnId conn) const {
-  auto it = connections_.find(conn);
-  return it == connections_.end() ? 0 : it->second->outbox_bytes;
+  Shard& shard = shard_of(conn);
+  if (!on_loop_shard(shard)) return 0;
+  auto it = shard.connections.find(conn);
+  return it == shard.connections.end() ? 0 : it->second->outbox_bytes;
 }
 
 void HttpServer::close(ConnId conn, int status, std::string reason, bool flush_first) {
-  auto it = connections_.find(conn);
-  if (it == connections_.end()) return;
+  Shard& shard = shard_of(conn);
+  if (on_loop_shard(shard)) {
+    local_close(shard, conn, status, std::move(reason), flush_first);
+    return;
+  }
+  Op op;
+  op.kind = Op::Kind::close;
+  op.conn = conn;
+  op.status = status;
+  op.reason = std::move(reason);
+  op.flag = flush_first;
+  post_to_shard(shard, std::move(op));
+}
+
+void HttpServer::local_close(Shard& shard, ConnId conn, int status, std::string reason, bool flush_first) {
+  auto it = shard.connections.find(conn);
+  if (it == shard.connections.end()) return;
   Session& s = *it->second;
   if (s.close_status != 0) return;
   s.close_status = status;
@@ -288,7 +632,7 @@ void HttpServer::close(ConnId conn, int status, std::string reason, bool flush_f
   lws_set_timeout(s.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
-int HttpServer::write_websocket(lws* wsi, Session& s) {
+int HttpServer::write_websocket(Shard& shard, lws* wsi, Session& s) {
   if (s.close_status != 0 && (!s.close_after_flush || s.outbox.empty())) {
     lws_close_reason(wsi, static_cast<lws_close_status>(s.close_status),
                      reinterpret_cast<unsigned char*>(s.close_reason.data()), s.close_reason.size());
@@ -297,41 +641,54 @@ int HttpServer::write_websocket(lws* wsi, Session& s) {
   if (s.outbox.empty()) return 0;
   const auto now = std::chrono::steady_clock::now();
   auto& m = metrics();
+  // Everything queued (up to batch_max_bytes) goes out in one write: lws sets TCP_NODELAY, so
+  // every write is a syscall and a packet. The frames are made here, whole, into the shard's
+  // scratch buffer (payloads are shared by every connection and every shard, so nobody writes
+  // into them), and handed to lws as raw bytes: lws' own control frames (pong, close) never
+  // land inside one of ours, and lws buffers the rest of a partial send and flushes it before
+  // it calls us again.
+  std::string& out = shard.batch_scratch;
+  const size_t limit = options_.back_pressure.batch_max_bytes;
   size_t taken = 1;
-  unsigned char* data = nullptr;
-  size_t len = 0;
+  size_t frames = 1;
+  out.assign(LWS_PRE, '\0');
   if (s.batching && s.outbox.size() > 1) {
-    // Several events in one frame: lws sets TCP_NODELAY, so every write is a packet.
-    batch_scratch_.assign(LWS_PRE, '\0');
-    batch_scratch_ += '[';
-    batch_scratch_ += s.outbox.front().payload.text();
-    while (taken < s.outbox.size() &&
-           batch_scratch_.size() + s.outbox[taken].payload.size() < options_.back_pressure.batch_max_bytes) {
-      batch_scratch_ += ',';
-      batch_scratch_ += s.outbox[taken].payload.text();
+    // Opt-in: several events in one frame holding a JSON array.
+    std::string& array = shard.batch_array_scratch;
+    array = '[';
+    array += s.outbox.front().payload.text();
+    while (taken < s.outbox.size() && array.size() + s.outbox[taken].payload.size() < limit) {
+      array += ',';
+      array += s.outbox[taken].payload.text();
       ++taken;
     }
-    batch_scratch_ += ']';
-    data = reinterpret_cast<unsigned char*>(batch_scratch_.data()) + LWS_PRE;
-    len = batch_scratch_.size() - LWS_PRE;
+    array += ']';
+    append_text_frame(out, array);
   } else {
-    data = s.outbox.front().payload.writable_text();
-    len = s.outbox.front().payload.size();
+    append_text_frame(out, s.outbox.front().payload.text());
+    while (taken < s.outbox.size() && out.size() + s.outbox[taken].payload.size() + 10 < limit) {
+      append_text_frame(out, s.outbox[taken].payload.text());
+      ++taken;
+    }
+    frames = taken;
   }
-  if (lws_write(wsi, data, len, LWS_WRITE_TEXT) < static_cast<int>(len)) return -1;
+  const size_t len = out.size() - LWS_PRE;
+  if (lws_write(wsi, reinterpret_cast<unsigned char*>(out.data()) + LWS_PRE, len, LWS_WRITE_RAW) <
+      static_cast<int>(len))
+    return -1;
   for (size_t i = 0; i < taken; ++i) {
-    const auto& out = s.outbox.front();
-    m.fanout_latency_s.observe(std::chrono::duration<double>(now - out.queued_at).count());
-    s.outbox_bytes -= out.payload.size();
+    const auto& sent = s.outbox.front();
+    m.fanout_latency_s.observe(std::chrono::duration<double>(now - sent.queued_at).count());
+    s.outbox_bytes -= sent.payload.size();
     s.outbox.pop_front();
   }
   m.ws_messages_out.fetch_add(taken, std::memory_order_relaxed);
-  m.ws_frames_out.fetch_add(1, std::memory_order_relaxed);
+  m.ws_frames_out.fetch_add(frames, std::memory_order_relaxed);
   if (!s.outbox.empty() || s.close_status != 0) lws_callback_on_writable(wsi);
   return 0;
 }
 
-int HttpServer::handle_http_request(lws* wsi, Session& s, const char* /*uri*/) {
+int HttpServer::handle_http_request(Shard& shard, lws* wsi, Session& s) {
   s.request = HttpRequest{};
   s.response = HttpResponse{};
   s.body_sent = 0;
@@ -353,11 +710,15 @@ int HttpServer::handle_http_request(lws* wsi, Session& s, const char* /*uri*/) {
     if (s.body_expected > options_.max_body_bytes) s.body_too_large = true;
     return 0;  // wait for LWS_CALLBACK_HTTP_BODY_COMPLETION
   }
-  return dispatch(wsi, s);
+  return dispatch(shard, wsi, s);
 }
 
-int HttpServer::dispatch(lws* wsi, Session& s) {
-  if (s.body_too_large) {
+int HttpServer::dispatch(Shard& shard, lws* wsi, Session& s) {
+  if (!on_loop_shard(shard)) {
+    // Only websocket upgrades are handed to other shards: route handlers run on the loop
+    // thread. Answer as the router would for an unknown route, and close.
+    s.response = HttpResponse::error(404, "not_found", "no such resource");
+  } else if (s.body_too_large) {
     s.response = HttpResponse::error(413, "too_large", "request body is larger than the limit");
   } else {
     auto match = router_.match(s.request.method, s.request.path);
@@ -420,7 +781,7 @@ int HttpServer::write_response_headers(lws* wsi, Session& s) {
   return 0;
 }
 
-int HttpServer::write_http_body(lws* wsi, Session& s) {
+int HttpServer::write_http_body(Shard& shard, lws* wsi, Session& s) {
   constexpr size_t kChunk = 16 * 1024;
   const size_t remaining = s.response.body.size() - s.body_sent;
   const size_t n = std::min(remaining, kChunk);
@@ -435,17 +796,19 @@ int HttpServer::write_http_body(lws* wsi, Session& s) {
     lws_callback_on_writable(wsi);
     return 0;
   }
+  if (!on_loop_shard(shard)) return -1;
   return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-int HttpServer::on_lws_event(lws* wsi, int reason_int, void* in, size_t len) {
+int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, size_t len) {
   const auto reason = static_cast<lws_callback_reasons>(reason_int);
+  const bool home = on_loop_shard(shard);
   switch (reason) {
     case LWS_CALLBACK_HTTP:
-      return handle_http_request(wsi, session_for(wsi), static_cast<const char*>(in));
+      return handle_http_request(shard, wsi, session_for(shard, wsi));
 
     case LWS_CALLBACK_HTTP_BODY: {
-      Session& s = session_for(wsi);
+      Session& s = session_for(shard, wsi);
       if (!s.body_too_large) {
         if (s.request.body.size() + len > options_.max_body_bytes) s.body_too_large = true;
         else s.request.body.append(static_cast<const char*>(in), len);
@@ -453,12 +816,11 @@ int HttpServer::on_lws_event(lws* wsi, int reason_int, void* in, size_t len) {
       return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-      return dispatch(wsi, session_for(wsi));
+      return dispatch(shard, wsi, session_for(shard, wsi));
 
-    case LWS_CALLBACK_HTTP_WRITEABLE: {
-      Session& s = session_for(wsi);
-      return write_http_body(wsi, s);
-    }
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      return write_http_body(shard, wsi, session_for(shard, wsi));
+
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
       return lws_http_transaction_completed(wsi) ? -1 : 0;
 
@@ -466,7 +828,7 @@ int HttpServer::on_lws_event(lws* wsi, int reason_int, void* in, size_t len) {
       // Websocket upgrade: only /ws, only RFC 6455 (lws would accept any version).
       if (ws_handler_ == nullptr) return 1;
       if (copy_header(wsi, WSI_TOKEN_VERSION) != "13") return 1;
-      Session& s = session_for(wsi);
+      Session& s = session_for(shard, wsi);
       s.request = HttpRequest{};
       s.request.method = "GET";
       s.request.path = copy_header(wsi, WSI_TOKEN_GET_URI);
@@ -475,10 +837,10 @@ int HttpServer::on_lws_event(lws* wsi, int reason_int, void* in, size_t len) {
       return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
-      Session& s = session_for(wsi);
+      Session& s = session_for(shard, wsi);
       s.is_websocket = true;
       s.wsi = wsi;
-      connections_[s.id] = &s;
+      shard.connections[s.id] = &s;
       metrics().ws_connections.fetch_add(1, std::memory_order_relaxed);
       if (options_.back_pressure.socket_send_buffer > 0) {
         // A bounded kernel buffer per websocket: a reader that stops shows up in our queue
@@ -487,11 +849,16 @@ int HttpServer::on_lws_event(lws* wsi, int reason_int, void* in, size_t len) {
         const int size = options_.back_pressure.socket_send_buffer;
         if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
       }
-      if (ws_handler_ == nullptr || !ws_handler_->on_open(s.id, s.request)) return -1;
+      if (ws_handler_ == nullptr) return -1;
+      if (home) return ws_handler_->on_open(s.id, s.request) ? 0 : -1;
+      // Another shard: the handler runs on the loop; a refusal comes back as a close.
+      loop_.post([this, id = s.id, request = std::move(s.request)] {
+        if (ws_handler_ != nullptr && !ws_handler_->on_open(id, request)) close(id, 1008, "refused");
+      });
       return 0;
     }
     case LWS_CALLBACK_RECEIVE: {
-      Session& s = session_for(wsi);
+      Session& s = session_for(shard, wsi);
       if (s.close_status != 0) return 0;
       if (s.partial_message.size() + len > options_.max_message_bytes) {
         static const char kReason[] = "message too large";
@@ -504,32 +871,40 @@ int HttpServer::on_lws_event(lws* wsi, int reason_int, void* in, size_t len) {
         std::string message;
         message.swap(s.partial_message);
         metrics().ws_messages_in.fetch_add(1, std::memory_order_relaxed);
-        if (ws_handler_ != nullptr) ws_handler_->on_message(s.id, message);
+        if (ws_handler_ == nullptr) return 0;
+        if (home) {
+          ws_handler_->on_message(s.id, message);
+        } else {
+          loop_.post([this, id = s.id, message = std::move(message)] {
+            if (ws_handler_ != nullptr) ws_handler_->on_message(id, message);
+          });
+        }
       }
       return 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
-      return write_websocket(wsi, session_for(wsi));
-    case LWS_CALLBACK_CLOSED: {
-      auto it = sessions_.find(wsi);
-      if (it != sessions_.end() && it->second->is_websocket) {
-        metrics().ws_connections.fetch_sub(1, std::memory_order_relaxed);
-        connections_.erase(it->second->id);
-        if (ws_handler_ != nullptr) ws_handler_->on_close(it->second->id);
-        it->second->is_websocket = false;
-      }
-      return 0;
-    }
+      return write_websocket(shard, wsi, session_for(shard, wsi));
+
+    case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_WSI_DESTROY: {
-      auto it = sessions_.find(wsi);
-      if (it != sessions_.end()) {
-        if (it->second->is_websocket) {
-          metrics().ws_connections.fetch_sub(1, std::memory_order_relaxed);
-          connections_.erase(it->second->id);
-          if (ws_handler_ != nullptr) ws_handler_->on_close(it->second->id);
+      auto it = shard.sessions.find(wsi);
+      if (it == shard.sessions.end()) return 0;
+      Session& s = *it->second;
+      if (s.is_websocket) {
+        s.is_websocket = false;
+        metrics().ws_connections.fetch_sub(1, std::memory_order_relaxed);
+        shard.connections.erase(s.id);
+        if (ws_handler_ != nullptr) {
+          if (home) {
+            ws_handler_->on_close(s.id);
+          } else {
+            loop_.post([this, id = s.id] {
+              if (ws_handler_ != nullptr) ws_handler_->on_close(id);
+            });
+          }
         }
-        sessions_.erase(it);
       }
+      if (reason == LWS_CALLBACK_WSI_DESTROY) shard.sessions.erase(it);
       return 0;
     }
     default:

@@ -1,14 +1,16 @@
 #pragma once
-// One libwebsockets context on one port: HTTP routes, static files and websockets (/ws).
-// Its service loop *is* the control plane's EventLoop (see core/event_loop.h): all
-// handlers and websocket callbacks run on that one thread.
+// HTTP routes, static files and websockets (/ws) on one port, on libwebsockets. The service
+// loop of its first lws context *is* the control plane's EventLoop (see core/event_loop.h):
+// every HTTP handler and WebSocketHandler call runs on that one thread (see HttpServer).
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "core/event_loop.h"
 #include "realtime/http_types.h"
@@ -22,21 +24,19 @@ namespace harvest::realtime {
 
 using ConnId = uint64_t;
 
-// An outgoing websocket message, built once and shared by every connection it goes to
-// (immutable; carries LWS_PRE bytes of headroom before the text).
+// An outgoing websocket message, built once and shared (immutable) by every connection and
+// every shard it goes to; each shard frames it into its own write buffer.
 class Payload {
 public:
   Payload() = default;
   explicit Payload(std::string_view text);
+  explicit Payload(std::string&& text);
   std::string_view text() const;
-  size_t size() const { return text().size(); }
+  size_t size() const { return buf_ ? buf_->size() : 0; }
   bool empty() const { return !buf_; }
-  // Loop thread only: lws writes its frame header into the headroom. Every connection writes the
-  // same header bytes (same length, server frames are unmasked), so sharing is safe.
-  unsigned char* writable_text() const;
 
 private:
-  std::shared_ptr<std::string> buf_;
+  std::shared_ptr<const std::string> buf_;
 };
 
 // How a message may be treated under back-pressure (see HttpServer::send).
@@ -75,9 +75,22 @@ struct HttpServerOptions {
   size_t max_body_bytes = 1 << 20;
   size_t max_message_bytes = 64 * 1024;  // larger websocket messages close with 1009
   unsigned fd_limit = 20000;
+  // Extra threads that serve websockets beside the loop thread, each with its own lws context
+  // (Debian's lws runs one service thread per context). 0: everything on the loop thread.
+  // Ignored with TLS. See docs/architecture.md "Fan-out threads".
+  unsigned fanout_threads = 0;
   BackPressureOptions back_pressure;
 };
 
+// HTTP and websockets on one port. Shard 0 is an lws context serviced by the loop thread: it
+// serves every HTTP request, and websockets. With fanout_threads = N > 0 the server listens
+// itself (one accepting thread) and hands each new connection to a shard: websocket upgrades
+// (a request line starting "GET /ws") round-robin over shard 0 and N more shards, each an lws
+// context on its own thread; everything else to shard 0. A websocket on another shard reads
+// and writes its socket there; its events (open, message, close) are posted to the loop, and
+// the loop's sends to it are handed to its shard through a queue and lws_cancel_service(). So
+// WebSocketHandler and HTTP handlers still run on the loop thread only; the other threads only
+// frame, write and read.
 class HttpServer {
 public:
   HttpServer(EventLoop& loop, HttpServerOptions options);
@@ -88,9 +101,10 @@ public:
   Router& router() { return router_; }
   void set_websocket_handler(WebSocketHandler* handler) { ws_handler_ = handler; }
 
-  // Creates the context and the listening socket. Returns an error sentence, or empty.
+  // Creates the contexts and the listening socket. Returns an error sentence, or empty.
   std::string start();
   int port() const { return port_; }
+  size_t shard_count() const { return shards_.size(); }
 
   // Runs the event loop until loop.request_stop(); then closes every connection.
   void run();
@@ -98,43 +112,60 @@ public:
   // --- websocket output, loop thread only ---
   // Queues a text message (reliable); false if the connection is gone or closing.
   bool send(ConnId conn, std::string_view message);
+  bool send(ConnId conn, std::string&& message);
   // Queues a shared message. A superseding message replaces a queued one with the same `key`.
   // Past BackPressureOptions limits superseding messages are dropped first, then the
-  // connection is closed with 1008 ("too slow"): a slow reader never holds unbounded memory
-  // and never delays anyone else. Returns false if the connection is gone or was just closed.
+  // connection is dropped: a slow reader never holds unbounded memory and never delays anyone
+  // else. Returns false if the connection is gone or was just closed (known at once only for
+  // connections on the loop's own shard; for the others the message is handed over and true).
   bool send(ConnId conn, const Payload& payload, Delivery delivery = Delivery::reliable, uint64_t key = 0);
+  // The same message to every connection in `conns` but `except` (one hand-over per shard).
+  void send_to_all(const std::vector<ConnId>& conns, const Payload& payload, Delivery delivery = Delivery::reliable,
+                   uint64_t key = 0, ConnId except = 0);
   // Packs several messages per frame into a JSON array for this connection (opt-in).
   void set_batching(ConnId conn, bool on);
-  // Bytes queued and not yet written for `conn` (0 if unknown).
+  // Bytes queued and not yet written for `conn` (0 if unknown or on another shard).
   size_t queued_bytes(ConnId conn) const;
   // Closes with a websocket status code (e.g. 1008, 1009). With `flush_first`, what is queued
   // is written first (so a last error reaches the client); otherwise it is discarded.
   void close(ConnId conn, int status, std::string reason, bool flush_first = false);
 
+  struct Shard;
   // Called by the lws callback trampoline; not for other users.
-  int on_lws_event(lws* wsi, int reason, void* in, size_t len);
+  int on_lws_event(Shard& shard, lws* wsi, int reason, void* in, size_t len);
 
 private:
   struct Session;
-  Session& session_for(lws* wsi);
-  int handle_http_request(lws* wsi, Session& s, const char* uri);
-  int dispatch(lws* wsi, Session& s);
+  struct Op;
+  Session& session_for(Shard& shard, lws* wsi);
+  int handle_http_request(Shard& shard, lws* wsi, Session& s);
+  int dispatch(Shard& shard, lws* wsi, Session& s);
   int write_response_headers(lws* wsi, Session& s);
-  int write_http_body(lws* wsi, Session& s);
-  int write_websocket(lws* wsi, Session& s);
+  int write_http_body(Shard& shard, lws* wsi, Session& s);
+  int write_websocket(Shard& shard, lws* wsi, Session& s);
   void schedule_timer_wakeup(std::chrono::milliseconds wait);
+  std::string create_context(Shard& shard, bool listen);
+  std::string open_listener();
+  void accept_loop();
+  // On the shard's own thread.
+  bool local_send(Shard& shard, ConnId conn, const Payload& payload, Delivery delivery, uint64_t key);
+  void local_close(Shard& shard, ConnId conn, int status, std::string reason, bool flush_first);
+  void drain_inbox(Shard& shard);
+  void run_shard(Shard& shard);
+  // Hands `op` to a shard on another thread (loop thread only).
+  void post_to_shard(Shard& shard, Op op);
+  Shard& shard_of(ConnId conn) const;
+  bool on_loop_shard(const Shard& shard) const;
 
   EventLoop& loop_;
   HttpServerOptions options_;
   Router router_;
   WebSocketHandler* ws_handler_ = nullptr;
-  lws_context* context_ = nullptr;
-  lws_vhost* vhost_ = nullptr;
+  std::vector<std::unique_ptr<Shard>> shards_;  // [0] is serviced by the loop thread
   int port_ = 0;
-  ConnId next_conn_id_ = 1;
-  std::unordered_map<lws*, std::unique_ptr<Session>> sessions_;
-  std::unordered_map<ConnId, Session*> connections_;
-  std::string batch_scratch_;
+  int listen_fd_ = -1;
+  int acceptor_wake_fd_ = -1;
+  std::thread acceptor_;
   struct TimerSul;
   std::unique_ptr<TimerSul> timer_sul_;
 };

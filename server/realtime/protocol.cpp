@@ -93,6 +93,140 @@ ClientType type_from(std::string_view t, bool& known) {
   return ClientType::ping;
 }
 
+// --- fast path for the hot frame: a well-formed `buy` ---------------------------------------
+//
+// A scanner for flat objects whose values are plain ASCII strings (no escapes), canonical
+// integers, true, false or null. It answers only a valid buy, and gives up (returns false) on
+// anything else: another type, a missing, null, duplicate or out-of-range field, a fraction or
+// exponent, nesting, escapes, non-ASCII, trailing bytes. Those frames take the nlohmann path,
+// so every error keeps its exact wording; the fuzz target checks both paths agree.
+struct FlatValue {
+  enum class Kind { string, integer, other } kind = Kind::other;
+  std::string_view text;  // string contents, or the integer's digits
+  int64_t integer = 0;
+};
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+bool fast_parse_buy(std::string_view t, ClientMessage& m) {
+  size_t i = 0;
+  auto skip = [&] {
+    while (i < t.size() && is_json_space(t[i])) ++i;
+  };
+  auto read_string = [&](std::string_view& out) {
+    if (i >= t.size() || t[i] != '"') return false;
+    const size_t start = ++i;
+    for (; i < t.size(); ++i) {
+      const auto c = static_cast<unsigned char>(t[i]);
+      if (c == '"') break;
+      if (c == '\\' || c < 0x20 || c >= 0x7f) return false;
+    }
+    if (i >= t.size()) return false;
+    out = t.substr(start, i - start);
+    ++i;
+    return true;
+  };
+  auto read_value = [&](FlatValue& v) {
+    if (i >= t.size()) return false;
+    const char c = t[i];
+    if (c == '"') {
+      v.kind = FlatValue::Kind::string;
+      return read_string(v.text);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      const size_t start = i;
+      if (t[i] == '-') ++i;
+      const size_t digits = i;
+      while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+      const size_t n = i - digits;
+      // Canonical integers only (as nlohmann would print them back), at most 18 digits.
+      if (n == 0 || n > 18 || (t[digits] == '0' && (n > 1 || digits > start))) return false;
+      if (i < t.size() && (t[i] == '.' || t[i] == 'e' || t[i] == 'E')) return false;
+      int64_t value = 0;
+      for (size_t k = digits; k < i; ++k) value = value * 10 + (t[k] - '0');
+      v.kind = FlatValue::Kind::integer;
+      v.text = t.substr(start, i - start);
+      v.integer = digits > start ? -value : value;
+      return true;
+    }
+    for (std::string_view word : {"true", "false"}) {
+      if (t.substr(i, word.size()) == word) {
+        i += word.size();
+        v.kind = FlatValue::Kind::other;
+        return true;
+      }
+    }
+    return false;  // null, objects, arrays, anything else
+  };
+
+  FlatValue id, type, product, qty, key, sale, media;
+  bool has_id = false, has_type = false, has_product = false, has_qty = false, has_key = false, has_sale = false,
+       has_media = false;
+  skip();
+  if (i >= t.size() || t[i] != '{') return false;
+  ++i;
+  skip();
+  if (i < t.size() && t[i] == '}') return false;  // {} has no type
+  for (;;) {
+    std::string_view name;
+    skip();
+    if (!read_string(name)) return false;
+    skip();
+    if (i >= t.size() || t[i] != ':') return false;
+    ++i;
+    skip();
+    FlatValue v;
+    if (!read_value(v)) return false;
+    auto take = [&](bool& seen, FlatValue& slot) {
+      if (seen) return false;  // duplicate: leave the choice of value to nlohmann
+      seen = true;
+      slot = v;
+      return true;
+    };
+    bool ok = true;
+    if (name == "id") ok = take(has_id, id);
+    else if (name == "type") ok = take(has_type, type);
+    else if (name == "product_id") ok = take(has_product, product);
+    else if (name == "qty") ok = take(has_qty, qty);
+    else if (name == "idempotency_key") ok = take(has_key, key);
+    else if (name == "sale_id") ok = take(has_sale, sale);
+    else if (name == "media_time") ok = take(has_media, media);
+    if (!ok) return false;
+    skip();
+    if (i < t.size() && t[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < t.size() && t[i] == '}') {
+      ++i;
+      break;
+    }
+    return false;
+  }
+  skip();
+  if (i != t.size()) return false;
+
+  using Kind = FlatValue::Kind;
+  if (!has_type || type.kind != Kind::string || type.text != "buy") return false;
+  if (has_id) {
+    if (id.kind == Kind::string && id.text.size() <= 64) m.id_json = "\"" + std::string(id.text) + "\"";
+    else if (id.kind == Kind::integer) m.id_json = std::string(id.text);
+    else return false;
+  }
+  if (!has_product || product.kind != Kind::string || !is_token_chars(product.text, 1, 64)) return false;
+  if (!has_qty || qty.kind != Kind::integer || qty.integer < 1 || qty.integer > commerce::kMaxQtyPerOrder) return false;
+  if (!has_key || key.kind != Kind::string || key.text.empty() || key.text.size() > 64) return false;
+  if (has_sale && (sale.kind != Kind::string || !is_token_chars(sale.text, 1, 64))) return false;
+  if (has_media && (media.kind != Kind::integer || media.integer < 0 || media.integer > 1000000000)) return false;
+  m.type = ClientType::buy;
+  m.product_id = product.text;
+  m.qty = qty.integer;
+  m.idempotency_key = key.text;
+  if (has_sale) m.sale_id = sale.text;
+  if (has_media) m.media_time = static_cast<double>(media.integer);
+  return true;
+}
+
 }  // namespace
 
 bool is_token_chars(std::string_view s, size_t min_len, size_t max_len) {
@@ -131,6 +265,16 @@ bool is_host_command(ClientType t) {
 }
 
 ParseResult parse_client_message(std::string_view text) {
+  ClientMessage m;
+  if (fast_parse_buy(text, m)) {
+    ParseResult result;
+    result.message = std::move(m);
+    return result;
+  }
+  return parse_client_message_json(text);
+}
+
+ParseResult parse_client_message_json(std::string_view text) {
   ParseResult result;
   const json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
@@ -221,6 +365,14 @@ ParseResult parse_client_message(std::string_view text) {
   }
   result.message = std::move(m);
   return result;
+}
+
+bool is_replay_session_id(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-')) return false;
+  }
+  return true;
 }
 
 }  // namespace harvest::realtime

@@ -42,6 +42,9 @@ struct ParseResult {
 };
 
 ParseResult parse_client_message(std::string_view text);
+// The reference parser (nlohmann::json). parse_client_message() answers the same for every
+// frame; it only skips the JSON DOM for well-formed buys, the hot frame (fuzz_protocol checks).
+ParseResult parse_client_message_json(std::string_view text);
 
 const char* client_type_name(ClientType t);
 // Host-only commands: card.*, product.update, sale.*.
@@ -49,6 +52,8 @@ bool is_host_command(ClientType t);
 
 // [A-Za-z0-9_-]{min,max}
 bool is_token_chars(std::string_view s, size_t min_len, size_t max_len);
+// A replay session id: 1-64 characters [0-9a-z-].
+bool is_replay_session_id(std::string_view s);
 // Number of Unicode code points in valid UTF-8 text.
 size_t utf8_length(std::string_view s);
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/tokens.h"
@@ -86,9 +87,15 @@ RoomService::RoomService(EventLoop& loop, HttpServer& http, StreamRegistry& stre
       options_(options),
       room_timeline_(std::make_unique<RoomStateTimeline>(*this)) {}
 
-RoomService::~RoomService() = default;
+RoomService::~RoomService() {
+  if (health_timer_ != 0) loop_.cancel(health_timer_);
+}
 
 void RoomService::start() {
+  streams_.add_listener([this](const StreamState& s, StreamRegistry::Change change) {
+    if (change == StreamRegistry::Change::live || change == StreamRegistry::Change::offline) send_health(s);
+  });
+  health_timer_ = loop_.run_after(options_.health_interval, [this] { health_tick(); });
   const int64_t now = now_ms();
   for (const StreamState* s : streams_.all()) {
     Room& r = room(s->record.id);
@@ -142,12 +149,19 @@ bool RoomService::on_open(ConnId id, const HttpRequest& upgrade) {
     return refuse("forbidden", "token " + conn.identity.token_problem);
   if (conn.identity.role == Role::host && !conn.identity.may_manage(conn.stream_id))
     return refuse("forbidden", "this host token is for another stream");
+  if (auto rp = upgrade.query.find("replay"); rp != upgrade.query.end()) {
+    if (!is_replay_session_id(rp->second)) return refuse("invalid", "bad replay session id");
+    conn.replay_session = rp->second;
+  }
 
   Room& r = room(conn.stream_id);
   conn.room_index = r.conns.size();
   r.conns.push_back(id);
   http_.send(id, welcome_json(conn).dump());
   mark_viewers(r);
+  if (conn.replay_session.empty() && conn.identity.may_manage(conn.stream_id)) {
+    if (const StreamState* s = streams_.find(conn.stream_id)) http_.send(id, health_json(*s).dump());
+  }
   return true;
 }
 
@@ -215,11 +229,9 @@ void RoomService::strike(Conn& c) {
 // ---------------------------------------------------------------- output helpers
 
 void RoomService::broadcast(Room& r, const Payload& payload, Delivery delivery, uint64_t key, ConnId except) {
-  // Copy: a send may close a slow connection, which never edits the room synchronously (lws
-  // reports the close later), but stay safe against future changes.
-  for (size_t i = 0; i < r.conns.size(); ++i) {
-    if (r.conns[i] != except) http_.send(r.conns[i], payload, delivery, key);
-  }
+  // One serialisation for everyone; a send never edits the room synchronously (a slow
+  // connection that is cut off is reported closed later by the transport).
+  http_.send_to_all(r.conns, payload, delivery, key, except);
 }
 
 void RoomService::reply(const Conn& c, json message, const std::string& id_json) {
@@ -229,17 +241,18 @@ void RoomService::reply(const Conn& c, json message, const std::string& id_json)
 
 void RoomService::send_error(const Conn& c, const std::string& code, const std::string& message,
                              const std::string& id_json) {
-  json e = {{"type", "error"}, {"re", re_value(id_json)}, {"code", code}, {"message", message}};
-  http_.send(c.id, e.dump());
+  http_.send(c.id, JsonObject().str("type", "error").raw("re", id_json).str("code", code).str("message", message)
+                       .take());
 }
 
 void RoomService::reject_buy(const Conn& c, commerce::Rejection reason, const std::string& message,
                              const std::string& id_json, const std::string& product_id) {
   metrics().orders_rejected.add(commerce::rejection_name(reason));
-  json r = {{"type", "order.rejected"}, {"re", re_value(id_json)}, {"reason", commerce::rejection_name(reason)},
-            {"message", message}};
-  if (!product_id.empty()) r["product_id"] = product_id;
-  http_.send(c.id, r.dump());
+  JsonObject r;
+  r.str("type", "order.rejected").raw("re", id_json).str("reason", commerce::rejection_name(reason))
+      .str("message", message);
+  if (!product_id.empty()) r.str("product_id", product_id);
+  http_.send(c.id, r.take());
 }
 
 json RoomService::product_json(const commerce::Product& p) const {
@@ -307,6 +320,7 @@ json RoomService::welcome_json(const Conn& c) {
           {"stream", c.stream_id},
           {"role", role_name(c.identity.role)},
           {"viewer_id", c.viewer_id},
+          {"replay", c.replay_session.empty() ? json(nullptr) : json(c.replay_session)},
           {"server_time", now},
           {"products", products},
           {"cards", cards},
@@ -322,6 +336,10 @@ void RoomService::handle(Conn& c, const ClientMessage& m) {
                m.id_json);
     return;
   }
+  if (is_host_command(m.type) && !c.replay_session.empty()) {
+    send_error(c, "forbidden", "a replay connection is a viewer", m.id_json);
+    return;
+  }
   switch (m.type) {
     case ClientType::card_show: return handle_card_show(c, m);
     case ClientType::card_hide: return handle_card_hide(c, m);
@@ -330,9 +348,13 @@ void RoomService::handle(Conn& c, const ClientMessage& m) {
     case ClientType::sale_stop: return handle_sale_stop(c, m);
     case ClientType::buy: return handle_buy(c, m);
     case ClientType::chat_send: return handle_chat(c, m);
-    case ClientType::ping:
-      reply(c, {{"type", "pong"}, {"server_time", now_ms()}}, m.id_json);
+    case ClientType::ping: {
+      JsonObject pong;
+      pong.str("type", "pong");
+      if (!m.id_json.empty()) pong.raw("re", m.id_json);
+      http_.send(c.id, pong.num("server_time", now_ms()).take());
       return;
+    }
   }
 }
 
@@ -511,9 +533,16 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
   req.sale_id = m.sale_id;
   req.media_time = m.media_time;
   req.card_product_id = current_card(c.stream_id);
+  req.replay_session = c.replay_session;
   if (m.media_time) {
     const commerce::CardTimeline& tl = timeline_ != nullptr ? *timeline_ : *room_timeline_;
-    req.media_card_product_id = tl.card_at(c.stream_id, *m.media_time);
+    if (c.replay_session.empty()) {
+      req.media_card_product_id = tl.card_at(c.stream_id, *m.media_time);
+      req.media_exposure_id = tl.exposure_at(c.stream_id, "", *m.media_time);
+    } else {
+      req.media_card_product_id = tl.card_at_in_session(c.stream_id, c.replay_session, *m.media_time);
+      req.media_exposure_id = tl.exposure_at(c.stream_id, c.replay_session, *m.media_time);
+    }
   }
   req.now_ms = now_ms();
 
@@ -535,18 +564,19 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
         mark_stock(r, o.order.product_id);
       }
       if (cit == conns_.end()) return;  // the buyer left; the order stands (a retry finds it)
-      json j = {{"type", "order.confirmed"},
-                {"re", re_value(id_json)},
-                {"order_id", o.order.id},
-                {"product_id", o.order.product_id},
-                {"qty", o.order.qty},
-                {"unit_price", o.order.unit_price},
-                {"total", o.order.total},
-                {"currency", o.order.currency},
-                {"sale_id", o.order.sale_id.empty() ? json(nullptr) : json(o.order.sale_id)},
-                {"server_time", o.order.server_time_ms},
-                {"duplicate", o.kind == Kind::duplicate_confirmed}};
-      http_.send(conn_id, j.dump());
+      JsonObject j;
+      j.str("type", "order.confirmed")
+          .raw("re", id_json)
+          .num("order_id", o.order.id)
+          .str("product_id", o.order.product_id)
+          .num("qty", o.order.qty)
+          .num("unit_price", o.order.unit_price)
+          .num("total", o.order.total)
+          .str("currency", o.order.currency);
+      if (o.order.sale_id.empty()) j.null("sale_id");
+      else j.str("sale_id", o.order.sale_id);
+      j.num("server_time", o.order.server_time_ms).boolean("duplicate", o.kind == Kind::duplicate_confirmed);
+      http_.send(conn_id, j.take());
       return;
     }
     if (cit != conns_.end()) reject_buy(cit->second, o.reason, o.message, id_json, "");
@@ -560,14 +590,19 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
 }
 
 void RoomService::handle_chat(Conn& c, const ClientMessage& m) {
-  json j = {{"type", "chat"},
-            {"from", chat_name(c.identity, c.viewer_id)},
-            {"role", role_name(c.identity.role)},
-            {"text", m.text},
-            {"server_time", now_ms()}};
+  const std::string from = chat_name(c.identity, c.viewer_id);
+  const int64_t now = now_ms();
+  auto chat = [&](bool with_re) {
+    JsonObject j;
+    j.str("type", "chat");
+    if (with_re) j.raw("re", m.id_json);
+    return j.str("from", from).str("role", role_name(c.identity.role)).str("text", m.text)
+        .num("server_time", now).take();
+  };
   Room& r = room(c.stream_id);
-  broadcast(r, Payload(j.dump()), Delivery::reliable, 0, c.id);
-  reply(c, j, m.id_json);
+  broadcast(r, Payload(chat(false)), Delivery::reliable, 0, c.id);
+  if (m.id_json.empty()) http_.send(c.id, chat(false));
+  else http_.send(c.id, chat(true));
 }
 
 // ---------------------------------------------------------------- coalesced updates
@@ -587,20 +622,21 @@ void RoomService::flush_stock(const std::string& stream_id) {
   for (const auto& product_id : r.dirty_stock) {
     const commerce::Product* p = shop.product(product_id);
     if (p == nullptr) continue;
-    json stock = {{"type", "stock"}, {"product_id", product_id}, {"left", p->stock}, {"sold", p->sold}};
-    if (const commerce::FlashSale* s = shop.running_sale_for(product_id)) {
-      stock["sale_id"] = s->id;
-      stock["sale_left"] = s->quantity - s->sold;
-    }
-    broadcast(r, Payload(stock.dump()), Delivery::superseding, supersede_key("stock", product_id));
+    JsonObject stock;
+    stock.str("type", "stock").str("product_id", product_id).num("left", p->stock).num("sold", p->sold);
+    if (const commerce::FlashSale* s = shop.running_sale_for(product_id))
+      stock.str("sale_id", s->id).num("sale_left", s->quantity - s->sold);
+    broadcast(r, Payload(stock.take()), Delivery::superseding, supersede_key("stock", product_id));
     auto pit = r.purchases.find(product_id);
     if (pit != r.purchases.end()) {
-      json purchase = {{"type", "purchase"},
-                       {"product_id", product_id},
-                       {"qty", pit->second.qty},
-                       {"buyer", pit->second.buyer},
-                       {"count", p->sold}};
-      broadcast(r, Payload(purchase.dump()), Delivery::superseding, supersede_key("purchase", product_id));
+      std::string purchase = JsonObject()
+                                 .str("type", "purchase")
+                                 .str("product_id", product_id)
+                                 .num("qty", pit->second.qty)
+                                 .str("buyer", pit->second.buyer)
+                                 .num("count", p->sold)
+                                 .take();
+      broadcast(r, Payload(purchase), Delivery::superseding, supersede_key("purchase", product_id));
       r.purchases.erase(pit);
     }
   }
@@ -609,6 +645,9 @@ void RoomService::flush_stock(const std::string& stream_id) {
 
 void RoomService::mark_viewers(Room& r) {
   r.viewers_dirty = true;
+  int& peak = r.peak_by_minute[now_ms() / 60000 * 60000];
+  peak = std::max(peak, static_cast<int>(r.conns.size()));
+  if (r.peak_by_minute.size() > 24 * 60) r.peak_by_minute.erase(r.peak_by_minute.begin());
   streams_.set_viewers(r.stream_id, static_cast<int>(r.conns.size()));
   if (r.viewers_flush_armed) return;
   r.viewers_flush_armed = true;
@@ -624,8 +663,58 @@ void RoomService::flush_viewers(const std::string& stream_id) {
   const int count = static_cast<int>(r.conns.size());
   if (count == r.viewers_sent) return;
   r.viewers_sent = count;
-  json j = {{"type", "viewers"}, {"count", count}};
-  broadcast(r, Payload(j.dump()), Delivery::superseding, supersede_key("viewers", ""));
+  broadcast(r, Payload(JsonObject().str("type", "viewers").num("count", count).take()), Delivery::superseding,
+            supersede_key("viewers", ""));
+}
+
+// ---------------------------------------------------------------- stream health (hosts only)
+
+json RoomService::health_json(const StreamState& s) const {
+  const json& in = s.ingest;
+  auto num = [&in](const char* k) { return in.contains(k) && in[k].is_number() ? in[k] : json(nullptr); };
+  auto str = [&in](const char* k) { return in.contains(k) && in[k].is_string() ? in[k] : json(nullptr); };
+  return {{"type", "stream.health"},
+          {"stream", s.record.id},
+          {"status", s.live ? "live" : "offline"},
+          {"live", s.live},
+          {"live_since", s.live ? json(s.live_since_ms) : json(nullptr)},
+          {"protocol", str("protocol")},
+          {"video_codec", str("video_codec")},
+          {"width", num("width")},
+          {"height", num("height")},
+          {"fps", num("fps")},
+          {"bitrate_bps", num("bitrate_bps")},
+          {"rtt_ms", num("rtt_ms")},
+          {"loss_pct", num("loss_pct")},
+          {"ingest", in.is_object() ? in : json::object()},
+          {"viewers", s.viewers},
+          {"server_time", now_ms()}};
+}
+
+void RoomService::send_health(const StreamState& s) {
+  auto rit = rooms_.find(s.record.id);
+  if (rit == rooms_.end()) return;
+  std::string text;
+  for (ConnId id : rit->second.conns) {
+    auto cit = conns_.find(id);
+    if (cit == conns_.end() || !cit->second.replay_session.empty() || !cit->second.identity.may_manage(s.record.id))
+      continue;
+    if (text.empty()) text = health_json(s).dump();
+    http_.send(id, Payload(text), Delivery::superseding, supersede_key("stream.health", ""));
+  }
+}
+
+void RoomService::health_tick() {
+  health_timer_ = loop_.run_after(options_.health_interval, [this] { health_tick(); });
+  for (const auto& [stream_id, r] : rooms_) {
+    if (r.conns.empty()) continue;
+    if (const StreamState* s = streams_.find(stream_id)) send_health(*s);
+  }
+}
+
+std::map<int64_t, int> RoomService::peak_viewers_by_minute(const std::string& stream_id) const {
+  auto it = rooms_.find(stream_id);
+  return it == rooms_.end() ? std::map<int64_t, int>() : it->second.peak_by_minute;
 }
 
 // ---------------------------------------------------------------- catalog and media seam

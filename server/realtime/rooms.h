@@ -36,6 +36,8 @@ struct RoomOptions {
   // Room-wide coalescing of superseding broadcasts.
   std::chrono::milliseconds stock_interval{50};     // stock and purchase
   std::chrono::milliseconds viewers_interval{500};  // viewer count
+  // stream.health to the host connections of each room (also at once on live/offline).
+  std::chrono::milliseconds health_interval{3000};
   // Overrides from HARVEST_WS_MESSAGE_RATE, HARVEST_WS_MESSAGE_BURST, HARVEST_WS_CHAT_RATE,
   // HARVEST_WS_CHAT_BURST (benchmarks raise them).
   static RoomOptions from_environment();
@@ -94,6 +96,12 @@ public:
 
   size_t connection_count() const { return conns_.size(); }
 
+  // Peak room connections per wall-clock minute (ms since the epoch of the minute's start),
+  // since this server started. For the report.
+  std::map<int64_t, int> peak_viewers_by_minute(const std::string& stream_id) const;
+  // The stream.health event for a stream (what hosts receive).
+  nlohmann::json health_json(const StreamState& s) const;
+
 private:
   struct TokenBucket {
     double tokens = 0;
@@ -104,6 +112,7 @@ private:
     ConnId id = 0;
     std::string stream_id;
     std::string viewer_id;
+    std::string replay_session;  // "" live; else the replay session this viewer watches
     Identity identity;
     TokenBucket messages;
     TokenBucket chat;
@@ -138,6 +147,7 @@ private:
     int viewers_sent = -1;
     std::map<std::string, EventLoop::TimerId> sale_timers;
     std::vector<RecentChange> recent_changes;  // last few card changes, for card_presented()
+    std::map<int64_t, int> peak_by_minute;      // minute start (ms) -> most connections
   };
   class RoomStateTimeline;
 
@@ -170,6 +180,8 @@ private:
   void flush_stock(const std::string& stream_id);
   void mark_viewers(Room& room);
   void flush_viewers(const std::string& stream_id);
+  void send_health(const StreamState& s);
+  void health_tick();
 
   nlohmann::json card_json(const std::string& stream_id, const std::string& product_id);
   nlohmann::json product_json(const commerce::Product& p) const;
@@ -189,6 +201,7 @@ private:
   std::unique_ptr<RoomStateTimeline> room_timeline_;
   const commerce::CardTimeline* timeline_ = nullptr;
   uint64_t next_change_id_ = 1;
+  EventLoop::TimerId health_timer_ = 0;
 };
 
 }  // namespace harvest::realtime

@@ -41,9 +41,10 @@ void OrderWriter::run() {
         queue_.pop_front();
       }
     }
+    // The orders move into the commit; the callbacks only need the status afterwards.
     std::vector<commerce::Order> orders;
     orders.reserve(group->size());
-    for (const auto& item : *group) orders.push_back(item.order);
+    for (auto& item : *group) orders.push_back(std::move(item.order));
 
     const auto started = std::chrono::steady_clock::now();
     Status st = store_.commit_orders(orders);

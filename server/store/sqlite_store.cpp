@@ -55,7 +55,17 @@ const char* const kCommerceSchema =
     " unit_price INTEGER NOT NULL, total INTEGER NOT NULL, currency TEXT NOT NULL, media_time REAL,"
     " card_product_id TEXT NOT NULL, media_card_product_id TEXT NOT NULL, sale_id TEXT NOT NULL,"
     " server_time_ms INTEGER NOT NULL, UNIQUE (stream_id, viewer_id, idempotency_key));"
-    "CREATE INDEX IF NOT EXISTS orders_by_stream ON orders (stream_id, id);";
+    "CREATE INDEX IF NOT EXISTS orders_by_stream ON orders (stream_id, id);"
+    "CREATE TABLE IF NOT EXISTS card_exposures ("
+    " stream_id TEXT NOT NULL, id INTEGER NOT NULL, session_id TEXT NOT NULL, product_id TEXT NOT NULL,"
+    " change_id INTEGER NOT NULL, shown_pts REAL NOT NULL, shown_pdt_ms INTEGER NOT NULL, hidden_pts REAL,"
+    " hidden_pdt_ms INTEGER, PRIMARY KEY (stream_id, id));";
+
+// Columns added after the first release: ALTER TABLE on databases created before them.
+const char* const kOrderColumns[][2] = {
+    {"replay_session", "ALTER TABLE orders ADD COLUMN replay_session TEXT NOT NULL DEFAULT ''"},
+    {"media_exposure_id", "ALTER TABLE orders ADD COLUMN media_exposure_id INTEGER NOT NULL DEFAULT 0"},
+};
 
 int64_t col_int(const Statement& s, int c) { return sqlite3_column_int64(s.get(), c); }
 
@@ -79,6 +89,19 @@ SqliteStore::SqliteStore(const std::string& path) {
       return;
     }
   }
+  for (const auto& [column, alter] : kOrderColumns) {
+    Statement has(db_, "SELECT COUNT(*) FROM pragma_table_info('orders') WHERE name = ?");
+    has.bind(1, std::string(column));
+    if (!has.valid() || sqlite3_step(has.get()) != SQLITE_ROW) {
+      error_ = "cannot inspect SQLite database '" + path + "'";
+      return;
+    }
+    if (sqlite3_column_int64(has.get(), 0) != 0) continue;
+    if (auto st = exec(alter); !st) {
+      error_ = "cannot upgrade SQLite database '" + path + "': " + st.message();
+      return;
+    }
+  }
   if (sqlite3_open_v2(path.c_str(), &writer_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
       SQLITE_OK) {
     error_ = "cannot open SQLite database '" + path + "' for the order writer";
@@ -93,6 +116,7 @@ SqliteStore::SqliteStore(const std::string& path) {
 }
 
 SqliteStore::~SqliteStore() {
+  sqlite3_finalize(insert_order_);
   sqlite3_close_v2(writer_db_);
   sqlite3_close_v2(db_);
 }
@@ -249,8 +273,8 @@ std::vector<commerce::Order> SqliteStore::list_orders(const std::string& stream_
   std::vector<commerce::Order> out;
   Statement s(db_,
               "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
-              " card_product_id, media_card_product_id, sale_id, server_time_ms FROM orders"
-              " WHERE stream_id = ? ORDER BY id");
+              " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
+              " media_exposure_id FROM orders WHERE stream_id = ? ORDER BY id");
   if (!s.valid()) return out;
   s.bind(1, stream_id);
   while (sqlite3_step(s.get()) == SQLITE_ROW) {
@@ -269,6 +293,8 @@ std::vector<commerce::Order> SqliteStore::list_orders(const std::string& stream_
     o.media_card_product_id = s.text(10);
     o.sale_id = s.text(11);
     o.server_time_ms = col_int(s, 12);
+    o.replay_session = s.text(13);
+    o.media_exposure_id = col_int(s, 14);
     out.push_back(std::move(o));
   }
   return out;
@@ -293,39 +319,98 @@ Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders) {
     return Status::ok();
   };
   if (auto st = run("BEGIN IMMEDIATE"); !st) return st;
-  Statement ins(writer_db_,
-                "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, unit_price, total,"
-                " currency, media_time, card_product_id, media_card_product_id, sale_id, server_time_ms)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  if (!ins.valid()) {
+  // Prepared once for the writer's connection (the hot path: one row per order).
+  if (insert_order_ == nullptr &&
+      sqlite3_prepare_v3(writer_db_,
+                         "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, unit_price,"
+                         " total, currency, media_time, card_product_id, media_card_product_id, sale_id, server_time_ms,"
+                         " replay_session, media_exposure_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         -1, SQLITE_PREPARE_PERSISTENT, &insert_order_, nullptr) != SQLITE_OK) {
     Status st = Status::error(sqlite3_errmsg(writer_db_));
+    sqlite3_finalize(insert_order_);
+    insert_order_ = nullptr;
     run("ROLLBACK");
     return st;
   }
+  sqlite3_stmt* ins = insert_order_;
+  // `orders` outlives every step: its strings are bound without copies.
+  auto text = [ins](int index, const std::string& v) {
+    sqlite3_bind_text(ins, index, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  };
   for (const auto& o : orders) {
-    sqlite3_reset(ins.get());
-    ins.bind(1, o.id);
-    ins.bind(2, o.stream_id);
-    ins.bind(3, o.viewer_id);
-    ins.bind(4, o.idempotency_key);
-    ins.bind(5, o.product_id);
-    ins.bind(6, o.qty);
-    ins.bind(7, o.unit_price);
-    ins.bind(8, o.total);
-    ins.bind(9, o.currency);
-    if (o.media_time) sqlite3_bind_double(ins.get(), 10, *o.media_time);
-    else sqlite3_bind_null(ins.get(), 10);
-    ins.bind(11, o.card_product_id);
-    ins.bind(12, o.media_card_product_id);
-    ins.bind(13, o.sale_id);
-    ins.bind(14, o.server_time_ms);
-    if (sqlite3_step(ins.get()) != SQLITE_DONE) {
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, o.id);
+    text(2, o.stream_id);
+    text(3, o.viewer_id);
+    text(4, o.idempotency_key);
+    text(5, o.product_id);
+    sqlite3_bind_int64(ins, 6, o.qty);
+    sqlite3_bind_int64(ins, 7, o.unit_price);
+    sqlite3_bind_int64(ins, 8, o.total);
+    text(9, o.currency);
+    if (o.media_time) sqlite3_bind_double(ins, 10, *o.media_time);
+    else sqlite3_bind_null(ins, 10);
+    text(11, o.card_product_id);
+    text(12, o.media_card_product_id);
+    text(13, o.sale_id);
+    sqlite3_bind_int64(ins, 14, o.server_time_ms);
+    text(15, o.replay_session);
+    sqlite3_bind_int64(ins, 16, o.media_exposure_id);
+    if (sqlite3_step(ins) != SQLITE_DONE) {
       Status st = Status::error(sqlite3_errmsg(writer_db_));
+      sqlite3_reset(ins);
+      sqlite3_clear_bindings(ins);
       run("ROLLBACK");
       return st;
     }
   }
+  sqlite3_reset(ins);
+  sqlite3_clear_bindings(ins);  // no pointers into `orders` outlive this call
   return run("COMMIT");
+}
+
+Status SqliteStore::save_exposure(const commerce::CardExposure& e) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "INSERT OR REPLACE INTO card_exposures (stream_id, id, session_id, product_id, change_id, shown_pts,"
+              " shown_pdt_ms, hidden_pts, hidden_pdt_ms) VALUES (?,?,?,?,?,?,?,?,?)");
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  s.bind(1, e.stream_id);
+  s.bind(2, e.id);
+  s.bind(3, e.session_id);
+  s.bind(4, e.product_id);
+  s.bind(5, static_cast<int64_t>(e.change_id));
+  sqlite3_bind_double(s.get(), 6, e.shown_pts);
+  s.bind(7, e.shown_pdt_ms);
+  if (e.hidden_pts) sqlite3_bind_double(s.get(), 8, *e.hidden_pts);
+  else sqlite3_bind_null(s.get(), 8);
+  if (e.hidden_pdt_ms) s.bind(9, *e.hidden_pdt_ms);
+  else sqlite3_bind_null(s.get(), 9);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
+  return Status::ok();
+}
+
+std::vector<commerce::CardExposure> SqliteStore::list_exposures() {
+  std::lock_guard lock(mutex_);
+  std::vector<commerce::CardExposure> out;
+  Statement s(db_,
+              "SELECT stream_id, id, session_id, product_id, change_id, shown_pts, shown_pdt_ms, hidden_pts,"
+              " hidden_pdt_ms FROM card_exposures ORDER BY id");
+  if (!s.valid()) return out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    commerce::CardExposure e;
+    e.stream_id = s.text(0);
+    e.id = col_int(s, 1);
+    e.session_id = s.text(2);
+    e.product_id = s.text(3);
+    e.change_id = static_cast<uint64_t>(col_int(s, 4));
+    e.shown_pts = sqlite3_column_double(s.get(), 5);
+    e.shown_pdt_ms = col_int(s, 6);
+    if (sqlite3_column_type(s.get(), 7) != SQLITE_NULL) e.hidden_pts = sqlite3_column_double(s.get(), 7);
+    if (sqlite3_column_type(s.get(), 8) != SQLITE_NULL) e.hidden_pdt_ms = col_int(s, 8);
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 std::unique_ptr<Store> open_store(const ServerConfig& config, std::string& error) {

@@ -28,6 +28,8 @@ public:
   std::vector<commerce::Order> list_orders(const std::string& stream_id) override;
   int64_t max_order_id() override;
   Status commit_orders(const std::vector<commerce::Order>& orders) override;
+  Status save_exposure(const commerce::CardExposure& exposure) override;
+  std::vector<commerce::CardExposure> list_exposures() override;
 
   sqlite3* handle() { return db_; }
 
@@ -41,6 +43,7 @@ private:
   // The order writer's own connection: its transactions and fsyncs never hold up readers on
   // db_ (WAL lets readers run beside one writer).
   sqlite3* writer_db_ = nullptr;
+  sqlite3_stmt* insert_order_ = nullptr;  // on writer_db_, under writer_mutex_
   std::mutex writer_mutex_;
 };
 

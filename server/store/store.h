@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "commerce/exposure_timeline.h"
 #include "commerce/types.h"
 #include "core/config.h"
 #include "core/status.h"
@@ -53,6 +54,13 @@ public:
   // Group commit: writes every order in one transaction; durable (fsync'd) on return, or none
   // of them is written. Called from the order writer thread; safe alongside the other methods.
   virtual Status commit_orders(const std::vector<commerce::Order>& orders) = 0;
+
+  // --- card exposures (attribution) ---
+  // Inserts or replaces the exposure with this (stream_id, id): written when it opens and
+  // again when it closes.
+  virtual Status save_exposure(const commerce::CardExposure& exposure) = 0;
+  // Every stored exposure of every stream, by id.
+  virtual std::vector<commerce::CardExposure> list_exposures() = 0;
 };
 
 // Opens the backend named by config.store ("sqlite" under config.data_dir, or a postgres:// URL).

@@ -21,6 +21,12 @@ export function serverBin() {
 const started = new Set();
 process.on('exit', () => { for (const p of started) { try { p.kill('SIGKILL'); } catch {} } });
 
+// HARVEST_SERVER_ARGS: extra flags for every server a test starts (ctest runs the suite again
+// with --fanout-threads).
+function extraServerArgs() {
+  return (process.env.HARVEST_SERVER_ARGS ?? '').split(' ').filter((a) => a !== '');
+}
+
 export class Server {
   // Starts harvest-server on free ports with `dataDir` (a new temp dir when omitted).
   static async start({ dataDir, env = {}, args = [] } = {}) {
@@ -29,7 +35,7 @@ export class Server {
     s.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'harvest-commerce-'));
     s.log = '';
     s.proc = spawn(serverBin(), ['--http-port', '0', '--rtmp-port', '0', '--srt-port', '0', '--bind', '127.0.0.1',
-                                 '--data-dir', s.dataDir, ...args],
+                                 '--data-dir', s.dataDir, ...extraServerArgs(), ...args],
                    { env: { ...process.env, HARVEST_ADMIN_TOKEN: ADMIN, ASAN_OPTIONS: 'detect_leaks=0', ...env },
                      stdio: ['ignore', 'pipe', 'pipe'] });
     started.add(s.proc);

@@ -1,6 +1,9 @@
 // Protocol v1 parser: a pure function from frame text to a message or an error.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include "core/json_writer.h"
 #include "realtime/protocol.h"
 
 using namespace harvest::realtime;
@@ -100,4 +103,81 @@ TEST_CASE("protocol: helpers") {
   CHECK(utf8_length("隰县玉露香梨") == 6);
   CHECK(is_host_command(ClientType::sale_start));
   CHECK_FALSE(is_host_command(ClientType::buy));
+}
+
+TEST_CASE("protocol: the fast path for buys answers exactly as the reference parser") {
+  const char* frames[] = {
+      R"({"type":"buy","id":7,"product_id":"bench","qty":1,"idempotency_key":"k0-7"})",
+      R"({"type":"buy","id":"b-1","product_id":"p","qty":99,"idempotency_key":"key with spaces","sale_id":"s1"})",
+      R"( { "qty" : 2 , "type" : "buy", "product_id":"p","idempotency_key":"k","media_time":12 } )",
+      R"({"type":"buy","id":-3,"product_id":"p","qty":1,"idempotency_key":"k","extra":true,"n":5})",
+      R"({"type":"buy","id":"x","product_id":"p","qty":1,"idempotency_key":"k","media_time":12.5})",
+      R"({"type":"buy","id":0,"product_id":"p","qty":1,"idempotency_key":"k","sale_id":null})",
+      R"({"type":"buy","id":-0,"product_id":"p","qty":1,"idempotency_key":"k"})",
+      R"({"type":"buy","id":01,"product_id":"p","qty":1,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":1,"qty":2,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":100,"idempotency_key":"k"})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"k\u0041"})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"梨"})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"k"} x)",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"k","id":true})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"k","media_time":-1})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"k","media_time":1000000001})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"k","sale_id":"s 1"})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"k","nested":{"a":1}})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"0123456789012345678901234567890123456789012345678901234567890123"})",
+      R"({"type":"buy","product_id":"p","qty":1,"idempotency_key":"01234567890123456789012345678901234567890123456789012345678901234"})",
+      R"({"type":"ping","id":1})",
+      R"({"type":"buy"})",
+      R"({})",
+      "",
+  };
+  for (const char* f : frames) {
+    INFO(f);
+    const ParseResult fast = parse_client_message(f);
+    const ParseResult ref = parse_client_message_json(f);
+    REQUIRE(fast.message.has_value() == ref.message.has_value());
+    if (fast.message) {
+      CHECK(fast.message->type == ref.message->type);
+      CHECK(fast.message->id_json == ref.message->id_json);
+      CHECK(fast.message->product_id == ref.message->product_id);
+      CHECK(fast.message->qty == ref.message->qty);
+      CHECK(fast.message->idempotency_key == ref.message->idempotency_key);
+      CHECK(fast.message->sale_id == ref.message->sale_id);
+      CHECK(fast.message->media_time == ref.message->media_time);
+    } else {
+      CHECK(fast.error.code == ref.error.code);
+      CHECK(fast.error.message == ref.error.message);
+      CHECK(fast.error.id_json == ref.error.id_json);
+    }
+  }
+}
+
+TEST_CASE("json writer: the same text nlohmann::json::dump() gives for strings, numbers and null") {
+  const std::string samples[] = {"", "plain", "quote \" and \\ backslash", "tab\tnew\nline\r", std::string("nul\0x", 5),
+                                 "\x01\x1f\x7f", "隰县玉露香梨 5斤装", "/slash/"};
+  for (const auto& v : samples) {
+    std::string mine;
+    harvest::append_json_string(mine, v);
+    CHECK(mine == nlohmann::json(v).dump());
+  }
+  for (int64_t n : {int64_t{0}, int64_t{-1}, int64_t{10000000000}, INT64_MIN, INT64_MAX}) {
+    std::string mine;
+    harvest::append_json_int(mine, n);
+    CHECK(mine == nlohmann::json(n).dump());
+  }
+  const std::string obj = harvest::JsonObject()
+                              .str("type", "order.confirmed")
+                              .raw("re", "\"b1\"")
+                              .raw("none", "")
+                              .num("total", 7980)
+                              .null("sale_id")
+                              .boolean("duplicate", false)
+                              .take();
+  CHECK(nlohmann::json::parse(obj) == nlohmann::json({{"type", "order.confirmed"},
+                                                      {"re", "b1"},
+                                                      {"none", nullptr},
+                                                      {"total", 7980},
+                                                      {"sale_id", nullptr},
+                                                      {"duplicate", false}}));
 }

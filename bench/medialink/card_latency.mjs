@@ -1,0 +1,65 @@
+// Media-link benchmark (prints figures, never fails on time):
+//  1. host command -> first frame with the card: 200 card.show/card.hide commands against a live
+//     stream; for each, the wall time from sending it to (a) the amended card.shown/card.hidden
+//     (the passthrough access unit left productcue and the loop handled its message) and (b) the
+//     burned-in overlay's productoverlay-card message (server log `burned_card_frame`, ms clock).
+//  2. burned-in sustain: frames in / encoded / dropped by the leaky queues over the run, i.e. does
+//     the burned-in branch keep up in real time at the publisher's size and rate.
+// Usage: HARVEST_SERVER_BIN=build/server/harvest-server node bench/medialink/card_latency.mjs
+//        [--size 1280x720] [--fps 30] [--commands 200] [--interval-ms 150]
+import { Server, Client } from '../../tests/commerce/js/lib.mjs';
+import { rtmpPort, publish, waitPlaylist } from '../../tests/medialink/js/medialib.mjs';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf('--' + name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const [W, H] = arg('size', '1280x720').split('x').map(Number);
+const FPS = Number(arg('fps', '30'));
+const N = Number(arg('commands', '200'));
+const INTERVAL = Number(arg('interval-ms', '150'));
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+
+const server = await Server.start({ env: { HARVEST_WS_MESSAGE_RATE: '1000', HARVEST_WS_MESSAGE_BURST: '1000' } });
+try {
+  const stream = await server.createStream('bench');
+  await server.putProducts(stream.id, [{ id: 'p1', title: 'Pear', price: 100, currency: 'CNY', stock: 5 }], stream.host_token);
+  const host = await Client.connect(server, { stream: stream.id, token: stream.host_token });
+  await host.waitFor((m) => m.type === 'welcome');
+  const seconds = Math.ceil((N * (INTERVAL + 400)) / 1000) + 15;  // commands wait for their amendment
+  const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${stream.stream_key}`,
+                      { width: W, height: H, fps: FPS, seconds, gop: FPS });
+  await waitPlaylist(server, `/hls/${stream.id}/burned/index.m3u8`, (p) => p.segments.length >= 2, 60000, 'burned playlist');
+  const amend = [];
+  const sentAt = [];
+  for (let i = 0; i < N; i++) {
+    const show = i % 2 === 0;
+    const t0 = Date.now();
+    sentAt.push(t0);
+    const r = await host.request(show ? { type: 'card.show', product_id: 'p1' } : { type: 'card.hide', product_id: 'p1' });
+    const m = await host.waitFor((x) => x.amended === true && x.change_id === r.change_id, 10000);
+    amend.push(m._at - t0);
+    const wait = t0 + INTERVAL - Date.now();
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+  }
+  // Overlay frames: the server log's ms timestamps of burned_card_frame, in order.
+  await new Promise((res) => setTimeout(res, 1500));
+  const overlayAt = server.log.split('\n').filter((l) => l.includes('event=burned_card_frame'))
+    .map((l) => Date.parse(/^ts=(\S+)/.exec(l)[1]));
+  const overlay = overlayAt.slice(-N).map((t, i) => t - sentAt[i]);
+  const stats = server.log.split('\n').filter((l) => l.includes('event=burned_in_stats')).pop() ?? '(no drops logged)';
+  console.log(`source ${W}x${H}@${FPS}, ${N} commands every ${INTERVAL} ms`);
+  console.log(`command -> amended card.shown/hidden (passthrough AU cued): p50 ${pct(amend, 50)} ms, p99 ${pct(amend, 99)} ms, max ${Math.max(...amend)} ms`);
+  if (overlay.length === N)
+    console.log(`command -> burned-in overlay frame message: p50 ${pct(overlay, 50)} ms, p99 ${pct(overlay, 99)} ms, max ${Math.max(...overlay)} ms`);
+  else console.log(`overlay messages: ${overlay.length} of ${N} (some frames dropped before the overlay)`);
+  console.log(`frame interval ${(1000 / FPS).toFixed(1)} ms; last burned_in_stats: ${stats}`);
+  await pub.kill();
+  host.close();
+} finally {
+  await server.stop();
+}

@@ -1,0 +1,257 @@
+#include "media/burned_branch.h"
+
+#include <gst/app/gstappsink.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/log.h"
+#include "media/stream_pipeline.h"
+
+namespace harvest::media {
+
+namespace {
+
+GstElement* make(GstElement* bin, const char* factory, const char* name, std::string& error) {
+  GstElement* e = gst_element_factory_make(factory, name);
+  if (e == nullptr) {
+    if (error.empty()) error = std::string("element missing: ") + factory;
+    return nullptr;
+  }
+  gst_bin_add(GST_BIN(bin), e);
+  return e;
+}
+
+guint64 buffers_in(GstPadProbeInfo* info) {
+  if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) != 0)
+    return gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+  return 1;
+}
+
+GstPadProbeReturn count_probe(GstPad*, GstPadProbeInfo* info, gpointer counter) {
+  static_cast<std::atomic<uint64_t>*>(counter)->fetch_add(buffers_in(info));
+  return GST_PAD_PROBE_OK;
+}
+
+// In front of the decoder: nothing until the first keyframe (the branch joins mid-GOP).
+struct KeyframeGate {
+  std::atomic<uint64_t>* counter;
+  bool open = false;
+};
+GstPadProbeReturn keyframe_gate(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* gate = static_cast<KeyframeGate*>(data);
+  if (!gate->open) {
+    bool key = false;
+    if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) != 0) {
+      key = !GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT);
+    } else if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) != 0) {
+      GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+      key = gst_buffer_list_length(list) > 0 &&
+            !GST_BUFFER_FLAG_IS_SET(gst_buffer_list_get(list, 0), GST_BUFFER_FLAG_DELTA_UNIT);
+    }
+    if (!key) return GST_PAD_PROBE_DROP;
+    gate->open = true;
+  }
+  gate->counter->fetch_add(buffers_in(info));
+  return GST_PAD_PROBE_OK;
+}
+
+bool link_to_request(GstElement* from, GstElement* mux) {
+  GstPad* src = gst_element_get_static_pad(from, "src");
+  GstPad* sink = gst_element_request_pad_simple(mux, "sink_%d");
+  const bool ok = src != nullptr && sink != nullptr && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
+  if (src != nullptr) gst_object_unref(src);
+  if (sink != nullptr) gst_object_unref(sink);
+  return ok;
+}
+
+bool link_from_tee(GstElement* tee, GstElement* to) {
+  GstPad* src = gst_element_request_pad_simple(tee, "src_%u");
+  GstPad* sink = gst_element_get_static_pad(to, "sink");
+  const bool ok = src != nullptr && sink != nullptr && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
+  if (src != nullptr) gst_object_unref(src);
+  if (sink != nullptr) gst_object_unref(sink);
+  return ok;
+}
+
+void add_probe(GstElement* e, const char* pad_name, GstPadProbeCallback cb, gpointer data,
+               GDestroyNotify destroy = nullptr) {
+  GstPad* pad = gst_element_get_static_pad(e, pad_name);
+  gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST), cb,
+                    data, destroy);
+  gst_object_unref(pad);
+}
+
+}  // namespace
+
+std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipeline> pipeline, Options options,
+                                                   SegmentHandler on_segment, std::string& error) {
+  if (!pipeline || pipeline->pipeline() == nullptr || pipeline->video_tee() == nullptr) {
+    error = "the stream has no video";
+    return nullptr;
+  }
+  std::unique_ptr<BurnedBranch> b(new BurnedBranch());
+  b->pipeline_ = pipeline;
+  b->on_segment_ = std::move(on_segment);
+  GstElement* bin = pipeline->pipeline();
+  GstElement* q1 = make(bin, "queue", "burned_coded", error);
+  GstElement* dec = make(bin, "avdec_h264", "burned_dec", error);
+  GstElement* q2 = make(bin, "queue", "burned_raw", error);
+  GstElement* ov = make(bin, "productoverlay", "burned_overlay", error);
+  GstElement* enc = make(bin, "x264enc", "burned_enc", error);
+  GstElement* parse = make(bin, "h264parse", "burned_parse", error);
+  GstElement* mux = make(bin, "mpegtsmux", "burned_mux", error);
+  GstElement* sink = make(bin, "appsink", "burned_sink", error);
+  GstElement* qa = pipeline->audio_tee() != nullptr ? make(bin, "queue", "burned_audio", error) : nullptr;
+  if (!error.empty()) return nullptr;
+
+  // Compressed: up to 2 s; a decoder that falls that far behind loses frames (until the next
+  // keyframe decodes cleanly). Raw: 3 frames; an encoder that cannot keep up loses frames here.
+  g_object_set(q1, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64{2'000'000'000},
+               nullptr);
+  g_object_set(q2, "leaky", 2, "max-size-buffers", 3u, "max-size-bytes", 0u, "max-size-time", guint64{0}, nullptr);
+  if (qa != nullptr)
+    g_object_set(qa, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+                 guint64{5'000'000'000}, nullptr);
+  g_object_set(ov, "fade-duration", 0u, nullptr);  // the card is complete on the frame card.shown names
+  int kbps = options.bitrate_kbps;
+  if (kbps <= 0) {
+    const double pixels = options.width > 0 && options.height > 0 ? double(options.width) * options.height : 1280.0 * 720;
+    kbps = std::clamp(static_cast<int>(std::lround(pixels * 30 * 0.07 / 1000)), 300, 6000);
+  }
+  b->bitrate_kbps_ = kbps;
+  gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
+  gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
+  g_object_set(enc, "bitrate", static_cast<guint>(kbps), "key-int-max", 30u, nullptr);
+  g_object_set(parse, "config-interval", -1, nullptr);
+  g_object_set(mux, "alignment", 7, nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE, nullptr);
+  GstAppSinkCallbacks callbacks{};
+  callbacks.new_sample = [](GstAppSink* s, gpointer me) { return BurnedBranch::on_new_sample(GST_ELEMENT(s), me); };
+  callbacks.eos = [](GstAppSink*, gpointer me) { static_cast<BurnedBranch*>(me)->segmenter_->finish(); };
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, b.get(), nullptr);
+
+  BurnedBranch* self = b.get();
+  b->segmenter_ = std::make_unique<hls::TsSegmenter>(
+      hls::TsSegmenter::Options{options.segment_prefix, options.start_index, options.segment_target_ns},
+      [self](const std::string& path, uint64_t start_ns, uint64_t end_ns) {
+        if (self->on_segment_) self->on_segment_(path, start_ns, end_ns);
+      });
+
+  if (!gst_element_link_many(q1, dec, q2, ov, enc, parse, nullptr) || !link_to_request(parse, mux) ||
+      !gst_element_link(mux, sink) || (qa != nullptr && !link_to_request(qa, mux))) {
+    error = "cannot link the burned-in branch";
+    return nullptr;
+  }
+  b->overlay_ = ov;
+  b->raw_queue_ = q2;
+  b->coded_queue_ = q1;
+  add_probe(q1, "sink", keyframe_gate, new KeyframeGate{&b->frames_in_},
+            [](gpointer p) { delete static_cast<KeyframeGate*>(p); });
+  add_probe(q1, "src", count_probe, &b->frames_coded_out_);
+  add_probe(q2, "sink", count_probe, &b->frames_decoded_);
+  add_probe(q2, "src", count_probe, &b->frames_raw_out_);
+  add_probe(enc, "src", count_probe, &b->frames_encoded_);
+  add_probe(ov, "sink", &BurnedBranch::before_overlay, b.get());
+  for (GstElement* e : {sink, mux, parse, enc, ov, q2, dec, q1}) gst_element_sync_state_with_parent(e);
+  if (qa != nullptr) gst_element_sync_state_with_parent(qa);
+  if (!link_from_tee(pipeline->video_tee(), q1) || (qa != nullptr && !link_from_tee(pipeline->audio_tee(), qa))) {
+    error = "cannot link the burned-in branch to the tees";
+    return nullptr;
+  }
+  return b;
+}
+
+BurnedBranch::~BurnedBranch() {
+  // The streaming threads call into this object: stop them first.
+  if (pipeline_) pipeline_->stop();
+}
+
+uint64_t BurnedBranch::frames_dropped() const {
+  guint level1 = 0;
+  guint level2 = 0;
+  if (coded_queue_ != nullptr) g_object_get(coded_queue_, "current-level-buffers", &level1, nullptr);
+  if (raw_queue_ != nullptr) g_object_get(raw_queue_, "current-level-buffers", &level2, nullptr);
+  const uint64_t in1 = frames_in_.load();
+  const uint64_t out1 = frames_coded_out_.load() + level1;
+  const uint64_t in2 = frames_decoded_.load();
+  const uint64_t out2 = frames_raw_out_.load() + level2;
+  return (in1 > out1 ? in1 - out1 : 0) + (in2 > out2 ? in2 - out2 : 0);
+}
+
+void BurnedBranch::schedule_show(const std::string& card_json, uint64_t running_time_ns) {
+  std::lock_guard lock(mutex_);
+  scheduled_.push_back({true, card_json, running_time_ns});
+}
+
+void BurnedBranch::schedule_hide(const std::string& product_id, uint64_t running_time_ns) {
+  std::lock_guard lock(mutex_);
+  scheduled_.push_back({false, product_id, running_time_ns});
+}
+
+void BurnedBranch::update(const std::string& partial_json) {
+  if (overlay_ == nullptr) return;
+  gboolean ok = FALSE;
+  g_signal_emit_by_name(overlay_, "update-card", partial_json.c_str(), &ok);
+}
+
+GstPadProbeReturn BurnedBranch::before_overlay(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
+  auto* self = static_cast<BurnedBranch*>(data);
+  if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) == 0) return GST_PAD_PROBE_OK;
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!GST_BUFFER_PTS_IS_VALID(buffer)) return GST_PAD_PROBE_OK;
+  uint64_t rt = GST_BUFFER_PTS(buffer);
+  if (GstEvent* ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0)) {
+    const GstSegment* segment = nullptr;
+    gst_event_parse_segment(ev, &segment);
+    const guint64 r = gst_segment_to_running_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
+    if (GST_CLOCK_TIME_IS_VALID(r)) rt = r;
+    gst_event_unref(ev);
+  }
+  // The decoder may re-time frames by a few ms against the passthrough's access units: a change
+  // at R goes on the frame nearest to R, i.e. the first one whose running time is past R minus
+  // half a frame interval.
+  uint64_t half = 20'000'000;
+  if (self->last_rt_ != 0 && rt > self->last_rt_) half = std::min<uint64_t>((rt - self->last_rt_) / 2, 50'000'000);
+  self->last_rt_ = rt;
+  std::vector<Scheduled> due;
+  {
+    std::lock_guard lock(self->mutex_);
+    auto& s = self->scheduled_;
+    for (auto it = s.begin(); it != s.end();) {
+      if (it->running_time_ns <= rt + half) {
+        due.push_back(std::move(*it));
+        it = s.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const Scheduled& d : due) {
+    gboolean ok = FALSE;
+    g_signal_emit_by_name(self->overlay_, d.show ? "show-card" : "hide-card", d.arg.c_str(), &ok);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+GstFlowReturn BurnedBranch::on_new_sample(GstElement* appsink, gpointer data) {
+  auto* self = static_cast<BurnedBranch*>(data);
+  GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(appsink));
+  if (sample == nullptr) return GST_FLOW_EOS;
+  auto write = [self](GstBuffer* buffer) {
+    GstMapInfo map;
+    if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
+    const GstClockTime pts = GST_BUFFER_PTS(buffer);
+    self->segmenter_->write(map.data, map.size, GST_CLOCK_TIME_IS_VALID(pts) ? pts : 0);
+    gst_buffer_unmap(buffer, &map);
+  };
+  if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {
+    for (guint i = 0; i < gst_buffer_list_length(list); ++i) write(gst_buffer_list_get(list, i));
+  } else if (GstBuffer* buf = gst_sample_get_buffer(sample)) {
+    write(buf);
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+}  // namespace harvest::media

@@ -1,0 +1,91 @@
+#pragma once
+// The burned-in rendition of one publisher session: a branch off the passthrough pipeline's tees
+//
+//   video_tee ─► queue (compressed, leaky, 2 s) ─► avdec_h264 ─► queue "burned_raw" (leaky, 3 frames)
+//     ─► productoverlay ─► x264enc (zerolatency, ultrafast) ─► h264parse ─┐
+//   audio_tee ─► queue (leaky, 5 s) ─────────────────────────────────────┴► mpegtsmux ─► appsink
+//     ─► TsSegmenter (files) ─► `on_segment` (streaming thread)
+//
+// The leaky queues drop (and count) what the decoder/encoder cannot take, so the tees never
+// block: the passthrough is never stalled by this branch. Source resolution and orientation are
+// kept (no scaling). Card changes are scheduled at a running time: a pad probe in front of the
+// overlay applies them to the first frame at or after it, so the burned-in frame showing a card
+// has the same PTS as the passthrough access unit carrying the card's SEI.
+#include <gst/gst.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "media/hls/ts_segmenter.h"
+
+namespace harvest::media {
+
+class StreamPipeline;
+
+class BurnedBranch {
+public:
+  struct Options {
+    std::string segment_prefix;
+    uint64_t start_index = 0;
+    uint64_t segment_target_ns = 1'000'000'000;
+    int bitrate_kbps = 0;  // 0: from the source's size (about 0.07 bit per pixel at 30 fps)
+    int width = 0;         // source facts, for the bitrate
+    int height = 0;
+  };
+  using SegmentHandler = std::function<void(const std::string& path, uint64_t start_ns, uint64_t end_ns)>;
+
+  // Links the branch into the running pipeline. Loop thread.
+  static std::unique_ptr<BurnedBranch> attach(std::shared_ptr<StreamPipeline> pipeline, Options options,
+                                              SegmentHandler on_segment, std::string& error);
+  // Stops the pipeline it hangs off (blocking) before the branch's state goes away.
+  ~BurnedBranch();
+  BurnedBranch(const BurnedBranch&) = delete;
+  BurnedBranch& operator=(const BurnedBranch&) = delete;
+
+  // Shows (card JSON, one card of the scene) / hides a card from the first frame whose running
+  // time is >= running_time_ns. Any thread.
+  void schedule_show(const std::string& card_json, uint64_t running_time_ns);
+  void schedule_hide(const std::string& product_id, uint64_t running_time_ns);
+  // Partial update (price, stock, sold) at the next frame. Any thread.
+  void update(const std::string& partial_json);
+
+  uint64_t frames_in() const { return frames_in_.load(); }
+  uint64_t frames_encoded() const { return frames_encoded_.load(); }
+  // Frames the leaky queues dropped so far.
+  uint64_t frames_dropped() const;
+  int bitrate_kbps() const { return bitrate_kbps_; }
+
+private:
+  BurnedBranch() = default;
+  struct Scheduled {
+    bool show = true;
+    std::string arg;  // card JSON or product id
+    uint64_t running_time_ns = 0;
+  };
+  static GstPadProbeReturn before_overlay(GstPad* pad, GstPadProbeInfo* info, gpointer self);
+  static GstFlowReturn on_new_sample(GstElement* sink, gpointer self);
+
+  std::shared_ptr<StreamPipeline> pipeline_;
+  GstElement* overlay_ = nullptr;
+  GstElement* raw_queue_ = nullptr;
+  GstElement* coded_queue_ = nullptr;
+  std::unique_ptr<hls::TsSegmenter> segmenter_;  // muxer thread
+  SegmentHandler on_segment_;
+  std::mutex mutex_;
+  std::vector<Scheduled> scheduled_;
+  std::atomic<uint64_t> frames_in_{0};       // into the compressed queue
+  std::atomic<uint64_t> frames_decoded_{0};  // into the raw queue
+  std::atomic<uint64_t> frames_raw_out_{0};  // out of the raw queue
+  std::atomic<uint64_t> frames_coded_out_{0};
+  std::atomic<uint64_t> frames_encoded_{0};
+  int bitrate_kbps_ = 0;
+  uint64_t last_rt_ = 0;  // overlay's streaming thread
+};
+
+}  // namespace harvest::media

@@ -1,0 +1,305 @@
+#include "media/card_link.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "core/log.h"
+#include "core/stream_registry.h"
+#include "media/hls/playlist.h"
+#include "media/publish_session.h"
+#include "media/stream_pipeline.h"
+
+namespace harvest::media {
+
+double pts_seconds_of_running_time(uint64_t running_time_ns) {
+  // mpegtsmux writes PTS = running time + 1 h (90 kHz); hls.js's currentTime + initPTS is that.
+  return kMpegTsPtsOffsetS + static_cast<double>(running_time_ns / 1000) / 1e6;
+}
+
+CardLink::CardLink(EventLoop& loop, realtime::RoomService& rooms, IngestManager& ingest,
+                   commerce::ExposureTimeline& exposures, Options options)
+    : loop_(loop), options_(options), rooms_(rooms), ingest_(ingest), exposures_(exposures) {
+  rooms_.add_card_listener(this);
+  ingest_.set_observer(this);
+}
+
+CardLink::~CardLink() { ingest_.set_observer(nullptr); }
+
+size_t CardLink::pending(const std::string& stream_id) const {
+  auto it = links_.find(stream_id);
+  return it == links_.end() ? 0 : it->second.pending.size() + it->second.in_flight.size();
+}
+
+bool CardLink::media_flowing(StreamLink& link, const std::string& stream_id) const {
+  auto s = link.session.lock();
+  return s && !s->ended.load() && ingest_.current_session(stream_id) == s && s->pipeline() != nullptr;
+}
+
+void CardLink::on_card_change(const realtime::CardEvent& event) {
+  StreamLink& link = links_[event.stream_id];
+  Change change{event.change_id, event.shown, event.product_id, event.shown ? overlay_card_json(event) : std::string()};
+  if (event.shown) link.visible[event.product_id] = change;
+  else link.visible.erase(event.product_id);
+  if (media_flowing(link, event.stream_id) && cue(event.stream_id, link, change)) return;
+  link.pending.push_back(std::move(change));
+  log::info("card_change_pending").kv("stream", event.stream_id).kv("product", event.product_id).kv(
+      "action", event.shown ? "shown" : "hidden");
+}
+
+bool CardLink::cue(const std::string& stream_id, StreamLink& link, const Change& change) {
+  auto s = link.session.lock();
+  auto pipeline = s ? s->pipeline() : nullptr;
+  if (!pipeline || pipeline->pipeline() == nullptr) return false;
+  GstElement* element = gst_bin_get_by_name(GST_BIN(pipeline->pipeline()), "productcue");
+  if (element == nullptr) {
+    log::warn("card_cue_unavailable").kv("stream", stream_id).kv("reason", "no productcue in the pipeline");
+    return false;
+  }
+  gboolean ok = FALSE;
+  g_signal_emit_by_name(element, "add-cue", change.product_id.c_str(), change.shown ? "shown" : "hidden",
+                        static_cast<guint64>(GST_CLOCK_TIME_NONE), &ok);
+  gst_object_unref(element);
+  if (!ok) {
+    log::warn("card_cue_refused").kv("stream", stream_id).kv("product", change.product_id);
+    return false;
+  }
+  link.in_flight.push_back(change);
+  return true;
+}
+
+void CardLink::apply_pending(const std::string& stream_id, StreamLink& link) {
+  // Cues given to a pipeline that went away before their access unit come back first.
+  std::vector<Change> todo(link.in_flight.begin(), link.in_flight.end());
+  link.in_flight.clear();
+  todo.insert(todo.end(), link.pending.begin(), link.pending.end());
+  link.pending.clear();
+  // Only the last change of each product counts; a hide of a card the video never showed is moot.
+  std::vector<Change> last;
+  for (auto it = todo.rbegin(); it != todo.rend(); ++it) {
+    const bool seen = std::any_of(last.begin(), last.end(), [&](const Change& c) { return c.product_id == it->product_id; });
+    if (!seen) last.push_back(*it);
+  }
+  std::reverse(last.begin(), last.end());
+  for (const Change& c : last) {
+    if (!c.shown && link.on_video.count(c.product_id) == 0) continue;
+    if (!cue(stream_id, link, c)) link.pending.push_back(c);
+  }
+}
+
+std::string CardLink::overlay_card_json(const realtime::CardEvent& event) {
+  nlohmann::json card = {{"product_id", event.product_id}, {"slot", event.slot.empty() ? "bottom" : event.slot}};
+  const nlohmann::json& c = event.card;
+  if (c.is_object()) {
+    if (c.contains("title") && c["title"].is_string()) card["title"] = c["title"];
+    const bool sale = c.contains("sale_price") && c["sale_price"].is_number_integer();
+    if (sale) card["price"] = c["sale_price"];
+    else if (c.contains("price") && c["price"].is_number_integer()) card["price"] = c["price"];
+    if (c.contains("currency") && c["currency"].is_string()) card["currency"] = c["currency"];
+    for (const char* k : {"stock", "sold"})
+      if (c.contains(k) && c[k].is_number_integer() && c[k].get<int64_t>() >= 0) card[k] = c[k];
+  }
+  return card.dump();
+}
+
+void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
+                             const std::shared_ptr<PublishSession>& session, bool new_live_session) {
+  link.burned.reset();  // the previous publisher session's branch (its pipeline is stopped)
+  link.burned_begun = false;
+  link.burned_dropped_logged = 0;
+  hls::HlsWriter* main = ingest_.hls_writer(stream_id);
+  if (!options_.burned_in || main == nullptr) return;
+  if (new_live_session || !link.burned_writer)
+    link.burned_writer = std::make_unique<hls::HlsWriter>(main->dir() + "/burned", main->options());
+  BurnedBranch::Options bo;
+  bo.segment_prefix = link.burned_writer->segment_prefix(session->id);
+  bo.start_index = link.burned_writer->next_sequence();
+  bo.segment_target_ns = session->segment_target_ns;
+  bo.bitrate_kbps = options_.burned_bitrate_kbps;
+  const nlohmann::json info = session->info();
+  if (info.contains("width") && info["width"].is_number_integer()) bo.width = info["width"].get<int>();
+  if (info.contains("height") && info["height"].is_number_integer()) bo.height = info["height"].get<int>();
+  std::weak_ptr<PublishSession> weak = session;
+  std::string error;
+  link.burned = BurnedBranch::attach(
+      session->pipeline(), bo,
+      [this, stream_id, weak](const std::string& path, uint64_t start_ns, uint64_t end_ns) {
+        loop_.post([this, stream_id, weak, path, start_ns, end_ns] {
+          auto s = weak.lock();
+          if (s) on_burned_segment(stream_id, s, path, start_ns, end_ns);
+          else std::remove(path.c_str());
+        });
+      },
+      error);
+  link.burned_session = session;
+  if (!link.burned) {
+    log::error("burned_in_failed").kv("stream", stream_id).kv("reason", error);
+    return;
+  }
+  log::info("burned_in_started")
+      .kv("stream", stream_id)
+      .kv("session", session->id)
+      .kv("width", bo.width)
+      .kv("height", bo.height)
+      .kv("bitrate_kbps", link.burned->bitrate_kbps());
+}
+
+void CardLink::on_burned_segment(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,
+                                 const std::string& path, uint64_t start_ns, uint64_t end_ns) {
+  auto it = links_.find(stream_id);
+  if (it == links_.end() || it->second.burned_session.lock() != session || !it->second.burned_writer) {
+    std::remove(path.c_str());
+    return;
+  }
+  StreamLink& link = it->second;
+  if (!link.burned_begun) {
+    link.burned_writer->begin_session(session->epoch_wall_ms.load());
+    link.burned_begun = true;
+  }
+  if (auto st = link.burned_writer->add_segment(path, start_ns, end_ns); !st)
+    log::error("hls_write_failed").kv("stream", stream_id).kv("rendition", "burned").kv("reason", st.message());
+  if (link.burned) {
+    const uint64_t dropped = link.burned->frames_dropped();
+    if (dropped > link.burned_dropped_logged) {
+      log::warn("burned_in_stats")
+          .kv("stream", stream_id)
+          .kv("dropped", dropped)
+          .kv("encoded", link.burned->frames_encoded())
+          .kv("frames_in", link.burned->frames_in());
+      link.burned_dropped_logged = dropped;
+    }
+  }
+}
+
+void CardLink::on_session_media(const std::string& stream_id, const std::string& live_session,
+                                const std::shared_ptr<PublishSession>& session, bool new_live_session) {
+  StreamLink& link = links_[stream_id];
+  link.session = session;
+  attach_burned(stream_id, link, session, new_live_session || link.live_session != live_session);
+  if (new_live_session || link.live_session != live_session) {
+    link.live_session = live_session;
+    link.on_video.clear();
+    link.open_ranges.clear();
+    // Cards still visible in the room are shown again in the new session (unless a pending change
+    // of the same product decides otherwise).
+    for (const auto& entry : link.visible) {
+      const std::string& product = entry.first;
+      const bool decided = std::any_of(link.pending.begin(), link.pending.end(),
+                                       [&](const Change& c) { return c.product_id == product; }) ||
+                           std::any_of(link.in_flight.begin(), link.in_flight.end(),
+                                       [&](const Change& c) { return c.product_id == product; });
+      if (!decided) link.pending.push_back(entry.second);
+    }
+  }
+  apply_pending(stream_id, link);
+}
+
+void CardLink::on_element_message(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,
+                                  GstMessage* message) {
+  const GstStructure* s = gst_message_get_structure(message);
+  if (s != nullptr && gst_structure_has_name(s, "productoverlay-card")) {
+    guint64 rt = 0;
+    gst_structure_get_uint64(s, "running-time", &rt);
+    const char* product = gst_structure_get_string(s, "product-id");
+    const char* action = gst_structure_get_string(s, "action");
+    log::info("burned_card_frame")
+        .kv("stream", stream_id)
+        .kv("product", product != nullptr ? product : "")
+        .kv("action", action != nullptr ? action : "")
+        .kv("pts", pts_seconds_of_running_time(rt));
+    return;
+  }
+  if (s == nullptr || !gst_structure_has_name(s, "productcue-inserted")) return;
+  auto lit = links_.find(stream_id);
+  if (lit == links_.end()) return;
+  StreamLink& link = lit->second;
+  if (link.session.lock() != session) return;
+  const char* product = gst_structure_get_string(s, "product-id");
+  const char* action = gst_structure_get_string(s, "action");
+  guint64 rt = 0;
+  if (product == nullptr || action == nullptr || !gst_structure_get_uint64(s, "running-time", &rt)) return;
+  const bool shown = std::string(action) == "shown";
+  auto it = std::find_if(link.in_flight.begin(), link.in_flight.end(),
+                         [&](const Change& c) { return c.product_id == product && c.shown == shown; });
+  if (it == link.in_flight.end()) return;
+  const Change change = *it;
+  link.in_flight.erase(it);
+  presented(stream_id, link, change, rt);
+}
+
+void CardLink::presented(const std::string& stream_id, StreamLink& link, const Change& change,
+                         uint64_t running_time_ns) {
+  hls::HlsWriter* writer = ingest_.hls_writer(stream_id);
+  const double pts = pts_seconds_of_running_time(running_time_ns);
+  const int64_t pdt = writer != nullptr ? writer->program_date_time_ms(running_time_ns).value_or(now_ms()) : now_ms();
+  const std::string pdt_text = hls::format_iso8601_ms(pdt);
+  rooms_.card_presented(stream_id, change.change_id, pts, pdt_text);
+  if (change.shown) {
+    // A product shows in one slot at a time; a re-show closes the previous exposure first.
+    if (link.on_video.count(change.product_id) != 0) {
+      exposures_.card_hidden(stream_id, link.live_session, change.product_id, pts, pdt);
+      if (link.open_ranges.count(change.product_id) != 0) {
+        if (writer != nullptr) writer->end_date_range(link.open_ranges[change.product_id], pdt);
+        if (link.burned_writer) link.burned_writer->end_date_range(link.open_ranges[change.product_id], pdt);
+      }
+    }
+    link.on_video[change.product_id] = change.change_id;
+    if (link.burned && !change.overlay_card.empty()) link.burned->schedule_show(change.overlay_card, running_time_ns);
+    exposures_.card_shown(stream_id, link.live_session, change.product_id, change.change_id, pts, pdt);
+    if (writer != nullptr) {
+      hls::DateRange range;
+      range.id = "card-" + std::to_string(change.change_id);
+      range.cls = "com.harvestlive.card";
+      range.start_ms = pdt;
+      range.attributes = {{"product-id", change.product_id},
+                          {"change-id", std::to_string(change.change_id)},
+                          {"pts", std::to_string(pts)}};
+      link.open_ranges[change.product_id] = range.id;
+      if (link.burned_writer) link.burned_writer->add_date_range(range);
+      writer->add_date_range(std::move(range));
+    }
+  } else {
+    link.on_video.erase(change.product_id);
+    if (link.burned) link.burned->schedule_hide(change.product_id, running_time_ns);
+    exposures_.card_hidden(stream_id, link.live_session, change.product_id, pts, pdt);
+    auto rit = link.open_ranges.find(change.product_id);
+    if (rit != link.open_ranges.end()) {
+      if (writer != nullptr) writer->end_date_range(rit->second, pdt);
+      if (link.burned_writer) link.burned_writer->end_date_range(rit->second, pdt);
+      link.open_ranges.erase(rit);
+    }
+  }
+  log::info("card_presented")
+      .kv("stream", stream_id)
+      .kv("session", link.live_session)
+      .kv("product", change.product_id)
+      .kv("action", change.shown ? "shown" : "hidden")
+      .kv("change_id", change.change_id)
+      .kv("pts", pts)
+      .kv("program_date_time", pdt_text);
+}
+
+void CardLink::on_live_session_ended(const std::string& stream_id, const std::string& live_session,
+                                     uint64_t end_rt_ns, int64_t end_pdt_ms) {
+  auto it = links_.find(stream_id);
+  if (it == links_.end()) return;
+  StreamLink& link = it->second;
+  exposures_.session_ended(stream_id, live_session, pts_seconds_of_running_time(end_rt_ns), end_pdt_ms);
+  if (hls::HlsWriter* writer = ingest_.hls_writer(stream_id)) {
+    for (const auto& [product, id] : link.open_ranges) writer->end_date_range(id, end_pdt_ms);
+  }
+  if (link.burned_writer) {
+    for (const auto& [product, id] : link.open_ranges) link.burned_writer->end_date_range(id, end_pdt_ms);
+    link.burned_writer->end_stream();
+  }
+  link.burned.reset();
+  // Cues not yet in the video wait for the next live session, like changes made offline.
+  for (const Change& c : link.in_flight) link.pending.push_back(c);
+  link.in_flight.clear();
+  link.on_video.clear();
+  link.open_ranges.clear();
+  link.session.reset();
+  link.live_session.clear();
+}
+
+}  // namespace harvest::media

@@ -1,0 +1,107 @@
+#pragma once
+// The media link: card changes from the rooms drive the video, and the video's first frame of
+// each change goes back to the room, the exposure timeline and the playlist. Loop thread only.
+//
+//   RoomService ─on_card_change─► CardLink ─add-cue─► productcue (passthrough, after h264parse)
+//                                    ▲                    │ SEI in the access unit
+//                                    └─productcue-inserted┘ (bus → loop)
+//   then: RoomService::card_presented (card.shown/hidden amended with pts + program_date_time),
+//         ExposureTimeline::card_shown/card_hidden, HlsWriter EXT-X-DATERANGE.
+//
+// Changes made while the stream has no running pipeline (offline, waiting for a publisher, or
+// before the session's first segment) are kept and applied at the next access unit once media
+// flows; a new live session re-cues the cards still visible in the room.
+//
+// Time (see docs/media-link.md): `pts` = (running time + 3600 s) in seconds, which is the 90 kHz
+// PTS / 90000 that mpegtsmux writes in the passthrough segments (it starts at 1 h);
+// `program_date_time` = HlsWriter::program_date_time_ms(running time), the same mapping as
+// the playlist's EXT-X-PROGRAM-DATE-TIME.
+#include <gst/gst.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commerce/exposure_timeline.h"
+#include "core/event_loop.h"
+#include "media/burned_branch.h"
+#include "media/ingest_manager.h"
+#include "realtime/rooms.h"
+
+namespace harvest::media {
+
+// mpegtsmux's PTS for running time 0, in seconds.
+constexpr double kMpegTsPtsOffsetS = 3600.0;
+double pts_seconds_of_running_time(uint64_t running_time_ns);
+
+class CardLink final : public realtime::CardListener, public IngestObserver {
+public:
+  struct Options {
+    bool burned_in = true;  // a burned-in rendition per live stream (/hls/{id}/burned/)
+    int burned_bitrate_kbps = 0;  // 0: from the source size
+  };
+  CardLink(EventLoop& loop, realtime::RoomService& rooms, IngestManager& ingest, commerce::ExposureTimeline& exposures,
+           Options options);
+  ~CardLink() override;
+  CardLink(const CardLink&) = delete;
+  CardLink& operator=(const CardLink&) = delete;
+
+  // realtime::CardListener
+  void on_card_change(const realtime::CardEvent& event) override;
+  // IngestObserver
+  void on_session_media(const std::string& stream_id, const std::string& live_session,
+                        const std::shared_ptr<PublishSession>& session, bool new_live_session) override;
+  void on_element_message(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,
+                          GstMessage* message) override;
+  void on_live_session_ended(const std::string& stream_id, const std::string& live_session, uint64_t end_rt_ns,
+                             int64_t end_pdt_ms) override;
+
+  // For tests and stats: changes waiting for media, cues waiting for their access unit.
+  size_t pending(const std::string& stream_id) const;
+
+private:
+  struct Change {
+    uint64_t change_id = 0;
+    bool shown = true;
+    std::string product_id;
+    std::string overlay_card;  // scene card JSON for productoverlay (shown only)
+  };
+  struct StreamLink {
+    std::string live_session;
+    std::weak_ptr<PublishSession> session;  // whose pipeline takes cues now (media flowing)
+    std::vector<Change> pending;            // not yet given to a pipeline
+    std::deque<Change> in_flight;           // given to productcue, waiting for the access unit
+    std::map<std::string, Change> visible;      // room view: product -> change that showed it
+    std::map<std::string, uint64_t> on_video;  // shown on the video in this live session
+    std::map<std::string, std::string> open_ranges;  // product -> DATERANGE id
+    // Burned-in rendition of the current publisher session.
+    std::unique_ptr<hls::HlsWriter> burned_writer;
+    std::unique_ptr<BurnedBranch> burned;
+    std::weak_ptr<PublishSession> burned_session;
+    bool burned_begun = false;
+    uint64_t burned_dropped_logged = 0;
+  };
+
+  void attach_burned(const std::string& stream_id, StreamLink& link, const std::shared_ptr<PublishSession>& session,
+                     bool new_live_session);
+  void on_burned_segment(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,
+                         const std::string& path, uint64_t start_ns, uint64_t end_ns);
+  static std::string overlay_card_json(const realtime::CardEvent& event);
+  bool media_flowing(StreamLink& link, const std::string& stream_id) const;
+  bool cue(const std::string& stream_id, StreamLink& link, const Change& change);
+  void apply_pending(const std::string& stream_id, StreamLink& link);
+  void presented(const std::string& stream_id, StreamLink& link, const Change& change, uint64_t running_time_ns);
+
+  EventLoop& loop_;
+  Options options_;
+  realtime::RoomService& rooms_;
+  IngestManager& ingest_;
+  commerce::ExposureTimeline& exposures_;
+  std::map<std::string, StreamLink> links_;
+};
+
+}  // namespace harvest::media

@@ -1,0 +1,132 @@
+// Media-link test helpers on top of the commerce suite's lib.mjs (real server, real websockets):
+// an ffmpeg RTMP publisher, playlist polling, and SEI extraction from TS segments with ffprobe.
+import { spawn, execFileSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitUntil } from '../../commerce/js/lib.mjs';
+
+export const SEI_UUID_HEX = '568debb8653d4648af65ce50b4bdca36';
+
+export function rtmpPort(server) {
+  const m = /event=listening .*rtmp_port=(\d+)/.exec(server.log);
+  if (!m) throw new Error('no rtmp_port in the server log');
+  return Number(m[1]);
+}
+
+const children = new Set();
+process.on('exit', () => { for (const p of children) { try { p.kill('SIGKILL'); } catch {} } });
+
+// Publishes a test pattern over RTMP in real time; returns {proc, exited}.
+export function publish(url, { width = 320, height = 568, fps = 25, seconds = 6, gop = 25, color = null } = {}) {
+  const src = color ? `color=c=${color}:size=${width}x${height}:rate=${fps}`
+                    : `testsrc2=size=${width}x${height}:rate=${fps}`;
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', src,
+                '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', String(seconds),
+                '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+                '-g', String(gop), '-b:v', '300k', '-c:a', 'aac', '-b:a', '48k', '-ac', '1', '-f', 'flv', url];
+  const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(proc);
+  let err = '';
+  proc.stderr.on('data', (d) => { err += d.toString(); });
+  const exited = new Promise((resolve) => proc.on('exit', (code) => { children.delete(proc); resolve({ code, err }); }));
+  return { proc, exited, kill: () => { try { proc.kill('SIGKILL'); } catch {} return exited; } };
+}
+
+// Media playlist: segments [{uri, duration, pdt (ms)}], dateRanges [{attrs}], text.
+export function parsePlaylist(text) {
+  const segments = [];
+  const dateRanges = [];
+  let pdt = null;
+  let duration = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = Date.parse(line.slice(25));
+    else if (line.startsWith('#EXTINF:')) duration = parseFloat(line.slice(8));
+    else if (line.startsWith('#EXT-X-DATERANGE:')) dateRanges.push(parseAttributes(line.slice(17)));
+    else if (line && !line.startsWith('#')) {
+      segments.push({ uri: line.trim(), duration, pdt });
+      if (pdt !== null && duration !== null) pdt += Math.round(duration * 1000);
+      duration = null;
+    }
+  }
+  return { text, segments, dateRanges, ended: text.includes('#EXT-X-ENDLIST') };
+}
+
+export function parseAttributes(s) {
+  const out = {};
+  const re = /([A-Z0-9-]+)=("([^"]*)"|[^,]*)/g;
+  let m;
+  while ((m = re.exec(s)) !== null) out[m[1]] = m[3] !== undefined ? m[3] : m[2];
+  return out;
+}
+
+export async function fetchPlaylist(server, path) {
+  const r = await server.http('GET', path);
+  return r.status === 200 ? parsePlaylist(r.text) : null;
+}
+
+export async function waitPlaylist(server, path, pred, timeoutMs = 20000, what = 'playlist') {
+  let last = null;
+  await waitUntil(async () => {
+    last = await fetchPlaylist(server, path);
+    return last !== null && pred(last);
+  }, timeoutMs, what);
+  return last;
+}
+
+export async function download(server, path, file) {
+  const r = await fetch(server.url(path));
+  if (r.status !== 200) throw new Error(`GET ${path}: ${r.status}`);
+  writeFileSync(file, Buffer.from(await r.arrayBuffer()));
+}
+
+// Video packets of a TS file: [{pts (90 kHz), hex (payload as hex)}] in file order.
+export function videoPackets(file) {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_packets', '-show_data',
+                                       '-show_entries', 'packet=pts,data', '-of', 'default', file],
+                           { maxBuffer: 256 * 1024 * 1024 }).toString();
+  const packets = [];
+  let cur = null;
+  let inData = false;
+  for (const line of out.split('\n')) {
+    if (line === '[PACKET]') { cur = { pts: null, hex: '' }; inData = false; }
+    else if (line === '[/PACKET]') { packets.push(cur); cur = null; }
+    else if (cur && line.startsWith('pts=')) cur.pts = Number(line.slice(4));
+    else if (cur && line.startsWith('data=')) inData = true;
+    else if (cur && inData) {
+      const m = /^[0-9a-f]{8}: ((?:[0-9a-f]{2,4} ?)+)/.exec(line);
+      if (m) cur.hex += m[1].replace(/ /g, '').slice(0, 32);
+    }
+  }
+  return packets;
+}
+
+export function hexOf(text) { return Buffer.from(text, 'utf8').toString('hex'); }
+
+export function tempDir() {
+  const d = mkdtempSync(join(tmpdir(), 'harvest-medialink-'));
+  return { path: d, remove: () => rmSync(d, { recursive: true, force: true }) };
+}
+
+// Per-frame mean luma of a rectangle, with the TS timestamps kept: [{pts (s), y}].
+export function regionLuma(file, { x, y, w, h }) {
+  const out = execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-copyts', '-i', file,
+                                      '-an', '-vf', `crop=${w}:${h}:${x}:${y},signalstats,metadata=print:file=-`,
+                                      '-f', 'null', '-'], { maxBuffer: 64 * 1024 * 1024 }).toString();
+  const frames = [];
+  let cur = null;
+  for (const line of out.split('\n')) {
+    const m = /pts_time:([0-9.]+)/.exec(line);
+    if (m) { cur = { pts: Number(m[1]), y: NaN }; frames.push(cur); continue; }
+    const v = /lavfi\.signalstats\.YAVG=([0-9.]+)/.exec(line);
+    if (v && cur) cur.y = Number(v[1]);
+  }
+  return frames;
+}
+
+export function videoSize(file) {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height',
+                                       '-of', 'csv=p=0', file]).toString().trim();
+  const m = /(\d+)\D+(\d+)/.exec(out);
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: NaN, height: NaN, out };
+}
