@@ -195,6 +195,8 @@ struct HttpServer::Shard {
   std::unordered_map<ConnId, Session*> connections;
   std::string batch_scratch;        // frames of one write, after LWS_PRE bytes
   std::string batch_array_scratch;  // a batched frame's JSON array
+  // Connections whose outbox turned non-empty since the last flush_writes() (shard's thread).
+  std::vector<ConnId> dirty;
   // Handed over from other threads; drained on the shard's thread.
   std::mutex mutex;
   std::vector<int> adopt;
@@ -403,6 +405,7 @@ void HttpServer::run() {
     drain_inbox(home);
     schedule_timer_wakeup(loop_.run_pending());
     if (loop_.stop_requested()) break;
+    flush_writes(home);
     if (lws_service(home.context, 0) < 0) break;
   }
   loop_.run_pending();
@@ -430,8 +433,31 @@ void HttpServer::run_shard(Shard& shard) {
       if (shard.stop) break;
     }
     drain_inbox(shard);
+    flush_writes(shard);
     if (lws_service(shard.context, 0) < 0) break;
   }
+}
+
+void HttpServer::flush_writes(Shard& shard) {
+  // Writing here, before the shard polls again, instead of asking lws for a writable callback
+  // saves per connection and event: a poll over every socket of the shard, lws' dispatch of the
+  // POLLOUT (which re-arms a timer in a sorted list as long as the shard's connections: 10-25 %
+  // of the server's CPU in a 10,000-viewer fan-out, docs/benchmarks.md) and our session lookup.
+  // Everything queued since the last flush still goes out in one write per connection. lws
+  // keeps the rest of a partial send and flushes it first; while it holds such a rest (or a
+  // close is under way) the connection waits for its writable callback as before.
+  for (ConnId conn : shard.dirty) {
+    auto it = shard.connections.find(conn);
+    if (it == shard.connections.end()) continue;
+    Session& s = *it->second;
+    if (s.outbox.empty() && s.close_status == 0) continue;
+    if (s.close_status != 0 || lws_partial_buffered(s.wsi)) {
+      lws_callback_on_writable(s.wsi);
+      continue;
+    }
+    if (write_websocket(shard, s.wsi, s) < 0) lws_set_timeout(s.wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+  }
+  shard.dirty.clear();
 }
 
 void HttpServer::drain_inbox(Shard& shard) {
@@ -585,7 +611,7 @@ bool HttpServer::local_send(Shard& shard, ConnId conn, const Payload& payload, D
     lws_set_timeout(s.wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
     return false;
   }
-  if (was_empty) lws_callback_on_writable(s.wsi);
+  if (was_empty) shard.dirty.push_back(conn);  // written by flush_writes() before the next poll
   return true;
 }
 
