@@ -89,6 +89,8 @@ ClientType type_from(std::string_view t, bool& known) {
   if (t == "buy") return ClientType::buy;
   if (t == "chat.send") return ClientType::chat_send;
   if (t == "ping") return ClientType::ping;
+  if (t == "chat.delete") return ClientType::chat_delete;
+  if (t == "viewer.mute") return ClientType::viewer_mute;
   known = false;
   return ClientType::ping;
 }
@@ -255,13 +257,16 @@ const char* client_type_name(ClientType t) {
     case ClientType::buy: return "buy";
     case ClientType::chat_send: return "chat.send";
     case ClientType::ping: return "ping";
+    case ClientType::chat_delete: return "chat.delete";
+    case ClientType::viewer_mute: return "viewer.mute";
   }
   return "ping";
 }
 
 bool is_host_command(ClientType t) {
   return t == ClientType::card_show || t == ClientType::card_hide || t == ClientType::product_update ||
-         t == ClientType::sale_start || t == ClientType::sale_stop;
+         t == ClientType::sale_start || t == ClientType::sale_stop || t == ClientType::chat_delete ||
+         t == ClientType::viewer_mute;
 }
 
 ParseResult parse_client_message(std::string_view text) {
@@ -358,6 +363,17 @@ ParseResult parse_client_message_json(std::string_view text) {
         break;
       case ClientType::ping:
         break;
+      case ClientType::chat_delete:
+        m.message_id = int_field(doc, "message_id", 1, kMaxChatMessageId, true);
+        break;
+      case ClientType::viewer_mute: {
+        m.viewer_id = id_field(doc, "viewer_id", 64, true);
+        if (!is_token_chars(m.viewer_id, 8, 64)) throw Invalid{"'viewer_id' must be 8-64 characters [A-Za-z0-9_-]"};
+        std::optional<int64_t> duration;
+        int_field(doc, "duration_s", 1, kMaxMuteS, false, &duration);
+        m.duration_s = duration.value_or(kDefaultMuteS);
+        break;
+      }
     }
   } catch (const Invalid& e) {
     result.error = {"invalid", e.message, id_json, type_name};

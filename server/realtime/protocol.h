@@ -8,7 +8,11 @@
 
 namespace harvest::realtime {
 
-enum class ClientType { card_show, card_hide, product_update, sale_start, sale_stop, buy, chat_send, ping };
+enum class ClientType {
+  card_show, card_hide, product_update, sale_start, sale_stop, buy, chat_send, ping,
+  // Chat moderation (an extension of v1, docs/protocol.md): host only.
+  chat_delete, viewer_mute,
+};
 
 struct ClientMessage {
   ClientType type = ClientType::ping;
@@ -26,6 +30,8 @@ struct ClientMessage {
   std::string idempotency_key;
   std::optional<double> media_time;
   std::string text;
+  int64_t message_id = 0;  // chat.delete
+  std::string viewer_id;   // viewer.mute (duration_s: how long)
 };
 
 struct ParseError {
@@ -41,13 +47,18 @@ struct ParseResult {
   ParseError error;  // meaningful when !message
 };
 
+// Limits of the moderation commands.
+constexpr int64_t kMaxChatMessageId = 1'000'000'000'000;
+constexpr int64_t kDefaultMuteS = 600;
+constexpr int64_t kMaxMuteS = 7 * 24 * 3600;
+
 ParseResult parse_client_message(std::string_view text);
 // The reference parser (nlohmann::json). parse_client_message() answers the same for every
 // frame; it only skips the JSON DOM for well-formed buys, the hot frame (fuzz_protocol checks).
 ParseResult parse_client_message_json(std::string_view text);
 
 const char* client_type_name(ClientType t);
-// Host-only commands: card.*, product.update, sale.*.
+// Host-only commands: card.*, product.update, sale.*, chat.delete, viewer.mute.
 bool is_host_command(ClientType t);
 
 // [A-Za-z0-9_-]{min,max}

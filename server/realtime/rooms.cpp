@@ -15,6 +15,8 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+// Chat messages a newcomer gets in its welcome.
+constexpr size_t kRecentChat = 20;
 
 double env_double(const char* name, double fallback) {
   const char* v = std::getenv(name);
@@ -314,6 +316,15 @@ json RoomService::welcome_json(const Conn& c) {
     j["bought"] = shop.bought_in_sale(s.id, c.viewer_id);
     sales.push_back(std::move(j));
   }
+  // The last few chat messages, so a newcomer does not join an empty chat (hosts also see who
+  // wrote them, to moderate).
+  json recent_chat = json::array();
+  const bool host = c.identity.may_manage(c.stream_id);
+  for (const auto& note : r.recent_chat) {
+    json m = note.message;
+    if (host) m["viewer_id"] = note.viewer_id;
+    recent_chat.push_back(std::move(m));
+  }
   const StreamState* st = streams_.find(c.stream_id);
   return {{"type", "welcome"},
           {"protocol", 1},
@@ -325,6 +336,7 @@ json RoomService::welcome_json(const Conn& c) {
           {"products", products},
           {"cards", cards},
           {"sales", sales},
+          {"chat", recent_chat},
           {"viewers", st != nullptr ? st->viewers : static_cast<int>(r.conns.size())}};
 }
 
@@ -348,6 +360,8 @@ void RoomService::handle(Conn& c, const ClientMessage& m) {
     case ClientType::sale_stop: return handle_sale_stop(c, m);
     case ClientType::buy: return handle_buy(c, m);
     case ClientType::chat_send: return handle_chat(c, m);
+    case ClientType::chat_delete: return handle_chat_delete(c, m);
+    case ClientType::viewer_mute: return handle_viewer_mute(c, m);
     case ClientType::ping: {
       JsonObject pong;
       pong.str("type", "pong");
@@ -590,19 +604,82 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
 }
 
 void RoomService::handle_chat(Conn& c, const ClientMessage& m) {
-  const std::string from = chat_name(c.identity, c.viewer_id);
+  Room& r = room(c.stream_id);
   const int64_t now = now_ms();
-  auto chat = [&](bool with_re) {
+  if (!c.identity.may_manage(c.stream_id)) {
+    auto muted = r.muted_until_ms.find(c.viewer_id);
+    if (muted != r.muted_until_ms.end() && muted->second > now) {
+      send_error(c, "forbidden",
+                 "the host has muted you for " + std::to_string((muted->second - now + 999) / 1000) + " s",
+                 m.id_json);
+      return;
+    }
+  }
+  const std::string from = chat_name(c.identity, c.viewer_id);
+  const int64_t id = r.next_chat_id++;
+  // Viewers see an id (so a deleted message can be removed) but never another viewer's
+  // viewer_id: it is the key a client resumes its identity (and its orders) with. Hosts get it
+  // to mute the sender.
+  auto chat = [&](bool for_host, bool with_re) {
     JsonObject j;
     j.str("type", "chat");
     if (with_re) j.raw("re", m.id_json);
-    return j.str("from", from).str("role", role_name(c.identity.role)).str("text", m.text)
-        .num("server_time", now).take();
+    j.num("id", id).str("from", from).str("role", role_name(c.identity.role)).str("text", m.text)
+        .num("server_time", now);
+    if (for_host) j.str("viewer_id", c.viewer_id);
+    return j.take();
   };
+  broadcast_by_role(r, chat(true, false), chat(false, false), c.id);
+  const bool sender_is_host = c.identity.may_manage(c.stream_id);
+  http_.send(c.id, chat(sender_is_host, !m.id_json.empty()));
+
+  r.recent_chat.push_back(ChatNote{id, c.viewer_id, json::parse(chat(false, false))});
+  while (r.recent_chat.size() > kRecentChat) r.recent_chat.pop_front();
+}
+
+void RoomService::handle_chat_delete(Conn& c, const ClientMessage& m) {
   Room& r = room(c.stream_id);
-  broadcast(r, Payload(chat(false)), Delivery::reliable, 0, c.id);
-  if (m.id_json.empty()) http_.send(c.id, chat(false));
-  else http_.send(c.id, chat(true));
+  if (m.message_id >= r.next_chat_id) {
+    send_error(c, "invalid", "no chat message " + std::to_string(m.message_id) + " in this room", m.id_json);
+    return;
+  }
+  std::erase_if(r.recent_chat, [&](const ChatNote& n) { return n.id == m.message_id; });
+  auto deleted = [&](bool with_re) {
+    JsonObject j;
+    j.str("type", "chat.deleted");
+    if (with_re) j.raw("re", m.id_json);
+    return j.num("id", m.message_id).num("server_time", now_ms()).take();
+  };
+  broadcast(r, Payload(deleted(false)), Delivery::reliable, 0, c.id);
+  http_.send(c.id, deleted(!m.id_json.empty()));
+  log::info("chat_deleted").kv("stream", c.stream_id).kv("message", m.message_id);
+}
+
+void RoomService::handle_viewer_mute(Conn& c, const ClientMessage& m) {
+  Room& r = room(c.stream_id);
+  const int64_t until = now_ms() + m.duration_s * 1000;
+  r.muted_until_ms[m.viewer_id] = until;
+  // Expired mutes are dropped as new ones come, so the map stays as small as the mutes in force.
+  std::erase_if(r.muted_until_ms, [now = now_ms()](const auto& kv) { return kv.second <= now; });
+  JsonObject j;
+  j.str("type", "viewer.muted");
+  if (!m.id_json.empty()) j.raw("re", m.id_json);
+  http_.send(c.id, j.str("viewer_id", m.viewer_id).num("until", until).num("duration_s", m.duration_s).take());
+  log::info("viewer_muted").kv("stream", c.stream_id).kv("viewer", m.viewer_id).kv("duration_s", m.duration_s);
+}
+
+void RoomService::broadcast_by_role(Room& r, const std::string& for_hosts, const std::string& for_viewers,
+                                    ConnId except) {
+  std::vector<ConnId> hosts;
+  std::vector<ConnId> viewers;
+  viewers.reserve(r.conns.size());
+  for (ConnId id : r.conns) {
+    auto it = conns_.find(id);
+    if (it == conns_.end() || id == except) continue;
+    (it->second.identity.may_manage(r.stream_id) ? hosts : viewers).push_back(id);
+  }
+  if (!hosts.empty()) http_.send_to_all(hosts, Payload(for_hosts), Delivery::reliable, 0);
+  if (!viewers.empty()) http_.send_to_all(viewers, Payload(for_viewers), Delivery::reliable, 0);
 }
 
 // ---------------------------------------------------------------- coalesced updates

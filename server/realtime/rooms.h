@@ -4,6 +4,7 @@
 // of room events with coalescing of superseding updates (stock, purchase, viewers).
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -132,6 +133,11 @@ private:
     int64_t qty = 0;
     std::string buyer;
   };
+  struct ChatNote {
+    int64_t id = 0;
+    std::string viewer_id;
+    nlohmann::json message;  // the `chat` event as viewers get it
+  };
   struct RecentChange {
     CardEvent event;
   };
@@ -148,6 +154,10 @@ private:
     std::map<std::string, EventLoop::TimerId> sale_timers;
     std::vector<RecentChange> recent_changes;  // last few card changes, for card_presented()
     std::map<int64_t, int> peak_by_minute;      // minute start (ms) -> most connections
+    // Chat: ids for moderation, the last few messages for newcomers' welcome, muted viewers.
+    int64_t next_chat_id = 1;
+    std::deque<ChatNote> recent_chat;
+    std::map<std::string, int64_t> muted_until_ms;  // viewer_id -> until (server time)
   };
   class RoomStateTimeline;
 
@@ -171,6 +181,10 @@ private:
   void handle_sale_stop(Conn& c, const ClientMessage& m);
   void handle_buy(Conn& c, const ClientMessage& m);
   void handle_chat(Conn& c, const ClientMessage& m);
+  void handle_chat_delete(Conn& c, const ClientMessage& m);
+  void handle_viewer_mute(Conn& c, const ClientMessage& m);
+  // Sends `for_hosts` to the room's hosts and `for_viewers` to everyone else.
+  void broadcast_by_role(Room& r, const std::string& for_hosts, const std::string& for_viewers, ConnId except);
 
   void announce_card(Room& room, const VisibleCard& card, bool shown, const Conn* requester,
                      const std::string& id_json);

@@ -139,6 +139,8 @@ function wireRoom(r) {
     state.sales.clear();
     for (const s of w.sales || []) state.sales.set(s.product_id, s);
     if (Number.isInteger(w.viewers)) state.viewers = w.viewers;
+    $('#host-chat').replaceChildren();
+    for (const m of w.chat || []) addChat(m);
     renderAll();
   });
   r.addEventListener('card.shown', (e) => {
@@ -199,6 +201,11 @@ function wireRoom(r) {
     renderStats();
   });
   r.addEventListener('chat', (e) => addChat(e.detail));
+  r.addEventListener('viewer.muted', (e) => {
+    const who = e.detail.viewer_id;
+    const from = document.querySelector(`#host-chat [data-viewer="${CSS.escape(String(who))}"] .chat-from`)?.textContent ?? who;
+    toast(t('host.chat.muted', { from, minutes: Math.round((e.detail.duration_s ?? 600) / 60) }), 'info');
+  });
   r.addEventListener('chat.deleted', (e) => {
     const item = document.querySelector(`#host-chat [data-id="${CSS.escape(String(e.detail.id ?? e.detail.message_id))}"]`);
     if (item) item.remove();
@@ -210,7 +217,7 @@ function wireRoom(r) {
       signOut('host.login.bad');
       return;
     }
-    if (what === 'moderation' && (m.code === 'unknown_type' || m.code === 'invalid')) toast(t('host.chat.unsupported'), 'error');
+    if (what === 'moderation' && m.code === 'unknown_type') toast(t('host.chat.unsupported'), 'error');
     else toast(t('host.error', { message: m.message || m.code }), 'error');
   });
   r.addEventListener('state', () => {
@@ -524,7 +531,7 @@ function addChat(msg) {
   const list = $('#host-chat');
   const id = msg.id ?? msg.message_id ?? '';
   const who = msg.viewer_id ?? msg.from_id ?? '';
-  const item = el('li', { class: 'host-chat-item', dataset: { id } },
+  const item = el('li', { class: 'host-chat-item', dataset: { id, viewer: who } },
     el('div', { class: 'host-chat-text' },
       el('span', { class: 'chat-from' }, msg.from ?? ''), ' ',
       el('span', { class: 'chat-text' }, msg.text ?? '')),

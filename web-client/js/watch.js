@@ -406,6 +406,8 @@ room.addEventListener('welcome', (e) => {
   scheduler.tick(player.playback());
   renderCards();
   renderViewers();
+  $('#chat-list').replaceChildren();
+  for (const m of w.chat || []) addChat(m);
 });
 room.addEventListener('card.shown', (e) => {
   scheduler.push(markerFromMessage(e.detail, Date.now(), 'show'));
@@ -471,6 +473,11 @@ room.addEventListener('chat.deleted', (e) => {
 });
 room.addEventListener('error', (e) => {
   if (e.detail.code === 'rate_limited') showResult('rejected', t('order.rejected'), t('order.reason.rate_limited'));
+  // A muted viewer's chat.send: say so in the chat instead of dropping the message silently.
+  else if (e.detail.code === 'forbidden' && /muted/.test(e.detail.message ?? '')) {
+    const item = el('li', { class: 'chat-item chat-system' }, t('chat.muted'));
+    $('#chat-list').append(item);
+  }
 });
 room.addEventListener('state', () => {
   if (room.state === 'refused' && room.refused?.code === 'invalid') {

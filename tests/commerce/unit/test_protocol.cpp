@@ -181,3 +181,24 @@ TEST_CASE("json writer: the same text nlohmann::json::dump() gives for strings, 
                                                       {"sale_id", nullptr},
                                                       {"duplicate", false}}));
 }
+
+TEST_CASE("protocol: chat moderation commands (host only, bounded)") {
+  auto del = parse_client_message(R"({"type":"chat.delete","message_id":12,"id":"d"})");
+  REQUIRE(del.message);
+  CHECK(del.message->type == ClientType::chat_delete);
+  CHECK(del.message->message_id == 12);
+  auto mute = parse_client_message(R"({"type":"viewer.mute","viewer_id":"viewer-0001"})");
+  REQUIRE(mute.message);
+  CHECK(mute.message->viewer_id == "viewer-0001");
+  CHECK(mute.message->duration_s == kDefaultMuteS);
+  CHECK(parse_client_message(R"({"type":"viewer.mute","viewer_id":"viewer-0001","duration_s":30})").message->duration_s == 30);
+  CHECK(is_host_command(ClientType::chat_delete));
+  CHECK(is_host_command(ClientType::viewer_mute));
+  CHECK(error_of(R"({"type":"chat.delete"})").code == "invalid");
+  CHECK(error_of(R"({"type":"chat.delete","message_id":0})").code == "invalid");
+  CHECK(error_of(R"({"type":"chat.delete","message_id":"12"})").code == "invalid");
+  CHECK(error_of(R"({"type":"viewer.mute","viewer_id":"short"})").code == "invalid");
+  CHECK(error_of(R"({"type":"viewer.mute","viewer_id":"viewer-0001","duration_s":-5})").code == "invalid");
+  CHECK(error_of(R"({"type":"viewer.mute","viewer_id":"viewer-0001","duration_s":99999999})").code == "invalid");
+  CHECK(error_of(R"({"type":"viewer.mute","viewer_id":"<script>alert(1)</script>"})").code == "invalid");
+}
