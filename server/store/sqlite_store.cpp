@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include <chrono>
 #include <filesystem>
 
 namespace harvest::store {
@@ -59,7 +60,10 @@ const char* const kCommerceSchema =
     "CREATE TABLE IF NOT EXISTS card_exposures ("
     " stream_id TEXT NOT NULL, id INTEGER NOT NULL, session_id TEXT NOT NULL, product_id TEXT NOT NULL,"
     " change_id INTEGER NOT NULL, shown_pts REAL NOT NULL, shown_pdt_ms INTEGER NOT NULL, hidden_pts REAL,"
-    " hidden_pdt_ms INTEGER, PRIMARY KEY (stream_id, id));";
+    " hidden_pdt_ms INTEGER, PRIMARY KEY (stream_id, id));"
+    // Added with the restream (issue 6): a new table, so CREATE IF NOT EXISTS migrates old files.
+    "CREATE TABLE IF NOT EXISTS restreams ("
+    " stream_id TEXT PRIMARY KEY, url TEXT NOT NULL, updated_at_ms INTEGER NOT NULL);";
 
 // Columns added after the first release: ALTER TABLE on databases created before them.
 const char* const kOrderColumns[][2] = {
@@ -410,6 +414,31 @@ std::vector<commerce::CardExposure> SqliteStore::list_exposures() {
     if (sqlite3_column_type(s.get(), 8) != SQLITE_NULL) e.hidden_pdt_ms = col_int(s, 8);
     out.push_back(std::move(e));
   }
+  return out;
+}
+
+Status SqliteStore::save_restream(const std::string& stream_id, const std::string& url) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, url.empty() ? "DELETE FROM restreams WHERE stream_id = ?"
+                               : "INSERT OR REPLACE INTO restreams (stream_id, url, updated_at_ms) VALUES (?,?,?)");
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  s.bind(1, stream_id);
+  if (!url.empty()) {
+    s.bind(2, url);
+    s.bind(3, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count()));
+  }
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
+  return Status::ok();
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteStore::list_restreams() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, std::string>> out;
+  Statement s(db_, "SELECT stream_id, url FROM restreams ORDER BY stream_id");
+  if (!s.valid()) return out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) out.emplace_back(s.text(0), s.text(1));
   return out;
 }
 

@@ -30,6 +30,8 @@ public:
   Status commit_orders(const std::vector<commerce::Order>& orders) override;
   Status save_exposure(const commerce::CardExposure& exposure) override;
   std::vector<commerce::CardExposure> list_exposures() override;
+  Status save_restream(const std::string& stream_id, const std::string& url) override;
+  std::vector<std::pair<std::string, std::string>> list_restreams() override;
 
   sqlite3* handle() { return db_; }
 
