@@ -134,13 +134,29 @@ struct Restream::Feed {
   }
   ~Feed() { clear_locked(); }
 
+  // The ingest pipeline hands media over in buffer lists (see StreamPipeline::kBatchMs).
   void push(GstSample* sample, bool video) {
-    GstBuffer* buffer = gst_sample_get_buffer(sample);
-    if (buffer == nullptr) return;
+    if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {
+      for (guint i = 0; i < gst_buffer_list_length(list); ++i) push(sample, gst_buffer_list_get(list, i), video);
+    } else if (GstBuffer* buffer = gst_sample_get_buffer(sample)) {
+      push(sample, buffer, video);
+    }
+  }
+
+  void push(GstSample* sample, GstBuffer* buffer, bool video) {
     std::lock_guard lock(mutex);
     GstElement* src = video ? video_src : audio_src;
     if (src == nullptr) return;
-    GstClockTime ts = GST_BUFFER_DTS_OR_PTS(buffer);
+    // Running time: x264enc shifts its timestamps (and segment) by 1000 h to keep DTS positive,
+    // so raw video and audio timestamps are not comparable; running times are.
+    const GstSegment* segment = gst_sample_get_segment(sample);
+    auto running = [segment](GstClockTime t) {
+      if (!GST_CLOCK_TIME_IS_VALID(t) || segment == nullptr || segment->format != GST_FORMAT_TIME) return t;
+      return gst_segment_to_running_time(segment, GST_FORMAT_TIME, t);
+    };
+    const GstClockTime pts = running(GST_BUFFER_PTS(buffer));
+    const GstClockTime dts = running(GST_BUFFER_DTS(buffer));
+    const GstClockTime ts = GST_CLOCK_TIME_IS_VALID(dts) ? dts : pts;
     if (!GST_CLOCK_TIME_IS_VALID(ts)) return;
     if (video) {
       const bool key = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
@@ -164,8 +180,8 @@ struct Restream::Feed {
       gst_app_src_set_caps(GST_APP_SRC(src), caps);
     }
     GstBuffer* out = gst_buffer_copy(buffer);  // shares the memory; new timestamps
-    if (GST_BUFFER_PTS_IS_VALID(out)) GST_BUFFER_PTS(out) = GST_BUFFER_PTS(out) >= base ? GST_BUFFER_PTS(out) - base : 0;
-    if (GST_BUFFER_DTS_IS_VALID(out)) GST_BUFFER_DTS(out) = GST_BUFFER_DTS(out) >= base ? GST_BUFFER_DTS(out) - base : 0;
+    GST_BUFFER_PTS(out) = GST_CLOCK_TIME_IS_VALID(pts) ? (pts >= base ? pts - base : 0) : GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DTS(out) = GST_CLOCK_TIME_IS_VALID(dts) ? (dts >= base ? dts - base : 0) : GST_CLOCK_TIME_NONE;
     if (gst_app_src_push_buffer(GST_APP_SRC(src), out) == GST_FLOW_OK && video) frames_sent.fetch_add(1);
   }
 
