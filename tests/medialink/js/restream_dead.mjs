@@ -5,6 +5,9 @@ import { createServer } from 'node:net';
 import { Server, run, assert, eq, waitUntil } from '../../commerce/js/lib.mjs';
 import { rtmpPort, publish, waitPlaylist, tempDir } from './medialib.mjs';
 
+// Segments ever listed (the playlist is a sliding window): media sequence + segments listed.
+const made = (p) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p.text)?.[1] ?? 0) + p.segments.length;
+
 async function deadPort() {
   const srv = createServer();
   await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
@@ -44,7 +47,7 @@ run('restream_dead_remote', async (t) => {
 
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${a.stream_key}`, { seconds: 60 });
   t.defer(() => pub.kill());
-  const count = async (p) => (await waitPlaylist(server, p, (pl) => pl.segments.length >= 1, 30000, p)).segments.length;
+  const count = async (p) => made(await waitPlaylist(server, p, (pl) => pl.segments.length >= 1, 30000, p));
   await count(`/hls/${a.id}/burned/index.m3u8`);
 
   let st = null;
@@ -55,8 +58,8 @@ run('restream_dead_remote', async (t) => {
   const pass0 = await count(`/hls/${a.id}/index.m3u8`);
   const burned0 = await count(`/hls/${a.id}/burned/index.m3u8`);
   await waitUntil(async () => { st = await status(); return st.attempts >= 4; }, 15000, 'a fourth attempt');
-  await waitPlaylist(server, `/hls/${a.id}/index.m3u8`, (p) => p.segments.length >= pass0 + 3, 20000, 'passthrough grows');
-  await waitPlaylist(server, `/hls/${a.id}/burned/index.m3u8`, (p) => p.segments.length >= burned0 + 3, 20000, 'burned-in grows');
+  await waitPlaylist(server, `/hls/${a.id}/index.m3u8`, (p) => made(p) >= pass0 + 3, 20000, 'passthrough grows');
+  await waitPlaylist(server, `/hls/${a.id}/burned/index.m3u8`, (p) => made(p) >= burned0 + 3, 20000, 'burned-in grows');
   eq((await server.http('GET', `/api/streams/${a.id}`)).json.state, 'live', 'A stays live');
   assert(!/pipeline_error/.test(server.log), 'the ingest pipeline never failed');
 
@@ -66,13 +69,18 @@ run('restream_dead_remote', async (t) => {
   eq(del.json.restream, null, 'no restream');
   const attemptsAt = (server.log.match(/event=restream_connecting/g) ?? []).length;
   const pass1 = await count(`/hls/${a.id}/index.m3u8`);
-  await waitPlaylist(server, `/hls/${a.id}/index.m3u8`, (p) => p.segments.length >= pass1 + 6, 30000, 'passthrough after DELETE');
+  await waitPlaylist(server, `/hls/${a.id}/index.m3u8`, (p) => made(p) >= pass1 + 6, 30000, 'passthrough after DELETE');
   eq((server.log.match(/event=restream_connecting/g) ?? []).length, attemptsAt, 'no attempt after DELETE');
   eq((await status()), null, 'GET after DELETE');
+
+  // Configured while live: it starts at once (the taps of the session are reused).
+  const again = await server.http('PUT', path, { body: { url: dead }, token: a.host_token });
+  eq(again.status, 200, 'PUT again while live');
+  assert(['connecting', 'retrying'].includes(again.json.restream.state), 'started at once: ' + again.text);
+  await waitUntil(async () => { st = await status(); return st.attempts >= 2; }, 15000, 'attempts after the new PUT');
   await pub.kill();
 
   // The target is stored: after a restart it is there, waiting for the publisher.
-  eq((await server.http('PUT', path, { body: { url: dead }, token: a.host_token })).status, 200, 'PUT again');
   await server.stop();
   server = await Server.start({ dataDir: data.path });
   const after = (await server.http('GET', path, { token: a.host_token })).json?.restream;

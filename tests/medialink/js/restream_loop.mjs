@@ -6,6 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { Server, Client, run, assert, eq, waitUntil } from '../../commerce/js/lib.mjs';
 import { rtmpPort, publish, waitPlaylist, download, regionLuma, videoSize, tempDir } from './medialib.mjs';
 
+// Segments ever listed (the playlist is a sliding window): media sequence + segments listed.
+const made = (p) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p.text)?.[1] ?? 0) + p.segments.length;
+
 const W = 320;
 const H = 568;
 
@@ -54,8 +57,9 @@ run('restream_to_own_ingest', async (t) => {
 
   // B's segments made after the card was shown on A (restream + B's ingest add some delay).
   const bPath = `/hls/${b.id}/index.m3u8`;
-  const before = (await waitPlaylist(server, bPath, (p) => p.segments.length >= 1, 30000, 'B playlist')).segments.length;
-  const pl = await waitPlaylist(server, bPath, (p) => p.segments.length >= before + 4 &&
+  const first = (await waitPlaylist(server, bPath, (p) => p.segments.length >= 1, 30000, 'B playlist'));
+  const before = made(first);
+  const pl = await waitPlaylist(server, bPath, (p) => made(p) >= before + 4 &&
     p.segments.some((s) => s.pdt !== null && s.pdt > shownAt + 2000), 40000, 'B segments after the card');
 
   // Inside the card (see burned_in.mjs) and a reference rectangle at the top (never covered).
