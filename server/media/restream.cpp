@@ -119,7 +119,9 @@ struct Restream::Feed {
   bool need_keyframe = true;
   bool have_base = false;
   GstClockTime base = 0;  // running time of the attempt's first keyframe -> timestamp 0
-  std::atomic<uint64_t> frames_sent{0};
+  static constexpr GstClockTime kMaxQueued = 3 * GST_SECOND;
+  std::atomic<uint64_t> frames_sent{0};     // video frames handed to the attempts
+  std::atomic<uint64_t> frames_dropped{0};  // video frames dropped for a slow remote
 
   // Attempt starts: the next keyframe opens it. Takes the references.
   void begin(GstElement* video, GstElement* audio) {
@@ -158,12 +160,22 @@ struct Restream::Feed {
     const GstClockTime dts = running(GST_BUFFER_DTS(buffer));
     const GstClockTime ts = GST_CLOCK_TIME_IS_VALID(dts) ? dts : pts;
     if (!GST_CLOCK_TIME_IS_VALID(ts)) return;
+    // A remote slower than the show (or still connecting): at most kMaxQueued waits; beyond it
+    // everything is dropped, and video resumes at a keyframe rather than frame by frame (a
+    // decoder would show garbage until then anyway).
+    if (gst_app_src_get_current_level_time(GST_APP_SRC(src)) > kMaxQueued) {
+      if (video) {
+        need_keyframe = true;
+        frames_dropped.fetch_add(1);
+      }
+      return;
+    }
     if (video) {
       const bool key = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-      // A remote slower than the show: drop up to the next keyframe rather than frame by frame
-      // (a decoder would show garbage until then anyway).
-      if (gst_app_src_get_current_level_time(GST_APP_SRC(src)) > 3 * GST_SECOND) need_keyframe = true;
-      if (need_keyframe && !key) return;
+      if (need_keyframe && !key) {
+        if (have_base) frames_dropped.fetch_add(1);
+        return;
+      }
       if (need_keyframe && !have_base) {
         base = ts;
         have_base = true;
@@ -247,6 +259,7 @@ void Restream::set_url(std::string url) {
   last_error_.clear();
   bytes_sent_ = 0;
   feed_->frames_sent.store(0);
+  feed_->frames_dropped.store(0);
   state_ = State::idle;
   if (!url_.empty() && !source_.expired()) start_attempt();
 }
@@ -500,7 +513,8 @@ nlohmann::json Restream::status() const {
                         {"attempts", attempts_},
                         {"last_error", last_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error_)},
                         {"bytes_sent", bytes_sent_},
-                        {"frames_sent", feed_->frames_sent.load()}};
+                        {"frames_sent", feed_->frames_sent.load()},
+                        {"frames_dropped", feed_->frames_dropped.load()}};
   if (state_ == State::retrying) out["retry_in_ms"] = std::max<int64_t>(0, retry_at_ms_ - now_ms());
   return out;
 }

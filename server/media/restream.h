@@ -17,7 +17,7 @@
 //
 // Each attempt starts at a keyframe of the burned-in video with timestamps rebased to 0 (a fresh
 // RTMP publish for the remote); audio before that keyframe is dropped. If the remote cannot take
-// the bitrate (more than 3 s queued), video is dropped up to the next keyframe, not frame by frame.
+// the bitrate (more than 3 s queued), media is dropped and video resumes at the next keyframe.
 #include <gst/gst.h>
 
 #include <chrono>
@@ -66,7 +66,8 @@ public:
   void detach_source();
   bool attached() const { return !source_.expired(); }
 
-  // {"url" (masked), "state", "attempts", "last_error", "bytes_sent", "frames_sent", "retry_in_ms"}
+  // {"url" (masked), "state", "attempts", "last_error", "bytes_sent", "frames_sent",
+  //  "frames_dropped", "retry_in_ms" (retrying only)}; counts are over every attempt with this URL.
   nlohmann::json status() const;
   State state() const { return state_; }
 
