@@ -1,13 +1,39 @@
 // Issue 6: RTMP restream of the burned-in rendition. Stream A restreams to this same server's
 // RTMP ingest for stream B: B goes live with A's burned-in picture (same size, H.264 + AAC, the
-// card A's host shows burned into B's frames).
+// card A's host shows burned into B's frames). The restream goes through a TCP relay that the
+// test cuts and reopens: the restream retries and is live again, A never stops.
 import { join } from 'node:path';
+import { createServer, connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { Server, Client, run, assert, eq, waitUntil } from '../../commerce/js/lib.mjs';
 import { rtmpPort, publish, waitPlaylist, download, regionLuma, videoSize, tempDir } from './medialib.mjs';
 
 // Segments ever listed (the playlist is a sliding window): media sequence + segments listed.
 const made = (p) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p.text)?.[1] ?? 0) + p.segments.length;
+
+// A TCP relay to 127.0.0.1:target that can be cut (listener and connections) and reopened on the
+// same port: a remote that goes away and comes back.
+function relay(target) {
+  const sockets = new Set();
+  const r = { port: 0, server: null };
+  r.open = async () => {
+    r.server = createServer((down) => {
+      const up = connect(target, '127.0.0.1');
+      const done = () => { down.destroy(); up.destroy(); sockets.delete(down); sockets.delete(up); };
+      for (const s of [down, up]) { sockets.add(s); s.on('error', done); s.on('close', done); }
+      down.pipe(up);
+      up.pipe(down);
+    });
+    await new Promise((resolve) => r.server.listen(r.port, '127.0.0.1', resolve));
+    r.port = r.server.address().port;
+  };
+  r.cut = async () => {
+    const closed = new Promise((resolve) => r.server.close(resolve));
+    for (const s of sockets) s.destroy();
+    await closed;
+  };
+  return r;
+}
 
 const W = 320;
 const H = 568;
@@ -24,12 +50,15 @@ run('restream_to_own_ingest', async (t) => {
     { id: 'melon', title: 'Melon', price: 2990, currency: 'CNY', stock: 5 },
   ], a.host_token)).status, 200, 'PUT products');
 
-  const target = `rtmp://127.0.0.1:${rtmpPort(server)}/live/${b.stream_key}`;
+  const remote = relay(rtmpPort(server));
+  await remote.open();
+  t.defer(() => remote.cut());
+  const target = `rtmp://127.0.0.1:${remote.port}/live/${b.stream_key}`;
   const put = await server.http('PUT', `/api/streams/${a.id}/restream`, { body: { url: target }, token: a.host_token });
   eq(put.status, 200, 'PUT restream: ' + put.text);
   eq(put.json.restream.state, 'idle', 'offline: waits for the publisher');
   assert(!put.text.includes(b.stream_key), 'the stream key is masked: ' + put.text);
-  eq(put.json.restream.url, `rtmp://127.0.0.1:${rtmpPort(server)}/live/****`, 'masked url');
+  eq(put.json.restream.url, `rtmp://127.0.0.1:${remote.port}/live/****`, 'masked url');
 
   const host = await Client.connect(server, { stream: a.id, token: a.host_token });
   t.defer(() => host.close());
@@ -37,7 +66,7 @@ run('restream_to_own_ingest', async (t) => {
 
   const publishedAt = Date.now();
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${a.stream_key}`,
-                      { width: W, height: H, seconds: 40, color: '0x2040a0' });
+                      { width: W, height: H, seconds: 90, color: '0x2040a0' });
   t.defer(() => pub.kill());
   await waitPlaylist(server, `/hls/${a.id}/burned/index.m3u8`, (p) => p.segments.length >= 1, 30000, 'A burned-in playlist');
 
@@ -87,5 +116,27 @@ run('restream_to_own_ingest', async (t) => {
   status = (await server.http('GET', `/api/streams/${a.id}/restream`, { token: a.host_token })).json.restream;
   eq(status.state, 'live', 'still live');
   assert(status.bytes_sent > 0 && status.frames_sent > 0 && status.attempts === 1, 'stats: ' + JSON.stringify(status));
+
+  // The remote goes away: the restream retries (A keeps going), and is live again when the
+  // remote comes back; B resumes its live session.
+  const made0 = made(await waitPlaylist(server, `/hls/${a.id}/burned/index.m3u8`, () => true, 5000, 'A burned'));
+  await remote.cut();
+  const path = `/api/streams/${a.id}/restream`;
+  await waitUntil(async () => {
+    status = (await server.http('GET', path, { token: a.host_token })).json.restream;
+    return status.state === 'retrying' && status.attempts >= 2;
+  }, 30000, 'restream retrying after the remote went away');
+  assert(typeof status.last_error === 'string', 'last_error: ' + JSON.stringify(status));
+  await remote.open();
+  const reopenedAt = Date.now();
+  await waitUntil(async () => {
+    status = (await server.http('GET', path, { token: a.host_token })).json.restream;
+    return status.state === 'live';
+  }, 30000, 'restream live again');
+  console.log(`remote back -> restream live again ${Date.now() - reopenedAt} ms (attempts ${status.attempts})`);
+  const bBack = made(await waitPlaylist(server, bPath, () => true, 5000, 'B'));
+  await waitPlaylist(server, bPath, (p) => made(p) >= bBack + 2, 30000, 'B segments after the remote came back');
+  await waitPlaylist(server, `/hls/${a.id}/burned/index.m3u8`, (p) => made(p) >= made0 + 3, 30000, 'A burned-in kept going');
+  eq((await server.http('GET', `/api/streams/${a.id}`)).json.state, 'live', 'A stayed live');
   assert(!/pipeline_error/.test(server.log), 'no pipeline error');
 });
