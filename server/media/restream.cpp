@@ -249,7 +249,11 @@ Restream::~Restream() {
 }
 
 void Restream::set_url(std::string url) {
-  if (url == url_) return;
+  if (url == url_) {
+    // The same target again: a nudge to try now rather than at the end of the backoff.
+    if ((state_ == State::retrying || state_ == State::error) && !url_.empty() && !source_.expired()) start_attempt();
+    return;
+  }
   stop_attempt();
   if (retry_timer_ != 0) loop_.cancel(retry_timer_);
   retry_timer_ = 0;
@@ -336,6 +340,7 @@ bool Restream::link_taps(std::string& error) {
 
 void Restream::start_attempt() {
   stop_attempt();
+  if (retry_timer_ != 0) loop_.cancel(retry_timer_);
   retry_timer_ = 0;
   ++attempts_;
   std::string error;

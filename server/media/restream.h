@@ -55,7 +55,7 @@ public:
   Restream& operator=(const Restream&) = delete;
 
   // The target ("" stops). A new URL restarts pushing at once if a source is attached, else it
-  // waits for the next publisher session.
+  // waits for the next publisher session. The same URL again while retrying tries at once.
   void set_url(std::string url);
   const std::string& url() const { return url_; }
 
