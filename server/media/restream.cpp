@@ -42,7 +42,8 @@ std::string restream_url_problem(std::string_view url) {
   if (url.size() > kMaxUrlBytes) return "'url' is longer than 1024 bytes";
   for (char c : url) {
     const auto byte = static_cast<unsigned char>(c);
-    if (byte <= 0x20 || byte >= 0x7f) return "'url' must not contain whitespace, control or non-ASCII characters";
+    if (byte <= 0x20 || byte >= 0x7f)
+      return "'url' must not contain whitespace, control or non-ASCII characters";
   }
   const size_t scheme = scheme_length(url);
   if (scheme == 0) return "'url' must start with rtmp:// or rtmps://";
@@ -50,7 +51,8 @@ std::string restream_url_problem(std::string_view url) {
   const size_t slash = rest.find('/');
   if (slash == std::string_view::npos) return "'url' needs a path: rtmp://host[:port]/app/stream-key";
   std::string_view authority = rest.substr(0, slash);
-  if (const size_t at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+  if (const size_t at = authority.rfind('@'); at != std::string_view::npos)
+    authority = authority.substr(at + 1);
   std::string_view host = authority;
   if (!authority.empty() && authority.front() == '[') {  // [v6]:port
     const size_t close = authority.find(']');
@@ -67,7 +69,8 @@ std::string restream_url_problem(std::string_view url) {
   if (host.empty() || host == "[]") return "'url' has no host";
   if (!authority.empty()) {  // ":port"
     const std::string_view port = authority.substr(1);
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return "'url' has a bad port";
     const int p = std::stoi(std::string(port));
     if (p < 1 || p > 65535) return "'url' has a bad port";
@@ -114,7 +117,7 @@ struct Restream::Feed {
   std::mutex mutex;
   GstElement* video_src = nullptr;  // owned references; nullptr: no attempt is pushing
   GstElement* audio_src = nullptr;
-  GstCaps* video_caps = nullptr;    // caps last set on the appsrcs
+  GstCaps* video_caps = nullptr;  // caps last set on the appsrcs
   GstCaps* audio_caps = nullptr;
   bool need_keyframe = true;
   bool have_base = false;
@@ -139,7 +142,8 @@ struct Restream::Feed {
   // The ingest pipeline hands media over in buffer lists (see StreamPipeline::kBatchMs).
   void push(GstSample* sample, bool video) {
     if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {
-      for (guint i = 0; i < gst_buffer_list_length(list); ++i) push(sample, gst_buffer_list_get(list, i), video);
+      for (guint i = 0; i < gst_buffer_list_length(list); ++i)
+        push(sample, gst_buffer_list_get(list, i), video);
     } else if (GstBuffer* buffer = gst_sample_get_buffer(sample)) {
       push(sample, buffer, video);
     }
@@ -197,7 +201,7 @@ struct Restream::Feed {
     if (gst_app_src_push_buffer(GST_APP_SRC(src), out) == GST_FLOW_OK && video) frames_sent.fetch_add(1);
   }
 
-private:
+ private:
   void clear_locked() {
     if (video_src != nullptr) gst_object_unref(video_src);
     if (audio_src != nullptr) gst_object_unref(audio_src);
@@ -231,11 +235,16 @@ GstElement* add_element(GstElement* bin, const char* factory, std::string& error
 
 const char* Restream::state_name(State s) {
   switch (s) {
-    case State::idle: return "idle";
-    case State::connecting: return "connecting";
-    case State::live: return "live";
-    case State::retrying: return "retrying";
-    case State::error: return "error";
+    case State::idle:
+      return "idle";
+    case State::connecting:
+      return "connecting";
+    case State::live:
+      return "live";
+    case State::retrying:
+      return "retrying";
+    case State::error:
+      return "error";
   }
   return "?";
 }
@@ -251,7 +260,8 @@ Restream::~Restream() {
 void Restream::set_url(std::string url) {
   if (url == url_) {
     // The same target again: a nudge to try now rather than at the end of the backoff.
-    if ((state_ == State::retrying || state_ == State::error) && !url_.empty() && !source_.expired()) start_attempt();
+    if ((state_ == State::retrying || state_ == State::error) && !url_.empty() && !source_.expired())
+      start_attempt();
     return;
   }
   stop_attempt();
@@ -306,7 +316,8 @@ bool Restream::link_taps(std::string& error) {
     // Leaky: nothing the restream does can block the tee (and so the burned-in HLS).
     g_object_set(queue, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
                  guint64{2'000'000'000}, nullptr);
-    g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE, nullptr);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE,
+                 nullptr);
     GstAppSinkCallbacks callbacks{};
     callbacks.new_sample = [](GstAppSink* s, gpointer data) -> GstFlowReturn {
       auto* ctx = static_cast<TapContext*>(data);
@@ -408,7 +419,8 @@ void Restream::start_attempt() {
     fail("cannot start the restream pipeline");
     return;
   }
-  feed_->begin(GST_ELEMENT(gst_object_ref(vsrc)), asrc != nullptr ? GST_ELEMENT(gst_object_ref(asrc)) : nullptr);
+  feed_->begin(GST_ELEMENT(gst_object_ref(vsrc)),
+               asrc != nullptr ? GST_ELEMENT(gst_object_ref(asrc)) : nullptr);
   poll_timer_ = loop_.run_after(std::chrono::milliseconds(250), [this] {
     poll_timer_ = 0;
     poll();
@@ -418,14 +430,15 @@ void Restream::start_attempt() {
 void Restream::stop_attempt() {
   if (poll_timer_ != 0) loop_.cancel(poll_timer_);
   poll_timer_ = 0;
-  feed_->end();  // the taps drop from now on
+  feed_->end();     // the taps drop from now on
   bridge_.reset();  // messages of this attempt still queued are dropped
   if (push_ != nullptr) {
     if (rtmp_sink_ != nullptr) {  // the bytes of this attempt
       GstStructure* stats = nullptr;
       g_object_get(rtmp_sink_, "stats", &stats, nullptr);
       guint64 out = 0;
-      if (stats != nullptr && gst_structure_get_uint64(stats, "out-bytes-total", &out) && out > attempt_bytes_)
+      if (stats != nullptr && gst_structure_get_uint64(stats, "out-bytes-total", &out) &&
+          out > attempt_bytes_)
         bytes_sent_ += out - attempt_bytes_;
       if (stats != nullptr) gst_structure_free(stats);
     }
@@ -513,13 +526,14 @@ void Restream::poll() {
 }
 
 nlohmann::json Restream::status() const {
-  nlohmann::json out = {{"url", mask_restream_url(url_)},
-                        {"state", state_name(state_)},
-                        {"attempts", attempts_},
-                        {"last_error", last_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error_)},
-                        {"bytes_sent", bytes_sent_},
-                        {"frames_sent", feed_->frames_sent.load()},
-                        {"frames_dropped", feed_->frames_dropped.load()}};
+  nlohmann::json out = {
+      {"url", mask_restream_url(url_)},
+      {"state", state_name(state_)},
+      {"attempts", attempts_},
+      {"last_error", last_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error_)},
+      {"bytes_sent", bytes_sent_},
+      {"frames_sent", feed_->frames_sent.load()},
+      {"frames_dropped", feed_->frames_dropped.load()}};
   if (state_ == State::retrying) out["retry_in_ms"] = std::max<int64_t>(0, retry_at_ms_ - now_ms());
   return out;
 }

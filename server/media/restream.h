@@ -45,7 +45,7 @@ std::string mask_restream_url(std::string_view url);
 std::chrono::milliseconds restream_backoff(int failures);
 
 class Restream {
-public:
+ public:
   enum class State { idle, connecting, live, retrying, error };
   static const char* state_name(State s);
 
@@ -61,7 +61,8 @@ public:
 
   // A publisher session's burned-in video tee and (may be nullptr) its AAC audio tee; the taps
   // are linked into `pipeline` once per session, when there is a URL.
-  void attach_source(const std::shared_ptr<StreamPipeline>& pipeline, GstElement* video_tee, GstElement* audio_tee);
+  void attach_source(const std::shared_ptr<StreamPipeline>& pipeline, GstElement* video_tee,
+                     GstElement* audio_tee);
   // The session ended: stop pushing, idle until the next one. Call before the pipeline stops.
   void detach_source();
   bool attached() const { return !source_.expired(); }
@@ -71,7 +72,7 @@ public:
   nlohmann::json status() const;
   State state() const { return state_; }
 
-private:
+ private:
   struct Feed;
   void start_attempt();
   void stop_attempt();
@@ -95,10 +96,10 @@ private:
   std::unique_ptr<GstBusBridge> bridge_;
   std::shared_ptr<std::atomic<uint64_t>> sink_buffers_;  // buffers that reached rtmp2sink
   State state_ = State::idle;
-  int attempts_ = 0;          // attempts with this URL
-  int failures_ = 0;          // consecutive failures (the backoff)
+  int attempts_ = 0;  // attempts with this URL
+  int failures_ = 0;  // consecutive failures (the backoff)
   std::string last_error_;
-  uint64_t bytes_sent_ = 0;   // over every attempt with this URL
+  uint64_t bytes_sent_ = 0;  // over every attempt with this URL
   uint64_t attempt_bytes_ = 0;
   int64_t live_since_ms_ = 0;
   int64_t retry_at_ms_ = 0;

@@ -22,14 +22,17 @@ json status_body(const std::string& id, const CardLink& link) {
 
 }  // namespace
 
-void register_restream_routes(realtime::Router& router, StreamRegistry& streams, const realtime::AccessConfig& access,
-                              store::Store& store, std::function<CardLink*()> link) {
+void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
+                              const realtime::AccessConfig& access, store::Store& store,
+                              std::function<CardLink*()> link) {
   // Common checks of the three routes: the stream exists, the caller manages it, media runs.
-  auto check = [&streams, &access, link](const HttpRequest& req, CardLink*& out) -> std::optional<HttpResponse> {
+  auto check = [&streams, &access, link](const HttpRequest& req,
+                                         CardLink*& out) -> std::optional<HttpResponse> {
     const std::string& id = req.params.at("id");
     if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
     if (!realtime::identify(access, req.bearer_token(), now_s()).may_manage(id))
-      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
+      return HttpResponse::error(401, "unauthorized",
+                                 "the host token of this stream (or the admin token) is required");
     out = link();
     if (out == nullptr) return HttpResponse::error(503, "unavailable", "media ingest is not running");
     return std::nullopt;
@@ -52,7 +55,8 @@ void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
     if (body.is_discarded() || !body.is_object())
       return HttpResponse::error(400, "bad_json", "body must be a JSON object");
     const json url = body.value("url", json());
-    if (!url.is_string()) return HttpResponse::error(400, "invalid", "'url' must be a string: rtmp://host[:port]/app/stream-key");
+    if (!url.is_string())
+      return HttpResponse::error(400, "invalid", "'url' must be a string: rtmp://host[:port]/app/stream-key");
     if (auto problem = restream_url_problem(url.get_ref<const std::string&>()); !problem.empty())
       return HttpResponse::error(400, "invalid", problem);
     if (auto st = store.save_restream(id, url.get<std::string>()); !st) {

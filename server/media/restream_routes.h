@@ -17,7 +17,8 @@ namespace harvest::media {
 class CardLink;
 
 // `link` gives the media link once ingest runs (nullptr before: 503).
-void register_restream_routes(realtime::Router& router, StreamRegistry& streams, const realtime::AccessConfig& access,
-                              store::Store& store, std::function<CardLink*()> link);
+void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
+                              const realtime::AccessConfig& access, store::Store& store,
+                              std::function<CardLink*()> link);
 
 }  // namespace harvest::media

@@ -10,9 +10,10 @@ using harvest::media::restream_backoff;
 using harvest::media::restream_url_problem;
 
 TEST_CASE("restream URLs that are accepted") {
-  for (const char* url : {"rtmp://push.example.com/live/abc123", "rtmps://push.example.com:443/app/key?sign=x&t=1",
-                          "RTMP://127.0.0.1:1935/live/key", "rtmp://[::1]:1935/live/key", "rtmp://h/app/inst/key",
-                          "rtmp://user:pw@h/live/key"}) {
+  for (const char* url :
+       {"rtmp://push.example.com/live/abc123", "rtmps://push.example.com:443/app/key?sign=x&t=1",
+        "RTMP://127.0.0.1:1935/live/key", "rtmp://[::1]:1935/live/key", "rtmp://h/app/inst/key",
+        "rtmp://user:pw@h/live/key"}) {
     INFO(url);
     CHECK(restream_url_problem(url).empty());
   }
@@ -20,11 +21,27 @@ TEST_CASE("restream URLs that are accepted") {
 }
 
 TEST_CASE("restream URLs that are refused, with a sentence that names the url") {
-  for (const char* url : {"", "http://h/live/k", "rtmpx://h/live/k", "srt://h:9000", "rtmp://h", "rtmp://h/", "rtmp://h/live",
-                          "rtmp://h/live/", "rtmp:///live/k", "rtmp://:1935/live/k", "rtmp://h:0/live/k",
-                          "rtmp://h:65536/live/k", "rtmp://h:12a/live/k", "rtmp://h:/live/k", "rtmp://h/live/k ey",
-                          "rtmp://h/live/k\tey", "rtmp://h/live/k\n", "rtmp://h/live/k\x7f", "rtmp://h/live/\xe7\x8e\x89",
-                          "rtmp://[::1/live/k", "rtmp://h//k"}) {
+  for (const char* url : {"",
+                          "http://h/live/k",
+                          "rtmpx://h/live/k",
+                          "srt://h:9000",
+                          "rtmp://h",
+                          "rtmp://h/",
+                          "rtmp://h/live",
+                          "rtmp://h/live/",
+                          "rtmp:///live/k",
+                          "rtmp://:1935/live/k",
+                          "rtmp://h:0/live/k",
+                          "rtmp://h:65536/live/k",
+                          "rtmp://h:12a/live/k",
+                          "rtmp://h:/live/k",
+                          "rtmp://h/live/k ey",
+                          "rtmp://h/live/k\tey",
+                          "rtmp://h/live/k\n",
+                          "rtmp://h/live/k\x7f",
+                          "rtmp://h/live/\xe7\x8e\x89",
+                          "rtmp://[::1/live/k",
+                          "rtmp://h//k"}) {
     INFO(url);
     const std::string problem = restream_url_problem(url);
     CHECK_FALSE(problem.empty());
