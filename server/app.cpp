@@ -15,6 +15,7 @@
 #include "media/demo_publisher.h"
 #include "media/hls/hls_routes.h"
 #include "media/ingest_manager.h"
+#include "media/restream_routes.h"
 #include "media/rtmp/server.h"
 #include "media/srt/server.h"
 #include "realtime/commerce_api.h"
@@ -135,6 +136,8 @@ std::string App::start_ingest() {
   ingest_options.hls_root = hls_root();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
   card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, media::CardLink::Options{});
+  // Restream targets set before the restart wait for each stream's next publisher session.
+  for (const auto& [stream_id, url] : store_->list_restreams()) card_link_->set_restream(stream_id, url);
 
   media::rtmp::RtmpServerOptions rtmp_options;
   rtmp_options.bind_address = config_.bind_address;
@@ -169,6 +172,7 @@ void App::register_routes() {
   media::hls::register_hls_routes(r, hls_root());
   realtime::register_web_client_routes(r, config_.web_root);
   realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_, &exposures_);
+  media::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });
   // Product images of the sample catalog.
   const std::string samples = config_.samples_dir;
   r.add("GET", "/samples/images/{path...}", [samples](const realtime::HttpRequest& req) {

@@ -65,6 +65,15 @@ bool link_to_request(GstElement* from, GstElement* mux) {
   return ok;
 }
 
+bool link_tee_to_request(GstElement* tee, GstElement* mux) {
+  GstPad* src = gst_element_request_pad_simple(tee, "src_%u");
+  GstPad* sink = gst_element_request_pad_simple(mux, "sink_%d");
+  const bool ok = src != nullptr && sink != nullptr && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
+  if (src != nullptr) gst_object_unref(src);
+  if (sink != nullptr) gst_object_unref(sink);
+  return ok;
+}
+
 bool link_from_tee(GstElement* tee, GstElement* to) {
   GstPad* src = gst_element_request_pad_simple(tee, "src_%u");
   GstPad* sink = gst_element_get_static_pad(to, "sink");
@@ -100,6 +109,7 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   GstElement* ov = make(bin, "productoverlay", "burned_overlay", error);
   GstElement* enc = make(bin, "x264enc", "burned_enc", error);
   GstElement* parse = make(bin, "h264parse", "burned_parse", error);
+  GstElement* tee = make(bin, "tee", "burned_video_tee", error);
   GstElement* mux = make(bin, "mpegtsmux", "burned_mux", error);
   GstElement* sink = make(bin, "appsink", "burned_sink", error);
   GstElement* qa = pipeline->audio_tee() != nullptr ? make(bin, "queue", "burned_audio", error) : nullptr;
@@ -138,7 +148,7 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
         if (self->on_segment_) self->on_segment_(path, start_ns, end_ns);
       });
 
-  if (!gst_element_link_many(q1, dec, q2, ov, enc, parse, nullptr) || !link_to_request(parse, mux) ||
+  if (!gst_element_link_many(q1, dec, q2, ov, enc, parse, tee, nullptr) || !link_tee_to_request(tee, mux) ||
       !gst_element_link(mux, sink) || (qa != nullptr && !link_to_request(qa, mux))) {
     error = "cannot link the burned-in branch";
     return nullptr;
@@ -153,7 +163,8 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   add_probe(q2, "src", count_probe, &b->frames_raw_out_);
   add_probe(enc, "src", count_probe, &b->frames_encoded_);
   add_probe(ov, "sink", &BurnedBranch::before_overlay, b.get());
-  for (GstElement* e : {sink, mux, parse, enc, ov, q2, dec, q1}) gst_element_sync_state_with_parent(e);
+  b->encoded_tee_ = tee;
+  for (GstElement* e : {sink, mux, tee, parse, enc, ov, q2, dec, q1}) gst_element_sync_state_with_parent(e);
   if (qa != nullptr) gst_element_sync_state_with_parent(qa);
   if (!link_from_tee(pipeline->video_tee(), q1) || (qa != nullptr && !link_from_tee(pipeline->audio_tee(), qa))) {
     error = "cannot link the burned-in branch to the tees";

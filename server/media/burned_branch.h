@@ -2,7 +2,7 @@
 // The burned-in rendition of one publisher session: a branch off the passthrough pipeline's tees
 //
 //   video_tee ─► queue (compressed, leaky, 2 s) ─► avdec_h264 ─► queue "burned_raw" (leaky, 3 frames)
-//     ─► productoverlay ─► x264enc (zerolatency, ultrafast) ─► h264parse ─┐
+//     ─► productoverlay ─► x264enc (zerolatency, ultrafast) ─► h264parse ─► tee ─┐ (─► restream)
 //   audio_tee ─► queue (leaky, 5 s) ─────────────────────────────────────┴► mpegtsmux ─► appsink
 //     ─► TsSegmenter (files) ─► `on_segment` (streaming thread)
 //
@@ -60,6 +60,9 @@ public:
   // Frames the leaky queues dropped so far.
   uint64_t frames_dropped() const;
   int bitrate_kbps() const { return bitrate_kbps_; }
+  // The encoded burned-in video (H.264 byte-stream, SPS/PPS on every keyframe), a seam for
+  // further outputs such as the RTMP restream: request a pad and link a (leaky) queue.
+  GstElement* encoded_video_tee() const { return encoded_tee_; }
 
 private:
   BurnedBranch() = default;
@@ -75,6 +78,7 @@ private:
   GstElement* overlay_ = nullptr;
   GstElement* raw_queue_ = nullptr;
   GstElement* coded_queue_ = nullptr;
+  GstElement* encoded_tee_ = nullptr;
   std::unique_ptr<hls::TsSegmenter> segmenter_;  // muxer thread
   SegmentHandler on_segment_;
   std::mutex mutex_;

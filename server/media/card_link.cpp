@@ -102,8 +102,37 @@ std::string CardLink::overlay_card_json(const realtime::CardEvent& event) {
   return card.dump();
 }
 
+bool CardLink::set_restream(const std::string& stream_id, const std::string& url) {
+  if (!options_.burned_in) return false;
+  StreamLink& link = links_[stream_id];
+  if (!link.restream) {
+    if (url.empty()) return true;
+    link.restream = std::make_unique<Restream>(loop_, stream_id);
+  }
+  link.restream->set_url(url);
+  if (!url.empty()) attach_restream(link);
+  log::info("restream_configured").kv("stream", stream_id).kv("url", url.empty() ? "(none)" : mask_restream_url(url));
+  return true;
+}
+
+nlohmann::json CardLink::restream_status(const std::string& stream_id) const {
+  auto it = links_.find(stream_id);
+  if (it == links_.end() || !it->second.restream || it->second.restream->url().empty()) return nullptr;
+  return it->second.restream->status();
+}
+
+// Hands the live burned-in branch to the restream, unless it already has it.
+void CardLink::attach_restream(StreamLink& link) {
+  if (!link.restream || link.restream->url().empty() || link.restream->attached() || !link.burned) return;
+  auto session = link.burned_session.lock();
+  auto pipeline = session ? session->pipeline() : nullptr;
+  if (!pipeline || session->ended.load()) return;
+  link.restream->attach_source(pipeline, link.burned->encoded_video_tee(), pipeline->audio_tee());
+}
+
 void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
                              const std::shared_ptr<PublishSession>& session, bool new_live_session) {
+  if (link.restream) link.restream->detach_source();
   link.burned.reset();  // the previous publisher session's branch (its pipeline is stopped)
   link.burned_begun = false;
   link.burned_dropped_logged = 0;
@@ -142,6 +171,7 @@ void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
       .kv("width", bo.width)
       .kv("height", bo.height)
       .kv("bitrate_kbps", link.burned->bitrate_kbps());
+  attach_restream(link);
 }
 
 void CardLink::on_burned_segment(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,
@@ -292,6 +322,7 @@ void CardLink::on_live_session_ended(const std::string& stream_id, const std::st
     for (const auto& [product, id] : link.open_ranges) link.burned_writer->end_date_range(id, end_pdt_ms);
     link.burned_writer->end_stream();
   }
+  if (link.restream) link.restream->detach_source();
   link.burned.reset();
   // Cues not yet in the video wait for the next live session, like changes made offline.
   for (const Change& c : link.in_flight) link.pending.push_back(c);

@@ -30,6 +30,7 @@
 #include "core/event_loop.h"
 #include "media/burned_branch.h"
 #include "media/ingest_manager.h"
+#include "media/restream.h"
 #include "realtime/rooms.h"
 
 namespace harvest::media {
@@ -63,6 +64,15 @@ public:
   // For tests and stats: changes waiting for media, cues waiting for their access unit.
   size_t pending(const std::string& stream_id) const;
 
+  // RTMP restream of the burned-in rendition (docs/media-link.md "Restream"). `url` ("" stops)
+  // is assumed valid (restream_url_problem); while the stream is live it starts at once,
+  // otherwise with the next publisher session. Returns false (nothing changed) when this
+  // server makes no burned-in rendition, which the restream pushes.
+  bool set_restream(const std::string& stream_id, const std::string& url);
+  // Restream::status() of the stream, or null when it has no restream target.
+  nlohmann::json restream_status(const std::string& stream_id) const;
+  bool burned_in() const { return options_.burned_in; }
+
 private:
   struct Change {
     uint64_t change_id = 0;
@@ -84,8 +94,12 @@ private:
     std::weak_ptr<PublishSession> burned_session;
     bool burned_begun = false;
     uint64_t burned_dropped_logged = 0;
+    // Restream of the burned-in rendition; kept while the stream has had a target (its taps
+    // stay in the session's pipeline after a DELETE, see restream.h).
+    std::unique_ptr<Restream> restream;
   };
 
+  void attach_restream(StreamLink& link);
   void attach_burned(const std::string& stream_id, StreamLink& link, const std::shared_ptr<PublishSession>& session,
                      bool new_live_session);
   void on_burned_segment(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,

@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include <chrono>
 #include <filesystem>
 
 namespace harvest::store {
@@ -62,7 +63,10 @@ const char* const kCommerceSchema =
     " hidden_pdt_ms INTEGER, PRIMARY KEY (stream_id, id));"
     "CREATE TABLE IF NOT EXISTS rejections ("
     " stream_id TEXT NOT NULL, viewer_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, reason TEXT NOT NULL,"
-    " at_ms INTEGER NOT NULL, PRIMARY KEY (stream_id, viewer_id, idempotency_key));";
+    " at_ms INTEGER NOT NULL, PRIMARY KEY (stream_id, viewer_id, idempotency_key));"
+    // Added with the restream (issue 6): a new table, so CREATE IF NOT EXISTS migrates old files.
+    "CREATE TABLE IF NOT EXISTS restreams ("
+    " stream_id TEXT PRIMARY KEY, url TEXT NOT NULL, updated_at_ms INTEGER NOT NULL);";
 
 // Columns added after the first release: ALTER TABLE on databases created before them.
 const char* const kOrderColumns[][2] = {
@@ -457,6 +461,31 @@ std::vector<commerce::CardExposure> SqliteStore::list_exposures() {
     if (sqlite3_column_type(s.get(), 8) != SQLITE_NULL) e.hidden_pdt_ms = col_int(s, 8);
     out.push_back(std::move(e));
   }
+  return out;
+}
+
+Status SqliteStore::save_restream(const std::string& stream_id, const std::string& url) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, url.empty() ? "DELETE FROM restreams WHERE stream_id = ?"
+                               : "INSERT OR REPLACE INTO restreams (stream_id, url, updated_at_ms) VALUES (?,?,?)");
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  s.bind(1, stream_id);
+  if (!url.empty()) {
+    s.bind(2, url);
+    s.bind(3, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count()));
+  }
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
+  return Status::ok();
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteStore::list_restreams() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, std::string>> out;
+  Statement s(db_, "SELECT stream_id, url FROM restreams ORDER BY stream_id");
+  if (!s.valid()) return out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) out.emplace_back(s.text(0), s.text(1));
   return out;
 }
 

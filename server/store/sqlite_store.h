@@ -32,6 +32,8 @@ public:
   std::vector<commerce::RejectedBuy> list_rejections(const std::string& stream_id) override;
   Status save_exposure(const commerce::CardExposure& exposure) override;
   std::vector<commerce::CardExposure> list_exposures() override;
+  Status save_restream(const std::string& stream_id, const std::string& url) override;
+  std::vector<std::pair<std::string, std::string>> list_restreams() override;
 
   sqlite3* handle() { return db_; }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "commerce/exposure_timeline.h"
@@ -65,6 +66,13 @@ public:
   virtual Status save_exposure(const commerce::CardExposure& exposure) = 0;
   // Every stored exposure of every stream, by id.
   virtual std::vector<commerce::CardExposure> list_exposures() = 0;
+
+  // --- restream targets (docs/media-link.md "Restream") ---
+  // The RTMP URL the stream's burned-in rendition is pushed to (it applies to every later
+  // publisher session); an empty `url` removes it.
+  virtual Status save_restream(const std::string& stream_id, const std::string& url) = 0;
+  // Every stored target: (stream id, URL).
+  virtual std::vector<std::pair<std::string, std::string>> list_restreams() = 0;
 };
 
 // Opens the backend named by config.store ("sqlite" under config.data_dir, or a postgres:// URL).

@@ -1,0 +1,24 @@
+#pragma once
+// HTTP routes of the RTMP restream (docs/media-link.md "Restream"), host token of the stream or
+// admin token:
+//   PUT    /api/streams/{id}/restream  {"url":"rtmp://host[:port]/app/key"}  -> 200 status
+//   DELETE /api/streams/{id}/restream                                        -> 200 {"restream":null}
+//   GET    /api/streams/{id}/restream                                        -> 200 {"restream":status|null}
+// The target is stored, so it survives a restart and applies to every later publisher session.
+#include <functional>
+
+#include "core/stream_registry.h"
+#include "realtime/access.h"
+#include "realtime/router.h"
+#include "store/store.h"
+
+namespace harvest::media {
+
+class CardLink;
+
+// `link` gives the media link once ingest runs (nullptr before: 503).
+void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
+                              const realtime::AccessConfig& access, store::Store& store,
+                              std::function<CardLink*()> link);
+
+}  // namespace harvest::media
