@@ -1,5 +1,5 @@
 // A replay on the viewer page: a live session with a card shown and hidden ends (publisher
-// gone, grace period over); /watch/{id}?replay={session} plays the VOD (currentTime advances),
+// gone, grace period over); the live page links it; /watch/{id}?replay={session} plays the VOD (currentTime advances),
 // lists the card as a chapter, a chapter click seeks to the card's first frame and shows the
 // card, and buying from it makes an order attributed to the replay.
 import {
@@ -47,7 +47,10 @@ runTest('replay_watch', async (t) => {
 
   const browser = await launchBrowser(t);
   const page = await newPage(t, browser, { width: 1366, height: 768, mobile: false });
-  await page.goto(`${server.base}/watch/${stream.id}?replay=${session}`);
+  // The live page, farmer away, links the replay.
+  await page.goto(`${server.base}/watch/${stream.id}`);
+  await page.click(`#stage-replays a[data-session="${session}"]`, { timeout: 30_000 });
+  await page.waitForURL(`**/watch/${stream.id}?replay=${session}`, { timeout: 10_000 });
   const first = await waitFor(() => page.evaluate(() => {
     const v = document.querySelector('video');
     return v.currentTime > 0 && !v.paused ? v.currentTime : 0;

@@ -1,6 +1,6 @@
 // Viewer page: live video, product cards in step with playback, one-tap buy, chat.
 import { $, $$, el, randomId, setChildren, setText, streamIdFromPath } from './dom.js';
-import { formatCountdown, formatNumber, initLanguageSwitch, onLanguageChange, t } from './i18n.js';
+import { formatCountdown, formatNumber, initLanguageSwitch, lang, onLanguageChange, t } from './i18n.js';
 import { formatMoney } from './money.js';
 import { Room } from './room.js';
 import { Player } from './player.js';
@@ -26,6 +26,7 @@ const state = {
   chapters: [],         // replay only: the session's card timeline (chapters.json)
   replayLive: false,    // replay only: the session is still being recorded
   replayMissing: false,
+  recentReplays: [],    // live page, farmer away: the latest finished replays
 };
 
 // `/watch/{id}?replay=SESSION`: a past live session as HLS VOD. Cards follow its chapters
@@ -386,6 +387,7 @@ function renderStage() {
   } else if (player.state === 'waiting') {
     msg.hidden = false;
     setText($('#stage-message-text'), t('stream.waiting'));
+    if (!replay) loadRecentReplays();
   } else if (player.state === 'blocked') {
     msg.hidden = false;
     setText($('#stage-message-text'), t('player.tap_to_play'));
@@ -520,6 +522,32 @@ function tickCards() {
   if (scheduler.tick(player.playback())) renderCards();
 }
 
+// ---------- replays ----------
+
+// While the farmer is away, the live page offers the latest replays (at most once a minute).
+let replaysLoadedAt = 0;
+async function loadRecentReplays() {
+  if (Date.now() - replaysLoadedAt < 60_000) return;
+  replaysLoadedAt = Date.now();
+  try {
+    const res = await fetch(`/api/streams/${encodeURIComponent(streamId)}/replays`, { cache: 'no-store' });
+    if (!res.ok) return;
+    state.recentReplays = ((await res.json()).replays || []).filter((r) => !r.live).slice(0, 3);
+  } catch {
+    return;
+  }
+  renderRecentReplays();
+}
+
+function renderRecentReplays() {
+  const list = $('#stage-replays');
+  const replays = player.state === 'waiting' ? state.recentReplays ?? [] : [];
+  list.hidden = replays.length === 0;
+  setChildren(list, replays.map((r) => el('li', {},
+    el('a', { href: r.watch_url, dataset: { session: r.session } },
+      t('replay.watch', { when: new Date(r.started_at).toLocaleString(lang(), { dateStyle: 'medium', timeStyle: 'short' }) })))));
+}
+
 // ---------- replay chapters ----------
 
 async function loadChapters() {
@@ -589,12 +617,14 @@ $('#stage-message').addEventListener('click', () => {
   if (player.state === 'blocked') player.unmute();
 });
 player.addEventListener('state', renderStage);
+player.addEventListener('state', () => { if (!replay) renderRecentReplays(); });
 video.addEventListener('volumechange', renderStage);
 
 fillIcons();
 initLanguageSwitch();
 onLanguageChange(() => {
   if (replay) renderChapters();
+  else renderRecentReplays();
   renderCards();
   renderStage();
   renderViewers();
