@@ -8,9 +8,9 @@
 namespace harvest::realtime {
 namespace {
 
-using nlohmann::json;
 using media::hls::ReplayInfo;
 using media::hls::ReplayLibrary;
+using nlohmann::json;
 
 int64_t now_s() { return now_ms() / 1000; }
 
@@ -42,7 +42,8 @@ std::map<std::string, std::string> product_titles(RoomService& rooms, const std:
 }  // namespace
 
 json replay_chapters(const std::vector<commerce::CardExposure>& exposures, const std::string& session,
-                     const media::hls::PlaylistView& playlist, const std::map<std::string, std::string>& titles) {
+                     const media::hls::PlaylistView& playlist,
+                     const std::map<std::string, std::string>& titles) {
   json list = json::array();
   double total = 0;
   for (const auto& s : playlist.segments) total += s.duration_s;
@@ -51,8 +52,10 @@ json replay_chapters(const std::vector<commerce::CardExposure>& exposures, const
     if (e.session_id != session) continue;
     const double start = ReplayLibrary::position_s(playlist.segments, e.shown_pdt_ms);
     json end = nullptr;
-    if (e.hidden_pdt_ms) end = seconds(ReplayLibrary::position_s(playlist.segments, *e.hidden_pdt_ms));
-    else if (playlist.ended) end = seconds(total);  // a crash left it open: on screen to the end
+    if (e.hidden_pdt_ms)
+      end = seconds(ReplayLibrary::position_s(playlist.segments, *e.hidden_pdt_ms));
+    else if (playlist.ended)
+      end = seconds(total);  // a crash left it open: on screen to the end
     auto title = titles.find(e.product_id);
     list.push_back({{"product_id", e.product_id},
                     {"title", title != titles.end() ? title->second : e.product_id},
@@ -66,7 +69,8 @@ json replay_chapters(const std::vector<commerce::CardExposure>& exposures, const
 }
 
 void register_replay_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
-                            ReplayLibrary& replays, const commerce::ExposureTimeline& exposures, RoomService& rooms) {
+                            ReplayLibrary& replays, const commerce::ExposureTimeline& exposures,
+                            RoomService& rooms) {
   router.add("GET", "/api/streams/{id}/replays", [&streams, &replays](const HttpRequest& req) {
     const std::string& id = req.params.at("id");
     if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
@@ -75,24 +79,28 @@ void register_replay_routes(Router& router, StreamRegistry& streams, const Acces
     return HttpResponse::json(200, json{{"stream", id}, {"replays", list}}.dump());
   });
 
-  router.add("DELETE", "/api/streams/{id}/replays/{session}", [&streams, &access, &replays](const HttpRequest& req) {
-    const std::string& id = req.params.at("id");
-    const std::string& session = req.params.at("session");
-    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
-    if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
-      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
-    auto info = replays.find(id, session);
-    if (!info) return HttpResponse::error(404, "not_found", "no such replay");
-    if (info->live) return HttpResponse::error(409, "conflict", "the replay is still being recorded");
-    if (!replays.remove(id, session)) return HttpResponse::error(500, "internal", "could not delete the replay");
-    return HttpResponse::json(200, json{{"stream", id}, {"session", session}, {"deleted", true}}.dump());
-  });
+  router.add(
+      "DELETE", "/api/streams/{id}/replays/{session}", [&streams, &access, &replays](const HttpRequest& req) {
+        const std::string& id = req.params.at("id");
+        const std::string& session = req.params.at("session");
+        if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
+        if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
+          return HttpResponse::error(401, "unauthorized",
+                                     "the host token of this stream (or the admin token) is required");
+        auto info = replays.find(id, session);
+        if (!info) return HttpResponse::error(404, "not_found", "no such replay");
+        if (info->live) return HttpResponse::error(409, "conflict", "the replay is still being recorded");
+        if (!replays.remove(id, session))
+          return HttpResponse::error(500, "internal", "could not delete the replay");
+        return HttpResponse::json(200, json{{"stream", id}, {"session", session}, {"deleted", true}}.dump());
+      });
 
   router.add("GET", "/hls/{id}/replay/{session}/chapters.json",
              [&streams, &replays, &exposures, &rooms](const HttpRequest& req) {
                const std::string& id = req.params.at("id");
                const std::string& session = req.params.at("session");
-               if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
+               if (streams.find(id) == nullptr)
+                 return HttpResponse::error(404, "not_found", "no such stream");
                auto playlist = replays.playlist(id, session);
                if (!playlist || playlist->segments.empty())
                  return HttpResponse::error(404, "not_found", "no such replay");

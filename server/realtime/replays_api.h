@@ -21,8 +21,8 @@ void register_replay_routes(Router& router, StreamRegistry& streams, const Acces
 
 // The chapters of one replay: the card exposures of its session, placed on the replay's
 // timeline (pure, for tests). `titles` maps product id -> title.
-nlohmann::json replay_chapters(const std::vector<commerce::CardExposure>& exposures, const std::string& session,
-                               const media::hls::PlaylistView& playlist,
+nlohmann::json replay_chapters(const std::vector<commerce::CardExposure>& exposures,
+                               const std::string& session, const media::hls::PlaylistView& playlist,
                                const std::map<std::string, std::string>& titles);
 
 }  // namespace harvest::realtime

@@ -56,16 +56,19 @@ TEST_CASE("a recording keeps every segment of the session beyond the live window
     REQUIRE(w.add_segment(path, start_s * 1'000'000'000, (start_s + 1) * 1'000'000'000));
   };
   add(0, 0);
-  w.add_date_range({.id = "card-1", .cls = "com.harvestlive.card", .start_ms = 1'000'500, .attributes = {{"product-id", "pear"}}});
+  w.add_date_range({.id = "card-1",
+                    .cls = "com.harvestlive.card",
+                    .start_ms = 1'000'500,
+                    .attributes = {{"product-id", "pear"}}});
   add(1, 1);
   add(2, 2);
   w.begin_session(2'000'000);  // a reconnect within the grace period
   add(3, 0);
   add(4, 1);
-  w.end_date_range("card-1", 2'000'500);  // long out of the live window
+  w.end_date_range("card-1", 2'000'500);       // long out of the live window
   CHECK_FALSE(fs::exists(live + "/seg0.ts"));  // the live window let it go
   const std::string dir = tmp.path() + "/replays/s1/1000";
-  CHECK(fs::exists(dir + "/seg0.ts"));         // the replay kept it
+  CHECK(fs::exists(dir + "/seg0.ts"));                // the replay kept it
   CHECK(fs::hard_link_count(dir + "/seg4.ts") == 2);  // a link, not a copy
   std::string text = slurp(dir + "/index.m3u8");
   CHECK(text.find("#EXT-X-PLAYLIST-TYPE:EVENT\n") != std::string::npos);
@@ -84,8 +87,8 @@ TEST_CASE("a recording keeps every segment of the session beyond the live window
   CHECK(text.find("ID=\"card-1\"") != std::string::npos);
   CHECK(text.find("END-DATE=") != std::string::npos);
   CHECK(text.find("seg0.ts") != std::string::npos);
-  CHECK(text.find("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:33:20.000Z\n#EXTINF:1.000,\nseg3.ts") !=
-        std::string::npos);
+  CHECK(text.find("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:33:20.000Z\n#EXTINF:1.000,"
+                  "\nseg3.ts") != std::string::npos);
   w.remove_files();
   CHECK(fs::exists(dir + "/seg0.ts"));
   CHECK_FALSE(lib.find("s1", "1000")->live);
@@ -112,7 +115,8 @@ TEST_CASE("a recording keeps every segment of the session beyond the live window
 }
 
 TEST_CASE("replay positions: gaps map to the next segment, the end to the end", "[unit][hls][replay]") {
-  const std::vector<Segment> segs = {{"a", 1.0, 1000, false}, {"b", 1.0, 2000, false}, {"c", 2.0, 10000, true}};
+  const std::vector<Segment> segs = {
+      {"a", 1.0, 1000, false}, {"b", 1.0, 2000, false}, {"c", 2.0, 10000, true}};
   CHECK(ReplayLibrary::position_s(segs, 0) == Approx(0));
   CHECK(ReplayLibrary::position_s(segs, 2500) == Approx(1.5));
   CHECK(ReplayLibrary::position_s(segs, 5000) == Approx(2.0));
@@ -120,7 +124,8 @@ TEST_CASE("replay positions: gaps map to the next segment, the end to the end", 
   CHECK(ReplayLibrary::position_s(segs, 99000) == Approx(4.0));
 }
 
-TEST_CASE("replay library: crash recovery, retention by count and age, delete, names", "[unit][hls][replay]") {
+TEST_CASE("replay library: crash recovery, retention by count and age, delete, names",
+          "[unit][hls][replay]") {
   harvest::test::TempDir tmp;
   const std::string root = tmp.path() + "/replays";
   auto make = [&](const std::string& session, int64_t pdt_ms, bool ended) {
@@ -132,7 +137,7 @@ TEST_CASE("replay library: crash recovery, retention by count and age, delete, n
   };
   make("1000", 1000, true);
   make("2000", 2000, true);
-  make("3000", 86'400'000 * 10, false);  // cut by a crash
+  make("3000", 86'400'000 * 10, false);      // cut by a crash
   fs::create_directories(root + "/s/4000");  // never got a segment
   ReplayLibrary lib(root, ReplayRetention{.keep_per_stream = 2, .max_age_days = 0});
   lib.recover(86'400'000 * 10);
@@ -158,5 +163,6 @@ TEST_CASE("replay library: crash recovery, retention by count and age, delete, n
   CHECK_FALSE(ReplayLibrary::is_plain_name(""));
   CHECK(ReplayLibrary::is_plain_name("1763852400123"));
   CHECK_FALSE(lib.playlist("s", "..").has_value());
-  CHECK(ReplayLibrary(root, ReplayRetention{.keep_per_stream = 0}).start_recording("s", "6000", 0) == nullptr);
+  CHECK(ReplayLibrary(root, ReplayRetention{.keep_per_stream = 0}).start_recording("s", "6000", 0) ==
+        nullptr);
 }

@@ -78,14 +78,16 @@ std::unique_ptr<ReplayRecording> ReplayLibrary::start_recording(const std::strin
   return std::make_unique<ReplayRecording>(session_dir(stream_id, session));
 }
 
-std::optional<PlaylistView> ReplayLibrary::playlist(const std::string& stream_id, const std::string& session) const {
+std::optional<PlaylistView> ReplayLibrary::playlist(const std::string& stream_id,
+                                                    const std::string& session) const {
   if (!is_plain_name(stream_id) || !is_plain_name(session)) return std::nullopt;
   auto text = slurp(fs::path(session_dir(stream_id, session)) / "index.m3u8");
   if (!text) return std::nullopt;
   return parse_media_playlist(*text);
 }
 
-std::optional<ReplayInfo> ReplayLibrary::find(const std::string& stream_id, const std::string& session) const {
+std::optional<ReplayInfo> ReplayLibrary::find(const std::string& stream_id,
+                                              const std::string& session) const {
   auto view = playlist(stream_id, session);
   if (!view || view->segments.empty()) return std::nullopt;
   ReplayInfo info;
@@ -124,8 +126,9 @@ bool ReplayLibrary::remove(const std::string& stream_id, const std::string& sess
 }
 
 void ReplayLibrary::apply_retention(const std::string& stream_id, int64_t now_ms) {
-  const int64_t oldest_ms =
-      retention_.max_age_days > 0 ? now_ms - static_cast<int64_t>(retention_.max_age_days) * 86'400'000 : INT64_MIN;
+  const int64_t oldest_ms = retention_.max_age_days > 0
+                                ? now_ms - static_cast<int64_t>(retention_.max_age_days) * 86'400'000
+                                : INT64_MIN;
   size_t kept = 0;
   for (const ReplayInfo& r : list(stream_id)) {  // newest first
     if (r.live) continue;

@@ -19,13 +19,13 @@ struct ReplayRetention {
 };
 
 struct ReplayInfo {
-  std::string session;             // the live session id (unix ms of its first publish)
-  int64_t started_at_ms = 0;       // program date time of the first segment
-  int64_t ended_at_ms = 0;         // end of the last segment
-  double duration_s = 0;           // sum of the segment durations (gaps between reconnects excluded)
-  bool live = false;               // still recording (no EXT-X-ENDLIST)
+  std::string session;        // the live session id (unix ms of its first publish)
+  int64_t started_at_ms = 0;  // program date time of the first segment
+  int64_t ended_at_ms = 0;    // end of the last segment
+  double duration_s = 0;      // sum of the segment durations (gaps between reconnects excluded)
+  bool live = false;          // still recording (no EXT-X-ENDLIST)
   size_t segments = 0;
-  size_t discontinuities = 0;      // publisher reconnects within the session
+  size_t discontinuities = 0;  // publisher reconnects within the session
 };
 
 class ReplayLibrary {

@@ -81,7 +81,8 @@ void ReplayRecording::finish() {
     fs::remove_all(dir_, ec);
     return;
   }
-  if (auto st = write_playlist(); !st) log::error("replay_write_failed").kv("dir", dir_).kv("reason", st.message());
+  if (auto st = write_playlist(); !st)
+    log::error("replay_write_failed").kv("dir", dir_).kv("reason", st.message());
 }
 
 Status ReplayRecording::write_playlist() {
@@ -102,7 +103,8 @@ bool ReplayRecording::close_unfinished(const std::string& playlist_path) {
   std::string text = buf.str();
   if (text.find("#EXT-X-ENDLIST") != std::string::npos) return false;
   const std::string event = "#EXT-X-PLAYLIST-TYPE:EVENT";
-  if (auto p = text.find(event); p != std::string::npos) text.replace(p, event.size(), "#EXT-X-PLAYLIST-TYPE:VOD");
+  if (auto p = text.find(event); p != std::string::npos)
+    text.replace(p, event.size(), "#EXT-X-PLAYLIST-TYPE:VOD");
   if (!text.empty() && text.back() != '\n') text += "\n";
   text += "#EXT-X-ENDLIST\n";
   return static_cast<bool>(write_atomically(playlist_path, text));
