@@ -5,12 +5,14 @@
 // session (more than the small live window keeps), decodable, ≈ the published duration, the
 // card's DATERANGE and its chapter. A replay viewer's buy is attributed to the replay. After a
 // restart the replay is still listed, and a session cut by a crash is closed with ENDLIST.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import http from 'node:http';
 import { join } from 'node:path';
 import { Server, Client, run, assert, eq, waitUntil, ADMIN } from '../../commerce/js/lib.mjs';
 import { rtmpPort, publish, waitPlaylist, fetchPlaylist, download, tempDir } from './medialib.mjs';
 
+const execFileP = promisify(execFile);
 const WINDOW = 3;        // --hls-window: the live playlist keeps 3 (+4 lingering) segments
 const FIRST_S = 9;       // first publisher
 const SECOND_S = 4;      // the reconnect
@@ -103,15 +105,20 @@ run('replay_recording', async (t) => {
   assert(Math.abs(info.duration_s - total) < 0.01, 'duration_s is the sum of the segments');
   // The first segment left the live window long ago; the replay still serves it.
   eq((await server.http('GET', `/hls/${stream.id}/${vod.segments[0].uri}`)).status, 404, 'live copy deleted');
+  // All downloads first, then the decoders (async, so the HTTP client keeps its sockets serviced).
+  const files = [];
   for (const [i, seg] of vod.segments.entries()) {
-    const file = join(tmp.path, `seg${i}.ts`);
-    await download(server, base + seg.uri, file);
-    const err = execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'],
-                             { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-    eq(err, '', `segment ${seg.uri} decodes`);
-    const codec = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name',
-                                           '-of', 'csv=p=0', file]).toString().split(/\s+/).filter(Boolean);
-    assert(codec.length > 0 && codec.every((c) => c === 'h264'), `segment ${seg.uri} has H.264 video: ${codec}`);
+    files.push(join(tmp.path, `seg${i}.ts`));
+    await download(server, base + seg.uri, files[i]);
+  }
+  for (const [i, file] of files.entries()) {
+    const uri = vod.segments[i].uri;
+    const { stderr } = await execFileP('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-']);
+    eq(stderr, '', `segment ${uri} decodes`);
+    const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name',
+                                                   '-of', 'csv=p=0', file]);
+    const codec = stdout.split(/\s+/).filter(Boolean);
+    assert(codec.length > 0 && codec.every((c) => c === 'h264'), `segment ${uri} has H.264 video: ${codec}`);
   }
   const segRes = await server.http('GET', base + vod.segments[0].uri);
   eq(segRes.headers.get('content-type'), 'video/mp2t', 'segment content type');
