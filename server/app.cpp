@@ -1,6 +1,8 @@
 #include "app.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -79,7 +81,9 @@ std::string App::start() {
   http_options.port = config_.http_port;
   http_options.tls_cert = config_.tls_cert;
   http_options.tls_key = config_.tls_key;
-  http_options.fanout_threads = static_cast<unsigned>(config_.fanout_threads);
+  http_options.fanout_threads =
+      config_.fanout_threads >= 0 ? static_cast<unsigned>(config_.fanout_threads)
+                                  : std::clamp(std::thread::hardware_concurrency(), 1u, 9u) - 1;
   http_ = std::make_unique<realtime::HttpServer>(loop_, http_options);
   order_writer_ = std::make_unique<store::OrderWriter>(*store_, loop_);
   commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_);

@@ -10,7 +10,7 @@
 #   SERVER_CPUS [1]  CLIENT_CPUS [0]     taskset CPU lists for the server and for loadgen
 #                                        (empty: no pinning)
 #   LOADGEN_THREADS [1]                  loadgen threads
-#   BUY_CONNECTIONS [256] BUY_WINDOW [16] BUY_SECONDS [10] BUY_BATCH [0]
+#   BUY_CONNECTIONS [64] BUY_WINDOW [16] BUY_SECONDS [10] BUY_BATCH [0]
 #   FANOUT_VIEWERS [10000] FANOUT_EVENTS [20] FANOUT_BURST [20] FANOUT_RATE [5] FANOUT_RATE_SECONDS [5]
 #   FANOUT_THREADS [unset]               harvest-server --fanout-threads N (see docs/architecture.md)
 #   SKIP_BUYS=1 SKIP_FANOUT=1 SKIP_WS=1  leave a part out
@@ -40,6 +40,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'echo "run.sh: failed at line $LINENO; server log:" >&2; tail -5 "$WORK/server.log" >&2' ERR
 
 # start_harvest: starts harvest-server on a free port (sets SERVER_PID, PORT).
 start_harvest() {
@@ -70,7 +71,7 @@ PERF_PID=""
 perf_start() {  # perf_start NAME: profiles the running server until perf_stop
   [[ -n "${PERF_DIR:-}" ]] || return 0
   mkdir -p "$PERF_DIR"
-  perf record -e cpu-clock -F 1999 -g -p "$SERVER_PID" -o "$PERF_DIR/$1.data" >/dev/null 2>&1 &
+  perf record -e cpu-clock -F ${PERF_FREQ:-1999} ${PERF_CALLGRAPH:--g} -p "$SERVER_PID" -o "$PERF_DIR/$1.data" >/dev/null 2>&1 &
   PERF_PID=$!
 }
 perf_stop() {
@@ -100,7 +101,7 @@ if [[ -z "${SKIP_BUYS:-}" ]]; then
   stream="$(api POST /api/streams '{"title":"bench","farmer":"bench"}' | jq -r .id)"
   api PUT "/api/streams/$stream/products" \
     '{"products":[{"id":"bench","title":"隰县玉露香梨","price":3990,"currency":"CNY","stock":100000000}]}' >/dev/null
-  conns="${BUY_CONNECTIONS:-256}" window="${BUY_WINDOW:-16}"
+  conns="${BUY_CONNECTIONS:-64}" window="${BUY_WINDOW:-16}"
   echo "== buys: $conns connections x $window in flight, ${BUY_SECONDS:-10} s (load $(load))"
   batch_flag=""; [[ "${BUY_BATCH:-0}" == 1 ]] && batch_flag="--batch"
   perf_start buys

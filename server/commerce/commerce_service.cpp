@@ -12,7 +12,8 @@ Shop& CommerceService::shop(const std::string& stream_id, int64_t now_ms) {
   auto it = shops_.find(stream_id);
   if (it != shops_.end()) return *it->second;
   auto shop = std::make_unique<Shop>(stream_id);
-  shop->restore(store_.list_products(stream_id), store_.list_sales(stream_id), store_.list_orders(stream_id));
+  shop->restore(store_.list_products(stream_id), store_.list_sales(stream_id), store_.list_orders(stream_id),
+                store_.list_rejections(stream_id));
   // Sales that ran out of time, units or product while the server was down end now. A sale
   // that sold out is not stored as ended (its last orders might not have been durable), so it
   // is recognised here from the durable orders.
@@ -135,6 +136,12 @@ BuyOutcome CommerceService::buy(const std::string& stream_id, const BuyRequest& 
     }
     case BuyOutcome::Kind::duplicate_pending:
       waiters_[outcome.order.id].push_back(std::move(answer));
+      break;
+    case BuyOutcome::Kind::rejected:
+      if (is_final(outcome.reason) && !request.idempotency_key.empty())
+        writer_.record_rejection(
+            RejectedBuy{stream_id, request.viewer_id, request.idempotency_key, outcome.reason, request.now_ms});
+      answer(outcome);
       break;
     default:
       answer(outcome);

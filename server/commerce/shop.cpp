@@ -16,6 +16,13 @@ const char* rejection_name(Rejection r) {
   return "invalid";
 }
 
+std::optional<Rejection> rejection_from_name(std::string_view name) {
+  for (Rejection r : {Rejection::sold_out, Rejection::limit_reached, Rejection::sale_ended, Rejection::invalid,
+                      Rejection::rate_limited, Rejection::unavailable})
+    if (name == rejection_name(r)) return r;
+  return std::nullopt;
+}
+
 std::string Shop::idem_key(std::string_view viewer, std::string_view key) {
   std::string k;
   k.reserve(viewer.size() + key.size() + 1);
@@ -145,7 +152,7 @@ BuyOutcome Shop::reject(const BuyRequest& request, Rejection reason, std::string
   out.kind = BuyOutcome::Kind::rejected;
   out.reason = reason;
   out.message = std::move(message);
-  if (reason != Rejection::rate_limited && reason != Rejection::unavailable) {
+  if (is_final(reason)) {
     Answer a;
     a.state = Answer::State::rejected;
     a.reason = reason;
@@ -263,7 +270,7 @@ void Shop::release(int64_t order_id) {
 }
 
 void Shop::restore(std::vector<Product> products_with_ceiling, std::vector<FlashSale> sales,
-                   const std::vector<Order>& orders) {
+                   const std::vector<Order>& orders, const std::vector<RejectedBuy>& rejections) {
   products_ = std::move(products_with_ceiling);
   for (auto& p : products_) p.sold = 0;
   sales_.clear();
@@ -286,6 +293,12 @@ void Shop::restore(std::vector<Product> products_with_ceiling, std::vector<Flash
     a.order_id = o.id;
     a.order = o;
     answers_[idem_key(o.viewer_id, o.idempotency_key)] = std::move(a);
+  }
+  for (const RejectedBuy& r : rejections) {
+    Answer a;
+    a.state = Answer::State::rejected;
+    a.reason = r.reason;
+    answers_.emplace(idem_key(r.viewer_id, r.idempotency_key), a);  // an order for the key wins
   }
   for (auto& p : products_) p.stock = std::max<int64_t>(0, p.stock - p.sold);
 }

@@ -105,9 +105,9 @@ public:
 
   // --- restart recovery ---
   // Rebuilds state from the store: `products` with `stock` = the stock ceiling (units left
-  // plus units sold), every sale, and every durable order.
+  // plus units sold), every sale, every durable order and every stored final rejection.
   void restore(std::vector<Product> products_with_ceiling, std::vector<FlashSale> sales,
-               const std::vector<Order>& orders);
+               const std::vector<Order>& orders, const std::vector<RejectedBuy>& rejections = {});
   // The stock ceiling persisted for a product: units left plus units sold.
   static int64_t ceiling(const Product& p) { return p.stock + p.sold; }
 

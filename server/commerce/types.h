@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace harvest::commerce {
 
@@ -63,5 +64,20 @@ struct Order {
 
 enum class Rejection { sold_out, limit_reached, sale_ended, invalid, rate_limited, unavailable };
 const char* rejection_name(Rejection r);
+// The inverse of rejection_name(); nullopt for an unknown name.
+std::optional<Rejection> rejection_from_name(std::string_view name);
+// Whether a rejection is the key's final answer (a repeated key gets it again, also after a
+// restart). rate_limited and unavailable are not: they say "try again".
+constexpr bool is_final(Rejection r) { return r != Rejection::rate_limited && r != Rejection::unavailable; }
+
+// The idempotency record of a rejected buy: its first answer, stored so that a retry with the
+// same key after a restart gets the same answer (and can never become a second decision).
+struct RejectedBuy {
+  std::string stream_id;
+  std::string viewer_id;
+  std::string idempotency_key;
+  Rejection reason = Rejection::invalid;
+  int64_t at_ms = 0;
+};
 
 }  // namespace harvest::commerce

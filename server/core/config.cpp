@@ -30,11 +30,15 @@ const std::map<std::string, Setter>& value_options() {
       {"rtmp-port", [](ServerConfig& c, const std::string& v) { return set_port(c.rtmp_port, "rtmp-port", v); }},
       {"srt-port", [](ServerConfig& c, const std::string& v) { return set_port(c.srt_port, "srt-port", v); }},
       {"fanout-threads", [](ServerConfig& c, const std::string& v) {
+         if (v == "auto") {
+           c.fanout_threads = -1;
+           return std::string();
+         }
          int n = -1;
          const auto* end = v.data() + v.size();
          auto [ptr, ec] = std::from_chars(v.data(), end, n);
          if (ec != std::errc() || ptr != end || n < 0 || n > 32)
-           return "--fanout-threads needs a number 0-32, got '" + v + "'";
+           return "--fanout-threads needs 'auto' or a number 0-32, got '" + v + "'";
          c.fanout_threads = n;
          return std::string();
        }},
@@ -104,7 +108,8 @@ Flags override the JSON config file, which overrides the defaults.
   --rtmp-port N        RTMP ingest port (default 1935; 0 picks a free port)
   --srt-port N         SRT ingest port (default 9000; 0 picks a free port)
   --bind ADDR          address to listen on (default 0.0.0.0)
-  --fanout-threads N   threads serving websockets beside the control loop (default 0)
+  --fanout-threads N   threads serving websockets beside the control loop (default auto:
+                       one per CPU beyond the first, at most 8; 0: all on the loop thread)
   --public-host HOST   host name used in the URLs handed out (default: the request's Host)
   --data-dir DIR       where the store, HLS files and recordings live (default ./data)
   --store S            'sqlite' (default) or a postgres:// URL

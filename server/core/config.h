@@ -16,8 +16,9 @@ struct ServerConfig {
   std::string tls_cert;
   std::string tls_key;
   // Threads that serve websockets beside the control-plane loop (fan-out to many viewers);
-  // 0: the loop thread serves everything. See docs/architecture.md.
-  int fanout_threads = 0;
+  // 0: the loop thread serves everything; -1 ("auto"): one per CPU beyond the first, at most 8.
+  // See docs/architecture.md.
+  int fanout_threads = -1;
   // Host name used in the ingest/playback URLs handed to farmers; empty: the request's Host.
   std::string public_host;
 

@@ -151,6 +151,7 @@ private:
   bool local_send(Shard& shard, ConnId conn, const Payload& payload, Delivery delivery, uint64_t key);
   void local_close(Shard& shard, ConnId conn, int status, std::string reason, bool flush_first);
   void drain_inbox(Shard& shard);
+  void flush_writes(Shard& shard);
   void run_shard(Shard& shard);
   // Hands `op` to a shard on another thread (loop thread only).
   void post_to_shard(Shard& shard, Op op);

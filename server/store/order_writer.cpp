@@ -27,13 +27,23 @@ void OrderWriter::submit(commerce::Order order, Done done) {
   wake_.notify_one();
 }
 
+void OrderWriter::record_rejection(commerce::RejectedBuy rejection) {
+  {
+    std::lock_guard lock(mutex_);
+    rejections_.push_back(std::move(rejection));
+  }
+  wake_.notify_one();
+}
+
 void OrderWriter::run() {
   for (;;) {
     auto group = std::make_shared<std::vector<Item>>();
+    std::vector<commerce::RejectedBuy> rejections;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stop_ and nothing left
+      wake_.wait(lock, [this] { return stop_ || !queue_.empty() || !rejections_.empty(); });
+      if (queue_.empty() && rejections_.empty()) return;  // stop_ and nothing left
+      rejections.swap(rejections_);
       const size_t n = std::min(queue_.size(), options_.max_group);
       group->reserve(n);
       for (size_t i = 0; i < n; ++i) {
@@ -41,6 +51,11 @@ void OrderWriter::run() {
         queue_.pop_front();
       }
     }
+    if (!rejections.empty()) {
+      if (Status st = store_.commit_rejections(rejections); !st)
+        log::error("rejection_commit_failed").kv("rejections", rejections.size()).kv("reason", st.message());
+    }
+    if (group->empty()) continue;
     // The orders move into the commit; the callbacks only need the status afterwards.
     std::vector<commerce::Order> orders;
     orders.reserve(group->size());

@@ -34,6 +34,10 @@ public:
 
   // Any thread. Queues `order`; `done` runs later on the loop thread.
   void submit(commerce::Order order, Done done);
+  // Any thread. Queues the idempotency record of a final rejection. The buyer has its answer
+  // already (a rejection moves no money, so it does not wait for the disk); the record is
+  // written with the next group, so a retry after a restart gets the same answer.
+  void record_rejection(commerce::RejectedBuy rejection);
 
 private:
   struct Item {
@@ -49,6 +53,7 @@ private:
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Item> queue_;
+  std::vector<commerce::RejectedBuy> rejections_;
   bool stop_ = false;
   std::thread thread_;
 };

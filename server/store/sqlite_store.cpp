@@ -59,7 +59,10 @@ const char* const kCommerceSchema =
     "CREATE TABLE IF NOT EXISTS card_exposures ("
     " stream_id TEXT NOT NULL, id INTEGER NOT NULL, session_id TEXT NOT NULL, product_id TEXT NOT NULL,"
     " change_id INTEGER NOT NULL, shown_pts REAL NOT NULL, shown_pdt_ms INTEGER NOT NULL, hidden_pts REAL,"
-    " hidden_pdt_ms INTEGER, PRIMARY KEY (stream_id, id));";
+    " hidden_pdt_ms INTEGER, PRIMARY KEY (stream_id, id));"
+    "CREATE TABLE IF NOT EXISTS rejections ("
+    " stream_id TEXT NOT NULL, viewer_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, reason TEXT NOT NULL,"
+    " at_ms INTEGER NOT NULL, PRIMARY KEY (stream_id, viewer_id, idempotency_key));";
 
 // Columns added after the first release: ALTER TABLE on databases created before them.
 const char* const kOrderColumns[][2] = {
@@ -367,6 +370,50 @@ Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders) {
   sqlite3_reset(ins);
   sqlite3_clear_bindings(ins);  // no pointers into `orders` outlive this call
   return run("COMMIT");
+}
+
+Status SqliteStore::commit_rejections(const std::vector<commerce::RejectedBuy>& rejections) {
+  std::lock_guard lock(writer_mutex_);
+  char* err = nullptr;
+  auto fail = [&](const char* what) {
+    Status st = Status::error(std::string(what) + ": " + (err ? err : sqlite3_errmsg(writer_db_)));
+    sqlite3_free(err);
+    sqlite3_exec(writer_db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  };
+  if (sqlite3_exec(writer_db_, "BEGIN IMMEDIATE", nullptr, nullptr, &err) != SQLITE_OK) return fail("begin");
+  {
+    Statement s(writer_db_,
+                "INSERT OR IGNORE INTO rejections (stream_id, viewer_id, idempotency_key, reason, at_ms)"
+                " VALUES (?,?,?,?,?)");
+    if (!s.valid()) return fail("prepare");
+    for (const auto& r : rejections) {
+      sqlite3_reset(s.get());
+      s.bind(1, r.stream_id);
+      s.bind(2, r.viewer_id);
+      s.bind(3, r.idempotency_key);
+      s.bind(4, std::string(commerce::rejection_name(r.reason)));
+      s.bind(5, r.at_ms);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return fail("insert");
+    }
+  }
+  if (sqlite3_exec(writer_db_, "COMMIT", nullptr, nullptr, &err) != SQLITE_OK) return fail("commit");
+  return Status::ok();
+}
+
+std::vector<commerce::RejectedBuy> SqliteStore::list_rejections(const std::string& stream_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<commerce::RejectedBuy> out;
+  Statement s(db_,
+              "SELECT viewer_id, idempotency_key, reason, at_ms FROM rejections WHERE stream_id = ? ORDER BY at_ms");
+  if (!s.valid()) return out;
+  s.bind(1, stream_id);
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    const auto reason = commerce::rejection_from_name(s.text(2));
+    if (!reason) continue;  // written by a newer version: decided again
+    out.push_back(commerce::RejectedBuy{stream_id, s.text(0), s.text(1), *reason, col_int(s, 3)});
+  }
+  return out;
 }
 
 Status SqliteStore::save_exposure(const commerce::CardExposure& e) {

@@ -28,6 +28,8 @@ public:
   std::vector<commerce::Order> list_orders(const std::string& stream_id) override;
   int64_t max_order_id() override;
   Status commit_orders(const std::vector<commerce::Order>& orders) override;
+  Status commit_rejections(const std::vector<commerce::RejectedBuy>& rejections) override;
+  std::vector<commerce::RejectedBuy> list_rejections(const std::string& stream_id) override;
   Status save_exposure(const commerce::CardExposure& exposure) override;
   std::vector<commerce::CardExposure> list_exposures() override;
 

@@ -54,6 +54,10 @@ public:
   // Group commit: writes every order in one transaction; durable (fsync'd) on return, or none
   // of them is written. Called from the order writer thread; safe alongside the other methods.
   virtual Status commit_orders(const std::vector<commerce::Order>& orders) = 0;
+  // Idempotency records of final rejections (a key already recorded is left as it is). Called
+  // from the order writer thread, like commit_orders.
+  virtual Status commit_rejections(const std::vector<commerce::RejectedBuy>& rejections) = 0;
+  virtual std::vector<commerce::RejectedBuy> list_rejections(const std::string& stream_id) = 0;
 
   // --- card exposures (attribution) ---
   // Inserts or replaces the exposure with this (stream_id, id): written when it opens and

@@ -139,13 +139,19 @@ function renderDetails() {
   const rtmp = ing.rtmp_url || '';
   const server = key && rtmp.endsWith(`/${key}`) ? rtmp.slice(0, -key.length - 1) : rtmp;
   setText($('#rtmp-server'), server);
-  setText($('#stream-key'), state.revealed ? key : '•'.repeat(Math.min(16, Math.max(8, key.length))));
+  setText($('#stream-key'), state.revealed ? key : '•'.repeat(8));
   setText($('#srt-url'), masked(ing.srt_url || '', key));
   setText($('#reveal-key'), state.revealed ? t('bc.key.hide') : t('bc.key.show'));
-  // The QR carries the full push URL (server + key), as Larix and similar apps expect.
+  // The QR carries the full push URL (server + key), as Larix and similar apps expect; like the
+  // key it stays blurred until "show", so a glance at the screen does not leak it.
   renderQr($('#ingest-qr'), rtmp, 148);
+  $('#ingest-qr').classList.toggle('concealed', !state.revealed);
 }
 
+$('#ingest-qr').addEventListener('click', () => {
+  state.revealed = true;
+  renderDetails();
+});
 $('#reveal-key').addEventListener('click', () => {
   state.revealed = !state.revealed;
   renderDetails();

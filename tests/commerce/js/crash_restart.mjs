@@ -90,4 +90,23 @@ run('crash_restart_mid_sale', async (t) => {
   eq(final.json.orders.length, UNITS, 'stored orders in all');
   const after = await server.http('GET', `/api/streams/${stream.id}/products`);
   eq(after.json.products[0].stock, 0, 'stock at the end');
+
+  // A rejection is a key's first answer too, and it is stored: after a restock and a restart the
+  // same key is still sold out (no second decision), while a new key buys the new stock.
+  const soldOutAt = answers.findIndex((a) => a.type === 'order.rejected');
+  assert(soldOutAt >= 0, 'some buyers were turned away');
+  const firstAnswer = answers[soldOutAt].reason;
+  assert(firstAnswer === 'sold_out' || firstAnswer === 'sale_ended', `turned away with ${firstAnswer}`);
+  rest.forEach((c) => c.close());
+  eq((await server.putProducts(stream.id, [
+    { id: 'crab', title: '宿迁大闸蟹', price: 16800, currency: 'CNY', stock: 5, image: '' }])).status, 200, 'restock');
+  await server.stop();
+  server = await Server.start({ dataDir });
+  const late = await Client.connect(server, { stream: stream.id, viewer_id: viewerId(soldOutAt + 1) });
+  t.defer(() => late.close());
+  const retry = await late.request({ type: 'buy', product_id: 'crab', qty: 1, idempotency_key: `key-${soldOutAt + 1}` });
+  eq(retry.type, 'order.rejected', 'a rejected key after restock and restart');
+  eq(retry.reason, firstAnswer, 'the first answer, from the store');
+  const fresh = await late.request({ type: 'buy', product_id: 'crab', qty: 1, idempotency_key: 'after-restock' });
+  eq(fresh.type, 'order.confirmed', 'a new key buys the restock');
 });

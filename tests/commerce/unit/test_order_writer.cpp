@@ -102,3 +102,30 @@ TEST_CASE("store: products, sales round-trip") {
   CHECK(sales[0].ended);
   CHECK(sales[0].end_reason == "stopped");
 }
+
+TEST_CASE("order writer: final rejections are written as idempotency records and survive a reopen") {
+  test::TempDir dir;
+  const std::string path = (std::filesystem::path(dir.path()) / "harvest.db").string();
+  {
+    store::SqliteStore db(path);
+    REQUIRE(db.error().empty());
+    EventLoop loop;
+    store::OrderWriter writer(db, loop);
+    writer.record_rejection({"s1", "v1", "k1", commerce::Rejection::sold_out, 10});
+    writer.record_rejection({"s1", "v2", "k9", commerce::Rejection::limit_reached, 11});
+    writer.record_rejection({"s2", "v1", "k1", commerce::Rejection::sale_ended, 12});
+    REQUIRE(test::wait_until([&] { return db.list_rejections("s1").size() == 2; }));
+    // The first answer stays: a second record for the same key is ignored.
+    writer.record_rejection({"s1", "v1", "k1", commerce::Rejection::invalid, 13});
+  }  // the writer drains its queue before it stops
+  store::SqliteStore reopened(path);
+  auto s1 = reopened.list_rejections("s1");
+  REQUIRE(s1.size() == 2);
+  CHECK(s1[0].viewer_id == "v1");
+  CHECK(s1[0].idempotency_key == "k1");
+  CHECK(s1[0].reason == commerce::Rejection::sold_out);
+  CHECK(s1[1].reason == commerce::Rejection::limit_reached);
+  auto s2 = reopened.list_rejections("s2");
+  REQUIRE(s2.size() == 1);
+  CHECK(s2[0].reason == commerce::Rejection::sale_ended);
+}

@@ -192,3 +192,35 @@ TEST_CASE("shop: replacing the catalog keeps sold counts and ends sales of remov
   CHECK(ended[0].end_reason == "removed");
   CHECK(shop.product("pear") == nullptr);
 }
+
+TEST_CASE("shop: a stored rejection is the key's answer after a restore, even once stock is back") {
+  Product p;
+  p.id = "pear";
+  p.price = 3990;
+  p.stock = 10;  // restocked since the rejection
+  Order o;
+  o.id = 7;
+  o.viewer_id = "v1";
+  o.idempotency_key = "bought";
+  o.product_id = "pear";
+  o.qty = 1;
+  Shop shop("s1");
+  shop.restore({p}, {}, {o},
+               {RejectedBuy{"s1", "v2", "late", Rejection::sold_out, 500},
+                RejectedBuy{"s1", "v1", "bought", Rejection::invalid, 400}});  // the order wins
+  auto again = shop.decide(buy("v2", "late"), 50);
+  CHECK(again.kind == BuyOutcome::Kind::duplicate_rejected);
+  CHECK(again.reason == Rejection::sold_out);
+  CHECK(shop.decide(buy("v1", "bought"), 51).kind == BuyOutcome::Kind::duplicate_confirmed);
+  CHECK(shop.decide(buy("v2", "fresh"), 52).kind == BuyOutcome::Kind::accepted);
+}
+
+TEST_CASE("rejection names round-trip; only final rejections are records") {
+  for (Rejection r : {Rejection::sold_out, Rejection::limit_reached, Rejection::sale_ended, Rejection::invalid,
+                      Rejection::rate_limited, Rejection::unavailable})
+    CHECK(rejection_from_name(rejection_name(r)) == r);
+  CHECK_FALSE(rejection_from_name("nope").has_value());
+  CHECK(is_final(Rejection::sold_out));
+  CHECK_FALSE(is_final(Rejection::rate_limited));
+  CHECK_FALSE(is_final(Rejection::unavailable));
+}
