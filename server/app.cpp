@@ -14,12 +14,14 @@
 #include "media/card_link.h"
 #include "media/demo_publisher.h"
 #include "media/hls/hls_routes.h"
+#include "media/hls/replay_library.h"
 #include "media/ingest_manager.h"
 #include "media/restream_routes.h"
 #include "media/rtmp/server.h"
 #include "media/srt/server.h"
 #include "realtime/commerce_api.h"
 #include "realtime/http_server.h"
+#include "realtime/replays_api.h"
 #include "realtime/rooms.h"
 #include "realtime/static_files.h"
 #include "store/order_writer.h"
@@ -95,6 +97,11 @@ std::string App::start() {
       log::error("exposure_not_stored").kv("stream", e.stream_id).kv("exposure", e.id).kv("reason", st.message());
   });
   rooms_->set_card_timeline(&exposures_);
+  // Replays: a live session a crash cut off is closed (ENDLIST) before anyone lists it.
+  replays_ = std::make_unique<media::hls::ReplayLibrary>(
+      replay_root(), media::hls::ReplayRetention{.keep_per_stream = static_cast<size_t>(config_.replay_keep),
+                                                 .max_age_days = config_.replay_max_age_days});
+  replays_->recover(now_ms());
   http_->set_websocket_handler(rooms_.get());
   if (config_.demo) {
     if (auto err = load_demo_catalog(); !err.empty()) log::warn("demo_catalog_not_loaded").kv("reason", err);
@@ -131,9 +138,13 @@ std::string App::start() {
 
 std::string App::hls_root() const { return (fs::path(config_.data_dir) / "hls").string(); }
 
+std::string App::replay_root() const { return (fs::path(config_.data_dir) / "replays").string(); }
+
 std::string App::start_ingest() {
   media::IngestOptions ingest_options;
   ingest_options.hls_root = hls_root();
+  ingest_options.hls.window_segments = static_cast<size_t>(config_.hls_window);
+  ingest_options.replays = replays_.get();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
   card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, media::CardLink::Options{});
   // Restream targets set before the restart wait for each stream's next publisher session.
@@ -169,7 +180,8 @@ void App::register_routes() {
     return realtime::HttpResponse::json(200, R"({"status":"ok"})");
   });
   realtime::register_stream_routes(r, *streams_, access_, endpoints_);
-  media::hls::register_hls_routes(r, hls_root());
+  realtime::register_replay_routes(r, *streams_, access_, *replays_, exposures_, *rooms_);
+  media::hls::register_hls_routes(r, hls_root(), replay_root());
   realtime::register_web_client_routes(r, config_.web_root);
   realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_, &exposures_);
   media::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });

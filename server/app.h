@@ -21,6 +21,7 @@ namespace media {
 class IngestManager;
 class DemoPublisher;
 class CardLink;
+namespace hls { class ReplayLibrary; }
 namespace rtmp { class RtmpServer; }
 namespace srt { class SrtServer; }
 }  // namespace media
@@ -50,6 +51,7 @@ private:
   std::string start_ingest();
   void stop_ingest();
   std::string hls_root() const;
+  std::string replay_root() const;
 
   ServerConfig config_;
   EventLoop loop_;
@@ -65,6 +67,8 @@ private:
   std::unique_ptr<store::OrderWriter> order_writer_;
   std::unique_ptr<commerce::CommerceService> commerce_;
   std::unique_ptr<realtime::RoomService> rooms_;
+  // Replays on disk (issue 6, recording): before ingest_, which records into it.
+  std::unique_ptr<media::hls::ReplayLibrary> replays_;
   // Media ingest (issue 4): stopped explicitly in run(); destroyed first.
   std::unique_ptr<media::IngestManager> ingest_;
   std::unique_ptr<media::rtmp::RtmpServer> rtmp_;

@@ -42,6 +42,28 @@ const std::map<std::string, Setter>& value_options() {
          c.fanout_threads = n;
          return std::string();
        }},
+      {"replay-retention", [](ServerConfig& c, const std::string& v) {
+         // "N": keep the newest N replays per stream; "Nd": also drop replays older than N days.
+         const bool days = !v.empty() && v.back() == 'd';
+         const std::string digits = days ? v.substr(0, v.size() - 1) : v;
+         int n = -1;
+         const auto* end = digits.data() + digits.size();
+         auto [ptr, ec] = std::from_chars(digits.data(), end, n);
+         if (digits.empty() || ec != std::errc() || ptr != end || n < 0 || n > 100000 || (days && n == 0))
+           return "--replay-retention needs a count (e.g. 20; 0 records nothing) or days (e.g. 7d), got '" + v + "'";
+         if (days) c.replay_max_age_days = n;
+         else c.replay_keep = n;
+         return std::string();
+       }},
+      {"hls-window", [](ServerConfig& c, const std::string& v) {
+         int n = -1;
+         const auto* end = v.data() + v.size();
+         auto [ptr, ec] = std::from_chars(v.data(), end, n);
+         if (ec != std::errc() || ptr != end || n < 2 || n > 100)
+           return "--hls-window needs a number of segments 2-100, got '" + v + "'";
+         c.hls_window = n;
+         return std::string();
+       }},
       {"bind", [](ServerConfig& c, const std::string& v) { c.bind_address = v; return std::string(); }},
       {"public-host", [](ServerConfig& c, const std::string& v) { c.public_host = v; return std::string(); }},
       {"data-dir", [](ServerConfig& c, const std::string& v) { c.data_dir = v; return std::string(); }},
@@ -98,6 +120,9 @@ Flags override the JSON config file, which overrides the defaults.
   --tls-key FILE
   --admin-token T      admin token (default: the HARVEST_ADMIN_TOKEN environment variable)
   --token-secret S     secret that signs host tokens (default: generated into the data dir)
+  --replay-retention R replays kept per stream: a count (default 20; 0 records nothing) or
+                       an age in days (e.g. 7d: newest 20 kept, and none older than 7 days)
+  --hls-window N       segments in the live HLS playlist (default 8)
   --demo               load the sample catalog and start the built-in demo publisher
   --log-level L        debug, info (default), warn, error
   --help               show this text

@@ -36,6 +36,14 @@ struct ServerConfig {
   // Secret used to sign host tokens; generated and kept in data_dir when empty.
   std::string token_secret;
 
+  // Replays (each live session kept as HLS VOD under data_dir/replays): how many per stream
+  // are kept, newest first (0: nothing is recorded), and an optional age limit in days
+  // (0: none). `--replay-retention 20` or `--replay-retention 7d`.
+  int replay_keep = 20;
+  int replay_max_age_days = 0;
+  // Segments in the live playlist's window (the live HLS keeps these plus a few lingering).
+  int hls_window = 8;
+
   bool demo = false;
   std::string log_level = "info";
 };

@@ -107,6 +107,9 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
   if (!resumes) {
     si.writer = std::make_unique<hls::HlsWriter>(options_.hls_root + "/" + id, options_.hls);
     si.live_session = std::to_string(now_ms());
+    // The whole live session is kept as a replay: the writer links every segment into it.
+    if (options_.replays != nullptr)
+      si.writer->record_to(options_.replays->start_recording(id, si.live_session, now_ms()));
   }
   si.new_live_session = !resumes;
 

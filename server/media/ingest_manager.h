@@ -20,6 +20,7 @@
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
 #include "media/hls/hls_writer.h"
+#include "media/hls/replay_library.h"
 #include "media/publish_session.h"
 #include "media/stream_pipeline.h"
 
@@ -49,6 +50,9 @@ public:
 struct IngestOptions {
   std::string hls_root;  // <data-dir>/hls; each stream in <hls_root>/<id>/
   hls::HlsOptions hls;
+  // Where each live session's passthrough is recorded as a replay; nullptr: not recorded.
+  // Not owned; outlives the manager.
+  hls::ReplayLibrary* replays = nullptr;
   std::chrono::milliseconds grace{15'000};
   std::chrono::milliseconds stall_timeout{4'000};
   std::chrono::milliseconds drain_timeout{3'000};  // end-of-stream to pipeline stop, at most

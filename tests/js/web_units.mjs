@@ -152,3 +152,24 @@ test('QR codes decode back to their text, at every version used', () => {
   }
   assert.throws(() => encodeQr('x'.repeat(2000)));
 });
+
+test('replay chapters: the card at a position, seek targets, media_time for buys', async () => {
+  const { chapterAt, chaptersAt, formatPosition, replayMediaTime, replaySessionFromSearch } = await import('../../web-client/js/replay.js');
+  const chapters = [
+    { product_id: 'pear', start: 2, end: 5, pts: 3602 },
+    { product_id: 'crab', start: 4, end: null, pts: 3604 },
+  ];
+  assert.equal(chapterAt(chapters, 1), null);
+  assert.equal(chapterAt(chapters, 3).product_id, 'pear');
+  assert.equal(chapterAt(chapters, 4.5).product_id, 'crab');  // the most recently started
+  assert.deepEqual([...chaptersAt(chapters, 4.5).keys()], ['pear', 'crab']);
+  assert.deepEqual([...chaptersAt(chapters, 5).keys()], ['crab']);
+  assert.equal(replayMediaTime(chapters, 3.25, null), 3603.25);
+  assert.equal(replayMediaTime(chapters, 1, 3601.0004), 3601);
+  assert.equal(replayMediaTime(chapters, 1, null), 1);
+  assert.equal(formatPosition(65.9), '1:05');
+  assert.equal(formatPosition(3723), '1:02:03');
+  assert.equal(replaySessionFromSearch('?replay=1763852400123'), '1763852400123');
+  assert.equal(replaySessionFromSearch('?replay=../x'), '');
+  assert.equal(replaySessionFromSearch(''), '');
+});

@@ -68,3 +68,24 @@ TEST_CASE("help and version", "[config]") {
   CHECK(parse_command_line({"--http-port", "1", "--version"}, std::nullopt).action == ConfigResult::Action::version);
   CHECK(harvest::usage_text().find("--http-port") != std::string::npos);
 }
+
+TEST_CASE("replay retention: a count or days; the live window", "[config]") {
+  auto d = parse_command_line({}, std::nullopt);
+  CHECK(d.config.replay_keep == 20);
+  CHECK(d.config.replay_max_age_days == 0);
+  CHECK(d.config.hls_window == 8);
+  auto r = parse_command_line({"--replay-retention", "5", "--hls-window", "3"}, std::nullopt);
+  REQUIRE(r.action == ConfigResult::Action::run);
+  CHECK(r.config.replay_keep == 5);
+  CHECK(r.config.hls_window == 3);
+  auto days = parse_command_line({"--replay-retention", "7d"}, std::nullopt);
+  REQUIRE(days.action == ConfigResult::Action::run);
+  CHECK(days.config.replay_keep == 20);
+  CHECK(days.config.replay_max_age_days == 7);
+  CHECK(parse_command_line({"--replay-retention", "0"}, std::nullopt).config.replay_keep == 0);
+  for (const char* bad : {"-1", "d", "0d", "7w", "x"}) {
+    INFO(bad);
+    CHECK(parse_command_line({"--replay-retention", bad}, std::nullopt).action == ConfigResult::Action::error);
+  }
+  CHECK(parse_command_line({"--hls-window", "1"}, std::nullopt).action == ConfigResult::Action::error);
+}

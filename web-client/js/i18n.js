@@ -17,6 +17,10 @@ const STRINGS = {
 
     'stream.live': 'LIVE',
     'stream.offline': 'OFFLINE',
+    'stream.replay': 'REPLAY',
+    'replay.chapters': 'Products in this replay',
+    'replay.missing': 'This replay is not available (it may have been deleted).',
+    'replay.watch': 'Watch the replay of {when}',
     'stream.waiting': 'The farmer is not live right now. The video starts by itself when they are back.',
     'stream.loading': 'Loading video…',
     'viewers': '{n} watching',
@@ -174,6 +178,10 @@ const STRINGS = {
 
     'stream.live': '直播中',
     'stream.offline': '未开播',
+    'stream.replay': '回放',
+    'replay.chapters': '本场回放商品',
+    'replay.missing': '该回放不存在或已被删除。',
+    'replay.watch': '观看 {when} 的直播回放',
     'stream.waiting': '主播暂时不在直播，回来后视频会自动继续。',
     'stream.loading': '视频加载中…',
     'viewers': '{n} 人在看',

@@ -7,10 +7,12 @@ const STALL_RELOAD_MS = 8_000;
 
 // state: 'loading' | 'playing' | 'waiting' (stream offline or not started) | 'blocked' (autoplay refused)
 export class Player extends EventTarget {
-  constructor(video, src) {
+  // `vod`: a replay (EXT-X-ENDLIST is its normal end, not a stream that went offline).
+  constructor(video, src, { vod = false } = {}) {
     super();
     this.video = video;
     this.src = src;
+    this.vod = vod;
     this.hls = null;
     this.state = 'loading';
     this.attempt = 0;
@@ -23,7 +25,7 @@ export class Player extends EventTarget {
     video.addEventListener('playing', () => this.setState('playing'));
     video.addEventListener('timeupdate', () => this.noteProgress());
     // A live playlist that got an EXT-X-ENDLIST: the farmer stopped; wait for them to return.
-    video.addEventListener('ended', () => this.retryLater());
+    video.addEventListener('ended', () => { if (!this.vod) this.retryLater(); });
     this.watchdog = setInterval(() => this.checkStall(), 1000);
   }
 
@@ -43,7 +45,7 @@ export class Player extends EventTarget {
   startHlsJs() {
     const Hls = window.Hls;
     const hls = new Hls({
-      lowLatencyMode: true,
+      lowLatencyMode: !this.vod,
       backBufferLength: 30,
       manifestLoadingMaxRetry: 1,
       levelLoadingMaxRetry: 2,
@@ -56,7 +58,7 @@ export class Player extends EventTarget {
     hls.on(Hls.Events.LEVEL_LOADED, (_e, data) => {
       // A playlist with EXT-X-ENDLIST is a stream that ended: replaying its last segments as
       // if they were live would mislead; wait for the farmer to come back instead.
-      if (data.details && data.details.live === false) this.retryLater();
+      if (!this.vod && data.details && data.details.live === false) this.retryLater();
     });
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       this.attempt = 0;
@@ -119,7 +121,7 @@ export class Player extends EventTarget {
   // A live stream that stopped (the farmer's phone dropped) leaves the player waiting on a
   // playlist that no longer grows; start over so it picks the stream up when it returns.
   checkStall() {
-    if (this.state !== 'playing' || this.video.paused) return;
+    if (this.vod || this.state !== 'playing' || this.video.paused) return;
     this.noteProgress();
     if (performance.now() - this.lastProgress.at > STALL_RELOAD_MS) this.retryLater();
   }

@@ -25,9 +25,11 @@ function storedViewerId() {
 
 // state: 'connecting' | 'open' | 'reconnecting' | 'offline' | 'refused' (unknown stream, bad token)
 export class Room extends EventTarget {
-  constructor({ streamId, token = '', role = 'viewer' }) {
+  // `replay`: the live session a replay viewer watches (its buys are attributed to that replay).
+  constructor({ streamId, token = '', role = 'viewer', replay = '' }) {
     super();
     this.streamId = streamId;
+    this.replay = replay;
     this.token = token;
     this.role = role;
     this.clock = new ServerClock();
@@ -53,6 +55,7 @@ export class Room extends EventTarget {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const params = new URLSearchParams({ stream: this.streamId });
     if (this.token) params.set('token', this.token);
+    if (this.replay) params.set('replay', this.replay);
     // Not in protocol v1 yet: lets a server that supports it resume this viewer's identity.
     if (this.viewerId) params.set('viewer_id', this.viewerId);
     return `${scheme}//${location.host}/ws?${params}`;

@@ -1,10 +1,11 @@
 // Viewer page: live video, product cards in step with playback, one-tap buy, chat.
 import { $, $$, el, randomId, setChildren, setText, streamIdFromPath } from './dom.js';
-import { formatCountdown, formatNumber, initLanguageSwitch, onLanguageChange, t } from './i18n.js';
+import { formatCountdown, formatNumber, initLanguageSwitch, lang, onLanguageChange, t } from './i18n.js';
 import { formatMoney } from './money.js';
 import { Room } from './room.js';
 import { Player } from './player.js';
 import { CardScheduler, markerFromMessage } from './cards.js';
+import { chapterAt, chaptersAt, formatPosition, replayMediaTime, replaySessionFromSearch } from './replay.js';
 import { productImage } from './product_view.js';
 import { fillIcons, icon } from './icons.js';
 
@@ -22,16 +23,27 @@ const state = {
   buying: new Set(),    // product ids with a purchase in flight
   viewers: null,
   streamInfo: null,
+  chapters: [],         // replay only: the session's card timeline (chapters.json)
+  replayLive: false,    // replay only: the session is still being recorded
+  replayMissing: false,
+  recentReplays: [],    // live page, farmer away: the latest finished replays
 };
 
+// `/watch/{id}?replay=SESSION`: a past live session as HLS VOD. Cards follow its chapters
+// instead of the room's live card events, and the websocket joins as a replay viewer so buys
+// are attributed to the replay.
+const replay = replaySessionFromSearch(location.search);
+const replayBase = `/hls/${encodeURIComponent(streamId)}/replay/${replay}/`;
+
 const video = $('#video');
-const player = new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`);
-const room = new Room({ streamId });
+const player = replay ? new Player(video, `${replayBase}index.m3u8`, { vod: true })
+  : new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`);
+const room = new Room({ streamId, replay });
 const scheduler = new CardScheduler();
 const cardNodes = new Map();  // product_id -> card element
 
 // A read-only hook for the browser tests and for debugging in the console.
-window.harvestWatch = { room, player, scheduler, state, shown: [] };
+window.harvestWatch = { room, player, scheduler, state, shown: [], replay };
 
 // ---------- products and cards ----------
 
@@ -170,8 +182,19 @@ function changeQty(productId, delta) {
   renderCards();
 }
 
+// Replay: the cards of the chapters at the playback position, in the shape scheduler.visible has.
+let replayVisible = new Map();
+function replayCards() {
+  const next = new Map();
+  for (const [productId] of chaptersAt(state.chapters, video.currentTime))
+    next.set(productId, { card: null, slot: 'bottom', basis: 'chapter' });
+  const changed = next.size !== replayVisible.size || [...next.keys()].some((id) => !replayVisible.has(id));
+  replayVisible = next;
+  return changed;
+}
+
 function renderCards() {
-  const visible = scheduler.visible;
+  const visible = replay ? replayVisible : scheduler.visible;
   for (const [productId, node] of cardNodes) {
     if (!visible.has(productId)) {
       node.remove();
@@ -244,7 +267,11 @@ async function buy(productId) {
   const sale = saleFor(productId);
   if (sale && !sale.ended && sale.sale_id !== undefined) message.sale_id = sale.sale_id;
   const pb = player.playback();
-  if (pb.active) message.media_time = Math.round((pb.pts ?? video.currentTime) * 1000) / 1000;
+  if (replay) {
+    if (video.readyState >= 1) message.media_time = replayMediaTime(state.chapters, video.currentTime, pb.pts);
+  } else if (pb.active) {
+    message.media_time = Math.round((pb.pts ?? video.currentTime) * 1000) / 1000;
+  }
   const slow = setTimeout(() => showResult('pending', t('order.pending'), t('order.timeout')), 8000);
   const reply = await room.request(message, { id: key, resend: true });
   clearTimeout(slow);
@@ -347,16 +374,20 @@ function renderConnection() {
 function renderStage() {
   const live = player.state === 'playing';
   const badge = $('#live-badge');
-  badge.className = `badge ${live ? 'badge-live' : 'badge-offline'}`;
-  setText(badge, live ? t('stream.live') : t('stream.offline'));
+  badge.className = `badge ${replay ? 'badge-replay' : live ? 'badge-live' : 'badge-offline'}`;
+  setText(badge, replay ? t('stream.replay') : live ? t('stream.live') : t('stream.offline'));
   document.body.dataset.player = player.state;
   const msg = $('#stage-message');
   if (state.streamInfo === 'missing') {
     msg.hidden = false;
     setText($('#stage-message-text'), t('conn.stream_missing'));
+  } else if (replay && state.replayMissing) {
+    msg.hidden = false;
+    setText($('#stage-message-text'), t('replay.missing'));
   } else if (player.state === 'waiting') {
     msg.hidden = false;
     setText($('#stage-message-text'), t('stream.waiting'));
+    if (!replay) loadRecentReplays();
   } else if (player.state === 'blocked') {
     msg.hidden = false;
     setText($('#stage-message-text'), t('player.tap_to_play'));
@@ -401,7 +432,7 @@ room.addEventListener('welcome', (e) => {
   for (const s of w.sales || []) state.sales.set(s.product_id, s);
   state.viewers = Number.isInteger(w.viewers) ? w.viewers : state.viewers;
   const now = Date.now();
-  const cards = (w.cards || []).map((c) => (typeof c === 'string' ? { product_id: c } : c));
+  const cards = replay ? [] : (w.cards || []).map((c) => (typeof c === 'string' ? { product_id: c } : c));
   scheduler.reset(cards.map((c) => markerFromMessage(c, now, 'show')));
   scheduler.tick(player.playback());
   renderCards();
@@ -410,7 +441,7 @@ room.addEventListener('welcome', (e) => {
   for (const m of w.chat || []) addChat(m);
 });
 room.addEventListener('card.shown', (e) => {
-  scheduler.push(markerFromMessage(e.detail, Date.now(), 'show'));
+  if (!replay) scheduler.push(markerFromMessage(e.detail, Date.now(), 'show'));
   if (e.detail.card) {
     // Catalog facts (not visibility) may be taken at once.
     const c = e.detail.card;
@@ -419,6 +450,7 @@ room.addEventListener('card.shown', (e) => {
   tickCards();
 });
 room.addEventListener('card.hidden', (e) => {
+  if (replay) return;  // the live cards; a replay shows its own chapters
   scheduler.push(markerFromMessage(e.detail, Date.now(), 'hide'));
   tickCards();
 });
@@ -489,7 +521,90 @@ room.addEventListener('state', () => {
 });
 
 function tickCards() {
+  if (replay) {
+    if (replayCards()) renderCards();
+    markCurrentChapter();
+    return;
+  }
   if (scheduler.tick(player.playback())) renderCards();
+}
+
+// ---------- replays ----------
+
+// While the farmer is away, the live page offers the latest replays (at most once a minute).
+let replaysLoadedAt = 0;
+async function loadRecentReplays() {
+  if (Date.now() - replaysLoadedAt < 60_000) return;
+  replaysLoadedAt = Date.now();
+  try {
+    const res = await fetch(`/api/streams/${encodeURIComponent(streamId)}/replays`, { cache: 'no-store' });
+    if (!res.ok) return;
+    state.recentReplays = ((await res.json()).replays || []).filter((r) => !r.live).slice(0, 3);
+  } catch {
+    return;
+  }
+  renderRecentReplays();
+}
+
+function renderRecentReplays() {
+  const list = $('#stage-replays');
+  const replays = player.state === 'waiting' ? state.recentReplays ?? [] : [];
+  list.hidden = replays.length === 0;
+  setChildren(list, replays.map((r) => el('li', {},
+    el('a', { href: r.watch_url, dataset: { session: r.session } },
+      t('replay.watch', { when: new Date(r.started_at).toLocaleString(lang(), { dateStyle: 'medium', timeStyle: 'short' }) })))));
+}
+
+// ---------- replay chapters ----------
+
+async function loadChapters() {
+  try {
+    const res = await fetch(`${replayBase}chapters.json`, { cache: 'no-store' });
+    if (res.status === 404) {
+      state.replayMissing = true;
+    } else if (res.ok) {
+      const body = await res.json();
+      state.replayMissing = false;
+      state.chapters = Array.isArray(body.chapters) ? body.chapters : [];
+      state.replayLive = body.live === true;
+      renderChapters();
+    }
+  } catch {
+    // Offline: tried again below while the replay is still recording.
+  }
+  renderStage();
+  // A session still being recorded gets new chapters as the host shows cards.
+  if (state.replayLive || state.chapters.length === 0) setTimeout(loadChapters, 10_000);
+}
+
+function renderChapters() {
+  const nav = $('#chapters');
+  nav.hidden = state.chapters.length === 0;
+  setChildren($('#chapter-list'), state.chapters.map((c, i) => {
+    const title = state.products.get(c.product_id)?.title ?? c.title ?? c.product_id;
+    return el('li', {},
+      el('button', {
+        class: 'chapter', type: 'button', dataset: { index: String(i), productId: c.product_id, start: String(c.start) },
+        on: { click: () => seekChapter(c) },
+      }, el('span', { class: 'chapter-time num' }, formatPosition(c.start)), ' ', el('span', { class: 'chapter-title' }, title)));
+  }));
+  markCurrentChapter();
+}
+
+function seekChapter(c) {
+  // A hair past the start: the card's first frame, not the one before it.
+  video.currentTime = c.start + 0.05;
+  if (video.paused) player.tryPlay();
+  tickCards();
+}
+
+function markCurrentChapter() {
+  const current = chapterAt(state.chapters, video.currentTime);
+  for (const b of $$('.chapter', $('#chapter-list'))) {
+    const on = current !== null && state.chapters[Number(b.dataset.index)] === current;
+    if (on) b.setAttribute('aria-current', 'true');
+    else b.removeAttribute('aria-current');
+  }
 }
 
 // ---------- wiring ----------
@@ -509,11 +624,14 @@ $('#stage-message').addEventListener('click', () => {
   if (player.state === 'blocked') player.unmute();
 });
 player.addEventListener('state', renderStage);
+player.addEventListener('state', () => { if (!replay) renderRecentReplays(); });
 video.addEventListener('volumechange', renderStage);
 
 fillIcons();
 initLanguageSwitch();
 onLanguageChange(() => {
+  if (replay) renderChapters();
+  else renderRecentReplays();
   renderCards();
   renderStage();
   renderViewers();
@@ -531,5 +649,6 @@ setInterval(loadStreamInfo, 15_000);
 renderStage();
 renderCards();
 loadStreamInfo();
+if (replay) loadChapters();
 room.connect();
 player.start();

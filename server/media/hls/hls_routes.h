@@ -1,13 +1,15 @@
 #pragma once
 // GET /hls/{id}/{file...}: the playlists and segments under <hls_root>/<id>/, served by the
 // HTTP server from disk. Playlists are never cached; segments (unique names) are immutable.
+// GET /hls/{id}/replay/{session}/{file}: a replay, from <replay_root>/<id>/<session>/ (kept
+// apart from <hls_root>, which is emptied at every start).
 #include <string>
 
 #include "realtime/router.h"
 
 namespace harvest::media::hls {
 
-void register_hls_routes(realtime::Router& router, std::string hls_root);
+void register_hls_routes(realtime::Router& router, std::string hls_root, std::string replay_root);
 
 // True if `file` is a safe relative path of playlist/segment names: [A-Za-z0-9._-] segments
 // separated by '/', no "..", ending in .m3u8, .ts, .m4s or .mp4.

@@ -67,6 +67,10 @@ Status HlsWriter::add_segment(const std::string& path, uint64_t start_rt_ns, uin
   s.discontinuity = pending_discontinuity_;
   pending_discontinuity_ = false;
   target_duration_s_ = std::max(target_duration_s_, static_cast<int>(std::lround(s.duration_s)));
+  if (recording_) {
+    // Linked before the window can delete it; a failure costs the replay a segment, not the live.
+    if (auto st = recording_->add_segment(path, s); !st) log::error("replay_segment_lost").kv("reason", st.message());
+  }
   segments_.push_back(std::move(s));
   ++next_sequence_;
   while (segments_.size() > options_.window_segments) {
@@ -94,12 +98,15 @@ void HlsWriter::delete_lingering() {
 
 void HlsWriter::add_date_range(DateRange range) {
   std::erase_if(date_ranges_, [&](const DateRange& r) { return r.id == range.id; });
+  if (recording_) recording_->add_date_range(range);
   date_ranges_.push_back(std::move(range));
   while (date_ranges_.size() > options_.max_date_ranges) date_ranges_.erase(date_ranges_.begin());
   if (!segments_.empty()) write_playlist();
 }
 
 bool HlsWriter::end_date_range(const std::string& id, int64_t end_ms) {
+  // The recording also knows ranges that already left the live window.
+  if (recording_) recording_->end_date_range(id, end_ms);
   for (auto& r : date_ranges_) {
     if (r.id == id) {
       r.end_ms = end_ms;
@@ -112,10 +119,14 @@ bool HlsWriter::end_date_range(const std::string& id, int64_t end_ms) {
 
 void HlsWriter::end_stream() {
   ended_ = true;
+  if (recording_) recording_->finish();
+  recording_.reset();
   if (!segments_.empty()) write_playlist();
 }
 
 void HlsWriter::remove_files() {
+  if (recording_) recording_->finish();
+  recording_.reset();
   std::error_code ec;
   fs::remove_all(dir_, ec);
   segments_.clear();

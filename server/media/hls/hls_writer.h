@@ -8,12 +8,14 @@
 // counting) with one EXT-X-DISCONTINUITY.
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "media/hls/playlist.h"
+#include "media/hls/replay_recording.h"
 
 namespace harvest::media::hls {
 
@@ -57,9 +59,14 @@ public:
   // Sets the END-DATE of an open range; false if unknown.
   bool end_date_range(const std::string& id, int64_t end_ms);
 
+  // Records this writer's segments and date ranges from now on (a replay of the live session);
+  // the recording is finished (VOD + ENDLIST) by end_stream() and remove_files().
+  void record_to(std::unique_ptr<ReplayRecording> recording) { recording_ = std::move(recording); }
+  ReplayRecording* recording() { return recording_.get(); }
+
   // The stream ended for good: EXT-X-ENDLIST.
   void end_stream();
-  // Deletes the rendition's files and directory.
+  // Deletes the rendition's files and directory (a recording keeps its own links).
   void remove_files();
 
   uint64_t media_sequence() const { return media_sequence_; }
@@ -84,6 +91,7 @@ private:
   int sessions_ = 0;
   bool pending_discontinuity_ = false;
   bool ended_ = false;
+  std::unique_ptr<ReplayRecording> recording_;
 };
 
 }  // namespace harvest::media::hls

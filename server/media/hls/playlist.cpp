@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace harvest::media::hls {
@@ -69,6 +70,7 @@ std::string render_media_playlist(const PlaylistView& v) {
   std::string out = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n";
   out += "#EXT-X-TARGETDURATION:" + std::to_string(target) + "\n";
   out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(v.media_sequence) + "\n";
+  if (!v.playlist_type.empty()) out += "#EXT-X-PLAYLIST-TYPE:" + v.playlist_type + "\n";
   if (v.discontinuity_sequence > 0)
     out += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(v.discontinuity_sequence) + "\n";
 
@@ -92,6 +94,51 @@ std::string render_media_playlist(const PlaylistView& v) {
     if (!placed[r] && !v.segments.empty()) render_date_range(v.date_ranges[r], out);
   if (v.ended) out += "#EXT-X-ENDLIST\n";
   return out;
+}
+
+std::optional<int64_t> parse_iso8601_ms(const std::string& text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
+  char z = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &sec, &ms, &z) != 8 || z != 'Z')
+    return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+PlaylistView parse_media_playlist(const std::string& text) {
+  PlaylistView v;
+  Segment next;
+  auto starts = [](const std::string& line, const char* tag) { return line.rfind(tag, 0) == 0; };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    std::string line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (starts(line, "#EXT-X-TARGETDURATION:")) v.target_duration_s = std::atoi(line.c_str() + 22);
+    else if (starts(line, "#EXT-X-MEDIA-SEQUENCE:")) v.media_sequence = std::strtoull(line.c_str() + 22, nullptr, 10);
+    else if (starts(line, "#EXT-X-DISCONTINUITY-SEQUENCE:"))
+      v.discontinuity_sequence = std::strtoull(line.c_str() + 30, nullptr, 10);
+    else if (starts(line, "#EXT-X-PLAYLIST-TYPE:")) v.playlist_type = line.substr(21);
+    else if (line == "#EXT-X-ENDLIST") v.ended = true;
+    else if (line == "#EXT-X-DISCONTINUITY") next.discontinuity = true;
+    else if (starts(line, "#EXT-X-PROGRAM-DATE-TIME:")) next.program_date_time_ms = parse_iso8601_ms(line.substr(25)).value_or(0);
+    else if (starts(line, "#EXTINF:")) next.duration_s = std::strtod(line.c_str() + 8, nullptr);
+    else if (line.front() != '#') {
+      next.uri = line;
+      v.segments.push_back(std::move(next));
+      next = Segment{};
+    }
+  }
+  return v;
 }
 
 }  // namespace harvest::media::hls

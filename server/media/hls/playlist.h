@@ -35,9 +35,18 @@ struct PlaylistView {
   std::vector<Segment> segments;       // oldest first
   std::vector<DateRange> date_ranges;  // those still relevant to the window
   bool ended = false;                  // EXT-X-ENDLIST
+  std::string playlist_type;           // EXT-X-PLAYLIST-TYPE ("EVENT", "VOD"); empty: omitted (live)
 };
 
 std::string render_media_playlist(const PlaylistView& view);
+
+// Reads back what render_media_playlist() wrote (segments with their PDT and discontinuity,
+// the media sequence, type, end list); date ranges and unknown tags are skipped. For replays
+// found on disk after a restart.
+PlaylistView parse_media_playlist(const std::string& text);
+// Milliseconds since the epoch of an ISO 8601 UTC time as format_iso8601_ms() writes it;
+// nullopt if it is not one.
+std::optional<int64_t> parse_iso8601_ms(const std::string& text);
 
 // "2026-11-22T19:20:00.123Z"
 std::string format_iso8601_ms(int64_t ms_since_epoch);
