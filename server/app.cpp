@@ -130,7 +130,19 @@ std::string App::start_ingest() {
   media::IngestOptions ingest_options;
   ingest_options.hls_root = hls_root();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
-  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, media::CardLink::Options{});
+  media::CardLink::Options link_options;
+  // Pictures of burned-in cards: catalog image URLs this server serves itself, as local files
+  // (the same directories as the /samples/images/ and /static/ routes).
+  const std::string web_root = fs::is_directory(config_.web_root + "/dist") ? config_.web_root + "/dist" : config_.web_root;
+  link_options.image_file = [samples = config_.samples_dir, web_root](const std::string& url) -> std::string {
+    const std::string path = url.substr(0, url.find_first_of("?#"));
+    for (const auto& [prefix, dir] : {std::pair<std::string, std::string>{"/samples/images/", samples + "/images"},
+                                      std::pair<std::string, std::string>{"/static/", web_root}}) {
+      if (path.rfind(prefix, 0) == 0) return realtime::safe_join(dir, path.substr(prefix.size()));
+    }
+    return {};
+  };
+  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, std::move(link_options));
 
   media::rtmp::RtmpServerOptions rtmp_options;
   rtmp_options.bind_address = config_.bind_address;

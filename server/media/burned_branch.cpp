@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "core/log.h"
 #include "media/stream_pipeline.h"
@@ -191,6 +192,22 @@ void BurnedBranch::schedule_hide(const std::string& product_id, uint64_t running
 
 void BurnedBranch::update(const std::string& partial_json) {
   if (overlay_ == nullptr) return;
+  {
+    // A show still waiting for its frame takes the update too (update-card only changes cards
+    // already in the overlay's scene).
+    const nlohmann::json patch = nlohmann::json::parse(partial_json, nullptr, false);
+    std::lock_guard lock(mutex_);
+    for (Scheduled& s : scheduled_) {
+      if (!s.show || !patch.is_object()) continue;
+      nlohmann::json card = nlohmann::json::parse(s.arg, nullptr, false);
+      if (!card.is_object() || card.value("product_id", "") != patch.value("product_id", "")) continue;
+      for (const auto& [k, v] : patch.items()) {
+        if (v.is_null()) card.erase(k);
+        else card[k] = v;
+      }
+      s.arg = card.dump();
+    }
+  }
   gboolean ok = FALSE;
   g_signal_emit_by_name(overlay_, "update-card", partial_json.c_str(), &ok);
 }

@@ -52,7 +52,8 @@ public:
   // time is >= running_time_ns. Any thread.
   void schedule_show(const std::string& card_json, uint64_t running_time_ns);
   void schedule_hide(const std::string& product_id, uint64_t running_time_ns);
-  // Partial update (price, stock, sold) at the next frame. Any thread.
+  // Partial update (any card fields; null removes stock, sold, sale_ends_at) at the next frame,
+  // also of a show still scheduled. Any thread.
   void update(const std::string& partial_json);
 
   uint64_t frames_in() const { return frames_in_.load(); }

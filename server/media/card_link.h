@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -43,6 +44,9 @@ public:
   struct Options {
     bool burned_in = true;  // a burned-in rendition per live stream (/hls/{id}/burned/)
     int burned_bitrate_kbps = 0;  // 0: from the source size
+    // The local file behind a catalog image URL the server itself serves (e.g.
+    // "/samples/images/pear.png"), "" when the URL is not one of ours. Unset: cards without pictures.
+    std::function<std::string(const std::string& url)> image_file;
   };
   CardLink(EventLoop& loop, realtime::RoomService& rooms, IngestManager& ingest, commerce::ExposureTimeline& exposures,
            Options options);
@@ -52,6 +56,7 @@ public:
 
   // realtime::CardListener
   void on_card_change(const realtime::CardEvent& event) override;
+  void on_card_update(const realtime::CardUpdate& update) override;
   // IngestObserver
   void on_session_media(const std::string& stream_id, const std::string& live_session,
                         const std::shared_ptr<PublishSession>& session, bool new_live_session) override;
@@ -59,6 +64,7 @@ public:
                           GstMessage* message) override;
   void on_live_session_ended(const std::string& stream_id, const std::string& live_session, uint64_t end_rt_ns,
                              int64_t end_pdt_ms) override;
+  void add_ingest_stats(const std::string& stream_id, nlohmann::json& stats) override;
 
   // For tests and stats: changes waiting for media, cues waiting for their access unit.
   size_t pending(const std::string& stream_id) const;
@@ -68,7 +74,8 @@ private:
     uint64_t change_id = 0;
     bool shown = true;
     std::string product_id;
-    std::string overlay_card;  // scene card JSON for productoverlay (shown only)
+    std::string slot;
+    nlohmann::json card;  // the room's card (card_json), shown only; kept current by on_card_update
   };
   struct StreamLink {
     std::string live_session;
@@ -84,13 +91,17 @@ private:
     std::weak_ptr<PublishSession> burned_session;
     bool burned_begun = false;
     uint64_t burned_dropped_logged = 0;
+    std::map<std::string, std::string> burned_cards;  // product -> overlay card JSON last given
   };
 
   void attach_burned(const std::string& stream_id, StreamLink& link, const std::shared_ptr<PublishSession>& session,
                      bool new_live_session);
   void on_burned_segment(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,
                          const std::string& path, uint64_t start_ns, uint64_t end_ns);
-  static std::string overlay_card_json(const realtime::CardEvent& event);
+  // The productoverlay card (scene JSON card object) for a room card; sale_ends_at as running
+  // time of the burned-in session. Unresolvable pictures are logged when `log_problems`.
+  nlohmann::json overlay_card(const StreamLink& link, const std::string& stream_id, const Change& change,
+                              bool log_problems) const;
   bool media_flowing(StreamLink& link, const std::string& stream_id) const;
   bool cue(const std::string& stream_id, StreamLink& link, const Change& change);
   void apply_pending(const std::string& stream_id, StreamLink& link);
