@@ -1,5 +1,6 @@
 #include "app.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -131,6 +132,9 @@ std::string App::start_ingest() {
   ingest_options.hls_root = hls_root();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
   media::CardLink::Options link_options;
+  // Tests and benchmarks force an encoder that cannot keep up with a slower x264 preset.
+  if (const char* preset = std::getenv("HARVEST_BURNED_SPEED_PRESET"); preset != nullptr && *preset != '\0')
+    link_options.burned_speed_preset = preset;
   // Pictures of burned-in cards: catalog image URLs this server serves itself, as local files
   // (the same directories as the /samples/images/ and /static/ routes).
   const std::string web_root = fs::is_directory(config_.web_root + "/dist") ? config_.web_root + "/dist" : config_.web_root;

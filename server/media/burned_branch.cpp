@@ -122,7 +122,7 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   }
   b->bitrate_kbps_ = kbps;
   gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
-  gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
+  gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", options.speed_preset.c_str());
   g_object_set(enc, "bitrate", static_cast<guint>(kbps), "key-int-max", 30u, nullptr);
   g_object_set(parse, "config-interval", -1, nullptr);
   g_object_set(mux, "alignment", 7, nullptr);

@@ -37,6 +37,7 @@ public:
     int bitrate_kbps = 0;  // 0: from the source's size (about 0.07 bit per pixel at 30 fps)
     int width = 0;         // source facts, for the bitrate
     int height = 0;
+    std::string speed_preset = "ultrafast";  // x264enc speed-preset (slower ones: tests of overload)
   };
   using SegmentHandler = std::function<void(const std::string& path, uint64_t start_ns, uint64_t end_ns)>;
 

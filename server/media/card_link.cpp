@@ -15,6 +15,16 @@
 
 namespace harvest::media {
 
+namespace {
+// "x,y,width,height" of a productoverlay-card message (where the card is drawn, frame pixels).
+std::string rect_text(const GstStructure* s) {
+  int v[4] = {0, 0, 0, 0};
+  const char* names[4] = {"x", "y", "width", "height"};
+  for (int i = 0; i < 4; ++i) gst_structure_get_int(s, names[i], &v[i]);
+  return std::to_string(v[0]) + "," + std::to_string(v[1]) + "," + std::to_string(v[2]) + "," + std::to_string(v[3]);
+}
+}  // namespace
+
 double pts_seconds_of_running_time(uint64_t running_time_ns) {
   // mpegtsmux writes PTS = running time + 1 h (90 kHz); hls.js's currentTime + initPTS is that.
   return kMpegTsPtsOffsetS + static_cast<double>(running_time_ns / 1000) / 1e6;
@@ -68,6 +78,9 @@ bool CardLink::cue(const std::string& stream_id, StreamLink& link, const Change&
     log::warn("card_cue_refused").kv("stream", stream_id).kv("product", change.product_id);
     return false;
   }
+  // The batch the ingest holds (up to StreamPipeline::kBatchMs) goes in now: the cue lands in its
+  // first access unit instead of waiting for the batch window.
+  pipeline->flush_now();
   link.in_flight.push_back(change);
   return true;
 }
@@ -180,6 +193,7 @@ void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
   bo.start_index = link.burned_writer->next_sequence();
   bo.segment_target_ns = session->segment_target_ns;
   bo.bitrate_kbps = options_.burned_bitrate_kbps;
+  bo.speed_preset = options_.burned_speed_preset;
   const nlohmann::json info = session->info();
   if (info.contains("width") && info["width"].is_number_integer()) bo.width = info["width"].get<int>();
   if (info.contains("height") && info["height"].is_number_integer()) bo.height = info["height"].get<int>();
@@ -270,7 +284,11 @@ void CardLink::on_element_message(const std::string& stream_id, const std::share
         .kv("stream", stream_id)
         .kv("product", product != nullptr ? product : "")
         .kv("action", action != nullptr ? action : "")
-        .kv("pts", pts_seconds_of_running_time(rt));
+        .kv("pts", pts_seconds_of_running_time(rt))
+        .kv("rect", rect_text(s))
+        .kv("posted_us", GST_CLOCK_TIME_IS_VALID(GST_MESSAGE_TIMESTAMP(message))
+                             ? static_cast<uint64_t>(GST_MESSAGE_TIMESTAMP(message) / 1000)
+                             : uint64_t{0});
     return;
   }
   if (s == nullptr || !gst_structure_has_name(s, "productcue-inserted")) return;

@@ -44,6 +44,7 @@ public:
   struct Options {
     bool burned_in = true;  // a burned-in rendition per live stream (/hls/{id}/burned/)
     int burned_bitrate_kbps = 0;  // 0: from the source size
+    std::string burned_speed_preset = "ultrafast";  // x264enc; a slower one forces overload in tests
     // The local file behind a catalog image URL the server itself serves (e.g.
     // "/samples/images/pear.png"), "" when the URL is not one of ours. Unset: cards without pictures.
     std::function<std::string(const std::string& url)> image_file;

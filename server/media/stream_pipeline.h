@@ -68,6 +68,9 @@ public:
   void push_ts(std::string_view bytes);
   // Hands batched media over if the batch is older than kBatchMs (`force`: now). Ingest thread.
   void flush(bool force = false);
+  // Hands batched media over now. Any thread: a card cue goes into the next access unit that
+  // reaches productcue, so the link flushes instead of waiting up to kBatchMs for the batch.
+  void flush_now();
   // Thread-safe.
   void end_of_stream();
   // Stops the pipeline (state NULL); blocking, idempotent.
@@ -108,7 +111,9 @@ private:
   TimestampRepair repair_;
   std::vector<std::pair<GstPad*, GstSegment>> pad_segments_;
   bool stopped_ = false;
-  // Batches (ingest thread only).
+  // Batches: filled by the ingest thread, flushed by it or by flush_now() (any thread).
+  std::mutex batch_mutex_;
+  void flush_locked(bool force);
   GstBufferList* video_batch_ = nullptr;
   GstBufferList* audio_batch_ = nullptr;
   std::string ts_batch_;
