@@ -64,13 +64,23 @@ try {
   const wallUsed = (Date.now() - wall0) / 1000;
   const posted = [...server.log.matchAll(/event=burned_card_frame .*action=(shown|hidden) .*posted_us=(\d+)/g)]
     .map((m) => ({ action: m[1], at: Number(m[2]) / 1000 }));
-  // Each command's first overlay message with its action after it (a message per change).
+  // Each command's first overlay message with its action, before the next command with the same
+  // action was received (a change whose frame was dropped may have none).
   const overlay = [];
   let j = 0;
-  for (const c of serverAt) {
-    while (j < posted.length && (posted[j].action !== c.action || posted[j].at < c.at - 1)) j++;
-    if (j < posted.length) overlay.push(posted[j++].at - c.at);
-  }
+  serverAt.forEach((c, i) => {
+    const until = i + 2 < serverAt.length ? serverAt[i + 2].at : Infinity;
+    while (j < posted.length && posted[j].at < c.at - 1) j++;
+    let k = j;
+    while (k < posted.length && posted[k].action !== c.action && posted[k].at < until) k++;
+    if (k < posted.length && posted[k].at < until) { overlay.push(posted[k].at - c.at); j = k + 1; }
+    else if (process.env.ML_DEBUG) console.log(`no overlay message for command ${i} (${c.action} at ${c.at})`);
+  });
+  if (process.env.ML_DEBUG) console.log(`${posted.length} overlay messages for ${serverAt.length} commands`);
+  // The burned-in frame should be the one card.shown/hidden names (same PTS as the SEI's AU).
+  const presented = [...server.log.matchAll(/event=card_presented .*action=(shown|hidden) .*pts=([0-9.]+)/g)].map((m) => Number(m[2]));
+  const framePts = [...server.log.matchAll(/event=burned_card_frame .*pts=([0-9.]+)/g)].map((m) => Number(m[1]));
+  const late = framePts.filter((p) => !presented.some((q) => Math.abs(p - q) < 0.02)).length;
   const info = (await server.http('GET', `/api/streams/${stream.id}`, { token: stream.host_token })).json;
   const stats = server.log.split('\n').filter((l) => l.includes('event=burned_in_stats')).pop() ?? '(no drops logged)';
   console.log(`source ${W}x${H}@${FPS}, ${N} commands every ${INTERVAL} ms`);
@@ -79,6 +89,7 @@ try {
   console.log(`server received card.show/hide -> overlay posted productoverlay-card (server wall clock), ${overlay.length} of ${N}: ` +
               `p50 ${f1(pct(overlay, 50))} ms, p99 ${f1(pct(overlay, 99))} ms, max ${f1(Math.max(...overlay))} ms`);
   console.log(`frame interval ${(1000 / FPS).toFixed(1)} ms; last burned_in_stats: ${stats}`);
+  console.log(`overlay frames not at the PTS card.shown/hidden gave (±20 ms; log has 10 ms resolution): ${late} of ${framePts.length}`);
   console.log(`ingest.burned at the end: ${JSON.stringify(info.ingest.burned)}`);
   console.log(`server CPU ${(100 * cpuUsed / wallUsed).toFixed(0)}% of one core over ${wallUsed.toFixed(0)} s; ` +
               `load average at start ${load0}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

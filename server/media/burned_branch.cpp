@@ -114,6 +114,9 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   if (qa != nullptr)
     g_object_set(qa, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
                  guint64{5'000'000'000}, nullptr);
+  // Frame threading holds (threads - 1) frames in the decoder until later ones arrive: with frames
+  // coming one by one (a cue flushes the ingest batch) that is tens of ms before the card's frame.
+  gst_util_set_object_arg(G_OBJECT(dec), "thread-type", "slice");
   g_object_set(ov, "fade-duration", 0u, nullptr);  // the card is complete on the frame card.shown names
   int kbps = options.bitrate_kbps;
   if (kbps <= 0) {

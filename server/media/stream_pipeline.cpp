@@ -409,9 +409,18 @@ void StreamPipeline::flush(bool force) {
   flush_locked(force);
 }
 
-void StreamPipeline::flush_now() { flush(true); }
+void StreamPipeline::flush_now() {
+  std::lock_guard lock(batch_mutex_);
+  // No video held now: the next video (or TS) that comes in goes at once instead.
+  flush_next_video_ = video_batch_ == nullptr && ts_batch_.empty();
+  flush_locked(true);
+}
 
 void StreamPipeline::flush_locked(bool force) {
+  if (flush_next_video_ && (video_batch_ != nullptr || !ts_batch_.empty())) {
+    flush_next_video_ = false;
+    force = true;
+  }
   const int64_t now = steady_ms();
   const bool empty = video_batch_ == nullptr && audio_batch_ == nullptr && ts_batch_.empty();
   if (empty) {
