@@ -25,6 +25,14 @@ std::string rect_text(const GstStructure* s) {
 }
 }  // namespace
 
+namespace {
+// show-card takes no nulls (only update-card uses them, to remove a line).
+std::string show_card_json(nlohmann::json card) {
+  for (auto f = card.begin(); f != card.end();) f = f->is_null() ? card.erase(f) : std::next(f);
+  return card.dump();
+}
+}  // namespace
+
 double pts_seconds_of_running_time(uint64_t running_time_ns) {
   // mpegtsmux writes PTS = running time + 1 h (90 kHz); hls.js's currentTime + initPTS is that.
   return kMpegTsPtsOffsetS + static_cast<double>(running_time_ns / 1000) / 1e6;
@@ -78,6 +86,11 @@ bool CardLink::cue(const std::string& stream_id, StreamLink& link, const Change&
     log::warn("card_cue_refused").kv("stream", stream_id).kv("product", change.product_id);
     return false;
   }
+  // The burned-in branch applies the change on the frame of the access unit that carries the SEI
+  // (see BurnedBranch::expect); productcue-inserted reaching the loop may come after that frame.
+  if (link.burned && link.burned_session.lock() == s)
+    link.burned->expect(change.product_id, change.shown,
+                        change.shown ? show_card_json(overlay_card(link, stream_id, change, false)) : change.product_id);
   // The batch the ingest holds (up to StreamPipeline::kBatchMs) goes in now: the cue lands in its
   // first access unit instead of waiting for the batch window.
   pipeline->flush_now();
@@ -327,11 +340,9 @@ void CardLink::presented(const std::string& stream_id, StreamLink& link, const C
     }
     link.on_video[change.product_id] = change.change_id;
     if (link.burned) {
-      nlohmann::json card = overlay_card(link, stream_id, change, /*log_problems=*/true);
+      const nlohmann::json card = overlay_card(link, stream_id, change, /*log_problems=*/true);
       link.burned_cards[change.product_id] = card.dump();
-      // show-card takes no nulls (only update-card uses them to remove a line).
-      for (auto f = card.begin(); f != card.end();) f = f->is_null() ? card.erase(f) : std::next(f);
-      link.burned->schedule_show(card.dump(), running_time_ns);
+      link.burned->schedule_show(show_card_json(card), running_time_ns);
     }
     exposures_.card_shown(stream_id, link.live_session, change.product_id, change.change_id, pts, pdt);
     if (writer != nullptr) {
