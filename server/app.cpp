@@ -1,6 +1,7 @@
 #include "app.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 #include <nlohmann/json.hpp>
@@ -146,7 +147,22 @@ std::string App::start_ingest() {
   ingest_options.hls.window_segments = static_cast<size_t>(config_.hls_window);
   ingest_options.replays = replays_.get();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
-  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, media::CardLink::Options{});
+  media::CardLink::Options link_options;
+  // Tests and benchmarks force an encoder that cannot keep up with a slower x264 preset.
+  if (const char* preset = std::getenv("HARVEST_BURNED_SPEED_PRESET"); preset != nullptr && *preset != '\0')
+    link_options.burned_speed_preset = preset;
+  // Pictures of burned-in cards: catalog image URLs this server serves itself, as local files
+  // (the same directories as the /samples/images/ and /static/ routes).
+  const std::string web_root = fs::is_directory(config_.web_root + "/dist") ? config_.web_root + "/dist" : config_.web_root;
+  link_options.image_file = [samples = config_.samples_dir, web_root](const std::string& url) -> std::string {
+    const std::string path = url.substr(0, url.find_first_of("?#"));
+    for (const auto& [prefix, dir] : {std::pair<std::string, std::string>{"/samples/images/", samples + "/images"},
+                                      std::pair<std::string, std::string>{"/static/", web_root}}) {
+      if (path.rfind(prefix, 0) == 0) return realtime::safe_join(dir, path.substr(prefix.size()));
+    }
+    return {};
+  };
+  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, std::move(link_options));
   // Restream targets set before the restart wait for each stream's next publisher session.
   for (const auto& [stream_id, url] : store_->list_restreams()) card_link_->set_restream(stream_id, url);
 

@@ -2,11 +2,17 @@
 //  1. host command -> first frame with the card: 200 card.show/card.hide commands against a live
 //     stream; for each, the wall time from sending it to (a) the amended card.shown/card.hidden
 //     (the passthrough access unit left productcue and the loop handled its message) and (b) the
-//     burned-in overlay's productoverlay-card message (server log `burned_card_frame`, ms clock).
+//     burned-in overlay's productoverlay-card message. (b) is measured on the server's wall clock:
+//     from the command's server_time (set when the room handled card.show/card.hide, in the same
+//     loop callback that received it) to the moment the overlay posted its message for the first
+//     frame showing/hiding the card (`posted_us` in the `burned_card_frame` log line, stamped in the
+//     posting streaming thread by GstBusBridge).
 //  2. burned-in sustain: frames in / encoded / dropped by the leaky queues over the run, i.e. does
 //     the burned-in branch keep up in real time at the publisher's size and rate.
 // Usage: HARVEST_SERVER_BIN=build/server/harvest-server node bench/medialink/card_latency.mjs
 //        [--size 1280x720] [--fps 30] [--commands 200] [--interval-ms 150]
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Server, Client } from '../../tests/commerce/js/lib.mjs';
 import { rtmpPort, publish, waitPlaylist } from '../../tests/medialink/js/medialib.mjs';
 
@@ -34,8 +40,13 @@ try {
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${stream.stream_key}`,
                       { width: W, height: H, fps: FPS, seconds, gop: FPS });
   await waitPlaylist(server, `/hls/${stream.id}/burned/index.m3u8`, (p) => p.segments.length >= 2, 60000, 'burned playlist');
+  const cpu = () => { const f = readFileSync(`/proc/${server.proc.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
+  const cpu0 = cpu();
+  const wall0 = Date.now();
+  const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
   const amend = [];
   const sentAt = [];
+  const serverAt = [];
   for (let i = 0; i < N; i++) {
     const show = i % 2 === 0;
     const t0 = Date.now();
@@ -43,21 +54,45 @@ try {
     const r = await host.request(show ? { type: 'card.show', product_id: 'p1' } : { type: 'card.hide', product_id: 'p1' });
     const m = await host.waitFor((x) => x.amended === true && x.change_id === r.change_id, 10000);
     amend.push(m._at - t0);
+    serverAt.push({ action: show ? 'shown' : 'hidden', at: r.server_time });
     const wait = t0 + INTERVAL - Date.now();
     if (wait > 0) await new Promise((res) => setTimeout(res, wait));
   }
   // Overlay frames: the server log's ms timestamps of burned_card_frame, in order.
   await new Promise((res) => setTimeout(res, 1500));
-  const overlayAt = server.log.split('\n').filter((l) => l.includes('event=burned_card_frame'))
-    .map((l) => Date.parse(/^ts=(\S+)/.exec(l)[1]));
-  const overlay = overlayAt.slice(-N).map((t, i) => t - sentAt[i]);
+  const cpuUsed = cpu() - cpu0;
+  const wallUsed = (Date.now() - wall0) / 1000;
+  const posted = [...server.log.matchAll(/event=burned_card_frame .*action=(shown|hidden) .*posted_us=(\d+)/g)]
+    .map((m) => ({ action: m[1], at: Number(m[2]) / 1000 }));
+  // Each command's first overlay message with its action, before the next command with the same
+  // action was received (a change whose frame was dropped may have none).
+  const overlay = [];
+  let j = 0;
+  serverAt.forEach((c, i) => {
+    const until = i + 2 < serverAt.length ? serverAt[i + 2].at : Infinity;
+    while (j < posted.length && posted[j].at < c.at - 1) j++;
+    let k = j;
+    while (k < posted.length && posted[k].action !== c.action && posted[k].at < until) k++;
+    if (k < posted.length && posted[k].at < until) { overlay.push(posted[k].at - c.at); j = k + 1; }
+    else if (process.env.ML_DEBUG) console.log(`no overlay message for command ${i} (${c.action} at ${c.at})`);
+  });
+  if (process.env.ML_DEBUG) console.log(`${posted.length} overlay messages for ${serverAt.length} commands`);
+  // The burned-in frame should be the one card.shown/hidden names (same PTS as the SEI's AU).
+  const presented = [...server.log.matchAll(/event=card_presented .*action=(shown|hidden) .*pts=([0-9.]+)/g)].map((m) => Number(m[2]));
+  const framePts = [...server.log.matchAll(/event=burned_card_frame .*pts=([0-9.]+)/g)].map((m) => Number(m[1]));
+  const late = framePts.filter((p) => !presented.some((q) => Math.abs(p - q) < 0.02)).length;
+  const info = (await server.http('GET', `/api/streams/${stream.id}`, { token: stream.host_token })).json;
   const stats = server.log.split('\n').filter((l) => l.includes('event=burned_in_stats')).pop() ?? '(no drops logged)';
   console.log(`source ${W}x${H}@${FPS}, ${N} commands every ${INTERVAL} ms`);
   console.log(`command -> amended card.shown/hidden (passthrough AU cued): p50 ${pct(amend, 50)} ms, p99 ${pct(amend, 99)} ms, max ${Math.max(...amend)} ms`);
-  if (overlay.length === N)
-    console.log(`command -> burned-in overlay frame message: p50 ${pct(overlay, 50)} ms, p99 ${pct(overlay, 99)} ms, max ${Math.max(...overlay)} ms`);
-  else console.log(`overlay messages: ${overlay.length} of ${N} (some frames dropped before the overlay)`);
+  const f1 = (x) => x.toFixed(1);
+  console.log(`server received card.show/hide -> overlay posted productoverlay-card (server wall clock), ${overlay.length} of ${N}: ` +
+              `p50 ${f1(pct(overlay, 50))} ms, p99 ${f1(pct(overlay, 99))} ms, max ${f1(Math.max(...overlay))} ms`);
   console.log(`frame interval ${(1000 / FPS).toFixed(1)} ms; last burned_in_stats: ${stats}`);
+  console.log(`overlay frames not at the PTS card.shown/hidden gave (±20 ms; log has 10 ms resolution): ${late} of ${framePts.length}`);
+  console.log(`ingest.burned at the end: ${JSON.stringify(info.ingest.burned)}`);
+  console.log(`server CPU ${(100 * cpuUsed / wallUsed).toFixed(0)}% of one core over ${wallUsed.toFixed(0)} s; ` +
+              `load average at start ${load0}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   await pub.kill();
   host.close();
 } finally {

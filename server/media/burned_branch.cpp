@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "sei.h"
 #include "media/stream_pipeline.h"
 
 namespace harvest::media {
@@ -123,6 +125,9 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   if (qa != nullptr)
     g_object_set(qa, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
                  guint64{5'000'000'000}, nullptr);
+  // Frame threading holds (threads - 1) frames in the decoder until later ones arrive: with frames
+  // coming one by one (a cue flushes the ingest batch) that is tens of ms before the card's frame.
+  gst_util_set_object_arg(G_OBJECT(dec), "thread-type", "slice");
   g_object_set(ov, "fade-duration", 0u, nullptr);  // the card is complete on the frame card.shown names
   int kbps = options.bitrate_kbps;
   if (kbps <= 0) {
@@ -131,7 +136,7 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   }
   b->bitrate_kbps_ = kbps;
   gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
-  gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
+  gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", options.speed_preset.c_str());
   g_object_set(enc, "bitrate", static_cast<guint>(kbps), "key-int-max", 30u, nullptr);
   g_object_set(parse, "config-interval", -1, nullptr);
   g_object_set(mux, "alignment", 7, nullptr);
@@ -156,6 +161,7 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   b->overlay_ = ov;
   b->raw_queue_ = q2;
   b->coded_queue_ = q1;
+  add_probe(q1, "sink", &BurnedBranch::find_cues, b.get());
   add_probe(q1, "sink", keyframe_gate, new KeyframeGate{&b->frames_in_},
             [](gpointer p) { delete static_cast<KeyframeGate*>(p); });
   add_probe(q1, "src", count_probe, &b->frames_coded_out_);
@@ -191,17 +197,123 @@ uint64_t BurnedBranch::frames_dropped() const {
 }
 
 void BurnedBranch::schedule_show(const std::string& card_json, uint64_t running_time_ns) {
+  const nlohmann::json card = nlohmann::json::parse(card_json, nullptr, false);
+  const std::string product = card.is_object() ? card.value("product_id", "") : std::string();
   std::lock_guard lock(mutex_);
-  scheduled_.push_back({true, card_json, running_time_ns});
+  if (!resolved_by_sei(product, true, running_time_ns)) scheduled_.push_back({true, card_json, running_time_ns});
 }
 
 void BurnedBranch::schedule_hide(const std::string& product_id, uint64_t running_time_ns) {
   std::lock_guard lock(mutex_);
-  scheduled_.push_back({false, product_id, running_time_ns});
+  if (!resolved_by_sei(product_id, false, running_time_ns)) scheduled_.push_back({false, product_id, running_time_ns});
+}
+
+void BurnedBranch::expect(const std::string& product_id, bool show, const std::string& card_json_or_id) {
+  std::lock_guard lock(mutex_);
+  expected_.push_back({product_id, {show, card_json_or_id, 0}});
+  expecting_.store(expected_.size());
+}
+
+bool BurnedBranch::resolved_by_sei(const std::string& product_id, bool show, uint64_t running_time_ns) {
+  for (auto it = expected_.begin(); it != expected_.end(); ++it) {
+    if (it->product_id == product_id && it->change.show == show) {  // the SEI never came by
+      expected_.erase(it);
+      expecting_.store(expected_.size());
+      break;
+    }
+  }
+  for (auto it = resolved_.begin(); it != resolved_.end(); ++it) {
+    const uint64_t d = it->running_time_ns > running_time_ns ? it->running_time_ns - running_time_ns
+                                                             : running_time_ns - it->running_time_ns;
+    if (it->product_id == product_id && it->show == show && d < 1'000'000) {
+      resolved_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+GstPadProbeReturn BurnedBranch::find_cues(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
+  auto* self = static_cast<BurnedBranch*>(data);
+  if (self->expecting_.load() == 0) return GST_PAD_PROBE_OK;
+  namespace lc = harvest::livecommerce;
+  lc::AccessUnitFormat format;
+  if (GstCaps* caps = gst_pad_get_current_caps(pad)) {
+    const GstStructure* st = gst_caps_get_structure(caps, 0);
+    const char* sf = gst_structure_get_string(st, "stream-format");
+    const GValue* cd = gst_structure_get_value(st, "codec_data");
+    if (sf != nullptr && std::string_view(sf) == "avc" && cd != nullptr && GST_VALUE_HOLDS_BUFFER(cd)) {
+      format.framing = lc::H264Framing::kAvc;
+      GstMapInfo m;
+      if (GstBuffer* b = gst_value_get_buffer(cd); gst_buffer_map(b, &m, GST_MAP_READ)) {
+        if (auto n = lc::avcc_nal_length_size({m.data, m.size})) format.nal_length_size = *n;
+        gst_buffer_unmap(b, &m);
+      }
+    }
+    gst_caps_unref(caps);
+  }
+  GstEvent* seg_event = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+  auto scan = [&](GstBuffer* buffer) {
+    GstMapInfo map;
+    if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
+    const std::vector<lc::Cue> cues = lc::find_cues({map.data, map.size}, format);
+    gst_buffer_unmap(buffer, &map);
+    if (cues.empty()) return;
+    // The running time productcue reported: PTS (else DTS) through the segment.
+    const GstClockTime ts = GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer) : GST_BUFFER_DTS(buffer);
+    if (!GST_CLOCK_TIME_IS_VALID(ts) || seg_event == nullptr) return;
+    const GstSegment* segment = nullptr;
+    gst_event_parse_segment(seg_event, &segment);
+    const guint64 rt = gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts);
+    if (!GST_CLOCK_TIME_IS_VALID(rt)) return;
+    std::lock_guard lock(self->mutex_);
+    for (const lc::Cue& cue : cues) {
+      const bool show = cue.action == "shown";
+      auto it = std::find_if(self->expected_.begin(), self->expected_.end(), [&](const Expected& e) {
+        return e.product_id == cue.product_id && e.change.show == show;
+      });
+      if (it == self->expected_.end()) continue;
+      Scheduled change = std::move(it->change);
+      change.running_time_ns = rt;
+      self->scheduled_.push_back(std::move(change));
+      self->resolved_.push_back({it->product_id, show, rt});
+      if (self->resolved_.size() > 64) self->resolved_.erase(self->resolved_.begin());
+      self->expected_.erase(it);
+    }
+    self->expecting_.store(self->expected_.size());
+  };
+  if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) != 0) {
+    GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    for (guint i = 0; i < gst_buffer_list_length(list); ++i) scan(gst_buffer_list_get(list, i));
+  } else if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) != 0) {
+    scan(GST_PAD_PROBE_INFO_BUFFER(info));
+  }
+  if (seg_event != nullptr) gst_event_unref(seg_event);
+  return GST_PAD_PROBE_OK;
 }
 
 void BurnedBranch::update(const std::string& partial_json) {
   if (overlay_ == nullptr) return;
+  {
+    // A show still waiting for its frame takes the update too (update-card only changes cards
+    // already in the overlay's scene).
+    const nlohmann::json patch = nlohmann::json::parse(partial_json, nullptr, false);
+    std::lock_guard lock(mutex_);
+    std::vector<Scheduled*> shows;
+    for (Scheduled& s : scheduled_) shows.push_back(&s);
+    for (Expected& e : expected_) shows.push_back(&e.change);
+    for (Scheduled* sp : shows) {
+      Scheduled& s = *sp;
+      if (!s.show || !patch.is_object()) continue;
+      nlohmann::json card = nlohmann::json::parse(s.arg, nullptr, false);
+      if (!card.is_object() || card.value("product_id", "") != patch.value("product_id", "")) continue;
+      for (const auto& [k, v] : patch.items()) {
+        if (v.is_null()) card.erase(k);
+        else card[k] = v;
+      }
+      s.arg = card.dump();
+    }
+  }
   gboolean ok = FALSE;
   g_signal_emit_by_name(overlay_, "update-card", partial_json.c_str(), &ok);
 }

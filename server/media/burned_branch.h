@@ -37,6 +37,7 @@ public:
     int bitrate_kbps = 0;  // 0: from the source's size (about 0.07 bit per pixel at 30 fps)
     int width = 0;         // source facts, for the bitrate
     int height = 0;
+    std::string speed_preset = "ultrafast";  // x264enc speed-preset (slower ones: tests of overload)
   };
   using SegmentHandler = std::function<void(const std::string& path, uint64_t start_ns, uint64_t end_ns)>;
 
@@ -52,7 +53,13 @@ public:
   // time is >= running_time_ns. Any thread.
   void schedule_show(const std::string& card_json, uint64_t running_time_ns);
   void schedule_hide(const std::string& product_id, uint64_t running_time_ns);
-  // Partial update (price, stock, sold) at the next frame. Any thread.
+  // The link cued a change in the passthrough: the access unit that carries its SEI (seen in
+  // front of the decoder, in the thread that cued it) schedules it at its running time, before
+  // that frame can reach the overlay. A later schedule_show/hide of the same change is then a
+  // no-op; without the SEI (frame dropped before the branch) it schedules as usual. Any thread.
+  void expect(const std::string& product_id, bool show, const std::string& card_json_or_id);
+  // Partial update (any card fields; null removes stock, sold, sale_ends_at) at the next frame,
+  // also of a show still scheduled. Any thread.
   void update(const std::string& partial_json);
 
   uint64_t frames_in() const { return frames_in_.load(); }
@@ -71,6 +78,18 @@ private:
     std::string arg;  // card JSON or product id
     uint64_t running_time_ns = 0;
   };
+  struct Expected {
+    std::string product_id;
+    Scheduled change;  // running time filled in from the SEI's access unit
+  };
+  struct Resolved {
+    std::string product_id;
+    bool show = true;
+    uint64_t running_time_ns = 0;
+  };
+  // Under mutex_: true (and forgotten) if the SEI already scheduled this change.
+  bool resolved_by_sei(const std::string& product_id, bool show, uint64_t running_time_ns);
+  static GstPadProbeReturn find_cues(GstPad* pad, GstPadProbeInfo* info, gpointer self);
   static GstPadProbeReturn before_overlay(GstPad* pad, GstPadProbeInfo* info, gpointer self);
   static GstFlowReturn on_new_sample(GstElement* sink, gpointer self);
 
@@ -83,6 +102,9 @@ private:
   SegmentHandler on_segment_;
   std::mutex mutex_;
   std::vector<Scheduled> scheduled_;
+  std::vector<Expected> expected_;
+  std::vector<Resolved> resolved_;      // recent SEI resolutions (at most 64)
+  std::atomic<size_t> expecting_{0};   // expected_.size(), read without the lock per frame
   std::atomic<uint64_t> frames_in_{0};       // into the compressed queue
   std::atomic<uint64_t> frames_decoded_{0};  // into the raw queue
   std::atomic<uint64_t> frames_raw_out_{0};  // out of the raw queue

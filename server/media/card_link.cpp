@@ -1,6 +1,9 @@
 #include "media/card_link.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <utility>
 
@@ -11,6 +14,24 @@
 #include "media/stream_pipeline.h"
 
 namespace harvest::media {
+
+namespace {
+// "x,y,width,height" of a productoverlay-card message (where the card is drawn, frame pixels).
+std::string rect_text(const GstStructure* s) {
+  int v[4] = {0, 0, 0, 0};
+  const char* names[4] = {"x", "y", "width", "height"};
+  for (int i = 0; i < 4; ++i) gst_structure_get_int(s, names[i], &v[i]);
+  return std::to_string(v[0]) + "," + std::to_string(v[1]) + "," + std::to_string(v[2]) + "," + std::to_string(v[3]);
+}
+}  // namespace
+
+namespace {
+// show-card takes no nulls (only update-card uses them, to remove a line).
+std::string show_card_json(nlohmann::json card) {
+  for (auto f = card.begin(); f != card.end();) f = f->is_null() ? card.erase(f) : std::next(f);
+  return card.dump();
+}
+}  // namespace
 
 double pts_seconds_of_running_time(uint64_t running_time_ns) {
   // mpegtsmux writes PTS = running time + 1 h (90 kHz); hls.js's currentTime + initPTS is that.
@@ -38,7 +59,8 @@ bool CardLink::media_flowing(StreamLink& link, const std::string& stream_id) con
 
 void CardLink::on_card_change(const realtime::CardEvent& event) {
   StreamLink& link = links_[event.stream_id];
-  Change change{event.change_id, event.shown, event.product_id, event.shown ? overlay_card_json(event) : std::string()};
+  Change change{event.change_id, event.shown, event.product_id, event.slot,
+                event.shown ? event.card : nlohmann::json()};
   if (event.shown) link.visible[event.product_id] = change;
   else link.visible.erase(event.product_id);
   if (media_flowing(link, event.stream_id) && cue(event.stream_id, link, change)) return;
@@ -64,6 +86,14 @@ bool CardLink::cue(const std::string& stream_id, StreamLink& link, const Change&
     log::warn("card_cue_refused").kv("stream", stream_id).kv("product", change.product_id);
     return false;
   }
+  // The burned-in branch applies the change on the frame of the access unit that carries the SEI
+  // (see BurnedBranch::expect); productcue-inserted reaching the loop may come after that frame.
+  if (link.burned && link.burned_session.lock() == s)
+    link.burned->expect(change.product_id, change.shown,
+                        change.shown ? show_card_json(overlay_card(link, stream_id, change, false)) : change.product_id);
+  // The batch the ingest holds (up to StreamPipeline::kBatchMs) goes in now: the cue lands in its
+  // first access unit instead of waiting for the batch window.
+  pipeline->flush_now();
   link.in_flight.push_back(change);
   return true;
 }
@@ -87,19 +117,78 @@ void CardLink::apply_pending(const std::string& stream_id, StreamLink& link) {
   }
 }
 
-std::string CardLink::overlay_card_json(const realtime::CardEvent& event) {
-  nlohmann::json card = {{"product_id", event.product_id}, {"slot", event.slot.empty() ? "bottom" : event.slot}};
-  const nlohmann::json& c = event.card;
-  if (c.is_object()) {
-    if (c.contains("title") && c["title"].is_string()) card["title"] = c["title"];
-    const bool sale = c.contains("sale_price") && c["sale_price"].is_number_integer();
-    if (sale) card["price"] = c["sale_price"];
-    else if (c.contains("price") && c["price"].is_number_integer()) card["price"] = c["price"];
-    if (c.contains("currency") && c["currency"].is_string()) card["currency"] = c["currency"];
-    for (const char* k : {"stock", "sold"})
-      if (c.contains(k) && c[k].is_number_integer() && c[k].get<int64_t>() >= 0) card[k] = c[k];
+nlohmann::json CardLink::overlay_card(const StreamLink& link, const std::string& stream_id, const Change& change,
+                                      bool log_problems) const {
+  nlohmann::json card = {{"product_id", change.product_id}, {"slot", change.slot.empty() ? "bottom" : change.slot}};
+  const nlohmann::json& c = change.card;
+  if (!c.is_object()) return card;
+  auto integer = [&c](const char* k) { return c.contains(k) && c[k].is_number_integer() && c[k].get<int64_t>() >= 0; };
+  if (c.contains("title") && c["title"].is_string()) card["title"] = c["title"];
+  // While a flash sale runs the card shows its price, what is left of it and a countdown.
+  const bool sale = integer("sale_price");
+  if (sale) card["price"] = c["sale_price"];
+  else if (integer("price")) card["price"] = c["price"];
+  if (c.contains("currency") && c["currency"].is_string()) card["currency"] = c["currency"];
+  card["stock"] = integer("stock") ? c["stock"] : nlohmann::json(nullptr);
+  if (sale && integer("sale_left") && (!integer("stock") || c["sale_left"] < c["stock"])) card["stock"] = c["sale_left"];
+  card["sold"] = integer("sold") ? c["sold"] : nlohmann::json(nullptr);
+  card["sale_ends_at"] = nullptr;
+  if (auto session = link.burned_session.lock(); sale && session && integer("sale_ends_at")) {
+    // Running time 0 of the session is wall time epoch_wall_ms (the playlist's PDT mapping), so
+    // the countdown reaches 00:00 on the frame whose program date time is the sale's end.
+    const int64_t epoch = session->epoch_wall_ms.load();
+    if (epoch > 0) card["sale_ends_at"] = static_cast<double>(std::max<int64_t>(0, c["sale_ends_at"].get<int64_t>() - epoch)) / 1000.0;
   }
-  return card.dump();
+  if (c.contains("image") && c["image"].is_string() && !c["image"].get<std::string>().empty()) {
+    const std::string url = c["image"];
+    const std::string file = options_.image_file ? options_.image_file(url) : std::string();
+    if (!file.empty() && ::access(file.c_str(), R_OK) == 0) {
+      card["image"] = file;
+    } else if (log_problems) {
+      log::warn("burned_card_without_picture")
+          .kv("stream", stream_id)
+          .kv("product", change.product_id)
+          .kv("image", url)
+          .kv("reason", file.empty() ? "not an image this server serves" : "cannot read " + file);
+    }
+  }
+  return card;
+}
+
+void CardLink::on_card_update(const realtime::CardUpdate& update) {
+  auto it = links_.find(update.stream_id);
+  if (it == links_.end()) return;
+  StreamLink& link = it->second;
+  // Changes not yet on the video show the current card when they get there.
+  auto refresh = [&](Change& c) {
+    if (c.shown && c.product_id == update.product_id) c.card = update.card;
+  };
+  if (auto v = link.visible.find(update.product_id); v != link.visible.end()) refresh(v->second);
+  for (Change& c : link.pending) refresh(c);
+  for (Change& c : link.in_flight) refresh(c);
+  auto shown = link.burned_cards.find(update.product_id);
+  auto v = link.visible.find(update.product_id);
+  if (!link.burned || shown == link.burned_cards.end() || v == link.visible.end()) return;
+  std::string card = overlay_card(link, update.stream_id, v->second, /*log_problems=*/false).dump();
+  if (card == shown->second) return;  // e.g. a stock flush after a product.update already applied
+  link.burned->update(card);
+  shown->second = std::move(card);
+  log::info("burned_card_updated").kv("stream", update.stream_id).kv("product", update.product_id);
+}
+
+void CardLink::add_ingest_stats(const std::string& stream_id, nlohmann::json& stats) {
+  auto it = links_.find(stream_id);
+  if (it == links_.end() || !it->second.burned) return;
+  const BurnedBranch& b = *it->second.burned;
+  const uint64_t in = b.frames_in();
+  const uint64_t dropped = b.frames_dropped();
+  // Of this publisher session's burned-in branch: frames in (from the first keyframe), encoded,
+  // dropped by its leaky queues (the passthrough never waits for them).
+  stats["burned"] = {{"frames_in", in},
+                     {"encoded", b.frames_encoded()},
+                     {"dropped", dropped},
+                     {"drop_pct", in > 0 ? std::round(static_cast<double>(dropped) * 1000.0 / static_cast<double>(in)) / 10.0 : 0.0},
+                     {"bitrate_kbps", b.bitrate_kbps()}};
 }
 
 bool CardLink::set_restream(const std::string& stream_id, const std::string& url) {
@@ -134,6 +223,7 @@ void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
                              const std::shared_ptr<PublishSession>& session, bool new_live_session) {
   if (link.restream) link.restream->detach_source();
   link.burned.reset();  // the previous publisher session's branch (its pipeline is stopped)
+  link.burned_cards.clear();
   link.burned_begun = false;
   link.burned_dropped_logged = 0;
   hls::HlsWriter* main = ingest_.hls_writer(stream_id);
@@ -145,6 +235,7 @@ void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
   bo.start_index = link.burned_writer->next_sequence();
   bo.segment_target_ns = session->segment_target_ns;
   bo.bitrate_kbps = options_.burned_bitrate_kbps;
+  bo.speed_preset = options_.burned_speed_preset;
   const nlohmann::json info = session->info();
   if (info.contains("width") && info["width"].is_number_integer()) bo.width = info["width"].get<int>();
   if (info.contains("height") && info["height"].is_number_integer()) bo.height = info["height"].get<int>();
@@ -236,7 +327,11 @@ void CardLink::on_element_message(const std::string& stream_id, const std::share
         .kv("stream", stream_id)
         .kv("product", product != nullptr ? product : "")
         .kv("action", action != nullptr ? action : "")
-        .kv("pts", pts_seconds_of_running_time(rt));
+        .kv("pts", pts_seconds_of_running_time(rt))
+        .kv("rect", rect_text(s))
+        .kv("posted_us", GST_CLOCK_TIME_IS_VALID(GST_MESSAGE_TIMESTAMP(message))
+                             ? static_cast<uint64_t>(GST_MESSAGE_TIMESTAMP(message) / 1000)
+                             : uint64_t{0});
     return;
   }
   if (s == nullptr || !gst_structure_has_name(s, "productcue-inserted")) return;
@@ -274,7 +369,11 @@ void CardLink::presented(const std::string& stream_id, StreamLink& link, const C
       }
     }
     link.on_video[change.product_id] = change.change_id;
-    if (link.burned && !change.overlay_card.empty()) link.burned->schedule_show(change.overlay_card, running_time_ns);
+    if (link.burned) {
+      const nlohmann::json card = overlay_card(link, stream_id, change, /*log_problems=*/true);
+      link.burned_cards[change.product_id] = card.dump();
+      link.burned->schedule_show(show_card_json(card), running_time_ns);
+    }
     exposures_.card_shown(stream_id, link.live_session, change.product_id, change.change_id, pts, pdt);
     if (writer != nullptr) {
       hls::DateRange range;
@@ -291,6 +390,7 @@ void CardLink::presented(const std::string& stream_id, StreamLink& link, const C
   } else {
     link.on_video.erase(change.product_id);
     if (link.burned) link.burned->schedule_hide(change.product_id, running_time_ns);
+    link.burned_cards.erase(change.product_id);
     exposures_.card_hidden(stream_id, link.live_session, change.product_id, pts, pdt);
     auto rit = link.open_ranges.find(change.product_id);
     if (rit != link.open_ranges.end()) {
@@ -324,6 +424,7 @@ void CardLink::on_live_session_ended(const std::string& stream_id, const std::st
   }
   if (link.restream) link.restream->detach_source();
   link.burned.reset();
+  link.burned_cards.clear();
   // Cues not yet in the video wait for the next live session, like changes made offline.
   for (const Change& c : link.in_flight) link.pending.push_back(c);
   link.in_flight.clear();

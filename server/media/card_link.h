@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -44,6 +45,10 @@ public:
   struct Options {
     bool burned_in = true;  // a burned-in rendition per live stream (/hls/{id}/burned/)
     int burned_bitrate_kbps = 0;  // 0: from the source size
+    std::string burned_speed_preset = "ultrafast";  // x264enc; a slower one forces overload in tests
+    // The local file behind a catalog image URL the server itself serves (e.g.
+    // "/samples/images/pear.png"), "" when the URL is not one of ours. Unset: cards without pictures.
+    std::function<std::string(const std::string& url)> image_file;
   };
   CardLink(EventLoop& loop, realtime::RoomService& rooms, IngestManager& ingest, commerce::ExposureTimeline& exposures,
            Options options);
@@ -53,6 +58,7 @@ public:
 
   // realtime::CardListener
   void on_card_change(const realtime::CardEvent& event) override;
+  void on_card_update(const realtime::CardUpdate& update) override;
   // IngestObserver
   void on_session_media(const std::string& stream_id, const std::string& live_session,
                         const std::shared_ptr<PublishSession>& session, bool new_live_session) override;
@@ -60,6 +66,7 @@ public:
                           GstMessage* message) override;
   void on_live_session_ended(const std::string& stream_id, const std::string& live_session, uint64_t end_rt_ns,
                              int64_t end_pdt_ms) override;
+  void add_ingest_stats(const std::string& stream_id, nlohmann::json& stats) override;
 
   // For tests and stats: changes waiting for media, cues waiting for their access unit.
   size_t pending(const std::string& stream_id) const;
@@ -78,7 +85,8 @@ private:
     uint64_t change_id = 0;
     bool shown = true;
     std::string product_id;
-    std::string overlay_card;  // scene card JSON for productoverlay (shown only)
+    std::string slot;
+    nlohmann::json card;  // the room's card (card_json), shown only; kept current by on_card_update
   };
   struct StreamLink {
     std::string live_session;
@@ -97,6 +105,7 @@ private:
     // Restream of the burned-in rendition; kept while the stream has had a target (its taps
     // stay in the session's pipeline after a DELETE, see restream.h).
     std::unique_ptr<Restream> restream;
+    std::map<std::string, std::string> burned_cards;  // product -> overlay card JSON last given
   };
 
   void attach_restream(StreamLink& link);
@@ -104,7 +113,10 @@ private:
                      bool new_live_session);
   void on_burned_segment(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,
                          const std::string& path, uint64_t start_ns, uint64_t end_ns);
-  static std::string overlay_card_json(const realtime::CardEvent& event);
+  // The productoverlay card (scene JSON card object) for a room card; sale_ends_at as running
+  // time of the burned-in session. Unresolvable pictures are logged when `log_problems`.
+  nlohmann::json overlay_card(const StreamLink& link, const std::string& stream_id, const Change& change,
+                              bool log_problems) const;
   bool media_flowing(StreamLink& link, const std::string& stream_id) const;
   bool cue(const std::string& stream_id, StreamLink& link, const Change& change);
   void apply_pending(const std::string& stream_id, StreamLink& link);

@@ -20,6 +20,9 @@ GstBusBridge::GstBusBridge(EventLoop& loop, GstBus* bus, Handler handler)
       [](GstBus*, GstMessage* message, gpointer data) -> GstBusSyncReply {
         auto shared = *static_cast<std::shared_ptr<Shared>*>(data);
         if (!shared->alive.load()) return GST_BUS_DROP;
+        // Still in the posting thread: the wall clock now is when the element posted it.
+        if (!GST_CLOCK_TIME_IS_VALID(GST_MESSAGE_TIMESTAMP(message)))
+          GST_MESSAGE_TIMESTAMP(message) = static_cast<GstClockTime>(g_get_real_time()) * 1000;
         GstMessage* ref = gst_message_ref(message);
         shared->loop->post([shared, ref] {
           if (shared->alive.load()) shared->handler(ref);

@@ -334,6 +334,7 @@ void IngestManager::publish_stats() {
     si.last_bytes = bytes;
     si.last_frames = frames;
     si.last_stats_ms = now;
+    if (observer_ != nullptr) observer_->add_ingest_stats(id, stats);
     registry_.set_ingest_stats(id, std::move(stats));
   }
 }

@@ -45,6 +45,9 @@ public:
   // time end and program date time.
   virtual void on_live_session_ended(const std::string& stream_id, const std::string& live_session,
                                      uint64_t end_rt_ns, int64_t end_pdt_ms) = 0;
+  // Adds the observer's figures (e.g. the burned-in rendition's) to a live stream's ingest
+  // stats before they are published (every IngestOptions::stats_interval).
+  virtual void add_ingest_stats(const std::string& /*stream_id*/, nlohmann::json& /*stats*/) {}
 };
 
 struct IngestOptions {

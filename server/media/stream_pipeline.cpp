@@ -377,31 +377,50 @@ void StreamPipeline::push_video(std::string_view avcc, int64_t dts_ns, int64_t p
   GST_BUFFER_DTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(dts_ns, 0));
   GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(pts_ns, 0));
   if (!keyframe) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  std::lock_guard lock(batch_mutex_);
   if (video_batch_ == nullptr) video_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(video_batch_, buf);
   if (keyframe) audio_after_keyframe_ = audio_src_ != nullptr;
-  flush(keyframe);
+  flush_locked(keyframe);
 }
 
 void StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
   if (audio_src_ == nullptr) return;
   GstBuffer* buf = buffer_from(raw);
   GST_BUFFER_DTS(buf) = GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(std::max<int64_t>(pts_ns, 0));
+  std::lock_guard lock(batch_mutex_);
   if (audio_batch_ == nullptr) audio_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(audio_batch_, buf);
   // The muxer can only write a keyframe (and so close a segment) once it has audio past it.
   const bool release_keyframe = audio_after_keyframe_;
   audio_after_keyframe_ = false;
-  flush(release_keyframe);
+  flush_locked(release_keyframe);
 }
 
 void StreamPipeline::push_ts(std::string_view bytes) {
   if (ts_src_ == nullptr) return;
+  std::lock_guard lock(batch_mutex_);
   ts_batch_.append(bytes);
-  flush(ts_batch_.size() >= 256 * 1024);
+  flush_locked(ts_batch_.size() >= 256 * 1024);
 }
 
 void StreamPipeline::flush(bool force) {
+  std::lock_guard lock(batch_mutex_);
+  flush_locked(force);
+}
+
+void StreamPipeline::flush_now() {
+  std::lock_guard lock(batch_mutex_);
+  // No video held now: the next video (or TS) that comes in goes at once instead.
+  flush_next_video_ = video_batch_ == nullptr && ts_batch_.empty();
+  flush_locked(true);
+}
+
+void StreamPipeline::flush_locked(bool force) {
+  if (flush_next_video_ && (video_batch_ != nullptr || !ts_batch_.empty())) {
+    flush_next_video_ = false;
+    force = true;
+  }
   const int64_t now = steady_ms();
   const bool empty = video_batch_ == nullptr && audio_batch_ == nullptr && ts_batch_.empty();
   if (empty) {

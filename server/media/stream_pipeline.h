@@ -68,6 +68,10 @@ public:
   void push_ts(std::string_view bytes);
   // Hands batched media over if the batch is older than kBatchMs (`force`: now). Ingest thread.
   void flush(bool force = false);
+  // Hands batched media over now, or, when no video is held, the next video as it comes in.
+  // Any thread: a card cue goes into the next access unit that reaches productcue, so the link
+  // flushes instead of waiting up to kBatchMs for the batch.
+  void flush_now();
   // Thread-safe.
   void end_of_stream();
   // Stops the pipeline (state NULL); blocking, idempotent.
@@ -108,11 +112,14 @@ private:
   TimestampRepair repair_;
   std::vector<std::pair<GstPad*, GstSegment>> pad_segments_;
   bool stopped_ = false;
-  // Batches (ingest thread only).
+  // Batches: filled by the ingest thread, flushed by it or by flush_now() (any thread).
+  std::mutex batch_mutex_;
+  void flush_locked(bool force);
   GstBufferList* video_batch_ = nullptr;
   GstBufferList* audio_batch_ = nullptr;
   std::string ts_batch_;
   int64_t batch_started_ms_ = 0;
+  bool flush_next_video_ = false;  // flush_now() found no video: flush when the next arrives
   bool audio_after_keyframe_ = false;  // the muxer holds a keyframe until it sees later audio
 };
 

@@ -219,6 +219,16 @@ void register_commerce_routes(Router& router, StreamRegistry& streams, const Acc
       if (s->ingest.contains("loss_pct") && s->ingest["loss_pct"].is_number())
         out += "harvest_ingest_loss_pct{stream=\"" + label_escape(s->record.id) + "\"} " +
                s->ingest["loss_pct"].dump() + "\n";
+    // Of the current publisher session (a reconnect starts again at 0, as counters may).
+    for (const auto& [key, help] : {std::pair<const char*, const char*>{"encoded", "Frames the burned-in rendition encoded."},
+                                    {"dropped", "Frames the burned-in rendition dropped (encoder or decoder behind)."}}) {
+      out += std::string("# HELP harvest_burned_frames_") + key + "_total " + help + "\n# TYPE harvest_burned_frames_" + key +
+             "_total counter\n";
+      for (const auto* s : all)
+        if (s->ingest.contains("burned") && s->ingest["burned"].contains(key))
+          out += std::string("harvest_burned_frames_") + key + "_total{stream=\"" + label_escape(s->record.id) + "\"} " +
+                 s->ingest["burned"][key].dump() + "\n";
+    }
     counter(out, "harvest_orders_confirmed_total", "Orders confirmed (durable).", "counter",
             std::to_string(m.orders_confirmed.load()));
     out += "# HELP harvest_orders_rejected_total Buy requests rejected, by reason.\n"

@@ -475,6 +475,7 @@ void RoomService::handle_product_update(Conn& c, const ClientMessage& m) {
   broadcast(r, Payload(j.dump()), Delivery::reliable, 0, c.id);
   reply(c, j, m.id_json);
   mark_stock(r, m.product_id);
+  card_updated(r, m.product_id);
 }
 
 void RoomService::arm_sale_timer(Room& r, const commerce::FlashSale& sale) {
@@ -494,6 +495,14 @@ void RoomService::sale_ended(Room& r, const commerce::FlashSale& sale) {
     r.sale_timers.erase(it);
   }
   broadcast(r, Payload(sale_json("sale.ended", sale).dump()));
+  card_updated(r, sale.product_id);
+}
+
+void RoomService::card_updated(Room& r, const std::string& product_id) {
+  if (card_listeners_.empty()) return;
+  CardUpdate update{r.stream_id, product_id, card_json(r.stream_id, product_id), now_ms()};
+  if (!update.card.is_object() || update.card.empty()) return;
+  for (CardListener* l : card_listeners_) l->on_card_update(update);
 }
 
 void RoomService::handle_sale_start(Conn& c, const ClientMessage& m) {
@@ -514,6 +523,7 @@ void RoomService::handle_sale_start(Conn& c, const ClientMessage& m) {
   json j = sale_json("sale.started", *sale);
   broadcast(r, Payload(j.dump()), Delivery::reliable, 0, c.id);
   reply(c, j, m.id_json);
+  card_updated(r, sale->product_id);
   log::info("sale_started").kv("stream", c.stream_id).kv("sale", sale->id).kv("product", sale->product_id)
       .kv("quantity", sale->quantity);
 }
@@ -532,6 +542,7 @@ void RoomService::handle_sale_stop(Conn& c, const ClientMessage& m) {
   json j = sale_json("sale.ended", *ended);
   broadcast(r, Payload(j.dump()), Delivery::reliable, 0, c.id);
   reply(c, j, m.id_json);
+  card_updated(r, ended->product_id);
 }
 
 void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
@@ -717,7 +728,9 @@ void RoomService::flush_stock(const std::string& stream_id) {
       r.purchases.erase(pit);
     }
   }
+  const std::set<std::string> changed = std::move(r.dirty_stock);
   r.dirty_stock.clear();
+  for (const auto& product_id : changed) card_updated(r, product_id);
 }
 
 void RoomService::mark_viewers(Room& r) {
@@ -763,6 +776,8 @@ json RoomService::health_json(const StreamState& s) const {
           {"bitrate_bps", num("bitrate_bps")},
           {"rtt_ms", num("rtt_ms")},
           {"loss_pct", num("loss_pct")},
+          // The burned-in rendition: frames_in, encoded, dropped, drop_pct (null without one).
+          {"burned", in.is_object() && in.contains("burned") ? in["burned"] : json(nullptr)},
           {"ingest", in.is_object() ? in : json::object()},
           {"viewers", s.viewers},
           {"server_time", now_ms()}};

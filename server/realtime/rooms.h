@@ -56,12 +56,25 @@ struct CardEvent {
   int64_t server_time_ms = 0;
 };
 
+// What a product's card shows changed: product.update (price, title, stock), a flash sale
+// started or ended, stock after orders. `card` is the whole card as in card.shown (card_json).
+struct CardUpdate {
+  std::string stream_id;
+  std::string product_id;
+  nlohmann::json card;
+  int64_t server_time_ms = 0;
+};
+
 class CardListener {
 public:
   virtual ~CardListener() = default;
   // Loop thread, on every card shown or hidden (after the room state changed and the event
   // went out with pts/program_date_time null).
   virtual void on_card_change(const CardEvent& event) = 0;
+  // Loop thread, after the room broadcast the change; for every product, visible or not
+  // (the listener decides what is on screen). Stock changes from orders come coalesced
+  // (RoomOptions::stock_interval).
+  virtual void on_card_update(const CardUpdate& /*update*/) {}
 };
 
 class RoomService final : public WebSocketHandler {
@@ -189,6 +202,7 @@ private:
   void announce_card(Room& room, const VisibleCard& card, bool shown, const Conn* requester,
                      const std::string& id_json);
   void sale_ended(Room& room, const commerce::FlashSale& sale);
+  void card_updated(Room& room, const std::string& product_id);
   void arm_sale_timer(Room& room, const commerce::FlashSale& sale);
   void mark_stock(Room& room, const std::string& product_id);
   void flush_stock(const std::string& stream_id);

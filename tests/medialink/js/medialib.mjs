@@ -1,6 +1,6 @@
 // Media-link test helpers on top of the commerce suite's lib.mjs (real server, real websockets):
 // an ffmpeg RTMP publisher, playlist polling, and SEI extraction from TS segments with ffprobe.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,4 +129,61 @@ export function videoSize(file) {
                                        '-of', 'csv=p=0', file]).toString().trim();
   const m = /(\d+)\D+(\d+)/.exec(out);
   return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: NaN, height: NaN, out };
+}
+
+// Downloads every segment of a playlist as it appears (the live window moves on) into `dir`
+// until `done(playlist)` holds; returns [{uri, file, pdt, duration}] in playlist order.
+export async function collectSegments(server, path, dir, done, timeoutMs = 60000, what = 'segments') {
+  const base = path.slice(0, path.lastIndexOf('/') + 1);
+  const got = new Map();
+  await waitUntil(async () => {
+    const pl = await fetchPlaylist(server, path);
+    if (pl === null) return false;
+    for (const seg of pl.segments) {
+      if (got.has(seg.uri)) continue;
+      const file = join(dir, seg.uri.replace(/[^A-Za-z0-9._-]/g, '_'));
+      await download(server, base + seg.uri, file);
+      got.set(seg.uri, { ...seg, file });
+    }
+    return done(pl);
+  }, timeoutMs, what);
+  return [...got.values()];
+}
+
+// The decoded luma of a rectangle, frame by frame: [{pts (s, TS timestamps kept), pix (Buffer w*h)}].
+export function grayFrames(file, { x, y, w, h }) {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'info', '-copyts', '-i', file, '-an',
+                                 '-vf', `crop=${w}:${h}:${x}:${y},format=gray,showinfo`, '-fps_mode', 'passthrough',
+                                 '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 512 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`ffmpeg ${file}: ${r.stderr}`);
+  const pts = [...r.stderr.toString().matchAll(/\] n:\s*\d+ pts:\s*\S+\s+pts_time:([0-9.]+)/g)].map((m) => Number(m[1]));
+  const size = w * h;
+  const frames = [];
+  for (let i = 0; i < pts.length && (i + 1) * size <= r.stdout.length; i++)
+    frames.push({ pts: pts[i], pix: r.stdout.subarray(i * size, (i + 1) * size) });
+  return frames;
+}
+
+// Pixels that differ by more than `threshold` between two equally sized luma buffers.
+export function pixelsDiffering(a, b, threshold = 48) {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > threshold) n++;
+  return n;
+}
+
+// Standard deviation of a luma buffer (a flat area is near 0).
+export function lumaStdDev(pix) {
+  let sum = 0;
+  let sq = 0;
+  for (const v of pix) { sum += v; sq += v * v; }
+  const mean = sum / pix.length;
+  return Math.sqrt(Math.max(0, sq / pix.length - mean * mean));
+}
+
+// The card rectangles the overlay announced (server log burned_card_frame rect=x,y,w,h), by product.
+export function cardRects(server) {
+  const out = {};
+  for (const m of server.log.matchAll(/event=burned_card_frame .*product=(\S+) action=shown .*rect=(\d+),(\d+),(\d+),(\d+)/g))
+    out[m[1]] = { x: Number(m[2]), y: Number(m[3]), w: Number(m[4]), h: Number(m[5]) };
+  return out;
 }
