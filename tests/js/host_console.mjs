@@ -83,13 +83,26 @@ runTest('host_console', async (t) => {
   await waitFor(() => viewer.textContent(`${card} .card-price`).then((s) => s === '¥35.50'), { timeout: 20_000, what: 'list price after the sale' });
   log('flash sale started and stopped from the console');
 
-  // Moderation: the buttons answer (done, or "not supported yet" in words), never silently.
+  // Moderation: Delete removes the message on both pages; Mute says so to the host, and the
+  // muted viewer's next message is refused with a line in its chat.
   await viewer.fill('#chat-input', 'hello from a viewer');
   await viewer.click('#chat-form button[type=submit]');
   await host.waitForSelector('.host-chat-item');
+  await viewer.waitForSelector('#chat-list .chat-item[data-id]');
   await host.click('.host-chat-item .chat-delete');
+  await host.waitForSelector('.host-chat-item', { state: 'detached', timeout: 10_000 });
+  await viewer.waitForSelector('#chat-list .chat-item[data-id]', { state: 'detached', timeout: 10_000 });
+  await viewer.fill('#chat-input', 'spam spam');
+  await viewer.click('#chat-form button[type=submit]');
+  await host.waitForSelector('.host-chat-item');
+  await host.click('.host-chat-item .chat-mute');
   await host.waitForSelector('#toast:not([hidden])', { timeout: 10_000 });
-  log(`moderation: ${await host.textContent('#toast')}`);
+  const toastText = await host.textContent('#toast');
+  assert(/muted|禁言/.test(toastText), `the host is told the viewer is muted (got ${toastText})`);
+  await viewer.fill('#chat-input', 'more spam');
+  await viewer.click('#chat-form button[type=submit]');
+  await viewer.waitForSelector('#chat-list .chat-system', { timeout: 10_000 });
+  log(`moderation: deleted on both pages; ${toastText}`);
 
   // Hide.
   await host.click(`${row} .hide-card`);
