@@ -130,7 +130,9 @@ std::string App::start_ingest() {
   media::IngestOptions ingest_options;
   ingest_options.hls_root = hls_root();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
-  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, media::CardLink::Options{});
+  media::CardLink::Options card_options;
+  card_options.burned_in = config_.burned_in;
+  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, card_options);
 
   media::rtmp::RtmpServerOptions rtmp_options;
   rtmp_options.bind_address = config_.bind_address;

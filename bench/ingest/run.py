@@ -172,7 +172,8 @@ def start_harvest(args, workdir):
     http, rtmp = free_port(), free_port()
     env = dict(os.environ, HARVEST_ADMIN_TOKEN="bench-admin")
     proc = subprocess.Popen([args.server, "--http-port", str(http), "--rtmp-port", str(rtmp), "--srt-port", "0",
-                             "--bind", "127.0.0.1", "--data-dir", data, "--log-level", "warn"],
+                             "--bind", "127.0.0.1", "--data-dir", data, "--log-level", "warn",
+                             "--burned-in", args.burned_in],
                             env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "harvest.log"), "w"))
     for _ in range(100):
         try:
@@ -242,10 +243,13 @@ def run_once(args, input_file, with_nginx):
         time.sleep(args.window)
         t1 = time.time()
         c1 = {t[0]: proc_ticks(t[2]()) for t in targets}
+        with open("/proc/loadavg") as f:
+            load1 = float(f.read().split()[0])
         results = []
         for t in targets:
             cpu = (c1[t[0]] - c0[t[0]]) / CLK_TCK / (t1 - t0) * 100.0
             r = summarize(t[0], watchers[t[0]], cpu, args.streams)
+            r["load1"] = load1
             try:
                 r["http_ok"] = urllib.request.urlopen(t[5]).status == 200
             except OSError:
@@ -316,6 +320,8 @@ def main():
     ap.add_argument("--window", type=float, default=20.0, help="CPU measurement window, seconds")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "harvest-bench"))
     ap.add_argument("--only", choices=["harvest"], help="skip the nginx comparison")
+    ap.add_argument("--burned-in", default="off", choices=["on", "off"],
+                    help="harvest's burned-in rendition (a transcode per stream; nginx-rtmp does none)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per server (alternating); the median is printed too")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
@@ -345,7 +351,7 @@ def main():
             results.append(med)
     cols = ["server", "run", "streams", "streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct",
             "first_playlist_ms_median", "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95",
-            "segments_observed", "http_ok"]
+            "segments_observed", "http_ok", "load1"]
     for r in results:
         r.setdefault("run", 1)
     widths = [max(len(c), *(len(str(r.get(c))) for r in results)) for c in cols]

@@ -35,6 +35,10 @@ struct ServerConfig {
   // Secret used to sign host tokens; generated and kept in data_dir when empty.
   std::string token_secret;
 
+  // A burned-in rendition (decode, cards drawn, encode) per live stream; off: passthrough only
+  // (what the ingest benchmark compares with nginx-rtmp, which does not transcode either).
+  bool burned_in = true;
+
   bool demo = false;
   std::string log_level = "info";
 };
