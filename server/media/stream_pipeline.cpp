@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "livecommerce.h"
 #include "media/h264_sps.h"
 #include "media/publish_session.h"
@@ -171,7 +172,11 @@ void StreamPipeline::on_sample(GstSample* sample, bool video) {
   } else if (GstBuffer* buf = gst_sample_get_buffer(sample)) {
     each(buf);
   }
-  if (auto session = session_.lock()) (video ? session->video_frames : session->audio_frames).fetch_add(frames);
+  if (auto session = session_.lock()) {
+    (video ? session->video_frames : session->audio_frames).fetch_add(frames);
+    auto& counters = metrics().ingest(session->protocol);
+    (video ? counters.video_frames_in : counters.audio_frames_in).fetch_add(frames, std::memory_order_relaxed);
+  }
 }
 
 void StreamPipeline::write_out(int64_t pts_ns) {

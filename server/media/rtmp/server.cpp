@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/net.h"
 #include "media/rtmp/conn.h"
 
@@ -130,6 +131,7 @@ void RtmpServer::accept_all() {
     const std::string peer = peer_name(addr);
     if (conns_.size() >= options_.max_connections) {
       log::warn("rtmp_conn_refused").kv("peer", peer).kv("reason", "too many connections");
+      count_ingest_refusal("rtmp", "too_many_connections");
       ::close(fd);
       continue;
     }
