@@ -116,6 +116,7 @@ class Watcher(threading.Thread):
         self.first_playlist = None
         self.lags = []
         self.seen = {}  # sequence number -> (duration)
+        self.appeared = {}  # sequence number -> wall time it appeared in the playlist
         self.stop = False
 
     def run(self):
@@ -136,6 +137,7 @@ class Watcher(threading.Thread):
                     n = seq + i
                     if n not in self.seen:
                         self.seen[n] = d
+                        self.appeared[n] = now
                         # media end of this segment = sum of all durations up to it (from sequence 0)
                         if all(k in self.seen for k in range(0, n + 1)):
                             media_end = sum(self.seen[k] for k in range(0, n + 1))
@@ -172,7 +174,8 @@ def start_harvest(args, workdir):
     http, rtmp = free_port(), free_port()
     env = dict(os.environ, HARVEST_ADMIN_TOKEN="bench-admin")
     proc = subprocess.Popen([args.server, "--http-port", str(http), "--rtmp-port", str(rtmp), "--srt-port", "0",
-                             "--bind", "127.0.0.1", "--data-dir", data, "--log-level", "warn"],
+                             "--bind", "127.0.0.1", "--data-dir", data, "--log-level", "warn",
+                             "--burned-in", args.burned_in],
                             env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "harvest.log"), "w"))
     for _ in range(100):
         try:
@@ -242,10 +245,23 @@ def run_once(args, input_file, with_nginx):
         time.sleep(args.window)
         t1 = time.time()
         c1 = {t[0]: proc_ticks(t[2]()) for t in targets}
+        with open("/proc/loadavg") as f:
+            load1 = float(f.read().split()[0])
         results = []
+        # Paired: the same publisher's segment n (same keyframes, so the same media in both)
+        # appeared in harvest's playlist this much later (+) or earlier (-) than in nginx's.
+        # Unlike the lag above this does not depend on how each server rounds EXTINF.
+        paired = []
+        if len(targets) == 2:
+            for wh, wn in zip(watchers[targets[0][0]], watchers[targets[1][0]]):
+                paired += [(wh.appeared[n] - wn.appeared[n]) * 1000 for n in wh.appeared if n in wn.appeared]
         for t in targets:
             cpu = (c1[t[0]] - c0[t[0]]) / CLK_TCK / (t1 - t0) * 100.0
             r = summarize(t[0], watchers[t[0]], cpu, args.streams)
+            r["load1"] = load1
+            if paired and t[0] == "harvest-server":
+                r["vs_nginx_ms_median"] = round(statistics.median(paired))
+                r["vs_nginx_ms_p95"] = round(pct(paired, 95))
             try:
                 r["http_ok"] = urllib.request.urlopen(t[5]).status == 200
             except OSError:
@@ -316,6 +332,8 @@ def main():
     ap.add_argument("--window", type=float, default=20.0, help="CPU measurement window, seconds")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "harvest-bench"))
     ap.add_argument("--only", choices=["harvest"], help="skip the nginx comparison")
+    ap.add_argument("--burned-in", default="off", choices=["on", "off"],
+                    help="harvest's burned-in rendition (a transcode per stream; nginx-rtmp does none)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per server (alternating); the median is printed too")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
@@ -338,14 +356,15 @@ def main():
                 continue
             med = {"server": name, "run": "median", "streams": rows[0]["streams"]}
             for k in ["streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct", "first_playlist_ms_median",
-                      "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95", "segments_observed"]:
+                      "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95", "segments_observed",
+                      "vs_nginx_ms_median", "vs_nginx_ms_p95"]:
                 vals = [r[k] for r in rows if r.get(k) is not None]
                 med[k] = round(statistics.median(vals), 2) if vals else None
             med["http_ok"] = all(r.get("http_ok") for r in rows)
             results.append(med)
     cols = ["server", "run", "streams", "streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct",
             "first_playlist_ms_median", "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95",
-            "segments_observed", "http_ok"]
+            "segments_observed", "vs_nginx_ms_median", "vs_nginx_ms_p95", "http_ok", "load1"]
     for r in results:
         r.setdefault("run", 1)
     widths = [max(len(c), *(len(str(r.get(c))) for r in results)) for c in cols]

@@ -64,6 +64,11 @@ const std::map<std::string, Setter>& value_options() {
          c.hls_window = n;
          return std::string();
        }},
+      {"burned-in", [](ServerConfig& c, const std::string& v) {
+         if (v != "on" && v != "off") return "--burned-in must be on or off, got '" + v + "'";
+         c.burned_in = v == "on";
+         return std::string();
+       }},
       {"bind", [](ServerConfig& c, const std::string& v) { c.bind_address = v; return std::string(); }},
       {"public-host", [](ServerConfig& c, const std::string& v) { c.public_host = v; return std::string(); }},
       {"data-dir", [](ServerConfig& c, const std::string& v) { c.data_dir = v; return std::string(); }},
@@ -110,6 +115,7 @@ Flags override the JSON config file, which overrides the defaults.
   --bind ADDR          address to listen on (default 0.0.0.0)
   --fanout-threads N   threads serving websockets beside the control loop (default auto:
                        one per CPU beyond the first, at most 8; 0: all on the loop thread)
+  --burned-in on|off   a burned-in rendition (cards drawn into the video) per live stream (default on)
   --public-host HOST   host name used in the URLs handed out (default: the request's Host)
   --data-dir DIR       where the store, HLS files and recordings live (default ./data)
   --store S            'sqlite' (default) or a postgres:// URL

@@ -43,6 +43,9 @@ struct ServerConfig {
   int replay_max_age_days = 0;
   // Segments in the live playlist's window (the live HLS keeps these plus a few lingering).
   int hls_window = 8;
+  // A burned-in rendition (decode, cards drawn, encode) per live stream; off: passthrough only
+  // (what the ingest benchmark compares with nginx-rtmp, which does not transcode either).
+  bool burned_in = true;
 
   bool demo = false;
   std::string log_level = "info";

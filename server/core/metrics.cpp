@@ -64,4 +64,8 @@ Metrics& metrics() {
   return m;
 }
 
+void count_ingest_refusal(const std::string& protocol, const std::string& reason) {
+  metrics().ingest_refused.add(protocol + "/" + reason);
+}
+
 }  // namespace harvest

@@ -40,7 +40,22 @@ private:
   std::map<std::string, uint64_t> values_;
 };
 
+// Ingest counters of one protocol; updated from the ingest threads (relaxed atomics).
+struct IngestCounters {
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> video_frames_in{0};
+  std::atomic<uint64_t> audio_frames_in{0};
+  std::atomic<uint64_t> publishes{0};  // publishers accepted
+  std::atomic<uint64_t> takeovers{0};  // of those, took over a stalled publisher
+  std::atomic<uint64_t> segments{0};   // passthrough HLS segments written
+};
+
 struct Metrics {
+  IngestCounters ingest_rtmp;
+  IngestCounters ingest_srt;
+  IngestCounters& ingest(const std::string& protocol) { return protocol == "srt" ? ingest_srt : ingest_rtmp; }
+  LabelledCounter ingest_refused;  // label "protocol/reason", see ingest_refused_label()
+
   std::atomic<uint64_t> ws_messages_in{0};
   std::atomic<uint64_t> ws_messages_out{0};  // messages (events) delivered to sockets
   std::atomic<uint64_t> ws_frames_out{0};    // websocket frames written (batched messages share one)
@@ -58,5 +73,8 @@ struct Metrics {
 
 // The process's metrics.
 Metrics& metrics();
+
+// Counts a refused publisher (wrong key, busy stream, unsupported codec, too many connections...).
+void count_ingest_refusal(const std::string& protocol, const std::string& reason);
 
 }  // namespace harvest

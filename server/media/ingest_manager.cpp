@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/log.h"
+#include "core/metrics.h"
 
 namespace harvest::media {
 
@@ -70,6 +71,7 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
         .kv("protocol", session->protocol)
         .kv("publisher", session->publisher)
         .kv("reason", "bad_key");
+    count_ingest_refusal(session->protocol, "bad_key");
     return answer;
   }
   const std::string& id = stream->record.id;
@@ -86,6 +88,7 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
           .kv("publisher", session->publisher)
           .kv("reason", "busy")
           .kv("current_publisher", si.current->publisher);
+      count_ingest_refusal(session->protocol, "busy");
       return answer;
     }
     takeover = true;
@@ -135,6 +138,8 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
       .kv("session", session->id)
       .kv("resumed", resumes)
       .kv("takeover", takeover);
+  metrics().ingest(session->protocol).publishes.fetch_add(1, std::memory_order_relaxed);
+  if (takeover) metrics().ingest(session->protocol).takeovers.fetch_add(1, std::memory_order_relaxed);
   answer.accepted = true;
   answer.code = "NetStream.Publish.Start";
   answer.description = "publishing " + id;
@@ -200,6 +205,7 @@ std::shared_ptr<StreamPipeline> IngestManager::make_pipeline(const std::shared_p
         auto s = weak.lock();
         if (!s) return;
         log::warn("publish_refused").kv("stream", s->stream_id).kv("publisher", s->publisher).kv("reason", reason);
+        count_ingest_refusal(s->protocol, "media_error");
         if (s->kick) s->kick(reason);
       },
       [this, weak](const std::string& path, uint64_t start_ns, uint64_t end_ns) {
@@ -269,11 +275,14 @@ void IngestManager::on_segment(const std::shared_ptr<PublishSession>& session, c
   if (!si.session_begun) {
     // Running time 0 of this session is the wall time its first buffer arrived.
     const int64_t epoch = session->epoch_wall_ms.load();
-    si.writer->begin_session(epoch != 0 ? epoch : now_ms() - static_cast<int64_t>(end_ns / 1'000'000));
+    const int64_t start_ms = epoch != 0 ? epoch : now_ms() - static_cast<int64_t>(end_ns / 1'000'000);
+    si.writer->begin_session(start_ms);
     si.session_begun = true;
+    mark_orientation(si, *session, start_ms);
     if (observer_ != nullptr) observer_->on_session_media(session->stream_id, si.live_session, session, si.new_live_session);
   }
   si.last_end_ns = std::max(si.last_end_ns, end_ns);
+  metrics().ingest(session->protocol).segments.fetch_add(1, std::memory_order_relaxed);
   if (auto st = si.writer->add_segment(path, start_ns, end_ns); !st)
     log::error("hls_write_failed").kv("stream", session->stream_id).kv("reason", st.message());
   else
@@ -293,6 +302,41 @@ void IngestManager::finish(const std::shared_ptr<PublishSession>& session) {
   loop_.run_after(options_.drain_timeout, [this, weak] {
     if (auto s = weak.lock()) stop_pipeline(s);
   });
+}
+
+namespace {
+// The picture as shown: rotation (onMetaData) applied to the coded size.
+void add_orientation(nlohmann::json& stats) {
+  const int rotation = stats.value("rotation", 0);
+  const int w = stats.value("width", 0), h = stats.value("height", 0);
+  if (w <= 0 || h <= 0) return;
+  const bool swap = rotation == 90 || rotation == 270;
+  stats["display_width"] = swap ? h : w;
+  stats["display_height"] = swap ? w : h;
+  stats["orientation"] = (swap ? w > h : h > w) ? "portrait" : (w == h ? "square" : "landscape");
+}
+}  // namespace
+
+void IngestManager::mark_orientation(StreamIngest& si, const PublishSession& session, int64_t start_ms) {
+  // A passthrough rendition cannot turn its pixels and MPEG-TS has no rotation flag, so a
+  // publisher's rotation reaches players as a DATERANGE from the session's first segment on
+  // (hls.js exposes date ranges; our player rotates the video with CSS). Rotation 0 needs none.
+  if (!si.orientation_range.empty()) {
+    si.writer->end_date_range(si.orientation_range, start_ms);
+    si.orientation_range.clear();
+  }
+  nlohmann::json facts = session.info();
+  const int rotation = facts.value("rotation", 0);
+  if (rotation == 0) return;
+  add_orientation(facts);
+  hls::DateRange range;
+  range.id = "orientation-" + std::to_string(session.id);
+  range.cls = "com.harvestlive.orientation";
+  range.start_ms = start_ms;
+  range.attributes = {{"rotation", std::to_string(rotation)}};
+  if (facts.contains("orientation")) range.attributes.emplace_back("orientation", facts["orientation"].get<std::string>());
+  si.writer->add_date_range(std::move(range));
+  si.orientation_range = "orientation-" + std::to_string(session.id);
 }
 
 void IngestManager::stop_pipeline(const std::shared_ptr<PublishSession>& session) {
@@ -329,6 +373,7 @@ void IngestManager::publish_stats() {
     stats["idle_ms"] = now - s.last_data_steady_ms.load();
     stats["session"] = s.id;
     if (!stats.contains("rotation")) stats["rotation"] = 0;
+    add_orientation(stats);
     if (!stats.contains("video_codec")) stats["video_codec"] = nullptr;
     if (!stats.contains("audio_codec")) stats["audio_codec"] = nullptr;
     si.last_bytes = bytes;

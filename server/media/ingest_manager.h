@@ -116,6 +116,7 @@ private:
     uint64_t last_bytes = 0;
     uint64_t last_frames = 0;
     int64_t last_stats_ms = 0;
+    std::string orientation_range;  // id of the open orientation DATERANGE, if any
   };
   void on_message(const std::shared_ptr<PublishSession>& session, GstMessage* message);
   void on_segment(const std::shared_ptr<PublishSession>& session, const std::string& path, uint64_t start_ns,
@@ -126,6 +127,7 @@ private:
   void grace_expired(const std::string& stream_id, uint64_t session_id);
   void arm_stats_timer();
   void publish_stats();
+  void mark_orientation(StreamIngest& si, const PublishSession& session, int64_t start_ms);
 
   EventLoop& loop_;
   StreamRegistry& registry_;

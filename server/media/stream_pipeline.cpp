@@ -3,10 +3,13 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "livecommerce.h"
+#include "media/h264_sps.h"
 #include "media/publish_session.h"
 
 namespace harvest::media {
@@ -40,10 +43,6 @@ GstPadProbeReturn facts_probe(GstPad*, GstPadProbeInfo* info, gpointer data) {
   auto* facts = static_cast<CapsFacts*>(data);
   auto session = facts->session.lock();
   if (!session) return GST_PAD_PROBE_OK;
-  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
-    (facts->video ? session->video_frames : session->audio_frames).fetch_add(1);
-    return GST_PAD_PROBE_OK;
-  }
   GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
   if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
   GstCaps* caps = nullptr;
@@ -69,8 +68,7 @@ GstPadProbeReturn facts_probe(GstPad*, GstPadProbeInfo* info, gpointer data) {
 }
 
 void add_facts_probe(GstPad* pad, std::weak_ptr<PublishSession> session, bool video) {
-  gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-                    facts_probe, new CapsFacts{std::move(session), video},
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, facts_probe, new CapsFacts{std::move(session), video},
                     [](gpointer d) { delete static_cast<CapsFacts*>(d); });
 }
 
@@ -82,33 +80,13 @@ StreamPipeline::StreamPipeline(EventLoop& loop, Options options, std::shared_ptr
   harvest_livecommerce_register();  // productcue; idempotent
   pipeline_ = gst_pipeline_new(options_.name.c_str());
   gst_object_ref_sink(pipeline_);
-  mux_ = gst_element_factory_make("mpegtsmux", "mux");
-  sink_ = gst_element_factory_make("appsink", "segments");
-  if (mux_ == nullptr || sink_ == nullptr) {
-    log::error("pipeline_element_missing").kv("element", mux_ == nullptr ? "mpegtsmux" : "appsink");
-    for (GstElement* e : {mux_, sink_})
-      if (e != nullptr) gst_object_unref(gst_object_ref_sink(e));
-    mux_ = sink_ = nullptr;
-    return;
-  }
-  // Files are written as fast as media arrives: no clock sync, no preroll wait, no stored sample.
-  g_object_set(sink_, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE, nullptr);
-  // Let each muxer input queue up to a second, so a batch is taken without a hand-off per buffer.
-  // Seven packets (1316 bytes) per output buffer instead of one: the segmenter reads the TS itself.
-  g_object_set(mux_, "latency", guint64{1'000'000'000}, "alignment", 7, nullptr);
-  gst_bin_add_many(GST_BIN(pipeline_), mux_, sink_, nullptr);
-  gst_element_link(mux_, sink_);
+  built_ = true;
+  muxer_ = std::make_unique<hls::TsMuxer>(false, false);
   hls::TsSegmenter::Options so;
   so.path_prefix = options_.segment_prefix;
   so.start_index = options_.start_index;
   so.target_ns = options_.segment_target_ns;
   segmenter_ = std::make_unique<hls::TsSegmenter>(std::move(so), std::move(on_segment));
-  GstAppSinkCallbacks callbacks{};
-  callbacks.eos = [](GstAppSink*, gpointer self) { static_cast<StreamPipeline*>(self)->segmenter_->finish(); };
-  callbacks.new_sample = [](GstAppSink* s, gpointer self) {
-    return StreamPipeline::on_new_sample(GST_ELEMENT(s), self);
-  };
-  gst_app_sink_set_callbacks(GST_APP_SINK(sink_), &callbacks, this, nullptr);
   GstBus* bus = gst_pipeline_get_bus(GST_PIPELINE(pipeline_));
   bridge_ = std::make_unique<GstBusBridge>(loop_, bus, std::move(on_message));
   gst_object_unref(bus);
@@ -118,6 +96,8 @@ StreamPipeline::~StreamPipeline() {
   stop();
   for (GstBufferList* l : {video_batch_, audio_batch_})
     if (l != nullptr) gst_buffer_list_unref(l);
+  for (GstCaps* c : {video_caps_, audio_caps_})
+    if (c != nullptr) gst_caps_unref(c);
   bridge_.reset();
   if (pipeline_ != nullptr) gst_object_unref(pipeline_);
 }
@@ -126,22 +106,132 @@ GstFlowReturn StreamPipeline::on_new_sample(GstElement* appsink, gpointer self) 
   GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(appsink));
   if (sample == nullptr) return GST_FLOW_EOS;
   auto* me = static_cast<StreamPipeline*>(self);
-  if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {
-    const guint n = gst_buffer_list_length(list);
-    for (guint i = 0; i < n; ++i) me->on_muxed(gst_buffer_list_get(list, i));
-  } else if (GstBuffer* buf = gst_sample_get_buffer(sample)) {
-    me->on_muxed(buf);
-  }
+  me->on_sample(sample, g_object_get_data(G_OBJECT(appsink), "harvest-video") != nullptr);
   gst_sample_unref(sample);
   return GST_FLOW_OK;
 }
 
-void StreamPipeline::on_muxed(GstBuffer* buffer) {
+namespace {
+// Caps changed (pointer or content): returns true and keeps a reference to the new ones.
+bool caps_changed(GstCaps*& seen, GstCaps* now) {
+  if (now == nullptr || now == seen || (seen != nullptr && gst_caps_is_equal(seen, now))) return false;
+  if (seen != nullptr) gst_caps_unref(seen);
+  seen = gst_caps_ref(now);
+  return true;
+}
+
+std::string_view codec_data_of(const GstStructure* s, GstMapInfo& map, GstBuffer*& buf) {
+  buf = nullptr;
+  const GValue* v = gst_structure_get_value(s, "codec_data");
+  if (v == nullptr || !GST_VALUE_HOLDS_BUFFER(v)) return {};
+  buf = gst_value_get_buffer(v);
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    buf = nullptr;
+    return {};
+  }
+  return {reinterpret_cast<const char*>(map.data), map.size};
+}
+}  // namespace
+
+void StreamPipeline::on_sample(GstSample* sample, bool video) {
+  std::lock_guard lock(mux_mutex_);
+  if (GstCaps* caps = gst_sample_get_caps(sample); caps_changed(video ? video_caps_ : audio_caps_, caps)) {
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    const char* format = gst_structure_get_string(s, "stream-format");
+    GstMapInfo map;
+    GstBuffer* data = nullptr;
+    const std::string_view config = codec_data_of(s, map, data);
+    if (video) {
+      video_avc_ = format != nullptr && std::strcmp(format, "avc") == 0;
+      if (video_avc_ && !muxer_->set_avc_config(config)) log::warn("ingest_bad_avc_config").kv("pipeline", options_.name);
+    } else {
+      audio_raw_ = format == nullptr || std::strcmp(format, "raw") == 0;
+      int rate = 0, channels = 0;
+      gst_structure_get_int(s, "rate", &rate);
+      gst_structure_get_int(s, "channels", &channels);
+      muxer_->set_aac_config(config, rate, channels);
+    }
+    if (data != nullptr) gst_buffer_unmap(data, &map);
+  }
+  auto each = [&](GstBuffer* buf) {
+    if (video) {
+      mux_video(buf);
+      return;
+    }
+    GstMapInfo map;
+    if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return;
+    const GstClockTime pts = GST_BUFFER_PTS(buf);
+    mux_audio({reinterpret_cast<const char*>(map.data), map.size},
+              GST_CLOCK_TIME_IS_VALID(pts) ? static_cast<int64_t>(pts) : std::max<int64_t>(last_video_dts_, 0));
+    gst_buffer_unmap(buf, &map);
+  };
+  guint frames = 1;
+  if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {
+    frames = gst_buffer_list_length(list);
+    for (guint i = 0; i < frames; ++i) each(gst_buffer_list_get(list, i));
+  } else if (GstBuffer* buf = gst_sample_get_buffer(sample)) {
+    each(buf);
+  }
+  if (auto session = session_.lock()) {
+    (video ? session->video_frames : session->audio_frames).fetch_add(frames);
+    auto& counters = metrics().ingest(session->protocol);
+    (video ? counters.video_frames_in : counters.audio_frames_in).fetch_add(frames, std::memory_order_relaxed);
+  }
+}
+
+void StreamPipeline::write_out(int64_t pts_ns) {
+  if (ts_out_.empty()) return;
+  segmenter_->write(reinterpret_cast<const uint8_t*>(ts_out_.data()), ts_out_.size(),
+                    static_cast<uint64_t>(std::max<int64_t>(pts_ns, 0)));
+  ts_out_.clear();
+}
+
+void StreamPipeline::mux_video(GstBuffer* buf) {
   GstMapInfo map;
-  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
-  const GstClockTime pts = GST_BUFFER_PTS(buffer);
-  segmenter_->write(map.data, map.size, GST_CLOCK_TIME_IS_VALID(pts) ? pts : 0);
-  gst_buffer_unmap(buffer, &map);
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return;
+  const GstClockTime pts = GST_BUFFER_PTS(buf), dts = GST_BUFFER_DTS(buf);
+  const int64_t p = GST_CLOCK_TIME_IS_VALID(pts) ? static_cast<int64_t>(pts) : std::max<int64_t>(last_video_dts_, 0);
+  const int64_t d = GST_CLOCK_TIME_IS_VALID(dts) ? static_cast<int64_t>(dts) : p;
+  // The audio up to this frame goes first, so it lands in the segment this frame belongs to.
+  while (!held_audio_.empty() && held_audio_.front().second <= d) {
+    muxer_->write_audio(ts_out_, held_audio_.front().first, audio_raw_, held_audio_.front().second);
+    write_out(held_audio_.front().second);
+    held_audio_.pop_front();
+  }
+  last_video_dts_ = std::max(last_video_dts_, d);
+  muxer_->write_video(ts_out_, {reinterpret_cast<const char*>(map.data), map.size}, video_avc_, p, d,
+                      !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT));
+  gst_buffer_unmap(buf, &map);
+  write_out(p);
+}
+
+void StreamPipeline::mux_audio(std::string_view frame, int64_t pts_ns) {
+  // Audio ahead of the video waits for it (at most 1 s: a video track that stops must not hold
+  // the audio back for ever); with no video track, or audio already behind it, it goes now.
+  constexpr int64_t kMaxAudioLeadNs = 1'000'000'000;
+  if (muxer_->has_video() && (pts_ns > last_video_dts_ || !held_audio_.empty())) {
+    held_audio_.emplace_back(std::string(frame), pts_ns);
+    while (!held_audio_.empty() && (held_audio_.front().second <= last_video_dts_ ||
+                                    held_audio_.back().second - held_audio_.front().second > kMaxAudioLeadNs)) {
+      muxer_->write_audio(ts_out_, held_audio_.front().first, audio_raw_, held_audio_.front().second);
+      write_out(held_audio_.front().second);
+      held_audio_.pop_front();
+    }
+    return;
+  }
+  muxer_->write_audio(ts_out_, frame, audio_raw_, pts_ns);
+  write_out(pts_ns);
+}
+
+void StreamPipeline::on_sink_eos() {
+  std::lock_guard lock(mux_mutex_);
+  if (--sinks_open_ > 0) return;
+  for (auto& [frame, pts] : held_audio_) {
+    muxer_->write_audio(ts_out_, frame, audio_raw_, pts);
+    write_out(pts);
+  }
+  held_audio_.clear();
+  segmenter_->finish();
 }
 
 GstElement* StreamPipeline::make(const char* factory) {
@@ -150,65 +240,100 @@ GstElement* StreamPipeline::make(const char* factory) {
   return e;
 }
 
-Status StreamPipeline::link_chain(GstPad* src, bool video) {
-  if (mux_ == nullptr) return Status::error("pipeline has no muxer");
-  GstElement* parse = make(video ? "h264parse" : "aacparse");
+Status StreamPipeline::link_chain(GstPad* src, bool video, bool parse_input) {
+  if (!built_) return Status::error("pipeline could not be built");
+  // SRT's demuxed elementary streams need parsing into access units / frames (and h264parse
+  // repeats SPS/PPS before every keyframe so each segment decodes on its own); RTMP's are
+  // parsed already, and TsMuxer repeats the parameter sets itself.
+  GstElement* parse = parse_input ? make(video ? "h264parse" : "aacparse") : nullptr;
   GstElement* tee = gst_element_factory_make("tee", video ? "video_tee" : "audio_tee");
-  if (parse == nullptr || tee == nullptr) return Status::error("missing parser elements");
-  // Repeat SPS/PPS before every keyframe so each segment decodes on its own.
-  if (video) g_object_set(parse, "config-interval", -1, nullptr);
+  GstElement* sink = gst_element_factory_make("appsink", video ? "video_out" : "audio_out");
+  if ((parse_input && parse == nullptr) || tee == nullptr || sink == nullptr) return Status::error("missing elements");
+  if (parse != nullptr && video) g_object_set(parse, "config-interval", -1, nullptr);
   g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-  gst_bin_add_many(GST_BIN(pipeline_), parse, tee, nullptr);
-  // Video: productcue between the parser and the tee writes the card cues (SEI) into the
-  // passthrough rendition (and every branch after the tee). See docs/media-link.md.
+  // Written as fast as media arrives: no clock sync, no preroll wait, no stored sample.
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE,
+               "buffer-list", TRUE, nullptr);
+  if (video) g_object_set_data(G_OBJECT(sink), "harvest-video", sink);
+  GstAppSinkCallbacks callbacks{};
+  callbacks.eos = [](GstAppSink*, gpointer self) { static_cast<StreamPipeline*>(self)->on_sink_eos(); };
+  callbacks.new_sample = [](GstAppSink* s, gpointer self) {
+    return StreamPipeline::on_new_sample(GST_ELEMENT(s), self);
+  };
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, this, nullptr);
+  gst_bin_add_many(GST_BIN(pipeline_), tee, sink, nullptr);
+  if (parse != nullptr) gst_bin_add(GST_BIN(pipeline_), parse);
+  // Video: productcue before the tee writes the card cues (SEI) into the passthrough rendition
+  // (and every branch after the tee). See docs/media-link.md.
   GstElement* cue = video ? gst_element_factory_make("productcue", "productcue") : nullptr;
-  if (cue != nullptr) {
-    gst_bin_add(GST_BIN(pipeline_), cue);
-    if (!gst_element_link_many(parse, cue, tee, nullptr)) return Status::error("cannot link the parser chain");
-  } else if (!gst_element_link(parse, tee)) {
-    return Status::error("cannot link the parser chain");
-  }
-  // The muxer's aggregator pads queue what they receive, so the tee feeds them directly.
-  GstPad* mux_pad = gst_element_request_pad_simple(mux_, "sink_%d");
+  if (cue != nullptr) gst_bin_add(GST_BIN(pipeline_), cue);
+  GstElement* first = parse != nullptr ? parse : (cue != nullptr ? cue : tee);
+  bool linked_chain = true;
+  if (parse != nullptr && cue != nullptr) linked_chain = gst_element_link_many(parse, cue, tee, nullptr);
+  else if (parse != nullptr) linked_chain = gst_element_link(parse, tee);
+  else if (cue != nullptr) linked_chain = gst_element_link(cue, tee);
+  if (!linked_chain) return Status::error("cannot link the parser chain");
   GstPad* tee_src = gst_element_request_pad_simple(tee, "src_%u");
-  const bool ok = mux_pad != nullptr && tee_src != nullptr && gst_pad_link(tee_src, mux_pad) == GST_PAD_LINK_OK;
+  GstPad* sink_pad = gst_element_get_static_pad(sink, "sink");
+  const bool ok = tee_src != nullptr && gst_pad_link(tee_src, sink_pad) == GST_PAD_LINK_OK;
   if (tee_src != nullptr) gst_object_unref(tee_src);
-  if (mux_pad != nullptr) gst_object_unref(mux_pad);
-  if (!ok) return Status::error("cannot link into the muxer");
-  GstPad* parse_src = gst_element_get_static_pad(parse, "src");
-  add_facts_probe(parse_src, session_, video);
-  gst_object_unref(parse_src);
-  GstPad* parse_sink = gst_element_get_static_pad(parse, "sink");
-  const bool linked = gst_pad_link(src, parse_sink) == GST_PAD_LINK_OK;
-  gst_object_unref(parse_sink);
+  gst_object_unref(sink_pad);
+  if (!ok) return Status::error("cannot link the tee to the muxer");
+  if (parse != nullptr) {
+    GstPad* parse_src = gst_element_get_static_pad(parse, "src");
+    add_facts_probe(parse_src, session_, video);
+    gst_object_unref(parse_src);
+  }
+  {
+    std::lock_guard lock(mux_mutex_);
+    muxer_->add_track(video);
+    ++sinks_open_;
+  }
+  GstPad* first_sink = gst_element_get_static_pad(first, "sink");
+  const bool linked = gst_pad_link(src, first_sink) == GST_PAD_LINK_OK;
+  gst_object_unref(first_sink);
   if (!linked) return Status::error("cannot link the source");
-  for (GstElement* e : {tee, cue, parse})
+  for (GstElement* e : {sink, tee, cue, parse})
     if (e != nullptr) gst_element_sync_state_with_parent(e);
   (video ? video_tee_ : audio_tee_) = tee;
   return Status::ok();
 }
 
-Status StreamPipeline::add_h264_input(std::string_view avc_config) {
-  video_src_ = gst_element_factory_make("appsrc", "video_in");
-  if (video_src_ == nullptr) return Status::error("appsrc missing");
+namespace {
+// Caps for the RTMP video input, with the picture facts read from the SPS (no h264parse runs on
+// it); the same facts go to the session for GET /api/streams/{id}.
+GstCaps* avc_caps(std::string_view avc_config, const std::weak_ptr<PublishSession>& session) {
   GstBuffer* codec_data = buffer_from(avc_config);
   GstCaps* caps = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "avc", "alignment",
                                       G_TYPE_STRING, "au", "codec_data", GST_TYPE_BUFFER, codec_data, nullptr);
   gst_buffer_unref(codec_data);
-  configure_appsrc(video_src_, caps, GST_FORMAT_TIME);
+  nlohmann::json fields = {{"video_codec", "h264"}};
+  if (auto sps = parse_avc_config_sps(avc_config)) {
+    gst_caps_set_simple(caps, "width", G_TYPE_INT, sps->width, "height", G_TYPE_INT, sps->height, nullptr);
+    fields["width"] = sps->width;
+    fields["height"] = sps->height;
+    fields["video_profile"] = sps->profile;
+    if (sps->fps > 0) fields["declared_fps"] = std::round(sps->fps * 1000.0) / 1000.0;
+  }
+  if (auto s = session.lock()) s->merge_info(fields);
+  return caps;
+}
+}  // namespace
+
+Status StreamPipeline::add_h264_input(std::string_view avc_config) {
+  video_src_ = gst_element_factory_make("appsrc", "video_in");
+  if (video_src_ == nullptr) return Status::error("appsrc missing");
+  configure_appsrc(video_src_, avc_caps(avc_config, session_), GST_FORMAT_TIME);
   gst_bin_add(GST_BIN(pipeline_), video_src_);
   GstPad* src = gst_element_get_static_pad(video_src_, "src");
-  Status st = link_video(src);
+  Status st = link_chain(src, true, false);
   gst_object_unref(src);
   return st;
 }
 
 bool StreamPipeline::update_video_config(std::string_view avc_config) {
   if (video_src_ == nullptr) return false;
-  GstBuffer* codec_data = buffer_from(avc_config);
-  GstCaps* caps = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "avc", "alignment",
-                                      G_TYPE_STRING, "au", "codec_data", GST_TYPE_BUFFER, codec_data, nullptr);
-  gst_buffer_unref(codec_data);
+  GstCaps* caps = avc_caps(avc_config, session_);
   gst_app_src_set_caps(GST_APP_SRC(video_src_), caps);
   gst_caps_unref(caps);
   return true;
@@ -218,15 +343,21 @@ Status StreamPipeline::add_aac_input(std::string_view asc, int rate, int channel
   audio_src_ = gst_element_factory_make("appsrc", "audio_in");
   if (audio_src_ == nullptr) return Status::error("appsrc missing");
   GstBuffer* codec_data = buffer_from(asc);
+  // Framed: one AAC frame per buffer, as RTMP carries it (branches' muxers need to know).
   GstCaps* caps = gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING,
-                                      "raw", "codec_data", GST_TYPE_BUFFER, codec_data, nullptr);
+                                      "raw", "framed", G_TYPE_BOOLEAN, TRUE, "codec_data", GST_TYPE_BUFFER, codec_data,
+                                      nullptr);
   if (rate > 0) gst_caps_set_simple(caps, "rate", G_TYPE_INT, rate, nullptr);
   if (channels > 0) gst_caps_set_simple(caps, "channels", G_TYPE_INT, channels, nullptr);
   gst_buffer_unref(codec_data);
   configure_appsrc(audio_src_, caps, GST_FORMAT_TIME);
+  nlohmann::json fields = {{"audio_codec", "aac"}};
+  if (rate > 0) fields["audio_rate"] = rate;
+  if (channels > 0) fields["audio_channels"] = channels;
+  if (auto session = session_.lock()) session->merge_info(fields);
   gst_bin_add(GST_BIN(pipeline_), audio_src_);
   GstPad* src = gst_element_get_static_pad(audio_src_, "src");
-  Status st = link_audio(src);
+  Status st = link_chain(src, false, false);
   gst_object_unref(src);
   return st;
 }
@@ -285,7 +416,7 @@ void StreamPipeline::on_demux_pad(GstPad* pad) {
     GstPad* qsink = gst_element_get_static_pad(queue, "sink");
     GstPad* qsrc = gst_element_get_static_pad(queue, "src");
     repair(qsink);
-    Status st = gst_pad_link(pad, qsink) == GST_PAD_LINK_OK ? link_chain(qsrc, video)
+    Status st = gst_pad_link(pad, qsink) == GST_PAD_LINK_OK ? link_chain(qsrc, video, true)
                                                               : Status::error("cannot link the demuxer");
     gst_object_unref(qsink);
     gst_object_unref(qsrc);
@@ -365,7 +496,7 @@ GstPadProbeReturn StreamPipeline::repair_probe(GstPad* pad, GstPadProbeInfo* inf
 }
 
 Status StreamPipeline::start() {
-  if (mux_ == nullptr) return Status::error("pipeline could not be built");
+  if (!built_) return Status::error("pipeline could not be built");
   if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     return Status::error("pipeline refused to start");
   return Status::ok();
@@ -380,7 +511,7 @@ void StreamPipeline::push_video(std::string_view avcc, int64_t dts_ns, int64_t p
   std::lock_guard lock(batch_mutex_);
   if (video_batch_ == nullptr) video_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(video_batch_, buf);
-  if (keyframe) audio_after_keyframe_ = audio_src_ != nullptr;
+  // A keyframe closes a segment: hand it over now (with the audio batched before it).
   flush_locked(keyframe);
 }
 
@@ -391,10 +522,7 @@ void StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
   std::lock_guard lock(batch_mutex_);
   if (audio_batch_ == nullptr) audio_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(audio_batch_, buf);
-  // The muxer can only write a keyframe (and so close a segment) once it has audio past it.
-  const bool release_keyframe = audio_after_keyframe_;
-  audio_after_keyframe_ = false;
-  flush_locked(release_keyframe);
+  flush_locked(false);
 }
 
 void StreamPipeline::push_ts(std::string_view bytes) {

@@ -1,20 +1,23 @@
 #pragma once
 // The per-publisher GStreamer pipeline: compressed media in, HLS segments out, no transcode.
 //
-//   RTMP: appsrc(h264, avc) ─► h264parse ─► tee "video_tee" ─► mpegtsmux ─► appsink ─► TsSegmenter (files)
-//         appsrc(aac, raw)  ─► aacparse  ─► tee "audio_tee" ─┘
-//   SRT:  appsrc(mpegts) ─► tsdemux ─► (timestamp repair probe) ─► the same parse/tee chains
+//   RTMP: appsrc(h264, avc, au) ─► productcue ─► tee "video_tee" ─► appsink ─┐
+//         appsrc(aac, raw)      ───────────────► tee "audio_tee" ─► appsink ─┴► hls::TsMuxer ─► hls::TsSegmenter (files)
+//   SRT:  appsrc(mpegts) ─► tsdemux ─► queue ─► (timestamp repair probe) ─► h264parse / aacparse ─► the same chains
 //
-// The tees are the seam for later branches (decode ► productoverlay ► encode ► a second HLS
-// rendition, an RTMP restream): request a pad from video_tee()/audio_tee() and link a queue.
-// Segments are cut on keyframes by hls::TsSegmenter on the muxer's thread (no extra queues or
-// threads: each buffer crosses threads only from the appsrc to the muxer); completed segments
-// are reported through `on_segment`, bus messages reach the loop through a GstBusBridge.
+// The RTMP input is already parsed (access units with timestamps, the codec configuration in
+// the caps), so no parser runs on it; the passthrough rendition is muxed by our own TsMuxer in
+// the appsinks' callbacks (the appsrc threads), without mpegtsmux's aggregator thread and its
+// per-packet buffers. The tees are the seam for later branches (decode ► productoverlay ► encode
+// ► a second HLS rendition, an RTMP restream): request a pad from video_tee()/audio_tee() and
+// link a queue. Segments are cut on keyframes by hls::TsSegmenter; completed segments are
+// reported through `on_segment`, bus messages reach the loop through a GstBusBridge.
 //
 // Build it (add_*_input, start) on one thread; push_* and end_of_stream are thread-safe.
 #include <gst/gst.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -25,6 +28,7 @@
 #include "core/event_loop.h"
 #include "core/status.h"
 #include "media/gst_bus_bridge.h"
+#include "media/hls/ts_muxer.h"
 #include "media/hls/ts_segmenter.h"
 #include "media/timestamp_repair.h"
 
@@ -85,11 +89,13 @@ public:
   bool has_audio() const { return audio_tee_ != nullptr; }
 
 private:
-  Status link_chain(GstPad* src, bool video);
-  Status link_video(GstPad* src) { return link_chain(src, true); }
-  Status link_audio(GstPad* src) { return link_chain(src, false); }
+  Status link_chain(GstPad* src, bool video, bool parse);
   static GstFlowReturn on_new_sample(GstElement* appsink, gpointer self);
-  void on_muxed(GstBuffer* buffer);
+  void on_sample(GstSample* sample, bool video);
+  void on_sink_eos();
+  void mux_video(GstBuffer* buffer);
+  void mux_audio(std::string_view frame, int64_t pts_ns);
+  void write_out(int64_t pts_ns);
   void on_demux_pad(GstPad* pad);
   GstElement* make(const char* factory);
   GstPadProbeReturn repair_probe(GstPad* pad, GstPadProbeInfo* info);
@@ -99,9 +105,20 @@ private:
   std::weak_ptr<PublishSession> session_;
   FatalHandler on_fatal_;
   GstElement* pipeline_ = nullptr;
-  GstElement* mux_ = nullptr;
-  GstElement* sink_ = nullptr;
-  std::unique_ptr<hls::TsSegmenter> segmenter_;  // muxer thread only (after start)
+  bool built_ = false;
+  // Muxing state, shared by the two appsinks' streaming threads.
+  std::mutex mux_mutex_;
+  std::unique_ptr<hls::TsMuxer> muxer_;
+  std::unique_ptr<hls::TsSegmenter> segmenter_;
+  std::string ts_out_;
+  GstCaps* video_caps_ = nullptr;  // last caps seen by the video sink
+  GstCaps* audio_caps_ = nullptr;
+  bool video_avc_ = true;
+  bool audio_raw_ = true;
+  // Audio waits for the video to reach its time, so each segment holds the audio of its span.
+  std::deque<std::pair<std::string, int64_t>> held_audio_;
+  int64_t last_video_dts_ = -1;
+  int sinks_open_ = 0;
   GstElement* video_src_ = nullptr;
   GstElement* audio_src_ = nullptr;
   GstElement* ts_src_ = nullptr;
@@ -120,7 +137,6 @@ private:
   std::string ts_batch_;
   int64_t batch_started_ms_ = 0;
   bool flush_next_video_ = false;  // flush_now() found no video: flush when the next arrives
-  bool audio_after_keyframe_ = false;  // the muxer holds a keyframe until it sees later audio
 };
 
 }  // namespace harvest::media

@@ -90,6 +90,47 @@ void counter(std::string& out, const std::string& name, const std::string& help,
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + value + "\n";
 }
 
+// Ingest: live publishers, bytes, frames, publishes, refusals and segments, per protocol.
+void render_ingest_metrics(std::string& out, const std::vector<const StreamState*>& all) {
+  auto& m = metrics();
+  const std::pair<const char*, const IngestCounters*> protocols[] = {{"rtmp", &m.ingest_rtmp}, {"srt", &m.ingest_srt}};
+  auto family = [&out](const char* name, const char* help, const char* type) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  family("harvest_ingest_streams_live", "Streams with a publisher connected now, by protocol.", "gauge");
+  for (const auto& [protocol, c] : protocols) {
+    int64_t n = 0;
+    for (const auto* s : all)
+      if (s->live && s->ingest.is_object() && s->ingest.value("protocol", "") == protocol &&
+          !s->ingest.value("waiting_for_publisher", false))
+        ++n;
+    out += std::string("harvest_ingest_streams_live{protocol=\"") + protocol + "\"} " + std::to_string(n) + "\n";
+  }
+  auto per_protocol = [&](const char* name, const char* help, std::atomic<uint64_t> IngestCounters::*field) {
+    family(name, help, "counter");
+    for (const auto& [protocol, c] : protocols)
+      out += std::string(name) + "{protocol=\"" + protocol + "\"} " + std::to_string((c->*field).load()) + "\n";
+  };
+  per_protocol("harvest_ingest_bytes_total", "Media bytes received from publishers.", &IngestCounters::bytes_in);
+  family("harvest_ingest_frames_total", "Frames received into the stream pipelines.", "counter");
+  for (const auto& [protocol, c] : protocols) {
+    out += std::string("harvest_ingest_frames_total{protocol=\"") + protocol + "\",kind=\"video\"} " +
+           std::to_string(c->video_frames_in.load()) + "\n";
+    out += std::string("harvest_ingest_frames_total{protocol=\"") + protocol + "\",kind=\"audio\"} " +
+           std::to_string(c->audio_frames_in.load()) + "\n";
+  }
+  per_protocol("harvest_ingest_publishes_total", "Publishers accepted.", &IngestCounters::publishes);
+  per_protocol("harvest_ingest_takeovers_total", "Publishers accepted by taking over a stalled one.",
+               &IngestCounters::takeovers);
+  per_protocol("harvest_ingest_segments_total", "Passthrough HLS segments written.", &IngestCounters::segments);
+  family("harvest_ingest_refused_total", "Publishers refused, by protocol and reason.", "counter");
+  for (const auto& [label, n] : m.ingest_refused.snapshot()) {
+    const auto slash = label.find('/');
+    out += "harvest_ingest_refused_total{protocol=\"" + label_escape(label.substr(0, slash)) + "\",reason=\"" +
+           label_escape(slash == std::string::npos ? "" : label.substr(slash + 1)) + "\"} " + std::to_string(n) + "\n";
+  }
+}
+
 }  // namespace
 
 std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out) {
@@ -219,6 +260,7 @@ void register_commerce_routes(Router& router, StreamRegistry& streams, const Acc
       if (s->ingest.contains("loss_pct") && s->ingest["loss_pct"].is_number())
         out += "harvest_ingest_loss_pct{stream=\"" + label_escape(s->record.id) + "\"} " +
                s->ingest["loss_pct"].dump() + "\n";
+    render_ingest_metrics(out, all);
     // Of the current publisher session (a reconnect starts again at 0, as counters may).
     for (const auto& [key, help] : {std::pair<const char*, const char*>{"encoded", "Frames the burned-in rendition encoded."},
                                     {"dropped", "Frames the burned-in rendition dropped (encoder or decoder behind)."}}) {

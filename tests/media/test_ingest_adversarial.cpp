@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <srt/srt.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -94,6 +96,53 @@ struct GoodStream {
     return now.valid && wait_playlist_advances(server, stream.id, now.end_sequence(), std::chrono::seconds(15));
   }
 };
+
+// A minimal SRT caller (libsrt) we control: it can publish and then go silent while keeping
+// its connection (libsrt's keepalives continue), which is what a stalled phone looks like.
+class SrtCaller {
+public:
+  SrtCaller() {
+    srt_startup();
+    sock_ = srt_create_socket();
+  }
+  ~SrtCaller() {
+    if (sock_ != SRT_INVALID_SOCK) srt_close(sock_);
+    srt_cleanup();
+  }
+  SrtCaller(const SrtCaller&) = delete;
+  SrtCaller& operator=(const SrtCaller&) = delete;
+  bool connect(int port, const std::string& stream_id) {
+    if (srt_setsockflag(sock_, SRTO_STREAMID, stream_id.data(), static_cast<int>(stream_id.size())) == SRT_ERROR)
+      return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    return srt_connect(sock_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != SRT_ERROR;
+  }
+  // Sends `ts` in 1316-byte messages spread over `duration` (a publisher's pace, not a wait).
+  bool send_paced(const std::string& ts, std::chrono::milliseconds duration) {
+    constexpr size_t kChunk = 1316;
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t off = 0; off < ts.size(); off += kChunk) {
+      std::this_thread::sleep_until(start + duration * static_cast<int64_t>(off) / static_cast<int64_t>(ts.size()));
+      const size_t n = std::min(kChunk, ts.size() - off);
+      if (srt_sendmsg2(sock_, ts.data() + off, static_cast<int>(n), nullptr) == SRT_ERROR) return false;
+    }
+    return true;
+  }
+
+private:
+  SRTSOCKET sock_ = SRT_INVALID_SOCK;
+};
+
+// The value of one sample line of GET /metrics ("name{labels}"), -1 if absent.
+double metric(const ServerProcess& server, const std::string& sample) {
+  const HttpResult r = http_get(server.port("http_port"), "/metrics");
+  const size_t at = r.body.find("\n" + sample + " ");
+  if (r.status != 200 || at == std::string::npos) return -1;
+  return std::stod(r.body.substr(at + sample.size() + 2));
+}
 
 std::string video_tag_hevc_sequence_header() {
   // Legacy FLV video tag: keyframe (1) | codec id 12 (HEVC, the unofficial id), packet type 0.
@@ -239,7 +288,76 @@ TEST_CASE("a second publisher is refused while the first is healthy and takes ov
       std::chrono::seconds(20), std::chrono::milliseconds(100)));
   CHECK(server.log().find("event=publisher_taken_over") != std::string::npos);
   CHECK(server.wait_for_log("taken over by a new publisher"));
+  // The same story in GET /metrics.
+  CHECK(metric(server, "harvest_ingest_refused_total{protocol=\"rtmp\",reason=\"busy\"}") >= 1);
+  CHECK(metric(server, "harvest_ingest_refused_total{protocol=\"srt\",reason=\"busy\"}") >= 1);
+  CHECK(metric(server, "harvest_ingest_publishes_total{protocol=\"rtmp\"}") == 2);
+  CHECK(metric(server, "harvest_ingest_takeovers_total{protocol=\"rtmp\"}") == 1);
+  CHECK(metric(server, "harvest_ingest_bytes_total{protocol=\"rtmp\"}") > 10000);
+  CHECK(metric(server, "harvest_ingest_frames_total{protocol=\"rtmp\",kind=\"video\"}") > 30);
+  CHECK(metric(server, "harvest_ingest_frames_total{protocol=\"rtmp\",kind=\"audio\"}") > 30);
+  CHECK(metric(server, "harvest_ingest_segments_total{protocol=\"rtmp\"}") >= 3);
   first.ffmpeg->kill();
+}
+
+TEST_CASE("SRT: a second publisher is refused while the first is healthy and takes over once it stalls",
+          "[media][srt][takeover]") {
+  TempDir dir;
+  ServerProcess server(server_options(dir));
+  const TestStream stream = create_stream(server);
+  const int port = server.port("srt_port");
+  FfmpegInput in;
+  in.seconds = 8;
+  const std::string ts_path = dir.path() + "/first.ts";
+  REQUIRE(encode_file(in, "mpegts", ts_path));
+
+  SrtCaller first;
+  REQUIRE(first.connect(port, "#!::r=live/" + stream.key + ",m=publish"));
+  bool sent = false;
+  std::thread sender([&] { sent = first.send_paced(read_file(ts_path), std::chrono::seconds(8)); });
+  const Playlist before = wait_for_playlist(server, stream.id, 2);
+  CHECK(before.valid);
+  {
+    // Healthy (sending now): the second caller is rejected before it connects.
+    FfmpegInput second_in;
+    second_in.seconds = 2;
+    ChildProcess refused(ffmpeg_args(second_in, "mpegts", srt_url(server, stream.key)));
+    CHECK(refused.wait(std::chrono::seconds(20)) != 0);
+    CHECK(server.wait_for_log("reason=busy reject_code=1409"));
+  }
+  CHECK(metric(server, "harvest_ingest_refused_total{protocol=\"srt\",reason=\"busy\"}") >= 1);
+  CHECK(metric(server, "harvest_ingest_streams_live{protocol=\"srt\"}") == 1);
+  sender.join();
+  REQUIRE(sent);
+  REQUIRE(before.valid);
+
+  // The first caller now sends nothing but keeps its connection (a stalled phone). Once it has
+  // been silent past the stall timeout (4 s), a new caller is let in and takes over.
+  FfmpegInput second_in;
+  second_in.seconds = 6;
+  std::unique_ptr<ChildProcess> second;
+  REQUIRE(wait_until(
+      [&] {
+        second = std::make_unique<ChildProcess>(ffmpeg_args(second_in, "mpegts", srt_url(server, stream.key)));
+        return second->wait(std::chrono::milliseconds(1500)) == -1;  // still running: accepted
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100)));
+  CHECK(server.wait_for_log("takeover=true"));
+  CHECK(server.log().find("event=publisher_taken_over") != std::string::npos);
+  Playlist after;
+  CHECK(wait_until(
+      [&] {
+        after = fetch_playlist(server, stream.id);
+        return after.valid && after.discontinuities == 1 && after.end_sequence() >= before.end_sequence() + 3;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100)));
+  CHECK(metric(server, "harvest_ingest_takeovers_total{protocol=\"srt\"}") == 1);
+  CHECK(metric(server, "harvest_ingest_publishes_total{protocol=\"srt\"}") == 2);
+  CHECK(metric(server, "harvest_ingest_bytes_total{protocol=\"srt\"}") > 100000);
+  CHECK(metric(server, "harvest_ingest_frames_total{protocol=\"srt\",kind=\"video\"}") > 60);
+  CHECK(metric(server, "harvest_ingest_segments_total{protocol=\"srt\"}") >= 4);
+  CHECK(metric(server, "harvest_ingest_publishes_total{protocol=\"rtmp\"}") == 0);
+  second->kill();
 }
 
 TEST_CASE("timestamps that jump forwards and backwards are repaired, rotation metadata is kept, pixels stay portrait",
@@ -283,6 +401,10 @@ TEST_CASE("timestamps that jump forwards and backwards are repaired, rotation me
       },
       std::chrono::seconds(5), std::chrono::milliseconds(100)));
   CHECK(info["ingest"]["rotation"] == 90);
+  // 320x568 coded, turned by 90 degrees: shown 568x320.
+  CHECK(info["ingest"]["orientation"] == "landscape");
+  CHECK(info["ingest"]["display_width"] == 568);
+  CHECK(info["ingest"]["display_height"] == 320);
   p.close();
 
   const Playlist pl = wait_for_playlist(server, stream.id, 3);
@@ -295,6 +417,10 @@ TEST_CASE("timestamps that jump forwards and backwards are repaired, rotation me
       },
       std::chrono::seconds(10), std::chrono::milliseconds(100));
   CHECK(final_pl.total_duration() == Approx(4.0).margin(1.0));
+  // Players learn the rotation from the playlist: a date range from the session's start.
+  CHECK(final_pl.text.find("CLASS=\"com.harvestlive.orientation\"") != std::string::npos);
+  CHECK(final_pl.text.find("X-ROTATION=\"90\"") != std::string::npos);
+  CHECK(final_pl.text.find("X-ORIENTATION=\"landscape\"") != std::string::npos);
   for (const auto& s : final_pl.segments) {
     CHECK(s.duration < 2.5);
     const std::string path = download_segment(server, stream.id, s.uri, dir.path());

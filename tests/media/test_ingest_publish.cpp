@@ -76,6 +76,9 @@ TEST_CASE("RTMP publish: portrait H.264+AAC becomes HLS with program date times,
   CHECK(ingest["audio_codec"] == "aac");
   CHECK(ingest["height"] == 568);
   CHECK(ingest["rotation"] == 0);
+  CHECK(ingest["orientation"] == "portrait");  // 320x568 shown as it is
+  CHECK(ingest["display_width"] == 320);
+  CHECK(ingest["display_height"] == 568);
   CHECK(ingest["publisher"].get<std::string>().rfind("127.0.0.1:", 0) == 0);
   CHECK(ingest.contains("fps"));
   CHECK(ingest["bytes_received"].get<long>() > 0);

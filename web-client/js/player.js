@@ -59,6 +59,7 @@ export class Player extends EventTarget {
       // A playlist with EXT-X-ENDLIST is a stream that ended: replaying its last segments as
       // if they were live would mislead; wait for the farmer to come back instead.
       if (!this.vod && data.details && data.details.live === false) this.retryLater();
+      else if (data.details) this.applyRotation(data.details.dateRanges);
     });
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       this.attempt = 0;
@@ -74,6 +75,19 @@ export class Player extends EventTarget {
     });
     hls.loadSource(this.src);
     hls.attachMedia(this.video);
+  }
+
+  // A publisher's rotation (RTMP onMetaData) arrives as an open "com.harvestlive.orientation"
+  // DATERANGE: passthrough pixels are not turned on the server, so the player turns the picture.
+  applyRotation(ranges) {
+    if (!ranges) return;
+    let latest = null;
+    for (const r of Object.values(ranges)) {
+      if (r.class !== 'com.harvestlive.orientation' || r.endDate) continue;
+      if (!latest || r.startDate > latest.startDate) latest = r;
+    }
+    const deg = latest && latest.attr ? Number(latest.attr['X-ROTATION']) || 0 : 0;
+    this.video.style.transform = deg ? `rotate(${deg}deg)` : '';
   }
 
   startNative() {

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "media/rtmp/server.h"
 #include "media/stream_pipeline.h"
 
@@ -102,7 +103,10 @@ void RtmpConn::on_readable() {
     }
     last_read_ms_ = steady_ms();
     bytes_in_ += static_cast<uint64_t>(n);
-    if (session_ && state_ == State::publishing) session_->bytes_received.fetch_add(static_cast<uint64_t>(n));
+    if (session_ && state_ == State::publishing) {
+      session_->bytes_received.fetch_add(static_cast<uint64_t>(n));
+      metrics().ingest_rtmp.bytes_in.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    }
     if (state_ == State::closing) continue;  // discard while a refusal drains
     on_bytes({buf, static_cast<size_t>(n)});
     if (static_cast<size_t>(n) < sizeof buf) break;
@@ -347,6 +351,7 @@ void RtmpConn::on_media(RtmpMessage& msg) {
                                    : std::string(codec_name(tag->codec)) + " (FLV codec id " +
                                          std::to_string(tag->codec_id) + ")";
       log::warn("publish_refused").kv("stream", session_->stream_id).kv("publisher", peer_).kv("reason", "unsupported_codec").kv("codec", what);
+      count_ingest_refusal("rtmp", "unsupported_codec");
       refuse_and_close("NetStream.Publish.Failed", "unsupported video codec " + what + ": publish H.264 video");
       return;
     }
@@ -363,6 +368,7 @@ void RtmpConn::on_media(RtmpMessage& msg) {
       const std::string what = std::string(codec_name(tag->codec)) + " (FLV sound format " +
                                std::to_string(tag->sound_format) + ")";
       log::warn("publish_refused").kv("stream", session_->stream_id).kv("publisher", peer_).kv("reason", "unsupported_codec").kv("codec", what);
+      count_ingest_refusal("rtmp", "unsupported_codec");
       refuse_and_close("NetStream.Publish.Failed", "unsupported audio codec " + what + ": publish AAC audio");
       return;
     }

@@ -11,8 +11,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/net.h"
 #include "media/rtmp/conn.h"
 
@@ -129,6 +131,7 @@ void RtmpServer::accept_all() {
     const std::string peer = peer_name(addr);
     if (conns_.size() >= options_.max_connections) {
       log::warn("rtmp_conn_refused").kv("peer", peer).kv("reason", "too many connections");
+      count_ingest_refusal("rtmp", "too_many_connections");
       ::close(fd);
       continue;
     }
@@ -160,6 +163,7 @@ void RtmpServer::run() {
   int64_t last_sweep = steady_ms();
   while (!stop_.load()) {
     const int n = ::epoll_wait(epoll_fd_, events, 64, 100);
+    bool had_io = false;
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
       if (tag == kListenTag) {
@@ -170,6 +174,7 @@ void RtmpServer::run() {
         auto it = conns_.find(tag);
         if (it == conns_.end()) continue;
         RtmpConn& c = *it->second;
+        had_io = true;
         if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) c.on_readable();
         if (!c.finished() && (events[i].events & EPOLLOUT)) c.on_writable();
       }
@@ -180,6 +185,7 @@ void RtmpServer::run() {
       for (auto& [id, conn] : conns_) conn->check_timeouts(now);
     }
     close_finished();
+    if (had_io && options_.coalesce.count() > 0 && !stop_.load()) std::this_thread::sleep_for(options_.coalesce);
   }
   for (auto& [id, conn] : conns_) conn->close("server shutting down", false);
   conns_.clear();

@@ -31,6 +31,11 @@ struct RtmpServerOptions {
   std::chrono::milliseconds idle_timeout{30'000};
   size_t max_connections = 512;
   size_t max_output_bytes = 1 << 20;  // a peer that never reads our replies is closed
+  // After a round that handled socket events, wait this long before polling again, so one
+  // wake-up reads what many publishers sent meanwhile (each sends a small TCP segment per
+  // frame: waking for every one costs more than handling it). Adds at most this to ingest
+  // latency. 0: poll again at once.
+  std::chrono::milliseconds coalesce{10};
   ChunkLimits limits;
 };
 

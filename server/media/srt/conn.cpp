@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "media/srt/server.h"
 #include "media/stream_pipeline.h"
 
@@ -87,6 +88,7 @@ void SrtConn::on_readable() {
     last_data_ms_ = steady_ms();
     if (state_ == State::publishing) {
       session_->bytes_received.fetch_add(static_cast<uint64_t>(n));
+      metrics().ingest_srt.bytes_in.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
       session_->touch();
       pipeline_->push_ts({buf, static_cast<size_t>(n)});
     } else if (held_.size() + static_cast<size_t>(n) <= kMaxHeldBytes) {

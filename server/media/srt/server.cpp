@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "media/srt/conn.h"
 #include "media/srt/stream_id.h"
 
@@ -111,6 +112,7 @@ int SrtServer::on_listen(int socket, const char* stream_id, const std::string& p
   auto refuse = [&](int code, const char* reason) {
     srt_setrejectreason(socket, code);
     log::warn("publish_refused").kv("protocol", "srt").kv("publisher", peer).kv("reason", reason).kv("reject_code", code);
+    count_ingest_refusal("srt", reason);
     return -1;
   };
   const auto parsed = parse_stream_id(text);
@@ -142,6 +144,7 @@ void SrtServer::accept_all() {
     const std::string peer = peer_name(reinterpret_cast<sockaddr*>(&addr));
     if (conns_.size() >= options_.max_connections) {
       log::warn("srt_conn_refused").kv("peer", peer).kv("reason", "too many connections");
+      count_ingest_refusal("srt", "too_many_connections");
       srt_close(s);
       return;
     }
