@@ -146,7 +146,9 @@ std::string App::start_ingest() {
   ingest_options.hls.window_segments = static_cast<size_t>(config_.hls_window);
   ingest_options.replays = replays_.get();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
-  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, media::CardLink::Options{});
+  media::CardLink::Options card_options;
+  card_options.burned_ladder = config_.burned_ladder;
+  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, card_options);
   // Restream targets set before the restart wait for each stream's next publisher session.
   for (const auto& [stream_id, url] : store_->list_restreams()) card_link_->set_restream(stream_id, url);
 

@@ -29,6 +29,7 @@
 #include "commerce/exposure_timeline.h"
 #include "core/event_loop.h"
 #include "media/burned_branch.h"
+#include "media/burned_ladder.h"
 #include "media/ingest_manager.h"
 #include "media/restream.h"
 #include "realtime/rooms.h"
@@ -44,6 +45,7 @@ public:
   struct Options {
     bool burned_in = true;  // a burned-in rendition per live stream (/hls/{id}/burned/)
     int burned_bitrate_kbps = 0;  // 0: from the source size
+    std::vector<int> burned_ladder;  // rung heights (--burned-ladder); empty: no ladder
   };
   CardLink(EventLoop& loop, realtime::RoomService& rooms, IngestManager& ingest, commerce::ExposureTimeline& exposures,
            Options options);
@@ -91,6 +93,7 @@ private:
     // Burned-in rendition of the current publisher session.
     std::unique_ptr<hls::HlsWriter> burned_writer;
     std::unique_ptr<BurnedBranch> burned;
+    std::unique_ptr<BurnedLadder> ladder;  // rungs of the burned-in rendition (options_.burned_ladder)
     std::weak_ptr<PublishSession> burned_session;
     bool burned_begun = false;
     uint64_t burned_dropped_logged = 0;
