@@ -41,9 +41,12 @@ std::string ladder_codecs(int width, int height, bool audio) {
   const int64_t mbs = int64_t{(width + 15) / 16} * ((height + 15) / 16);
   const int64_t mbps = mbs * 30;
   const char* level = "33";  // 5.1
-  if (mbs <= 1620 && mbps <= 40500) level = "1e";  // 3.0
-  else if (mbs <= 3600 && mbps <= 108000) level = "1f";  // 3.1
-  else if (mbs <= 8192 && mbps <= 245760) level = "28";  // 4.0
+  if (mbs <= 1620 && mbps <= 40500)
+    level = "1e";  // 3.0
+  else if (mbs <= 3600 && mbps <= 108000)
+    level = "1f";  // 3.1
+  else if (mbs <= 8192 && mbps <= 245760)
+    level = "28";  // 4.0
   std::string codecs = std::string("avc1.42c0") + level;
   if (audio) codecs += ",mp4a.40.2";
   return codecs;
@@ -52,8 +55,9 @@ std::string ladder_codecs(int width, int height, bool audio) {
 std::string master_playlist_text(const std::vector<MasterEntry>& entries) {
   std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
   for (const MasterEntry& e : entries) {
-    out += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(e.bandwidth_bps) + ",RESOLUTION=" +
-           std::to_string(e.width) + "x" + std::to_string(e.height) + ",CODECS=\"" + e.codecs + "\"\n" + e.uri + "\n";
+    out += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(e.bandwidth_bps) +
+           ",RESOLUTION=" + std::to_string(e.width) + "x" + std::to_string(e.height) + ",CODECS=\"" +
+           e.codecs + "\"\n" + e.uri + "\n";
   }
   return out;
 }
@@ -101,7 +105,7 @@ struct BurnedLadder::Rung {
   std::shared_ptr<StreamPipeline> pipeline;
   std::shared_ptr<hls::HlsWriter> writer;
   std::unique_ptr<hls::TsSegmenter> segmenter;  // muxer thread
-  bool begun = false;                            // loop thread
+  bool begun = false;                           // loop thread
   ~Rung() {
     // The streaming threads call into this object: stop them first.
     if (pipeline) pipeline->stop();
@@ -132,8 +136,11 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
   for (int r : rungs_) {
     const auto size = ladder_rung_size(source_width, source_height, r);
     if (!size) {
-      log::info("burned_ladder_rung_skipped").kv("stream", stream_id_).kv("rung", r).kv("width", source_width).kv(
-          "height", source_height);
+      log::info("burned_ladder_rung_skipped")
+          .kv("stream", stream_id_)
+          .kv("rung", r)
+          .kv("width", source_width)
+          .kv("height", source_height);
       continue;
     }
     auto rung = std::make_shared<Rung>();
@@ -160,7 +167,8 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
       continue;
     }
     // 3 raw frames: an encoder that cannot keep up drops here and never holds back the others.
-    g_object_set(q, "leaky", 2, "max-size-buffers", 3u, "max-size-bytes", 0u, "max-size-time", guint64{0}, nullptr);
+    g_object_set(q, "leaky", 2, "max-size-buffers", 3u, "max-size-bytes", 0u, "max-size-time", guint64{0},
+                 nullptr);
     if (qa != nullptr)
       g_object_set(qa, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
                    guint64{5'000'000'000}, nullptr);
@@ -174,7 +182,8 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
     g_object_set(enc, "bitrate", static_cast<guint>(rung->kbps), "key-int-max", 30u, nullptr);
     g_object_set(parse, "config-interval", -1, nullptr);
     g_object_set(mux, "alignment", 7, nullptr);
-    g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE, nullptr);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "emit-signals", FALSE,
+                 nullptr);
 
     // From here the appsink calls into the rung: it lives (and stops the pipeline) with active_.
     rung->pipeline = pipeline;
@@ -185,7 +194,8 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
     rung->segmenter = std::make_unique<hls::TsSegmenter>(
         hls::TsSegmenter::Options{writer->segment_prefix(session->id), writer->next_sequence(),
                                   session->segment_target_ns},
-        [loop, weak_rung, weak_session, stream_id](const std::string& path, uint64_t start_ns, uint64_t end_ns) {
+        [loop, weak_rung, weak_session, stream_id](const std::string& path, uint64_t start_ns,
+                                                   uint64_t end_ns) {
           loop->post([weak_rung, weak_session, stream_id, path, start_ns, end_ns] {
             auto rung = weak_rung.lock();
             auto s = weak_session.lock();
@@ -228,7 +238,8 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, rung.get(), nullptr);
 
     if (!gst_element_link_many(q, scale, caps, enc, parse, nullptr) ||
-        !link_pads(gst_element_get_static_pad(parse, "src"), gst_element_request_pad_simple(mux, "sink_%d")) ||
+        !link_pads(gst_element_get_static_pad(parse, "src"),
+                   gst_element_request_pad_simple(mux, "sink_%d")) ||
         !gst_element_link(mux, sink) ||
         (qa != nullptr &&
          !link_pads(gst_element_get_static_pad(qa, "src"), gst_element_request_pad_simple(mux, "sink_%d")))) {
@@ -237,10 +248,14 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
     }
     for (GstElement* e : {sink, mux, parse, enc, caps, scale, q}) gst_element_sync_state_with_parent(e);
     if (qa != nullptr) gst_element_sync_state_with_parent(qa);
-    if (!link_pads(gst_element_request_pad_simple(overlaid_tee, "src_%u"), gst_element_get_static_pad(q, "sink")) ||
-        (qa != nullptr &&
-         !link_pads(gst_element_request_pad_simple(audio_tee, "src_%u"), gst_element_get_static_pad(qa, "sink")))) {
-      log::error("burned_ladder_failed").kv("stream", stream_id_).kv("rung", r).kv("reason", "cannot link to the tees");
+    if (!link_pads(gst_element_request_pad_simple(overlaid_tee, "src_%u"),
+                   gst_element_get_static_pad(q, "sink")) ||
+        (qa != nullptr && !link_pads(gst_element_request_pad_simple(audio_tee, "src_%u"),
+                                     gst_element_get_static_pad(qa, "sink")))) {
+      log::error("burned_ladder_failed")
+          .kv("stream", stream_id_)
+          .kv("rung", r)
+          .kv("reason", "cannot link to the tees");
       continue;
     }
     master.push_back({std::to_string(r) + "p/index.m3u8", size->width, size->height,

@@ -60,7 +60,7 @@ std::string master_playlist_text(const std::vector<MasterEntry>& entries);
 // The ladder of one stream: its rung writers live across publisher sessions of one live session
 // (like the burned writer); the branches belong to the current publisher session. Loop thread.
 class BurnedLadder {
-public:
+ public:
   BurnedLadder(EventLoop& loop, std::string stream_id, std::vector<int> rungs);
   ~BurnedLadder();
   BurnedLadder(const BurnedLadder&) = delete;
@@ -68,8 +68,9 @@ public:
 
   // Hangs the rungs off `overlaid_tee` (raw video after productoverlay) of the session's pipeline
   // and writes the master playlist. `burned_dir` is the source-size burned writer's folder.
-  void start(const std::shared_ptr<PublishSession>& session, GstElement* overlaid_tee, const std::string& burned_dir,
-             const hls::HlsOptions& hls, int source_width, int source_height, int source_kbps, bool new_live_session);
+  void start(const std::shared_ptr<PublishSession>& session, GstElement* overlaid_tee,
+             const std::string& burned_dir, const hls::HlsOptions& hls, int source_width, int source_height,
+             int source_kbps, bool new_live_session);
   // Drops the branches (stops the pipeline they hang off first).
   void stop();
 
@@ -80,13 +81,13 @@ public:
 
   size_t active_rungs() const;
 
-private:
+ private:
   struct Rung;
   EventLoop& loop_;
   std::string stream_id_;
   std::vector<int> rungs_;
   std::map<int, std::shared_ptr<hls::HlsWriter>> writers_;  // rung -> writer, per live session
-  std::vector<std::shared_ptr<Rung>> active_;                 // this publisher session's branches
+  std::vector<std::shared_ptr<Rung>> active_;               // this publisher session's branches
 };
 
 }  // namespace harvest::media

@@ -14,7 +14,7 @@ using harvest::media::RungSize;
 TEST_CASE("ladder rung size: landscape keeps the aspect ratio, even numbers") {
   CHECK(ladder_rung_size(1280, 720, 480) == RungSize{854, 480});  // 853.33 -> nearest even 854
   CHECK(ladder_rung_size(1280, 720, 360) == RungSize{640, 360});
-  CHECK(ladder_rung_size(640, 360, 240) == RungSize{426, 240});   // 426.67 -> nearest even 426
+  CHECK(ladder_rung_size(640, 360, 240) == RungSize{426, 240});  // 426.67 -> nearest even 426
   CHECK(ladder_rung_size(1920, 1080, 720) == RungSize{1280, 720});
 }
 
@@ -50,7 +50,7 @@ TEST_CASE("ladder rung size: a rung not below the source is skipped") {
 TEST_CASE("ladder bitrates follow the pixels like the source-size rendition") {
   CHECK(ladder_bitrate_kbps(1280, 720) == 1935);
   CHECK(ladder_bitrate_kbps(854, 480) == 861);
-  CHECK(ladder_bitrate_kbps(426, 240) == 300);  // floor
+  CHECK(ladder_bitrate_kbps(426, 240) == 300);     // floor
   CHECK(ladder_bitrate_kbps(3840, 2160) == 6000);  // ceiling
 }
 
@@ -58,10 +58,12 @@ TEST_CASE("master playlist lists every rendition with BANDWIDTH, RESOLUTION and 
   CHECK(ladder_codecs(426, 240, true) == "avc1.42c01e,mp4a.40.2");
   CHECK(ladder_codecs(1280, 720, false) == "avc1.42c01f");
   CHECK(ladder_codecs(1920, 1080, true) == "avc1.42c028,mp4a.40.2");
-  const std::string text = master_playlist_text({{"index.m3u8", 640, 360, 612000, "avc1.42c01e,mp4a.40.2"},
-                                                 {"240p/index.m3u8", 426, 240, 428000, "avc1.42c01e,mp4a.40.2"}});
+  const std::string text =
+      master_playlist_text({{"index.m3u8", 640, 360, 612000, "avc1.42c01e,mp4a.40.2"},
+                            {"240p/index.m3u8", 426, 240, 428000, "avc1.42c01e,mp4a.40.2"}});
   CHECK(text ==
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
         "#EXT-X-STREAM-INF:BANDWIDTH=612000,RESOLUTION=640x360,CODECS=\"avc1.42c01e,mp4a.40.2\"\nindex.m3u8\n"
-        "#EXT-X-STREAM-INF:BANDWIDTH=428000,RESOLUTION=426x240,CODECS=\"avc1.42c01e,mp4a.40.2\"\n240p/index.m3u8\n");
+        "#EXT-X-STREAM-INF:BANDWIDTH=428000,RESOLUTION=426x240,CODECS=\"avc1.42c01e,mp4a.40.2\"\n240p/"
+        "index.m3u8\n");
 }
