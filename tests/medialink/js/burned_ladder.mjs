@@ -14,7 +14,8 @@ const H = 360;
 function streams(file) {
   const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name',
                                        '-of', 'csv=p=0', file]).toString();
-  return out.trim().split('\n').map((l) => l.trim()).sort();
+  // Each stream is listed once per program and once alone: distinct, non-empty entries.
+  return [...new Set(out.split('\n').map((l) => l.trim()).filter((l) => l !== ''))].sort();
 }
 
 run('burned_ladder_rung', async (t) => {
