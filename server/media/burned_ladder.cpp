@@ -268,7 +268,11 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
         .kv("height", size->height)
         .kv("bitrate_kbps", rung->kbps);
   }
-  if (master.size() < 2) return;  // no ladder for this source: no master playlist
+  if (master.size() < 2) {
+    // No rung for this source: no master playlist (nor one left by an earlier session).
+    std::remove((burned_dir + "/master.m3u8").c_str());
+    return;
+  }
   if (!write_file_atomically(burned_dir + "/master.m3u8", master_playlist_text(master)))
     log::error("hls_write_failed").kv("stream", stream_id_).kv("rendition", "burned/master");
 }
