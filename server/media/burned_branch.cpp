@@ -150,8 +150,9 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
         if (self->on_segment_) self->on_segment_(path, start_ns, end_ns);
       });
 
-  if (!gst_element_link_many(q1, dec, q2, ov, ov_tee, enc, parse, tee, nullptr) || !link_tee_to_request(tee, mux) ||
-      !gst_element_link(mux, sink) || (qa != nullptr && !link_to_request(qa, mux))) {
+  if (!gst_element_link_many(q1, dec, q2, ov, ov_tee, enc, parse, tee, nullptr) ||
+      !link_tee_to_request(tee, mux) || !gst_element_link(mux, sink) ||
+      (qa != nullptr && !link_to_request(qa, mux))) {
     error = "cannot link the burned-in branch";
     return nullptr;
   }
@@ -167,7 +168,8 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   add_probe(ov, "sink", &BurnedBranch::before_overlay, b.get());
   b->encoded_tee_ = tee;
   b->overlaid_tee_ = ov_tee;
-  for (GstElement* e : {sink, mux, tee, parse, enc, ov_tee, ov, q2, dec, q1}) gst_element_sync_state_with_parent(e);
+  for (GstElement* e : {sink, mux, tee, parse, enc, ov_tee, ov, q2, dec, q1})
+    gst_element_sync_state_with_parent(e);
   if (qa != nullptr) gst_element_sync_state_with_parent(qa);
   if (!link_from_tee(pipeline->video_tee(), q1) || (qa != nullptr && !link_from_tee(pipeline->audio_tee(), qa))) {
     error = "cannot link the burned-in branch to the tees";

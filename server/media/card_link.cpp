@@ -175,8 +175,8 @@ void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
   attach_restream(link);
   if (!options_.burned_ladder.empty()) {
     if (!link.ladder) link.ladder = std::make_unique<BurnedLadder>(loop_, stream_id, options_.burned_ladder);
-    link.ladder->start(session, link.burned->overlaid_video_tee(), link.burned_writer->dir(), main->options(), bo.width,
-                       bo.height, link.burned->bitrate_kbps(), new_live_session);
+    link.ladder->start(session, link.burned->overlaid_video_tee(), link.burned_writer->dir(), main->options(),
+                       bo.width, bo.height, link.burned->bitrate_kbps(), new_live_session);
   }
 }
 

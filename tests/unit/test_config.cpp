@@ -107,7 +107,8 @@ TEST_CASE("burned-in ladder: heights from flags or the config file, largest firs
   auto f = parse_command_line({"--config", file, "--burned-ladder", "240"}, std::nullopt);
   REQUIRE(f.action == ConfigResult::Action::run);
   CHECK(f.config.burned_ladder == std::vector<int>{240});  // the flag wins
-  for (const char* bad : {"720,,480", "abc", "721", "32", "4320", "720,720", "480,", ",480", "-240", "480p"}) {
+  for (const char* bad :
+       {"720,,480", "abc", "721", "32", "4320", "720,720", "480,", ",480", "-240", "480p"}) {
     INFO(bad);
     auto e = parse_command_line({"--burned-ladder", bad}, std::nullopt);
     CHECK(e.action == ConfigResult::Action::error);
