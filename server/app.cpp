@@ -149,6 +149,7 @@ std::string App::start_ingest() {
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
   media::CardLink::Options link_options;
   link_options.burned_in = config_.burned_in;
+  link_options.burned_ladder = config_.burned_ladder;
   // Tests and benchmarks force an encoder that cannot keep up with a slower x264 preset.
   if (const char* preset = std::getenv("HARVEST_BURNED_SPEED_PRESET"); preset != nullptr && *preset != '\0')
     link_options.burned_speed_preset = preset;

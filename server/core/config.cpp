@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -69,6 +70,30 @@ const std::map<std::string, Setter>& value_options() {
          c.burned_in = v == "on";
          return std::string();
        }},
+      {"burned-ladder", [](ServerConfig& c, const std::string& v) {
+         // Comma-separated heights, e.g. "720,480,360"; "" or "off": no ladder.
+         const std::string problem =
+             "--burned-ladder needs comma-separated even heights 64-2160 (e.g. 720,480,360) or 'off', got '" + v + "'";
+         std::vector<int> rungs;
+         if (v != "off" && !v.empty()) {
+           size_t pos = 0;
+           while (true) {
+             const size_t comma = v.find(',', pos);
+             const std::string item = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+             int n = -1;
+             const auto* end = item.data() + item.size();
+             auto [ptr, ec] = std::from_chars(item.data(), end, n);
+             if (item.empty() || ec != std::errc() || ptr != end || n < 64 || n > 2160 || n % 2 != 0) return problem;
+             if (std::find(rungs.begin(), rungs.end(), n) != rungs.end()) return problem + " (repeated " + item + ")";
+             rungs.push_back(n);
+             if (comma == std::string::npos) break;
+             pos = comma + 1;
+           }
+         }
+         std::sort(rungs.rbegin(), rungs.rend());
+         c.burned_ladder = std::move(rungs);
+         return std::string();
+       }},
       {"bind", [](ServerConfig& c, const std::string& v) { c.bind_address = v; return std::string(); }},
       {"public-host", [](ServerConfig& c, const std::string& v) { c.public_host = v; return std::string(); }},
       {"data-dir", [](ServerConfig& c, const std::string& v) { c.data_dir = v; return std::string(); }},
@@ -129,6 +154,10 @@ Flags override the JSON config file, which overrides the defaults.
   --replay-retention R replays kept per stream: a count (default 20; 0 records nothing) or
                        an age in days (e.g. 7d: newest 20 kept, and none older than 7 days)
   --hls-window N       segments in the live HLS playlist (default 8)
+  --burned-ladder L    extra burned-in renditions, comma-separated heights (e.g. 720,480,360;
+                       the short side for portrait sources; rungs not below the source are
+                       skipped), with a master playlist /hls/{id}/burned/master.m3u8
+                       (default: off, one burned-in rendition at the source size)
   --demo               load the sample catalog and start the built-in demo publisher
   --log-level L        debug, info (default), warn, error
   --help               show this text

@@ -47,6 +47,11 @@ struct ServerConfig {
   // (what the ingest benchmark compares with nginx-rtmp, which does not transcode either).
   bool burned_in = true;
 
+  // Burned-in rendition's ladder: rung heights (the short side for portrait sources), largest
+  // first, each an even number 64-2160; empty (default): one burned-in rendition at the source
+  // size. `--burned-ladder 720,480,360`. See docs/media-link.md "Ladder".
+  std::vector<int> burned_ladder;
+
   bool demo = false;
   std::string log_level = "info";
 };

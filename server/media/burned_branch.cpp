@@ -109,6 +109,8 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   GstElement* dec = make(bin, "avdec_h264", "burned_dec", error);
   GstElement* q2 = make(bin, "queue", "burned_raw", error);
   GstElement* ov = make(bin, "productoverlay", "burned_overlay", error);
+  // Overlaid raw video for the ladder's rungs (burned_ladder.h); with no rung it is a pass-through.
+  GstElement* ov_tee = make(bin, "tee", "burned_overlaid_tee", error);
   GstElement* enc = make(bin, "x264enc", "burned_enc", error);
   GstElement* parse = make(bin, "h264parse", "burned_parse", error);
   GstElement* tee = make(bin, "tee", "burned_video_tee", error);
@@ -153,8 +155,9 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
         if (self->on_segment_) self->on_segment_(path, start_ns, end_ns);
       });
 
-  if (!gst_element_link_many(q1, dec, q2, ov, enc, parse, tee, nullptr) || !link_tee_to_request(tee, mux) ||
-      !gst_element_link(mux, sink) || (qa != nullptr && !link_to_request(qa, mux))) {
+  if (!gst_element_link_many(q1, dec, q2, ov, ov_tee, enc, parse, tee, nullptr) ||
+      !link_tee_to_request(tee, mux) || !gst_element_link(mux, sink) ||
+      (qa != nullptr && !link_to_request(qa, mux))) {
     error = "cannot link the burned-in branch";
     return nullptr;
   }
@@ -170,7 +173,9 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   add_probe(enc, "src", count_probe, &b->frames_encoded_);
   add_probe(ov, "sink", &BurnedBranch::before_overlay, b.get());
   b->encoded_tee_ = tee;
-  for (GstElement* e : {sink, mux, tee, parse, enc, ov, q2, dec, q1}) gst_element_sync_state_with_parent(e);
+  b->overlaid_tee_ = ov_tee;
+  for (GstElement* e : {sink, mux, tee, parse, enc, ov_tee, ov, q2, dec, q1})
+    gst_element_sync_state_with_parent(e);
   if (qa != nullptr) gst_element_sync_state_with_parent(qa);
   if (!link_from_tee(pipeline->video_tee(), q1) || (qa != nullptr && !link_from_tee(pipeline->audio_tee(), qa))) {
     error = "cannot link the burned-in branch to the tees";

@@ -70,6 +70,8 @@ public:
   // The encoded burned-in video (H.264 byte-stream, SPS/PPS on every keyframe), a seam for
   // further outputs such as the RTMP restream: request a pad and link a (leaky) queue.
   GstElement* encoded_video_tee() const { return encoded_tee_; }
+  // The raw video right after productoverlay (cards burned in), for the ladder's rungs.
+  GstElement* overlaid_video_tee() const { return overlaid_tee_; }
 
 private:
   BurnedBranch() = default;
@@ -98,6 +100,7 @@ private:
   GstElement* raw_queue_ = nullptr;
   GstElement* coded_queue_ = nullptr;
   GstElement* encoded_tee_ = nullptr;
+  GstElement* overlaid_tee_ = nullptr;
   std::unique_ptr<hls::TsSegmenter> segmenter_;  // muxer thread
   SegmentHandler on_segment_;
   std::mutex mutex_;

@@ -222,6 +222,7 @@ void CardLink::attach_restream(StreamLink& link) {
 void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
                              const std::shared_ptr<PublishSession>& session, bool new_live_session) {
   if (link.restream) link.restream->detach_source();
+  if (link.ladder) link.ladder->stop();
   link.burned.reset();  // the previous publisher session's branch (its pipeline is stopped)
   link.burned_cards.clear();
   link.burned_begun = false;
@@ -263,6 +264,11 @@ void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
       .kv("height", bo.height)
       .kv("bitrate_kbps", link.burned->bitrate_kbps());
   attach_restream(link);
+  if (!options_.burned_ladder.empty()) {
+    if (!link.ladder) link.ladder = std::make_unique<BurnedLadder>(loop_, stream_id, options_.burned_ladder);
+    link.ladder->start(session, link.burned->overlaid_video_tee(), link.burned_writer->dir(), main->options(),
+                       bo.width, bo.height, link.burned->bitrate_kbps(), new_live_session);
+  }
 }
 
 void CardLink::on_burned_segment(const std::string& stream_id, const std::shared_ptr<PublishSession>& session,
@@ -366,6 +372,7 @@ void CardLink::presented(const std::string& stream_id, StreamLink& link, const C
       if (link.open_ranges.count(change.product_id) != 0) {
         if (writer != nullptr) writer->end_date_range(link.open_ranges[change.product_id], pdt);
         if (link.burned_writer) link.burned_writer->end_date_range(link.open_ranges[change.product_id], pdt);
+        if (link.ladder) link.ladder->end_date_range(link.open_ranges[change.product_id], pdt);
       }
     }
     link.on_video[change.product_id] = change.change_id;
@@ -385,6 +392,7 @@ void CardLink::presented(const std::string& stream_id, StreamLink& link, const C
                           {"pts", std::to_string(pts)}};
       link.open_ranges[change.product_id] = range.id;
       if (link.burned_writer) link.burned_writer->add_date_range(range);
+      if (link.ladder) link.ladder->add_date_range(range);
       writer->add_date_range(std::move(range));
     }
   } else {
@@ -396,6 +404,7 @@ void CardLink::presented(const std::string& stream_id, StreamLink& link, const C
     if (rit != link.open_ranges.end()) {
       if (writer != nullptr) writer->end_date_range(rit->second, pdt);
       if (link.burned_writer) link.burned_writer->end_date_range(rit->second, pdt);
+      if (link.ladder) link.ladder->end_date_range(rit->second, pdt);
       link.open_ranges.erase(rit);
     }
   }
@@ -421,6 +430,11 @@ void CardLink::on_live_session_ended(const std::string& stream_id, const std::st
   if (link.burned_writer) {
     for (const auto& [product, id] : link.open_ranges) link.burned_writer->end_date_range(id, end_pdt_ms);
     link.burned_writer->end_stream();
+  }
+  if (link.ladder) {
+    for (const auto& [product, id] : link.open_ranges) link.ladder->end_date_range(id, end_pdt_ms);
+    link.ladder->end_stream();
+    link.ladder->stop();
   }
   if (link.restream) link.restream->detach_source();
   link.burned.reset();

@@ -30,6 +30,7 @@
 #include "commerce/exposure_timeline.h"
 #include "core/event_loop.h"
 #include "media/burned_branch.h"
+#include "media/burned_ladder.h"
 #include "media/ingest_manager.h"
 #include "media/restream.h"
 #include "realtime/rooms.h"
@@ -49,6 +50,7 @@ public:
     // The local file behind a catalog image URL the server itself serves (e.g.
     // "/samples/images/pear.png"), "" when the URL is not one of ours. Unset: cards without pictures.
     std::function<std::string(const std::string& url)> image_file;
+    std::vector<int> burned_ladder;  // rung heights (--burned-ladder); empty: no ladder
   };
   CardLink(EventLoop& loop, realtime::RoomService& rooms, IngestManager& ingest, commerce::ExposureTimeline& exposures,
            Options options);
@@ -99,6 +101,7 @@ private:
     // Burned-in rendition of the current publisher session.
     std::unique_ptr<hls::HlsWriter> burned_writer;
     std::unique_ptr<BurnedBranch> burned;
+    std::unique_ptr<BurnedLadder> ladder;  // rungs of the burned-in rendition (options_.burned_ladder)
     std::weak_ptr<PublishSession> burned_session;
     bool burned_begun = false;
     uint64_t burned_dropped_logged = 0;

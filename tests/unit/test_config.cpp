@@ -89,3 +89,29 @@ TEST_CASE("replay retention: a count or days; the live window", "[config]") {
   }
   CHECK(parse_command_line({"--hls-window", "1"}, std::nullopt).action == ConfigResult::Action::error);
 }
+
+TEST_CASE("burned-in ladder: heights from flags or the config file, largest first", "[config]") {
+  CHECK(parse_command_line({}, std::nullopt).config.burned_ladder.empty());
+  auto r = parse_command_line({"--burned-ladder", "360,720,480"}, std::nullopt);
+  REQUIRE(r.action == ConfigResult::Action::run);
+  CHECK(r.config.burned_ladder == std::vector<int>{720, 480, 360});
+  CHECK(parse_command_line({"--burned-ladder=off"}, std::nullopt).config.burned_ladder.empty());
+  harvest::ServerConfig c;
+  CHECK(harvest::apply_config_json(R"({"burned-ladder": "480,240"})", c).empty());
+  CHECK(c.burned_ladder == std::vector<int>{480, 240});
+  CHECK(harvest::apply_config_json(R"({"burned-ladder": 360})", c).empty());
+  CHECK(c.burned_ladder == std::vector<int>{360});
+  harvest::test::TempDir dir;
+  const std::string file = dir.path() + "/harvest.json";
+  std::ofstream(file) << R"({"burned-ladder": "720,480"})";
+  auto f = parse_command_line({"--config", file, "--burned-ladder", "240"}, std::nullopt);
+  REQUIRE(f.action == ConfigResult::Action::run);
+  CHECK(f.config.burned_ladder == std::vector<int>{240});  // the flag wins
+  for (const char* bad :
+       {"720,,480", "abc", "721", "32", "4320", "720,720", "480,", ",480", "-240", "480p"}) {
+    INFO(bad);
+    auto e = parse_command_line({"--burned-ladder", bad}, std::nullopt);
+    CHECK(e.action == ConfigResult::Action::error);
+    CHECK(e.error.find("--burned-ladder") != std::string::npos);
+  }
+}
