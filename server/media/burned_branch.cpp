@@ -363,14 +363,17 @@ GstPadProbeReturn BurnedBranch::before_overlay(GstPad* pad, GstPadProbeInfo* inf
 }
 
 GstFlowReturn BurnedBranch::on_new_sample(GstElement* appsink, gpointer data) {
-  auto* self = static_cast<BurnedBranch*>(data);
+  return pull_into_segmenter(appsink, *static_cast<BurnedBranch*>(data)->segmenter_);
+}
+
+GstFlowReturn pull_into_segmenter(GstElement* appsink, hls::TsSegmenter& segmenter) {
   GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(appsink));
   if (sample == nullptr) return GST_FLOW_EOS;
-  auto write = [self](GstBuffer* buffer) {
+  auto write = [&segmenter](GstBuffer* buffer) {
     GstMapInfo map;
     if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
-    self->segmenter_->write(map.data, map.size, GST_CLOCK_TIME_IS_VALID(pts) ? pts : 0);
+    segmenter.write(map.data, map.size, GST_CLOCK_TIME_IS_VALID(pts) ? pts : 0);
     gst_buffer_unmap(buffer, &map);
   };
   if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {

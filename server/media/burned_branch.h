@@ -28,6 +28,10 @@ namespace harvest::media {
 
 class StreamPipeline;
 
+// Pulls the appsink's next sample (a buffer or a buffer list of muxed TS) into `segmenter`.
+// For the appsinks at the end of the burned-in renditions (source size and ladder rungs).
+GstFlowReturn pull_into_segmenter(GstElement* appsink, hls::TsSegmenter& segmenter);
+
 class BurnedBranch {
 public:
   struct Options {

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "core/log.h"
+#include "media/burned_branch.h"
 #include "media/publish_session.h"
 #include "media/stream_pipeline.h"
 
@@ -216,23 +217,7 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
         });
     GstAppSinkCallbacks callbacks{};
     callbacks.new_sample = [](GstAppSink* s, gpointer me) -> GstFlowReturn {
-      auto* self = static_cast<Rung*>(me);
-      GstSample* sample = gst_app_sink_pull_sample(s);
-      if (sample == nullptr) return GST_FLOW_EOS;
-      auto write = [self](GstBuffer* buffer) {
-        GstMapInfo map;
-        if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
-        const GstClockTime pts = GST_BUFFER_PTS(buffer);
-        self->segmenter->write(map.data, map.size, GST_CLOCK_TIME_IS_VALID(pts) ? pts : 0);
-        gst_buffer_unmap(buffer, &map);
-      };
-      if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {
-        for (guint i = 0; i < gst_buffer_list_length(list); ++i) write(gst_buffer_list_get(list, i));
-      } else if (GstBuffer* buf = gst_sample_get_buffer(sample)) {
-        write(buf);
-      }
-      gst_sample_unref(sample);
-      return GST_FLOW_OK;
+      return pull_into_segmenter(GST_ELEMENT(s), *static_cast<Rung*>(me)->segmenter);
     };
     callbacks.eos = [](GstAppSink*, gpointer me) { static_cast<Rung*>(me)->segmenter->finish(); };
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, rung.get(), nullptr);
