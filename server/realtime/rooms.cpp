@@ -159,6 +159,7 @@ bool RoomService::on_open(ConnId id, const HttpRequest& upgrade) {
   Room& r = room(conn.stream_id);
   conn.room_index = r.conns.size();
   r.conns.push_back(id);
+  if (conn.replay_session.empty() && conn.identity.may_manage(conn.stream_id)) r.hosts.push_back(id);
   http_.send(id, welcome_json(conn).dump());
   mark_viewers(r);
   if (conn.replay_session.empty() && conn.identity.may_manage(conn.stream_id)) {
@@ -180,6 +181,7 @@ void RoomService::on_close(ConnId id) {
         conns_.at(r.conns[idx]).room_index = idx;
         r.conns.pop_back();
       }
+      std::erase(r.hosts, id);
       mark_viewers(r);
     }
   }
@@ -587,6 +589,7 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
         note.qty = o.order.qty;
         note.buyer = buyer;
         mark_stock(r, o.order.product_id);
+        send_order_to_hosts(r, o.order, buyer);
       }
       if (cit == conns_.end()) return;  // the buyer left; the order stands (a retry finds it)
       JsonObject j;
@@ -612,6 +615,28 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
     mark_stock(r, decided.order.product_id);
     if (decided.sale_sold_out) sale_ended(r, *decided.sale_sold_out);
   }
+}
+
+void RoomService::send_order_to_hosts(Room& r, const commerce::Order& o, const std::string& buyer) {
+  if (r.hosts.empty()) return;
+  // What GET /orders gives for one order (hosts may see viewer ids), pushed as it becomes
+  // durable, so a host's order feed needs no re-reading of the whole list.
+  const json event = {{"type", "order"},
+                      {"order_id", o.id},
+                      {"product_id", o.product_id},
+                      {"qty", o.qty},
+                      {"unit_price", o.unit_price},
+                      {"total", o.total},
+                      {"currency", o.currency},
+                      {"sale_id", o.sale_id.empty() ? json(nullptr) : json(o.sale_id)},
+                      {"buyer", buyer},
+                      {"viewer_id", o.viewer_id},
+                      {"media_time", o.media_time ? json(*o.media_time) : json(nullptr)},
+                      {"card_product_id", o.card_product_id},
+                      {"media_card_product_id", o.media_card_product_id},
+                      {"replay_session", o.replay_session.empty() ? json(nullptr) : json(o.replay_session)},
+                      {"server_time", o.server_time_ms}};
+  http_.send_to_all(r.hosts, Payload(event.dump()), Delivery::reliable, 0);
 }
 
 void RoomService::handle_chat(Conn& c, const ClientMessage& m) {

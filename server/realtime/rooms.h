@@ -157,6 +157,7 @@ private:
   struct Room {
     std::string stream_id;
     std::vector<ConnId> conns;
+    std::vector<ConnId> hosts;  // live host/admin connections of this stream (few): `order` events
     std::vector<VisibleCard> cards;  // most recently shown last
     std::set<std::string> dirty_stock;
     std::map<std::string, PurchaseNote> purchases;
@@ -197,6 +198,8 @@ private:
   void handle_chat_delete(Conn& c, const ClientMessage& m);
   void handle_viewer_mute(Conn& c, const ClientMessage& m);
   // Sends `for_hosts` to the room's hosts and `for_viewers` to everyone else.
+  // The `order` event to the room's hosts, once the order is durable.
+  void send_order_to_hosts(Room& r, const commerce::Order& order, const std::string& buyer);
   void broadcast_by_role(Room& r, const std::string& for_hosts, const std::string& for_viewers, ConnId except);
 
   void announce_card(Room& room, const VisibleCard& card, bool shown, const Conn* requester,

@@ -25,6 +25,7 @@ const state = {
   openForm: new Map(),  // product_id -> 'edit' | 'sale'
   orders: [],
   ordersFromServer: false,  // GET /orders works: the feed is the server's list, refreshed on purchases
+  ordersPushed: false,  // the server sends an `order` event per durable order: the feed follows it
   orderCount: 0,
   gmv: 0,
   viewers: 0,
@@ -182,6 +183,10 @@ function wireRoom(r) {
     const m = e.detail;
     const p = state.products.get(m.product_id);
     if (p && Number.isInteger(m.count)) p.sold = m.count;
+    if (state.ordersPushed) {  // the server pushes each order to hosts: nothing to re-read
+      renderCatalog();
+      return;
+    }
     if (state.ordersFromServer) {
       scheduleOrdersReload();
       renderCatalog();
@@ -195,7 +200,12 @@ function wireRoom(r) {
     });
     renderCatalog();
   });
-  r.addEventListener('order', (e) => addOrder(e.detail.order ?? e.detail));  // not in v1: full orders for hosts
+  // Each durable order, pushed to hosts (an addition to v1, docs/protocol.md).
+  r.addEventListener('order', (e) => {
+    const o = e.detail.order ?? e.detail;
+    state.ordersPushed = true;
+    if (!state.orders.some((x) => x.order_id === o.order_id)) addOrder(o);
+  });
   r.addEventListener('viewers', (e) => {
     state.viewers = e.detail.count;
     renderStats();

@@ -87,6 +87,17 @@ run('flash_sale_500_buyers', async (t) => {
     assert(o.server_time > 0, 'order server_time');
     eq(o.sale_id, started.sale_id, 'order sale id');
   }
+  // The host got one `order` event per durable order (and viewers none): the same ids, no duplicate.
+  await host.waitFor(() => host.messages.filter((m) => m.type === 'order').length >= UNITS, 10000);
+  const pushed = host.messages.filter((m) => m.type === 'order');
+  eq(pushed.length, UNITS, 'order events to the host');
+  eq(new Set(pushed.map((o) => o.order_id)).size, UNITS, 'no order pushed twice');
+  for (const o of pushed) {
+    assert(confirmedIds.has(o.order_id), `pushed order ${o.order_id} was confirmed`);
+    eq(o.total, 1990, 'pushed order total');
+    assert(/^买家 /.test(o.buyer) && o.viewer_id.startsWith('buyer-'), 'pushed order buyer');
+  }
+  assert(buyers.every((b) => !b.messages.some((m) => m.type === 'order')), 'viewers never get order events');
   const csv = await server.http('GET', `/api/streams/${stream.id}/orders?format=csv`, { token: stream.host_token });
   eq(csv.text.trim().split('\r\n').length, UNITS + 1, 'CSV rows');
   const viewerOrders = await server.http('GET', `/api/streams/${stream.id}/orders`);
