@@ -24,25 +24,6 @@ bool is_int_in(const json& v, int64_t min, int64_t max) {
   return false;
 }
 
-json order_json(const commerce::Order& o) {
-  return {{"order_id", o.id},
-          {"stream", o.stream_id},
-          {"viewer_id", o.viewer_id},
-          {"idempotency_key", o.idempotency_key},
-          {"product_id", o.product_id},
-          {"qty", o.qty},
-          {"unit_price", o.unit_price},
-          {"total", o.total},
-          {"currency", o.currency},
-          {"media_time", o.media_time ? json(*o.media_time) : json(nullptr)},
-          {"card_product_id", o.card_product_id.empty() ? json(nullptr) : json(o.card_product_id)},
-          {"media_card_product_id", o.media_card_product_id.empty() ? json(nullptr) : json(o.media_card_product_id)},
-          {"sale_id", o.sale_id.empty() ? json(nullptr) : json(o.sale_id)},
-          {"server_time", o.server_time_ms},
-          {"replay_session", o.replay_session.empty() ? json(nullptr) : json(o.replay_session)},
-          {"media_exposure_id", o.media_exposure_id == 0 ? json(nullptr) : json(o.media_exposure_id)}};
-}
-
 // RFC 4180: quote every text field, double the quotes inside. A leading =,+,-,@ is prefixed with
 // ' so spreadsheets do not run it as a formula.
 std::string csv_text(const std::string& s) {

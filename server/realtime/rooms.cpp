@@ -259,6 +259,25 @@ void RoomService::reject_buy(const Conn& c, commerce::Rejection reason, const st
   http_.send(c.id, r.take());
 }
 
+json order_json(const commerce::Order& o) {
+  return {{"order_id", o.id},
+          {"stream", o.stream_id},
+          {"viewer_id", o.viewer_id},
+          {"idempotency_key", o.idempotency_key},
+          {"product_id", o.product_id},
+          {"qty", o.qty},
+          {"unit_price", o.unit_price},
+          {"total", o.total},
+          {"currency", o.currency},
+          {"media_time", o.media_time ? json(*o.media_time) : json(nullptr)},
+          {"card_product_id", o.card_product_id.empty() ? json(nullptr) : json(o.card_product_id)},
+          {"media_card_product_id", o.media_card_product_id.empty() ? json(nullptr) : json(o.media_card_product_id)},
+          {"sale_id", o.sale_id.empty() ? json(nullptr) : json(o.sale_id)},
+          {"server_time", o.server_time_ms},
+          {"replay_session", o.replay_session.empty() ? json(nullptr) : json(o.replay_session)},
+          {"media_exposure_id", o.media_exposure_id == 0 ? json(nullptr) : json(o.media_exposure_id)}};
+}
+
 json RoomService::product_json(const commerce::Product& p) const {
   return {{"id", p.id},       {"title", p.title}, {"price", p.price}, {"currency", p.currency},
           {"image", p.image}, {"stock", p.stock}, {"sold", p.sold}};
@@ -619,23 +638,11 @@ void RoomService::handle_buy(Conn& c, const ClientMessage& m) {
 
 void RoomService::send_order_to_hosts(Room& r, const commerce::Order& o, const std::string& buyer) {
   if (r.hosts.empty()) return;
-  // What GET /orders gives for one order (hosts may see viewer ids), pushed as it becomes
-  // durable, so a host's order feed needs no re-reading of the whole list.
-  const json event = {{"type", "order"},
-                      {"order_id", o.id},
-                      {"product_id", o.product_id},
-                      {"qty", o.qty},
-                      {"unit_price", o.unit_price},
-                      {"total", o.total},
-                      {"currency", o.currency},
-                      {"sale_id", o.sale_id.empty() ? json(nullptr) : json(o.sale_id)},
-                      {"buyer", buyer},
-                      {"viewer_id", o.viewer_id},
-                      {"media_time", o.media_time ? json(*o.media_time) : json(nullptr)},
-                      {"card_product_id", o.card_product_id},
-                      {"media_card_product_id", o.media_card_product_id},
-                      {"replay_session", o.replay_session.empty() ? json(nullptr) : json(o.replay_session)},
-                      {"server_time", o.server_time_ms}};
+  // The row GET /orders gives (hosts may see viewer ids), pushed as the order becomes durable,
+  // so a host's order feed needs no re-reading of the whole list.
+  json event = order_json(o);
+  event["type"] = "order";
+  event["buyer"] = buyer;
   http_.send_to_all(r.hosts, Payload(event.dump()), Delivery::reliable, 0);
 }
 

@@ -77,6 +77,10 @@ public:
   virtual void on_card_update(const CardUpdate& /*update*/) {}
 };
 
+// One order as hosts see it: a row of GET /api/streams/{id}/orders, and (with `type` and the
+// masked `buyer`) the `order` event pushed to hosts.
+nlohmann::json order_json(const commerce::Order& order);
+
 class RoomService final : public WebSocketHandler {
 public:
   RoomService(EventLoop& loop, HttpServer& http, StreamRegistry& streams, const AccessConfig& access,
