@@ -1,6 +1,6 @@
 // Broadcaster page: the phone's camera and microphone, front/back switch, going live over
 // WHIP where the server has it, and the RTMP/SRT details (with a QR code) for encoder apps.
-import { $, copyText, setChildren, setText, streamIdFromPath, takeHashParams } from './dom.js';
+import { $, copyText, setChildren, setText, streamIdFromPath, takeHashParams, toast } from './dom.js';
 import { fillIcons, icon } from './icons.js';
 import { initLanguageSwitch, onLanguageChange, t } from './i18n.js';
 import { renderQr } from './qr_view.js';
@@ -21,15 +21,6 @@ const state = {
   publish: 'idle',  // idle | connecting | live | failed
   publishError: '',
 };
-
-function toast(text, kind = 'info') {
-  const box = $('#toast');
-  box.dataset.kind = kind;
-  setText(box, text);
-  box.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
-}
 
 // ---------- camera ----------
 

@@ -67,6 +67,16 @@ export function setText(node, text) {
 }
 
 // The stream id from /watch/{id}, /host/{id}, /broadcast/{id}.
+// Shows `text` in the page's #toast for 4 s (`kind`: info | error), replacing the one shown.
+export function toast(text, kind = 'info') {
+  const box = $('#toast');
+  box.dataset.kind = kind;
+  setText(box, text);
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
+}
+
 export function streamIdFromPath(pathname = location.pathname) {
   const parts = pathname.split('/').filter(Boolean);
   return parts.length >= 2 ? decodeURIComponent(parts[1]) : '';

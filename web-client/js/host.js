@@ -5,7 +5,7 @@
 // the websocket URL and Authorization headers, never in a link meant for viewers; a token
 // handed over in the fragment (#token=…, never sent to the server) is removed from the
 // address bar at once.
-import { $, copyText, el, randomId, setChildren, setText, streamIdFromPath, takeHashParams } from './dom.js';
+import { $, copyText, el, randomId, setChildren, setText, streamIdFromPath, takeHashParams, toast } from './dom.js';
 import { formatCountdown, formatNumber, initLanguageSwitch, onLanguageChange, t } from './i18n.js';
 import { formatMoney, moneyInputValue, parseMoney } from './money.js';
 import { Room } from './room.js';
@@ -42,15 +42,6 @@ function readToken() {
     return fromHash;
   }
   return sessionStorage.getItem(TOKEN_KEY) || '';
-}
-
-function toast(text, kind = 'info') {
-  const box = $('#toast');
-  box.dataset.kind = kind;
-  setText(box, text);
-  box.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
 }
 
 async function api(path, options = {}) {
