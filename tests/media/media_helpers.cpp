@@ -181,13 +181,6 @@ nlohmann::json stream_info(const ServerProcess& server, const std::string& strea
   return j.is_discarded() ? nlohmann::json::object() : j;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 nlohmann::json ffprobe(const std::string& path) {
   const std::string out = path + ".probe.json";
   ChildProcess p({"sh", "-c",

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/server_process.h"
+#include "support/temp_dir.h"  // read_file
 
 namespace harvest::test {
 
@@ -91,7 +92,5 @@ nlohmann::json ffprobe(const std::string& path);
 // Downloads a segment over HTTP into `dir`; returns the local path (empty on failure).
 std::string download_segment(const ServerProcess& server, const std::string& stream_id, const std::string& uri,
                              const std::string& dir);
-
-std::string read_file(const std::string& path);
 
 }  // namespace harvest::test

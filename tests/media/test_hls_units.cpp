@@ -13,11 +13,7 @@ using namespace harvest::media::hls;
 namespace fs = std::filesystem;
 
 namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void touch(const std::string& path) { std::ofstream(path) << "ts"; }
+void touch(const std::string& path) { harvest::test::write_file(path, "ts"); }
 size_t count(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
@@ -79,7 +75,7 @@ TEST_CASE("HLS writer keeps a bounded window, deletes old segments, counts disco
   add(2, 2);
   w.begin_session(2'000'000);  // a reconnect
   add(3, 0);
-  std::string text = slurp(w.playlist_path());
+  std::string text = harvest::test::read_file(w.playlist_path());
   CHECK(text.find("#EXT-X-MEDIA-SEQUENCE:1\n") != std::string::npos);
   CHECK(count(text, "#EXT-X-DISCONTINUITY\n") == 1);
   CHECK(text.find("#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:33:20.000Z\n#EXTINF:1.000,\nseg3.ts") != std::string::npos);
@@ -87,7 +83,7 @@ TEST_CASE("HLS writer keeps a bounded window, deletes old segments, counts disco
   add(4, 1);
   add(5, 2);
   add(6, 3);
-  text = slurp(w.playlist_path());
+  text = harvest::test::read_file(w.playlist_path());
   CHECK(text.find("#EXT-X-MEDIA-SEQUENCE:4\n") != std::string::npos);
   CHECK(text.find("#EXT-X-DISCONTINUITY-SEQUENCE:1\n") != std::string::npos);
   CHECK(count(text, "#EXT-X-DISCONTINUITY\n") == 0);
@@ -98,7 +94,7 @@ TEST_CASE("HLS writer keeps a bounded window, deletes old segments, counts disco
   REQUIRE(w.add_segment(dir + "/empty.ts", 5, 5));
   CHECK_FALSE(fs::exists(dir + "/empty.ts"));
   w.end_stream();
-  CHECK(slurp(w.playlist_path()).find("#EXT-X-ENDLIST") != std::string::npos);
+  CHECK(harvest::test::read_file(w.playlist_path()).find("#EXT-X-ENDLIST") != std::string::npos);
   w.remove_files();
   CHECK_FALSE(fs::exists(dir));
 }
@@ -115,14 +111,14 @@ TEST_CASE("HLS writer date ranges: add, end, drop once they leave the window", "
   };
   add(0);
   w.add_date_range({.id = "c1", .cls = "com.harvestlive.card", .start_ms = 500, .attributes = {{"product", "crab"}}});
-  CHECK(slurp(w.playlist_path()).find("ID=\"c1\"") != std::string::npos);
+  CHECK(harvest::test::read_file(w.playlist_path()).find("ID=\"c1\"") != std::string::npos);
   CHECK(w.end_date_range("c1", 1200));
   CHECK_FALSE(w.end_date_range("nope", 1));
-  CHECK(slurp(w.playlist_path()).find("DURATION=0.700") != std::string::npos);
+  CHECK(harvest::test::read_file(w.playlist_path()).find("DURATION=0.700") != std::string::npos);
   add(1);
   add(2);
   add(3);  // the window starts at 2000 ms now; the range ended at 1200
-  CHECK(slurp(w.playlist_path()).find("c1") == std::string::npos);
+  CHECK(harvest::test::read_file(w.playlist_path()).find("c1") == std::string::npos);
 }
 
 TEST_CASE("HLS routes serve only plain playlist and segment names", "[unit][hls]") {

@@ -14,11 +14,7 @@ using namespace harvest::media::hls;
 namespace fs = std::filesystem;
 
 namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void touch(const std::string& path) { std::ofstream(path) << "ts"; }
+void touch(const std::string& path) { harvest::test::write_file(path, "ts"); }
 }  // namespace
 
 TEST_CASE("playlist text reads back: segments, PDT, discontinuity, type, end list", "[unit][hls][replay]") {
@@ -70,7 +66,7 @@ TEST_CASE("a recording keeps every segment of the session beyond the live window
   const std::string dir = tmp.path() + "/replays/s1/1000";
   CHECK(fs::exists(dir + "/seg0.ts"));                // the replay kept it
   CHECK(fs::hard_link_count(dir + "/seg4.ts") == 2);  // a link, not a copy
-  std::string text = slurp(dir + "/index.m3u8");
+  std::string text = harvest::test::read_file(dir + "/index.m3u8");
   CHECK(text.find("#EXT-X-PLAYLIST-TYPE:EVENT\n") != std::string::npos);
   CHECK(text.find("#EXT-X-ENDLIST") == std::string::npos);
   auto info = lib.find("s1", "1000");
@@ -81,7 +77,7 @@ TEST_CASE("a recording keeps every segment of the session beyond the live window
   CHECK(info->duration_s == Approx(5.0));
   w.end_stream();
   CHECK(w.recording() == nullptr);
-  text = slurp(dir + "/index.m3u8");
+  text = harvest::test::read_file(dir + "/index.m3u8");
   CHECK(text.find("#EXT-X-PLAYLIST-TYPE:VOD\n") != std::string::npos);
   CHECK(text.find("#EXT-X-ENDLIST\n") != std::string::npos);
   CHECK(text.find("ID=\"card-1\"") != std::string::npos);
@@ -146,7 +142,7 @@ TEST_CASE("replay library: crash recovery, retention by count and age, delete, n
   REQUIRE(list.size() == 2);  // the oldest went: 2 kept
   CHECK(list[0].session == "3000");
   CHECK_FALSE(list[0].live);  // closed at startup
-  CHECK(slurp(root + "/s/3000/index.m3u8").find("#EXT-X-PLAYLIST-TYPE:VOD\n") != std::string::npos);
+  CHECK(harvest::test::read_file(root + "/s/3000/index.m3u8").find("#EXT-X-PLAYLIST-TYPE:VOD\n") != std::string::npos);
   CHECK(list[1].session == "2000");
 
   // Age: replays that started more than 1 day ago go; the recording one is never touched.

@@ -64,10 +64,6 @@ struct Closed {
   std::string path;
   uint64_t start, end;
 };
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 void feed(TsSegmenter& s, const std::string& bytes, uint64_t rt = 0) {
   s.write(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), rt);
 }
@@ -110,7 +106,7 @@ TEST_CASE("segmenter cuts on the first keyframe after the target, with PAT/PMT i
   CHECK(closed[2].path == dir.path() + "/s-000007.ts");
   CHECK(closed[2].end >= 2'400'000'000);
   for (const auto& c : closed) {
-    const std::string bytes = slurp(c.path);
+    const std::string bytes = harvest::test::read_file(c.path);
     REQUIRE(bytes.size() % 188 == 0);
     CHECK(bytes.substr(0, 188) == pat());
     CHECK(bytes.substr(188, 188) == pmt(true));
@@ -133,5 +129,5 @@ TEST_CASE("segmenter cuts audio-only streams at a PAT", "[unit][hls]") {
   REQUIRE(closed.size() == 3);
   CHECK(closed[0].end - closed[0].start >= 1'000'000'000);
   CHECK(closed[0].end - closed[0].start < 1'150'000'000);
-  for (const auto& c : closed) CHECK(slurp(c.path).substr(0, 188) == pat());
+  for (const auto& c : closed) CHECK(harvest::test::read_file(c.path).substr(0, 188) == pat());
 }

@@ -16,4 +16,9 @@ private:
   std::string path_;
 };
 
+// A whole file's bytes ("" when it cannot be read).
+std::string read_file(const std::string& path);
+// Creates or replaces `path` with `bytes`.
+void write_file(const std::string& path, const std::string& bytes);
+
 }  // namespace harvest::test
