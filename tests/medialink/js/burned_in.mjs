@@ -2,24 +2,19 @@
 // the burned-in rendition (same size, portrait) has the card's pixels from the frame whose PTS
 // card.shown gave, and not before.
 import { join } from 'node:path';
-import { Server, Client, run, assert, eq } from '../../commerce/js/lib.mjs';
-import { rtmpPort, publish, waitPlaylist, download, regionLuma, videoSize, tempDir } from './medialib.mjs';
+import { run, assert, eq } from '../../commerce/js/lib.mjs';
+import { rtmpPort, publish, waitPlaylist, download, regionLuma, videoSize, hostedStream } from './medialib.mjs';
 
 const W = 320;
 const H = 568;
 
 run('burned_in_card_pixels', async (t) => {
-  const server = await Server.start();
-  t.defer(() => server.stop());
-  const tmp = tempDir();
-  t.defer(() => tmp.remove());
-  const stream = await server.createStream('burned in');
-  eq((await server.putProducts(stream.id, [
-    { id: 'melon', title: 'Melon', price: 2990, currency: 'CNY', stock: 5 },
-  ], stream.host_token)).status, 200, 'PUT products');
-  const host = await Client.connect(server, { stream: stream.id, token: stream.host_token });
-  t.defer(() => host.close());
-  await host.waitFor((m) => m.type === 'welcome');
+  const { server, tmp, stream, host } = await hostedStream(t, {
+    title: 'burned in',
+    products: [
+      { id: 'melon', title: 'Melon', price: 2990, currency: 'CNY', stock: 5 },
+    ],
+  });
 
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${stream.stream_key}`,
                       { width: W, height: H, seconds: 12, color: '0x2040a0' });

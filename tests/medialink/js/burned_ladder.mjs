@@ -5,8 +5,8 @@
 // DATERANGE, the card's pixels from its frame on).
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Server, Client, run, assert, eq } from '../../commerce/js/lib.mjs';
-import { rtmpPort, publish, waitPlaylist, download, regionLuma, videoSize, tempDir, parseAttributes } from './medialib.mjs';
+import { run, assert, eq } from '../../commerce/js/lib.mjs';
+import { rtmpPort, publish, waitPlaylist, download, regionLuma, videoSize, hostedStream, parseAttributes } from './medialib.mjs';
 
 const W = 640;
 const H = 360;
@@ -19,17 +19,13 @@ function streams(file) {
 }
 
 run('burned_ladder_rung', async (t) => {
-  const server = await Server.start({ args: ['--burned-ladder', '240'] });
-  t.defer(() => server.stop());
-  const tmp = tempDir();
-  t.defer(() => tmp.remove());
-  const stream = await server.createStream('ladder');
-  eq((await server.putProducts(stream.id, [
-    { id: 'melon', title: 'Melon', price: 2990, currency: 'CNY', stock: 5 },
-  ], stream.host_token)).status, 200, 'PUT products');
-  const host = await Client.connect(server, { stream: stream.id, token: stream.host_token });
-  t.defer(() => host.close());
-  await host.waitFor((m) => m.type === 'welcome');
+  const { server, tmp, stream, host } = await hostedStream(t, {
+    title: 'ladder',
+    serverOptions: { args: ['--burned-ladder', '240'] },
+    products: [
+      { id: 'melon', title: 'Melon', price: 2990, currency: 'CNY', stock: 5 },
+    ],
+  });
 
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${stream.stream_key}`,
                       { width: W, height: H, seconds: 14, color: '0x2040a0' });

@@ -4,8 +4,8 @@
 // the card's rectangle (where the overlay said it drew it) before and after each change.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { Server, Client, run, assert, eq } from '../../commerce/js/lib.mjs';
-import { rtmpPort, publish, collectSegments, grayFrames, pixelsDiffering, lumaStdDev, cardRects, tempDir } from './medialib.mjs';
+import { run, assert, eq } from '../../commerce/js/lib.mjs';
+import { rtmpPort, publish, collectSegments, grayFrames, pixelsDiffering, lumaStdDev, cardRects, hostedStream } from './medialib.mjs';
 
 const W = 480;
 const H = 854;
@@ -13,18 +13,14 @@ const SAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../../samples'
 const even = (v) => Math.floor(v / 2) * 2;
 
 run('burned_in_card_scene', async (t) => {
-  const server = await Server.start({ args: ['--samples-dir', SAMPLES] });
-  t.defer(() => server.stop());
-  const tmp = tempDir();
-  t.defer(() => tmp.remove());
-  const stream = await server.createStream('burned scene');
-  eq((await server.putProducts(stream.id, [
-    { id: 'pear', title: 'Pear', price: 2990, currency: 'CNY', stock: 50, image: '/samples/images/pear-yulu.png' },
-    { id: 'crab', title: 'Crab', price: 9900, currency: 'CNY', stock: 9, image: '/samples/images/no-such-picture.png' },
-  ], stream.host_token)).status, 200, 'PUT products');
-  const host = await Client.connect(server, { stream: stream.id, token: stream.host_token });
-  t.defer(() => host.close());
-  await host.waitFor((m) => m.type === 'welcome');
+  const { server, tmp, stream, host } = await hostedStream(t, {
+    title: 'burned scene',
+    serverOptions: { args: ['--samples-dir', SAMPLES] },
+    products: [
+      { id: 'pear', title: 'Pear', price: 2990, currency: 'CNY', stock: 50, image: '/samples/images/pear-yulu.png' },
+      { id: 'crab', title: 'Crab', price: 9900, currency: 'CNY', stock: 9, image: '/samples/images/no-such-picture.png' },
+    ],
+  });
 
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${stream.stream_key}`,
                       { width: W, height: H, seconds: 40, color: '0x2040a0' });

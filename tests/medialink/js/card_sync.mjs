@@ -4,8 +4,8 @@
 // EXT-X-DATERANGE at that program date time, and as our SEI in the access unit with that PTS
 // (and in no earlier access unit of the segment).
 import { join } from 'node:path';
-import { Server, Client, run, assert, eq } from '../../commerce/js/lib.mjs';
-import { rtmpPort, publish, waitPlaylist, download, videoPackets, hexOf, tempDir, SEI_UUID_HEX } from './medialib.mjs';
+import { run, assert, eq } from '../../commerce/js/lib.mjs';
+import { rtmpPort, publish, waitPlaylist, download, videoPackets, hexOf, hostedStream, SEI_UUID_HEX } from './medialib.mjs';
 
 const approx = (a, b, eps) => Math.abs(a - b) <= eps;
 
@@ -41,19 +41,13 @@ async function checkCard(server, stream, tmp, shown, productId) {
 }
 
 run('card_sync_passthrough', async (t) => {
-  const server = await Server.start();
-  t.defer(() => server.stop());
-  const tmp = tempDir();
-  t.defer(() => tmp.remove());
-  const stream = await server.createStream('media link');
-  const put = await server.putProducts(stream.id, [
-    { id: 'pear', title: 'Pear', price: 3990, currency: 'CNY', stock: 10, image: '/samples/images/pear-yulu.png' },
-    { id: 'apple', title: 'Apple', price: 1990, currency: 'CNY', stock: 10, image: '/samples/images/pear-yulu.png' },
-  ], stream.host_token);
-  eq(put.status, 200, 'PUT products');
-  const host = await Client.connect(server, { stream: stream.id, token: stream.host_token });
-  t.defer(() => host.close());
-  eq((await host.waitFor((m) => m.type === 'welcome')).role, 'host', 'host role');
+  const { server, tmp, stream, host } = await hostedStream(t, {
+    title: 'media link',
+    products: [
+      { id: 'pear', title: 'Pear', price: 3990, currency: 'CNY', stock: 10, image: '/samples/images/pear-yulu.png' },
+      { id: 'apple', title: 'Apple', price: 1990, currency: 'CNY', stock: 10, image: '/samples/images/pear-yulu.png' },
+    ],
+  });
 
   // Offline: the change is kept; card.shown goes out with null timing.
   const offline = await host.request({ type: 'card.show', product_id: 'pear', slot: 'top' });

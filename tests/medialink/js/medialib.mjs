@@ -4,7 +4,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitUntil } from '../../commerce/js/lib.mjs';
+import { Server, Client, waitUntil, eq } from '../../commerce/js/lib.mjs';
 
 export const SEI_UUID_HEX = '568debb8653d4648af65ce50b4bdca36';
 
@@ -186,4 +186,19 @@ export function cardRects(server) {
   for (const m of server.log.matchAll(/event=burned_card_frame .*product=(\S+) action=shown .*rect=(\d+),(\d+),(\d+),(\d+)/g))
     out[m[1]] = { x: Number(m[2]), y: Number(m[3]), w: Number(m[4]), h: Number(m[5]) };
   return out;
+}
+
+// The common start of a media-link test: a server (Server.start options), a temp dir, one stream
+// with `products` in its catalog, and its host connected and welcomed as host; `t` cleans up all.
+export async function hostedStream(t, { title, products, serverOptions = {} }) {
+  const server = await Server.start(serverOptions);
+  t.defer(() => server.stop());
+  const tmp = tempDir();
+  t.defer(() => tmp.remove());
+  const stream = await server.createStream(title);
+  eq((await server.putProducts(stream.id, products, stream.host_token)).status, 200, 'PUT products');
+  const host = await Client.connect(server, { stream: stream.id, token: stream.host_token });
+  t.defer(() => host.close());
+  eq((await host.waitFor((m) => m.type === 'welcome')).role, 'host', 'host role');
+  return { server, tmp, stream, host };
 }
