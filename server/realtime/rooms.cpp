@@ -818,14 +818,10 @@ json RoomService::health_json(const StreamState& s) const {
 void RoomService::send_health(const StreamState& s) {
   auto rit = rooms_.find(s.record.id);
   if (rit == rooms_.end()) return;
-  std::string text;
-  for (ConnId id : rit->second.conns) {
-    auto cit = conns_.find(id);
-    if (cit == conns_.end() || !cit->second.replay_session.empty() || !cit->second.identity.may_manage(s.record.id))
-      continue;
-    if (text.empty()) text = health_json(s).dump();
-    http_.send(id, Payload(text), Delivery::superseding, supersede_key("stream.health", ""));
-  }
+  const Room& r = rit->second;
+  if (r.hosts.empty()) return;
+  const Payload health(health_json(s).dump());
+  for (ConnId id : r.hosts) http_.send(id, health, Delivery::superseding, supersede_key("stream.health", ""));
 }
 
 void RoomService::health_tick() {
