@@ -672,11 +672,12 @@ void RoomService::handle_chat(Conn& c, const ClientMessage& m) {
     if (for_host) j.str("viewer_id", c.viewer_id);
     return j.take();
   };
-  broadcast_by_role(r, chat(true, false), chat(false, false), c.id);
+  const std::string for_viewers = chat(false, false);
+  broadcast_by_role(r, chat(true, false), for_viewers, c.id);
   const bool sender_is_host = c.identity.may_manage(c.stream_id);
   http_.send(c.id, chat(sender_is_host, !m.id_json.empty()));
 
-  r.recent_chat.push_back(ChatNote{id, c.viewer_id, json::parse(chat(false, false))});
+  r.recent_chat.push_back(ChatNote{id, c.viewer_id, json::parse(for_viewers)});
   while (r.recent_chat.size() > kRecentChat) r.recent_chat.pop_front();
 }
 
@@ -700,10 +701,11 @@ void RoomService::handle_chat_delete(Conn& c, const ClientMessage& m) {
 
 void RoomService::handle_viewer_mute(Conn& c, const ClientMessage& m) {
   Room& r = room(c.stream_id);
-  const int64_t until = now_ms() + m.duration_s * 1000;
-  r.muted_until_ms[m.viewer_id] = until;
+  const int64_t now = now_ms();
   // Expired mutes are dropped as new ones come, so the map stays as small as the mutes in force.
-  std::erase_if(r.muted_until_ms, [now = now_ms()](const auto& kv) { return kv.second <= now; });
+  std::erase_if(r.muted_until_ms, [now](const auto& kv) { return kv.second <= now; });
+  const int64_t until = now + m.duration_s * 1000;
+  r.muted_until_ms[m.viewer_id] = until;
   JsonObject j;
   j.str("type", "viewer.muted");
   if (!m.id_json.empty()) j.raw("re", m.id_json);
