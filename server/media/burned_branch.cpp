@@ -8,21 +8,12 @@
 
 #include "core/log.h"
 #include "sei.h"
+#include "media/gst_build.h"
 #include "media/stream_pipeline.h"
 
 namespace harvest::media {
 
 namespace {
-
-GstElement* make(GstElement* bin, const char* factory, const char* name, std::string& error) {
-  GstElement* e = gst_element_factory_make(factory, name);
-  if (e == nullptr) {
-    if (error.empty()) error = std::string("element missing: ") + factory;
-    return nullptr;
-  }
-  gst_bin_add(GST_BIN(bin), e);
-  return e;
-}
 
 guint64 buffers_in(GstPadProbeInfo* info) {
   if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) != 0)
@@ -58,33 +49,6 @@ GstPadProbeReturn keyframe_gate(GstPad*, GstPadProbeInfo* info, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
-bool link_to_request(GstElement* from, GstElement* mux) {
-  GstPad* src = gst_element_get_static_pad(from, "src");
-  GstPad* sink = gst_element_request_pad_simple(mux, "sink_%d");
-  const bool ok = src != nullptr && sink != nullptr && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
-  if (src != nullptr) gst_object_unref(src);
-  if (sink != nullptr) gst_object_unref(sink);
-  return ok;
-}
-
-bool link_tee_to_request(GstElement* tee, GstElement* mux) {
-  GstPad* src = gst_element_request_pad_simple(tee, "src_%u");
-  GstPad* sink = gst_element_request_pad_simple(mux, "sink_%d");
-  const bool ok = src != nullptr && sink != nullptr && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
-  if (src != nullptr) gst_object_unref(src);
-  if (sink != nullptr) gst_object_unref(sink);
-  return ok;
-}
-
-bool link_from_tee(GstElement* tee, GstElement* to) {
-  GstPad* src = gst_element_request_pad_simple(tee, "src_%u");
-  GstPad* sink = gst_element_get_static_pad(to, "sink");
-  const bool ok = src != nullptr && sink != nullptr && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
-  if (src != nullptr) gst_object_unref(src);
-  if (sink != nullptr) gst_object_unref(sink);
-  return ok;
-}
-
 void add_probe(GstElement* e, const char* pad_name, GstPadProbeCallback cb, gpointer data,
                GDestroyNotify destroy = nullptr) {
   GstPad* pad = gst_element_get_static_pad(e, pad_name);
@@ -105,18 +69,18 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   b->pipeline_ = pipeline;
   b->on_segment_ = std::move(on_segment);
   GstElement* bin = pipeline->pipeline();
-  GstElement* q1 = make(bin, "queue", "burned_coded", error);
-  GstElement* dec = make(bin, "avdec_h264", "burned_dec", error);
-  GstElement* q2 = make(bin, "queue", "burned_raw", error);
-  GstElement* ov = make(bin, "productoverlay", "burned_overlay", error);
+  GstElement* q1 = add_element(bin, "queue", "burned_coded", error);
+  GstElement* dec = add_element(bin, "avdec_h264", "burned_dec", error);
+  GstElement* q2 = add_element(bin, "queue", "burned_raw", error);
+  GstElement* ov = add_element(bin, "productoverlay", "burned_overlay", error);
   // Overlaid raw video for the ladder's rungs (burned_ladder.h); with no rung it is a pass-through.
-  GstElement* ov_tee = make(bin, "tee", "burned_overlaid_tee", error);
-  GstElement* enc = make(bin, "x264enc", "burned_enc", error);
-  GstElement* parse = make(bin, "h264parse", "burned_parse", error);
-  GstElement* tee = make(bin, "tee", "burned_video_tee", error);
-  GstElement* mux = make(bin, "mpegtsmux", "burned_mux", error);
-  GstElement* sink = make(bin, "appsink", "burned_sink", error);
-  GstElement* qa = pipeline->audio_tee() != nullptr ? make(bin, "queue", "burned_audio", error) : nullptr;
+  GstElement* ov_tee = add_element(bin, "tee", "burned_overlaid_tee", error);
+  GstElement* enc = add_element(bin, "x264enc", "burned_enc", error);
+  GstElement* parse = add_element(bin, "h264parse", "burned_parse", error);
+  GstElement* tee = add_element(bin, "tee", "burned_video_tee", error);
+  GstElement* mux = add_element(bin, "mpegtsmux", "burned_mux", error);
+  GstElement* sink = add_element(bin, "appsink", "burned_sink", error);
+  GstElement* qa = pipeline->audio_tee() != nullptr ? add_element(bin, "queue", "burned_audio", error) : nullptr;
   if (!error.empty()) return nullptr;
 
   // Compressed: up to 2 s; a decoder that falls that far behind loses frames (until the next
@@ -156,8 +120,8 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
       });
 
   if (!gst_element_link_many(q1, dec, q2, ov, ov_tee, enc, parse, tee, nullptr) ||
-      !link_tee_to_request(tee, mux) || !gst_element_link(mux, sink) ||
-      (qa != nullptr && !link_to_request(qa, mux))) {
+      !link_pads(gst_element_request_pad_simple(tee, "src_%u"), gst_element_request_pad_simple(mux, "sink_%d")) || !gst_element_link(mux, sink) ||
+      (qa != nullptr && !link_pads(gst_element_get_static_pad(qa, "src"), gst_element_request_pad_simple(mux, "sink_%d")))) {
     error = "cannot link the burned-in branch";
     return nullptr;
   }
@@ -177,7 +141,9 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   for (GstElement* e : {sink, mux, tee, parse, enc, ov_tee, ov, q2, dec, q1})
     gst_element_sync_state_with_parent(e);
   if (qa != nullptr) gst_element_sync_state_with_parent(qa);
-  if (!link_from_tee(pipeline->video_tee(), q1) || (qa != nullptr && !link_from_tee(pipeline->audio_tee(), qa))) {
+  if (!link_pads(gst_element_request_pad_simple(pipeline->video_tee(), "src_%u"), gst_element_get_static_pad(q1, "sink")) ||
+      (qa != nullptr && !link_pads(gst_element_request_pad_simple(pipeline->audio_tee(), "src_%u"),
+                                   gst_element_get_static_pad(qa, "sink")))) {
     error = "cannot link the burned-in branch to the tees";
     return nullptr;
   }

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "media/burned_branch.h"
+#include "media/gst_build.h"
 #include "media/publish_session.h"
 #include "media/stream_pipeline.h"
 
@@ -66,23 +67,6 @@ std::string master_playlist_text(const std::vector<MasterEntry>& entries) {
 namespace {
 
 constexpr int kAudioAllowanceKbps = 128;  // the passthrough AAC, whatever the publisher sent
-
-GstElement* make(GstElement* bin, const char* factory, const std::string& name, std::string& error) {
-  GstElement* e = gst_element_factory_make(factory, name.c_str());
-  if (e == nullptr) {
-    if (error.empty()) error = std::string("element missing: ") + factory;
-    return nullptr;
-  }
-  gst_bin_add(GST_BIN(bin), e);
-  return e;
-}
-
-bool link_pads(GstPad* src, GstPad* sink) {
-  const bool ok = src != nullptr && sink != nullptr && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
-  if (src != nullptr) gst_object_unref(src);
-  if (sink != nullptr) gst_object_unref(sink);
-  return ok;
-}
 
 bool write_file_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
@@ -155,14 +139,14 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
 
     std::string error;
     const std::string p = "ladder" + std::to_string(r) + "_";
-    GstElement* q = make(bin, "queue", p + "raw", error);
-    GstElement* scale = make(bin, "videoscale", p + "scale", error);
-    GstElement* caps = make(bin, "capsfilter", p + "caps", error);
-    GstElement* enc = make(bin, "x264enc", p + "enc", error);
-    GstElement* parse = make(bin, "h264parse", p + "parse", error);
-    GstElement* mux = make(bin, "mpegtsmux", p + "mux", error);
-    GstElement* sink = make(bin, "appsink", p + "sink", error);
-    GstElement* qa = audio_tee != nullptr ? make(bin, "queue", p + "audio", error) : nullptr;
+    GstElement* q = add_element(bin, "queue", (p + "raw").c_str(), error);
+    GstElement* scale = add_element(bin, "videoscale", (p + "scale").c_str(), error);
+    GstElement* caps = add_element(bin, "capsfilter", (p + "caps").c_str(), error);
+    GstElement* enc = add_element(bin, "x264enc", (p + "enc").c_str(), error);
+    GstElement* parse = add_element(bin, "h264parse", (p + "parse").c_str(), error);
+    GstElement* mux = add_element(bin, "mpegtsmux", (p + "mux").c_str(), error);
+    GstElement* sink = add_element(bin, "appsink", (p + "sink").c_str(), error);
+    GstElement* qa = audio_tee != nullptr ? add_element(bin, "queue", (p + "audio").c_str(), error) : nullptr;
     if (!error.empty()) {
       log::error("burned_ladder_failed").kv("stream", stream_id_).kv("rung", r).kv("reason", error);
       continue;

@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "core/stream_registry.h"
+#include "media/gst_build.h"
 #include "media/stream_pipeline.h"
 
 namespace harvest::media {
@@ -221,16 +222,6 @@ struct TapContext {
   bool video;
 };
 
-GstElement* add_element(GstElement* bin, const char* factory, std::string& error) {
-  GstElement* e = gst_element_factory_make(factory, nullptr);
-  if (e == nullptr) {
-    if (error.empty()) error = std::string("element missing: ") + factory;
-    return nullptr;
-  }
-  gst_bin_add(GST_BIN(bin), e);
-  return e;
-}
-
 }  // namespace
 
 const char* Restream::state_name(State s) {
@@ -310,8 +301,8 @@ bool Restream::link_taps(std::string& error) {
   for (GstElement* tee : {video_tee_, audio_tee_}) {
     if (tee == nullptr) continue;
     const bool video = tee == video_tee_;
-    GstElement* queue = add_element(bin, "queue", error);
-    GstElement* sink = add_element(bin, "appsink", error);
+    GstElement* queue = add_element(bin, "queue", nullptr, error);
+    GstElement* sink = add_element(bin, "appsink", nullptr, error);
     if (queue == nullptr || sink == nullptr) return false;
     // Leaky: nothing the restream does can block the tee (and so the burned-in HLS).
     g_object_set(queue, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
@@ -335,12 +326,7 @@ bool Restream::link_taps(std::string& error) {
     }
     gst_element_sync_state_with_parent(sink);
     gst_element_sync_state_with_parent(queue);
-    GstPad* src = gst_element_request_pad_simple(tee, "src_%u");
-    GstPad* sinkpad = gst_element_get_static_pad(queue, "sink");
-    const bool ok = src != nullptr && gst_pad_link(src, sinkpad) == GST_PAD_LINK_OK;
-    if (src != nullptr) gst_object_unref(src);
-    gst_object_unref(sinkpad);
-    if (!ok) {
+    if (!link_pads(gst_element_request_pad_simple(tee, "src_%u"), gst_element_get_static_pad(queue, "sink"))) {
       error = "cannot link the restream tap to the tee";
       return false;
     }
@@ -362,12 +348,12 @@ void Restream::start_attempt() {
     return;
   }
   push_ = gst_pipeline_new(("restream-" + stream_id_).c_str());
-  GstElement* vsrc = add_element(push_, "appsrc", error);
-  GstElement* vparse = add_element(push_, "h264parse", error);
-  GstElement* mux = add_element(push_, "flvmux", error);
-  GstElement* sink = add_element(push_, "rtmp2sink", error);
-  GstElement* asrc = audio_tee_ != nullptr ? add_element(push_, "appsrc", error) : nullptr;
-  GstElement* aparse = audio_tee_ != nullptr ? add_element(push_, "aacparse", error) : nullptr;
+  GstElement* vsrc = add_element(push_, "appsrc", nullptr, error);
+  GstElement* vparse = add_element(push_, "h264parse", nullptr, error);
+  GstElement* mux = add_element(push_, "flvmux", nullptr, error);
+  GstElement* sink = add_element(push_, "rtmp2sink", nullptr, error);
+  GstElement* asrc = audio_tee_ != nullptr ? add_element(push_, "appsrc", nullptr, error) : nullptr;
+  GstElement* aparse = audio_tee_ != nullptr ? add_element(push_, "aacparse", nullptr, error) : nullptr;
   if (!error.empty()) {
     gst_object_unref(push_);
     push_ = nullptr;
