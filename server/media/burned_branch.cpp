@@ -141,7 +141,8 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   for (GstElement* e : {sink, mux, tee, parse, enc, ov_tee, ov, q2, dec, q1})
     gst_element_sync_state_with_parent(e);
   if (qa != nullptr) gst_element_sync_state_with_parent(qa);
-  if (!link_pads(gst_element_request_pad_simple(pipeline->video_tee(), "src_%u"), gst_element_get_static_pad(q1, "sink")) ||
+  if (!link_pads(gst_element_request_pad_simple(pipeline->video_tee(), "src_%u"),
+                 gst_element_get_static_pad(q1, "sink")) ||
       (qa != nullptr && !link_pads(gst_element_request_pad_simple(pipeline->audio_tee(), "src_%u"),
                                    gst_element_get_static_pad(qa, "sink")))) {
     error = "cannot link the burned-in branch to the tees";
