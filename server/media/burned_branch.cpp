@@ -120,8 +120,10 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
       });
 
   if (!gst_element_link_many(q1, dec, q2, ov, ov_tee, enc, parse, tee, nullptr) ||
-      !link_pads(gst_element_request_pad_simple(tee, "src_%u"), gst_element_request_pad_simple(mux, "sink_%d")) || !gst_element_link(mux, sink) ||
-      (qa != nullptr && !link_pads(gst_element_get_static_pad(qa, "src"), gst_element_request_pad_simple(mux, "sink_%d")))) {
+      !link_pads(gst_element_request_pad_simple(tee, "src_%u"), gst_element_request_pad_simple(mux, "sink_%d")) ||
+      !gst_element_link(mux, sink) ||
+      (qa != nullptr &&
+       !link_pads(gst_element_get_static_pad(qa, "src"), gst_element_request_pad_simple(mux, "sink_%d")))) {
     error = "cannot link the burned-in branch";
     return nullptr;
   }
