@@ -1,5 +1,7 @@
 #include "media/rtmp/conn.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -97,7 +99,7 @@ void RtmpConn::on_readable() {
       return;
     }
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
       close(std::string("read failed: ") + std::strerror(errno));
       return;
     }
@@ -109,7 +111,6 @@ void RtmpConn::on_readable() {
     }
     if (state_ == State::closing) continue;  // discard while a refusal drains
     on_bytes({buf, static_cast<size_t>(n)});
-    if (static_cast<size_t>(n) < sizeof buf) break;
   }
   flush();
 }
