@@ -9,12 +9,18 @@
 //     posting streaming thread by GstBusBridge).
 //  2. burned-in sustain: frames in / encoded / dropped by the leaky queues over the run, i.e. does
 //     the burned-in branch keep up in real time at the publisher's size and rate.
+// The publisher (--publisher): `file` (default) pushes a pre-encoded 2 Mbit/s file with
+// `ffmpeg -re -stream_loop -1 -c copy`, as a phone would push what it encoded itself; `live`
+// encodes testsrc2 with x264 on this machine while publishing, i.e. a second 720p30 encoder
+// competing with the server for the same two cores (the figures before 2026-11-23).
 // Usage: HARVEST_SERVER_BIN=build/server/harvest-server node bench/medialink/card_latency.mjs
-//        [--size 1280x720] [--fps 30] [--commands 200] [--interval-ms 150]
+//        [--size 1280x720] [--fps 30] [--commands 200] [--interval-ms 150] [--publisher file|live]
+import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { Server, Client } from '../../tests/commerce/js/lib.mjs';
-import { rtmpPort, publish, waitPlaylist } from '../../tests/medialink/js/medialib.mjs';
+import { rtmpPort, publish, waitPlaylist, tempDir } from '../../tests/medialink/js/medialib.mjs';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf('--' + name);
@@ -24,6 +30,20 @@ const [W, H] = arg('size', '1280x720').split('x').map(Number);
 const FPS = Number(arg('fps', '30'));
 const N = Number(arg('commands', '200'));
 const INTERVAL = Number(arg('interval-ms', '150'));
+const PUBLISHER = arg('publisher', 'file');
+
+// Publishes for `seconds`; returns { kill }.
+function startPublisher(url, seconds) {
+  if (PUBLISHER === 'live') return publish(url, { width: W, height: H, fps: FPS, seconds, gop: FPS });
+  const input = join(tempDir().path, 'in.flv');
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${FPS}`,
+                          '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '10', '-c:v', 'libx264',
+                          '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(FPS),
+                          '-b:v', '2000k', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', input]);
+  const proc = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', input,
+                                '-t', String(seconds), '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' });
+  return { kill: () => { try { proc.kill('SIGKILL'); } catch {} } };
+}
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,8 +57,7 @@ try {
   const host = await Client.connect(server, { stream: stream.id, token: stream.host_token });
   await host.waitFor((m) => m.type === 'welcome');
   const seconds = Math.ceil((N * (INTERVAL + 400)) / 1000) + 15;  // commands wait for their amendment
-  const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${stream.stream_key}`,
-                      { width: W, height: H, fps: FPS, seconds, gop: FPS });
+  const pub = startPublisher(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${stream.stream_key}`, seconds);
   await waitPlaylist(server, `/hls/${stream.id}/burned/index.m3u8`, (p) => p.segments.length >= 2, 60000, 'burned playlist');
   const cpu = () => { const f = readFileSync(`/proc/${server.proc.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
   const cpu0 = cpu();
@@ -77,13 +96,14 @@ try {
     else if (process.env.ML_DEBUG) console.log(`no overlay message for command ${i} (${c.action} at ${c.at})`);
   });
   if (process.env.ML_DEBUG) console.log(`${posted.length} overlay messages for ${serverAt.length} commands`);
+  if (process.env.ML_DEBUG) console.log(`slowest: ${[...overlay].sort((a, b) => b - a).slice(0, 12).map((x) => x.toFixed(1)).join(' ')}`);
   // The burned-in frame should be the one card.shown/hidden names (same PTS as the SEI's AU).
   const presented = [...server.log.matchAll(/event=card_presented .*action=(shown|hidden) .*pts=([0-9.]+)/g)].map((m) => Number(m[2]));
   const framePts = [...server.log.matchAll(/event=burned_card_frame .*pts=([0-9.]+)/g)].map((m) => Number(m[1]));
   const late = framePts.filter((p) => !presented.some((q) => Math.abs(p - q) < 0.02)).length;
   const info = (await server.http('GET', `/api/streams/${stream.id}`, { token: stream.host_token })).json;
   const stats = server.log.split('\n').filter((l) => l.includes('event=burned_in_stats')).pop() ?? '(no drops logged)';
-  console.log(`source ${W}x${H}@${FPS}, ${N} commands every ${INTERVAL} ms`);
+  console.log(`source ${W}x${H}@${FPS} (publisher: ${PUBLISHER}), ${N} commands every ${INTERVAL} ms`);
   console.log(`command -> amended card.shown/hidden (passthrough AU cued): p50 ${pct(amend, 50)} ms, p99 ${pct(amend, 99)} ms, max ${Math.max(...amend)} ms`);
   const f1 = (x) => x.toFixed(1);
   console.log(`server received card.show/hide -> overlay posted productoverlay-card (server wall clock), ${overlay.length} of ${N}: ` +

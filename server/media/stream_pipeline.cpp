@@ -557,6 +557,17 @@ void StreamPipeline::flush_locked(bool force) {
   }
   if (!force && now - batch_started_ms_ < kBatchMs) return;
   batch_started_ms_ = now;
+  // A timed hand-over keeps the newest video frame back for the next batch, so that a card cue
+  // coming in meanwhile still finds a frame that has not reached productcue and goes on it at
+  // once, instead of waiting for the publisher's next frame (up to a frame interval, plus a
+  // read round). Keyframes and cues hand over everything: segment cuts are not delayed.
+  GstBufferList* kept = nullptr;
+  if (!force && video_batch_ != nullptr && gst_buffer_list_length(video_batch_) > 1) {
+    const guint last = gst_buffer_list_length(video_batch_) - 1;
+    kept = gst_buffer_list_new();
+    gst_buffer_list_add(kept, gst_buffer_ref(gst_buffer_list_get(video_batch_, last)));
+    gst_buffer_list_remove(video_batch_, last, 1);
+  }
   // Audio first: the muxer then already holds the audio that goes with the video batch.
   if (audio_batch_ != nullptr) {
     gst_app_src_push_buffer_list(GST_APP_SRC(audio_src_), audio_batch_);  // takes ownership
@@ -564,7 +575,7 @@ void StreamPipeline::flush_locked(bool force) {
   }
   if (video_batch_ != nullptr) {
     gst_app_src_push_buffer_list(GST_APP_SRC(video_src_), video_batch_);
-    video_batch_ = nullptr;
+    video_batch_ = kept;
   }
   if (!ts_batch_.empty()) {
     gst_app_src_push_buffer(GST_APP_SRC(ts_src_), buffer_from(ts_batch_));
