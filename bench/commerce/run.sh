@@ -71,7 +71,7 @@ PERF_PID=""
 perf_start() {  # perf_start NAME: profiles the running server until perf_stop
   [[ -n "${PERF_DIR:-}" ]] || return 0
   mkdir -p "$PERF_DIR"
-  perf record -e cpu-clock -F ${PERF_FREQ:-1999} ${PERF_CALLGRAPH:--g} -p "$SERVER_PID" -o "$PERF_DIR/$1.data" >/dev/null 2>&1 &
+  perf record -e cpu-clock -F ${PERF_FREQ:-1999} ${PERF_CALLGRAPH:--g} ${PERF_DELAY_MS:+-D "$PERF_DELAY_MS"} -p "$SERVER_PID" -o "$PERF_DIR/$1.data" >/dev/null 2>&1 &
   PERF_PID=$!
 }
 perf_stop() {

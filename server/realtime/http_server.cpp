@@ -547,12 +547,13 @@ void HttpServer::send_to_all(const std::vector<ConnId>& conns, const Payload& pa
       if (c != except) local_send(*shards_[0], c, payload, delivery, key);
     return;
   }
+  // The other shards get their share first, so their threads write while this one queues its
+  // own (queueing 5,000 viewers here took ~10 ms that the other shard used to wait for).
   std::vector<std::vector<ConnId>> per_shard(shards_.size());
   for (ConnId c : conns) {
     if (c == except) continue;
     const size_t i = static_cast<size_t>(c & kShardMask);
-    if (i == 0) local_send(*shards_[0], c, payload, delivery, key);
-    else if (i < shards_.size()) per_shard[i].push_back(c);
+    if (i < shards_.size()) per_shard[i].push_back(c);
   }
   for (size_t i = 1; i < shards_.size(); ++i) {
     if (per_shard[i].empty()) continue;
@@ -563,6 +564,7 @@ void HttpServer::send_to_all(const std::vector<ConnId>& conns, const Payload& pa
     op.key = key;
     post_to_shard(*shards_[i], std::move(op));
   }
+  for (ConnId c : per_shard[0]) local_send(*shards_[0], c, payload, delivery, key);
 }
 
 bool HttpServer::local_send(Shard& shard, ConnId conn, const Payload& payload, Delivery delivery, uint64_t key) {
