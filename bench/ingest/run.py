@@ -2,7 +2,7 @@
 """Ingest benchmark: N concurrent ~2 Mbps RTMP publishers into harvest-server and into nginx with
 Debian's libnginx-mod-rtmp, both doing RTMP -> HLS (1 s target segments, GOP 1 s).
 
-Measures, per server:
+Measures, per server (times on the wall clock; a playlist's appearance is its file's mtime):
   - CPU per stream: utime+stime of the server's processes from /proc/PID/stat over a fixed window,
     divided by the number of streams (100% = one core).
   - publish-to-playlist latency: from starting the publisher to its first playlist on disk.
@@ -122,12 +122,20 @@ class Watcher(threading.Thread):
     def run(self):
         last = None
         while not self.stop:
+            # A segment "appears" when the server wrote the playlist that first lists it: the
+            # file's modification time (ns), not when this 50 ms poll happened to see it. The
+            # stat before and after the read must agree, else the file changed under us: retry.
             try:
+                before = os.stat(self.path).st_mtime_ns
                 with open(self.path) as f:
                     text = f.read()
+                after = os.stat(self.path).st_mtime_ns
             except OSError:
-                text = None
-            now = time.time()
+                text, before, after = None, 0, 1
+            if before != after:
+                time.sleep(0.005)
+                continue
+            now = after / 1e9
             if text and text != last:
                 last = text
                 seq, segs = parse_playlist(text)
