@@ -72,6 +72,8 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   GstElement* q1 = add_element(bin, "queue", "burned_coded", error);
   GstElement* dec = add_element(bin, "avdec_h264", "burned_dec", error);
   GstElement* q2 = add_element(bin, "queue", "burned_raw", error);
+  const char* direction = flip_direction(options.rotation);
+  GstElement* flip = direction != nullptr ? add_element(bin, "videoflip", "burned_flip", error) : nullptr;
   GstElement* ov = add_element(bin, "productoverlay", "burned_overlay", error);
   // Overlaid raw video for the ladder's rungs (burned_ladder.h); with no rung it is a pass-through.
   GstElement* ov_tee = add_element(bin, "tee", "burned_overlaid_tee", error);
@@ -119,7 +121,9 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
         if (self->on_segment_) self->on_segment_(path, start_ns, end_ns);
       });
 
-  if (!gst_element_link_many(q1, dec, q2, ov, ov_tee, enc, parse, tee, nullptr) ||
+  if (flip != nullptr) gst_util_set_object_arg(G_OBJECT(flip), "video-direction", direction);
+  if (!(flip != nullptr ? gst_element_link_many(q1, dec, q2, flip, ov, ov_tee, enc, parse, tee, nullptr)
+                        : gst_element_link_many(q1, dec, q2, ov, ov_tee, enc, parse, tee, nullptr)) ||
       !link_pads(gst_element_request_pad_simple(tee, "src_%u"), gst_element_request_pad_simple(mux, "sink_%d")) ||
       !gst_element_link(mux, sink) ||
       (qa != nullptr &&
@@ -140,8 +144,8 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   add_probe(ov, "sink", &BurnedBranch::before_overlay, b.get());
   b->encoded_tee_ = tee;
   b->overlaid_tee_ = ov_tee;
-  for (GstElement* e : {sink, mux, tee, parse, enc, ov_tee, ov, q2, dec, q1})
-    gst_element_sync_state_with_parent(e);
+  for (GstElement* e : {sink, mux, tee, parse, enc, ov_tee, ov, flip, q2, dec, q1})
+    if (e != nullptr) gst_element_sync_state_with_parent(e);
   if (qa != nullptr) gst_element_sync_state_with_parent(qa);
   if (!link_pads(gst_element_request_pad_simple(pipeline->video_tee(), "src_%u"),
                  gst_element_get_static_pad(q1, "sink")) ||
@@ -151,6 +155,15 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
     return nullptr;
   }
   return b;
+}
+
+const char* BurnedBranch::flip_direction(int rotation) {
+  switch (rotation) {
+    case 90: return "90r";  // clockwise, as the player's CSS rotate(90deg) turns the passthrough
+    case 180: return "180";
+    case 270: return "90l";
+    default: return nullptr;
+  }
 }
 
 BurnedBranch::~BurnedBranch() {

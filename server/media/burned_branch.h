@@ -7,8 +7,8 @@
 //     ─► TsSegmenter (files) ─► `on_segment` (streaming thread)
 //
 // The leaky queues drop (and count) what the decoder/encoder cannot take, so the tees never
-// block: the passthrough is never stalled by this branch. Source resolution and orientation are
-// kept (no scaling). Card changes are scheduled at a running time: a pad probe in front of the
+// block: the passthrough is never stalled by this branch. Source resolution is kept (no
+// scaling); a publisher's rotation is applied (videoflip between the raw queue and the overlay). Card changes are scheduled at a running time: a pad probe in front of the
 // overlay applies them to the first frame at or after it, so the burned-in frame showing a card
 // has the same PTS as the passthrough access unit carrying the card's SEI.
 #include <gst/gst.h>
@@ -42,7 +42,14 @@ public:
     int width = 0;         // source facts, for the bitrate
     int height = 0;
     std::string speed_preset = "ultrafast";  // x264enc speed-preset (slower ones: tests of overload)
+    // Degrees clockwise the coded picture must turn to be upright (RTMP onMetaData "rotation").
+    // 90, 180 and 270 turn the pixels before the overlay, so the rendition (and its restream,
+    // which has no rotation flag either) is upright and the card is laid out on the upright
+    // picture; anything else leaves them as coded.
+    int rotation = 0;
   };
+  // The videoflip direction for a rotation, or nullptr when the pixels stay as they are.
+  static const char* flip_direction(int rotation);
   using SegmentHandler = std::function<void(const std::string& path, uint64_t start_ns, uint64_t end_ns)>;
 
   // Links the branch into the running pipeline. Loop thread.

@@ -240,6 +240,7 @@ void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
   const nlohmann::json info = session->info();
   if (info.contains("width") && info["width"].is_number_integer()) bo.width = info["width"].get<int>();
   if (info.contains("height") && info["height"].is_number_integer()) bo.height = info["height"].get<int>();
+  if (info.contains("rotation") && info["rotation"].is_number_integer()) bo.rotation = info["rotation"].get<int>();
   std::weak_ptr<PublishSession> weak = session;
   std::string error;
   link.burned = BurnedBranch::attach(
@@ -262,6 +263,7 @@ void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
       .kv("session", session->id)
       .kv("width", bo.width)
       .kv("height", bo.height)
+      .kv("rotation", bo.rotation)
       .kv("bitrate_kbps", link.burned->bitrate_kbps());
   attach_restream(link);
   if (!options_.burned_ladder.empty()) {

@@ -435,6 +435,72 @@ TEST_CASE("timestamps that jump forwards and backwards are repaired, rotation me
   }
 }
 
+TEST_CASE("a rotated publisher's burned-in rendition is turned upright", "[media][rtmp][burned]") {
+  TempDir dir;
+  ServerProcess server(server_options(dir, {"--burned-in", "on"}));
+  const TestStream stream = create_stream(server);
+  FfmpegInput in;
+  in.seconds = 3;
+  const std::string flv = dir.path() + "/src.flv";
+  REQUIRE(encode_file(in, "flv", flv));
+  auto tags = parse_flv_file(read_file(flv));
+  REQUIRE(tags);
+
+  RtmpPublisher p;
+  REQUIRE(p.publish("127.0.0.1", server.port("rtmp_port"), "live", stream.key).ok);
+  const auto start = std::chrono::steady_clock::now();
+  for (auto& t : *tags) {
+    std::string body = t.body;
+    if (t.type == kDataAmf0) {
+      // A phone holding its camera sideways: 320x568 coded, to be shown turned by 270 degrees.
+      auto values = amf0_decode_all({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+      REQUIRE(values);
+      REQUIRE(values->size() == 2);
+      (*values)[1].set("rotation", Amf0Value::number(270));
+      body = amf0_encode_all(*values);
+    }
+    std::this_thread::sleep_until(start + std::chrono::milliseconds(t.timestamp / 2));  // 2x real time
+    REQUIRE(p.send_tag(t.type, t.timestamp, body));
+  }
+  p.close();
+
+  Playlist burned;
+  REQUIRE(wait_until(
+      [&] {
+        auto r = http_get(server.http_port(), "/hls/" + stream.id + "/burned/index.m3u8");
+        if (r.status == 200) burned = parse_playlist(r.body);
+        return burned.valid && !burned.segments.empty();
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100)));
+  CHECK(server.log().find("event=burned_in_started") != std::string::npos);
+  CHECK(server.log().find("rotation=270") != std::string::npos);
+  std::filesystem::create_directories(dir.path() + "/burned");
+  const std::string path = download_segment(server, stream.id, "burned/" + burned.segments.front().uri, dir.path());
+  REQUIRE(!path.empty());
+  const json probe = ffprobe(path);
+  REQUIRE(probe.contains("streams"));
+  bool video = false;
+  for (const auto& st : probe["streams"]) {
+    if (st["codec_type"] != "video") continue;
+    video = true;
+    CHECK(st["width"] == 568);  // turned: the burned-in pixels are upright
+    CHECK(st["height"] == 320);
+  }
+  CHECK(video);
+  // The passthrough keeps the coded pixels (players turn them from the orientation DATERANGE).
+  const Playlist pass = wait_for_playlist(server, stream.id, 1);
+  REQUIRE(pass.valid);
+  const std::string pass_path = download_segment(server, stream.id, pass.segments.front().uri, dir.path());
+  REQUIRE(!pass_path.empty());
+  const json pass_probe = ffprobe(pass_path);
+  REQUIRE(pass_probe.contains("streams"));
+  for (const auto& st : pass_probe["streams"]) {
+    if (st["codec_type"] != "video") continue;
+    CHECK(st["width"] == 320);
+    CHECK(st["height"] == 568);
+  }
+}
+
 TEST_CASE("the demo flag pushes a portrait loop over RTMP into the demo stream", "[media][demo]") {
   TempDir dir;
   ServerProcess server(server_options(dir, {"--demo"}));
