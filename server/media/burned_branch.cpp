@@ -15,17 +15,6 @@ namespace harvest::media {
 
 namespace {
 
-guint64 buffers_in(GstPadProbeInfo* info) {
-  if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) != 0)
-    return gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
-  return 1;
-}
-
-GstPadProbeReturn count_probe(GstPad*, GstPadProbeInfo* info, gpointer counter) {
-  static_cast<std::atomic<uint64_t>*>(counter)->fetch_add(buffers_in(info));
-  return GST_PAD_PROBE_OK;
-}
-
 // In front of the decoder: nothing until the first keyframe (the branch joins mid-GOP).
 struct KeyframeGate {
   std::atomic<uint64_t>* counter;
@@ -47,14 +36,6 @@ GstPadProbeReturn keyframe_gate(GstPad*, GstPadProbeInfo* info, gpointer data) {
   }
   gate->counter->fetch_add(buffers_in(info));
   return GST_PAD_PROBE_OK;
-}
-
-void add_probe(GstElement* e, const char* pad_name, GstPadProbeCallback cb, gpointer data,
-               GDestroyNotify destroy = nullptr) {
-  GstPad* pad = gst_element_get_static_pad(e, pad_name);
-  gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST), cb,
-                    data, destroy);
-  gst_object_unref(pad);
 }
 
 }  // namespace
@@ -172,14 +153,10 @@ BurnedBranch::~BurnedBranch() {
 }
 
 uint64_t BurnedBranch::frames_dropped() const {
-  guint level1 = 0;
-  guint level2 = 0;
-  if (coded_queue_ != nullptr) g_object_get(coded_queue_, "current-level-buffers", &level1, nullptr);
-  if (raw_queue_ != nullptr) g_object_get(raw_queue_, "current-level-buffers", &level2, nullptr);
   const uint64_t in1 = frames_in_.load();
-  const uint64_t out1 = frames_coded_out_.load() + level1;
+  const uint64_t out1 = frames_coded_out_.load() + queue_level(coded_queue_);
   const uint64_t in2 = frames_decoded_.load();
-  const uint64_t out2 = frames_raw_out_.load() + level2;
+  const uint64_t out2 = frames_raw_out_.load() + queue_level(raw_queue_);
   return (in1 > out1 ? in1 - out1 : 0) + (in2 > out2 ? in2 - out2 : 0);
 }
 

@@ -91,6 +91,10 @@ struct BurnedLadder::Rung {
   std::shared_ptr<hls::HlsWriter> writer;
   std::unique_ptr<hls::TsSegmenter> segmenter;  // muxer thread
   bool begun = false;                           // loop thread
+  GstElement* raw_queue = nullptr;
+  std::atomic<uint64_t> frames_in{0};   // into the leaky raw queue
+  std::atomic<uint64_t> frames_out{0};  // out of it
+  std::atomic<uint64_t> encoded{0};
   ~Rung() {
     // The streaming threads call into this object: stop them first.
     if (pipeline) pipeline->stop();
@@ -103,6 +107,25 @@ BurnedLadder::BurnedLadder(EventLoop& loop, std::string stream_id, std::vector<i
 BurnedLadder::~BurnedLadder() { stop(); }
 
 size_t BurnedLadder::active_rungs() const { return active_.size(); }
+
+nlohmann::json BurnedLadder::stats() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : active_) {
+    const uint64_t in = r->frames_in.load();
+    const uint64_t kept = r->frames_out.load() + queue_level(r->raw_queue);
+    const uint64_t dropped = in > kept ? in - kept : 0;
+    out.push_back({{"rung", r->rung},
+                   {"width", r->size.width},
+                   {"height", r->size.height},
+                   {"bitrate_kbps", r->kbps},
+                   {"frames_in", in},
+                   {"encoded", r->encoded.load()},
+                   {"dropped", dropped},
+                   {"drop_pct", in > 0 ? std::round(static_cast<double>(dropped) * 1000.0 / static_cast<double>(in)) / 10.0
+                                       : 0.0}});
+  }
+  return out;
+}
 
 void BurnedLadder::stop() { active_.clear(); }
 
@@ -215,6 +238,10 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
       log::error("burned_ladder_failed").kv("stream", stream_id_).kv("rung", r).kv("reason", "cannot link");
       continue;
     }
+    rung->raw_queue = q;
+    add_probe(q, "sink", count_probe, &rung->frames_in);
+    add_probe(q, "src", count_probe, &rung->frames_out);
+    add_probe(enc, "src", count_probe, &rung->encoded);
     for (GstElement* e : {sink, mux, parse, enc, caps, scale, q}) gst_element_sync_state_with_parent(e);
     if (qa != nullptr) gst_element_sync_state_with_parent(qa);
     if (!link_pads(gst_element_request_pad_simple(overlaid_tee, "src_%u"),

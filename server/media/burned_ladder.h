@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,6 +81,10 @@ class BurnedLadder {
   void end_stream();
 
   size_t active_rungs() const;
+  // Per active rung (this publisher session): {"rung", "width", "height", "bitrate_kbps",
+  // "frames_in", "encoded", "dropped", "drop_pct"}; "dropped" counts what its leaky raw queue
+  // let go because its encoder fell behind. Any thread.
+  nlohmann::json stats() const;
 
  private:
   struct Rung;

@@ -189,6 +189,7 @@ void CardLink::add_ingest_stats(const std::string& stream_id, nlohmann::json& st
                      {"dropped", dropped},
                      {"drop_pct", in > 0 ? std::round(static_cast<double>(dropped) * 1000.0 / static_cast<double>(in)) / 10.0 : 0.0},
                      {"bitrate_kbps", b.bitrate_kbps()}};
+  if (it->second.ladder && it->second.ladder->active_rungs() > 0) stats["burned"]["ladder"] = it->second.ladder->stats();
 }
 
 bool CardLink::set_restream(const std::string& stream_id, const std::string& url) {

@@ -19,4 +19,28 @@ bool link_pads(GstPad* src, GstPad* sink) {
   return ok;
 }
 
+void add_probe(GstElement* e, const char* pad_name, GstPadProbeCallback cb, gpointer data, GDestroyNotify destroy) {
+  GstPad* pad = gst_element_get_static_pad(e, pad_name);
+  gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST), cb,
+                    data, destroy);
+  gst_object_unref(pad);
+}
+
+guint64 buffers_in(GstPadProbeInfo* info) {
+  if ((GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) != 0)
+    return gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+  return 1;
+}
+
+GstPadProbeReturn count_probe(GstPad*, GstPadProbeInfo* info, gpointer counter) {
+  static_cast<std::atomic<uint64_t>*>(counter)->fetch_add(buffers_in(info));
+  return GST_PAD_PROBE_OK;
+}
+
+uint64_t queue_level(GstElement* queue) {
+  guint level = 0;
+  if (queue != nullptr) g_object_get(queue, "current-level-buffers", &level, nullptr);
+  return level;
+}
+
 }  // namespace harvest::media

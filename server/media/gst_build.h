@@ -1,8 +1,11 @@
 #pragma once
 // Small building blocks for the branches linked into running pipelines (burned-in rendition,
-// its ladder rungs, the restream taps): one way to add an element and to link two pads.
+// its ladder rungs, the restream taps): one way to add an element, to link two pads, and to
+// count the buffers through a pad.
 #include <gst/gst.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 namespace harvest::media {
@@ -15,5 +18,15 @@ GstElement* add_element(GstElement* bin, const char* factory, const char* name, 
 // Links `src` to `sink` and releases the caller's references to both pads (either may be null,
 // e.g. a request pad that could not be made). False when a pad is missing or the link fails.
 bool link_pads(GstPad* src, GstPad* sink);
+
+// A buffer (and buffer list) probe on `e`'s static pad `pad_name`.
+void add_probe(GstElement* e, const char* pad_name, GstPadProbeCallback cb, gpointer data,
+               GDestroyNotify destroy = nullptr);
+// Buffers in a probe's data: 1, or the length of a buffer list.
+guint64 buffers_in(GstPadProbeInfo* info);
+// A probe callback adding the buffers that pass to the std::atomic<uint64_t> given as data.
+GstPadProbeReturn count_probe(GstPad* pad, GstPadProbeInfo* info, gpointer counter);
+// Buffers still held by a queue (its current-level-buffers), 0 for null.
+uint64_t queue_level(GstElement* queue);
 
 }  // namespace harvest::media

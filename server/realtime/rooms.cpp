@@ -810,7 +810,8 @@ json RoomService::health_json(const StreamState& s) const {
           {"bitrate_bps", num("bitrate_bps")},
           {"rtt_ms", num("rtt_ms")},
           {"loss_pct", num("loss_pct")},
-          // The burned-in rendition: frames_in, encoded, dropped, drop_pct (null without one).
+          // The burned-in rendition: frames_in, encoded, dropped, drop_pct, ladder[] per rung
+          // (null without one).
           {"burned", in.is_object() && in.contains("burned") ? in["burned"] : json(nullptr)},
           {"ingest", in.is_object() ? in : json::object()},
           {"viewers", s.viewers},

@@ -86,5 +86,13 @@ run('burned_ladder_rung', async (t) => {
   const base = before.reduce((a, f) => a + f.y, 0) / before.length;
   for (const f of before) assert(Math.abs(f.y - base) < 15, `no card before its frame (pts ${f.pts}: Y ${f.y} vs ${base})`);
   for (const f of after) assert(Math.abs(f.y - base) > 40, `the card is on the rung from ${shown.pts} (pts ${f.pts}: Y ${f.y} vs ${base})`);
-  console.log(`rung 426x240: ${frames.length} frames checked, card from pts ${after[0].pts} (card.shown ${shown.pts})`);
+  // The rung reports what it encoded and what its leaky queue dropped, beside the source size.
+  const info = (await server.http('GET', `/api/streams/${stream.id}`, { token: stream.host_token })).json;
+  const rungs = info.ingest?.burned?.ladder ?? [];
+  eq(rungs.map((r) => `${r.rung}:${r.width}x${r.height}`).join(' '), '240:426x240', 'ingest.burned.ladder lists the rung');
+  assert(rungs[0].frames_in > 0 && rungs[0].encoded > 0, `the rung counts frames: ${JSON.stringify(rungs[0])}`);
+  assert(rungs[0].dropped >= 0 && rungs[0].dropped <= rungs[0].frames_in && rungs[0].drop_pct >= 0,
+         `the rung's drops are counted: ${JSON.stringify(rungs[0])}`);
+  console.log(`rung 426x240: ${frames.length} frames checked, card from pts ${after[0].pts} (card.shown ${shown.pts}); ` +
+              `stats ${JSON.stringify(rungs[0])}`);
 });
