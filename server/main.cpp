@@ -2,6 +2,8 @@
 #include <gst/gst.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +15,13 @@
 #include "livecommerce.h"
 
 int main(int argc, char** argv) {
+  // Test harnesses set this so that a server they started never outlives them: a test process
+  // that crashes runs no destructors. SIGTERM is the graceful stop below.
+  if (const char* p = std::getenv("HARVEST_EXIT_WITH_PARENT"); p != nullptr && p[0] == '1') {
+    const pid_t parent = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) return 1;  // the parent was gone before the request took effect
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   const char* env_token = std::getenv("HARVEST_ADMIN_TOKEN");
   auto parsed = harvest::parse_command_line(

@@ -84,6 +84,7 @@ export class Server {
       HARVEST_ADMIN_TOKEN: this.adminToken,
       ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1',
       UBSAN_OPTIONS: 'print_stacktrace=1',
+      HARVEST_EXIT_WITH_PARENT: '1',  // the server stops if this test process dies
     };
     this.proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));

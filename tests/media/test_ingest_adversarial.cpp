@@ -440,7 +440,7 @@ TEST_CASE("a rotated publisher's burned-in rendition is turned upright", "[media
   ServerProcess server(server_options(dir, {"--burned-in", "on"}));
   const TestStream stream = create_stream(server);
   FfmpegInput in;
-  in.seconds = 3;
+  in.seconds = 6;  // the burned-in rendition closes segments while the publisher is still on
   const std::string flv = dir.path() + "/src.flv";
   REQUIRE(encode_file(in, "flv", flv));
   auto tags = parse_flv_file(read_file(flv));
@@ -462,7 +462,6 @@ TEST_CASE("a rotated publisher's burned-in rendition is turned upright", "[media
     std::this_thread::sleep_until(start + std::chrono::milliseconds(t.timestamp / 2));  // 2x real time
     REQUIRE(p.send_tag(t.type, t.timestamp, body));
   }
-  p.close();
 
   Playlist burned;
   REQUIRE(wait_until(
@@ -472,6 +471,7 @@ TEST_CASE("a rotated publisher's burned-in rendition is turned upright", "[media
         return burned.valid && !burned.segments.empty();
       },
       std::chrono::seconds(30), std::chrono::milliseconds(100)));
+  p.close();
   CHECK(server.log().find("event=burned_in_started") != std::string::npos);
   CHECK(server.log().find("rotation=270") != std::string::npos);
   std::filesystem::create_directories(dir.path() + "/burned");

@@ -37,6 +37,8 @@ ServerProcess::ServerProcess(Options options) : options_(std::move(options)) {
     if (options_.env.count(key) == 0) env_strings.push_back(entry);
   }
   for (const auto& [k, v] : options_.env) env_strings.push_back(k + "=" + v);
+  // The server stops when this test process dies, even by a crash (no destructor runs then).
+  if (options_.env.count("HARVEST_EXIT_WITH_PARENT") == 0) env_strings.push_back("HARVEST_EXIT_WITH_PARENT=1");
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);

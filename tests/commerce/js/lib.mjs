@@ -36,7 +36,8 @@ export class Server {
     s.log = '';
     s.proc = spawn(serverBin(), ['--http-port', '0', '--rtmp-port', '0', '--srt-port', '0', '--bind', '127.0.0.1',
                                  '--data-dir', s.dataDir, ...extraServerArgs(), ...args],
-                   { env: { ...process.env, HARVEST_ADMIN_TOKEN: ADMIN, ASAN_OPTIONS: 'detect_leaks=0', ...env },
+                   { env: { ...process.env, HARVEST_ADMIN_TOKEN: ADMIN, ASAN_OPTIONS: 'detect_leaks=0',
+                            HARVEST_EXIT_WITH_PARENT: '1', ...env },
                      stdio: ['ignore', 'pipe', 'pipe'] });
     started.add(s.proc);
     s.exited = new Promise((resolve) => s.proc.on('exit', (code, sig) => { started.delete(s.proc); resolve({ code, sig }); }));
