@@ -15,8 +15,8 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

@@ -1,7 +1,5 @@
 #include "media/rtmp/conn.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,7 +76,9 @@ void RtmpConn::check_timeouts(int64_t now) {
     close(close_reason_);
     return;
   }
-  if (pipeline_) pipeline_->flush(false);  // a publisher that paused still gets its last frames out
+  // A publisher that paused still gets its last frames out (all but the newest video frame, which
+  // a timed hand-over keeps for a card cue: StreamPipeline::flush_locked).
+  if (pipeline_) pipeline_->flush(false);
   const auto& opt = server_.options();
   if (state_ != State::publishing && now - opened_ms_ > opt.setup_timeout.count()) {
     close(state_ == State::handshake ? "handshake not completed in time (truncated or slow handshake)"
