@@ -35,14 +35,15 @@ const PUBLISHER = arg('publisher', 'file');
 // Publishes for `seconds`; returns { kill }.
 function startPublisher(url, seconds) {
   if (PUBLISHER === 'live') return publish(url, { width: W, height: H, fps: FPS, seconds, gop: FPS });
-  const input = join(tempDir().path, 'in.flv');
+  const tmp = tempDir();
+  const input = join(tmp.path, 'in.flv');
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${FPS}`,
                           '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '10', '-c:v', 'libx264',
                           '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(FPS),
                           '-b:v', '2000k', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', input]);
   const proc = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', input,
                                 '-t', String(seconds), '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' });
-  return { kill: () => { try { proc.kill('SIGKILL'); } catch {} } };
+  return { kill: () => { try { proc.kill('SIGKILL'); } catch {} tmp.remove(); } };
 }
 
 const pct = (xs, p) => {
