@@ -6,21 +6,29 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 namespace harvest {
 namespace {
 
 using Setter = std::function<std::string(ServerConfig&, const std::string&)>;
 
+// The whole of `text` as a decimal number in [lo, hi]; nullopt for anything else (empty, a sign
+// or trailing characters, out of range).
+std::optional<int> int_in_range(std::string_view text, int lo, int hi) {
+  int n = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, n);
+  if (text.empty() || ec != std::errc() || ptr != end || n < lo || n > hi) return std::nullopt;
+  return n;
+}
+
 std::string set_port(int& field, const std::string& name, const std::string& value) {
-  int port = -1;
-  const auto* end = value.data() + value.size();
-  auto [ptr, ec] = std::from_chars(value.data(), end, port);
-  if (ec != std::errc() || ptr != end || port < 0 || port > 65535) {
-    return "--" + name + " needs a port number 0-65535, got '" + value + "'";
-  }
-  field = port;
+  const auto port = int_in_range(value, 0, 65535);
+  if (!port) return "--" + name + " needs a port number 0-65535, got '" + value + "'";
+  field = *port;
   return {};
 }
 
@@ -35,34 +43,25 @@ const std::map<std::string, Setter>& value_options() {
            c.fanout_threads = -1;
            return std::string();
          }
-         int n = -1;
-         const auto* end = v.data() + v.size();
-         auto [ptr, ec] = std::from_chars(v.data(), end, n);
-         if (ec != std::errc() || ptr != end || n < 0 || n > 32)
-           return "--fanout-threads needs 'auto' or a number 0-32, got '" + v + "'";
-         c.fanout_threads = n;
+         const auto n = int_in_range(v, 0, 32);
+         if (!n) return "--fanout-threads needs 'auto' or a number 0-32, got '" + v + "'";
+         c.fanout_threads = *n;
          return std::string();
        }},
       {"replay-retention", [](ServerConfig& c, const std::string& v) {
          // "N": keep the newest N replays per stream; "Nd": also drop replays older than N days.
          const bool days = !v.empty() && v.back() == 'd';
          const std::string digits = days ? v.substr(0, v.size() - 1) : v;
-         int n = -1;
-         const auto* end = digits.data() + digits.size();
-         auto [ptr, ec] = std::from_chars(digits.data(), end, n);
-         if (digits.empty() || ec != std::errc() || ptr != end || n < 0 || n > 100000 || (days && n == 0))
-           return "--replay-retention needs a count (e.g. 20; 0 records nothing) or days (e.g. 7d), got '" + v + "'";
-         if (days) c.replay_max_age_days = n;
-         else c.replay_keep = n;
+         const auto n = int_in_range(digits, days ? 1 : 0, 100000);
+         if (!n) return "--replay-retention needs a count (e.g. 20; 0 records nothing) or days (e.g. 7d), got '" + v + "'";
+         if (days) c.replay_max_age_days = *n;
+         else c.replay_keep = *n;
          return std::string();
        }},
       {"hls-window", [](ServerConfig& c, const std::string& v) {
-         int n = -1;
-         const auto* end = v.data() + v.size();
-         auto [ptr, ec] = std::from_chars(v.data(), end, n);
-         if (ec != std::errc() || ptr != end || n < 2 || n > 100)
-           return "--hls-window needs a number of segments 2-100, got '" + v + "'";
-         c.hls_window = n;
+         const auto n = int_in_range(v, 2, 100);
+         if (!n) return "--hls-window needs a number of segments 2-100, got '" + v + "'";
+         c.hls_window = *n;
          return std::string();
        }},
       {"burned-in", [](ServerConfig& c, const std::string& v) {
@@ -80,12 +79,10 @@ const std::map<std::string, Setter>& value_options() {
            while (true) {
              const size_t comma = v.find(',', pos);
              const std::string item = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-             int n = -1;
-             const auto* end = item.data() + item.size();
-             auto [ptr, ec] = std::from_chars(item.data(), end, n);
-             if (item.empty() || ec != std::errc() || ptr != end || n < 64 || n > 2160 || n % 2 != 0) return problem;
-             if (std::find(rungs.begin(), rungs.end(), n) != rungs.end()) return problem + " (repeated " + item + ")";
-             rungs.push_back(n);
+             const auto n = int_in_range(item, 64, 2160);
+             if (!n || *n % 2 != 0) return problem;
+             if (std::find(rungs.begin(), rungs.end(), *n) != rungs.end()) return problem + " (repeated " + item + ")";
+             rungs.push_back(*n);
              if (comma == std::string::npos) break;
              pos = comma + 1;
            }
