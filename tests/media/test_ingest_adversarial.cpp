@@ -151,6 +151,15 @@ std::string video_tag_hevc_sequence_header() {
   return body;
 }
 
+// The body of an FLV onMetaData tag with `rotation` set, as a phone recording sideways sends it.
+std::string with_rotation(const std::string& metadata_body, int degrees) {
+  auto values = amf0_decode_all({reinterpret_cast<const uint8_t*>(metadata_body.data()), metadata_body.size()});
+  REQUIRE(values);
+  REQUIRE(values->size() == 2);
+  (*values)[1].set("rotation", Amf0Value::number(degrees));
+  return amf0_encode_all(*values);
+}
+
 }  // namespace
 
 TEST_CASE("bad input gets its connection closed with a log line while a good stream keeps playing",
@@ -378,14 +387,7 @@ TEST_CASE("timestamps that jump forwards and backwards are repaired, rotation me
   const auto start = std::chrono::steady_clock::now();
   for (auto& t : *tags) {
     std::string body = t.body;
-    if (t.type == kDataAmf0) {
-      // The phone says its video is rotated 90 degrees.
-      auto values = amf0_decode_all({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
-      REQUIRE(values);
-      REQUIRE(values->size() == 2);
-      (*values)[1].set("rotation", Amf0Value::number(90));
-      body = amf0_encode_all(*values);
-    }
+    if (t.type == kDataAmf0) body = with_rotation(body, 90);  // the phone says: turn by 90 degrees
     // Forward by 100 s after 1.5 s; then back to 2 s before the original time (and far below what was sent).
     uint32_t ts = t.timestamp;
     if (t.timestamp >= 3000) ts = t.timestamp - 2000;  // below what was already sent
@@ -451,14 +453,8 @@ TEST_CASE("a rotated publisher's burned-in rendition is turned upright", "[media
   const auto start = std::chrono::steady_clock::now();
   for (auto& t : *tags) {
     std::string body = t.body;
-    if (t.type == kDataAmf0) {
-      // A phone holding its camera sideways: 320x568 coded, to be shown turned by 270 degrees.
-      auto values = amf0_decode_all({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
-      REQUIRE(values);
-      REQUIRE(values->size() == 2);
-      (*values)[1].set("rotation", Amf0Value::number(270));
-      body = amf0_encode_all(*values);
-    }
+    // A phone holding its camera sideways: 320x568 coded, to be shown turned by 270 degrees.
+    if (t.type == kDataAmf0) body = with_rotation(body, 270);
     std::this_thread::sleep_until(start + std::chrono::milliseconds(t.timestamp / 2));  // 2x real time
     REQUIRE(p.send_tag(t.type, t.timestamp, body));
   }
