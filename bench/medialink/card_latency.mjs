@@ -15,12 +15,12 @@
 // competing with the server for the same two cores (the figures before 2026-11-23).
 // Usage: HARVEST_SERVER_BIN=build/server/harvest-server node bench/medialink/card_latency.mjs
 //        [--size 1280x720] [--fps 30] [--commands 200] [--interval-ms 150] [--publisher file|live]
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Server, Client } from '../../tests/commerce/js/lib.mjs';
-import { rtmpPort, publish, waitPlaylist, tempDir } from '../../tests/medialink/js/medialib.mjs';
+import { rtmpPort, publish, waitPlaylist, tempDir, preEncode } from '../../tests/medialink/js/medialib.mjs';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf('--' + name);
@@ -37,10 +37,7 @@ function startPublisher(url, seconds) {
   if (PUBLISHER === 'live') return publish(url, { width: W, height: H, fps: FPS, seconds, gop: FPS });
   const tmp = tempDir();
   const input = join(tmp.path, 'in.flv');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${FPS}`,
-                          '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '10', '-c:v', 'libx264',
-                          '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(FPS),
-                          '-b:v', '2000k', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', input]);
+  preEncode(input, { size: `${W}x${H}`, fps: FPS });
   const proc = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', input,
                                 '-t', String(seconds), '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' });
   return { kill: () => { try { proc.kill('SIGKILL'); } catch {} tmp.remove(); } };

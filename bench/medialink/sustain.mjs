@@ -5,12 +5,12 @@
 // GET /api/streams/{id} ingest.burned), and the server's CPU (utime+stime, 100% = one core).
 // Usage: HARVEST_SERVER_BIN=build/server/harvest-server node bench/medialink/sustain.mjs
 //        [--streams 1] [--size 1280x720] [--fps 30] [--seconds 20] [--warmup 8]
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Server, Client } from '../../tests/commerce/js/lib.mjs';
-import { rtmpPort, waitPlaylist, tempDir } from '../../tests/medialink/js/medialib.mjs';
+import { rtmpPort, waitPlaylist, tempDir, preEncode } from '../../tests/medialink/js/medialib.mjs';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf('--' + name);
@@ -25,10 +25,7 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 const tmp = tempDir();
 const input = join(tmp.path, 'in.flv');
-execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${SIZE}:rate=${FPS}`,
-                        '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '10', '-c:v', 'libx264',
-                        '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(FPS),
-                        '-b:v', '2000k', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', input]);
+preEncode(input, { size: SIZE, fps: FPS });
 const pubs = [];
 const server = await Server.start({ env: { HARVEST_WS_MESSAGE_RATE: '1000', HARVEST_WS_MESSAGE_BURST: '1000' } });
 try {

@@ -33,6 +33,15 @@ export function publish(url, { width = 320, height = 568, fps = 25, seconds = 6,
   return { proc, exited, kill: () => { try { proc.kill('SIGKILL'); } catch {} return exited; } };
 }
 
+// A 10 s testsrc2 file as a phone's encoder would push it (H.264 2 Mbit/s, GOP 1 s, AAC), for
+// publishers that only copy it (`ffmpeg -re -c copy`) and so cost the machine little.
+export function preEncode(file, { size = '1280x720', fps = 30 } = {}) {
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}`,
+                          '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '10', '-c:v', 'libx264',
+                          '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(fps),
+                          '-b:v', '2000k', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', file]);
+}
+
 // Media playlist: segments [{uri, duration, pdt (ms)}], dateRanges [{attrs}], text.
 export function parsePlaylist(text) {
   const segments = [];
