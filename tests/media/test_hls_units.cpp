@@ -1,12 +1,15 @@
 // The HLS playlist writer (pure) and the on-disk rendition writer: window, deletion,
 // discontinuities, program date times, date ranges.
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 
 #include "media/hls/hls_routes.h"
 #include "media/hls/hls_writer.h"
 #include "media/hls/playlist.h"
+#include "media/hls/playlist_file.h"
 #include "support/temp_dir.h"
 
 using namespace harvest::media::hls;
@@ -129,4 +132,40 @@ TEST_CASE("HLS routes serve only plain playlist and segment names", "[unit][hls]
   CHECK_FALSE(is_servable_hls_path("/etc/passwd.ts"));
   CHECK_FALSE(is_servable_hls_path("abc/index.html"));
   CHECK_FALSE(is_servable_hls_path("abc/a b.ts"));
+}
+
+TEST_CASE("a playlist file is swapped in whole, and the file swapped out is reused", "[unit][hls]") {
+  harvest::test::TempDir dir;
+  const std::string path = dir.path() + "/index.m3u8";
+  auto inode = [](const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+  PlaylistFile file(path, /*reader_grace_ms=*/0);
+  REQUIRE(file.write("first"));  // no playlist yet: a plain rename
+  CHECK(harvest::test::read_file(path) == "first");
+  CHECK_FALSE(fs::exists(path + ".tmp"));
+  const auto first = inode(path);
+  REQUIRE(file.write("second, longer"));  // a new file beside, swapped with the playlist
+  CHECK(harvest::test::read_file(path) == "second, longer");
+  CHECK(harvest::test::read_file(path + ".tmp") == "first");
+  const auto second = inode(path);
+  CHECK(second != first);
+  CHECK(inode(path + ".tmp") == first);
+  REQUIRE(file.write("3rd"));  // the old playlist is rewritten in place (shorter) and swapped back
+  CHECK(harvest::test::read_file(path) == "3rd");
+  CHECK(inode(path) == first);
+  CHECK(harvest::test::read_file(path + ".tmp") == "second, longer");
+  file.release();
+  CHECK_FALSE(fs::exists(path + ".tmp"));
+  CHECK(harvest::test::read_file(path) == "3rd");
+
+  // Within the reader grace a file just swapped out is not rewritten (a new one is written
+  // instead); readers see each playlist whole either way.
+  PlaylistFile careful(path);
+  for (const char* text : {"a", "bb", "c"}) {
+    REQUIRE(careful.write(text));
+    CHECK(harvest::test::read_file(path) == text);
+  }
+  CHECK(harvest::test::read_file(path + ".tmp") == "bb");
 }

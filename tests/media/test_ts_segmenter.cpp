@@ -115,6 +115,39 @@ TEST_CASE("segmenter cuts on the first keyframe after the target, with PAT/PMT i
   CHECK(seg.segments_written() == 3);
 }
 
+TEST_CASE("segmenter cut(): a segment ends before the keyframe that follows it is written", "[unit][hls]") {
+  harvest::test::TempDir dir;
+  std::vector<Closed> closed;
+  TsSegmenter seg({.path_prefix = dir.path() + "/c-", .start_index = 0, .target_ns = 1'000'000'000},
+                  [&](const std::string& p, uint64_t a, uint64_t b) { closed.push_back({p, a, b}); });
+  const uint64_t base = 90000;
+  auto frame = [&](int n, bool key) {
+    const uint64_t pts = base + static_cast<uint64_t>(n) * 3000;
+    feed(seg, pes(kVideoPid, pts, key) + data(kVideoPid) + pes(kAudioPid, pts), static_cast<uint64_t>(n) * 33'333'333);
+  };
+  feed(seg, pat() + pmt(true), 0);
+  for (int n = 0; n < 30; ++n) frame(n, n == 0);
+  CHECK_FALSE(seg.cut(500'000'000));  // too soon: not due, nothing happens
+  CHECK_FALSE(seg.cut_due(966'666'666));
+  REQUIRE(seg.cut_due(1'000'000'000));
+  REQUIRE(seg.cut(1'000'000'000));  // the keyframe at frame 30 is coming, none of it written yet
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].start == 0);
+  CHECK(closed[0].end == 1'000'000'000);
+  const std::string first = harvest::test::read_file(closed[0].path);
+  CHECK(first.size() == 188 * (2 + 30 * 3));  // the tables and frames 0-29, nothing more
+  frame(30, true);  // the keyframe itself starts the open segment instead of cutting again
+  for (int n = 31; n < 45; ++n) frame(n, false);
+  seg.finish();
+  REQUIRE(closed.size() == 2);
+  CHECK(closed[1].start == 1'000'000'000);
+  const std::string second = harvest::test::read_file(closed[1].path);
+  CHECK(second.substr(0, 188) == pat());
+  CHECK(second.substr(188, 188) == pmt(true));
+  CHECK(TsSegmenter::random_access(reinterpret_cast<const uint8_t*>(second.data() + 376)));
+  CHECK(second.size() == 188 * (2 + 15 * 3));
+}
+
 TEST_CASE("segmenter cuts audio-only streams at a PAT", "[unit][hls]") {
   harvest::test::TempDir dir;
   std::vector<Closed> closed;

@@ -1,7 +1,10 @@
 #pragma once
 // One HLS rendition on disk: the segments a muxer closed, the playlist the server writes
 // itself (EXT-X-PROGRAM-DATE-TIME, EXT-X-DISCONTINUITY, EXT-X-DATERANGE), a bounded window,
-// and deletion of segments that left it. Control-plane (loop) thread only.
+// and deletion of segments that left it. Control-plane (loop) thread, except list_segment(),
+// which an ingest thread may call (the playlist state is under a lock): a segment is listed the
+// moment it is cut, and the slower rest (the replay, deleting old files, creating the next
+// playlist file) is left to settle() on the loop.
 //
 // A writer outlives publisher sessions: a publisher that reconnects within the grace period
 // gets begin_session() on the same writer, so the playlist continues (media sequence keeps
@@ -9,12 +12,14 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "media/hls/playlist.h"
+#include "media/hls/playlist_file.h"
 #include "media/hls/replay_recording.h"
 
 namespace harvest::media::hls {
@@ -42,14 +47,20 @@ public:
   // cached forever and a replaced publisher's last file never collides with its successor's first.
   std::string segment_prefix(uint64_t session_tag) const;
   // Sequence number the next segment will get (the muxer's start index for a new session).
-  uint64_t next_sequence() const { return next_sequence_; }
+  uint64_t next_sequence() const;
 
   // A publisher session starts: its running time 0 is wall time `wall_ms_at_zero`. Every session
   // after the first starts with a discontinuity.
   void begin_session(int64_t wall_ms_at_zero);
   // The muxer closed a segment file covering [start_rt_ns, end_rt_ns) of the session's running
   // time; adds it, slides the window, rewrites the playlist. Empty segments are dropped.
+  // list_segment() then settle().
   Status add_segment(const std::string& path, uint64_t start_rt_ns, uint64_t end_rt_ns);
+  // Any thread: the listing part of add_segment() (window, playlist).
+  Status list_segment(const std::string& path, uint64_t start_rt_ns, uint64_t end_rt_ns);
+  // Loop: what listing left: hands listed segments to the recording, deletes the files that
+  // have left the window (after the recording linked them), creates the next playlist file.
+  void settle();
 
   // Program date time (ms since the epoch) of a running time in the current session.
   std::optional<int64_t> program_date_time_ms(uint64_t running_time_ns) const;
@@ -69,19 +80,22 @@ public:
   // Deletes the rendition's files and directory (a recording keeps its own links).
   void remove_files();
 
-  uint64_t media_sequence() const { return media_sequence_; }
-  size_t segment_count() const { return segments_.size(); }
-  int sessions() const { return sessions_; }
+  uint64_t media_sequence() const;
+  size_t segment_count() const;
+  int sessions() const;
 
 private:
-  Status write_playlist();
-  void delete_lingering();
+  Status write_playlist();  // under mutex_
 
-  std::string dir_;
-  HlsOptions options_;
-  std::string prefix_;
+  const std::string dir_;
+  const HlsOptions options_;
+  std::string prefix_;  // set once in the constructor
+  std::unique_ptr<ReplayRecording> recording_;  // loop only
+
+  mutable std::mutex mutex_;  // everything below
   std::deque<Segment> segments_;
   std::deque<std::string> leaving_;  // files out of the window, deleted after linger_segments more
+  std::vector<std::pair<std::string, Segment>> unrecorded_;  // listed, not yet given to the recording
   std::vector<DateRange> date_ranges_;
   uint64_t media_sequence_ = 0;
   uint64_t discontinuity_sequence_ = 0;
@@ -91,7 +105,7 @@ private:
   int sessions_ = 0;
   bool pending_discontinuity_ = false;
   bool ended_ = false;
-  std::unique_ptr<ReplayRecording> recording_;
+  PlaylistFile playlist_file_;
 };
 
 }  // namespace harvest::media::hls

@@ -17,22 +17,9 @@ namespace {
 // keeps a runaway host from growing the playlist without limit.
 constexpr size_t kMaxDateRanges = 100'000;
 
-Status write_atomically(const std::string& path, const std::string& text) {
-  // Beside, then rename: HTTP readers see the old or the new playlist, never half of one.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) return Status::error("cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::error("cannot rename " + tmp + ": " + ec.message());
-  return Status::ok();
-}
 }  // namespace
 
-ReplayRecording::ReplayRecording(std::string dir) : dir_(std::move(dir)) {
+ReplayRecording::ReplayRecording(std::string dir) : dir_(std::move(dir)), playlist_file_(dir_ + "/index.m3u8") {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) log::error("replay_dir_failed").kv("dir", dir_).kv("reason", ec.message());
@@ -83,6 +70,7 @@ void ReplayRecording::finish() {
   }
   if (auto st = write_playlist(); !st)
     log::error("replay_write_failed").kv("dir", dir_).kv("reason", st.message());
+  playlist_file_.release();
 }
 
 Status ReplayRecording::write_playlist() {
@@ -92,7 +80,7 @@ Status ReplayRecording::write_playlist() {
   view.date_ranges = date_ranges_;
   view.ended = finished_;
   view.playlist_type = finished_ ? "VOD" : "EVENT";
-  return write_atomically(playlist_path(), render_media_playlist(view));
+  return playlist_file_.write(render_media_playlist(view));
 }
 
 bool ReplayRecording::close_unfinished(const std::string& playlist_path) {
@@ -107,7 +95,7 @@ bool ReplayRecording::close_unfinished(const std::string& playlist_path) {
     text.replace(p, event.size(), "#EXT-X-PLAYLIST-TYPE:VOD");
   if (!text.empty() && text.back() != '\n') text += "\n";
   text += "#EXT-X-ENDLIST\n";
-  return static_cast<bool>(write_atomically(playlist_path, text));
+  return static_cast<bool>(PlaylistFile(playlist_path).write(text));
 }
 
 }  // namespace harvest::media::hls

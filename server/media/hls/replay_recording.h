@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "media/hls/playlist.h"
+#include "media/hls/playlist_file.h"
 
 namespace harvest::media::hls {
 
@@ -44,6 +45,7 @@ private:
   Status write_playlist();
 
   std::string dir_;
+  PlaylistFile playlist_file_;
   std::vector<Segment> segments_;
   std::vector<DateRange> date_ranges_;
   int target_duration_s_ = 1;

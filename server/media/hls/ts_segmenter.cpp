@@ -105,7 +105,9 @@ void TsSegmenter::open_next(uint64_t start_ns, bool starts_with_pat) {
     log::error("hls_segment_open_failed").kv("path", path_).kv("reason", std::strerror(errno));
     return;
   }
-  write_buffer_.resize(256 * 1024);
+  // Small enough that closing the file at a cut writes little (the segment is listed only once
+  // it is closed), large enough to cost a handful of writes per second.
+  write_buffer_.resize(64 * 1024);
   std::setvbuf(file_, write_buffer_.data(), _IOFBF, write_buffer_.size());
   start_ns_ = start_ns;
   if (!starts_with_pat && !pat_.empty() && !pmt_.empty()) {
@@ -116,9 +118,13 @@ void TsSegmenter::open_next(uint64_t start_ns, bool starts_with_pat) {
 
 void TsSegmenter::close_current(uint64_t end_ns, bool report) {
   if (file_ == nullptr) return;
-  const bool ok = std::fclose(file_) == 0;
-  file_ = nullptr;
+  // Reported once its bytes are written, before the close: readers open it by name, and the
+  // sooner it is listed the better (closing costs the file system more than writing here).
+  const bool ok = std::fflush(file_) == 0;
+  if (!ok) log::error("hls_segment_write_failed").kv("path", path_).kv("reason", std::strerror(errno));
   if (report && ok && on_closed_) on_closed_(path_, start_ns_, std::max(end_ns, start_ns_));
+  std::fclose(file_);
+  file_ = nullptr;
 }
 
 void TsSegmenter::flush_run() {
@@ -169,5 +175,13 @@ void TsSegmenter::write(const uint8_t* data, size_t size, uint64_t running_time_
 }
 
 void TsSegmenter::finish() { close_current(last_ns_, true); }
+
+bool TsSegmenter::cut(uint64_t end_ns) {
+  if (video_pid_ < 0 || !cut_due(end_ns)) return false;
+  close_current(end_ns, true);
+  open_next(end_ns, false);
+  last_ns_ = std::max(last_ns_, end_ns);
+  return true;
+}
 
 }  // namespace harvest::media::hls

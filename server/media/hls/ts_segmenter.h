@@ -4,10 +4,10 @@
 // PES with the random_access_indicator set is a keyframe; a segment starts there (audio-only
 // streams: at a PAT). A cut happens at the first such point at least `target` after the segment
 // start (times from the PES PTS), so a segment is complete as soon as the keyframe that ends it
-// arrives: no GOP is held back. Every segment begins with the latest PAT and PMT, so each
-// decodes on its own.
+// arrives: no GOP is held back. cut() ends it sooner still, once that keyframe is known to be
+// coming. Every segment begins with the latest PAT and PMT, so each decodes on its own.
 //
-// Not thread-safe: one instance per muxer, called from its streaming thread.
+// Not thread-safe: one instance per muxer, used under its owner's lock.
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -37,6 +37,13 @@ public:
   void write(const uint8_t* data, size_t size, uint64_t running_time_ns);
   // End of stream: completes and reports the open segment.
   void finish();
+  // Whether a keyframe at running time `ns` would end the open segment.
+  bool cut_due(uint64_t ns) const { return file_ != nullptr && ns >= start_ns_ + options_.target_ns; }
+  // Ends the open segment at `end_ns` before the keyframe that starts the next one is written
+  // (everything written so far belongs to it) and opens the next, starting at `end_ns` with the
+  // latest PAT and PMT; that keyframe then does not cut again. Video streams only; false (and
+  // nothing done) unless cut_due(end_ns).
+  bool cut(uint64_t end_ns);
 
   uint64_t segments_written() const { return index_ - options_.start_index; }
 
