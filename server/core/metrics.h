@@ -48,6 +48,8 @@ struct IngestCounters {
   std::atomic<uint64_t> publishes{0};  // publishers accepted
   std::atomic<uint64_t> takeovers{0};  // of those, took over a stalled publisher
   std::atomic<uint64_t> segments{0};   // passthrough HLS segments written
+  // of those, cut as their ending keyframe began to arrive (StreamPipeline::keyframe_coming)
+  std::atomic<uint64_t> segments_cut_early{0};
 };
 
 struct Metrics {

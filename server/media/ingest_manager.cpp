@@ -108,7 +108,7 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
   }
   const bool resumes = si.writer && si.current != nullptr;  // within grace, or a takeover
   if (!resumes) {
-    si.writer = std::make_unique<hls::HlsWriter>(options_.hls_root + "/" + id, options_.hls);
+    si.writer = std::make_shared<hls::HlsWriter>(options_.hls_root + "/" + id, options_.hls);
     si.live_session = std::to_string(now_ms());
     // The whole live session is kept as a replay: the writer links every segment into it.
     if (options_.replays != nullptr)
@@ -122,6 +122,8 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
   session->start_index = si.writer->next_sequence();
   session->segment_target_ns = static_cast<uint64_t>(options_.hls.target_segment_s * 1e9);
   session->touch();
+  // The replaced session's segments go to on_segment() from now on, which drops them.
+  if (si.current) si.current->listing.close();
   si.current = session;
   si.publishing = true;
   mirror_publishing(id, session);
@@ -178,6 +180,7 @@ void IngestManager::grace_expired(const std::string& stream_id, uint64_t session
   StreamIngest& si = it->second;
   si.grace_timer = 0;
   if (!si.current || si.current->id != session_id || si.publishing) return;
+  si.current->listing.close();  // nothing is listed after the ENDLIST below
   si.current.reset();
   if (observer_ != nullptr && si.writer && !si.live_session.empty()) {
     const int64_t end_pdt = si.writer->program_date_time_ms(si.last_end_ns).value_or(now_ms());
@@ -208,11 +211,19 @@ std::shared_ptr<StreamPipeline> IngestManager::make_pipeline(const std::shared_p
         count_ingest_refusal(s->protocol, "media_error");
         if (s->kick) s->kick(reason);
       },
-      [this, weak](const std::string& path, uint64_t start_ns, uint64_t end_ns) {
-        loop_.post([this, weak, path, start_ns, end_ns] {
-          auto s = weak.lock();
-          if (s) on_segment(s, path, start_ns, end_ns);
-          else remove_file(path);
+      [this, weak, stream_id = session->stream_id, protocol = session->protocol](const std::string& path,
+                                                                                 uint64_t start_ns, uint64_t end_ns) {
+        auto s = weak.lock();
+        const bool listed = s && s->listing.list(path, start_ns, end_ns);
+        s.reset();
+        loop_.post([this, weak, stream_id, protocol, path, start_ns, end_ns, listed] {
+          if (listed) {
+            segment_listed(stream_id, protocol, weak.lock(), end_ns);
+          } else if (auto s = weak.lock()) {
+            on_segment(s, path, start_ns, end_ns);
+          } else {
+            remove_file(path);
+          }
         });
       });
   session->set_pipeline(pipeline);
@@ -287,6 +298,18 @@ void IngestManager::on_segment(const std::shared_ptr<PublishSession>& session, c
     log::error("hls_write_failed").kv("stream", session->stream_id).kv("reason", st.message());
   else
     log::debug("hls_segment").kv("stream", session->stream_id).kv("file", path);
+  // The session has begun on the writer: its next segments are listed where they are cut.
+  session->listing.open(si.writer);
+}
+
+void IngestManager::segment_listed(const std::string& stream_id, const std::string& protocol,
+                                   const std::shared_ptr<PublishSession>& session, uint64_t end_ns) {
+  metrics().ingest(protocol).segments.fetch_add(1, std::memory_order_relaxed);
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  StreamIngest& si = it->second;
+  if (session && si.current == session) si.last_end_ns = std::max(si.last_end_ns, end_ns);
+  if (si.writer) si.writer->settle();
 }
 
 void IngestManager::remove_file(const std::string& path) {
@@ -401,6 +424,7 @@ void IngestManager::shutdown() {
   for (auto& [id, si] : streams_) {
     if (si.grace_timer != 0) loop_.cancel(si.grace_timer);
     if (si.current) {
+      si.current->listing.close();
       si.current->ended.store(true);
       if (auto p = si.current->pipeline()) p->stop();
       si.current->set_pipeline(nullptr);

@@ -105,7 +105,7 @@ public:
 
 private:
   struct StreamIngest {
-    std::unique_ptr<hls::HlsWriter> writer;
+    std::shared_ptr<hls::HlsWriter> writer;  // shared with the current session's SegmentListing
     std::shared_ptr<PublishSession> current;  // publishing, or gone and within the grace period
     bool publishing = false;
     bool session_begun = false;  // the writer heard begin_session() for `current`
@@ -121,6 +121,9 @@ private:
   void on_message(const std::shared_ptr<PublishSession>& session, GstMessage* message);
   void on_segment(const std::shared_ptr<PublishSession>& session, const std::string& path, uint64_t start_ns,
                   uint64_t end_ns);
+  // A segment the session's SegmentListing listed on the ingest thread: the loop's share of it.
+  void segment_listed(const std::string& stream_id, const std::string& protocol,
+                      const std::shared_ptr<PublishSession>& session, uint64_t end_ns);
   static void remove_file(const std::string& path);
   void finish(const std::shared_ptr<PublishSession>& session);  // end-of-stream, then stop
   void stop_pipeline(const std::shared_ptr<PublishSession>& session);

@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "core/log.h"
 #include "core/stream_registry.h"
+#include "media/hls/hls_writer.h"
 #include "media/stream_pipeline.h"
 
 namespace harvest::media {
@@ -37,6 +39,24 @@ void PublishSession::set_pipeline(std::shared_ptr<StreamPipeline> p) {
 std::shared_ptr<StreamPipeline> PublishSession::pipeline() const {
   std::lock_guard lock(mutex_);
   return pipeline_;
+}
+
+void SegmentListing::open(std::shared_ptr<hls::HlsWriter> writer) {
+  std::lock_guard lock(mutex_);
+  writer_ = std::move(writer);
+}
+
+void SegmentListing::close() {
+  std::lock_guard lock(mutex_);
+  writer_.reset();
+}
+
+bool SegmentListing::list(const std::string& path, uint64_t start_ns, uint64_t end_ns) {
+  std::lock_guard lock(mutex_);
+  if (!writer_) return false;
+  if (auto st = writer_->list_segment(path, start_ns, end_ns); !st)
+    log::error("hls_write_failed").kv("file", path).kv("reason", st.message());
+  return true;
 }
 
 }  // namespace harvest::media

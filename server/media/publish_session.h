@@ -14,6 +14,25 @@
 namespace harvest::media {
 
 class StreamPipeline;
+namespace hls {
+class HlsWriter;
+}
+
+// Lets the thread that cuts a session's segments list them in the stream's playlist itself, with
+// no hop to the loop in between (which would add its wake-up to every segment's latency). The
+// loop opens it once the session has begun on the writer, and closes it when the session stops
+// being the stream's current one; while closed, segments go to the loop, which decides.
+class SegmentListing {
+public:
+  void open(std::shared_ptr<hls::HlsWriter> writer);
+  void close();
+  // Any thread: lists the segment if open (errors are logged); false: the loop must.
+  bool list(const std::string& path, uint64_t start_ns, uint64_t end_ns);
+
+private:
+  std::mutex mutex_;  // held while listing, so close() waits out a listing in progress
+  std::shared_ptr<hls::HlsWriter> writer_;
+};
 
 struct PublishSession {
   // --- set by the connection before asking to publish ---
@@ -37,6 +56,7 @@ struct PublishSession {
   std::atomic<int64_t> last_data_steady_ms{0};  // when media bytes last arrived
   std::atomic<int64_t> epoch_wall_ms{0};        // wall time of output running time 0 (first buffer)
   std::atomic<bool> ended{false};               // the publisher left or was kicked
+  SegmentListing listing;
 
   void touch();  // media arrived now
   // Marks running time `first_rt_ns` as arriving now, once per session.

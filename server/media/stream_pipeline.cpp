@@ -172,6 +172,7 @@ void StreamPipeline::on_sample(GstSample* sample, bool video) {
   } else if (GstBuffer* buf = gst_sample_get_buffer(sample)) {
     each(buf);
   }
+  try_early_cut_locked();
   if (auto session = session_.lock()) {
     (video ? session->video_frames : session->audio_frames).fetch_add(frames);
     auto& counters = metrics().ingest(session->protocol);
@@ -199,8 +200,10 @@ void StreamPipeline::mux_video(GstBuffer* buf) {
     held_audio_.pop_front();
   }
   last_video_dts_ = std::max(last_video_dts_, d);
+  const bool keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  if (keyframe) early_cut_.reset();  // it got here first (media before it was lost): it cuts as usual
   muxer_->write_video(ts_out_, {reinterpret_cast<const char*>(map.data), map.size}, video_avc_, p, d,
-                      !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT));
+                      keyframe);
   gst_buffer_unmap(buf, &map);
   write_out(p);
 }
@@ -209,6 +212,7 @@ void StreamPipeline::mux_audio(std::string_view frame, int64_t pts_ns) {
   // Audio ahead of the video waits for it (at most 1 s: a video track that stops must not hold
   // the audio back for ever); with no video track, or audio already behind it, it goes now.
   constexpr int64_t kMaxAudioLeadNs = 1'000'000'000;
+  last_audio_pts_ = std::max(last_audio_pts_, pts_ns);
   if (muxer_->has_video() && (pts_ns > last_video_dts_ || !held_audio_.empty())) {
     held_audio_.emplace_back(std::string(frame), pts_ns);
     while (!held_audio_.empty() && (held_audio_.front().second <= last_video_dts_ ||
@@ -221,6 +225,42 @@ void StreamPipeline::mux_audio(std::string_view frame, int64_t pts_ns) {
   }
   muxer_->write_audio(ts_out_, frame, audio_raw_, pts_ns);
   write_out(pts_ns);
+}
+
+void StreamPipeline::try_early_cut_locked() {
+  if (!early_cut_ || last_video_dts_ < early_cut_->video_upto || last_audio_pts_ < early_cut_->audio_upto) return;
+  const EarlyCut cut = *early_cut_;
+  early_cut_.reset();
+  // The audio up to the keyframe belongs to the segment it ends, as in mux_video().
+  while (!held_audio_.empty() && held_audio_.front().second <= cut.dts_ns) {
+    muxer_->write_audio(ts_out_, held_audio_.front().first, audio_raw_, held_audio_.front().second);
+    write_out(held_audio_.front().second);
+    held_audio_.pop_front();
+  }
+  if (!segmenter_->cut(static_cast<uint64_t>(cut.pts_ns))) return;
+  if (auto session = session_.lock())
+    metrics().ingest(session->protocol).segments_cut_early.fetch_add(1, std::memory_order_relaxed);
+}
+
+void StreamPipeline::keyframe_coming(int64_t dts_ns, int64_t pts_ns) {
+  if (video_src_ == nullptr) return;
+  EarlyCut cut{std::max<int64_t>(dts_ns, 0), std::max<int64_t>(pts_ns, 0), -1, -1};
+  {
+    std::lock_guard lock(batch_mutex_);
+    flush_locked(true);
+    cut.video_upto = pushed_video_dts_;
+    cut.audio_upto = pushed_audio_pts_;
+  }
+  std::lock_guard lock(mux_mutex_);
+  if (!segmenter_->cut_due(static_cast<uint64_t>(cut.pts_ns))) return;
+  early_cut_ = cut;
+  try_early_cut_locked();
+}
+
+void StreamPipeline::set_prompt(bool on) {
+  std::lock_guard lock(batch_mutex_);
+  prompt_ = on;
+  if (on) flush_locked(true);
 }
 
 void StreamPipeline::on_sink_eos() {
@@ -511,8 +551,9 @@ void StreamPipeline::push_video(std::string_view avcc, int64_t dts_ns, int64_t p
   std::lock_guard lock(batch_mutex_);
   if (video_batch_ == nullptr) video_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(video_batch_, buf);
+  pushed_video_dts_ = static_cast<int64_t>(GST_BUFFER_DTS(buf));
   // A keyframe closes a segment: hand it over now (with the audio batched before it).
-  flush_locked(keyframe);
+  flush_locked(keyframe || prompt_);
 }
 
 void StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
@@ -522,7 +563,8 @@ void StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
   std::lock_guard lock(batch_mutex_);
   if (audio_batch_ == nullptr) audio_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(audio_batch_, buf);
-  flush_locked(false);
+  pushed_audio_pts_ = static_cast<int64_t>(GST_BUFFER_PTS(buf));
+  flush_locked(prompt_);
 }
 
 void StreamPipeline::push_ts(std::string_view bytes) {

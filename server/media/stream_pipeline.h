@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,14 @@ public:
   void push_ts(std::string_view bytes);
   // Hands batched media over if the batch is older than kBatchMs (`force`: now). Ingest thread.
   void flush(bool force = false);
+  // While on, media is handed over as it is pushed (no batching): set around an expected
+  // keyframe, so that the muxer has written everything before it when it begins to arrive.
+  void set_prompt(bool on);
+  // Ingest thread: a video keyframe with these timestamps has begun to arrive (its header is in,
+  // its body is not). If it ends the open segment, the segment is closed as soon as the muxer has
+  // written everything pushed before it (on this thread when it already has), instead of after
+  // the whole keyframe has been read and has crossed the pipeline: the playlist lists it sooner.
+  void keyframe_coming(int64_t dts_ns, int64_t pts_ns);
   // Hands batched media over now, or, when no video is held, the next video as it comes in.
   // Any thread: a card cue goes into the next access unit that reaches productcue, so the link
   // flushes instead of waiting up to kBatchMs for the batch.
@@ -96,6 +105,7 @@ private:
   void mux_video(GstBuffer* buffer);
   void mux_audio(std::string_view frame, int64_t pts_ns);
   void write_out(int64_t pts_ns);
+  void try_early_cut_locked();
   void on_demux_pad(GstPad* pad);
   GstElement* make(const char* factory);
   GstPadProbeReturn repair_probe(GstPad* pad, GstPadProbeInfo* info);
@@ -118,6 +128,13 @@ private:
   // Audio waits for the video to reach its time, so each segment holds the audio of its span.
   std::deque<std::pair<std::string, int64_t>> held_audio_;
   int64_t last_video_dts_ = -1;
+  int64_t last_audio_pts_ = -1;  // the latest audio to reach the muxer (held or written)
+  // A keyframe_coming() cut waiting for the muxer to reach the media pushed before the keyframe.
+  struct EarlyCut {
+    int64_t dts_ns, pts_ns;           // the keyframe's
+    int64_t video_upto, audio_upto;  // the last video DTS and audio PTS pushed before it
+  };
+  std::optional<EarlyCut> early_cut_;
   int sinks_open_ = 0;
   GstElement* video_src_ = nullptr;
   GstElement* audio_src_ = nullptr;
@@ -137,6 +154,9 @@ private:
   std::string ts_batch_;
   int64_t batch_started_ms_ = 0;
   bool flush_next_video_ = false;  // flush_now() found no video: flush when the next arrives
+  bool prompt_ = false;            // set_prompt()
+  int64_t pushed_video_dts_ = -1;  // the last video and audio pushed (batched or handed over)
+  int64_t pushed_audio_pts_ = -1;
 };
 
 }  // namespace harvest::media

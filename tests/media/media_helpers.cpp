@@ -114,6 +114,13 @@ bool encode_file(const FfmpegInput& in, const std::string& format, const std::st
   return p.wait(std::chrono::seconds(60)) == 0;
 }
 
+double metric(const ServerProcess& server, const std::string& sample) {
+  const HttpResult r = http_get(server.port("http_port"), "/metrics");
+  const size_t at = r.body.find("\n" + sample + " ");
+  if (r.status != 200 || at == std::string::npos) return -1;
+  return std::stod(r.body.substr(at + sample.size() + 2));
+}
+
 double Playlist::total_duration() const {
   double t = 0;
   for (const auto& s : segments) t += s.duration;

@@ -41,6 +41,8 @@ struct TestStream {
 TestStream create_stream(const ServerProcess& server, const std::string& title = "test stream");
 
 std::string rtmp_url(const ServerProcess& server, const std::string& key);
+// The value of one sample line of GET /metrics ("name{labels}"), -1 if absent.
+double metric(const ServerProcess& server, const std::string& sample);
 std::string srt_url(const ServerProcess& server, const std::string& key);
 
 struct FfmpegInput {

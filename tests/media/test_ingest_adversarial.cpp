@@ -136,14 +136,6 @@ private:
   SRTSOCKET sock_ = SRT_INVALID_SOCK;
 };
 
-// The value of one sample line of GET /metrics ("name{labels}"), -1 if absent.
-double metric(const ServerProcess& server, const std::string& sample) {
-  const HttpResult r = http_get(server.port("http_port"), "/metrics");
-  const size_t at = r.body.find("\n" + sample + " ");
-  if (r.status != 200 || at == std::string::npos) return -1;
-  return std::stod(r.body.substr(at + sample.size() + 2));
-}
-
 std::string video_tag_hevc_sequence_header() {
   // Legacy FLV video tag: keyframe (1) | codec id 12 (HEVC, the unofficial id), packet type 0.
   std::string body("\x1c\x00\x00\x00\x00", 5);

@@ -98,6 +98,11 @@ TEST_CASE("RTMP publish: portrait H.264+AAC becomes HLS with program date times,
 
   const double probed = check_segments(server, stream.id, p, dir.path(), true, true, 320, 568);
   CHECK(probed == Approx(5.0).margin(1.5));
+  // Segments after the first are cut as the keyframe that ends them comes in, on the RTMP
+  // thread (StreamPipeline::keyframe_coming), and still decode whole above.
+  const double cut_early = metric(server, "harvest_ingest_segments_cut_early_total{protocol=\"rtmp\"}");
+  CHECK(cut_early >= 1);
+  CHECK(cut_early < metric(server, "harvest_ingest_segments_total{protocol=\"rtmp\"}"));
 
   auto playlist = http_get(server.http_port(), "/hls/" + stream.id + "/index.m3u8");
   CHECK(playlist.headers["cache-control"].find("no-cache") != std::string::npos);

@@ -37,6 +37,28 @@ TEST_CASE("chunk parser reassembles messages split into chunks, fed one byte at 
   CHECK(out[1].payload == "aac");
 }
 
+TEST_CASE("chunk parser shows the head of a message still arriving", "[unit][rtmp]") {
+  std::string wire;
+  const std::string keyframe = std::string("\x17\x01\x00\x00\x21", 5) + std::string(9000, 'k');
+  write_message(wire, 6, kVideo, 1, 2000, keyframe, 128);
+  ChunkParser parser;
+  std::vector<RtmpMessage> out;
+  CHECK_FALSE(parser.partial(kVideo, 5).has_value());
+  REQUIRE(parser.feed(bytes(wire.substr(0, 12 + 3)), out) == ChunkParser::Error::none);
+  CHECK_FALSE(parser.partial(kVideo, 5).has_value());  // 3 payload bytes: not enough yet
+  REQUIRE(parser.feed(bytes(wire.substr(15, 100)), out) == ChunkParser::Error::none);
+  auto part = parser.partial(kVideo, 5);
+  REQUIRE(part.has_value());
+  CHECK(part->timestamp == 2000);
+  CHECK(part->length == keyframe.size());
+  CHECK(part->head.substr(0, 5) == keyframe.substr(0, 5));
+  CHECK_FALSE(parser.partial(kAudio, 1).has_value());
+  REQUIRE(parser.feed(bytes(wire.substr(115)), out) == ChunkParser::Error::none);
+  REQUIRE(out.size() == 1);  // complete: no longer partial
+  CHECK(out[0].payload == keyframe);
+  CHECK_FALSE(parser.partial(kVideo, 5).has_value());
+}
+
 TEST_CASE("chunk parser handles fmt 1, 2 and 3 headers with timestamp deltas", "[unit][rtmp]") {
   // fmt0 csid 4: ts 1000, len 2, type 8, stream 1
   std::string w = u8s({0x04, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x02, 0x08, 0x01, 0x00, 0x00, 0x00}) + "a1";

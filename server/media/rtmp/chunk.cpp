@@ -221,6 +221,15 @@ ChunkParser::Error ChunkParser::feed(std::span<const uint8_t> data, std::vector<
   }
 }
 
+std::optional<ChunkParser::Partial> ChunkParser::partial(uint8_t type, size_t min_head) const {
+  for (const auto& [csid, cs] : streams_) {
+    if (cs.type != type || cs.payload.size() < std::max<size_t>(min_head, 1) || cs.payload.size() >= cs.length)
+      continue;
+    return Partial{csid, cs.timestamp, cs.length, cs.payload};
+  }
+  return std::nullopt;
+}
+
 void write_message(std::string& out, uint32_t chunk_stream, uint8_t type, uint32_t stream_id, uint32_t timestamp,
                    std::string_view payload, uint32_t chunk_size) {
   chunk_size = std::max<uint32_t>(chunk_size, 1);

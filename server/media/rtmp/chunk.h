@@ -5,6 +5,7 @@
 // fuzzed on their own. Memory is bounded by ChunkLimits whatever the peer sends.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -64,6 +65,16 @@ public:
 
   uint32_t chunk_size() const { return chunk_size_; }
   static std::string_view describe(Error e);
+
+  // A message of `type` still arriving, with at least `min_head` of its payload bytes in: what a
+  // large message is (a video keyframe) can be acted on before the rest of it is read.
+  struct Partial {
+    uint32_t chunk_stream = 0;
+    uint32_t timestamp = 0;
+    uint32_t length = 0;    // the whole payload's size
+    std::string_view head;  // the payload bytes in so far; valid until the next feed()
+  };
+  std::optional<Partial> partial(uint8_t type, size_t min_head) const;
 
 private:
   struct ChunkStream {

@@ -136,6 +136,7 @@ void RtmpConn::on_bytes(std::span<const uint8_t> bytes) {
     on_message(m);
   }
   if (err != ChunkParser::Error::none && !finished_) close("bad chunk stream: " + std::string(ChunkParser::describe(err)));
+  if (!finished_ && state_ == State::publishing && pipeline_) on_video_head();
   // Acknowledge what we received, as the peer's window asks.
   if (!finished_ && bytes_in_ - acked_ >= ack_window_) {
     acked_ = bytes_in_;
@@ -413,6 +414,7 @@ void RtmpConn::start_pipeline() {
   if (!video_config_.empty()) st = pipeline_->add_h264_input(video_config_);
   if (st && !audio_config_.empty()) st = pipeline_->add_aac_input(audio_config_, aac_.sample_rate, aac_.channels);
   if (st) st = pipeline_->start();
+  if (st && prompt_) pipeline_->set_prompt(true);
   nlohmann::json info = {{"video_codec", video_config_.empty() ? nlohmann::json(nullptr) : nlohmann::json("h264")},
                          {"audio_codec", audio_config_.empty() ? nlohmann::json(nullptr) : nlohmann::json("aac")}};
   session_->merge_info(info);
@@ -445,6 +447,12 @@ void RtmpConn::push(const RtmpMessage& msg) {
     const int64_t dts = repair_.map(TimestampRepair::video, ts_ns);
     const int64_t pts = dts + std::max<int64_t>(tag->composition_ms, 0) * 1'000'000;
     session_->set_epoch_once(dts);
+    if (tag->keyframe && announced_keyframe_ != msg.timestamp) {
+      // Arrived whole: still cut here, before it crosses the pipeline.
+      keyframe_arrived(steady_ms());
+      pipeline_->keyframe_coming(dts, pts);
+    }
+    if (tag->keyframe) announced_keyframe_.reset();
     pipeline_->push_video(tag->data, dts, pts, tag->keyframe);
   } else {
     if (!pipeline_->has_audio()) return;
@@ -455,6 +463,44 @@ void RtmpConn::push(const RtmpMessage& msg) {
     pipeline_->push_audio(tag->data, pts);
   }
   session_->timestamp_repairs.store(repair_.repairs());
+}
+
+void RtmpConn::on_video_head() {
+  const auto part = parser_.partial(kVideo, 5);
+  if (!part || announced_keyframe_ == part->timestamp || !got_keyframe_ || !pipeline_->has_video()) return;
+  const auto* h = reinterpret_cast<const uint8_t*>(part->head.data());
+  // FLV VideoTagHeader of an AVC keyframe's NAL units: frame type 1, codec 7, AVCPacketType 1.
+  if (h[0] != 0x17 || h[1] != 1) return;
+  announced_keyframe_ = part->timestamp;
+  keyframe_arrived(steady_ms());
+  // The timestamps push() will give the whole message: the same mapping, on copies.
+  TimestampUnwrapper unwrap = unwrap_;
+  TimestampRepair repair = repair_;
+  const int64_t dts = repair.map(TimestampRepair::video, unwrap.unwrap(part->timestamp) * 1'000'000);
+  int32_t composition_ms = (h[2] << 16) | (h[3] << 8) | h[4];
+  if (composition_ms & 0x800000) composition_ms -= 0x1000000;
+  pipeline_->keyframe_coming(dts, dts + std::max<int64_t>(composition_ms, 0) * 1'000'000);
+}
+
+void RtmpConn::keyframe_arrived(int64_t now_ms) {
+  if (last_keyframe_ms_ > 0) keyframe_interval_ms_ = now_ms - last_keyframe_ms_;
+  last_keyframe_ms_ = now_ms;
+}
+
+bool RtmpConn::wants_prompt_reads(int64_t now_ms) const {
+  // Keyframes closer together than this cut often anyway; prompt reads would cost a wake-up per
+  // frame for most of the stream.
+  constexpr int64_t kMinInterval = 250;
+  if (state_ != State::publishing || !pipeline_ || keyframe_interval_ms_ < kMinInterval) return false;
+  const int64_t due = last_keyframe_ms_ + keyframe_interval_ms_;
+  const int64_t lead = std::min<int64_t>(100, keyframe_interval_ms_ / 4);  // for arrival jitter
+  // A keyframe that does not come within another interval: back to rounds until the next one.
+  return now_ms >= due - lead && now_ms < due + keyframe_interval_ms_;
+}
+
+void RtmpConn::set_prompt(bool on) {
+  prompt_ = on;
+  if (pipeline_) pipeline_->set_prompt(on);
 }
 
 void RtmpConn::send_control(uint8_t type, uint32_t value, std::optional<uint8_t> extra) {

@@ -11,7 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -46,6 +45,7 @@ RtmpServer::~RtmpServer() {
   stop();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (prompt_fd_ >= 0) ::close(prompt_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -60,8 +60,9 @@ std::string RtmpServer::start() {
   port_ = listener.port;
 
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  prompt_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) return "cannot create the RTMP event loop";
+  if (epoll_fd_ < 0 || prompt_fd_ < 0 || wake_fd_ < 0) return "cannot create the RTMP event loop";
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kListenTag;
@@ -100,7 +101,10 @@ void RtmpServer::want_write(int fd, bool on) {
   }
 }
 
-void RtmpServer::forget(int fd) { ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+void RtmpServer::forget(int fd) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  ::epoll_ctl(prompt_fd_, EPOLL_CTL_DEL, fd, nullptr);  // ENOENT when it was not in the set
+}
 
 RtmpConn* RtmpServer::find(uint64_t conn_id) {
   auto it = conns_.find(conn_id);
@@ -158,34 +162,63 @@ void RtmpServer::close_finished() {
   }
 }
 
+bool RtmpServer::handle(const epoll_event* events, int n) {
+  bool had_io = false;
+  for (int i = 0; i < n; ++i) {
+    const uint64_t tag = events[i].data.u64;
+    if (tag == kListenTag) {
+      accept_all();
+    } else if (tag == kWakeTag) {
+      run_tasks();
+    } else {
+      auto it = conns_.find(tag);
+      if (it == conns_.end()) continue;
+      RtmpConn& c = *it->second;
+      had_io = true;
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) c.on_readable();
+      if (!c.finished() && (events[i].events & EPOLLOUT)) c.on_writable();
+    }
+  }
+  return had_io;
+}
+
+void RtmpServer::update_prompt_set(int64_t now_ms) {
+  for (auto& [id, conn] : conns_) {
+    if (conn->finished()) continue;
+    const bool want = conn->wants_prompt_reads(now_ms);
+    if (want == conn->prompt()) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = id;
+    ::epoll_ctl(prompt_fd_, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, conn->fd(), &ev);
+    conn->set_prompt(want);
+  }
+}
+
 void RtmpServer::run() {
   epoll_event events[64];
   int64_t last_sweep = steady_ms();
   while (!stop_.load()) {
     const int n = ::epoll_wait(epoll_fd_, events, 64, 100);
-    bool had_io = false;
-    for (int i = 0; i < n; ++i) {
-      const uint64_t tag = events[i].data.u64;
-      if (tag == kListenTag) {
-        accept_all();
-      } else if (tag == kWakeTag) {
-        run_tasks();
-      } else {
-        auto it = conns_.find(tag);
-        if (it == conns_.end()) continue;
-        RtmpConn& c = *it->second;
-        had_io = true;
-        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) c.on_readable();
-        if (!c.finished() && (events[i].events & EPOLLOUT)) c.on_writable();
-      }
-    }
-    const int64_t now = steady_ms();
+    const bool had_io = handle(events, n);
+    int64_t now = steady_ms();
     if (now - last_sweep >= 100) {
       last_sweep = now;
       for (auto& [id, conn] : conns_) conn->check_timeouts(now);
     }
     close_finished();
-    if (had_io && options_.coalesce.count() > 0 && !stop_.load()) std::this_thread::sleep_for(options_.coalesce);
+    update_prompt_set(now);
+    if (!had_io || options_.coalesce.count() <= 0) continue;
+    // Coalesce: let the other publishers' bytes gather for a round, but serve the prompt set
+    // (publishers whose keyframe is due) as their bytes arrive.
+    const int64_t round_end = now + options_.coalesce.count();
+    while (!stop_.load() && (now = steady_ms()) < round_end) {
+      const int m = ::epoll_wait(prompt_fd_, events, 64, static_cast<int>(round_end - now));
+      if (m <= 0) continue;
+      handle(events, m);
+      close_finished();
+      update_prompt_set(steady_ms());
+    }
   }
   for (auto& [id, conn] : conns_) conn->close("server shutting down", false);
   conns_.clear();

@@ -2,6 +2,8 @@
 // The RTMP ingest listener: one thread, non-blocking sockets on epoll, one RtmpConn per
 // connection. Publish requests go to the control-plane loop (IngestManager::publish) and the
 // answer comes back to this thread through post().
+#include <sys/epoll.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -34,7 +36,8 @@ struct RtmpServerOptions {
   // After a round that handled socket events, wait this long before polling again, so one
   // wake-up reads what many publishers sent meanwhile (each sends a small TCP segment per
   // frame: waking for every one costs more than handling it). Adds at most this to ingest
-  // latency. 0: poll again at once.
+  // latency, except for a publisher whose next keyframe is due: it is read as soon as its bytes
+  // arrive (RtmpConn::wants_prompt_reads), so segment cuts are not delayed. 0: poll again at once.
   std::chrono::milliseconds coalesce{10};
   ChunkLimits limits;
 };
@@ -67,6 +70,10 @@ public:
 
 private:
   void run();
+  // Handles one epoll_wait's events; true if any was a connection's.
+  bool handle(const epoll_event* events, int n);
+  // Moves connections in and out of the prompt set (prompt_fd_) as their keyframes fall due.
+  void update_prompt_set(int64_t now_ms);
   void accept_all();
   void run_tasks();
   void close_finished();
@@ -76,6 +83,7 @@ private:
   RtmpServerOptions options_;
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
+  int prompt_fd_ = -1;  // a second epoll with the connections read promptly; see `coalesce`
   int wake_fd_ = -1;
   int port_ = 0;
   std::thread thread_;
