@@ -153,6 +153,68 @@ class Watcher(threading.Thread):
             time.sleep(0.05)
 
 
+class RenameClock(threading.Thread):
+    """When each playlist is renamed into place (inotify IN_MOVED_TO; both servers write a
+    temporary file and rename it), i.e. when an HTTP reader can first see what it lists.
+    File mtimes are kept in coarse clock ticks here (4 ms), too coarse to tell the two servers
+    apart; inotify events are read as they happen, in one thread for both servers, so its
+    wake-up delay falls on both alike; it runs at real-time priority, so that delay is small. Records sequence number -> time for every playlist."""
+
+    IN_MOVED_TO, IN_CLOSE_WRITE = 0x80, 0x08
+
+    def __init__(self, paths):
+        super().__init__(daemon=True)
+        import ctypes
+        self.libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.paths = list(paths)
+        self.by_wd = {}
+        self.appeared = {p: {} for p in self.paths}
+        self.stop = False
+
+    def run(self):
+        import select
+        import struct
+        # Real-time priority: on busy cores a woken normal thread waits for the next scheduler
+        # tick (4 ms here), which would read both servers' events in one batch, as ties.
+        try:
+            os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO, os.sched_param(10))
+        except OSError:
+            log("RenameClock: no real-time priority (not root?); its times are tick-coarse")
+        waiting = list(self.paths)
+        while not self.stop:
+            for path in list(waiting):
+                d = os.path.dirname(path)
+                if os.path.isdir(d):
+                    wd = self.libc.inotify_add_watch(self.fd, d.encode(), self.IN_MOVED_TO | self.IN_CLOSE_WRITE)
+                    if wd >= 0:
+                        self.by_wd[wd] = path
+                        waiting.remove(path)
+            if not select.select([self.fd], [], [], 0.02)[0]:
+                continue
+            try:
+                buf = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            now = time.time()  # one time for the batch: events read together are not told apart
+            off, changed = 0, set()
+            while off + 16 <= len(buf):
+                wd, mask, _cookie, length = struct.unpack_from("iIII", buf, off)
+                name = buf[off + 16:off + 16 + length].split(b"\0", 1)[0]
+                off += 16 + length
+                path = self.by_wd.get(wd)
+                if path and name == os.path.basename(path).encode():
+                    changed.add(path)
+            for path in changed:
+                try:
+                    with open(path) as f:
+                        seq, segs = parse_playlist(f.read())
+                except OSError:
+                    continue
+                for i in range(len(segs)):
+                    self.appeared[path].setdefault(seq + i, now)
+
+
 def pct(values, p):
     if not values:
         return float("nan")
@@ -228,6 +290,24 @@ def stop(proc, sig):
         proc.wait()
 
 
+def early_cut_pct(playlist_url):
+    """Share of harvest's RTMP segments cut as their ending keyframe began to arrive (/metrics)."""
+    base = playlist_url.split("/hls/")[0]
+    try:
+        text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+    except OSError:
+        return None
+    values = {}
+    for line in text.splitlines():
+        for name in ("harvest_ingest_segments_total", "harvest_ingest_segments_cut_early_total"):
+            if line.startswith(name + '{protocol="rtmp"}'):
+                values[name] = float(line.split()[-1])
+    total = values.get("harvest_ingest_segments_total")
+    if not total:
+        return None
+    return round(100.0 * values.get("harvest_ingest_segments_cut_early_total", 0) / total, 1)
+
+
 def run_once(args, input_file, with_nginx):
     workdir = tempfile.mkdtemp(prefix="harvest-bench-")
     targets = [("harvest-server",) + start_harvest(args, workdir) + (signal.SIGTERM,)]
@@ -247,6 +327,8 @@ def run_once(args, input_file, with_nginx):
                 w = Watcher(t[4][i], start)
                 w.start()
                 watchers[t[0]].append(w)
+        clock = RenameClock([p for t in targets for p in t[4]])
+        clock.start()
         time.sleep(args.warmup)
         t0 = time.time()
         c0 = {t[0]: proc_ticks(t[2]()) for t in targets}
@@ -259,21 +341,28 @@ def run_once(args, input_file, with_nginx):
         # Paired: the same publisher's segment n (same keyframes, so the same media in both)
         # appeared in harvest's playlist this much later (+) or earlier (-) than in nginx's.
         # Unlike the lag above this does not depend on how each server rounds EXTINF.
+        # Timed by RenameClock: the moment each server's playlist listing it was renamed into place.
         paired = []
         if len(targets) == 2:
-            for wh, wn in zip(watchers[targets[0][0]], watchers[targets[1][0]]):
-                paired += [(wh.appeared[n] - wn.appeared[n]) * 1000 for n in wh.appeared if n in wn.appeared]
+            for ph, pn in zip(targets[0][4], targets[1][4]):
+                ah, an = clock.appeared[ph], clock.appeared[pn]
+                paired += [(ah[n] - an[n]) * 1000 for n in ah if n in an]
+        clock.stop = True
         for t in targets:
             cpu = (c1[t[0]] - c0[t[0]]) / CLK_TCK / (t1 - t0) * 100.0
             r = summarize(t[0], watchers[t[0]], cpu, args.streams)
             r["load1"] = load1
             if paired and t[0] == "harvest-server":
-                r["vs_nginx_ms_median"] = round(statistics.median(paired))
-                r["vs_nginx_ms_p95"] = round(pct(paired, 95))
+                r["vs_nginx_ms_median"] = round(statistics.median(paired), 2)
+                r["vs_nginx_ms_p95"] = round(pct(paired, 95), 2)
+                r["vs_nginx_pairs"] = len(paired)
+                r["harvest_first_pct"] = round(100.0 * sum(1 for d in paired if d < 0) / len(paired), 1)
             try:
                 r["http_ok"] = urllib.request.urlopen(t[5]).status == 200
             except OSError:
                 r["http_ok"] = False
+            if t[0] == "harvest-server":
+                r["cut_early_pct"] = early_cut_pct(t[5])
             results.append(r)
         return results
     finally:
@@ -365,14 +454,15 @@ def main():
             med = {"server": name, "run": "median", "streams": rows[0]["streams"]}
             for k in ["streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct", "first_playlist_ms_median",
                       "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95", "segments_observed",
-                      "vs_nginx_ms_median", "vs_nginx_ms_p95"]:
+                      "vs_nginx_ms_median", "vs_nginx_ms_p95", "harvest_first_pct", "cut_early_pct"]:
                 vals = [r[k] for r in rows if r.get(k) is not None]
                 med[k] = round(statistics.median(vals), 2) if vals else None
             med["http_ok"] = all(r.get("http_ok") for r in rows)
             results.append(med)
     cols = ["server", "run", "streams", "streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct",
             "first_playlist_ms_median", "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95",
-            "segments_observed", "vs_nginx_ms_median", "vs_nginx_ms_p95", "http_ok", "load1"]
+            "segments_observed", "vs_nginx_ms_median", "vs_nginx_ms_p95", "harvest_first_pct", "cut_early_pct", "http_ok",
+            "load1"]
     for r in results:
         r.setdefault("run", 1)
     widths = [max(len(c), *(len(str(r.get(c))) for r in results)) for c in cols]
