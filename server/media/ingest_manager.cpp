@@ -122,9 +122,10 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
   session->start_index = si.writer->next_sequence();
   session->segment_target_ns = static_cast<uint64_t>(options_.hls.target_segment_s * 1e9);
   session->touch();
-  // The replaced session's segments go to on_segment() from now on, which drops them.
+  // The replaced session's last segments are dropped from now on (segment_cut()).
   if (si.current) si.current->listing.close();
   si.current = session;
+  session->listing.open(si.writer);
   si.publishing = true;
   mirror_publishing(id, session);
   si.session_begun = false;
@@ -213,17 +214,13 @@ std::shared_ptr<StreamPipeline> IngestManager::make_pipeline(const std::shared_p
       },
       [this, weak, stream_id = session->stream_id, protocol = session->protocol](const std::string& path,
                                                                                  uint64_t start_ns, uint64_t end_ns) {
+        // Listed here, on the thread that cut it: a hop to the loop first would add its wake-up.
         auto s = weak.lock();
-        const bool listed = s && s->listing.list(path, start_ns, end_ns);
+        const bool listed = s && s->listing.list(path, start_ns, end_ns, session_wall_ms(*s, end_ns));
         s.reset();
-        loop_.post([this, weak, stream_id, protocol, path, start_ns, end_ns, listed] {
-          if (listed) {
-            segment_listed(stream_id, protocol, weak.lock(), end_ns);
-          } else if (auto s = weak.lock()) {
-            on_segment(s, path, start_ns, end_ns);
-          } else {
-            remove_file(path);
-          }
+        loop_.post([this, weak, stream_id, protocol, path, end_ns, listed] {
+          if (listed) segment_listed(stream_id, protocol, weak.lock(), end_ns);
+          else remove_file(path);  // a replaced session's last words, or the stream ended
         });
       });
   session->set_pipeline(pipeline);
@@ -275,31 +272,10 @@ std::string IngestManager::live_session(const std::string& stream_id) const {
   return it == streams_.end() ? std::string() : it->second.live_session;
 }
 
-void IngestManager::on_segment(const std::shared_ptr<PublishSession>& session, const std::string& path,
-                               uint64_t start_ns, uint64_t end_ns) {
-  auto it = streams_.find(session->stream_id);
-  if (it == streams_.end() || it->second.current != session || !it->second.writer) {
-    remove_file(path);  // a replaced session's last words
-    return;
-  }
-  StreamIngest& si = it->second;
-  if (!si.session_begun) {
-    // Running time 0 of this session is the wall time its first buffer arrived.
-    const int64_t epoch = session->epoch_wall_ms.load();
-    const int64_t start_ms = epoch != 0 ? epoch : now_ms() - static_cast<int64_t>(end_ns / 1'000'000);
-    si.writer->begin_session(start_ms);
-    si.session_begun = true;
-    mark_orientation(si, *session, start_ms);
-    if (observer_ != nullptr) observer_->on_session_media(session->stream_id, si.live_session, session, si.new_live_session);
-  }
-  si.last_end_ns = std::max(si.last_end_ns, end_ns);
-  metrics().ingest(session->protocol).segments.fetch_add(1, std::memory_order_relaxed);
-  if (auto st = si.writer->add_segment(path, start_ns, end_ns); !st)
-    log::error("hls_write_failed").kv("stream", session->stream_id).kv("reason", st.message());
-  else
-    log::debug("hls_segment").kv("stream", session->stream_id).kv("file", path);
-  // The session has begun on the writer: its next segments are listed where they are cut.
-  session->listing.open(si.writer);
+int64_t IngestManager::session_wall_ms(const PublishSession& session, uint64_t end_ns) {
+  // Running time 0 of the session is the wall time its first buffer arrived.
+  const int64_t epoch = session.epoch_wall_ms.load();
+  return epoch != 0 ? epoch : now_ms() - static_cast<int64_t>(end_ns / 1'000'000);
 }
 
 void IngestManager::segment_listed(const std::string& stream_id, const std::string& protocol,
@@ -308,7 +284,17 @@ void IngestManager::segment_listed(const std::string& stream_id, const std::stri
   auto it = streams_.find(stream_id);
   if (it == streams_.end()) return;
   StreamIngest& si = it->second;
-  if (session && si.current == session) si.last_end_ns = std::max(si.last_end_ns, end_ns);
+  if (session && si.current == session && si.writer) {
+    if (!si.session_begun) {
+      // The listing began the session on the writer with its first segment.
+      si.session_begun = true;
+      const int64_t start_ms = si.writer->program_date_time_ms(0).value_or(now_ms());
+      mark_orientation(si, *session, start_ms);
+      if (observer_ != nullptr)
+        observer_->on_session_media(session->stream_id, si.live_session, session, si.new_live_session);
+    }
+    si.last_end_ns = std::max(si.last_end_ns, end_ns);
+  }
   if (si.writer) si.writer->settle();
 }
 

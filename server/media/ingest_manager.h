@@ -108,7 +108,7 @@ private:
     std::shared_ptr<hls::HlsWriter> writer;  // shared with the current session's SegmentListing
     std::shared_ptr<PublishSession> current;  // publishing, or gone and within the grace period
     bool publishing = false;
-    bool session_begun = false;  // the writer heard begin_session() for `current`
+    bool session_begun = false;  // the loop saw `current`'s first segment (orientation, observer)
     std::string live_session;    // id of the live session ("" offline)
     bool new_live_session = false;  // `current` opened the live session
     uint64_t last_end_ns = 0;     // running time of the end of the last segment
@@ -119,11 +119,10 @@ private:
     std::string orientation_range;  // id of the open orientation DATERANGE, if any
   };
   void on_message(const std::shared_ptr<PublishSession>& session, GstMessage* message);
-  void on_segment(const std::shared_ptr<PublishSession>& session, const std::string& path, uint64_t start_ns,
-                  uint64_t end_ns);
-  // A segment the session's SegmentListing listed on the ingest thread: the loop's share of it.
+  // A segment the session's SegmentListing listed where it was cut: the loop's share of it.
   void segment_listed(const std::string& stream_id, const std::string& protocol,
                       const std::shared_ptr<PublishSession>& session, uint64_t end_ns);
+  static int64_t session_wall_ms(const PublishSession& session, uint64_t end_ns);
   static void remove_file(const std::string& path);
   void finish(const std::shared_ptr<PublishSession>& session);  // end-of-stream, then stop
   void stop_pipeline(const std::shared_ptr<PublishSession>& session);

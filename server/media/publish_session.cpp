@@ -44,6 +44,7 @@ std::shared_ptr<StreamPipeline> PublishSession::pipeline() const {
 void SegmentListing::open(std::shared_ptr<hls::HlsWriter> writer) {
   std::lock_guard lock(mutex_);
   writer_ = std::move(writer);
+  begun_ = false;
 }
 
 void SegmentListing::close() {
@@ -51,9 +52,13 @@ void SegmentListing::close() {
   writer_.reset();
 }
 
-bool SegmentListing::list(const std::string& path, uint64_t start_ns, uint64_t end_ns) {
+bool SegmentListing::list(const std::string& path, uint64_t start_ns, uint64_t end_ns, int64_t session_wall_ms) {
   std::lock_guard lock(mutex_);
   if (!writer_) return false;
+  if (!begun_) {
+    writer_->begin_session(session_wall_ms);
+    begun_ = true;
+  }
   if (auto st = writer_->list_segment(path, start_ns, end_ns); !st)
     log::error("hls_write_failed").kv("file", path).kv("reason", st.message());
   return true;

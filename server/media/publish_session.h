@@ -20,18 +20,21 @@ class HlsWriter;
 
 // Lets the thread that cuts a session's segments list them in the stream's playlist itself, with
 // no hop to the loop in between (which would add its wake-up to every segment's latency). The
-// loop opens it once the session has begun on the writer, and closes it when the session stops
-// being the stream's current one; while closed, segments go to the loop, which decides.
+// loop opens it when it accepts the session and closes it when the session stops being the
+// stream's current one; segments cut while it is closed are dropped.
 class SegmentListing {
 public:
   void open(std::shared_ptr<hls::HlsWriter> writer);
   void close();
-  // Any thread: lists the segment if open (errors are logged); false: the loop must.
-  bool list(const std::string& path, uint64_t start_ns, uint64_t end_ns);
+  // Any thread: lists the segment if open (errors are logged); false if closed. The first one
+  // begins the session on the writer (HlsWriter::begin_session) at `session_wall_ms`, the wall
+  // time of the session's running time 0.
+  bool list(const std::string& path, uint64_t start_ns, uint64_t end_ns, int64_t session_wall_ms);
 
 private:
   std::mutex mutex_;  // held while listing, so close() waits out a listing in progress
   std::shared_ptr<hls::HlsWriter> writer_;
+  bool begun_ = false;
 };
 
 struct PublishSession {

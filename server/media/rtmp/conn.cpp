@@ -438,6 +438,7 @@ void RtmpConn::start_pipeline() {
 
 void RtmpConn::push(const RtmpMessage& msg) {
   const int64_t ts_ns = unwrap_.unwrap(msg.timestamp) * 1'000'000;
+  media_ms_ = std::max(media_ms_, ts_ns / 1'000'000);
   if (msg.type == kVideo) {
     if (!pipeline_->has_video()) return;  // a track that appeared after the pipeline started
     auto tag = parse_video_tag(msg.payload);
@@ -449,7 +450,7 @@ void RtmpConn::push(const RtmpMessage& msg) {
     session_->set_epoch_once(dts);
     if (tag->keyframe && announced_keyframe_ != msg.timestamp) {
       // Arrived whole: still cut here, before it crosses the pipeline.
-      keyframe_arrived(steady_ms());
+      keyframe_arrived(ts_ns / 1'000'000);
       pipeline_->keyframe_coming(dts, pts);
     }
     if (tag->keyframe) announced_keyframe_.reset();
@@ -472,30 +473,39 @@ void RtmpConn::on_video_head() {
   // FLV VideoTagHeader of an AVC keyframe's NAL units: frame type 1, codec 7, AVCPacketType 1.
   if (h[0] != 0x17 || h[1] != 1) return;
   announced_keyframe_ = part->timestamp;
-  keyframe_arrived(steady_ms());
   // The timestamps push() will give the whole message: the same mapping, on copies.
   TimestampUnwrapper unwrap = unwrap_;
   TimestampRepair repair = repair_;
-  const int64_t dts = repair.map(TimestampRepair::video, unwrap.unwrap(part->timestamp) * 1'000'000);
+  const int64_t media_ms = unwrap.unwrap(part->timestamp);
+  media_ms_ = std::max(media_ms_, media_ms);
+  keyframe_arrived(media_ms);
+  const int64_t dts = repair.map(TimestampRepair::video, media_ms * 1'000'000);
   int32_t composition_ms = (h[2] << 16) | (h[3] << 8) | h[4];
   if (composition_ms & 0x800000) composition_ms -= 0x1000000;
   pipeline_->keyframe_coming(dts, dts + std::max<int64_t>(composition_ms, 0) * 1'000'000);
 }
 
-void RtmpConn::keyframe_arrived(int64_t now_ms) {
-  if (last_keyframe_ms_ > 0) keyframe_interval_ms_ = now_ms - last_keyframe_ms_;
-  last_keyframe_ms_ = now_ms;
+void RtmpConn::keyframe_arrived(int64_t media_ms) {
+  if (last_keyframe_ms_ >= 0 && media_ms > last_keyframe_ms_) keyframe_interval_ms_ = media_ms - last_keyframe_ms_;
+  last_keyframe_ms_ = media_ms;
 }
 
-bool RtmpConn::wants_prompt_reads(int64_t now_ms) const {
+bool RtmpConn::wants_prompt_reads() const {
   // Keyframes closer together than this cut often anyway; prompt reads would cost a wake-up per
   // frame for most of the stream.
   constexpr int64_t kMinInterval = 250;
-  if (state_ != State::publishing || !pipeline_ || keyframe_interval_ms_ < kMinInterval) return false;
-  const int64_t due = last_keyframe_ms_ + keyframe_interval_ms_;
-  const int64_t lead = std::min<int64_t>(100, keyframe_interval_ms_ / 4);  // for arrival jitter
+  if (state_ != State::publishing || !pipeline_ || last_keyframe_ms_ < 0) return false;
+  // Until a second keyframe shows the interval, expect one a segment's length after the first:
+  // that one ends the first segment, whose listing is the publish-to-playlist time.
+  const int64_t interval = keyframe_interval_ms_ > 0 ? keyframe_interval_ms_
+                                                      : static_cast<int64_t>(session_->segment_target_ns / 1'000'000);
+  if (interval < kMinInterval) return false;
+  // In media time, not wall time: publishers send faster than real time at times (ffmpeg's
+  // initial burst, a phone catching up after a stall), and the keyframe comes with its media.
+  const int64_t due = last_keyframe_ms_ + interval;
+  const int64_t lead = std::min<int64_t>(100, interval / 4);
   // A keyframe that does not come within another interval: back to rounds until the next one.
-  return now_ms >= due - lead && now_ms < due + keyframe_interval_ms_;
+  return media_ms_ >= due - lead && media_ms_ < due + interval;
 }
 
 void RtmpConn::set_prompt(bool on) {

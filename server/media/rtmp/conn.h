@@ -37,9 +37,9 @@ public:
   void on_publish_answer(const IngestManager::Answer& answer);
 
   // Whether the server should read this connection as soon as bytes arrive instead of in its
-  // coalesced rounds: a publisher's next keyframe is due (by the interval between its last two),
-  // so the segment it ends is cut and listed without waiting for a round.
-  bool wants_prompt_reads(int64_t now_ms) const;
+  // coalesced rounds: a publisher's next keyframe is due (by the media time between its last
+  // two), so the segment it ends is cut and listed without waiting for a round.
+  bool wants_prompt_reads() const;
   bool prompt() const { return prompt_; }
   // While on, the pipeline gets media as it comes (no batching), see StreamPipeline::set_prompt.
   void set_prompt(bool on);
@@ -61,7 +61,7 @@ private:
   void start_pipeline();
   void push(const RtmpMessage& msg);
   void on_video_head();
-  void keyframe_arrived(int64_t now_ms);
+  void keyframe_arrived(int64_t media_ms);
 
   RtmpServer& server_;
   int fd_;
@@ -98,8 +98,9 @@ private:
   std::string audio_config_;
   AacConfig aac_{};
   bool got_keyframe_ = false;
-  // Keyframe timing (arrival on the steady clock), for wants_prompt_reads().
-  int64_t last_keyframe_ms_ = 0;
+  // Keyframe timing in media time (the publisher's unwrapped ms), for wants_prompt_reads().
+  int64_t media_ms_ = -1;  // the latest media timestamp received
+  int64_t last_keyframe_ms_ = -1;
   int64_t keyframe_interval_ms_ = 0;
   std::optional<uint32_t> announced_keyframe_;  // RTMP timestamp of the keyframe told to keyframe_coming()
   bool prompt_ = false;

@@ -182,10 +182,10 @@ bool RtmpServer::handle(const epoll_event* events, int n) {
   return had_io;
 }
 
-void RtmpServer::update_prompt_set(int64_t now_ms) {
+void RtmpServer::update_prompt_set() {
   for (auto& [id, conn] : conns_) {
     if (conn->finished()) continue;
-    const bool want = conn->wants_prompt_reads(now_ms);
+    const bool want = conn->wants_prompt_reads();
     if (want == conn->prompt()) continue;
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -207,7 +207,7 @@ void RtmpServer::run() {
       for (auto& [id, conn] : conns_) conn->check_timeouts(now);
     }
     close_finished();
-    update_prompt_set(now);
+    update_prompt_set();
     if (!had_io || options_.coalesce.count() <= 0) continue;
     // Coalesce: let the other publishers' bytes gather for a round, but serve the prompt set
     // (publishers whose keyframe is due) as their bytes arrive.
@@ -217,7 +217,7 @@ void RtmpServer::run() {
       if (m <= 0) continue;
       handle(events, m);
       close_finished();
-      update_prompt_set(steady_ms());
+      update_prompt_set();
     }
   }
   for (auto& [id, conn] : conns_) conn->close("server shutting down", false);

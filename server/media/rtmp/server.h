@@ -73,7 +73,7 @@ private:
   // Handles one epoll_wait's events; true if any was a connection's.
   bool handle(const epoll_event* events, int n);
   // Moves connections in and out of the prompt set (prompt_fd_) as their keyframes fall due.
-  void update_prompt_set(int64_t now_ms);
+  void update_prompt_set();
   void accept_all();
   void run_tasks();
   void close_finished();
