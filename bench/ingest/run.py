@@ -342,11 +342,13 @@ def run_once(args, input_file, with_nginx):
         # appeared in harvest's playlist this much later (+) or earlier (-) than in nginx's.
         # Unlike the lag above this does not depend on how each server rounds EXTINF.
         # Timed by RenameClock: the moment each server's playlist listing it was renamed into place.
-        paired = []
+        paired, first_paired = [], []
         if len(targets) == 2:
             for ph, pn in zip(targets[0][4], targets[1][4]):
                 ah, an = clock.appeared[ph], clock.appeared[pn]
                 paired += [(ah[n] - an[n]) * 1000 for n in ah if n in an]
+                if 0 in ah and 0 in an:
+                    first_paired.append((ah[0] - an[0]) * 1000)
         clock.stop = True
         for t in targets:
             cpu = (c1[t[0]] - c0[t[0]]) / CLK_TCK / (t1 - t0) * 100.0
@@ -356,6 +358,8 @@ def run_once(args, input_file, with_nginx):
                 r["vs_nginx_ms_median"] = round(statistics.median(paired), 2)
                 r["vs_nginx_ms_p95"] = round(pct(paired, 95), 2)
                 r["vs_nginx_pairs"] = len(paired)
+                if first_paired:  # the first playlist: segment 0 listed, harvest minus nginx
+                    r["first_vs_nginx_ms_median"] = round(statistics.median(first_paired), 2)
                 r["harvest_first_pct"] = round(100.0 * sum(1 for d in paired if d < 0) / len(paired), 1)
             try:
                 r["http_ok"] = urllib.request.urlopen(t[5]).status == 200
@@ -454,14 +458,15 @@ def main():
             med = {"server": name, "run": "median", "streams": rows[0]["streams"]}
             for k in ["streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct", "first_playlist_ms_median",
                       "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95", "segments_observed",
-                      "vs_nginx_ms_median", "vs_nginx_ms_p95", "harvest_first_pct", "cut_early_pct"]:
+                      "vs_nginx_ms_median", "vs_nginx_ms_p95", "harvest_first_pct", "first_vs_nginx_ms_median",
+                      "cut_early_pct"]:
                 vals = [r[k] for r in rows if r.get(k) is not None]
                 med[k] = round(statistics.median(vals), 2) if vals else None
             med["http_ok"] = all(r.get("http_ok") for r in rows)
             results.append(med)
     cols = ["server", "run", "streams", "streams_with_playlist", "cpu_total_pct", "cpu_per_stream_pct",
             "first_playlist_ms_median", "first_playlist_ms_p95", "segment_lag_ms_median", "segment_lag_ms_p95",
-            "segments_observed", "vs_nginx_ms_median", "vs_nginx_ms_p95", "harvest_first_pct", "cut_early_pct", "http_ok",
+            "segments_observed", "vs_nginx_ms_median", "vs_nginx_ms_p95", "harvest_first_pct", "first_vs_nginx_ms_median", "cut_early_pct", "http_ok",
             "load1"]
     for r in results:
         r.setdefault("run", 1)
