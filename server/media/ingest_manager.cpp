@@ -122,7 +122,7 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
   session->start_index = si.writer->next_sequence();
   session->segment_target_ns = static_cast<uint64_t>(options_.hls.target_segment_s * 1e9);
   session->touch();
-  // The replaced session's last segments are dropped from now on (segment_cut()).
+  // The replaced session's last segments are dropped from now on (its listing is closed).
   if (si.current) si.current->listing.close();
   si.current = session;
   session->listing.open(si.writer);

@@ -3,8 +3,8 @@
 // itself (EXT-X-PROGRAM-DATE-TIME, EXT-X-DISCONTINUITY, EXT-X-DATERANGE), a bounded window,
 // and deletion of segments that left it. Control-plane (loop) thread, except list_segment(),
 // which an ingest thread may call (the playlist state is under a lock): a segment is listed the
-// moment it is cut, and the slower rest (the replay, deleting old files, creating the next
-// playlist file) is left to settle() on the loop.
+// moment it is cut, and the slower rest (the replay, deleting old files) is left to settle() on
+// the loop.
 //
 // A writer outlives publisher sessions: a publisher that reconnects within the grace period
 // gets begin_session() on the same writer, so the playlist continues (media sequence keeps
@@ -59,7 +59,7 @@ public:
   // Any thread: the listing part of add_segment() (window, playlist).
   Status list_segment(const std::string& path, uint64_t start_rt_ns, uint64_t end_rt_ns);
   // Loop: what listing left: hands listed segments to the recording, deletes the files that
-  // have left the window (after the recording linked them), creates the next playlist file.
+  // have left the window (after the recording linked them).
   void settle();
 
   // Program date time (ms since the epoch) of a running time in the current session.

@@ -105,8 +105,8 @@ void TsSegmenter::open_next(uint64_t start_ns, bool starts_with_pat) {
     log::error("hls_segment_open_failed").kv("path", path_).kv("reason", std::strerror(errno));
     return;
   }
-  // Small enough that closing the file at a cut writes little (the segment is listed only once
-  // it is closed), large enough to cost a handful of writes per second.
+  // Small enough that flushing the file at a cut writes little (the segment is listed only once
+  // its bytes are written), large enough to cost a handful of writes per second.
   write_buffer_.resize(64 * 1024);
   std::setvbuf(file_, write_buffer_.data(), _IOFBF, write_buffer_.size());
   start_ns_ = start_ns;
