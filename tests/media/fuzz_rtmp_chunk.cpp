@@ -1,5 +1,6 @@
 // libFuzzer: the RTMP chunk stream parser, fed the input in pieces whose sizes the input picks,
-// then every message it produces through the AMF0 decoder and FLV tag parsers.
+// then every message it produces through the AMF0 decoder and FLV tag parsers; between pieces,
+// the partial message the connection peeks at.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -23,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t n = std::min(piece, rest.size());
     if (parser.feed(rest.subspan(0, n), out) != ChunkParser::Error::none) break;
     rest = rest.subspan(n);
+    // What the RTMP connection peeks at between reads: a message still arriving.
+    if (auto part = parser.partial(kVideo, 5)) {
+      if (part->head.size() < 5 || part->head.size() >= part->length || part->length > 4096) __builtin_trap();
+    }
   }
   for (const auto& m : out) {
     if (m.payload.size() > 4096) __builtin_trap();  // the limit must hold
