@@ -105,7 +105,7 @@ void render_ingest_metrics(std::string& out, const std::vector<const StreamState
                &IngestCounters::takeovers);
   per_protocol("harvest_ingest_segments_total", "Passthrough HLS segments written.", &IngestCounters::segments);
   per_protocol("harvest_ingest_segments_cut_early_total",
-               "Of those, cut as the keyframe after them began to arrive, before all of it was read.",
+               "Of those, cut as the keyframe after them came in, before it crossed the pipeline.",
                &IngestCounters::segments_cut_early);
   family("harvest_ingest_refused_total", "Publishers refused, by protocol and reason.", "counter");
   for (const auto& [label, n] : m.ingest_refused.snapshot()) {
