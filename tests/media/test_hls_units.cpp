@@ -17,11 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 void touch(const std::string& path) { harvest::test::write_file(path, "ts"); }
-size_t count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
-  return n;
-}
+using harvest::test::count_of;
 }  // namespace
 
 TEST_CASE("playlist text: header, program date times, discontinuity, end list", "[unit][hls]") {
@@ -80,7 +76,7 @@ TEST_CASE("HLS writer keeps a bounded window, deletes old segments, counts disco
   add(3, 0);
   std::string text = harvest::test::read_file(w.playlist_path());
   CHECK(text.find("#EXT-X-MEDIA-SEQUENCE:1\n") != std::string::npos);
-  CHECK(count(text, "#EXT-X-DISCONTINUITY\n") == 1);
+  CHECK(count_of(text, "#EXT-X-DISCONTINUITY\n") == 1);
   CHECK(text.find("#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:33:20.000Z\n#EXTINF:1.000,\nseg3.ts") != std::string::npos);
   CHECK(fs::exists(s0));  // out of the window, still lingering
   add(4, 1);
@@ -89,7 +85,7 @@ TEST_CASE("HLS writer keeps a bounded window, deletes old segments, counts disco
   text = harvest::test::read_file(w.playlist_path());
   CHECK(text.find("#EXT-X-MEDIA-SEQUENCE:4\n") != std::string::npos);
   CHECK(text.find("#EXT-X-DISCONTINUITY-SEQUENCE:1\n") != std::string::npos);
-  CHECK(count(text, "#EXT-X-DISCONTINUITY\n") == 0);
+  CHECK(count_of(text, "#EXT-X-DISCONTINUITY\n") == 0);
   CHECK_FALSE(fs::exists(s0));
   CHECK(w.next_sequence() == 7);
   // Empty segments are dropped; the end list closes the playlist.

@@ -66,6 +66,7 @@ TEST_CASE("a recording keeps every segment of the session beyond the live window
   const std::string dir = tmp.path() + "/replays/s1/1000";
   CHECK(fs::exists(dir + "/seg0.ts"));                // the replay kept it
   CHECK(fs::hard_link_count(dir + "/seg4.ts") == 2);  // a link, not a copy
+  w.recording()->flush();  // while live it is rewritten every few seconds: now, for the checks
   std::string text = harvest::test::read_file(dir + "/index.m3u8");
   CHECK(text.find("#EXT-X-PLAYLIST-TYPE:EVENT\n") != std::string::npos);
   CHECK(text.find("#EXT-X-ENDLIST") == std::string::npos);
@@ -108,6 +109,32 @@ TEST_CASE("a recording keeps every segment of the session beyond the live window
     CHECK(chapters[0]["pts"].get<double>() == Approx(3600.5));
     CHECK(chapters[0]["program_date_time"] == "1970-01-01T00:16:40.500Z");
   }
+}
+
+TEST_CASE("a live replay's playlist is rewritten at most every live_rewrite_ms, and at the end at once",
+          "[unit][hls][replay]") {
+  harvest::test::TempDir tmp;
+  const std::string dir = tmp.path() + "/r";
+  ReplayRecording r(dir, /*live_rewrite_ms=*/3'600'000);
+  auto add = [&](int i) {
+    const std::string src = tmp.path() + "/live" + std::to_string(i) + ".ts";
+    touch(src);
+    REQUIRE(r.add_segment(src, Segment{"live" + std::to_string(i) + ".ts", 1.0, 1'000'000 + i * 1000, false}));
+  };
+  auto listed = [&] { return harvest::test::count_of(harvest::test::read_file(dir + "/index.m3u8"), "#EXTINF:"); };
+  add(0);  // the first one is written at once
+  CHECK(listed() == 1);
+  add(1);
+  add(2);
+  CHECK(fs::exists(dir + "/live2.ts"));  // linked at once
+  CHECK(listed() == 1);                  // listed later
+  r.flush();
+  CHECK(listed() == 3);
+  add(3);
+  r.finish();
+  CHECK(listed() == 4);
+  CHECK(harvest::test::read_file(dir + "/index.m3u8").find("#EXT-X-ENDLIST") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir + "/index.m3u8.tmp"));
 }
 
 TEST_CASE("replay positions: gaps map to the next segment, the end to the end", "[unit][hls][replay]") {

@@ -1,5 +1,6 @@
 #pragma once
 // A fresh directory under $TMPDIR, removed with everything in it on destruction.
+#include <cstddef>
 #include <string>
 
 namespace harvest::test {
@@ -20,5 +21,7 @@ private:
 std::string read_file(const std::string& path);
 // Creates or replaces `path` with `bytes`.
 void write_file(const std::string& path, const std::string& bytes);
+// How many times `needle` occurs in `text` (e.g. a tag in a playlist read back).
+size_t count_of(const std::string& text, const std::string& needle);
 
 }  // namespace harvest::test

@@ -1,6 +1,7 @@
 #include "media/hls/replay_recording.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -17,9 +18,15 @@ namespace {
 // keeps a runaway host from growing the playlist without limit.
 constexpr size_t kMaxDateRanges = 100'000;
 
+int64_t steady_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
-ReplayRecording::ReplayRecording(std::string dir) : dir_(std::move(dir)), playlist_file_(dir_ + "/index.m3u8") {
+ReplayRecording::ReplayRecording(std::string dir, int64_t live_rewrite_ms)
+    : dir_(std::move(dir)), playlist_file_(dir_ + "/index.m3u8"), live_rewrite_ms_(live_rewrite_ms) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) log::error("replay_dir_failed").kv("dir", dir_).kv("reason", ec.message());
@@ -39,21 +46,34 @@ Status ReplayRecording::add_segment(const std::string& live_path, const Segment&
   }
   segments_.push_back(segment);
   target_duration_s_ = std::max(target_duration_s_, static_cast<int>(std::lround(segment.duration_s)));
-  return write_playlist();
+  changed();
+  return Status::ok();
+}
+
+void ReplayRecording::changed() {
+  pending_ = true;
+  if (finished_ || last_write_ms_ < 0 || steady_now_ms() - last_write_ms_ >= live_rewrite_ms_) flush();
+}
+
+void ReplayRecording::flush() {
+  if (!pending_ || segments_.empty()) return;
+  if (auto st = write_playlist(); !st) log::error("replay_write_failed").kv("dir", dir_).kv("reason", st.message());
+  last_write_ms_ = steady_now_ms();
+  pending_ = false;
 }
 
 void ReplayRecording::add_date_range(const DateRange& range) {
   std::erase_if(date_ranges_, [&](const DateRange& r) { return r.id == range.id; });
   if (date_ranges_.size() >= kMaxDateRanges) return;
   date_ranges_.push_back(range);
-  if (!segments_.empty()) write_playlist();
+  changed();
 }
 
 void ReplayRecording::end_date_range(const std::string& id, int64_t end_ms) {
   for (auto& r : date_ranges_) {
     if (r.id == id) {
       r.end_ms = end_ms;
-      if (!segments_.empty()) write_playlist();
+      changed();
       return;
     }
   }
