@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 

@@ -1,18 +1,12 @@
 #include "media/publish_session.h"
 
-#include <chrono>
-
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/stream_registry.h"
 #include "media/hls/hls_writer.h"
 #include "media/stream_pipeline.h"
 
 namespace harvest::media {
-
-int64_t steady_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 void PublishSession::touch() { last_data_steady_ms.store(steady_ms()); }
 

@@ -78,6 +78,4 @@ private:
   std::shared_ptr<StreamPipeline> pipeline_;
 };
 
-int64_t steady_ms();
-
 }  // namespace harvest::media

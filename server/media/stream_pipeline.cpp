@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "livecommerce.h"

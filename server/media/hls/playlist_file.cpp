@@ -5,17 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
+
+#include "core/clock.h"
 
 namespace harvest::media::hls {
 
 namespace {
-int64_t steady_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
 bool write_at_start(int fd, std::string_view text) {
   size_t done = 0;
   while (done < text.size()) {
@@ -43,7 +39,7 @@ void PlaylistFile::release() {
 }
 
 Status PlaylistFile::write(std::string_view text) {
-  const int64_t now = steady_now_ms();
+  const int64_t now = steady_ms();
   int fd = -1;
   if (spare_fd_ >= 0 && (spare_since_ms_ == 0 || now - spare_since_ms_ >= reader_grace_ms_)) {
     fd = spare_fd_;

@@ -1,12 +1,12 @@
 #include "media/hls/replay_recording.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace harvest::media::hls {
@@ -17,12 +17,6 @@ namespace {
 // A session with a card change every second for a day stays far below this; the bound only
 // keeps a runaway host from growing the playlist without limit.
 constexpr size_t kMaxDateRanges = 100'000;
-
-int64_t steady_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 ReplayRecording::ReplayRecording(std::string dir, int64_t live_rewrite_ms)
@@ -52,13 +46,13 @@ Status ReplayRecording::add_segment(const std::string& live_path, const Segment&
 
 void ReplayRecording::changed() {
   pending_ = true;
-  if (finished_ || last_write_ms_ < 0 || steady_now_ms() - last_write_ms_ >= live_rewrite_ms_) flush();
+  if (finished_ || last_write_ms_ < 0 || steady_ms() - last_write_ms_ >= live_rewrite_ms_) flush();
 }
 
 void ReplayRecording::flush() {
   if (!pending_ || segments_.empty()) return;
   if (auto st = write_playlist(); !st) log::error("replay_write_failed").kv("dir", dir_).kv("reason", st.message());
-  last_write_ms_ = steady_now_ms();
+  last_write_ms_ = steady_ms();
   pending_ = false;
 }
 

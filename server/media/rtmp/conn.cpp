@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "media/rtmp/server.h"

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/net.h"

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "media/srt/server.h"

@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "media/srt/conn.h"
