@@ -8,6 +8,11 @@ Measures, per server (times on the wall clock; a playlist's appearance is its fi
   - publish-to-playlist latency: from starting the publisher to its first playlist on disk.
   - segment availability lag: when a segment appears in the playlist, minus the wall time at which
     its last frame was published (publisher start + media time, ffmpeg -re paces in real time).
+And side by side (RenameClock: inotify rename events, read at real-time priority):
+  - vs_nginx: for each publisher and segment, when harvest's playlist listing it was renamed into
+    place minus when nginx's was (negative: harvest first); harvest_first_pct: how often harvest
+    was first; first_vs_nginx: the same for segment 0, the first playlist.
+  - cut_early_pct: harvest's segments cut as their ending keyframe arrived (from /metrics).
 Publishers are `ffmpeg -re -i FILE -c copy` from one pre-encoded file, so they cost little. Both
 servers run side by side and each ffmpeg publishes the same stream to both at once (ffmpeg's tee
 muxer), so both see the same publish moments and the same machine load; CPU is read for each
