@@ -178,22 +178,20 @@ bool RtmpServer::handle(const epoll_event* events, int n) {
       had_io = true;
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) c.on_readable();
       if (!c.finished() && (events[i].events & EPOLLOUT)) c.on_writable();
+      if (!c.finished()) update_prompt(tag, c);
     }
   }
   return had_io;
 }
 
-void RtmpServer::update_prompt_set() {
-  for (auto& [id, conn] : conns_) {
-    if (conn->finished()) continue;
-    const bool want = conn->wants_prompt_reads();
-    if (want == conn->prompt()) continue;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = id;
-    ::epoll_ctl(prompt_fd_, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, conn->fd(), &ev);
-    conn->set_prompt(want);
-  }
+void RtmpServer::update_prompt(uint64_t id, RtmpConn& conn) {
+  const bool want = conn.wants_prompt_reads();
+  if (want == conn.prompt()) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = id;
+  ::epoll_ctl(prompt_fd_, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, conn.fd(), &ev);
+  conn.set_prompt(want);
 }
 
 void RtmpServer::run() {
@@ -208,7 +206,6 @@ void RtmpServer::run() {
       for (auto& [id, conn] : conns_) conn->check_timeouts(now);
     }
     close_finished();
-    update_prompt_set();
     if (!had_io || options_.coalesce.count() <= 0) continue;
     // Coalesce: let the other publishers' bytes gather for a round, but serve the prompt set
     // (publishers whose keyframe is due) as their bytes arrive.
@@ -218,7 +215,6 @@ void RtmpServer::run() {
       if (m <= 0) continue;
       handle(events, m);
       close_finished();
-      update_prompt_set();
     }
   }
   for (auto& [id, conn] : conns_) conn->close("server shutting down", false);

@@ -72,8 +72,9 @@ private:
   void run();
   // Handles one epoll_wait's events; true if any was a connection's.
   bool handle(const epoll_event* events, int n);
-  // Moves connections in and out of the prompt set (prompt_fd_) as their keyframes fall due.
-  void update_prompt_set();
+  // Moves a connection in or out of the prompt set (prompt_fd_) as its keyframe falls due. Called
+  // after its I/O: what it wants changes only with the media it was read (its media clock).
+  void update_prompt(uint64_t id, RtmpConn& conn);
   void accept_all();
   void run_tasks();
   void close_finished();
