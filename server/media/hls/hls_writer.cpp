@@ -23,7 +23,7 @@ std::string base36(uint64_t v) {
 }  // namespace
 
 HlsWriter::HlsWriter(std::string dir, HlsOptions options)
-    : dir_(std::move(dir)), options_(options), playlist_file_(dir_ + "/index.m3u8") {
+    : dir_(std::move(dir)), options_(options), playlist_file_(playlist_path()) {
   std::error_code ec;
   fs::remove_all(dir_, ec);
   fs::create_directories(dir_, ec);

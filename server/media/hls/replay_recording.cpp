@@ -20,7 +20,7 @@ constexpr size_t kMaxDateRanges = 100'000;
 }  // namespace
 
 ReplayRecording::ReplayRecording(std::string dir, int64_t live_rewrite_ms)
-    : dir_(std::move(dir)), playlist_file_(dir_ + "/index.m3u8"), live_rewrite_ms_(live_rewrite_ms) {
+    : dir_(std::move(dir)), playlist_file_(playlist_path()), live_rewrite_ms_(live_rewrite_ms) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) log::error("replay_dir_failed").kv("dir", dir_).kv("reason", ec.message());
