@@ -167,8 +167,6 @@ private:
   int listen_fd_ = -1;
   int acceptor_wake_fd_ = -1;
   std::thread acceptor_;
-  struct TimerSul;
-  std::unique_ptr<TimerSul> timer_sul_;
 };
 
 }  // namespace harvest::realtime
