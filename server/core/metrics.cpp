@@ -17,6 +17,19 @@ void Histogram::observe(double value) {
   sum_.fetch_add(value, std::memory_order_relaxed);
 }
 
+void Histogram::merge(Batch& batch) {
+  if (batch.count_ == 0) return;
+  for (size_t i = 0; i < batch.buckets_.size(); ++i) {
+    if (batch.buckets_[i] == 0) continue;
+    buckets_[i].fetch_add(batch.buckets_[i], std::memory_order_relaxed);
+    batch.buckets_[i] = 0;
+  }
+  count_.fetch_add(batch.count_, std::memory_order_relaxed);
+  sum_.fetch_add(batch.sum_, std::memory_order_relaxed);
+  batch.count_ = 0;
+  batch.sum_ = 0;
+}
+
 namespace {
 std::string number(double v) {
   char buf[64];

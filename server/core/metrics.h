@@ -14,8 +14,11 @@ namespace harvest {
 
 class Histogram {
 public:
+  class Batch;
   explicit Histogram(std::vector<double> upper_bounds);
   void observe(double value);
+  // Adds what `batch` gathered and empties it.
+  void merge(Batch& batch);
   // Appends "<name>_bucket{le=..}", "_sum", "_count" lines (with HELP/TYPE).
   void render(std::string& out, const std::string& name, const std::string& help) const;
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
@@ -27,6 +30,28 @@ private:
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1 (+Inf)
   std::atomic<uint64_t> count_{0};
   std::atomic<double> sum_{0};
+};
+
+// Observations gathered on one thread and merged into a Histogram now and then. A hot path
+// shared by several threads (the fan-out shards write 10,000 messages per event) would otherwise
+// bounce the histogram's cache lines between cores with three atomic adds per observation.
+class Histogram::Batch {
+public:
+  explicit Batch(const Histogram& h) : bounds_(&h.bounds_), buckets_(h.bounds_.size() + 1, 0) {}
+  void observe(double value) {
+    size_t i = 0;
+    while (i < bounds_->size() && value > (*bounds_)[i]) ++i;
+    buckets_[i]++;
+    count_++;
+    sum_ += value;
+  }
+
+private:
+  friend class Histogram;
+  const std::vector<double>* bounds_;
+  std::vector<uint64_t> buckets_;
+  uint64_t count_ = 0;
+  double sum_ = 0;
 };
 
 // Counters labelled by one string (e.g. rejection reason), created on first use.

@@ -169,6 +169,8 @@ struct HttpServer::Session {
   bool close_after_flush = false;
   bool close_sent = false;  // our close frame is out; waiting for the peer's
   std::string close_reason;
+  static constexpr size_t kNotDirty = static_cast<size_t>(-1);
+  size_t dirty_slot = kNotDirty;  // its index in Shard::dirty while it is there
 };
 
 // Work for a shard handed over by the loop thread.
@@ -196,8 +198,9 @@ struct HttpServer::Shard {
   std::unordered_map<ConnId, Session*> connections;
   std::string batch_scratch;        // frames of one write, after LWS_PRE bytes
   std::string batch_array_scratch;  // a batched frame's JSON array
-  // Connections whose outbox turned non-empty since the last flush_writes() (shard's thread).
-  std::vector<ConnId> dirty;
+  // Connections whose outbox turned non-empty since the last flush_writes() (shard's thread);
+  // an entry is nulled when its session is destroyed first (Session::dirty_slot).
+  std::vector<Session*> dirty;
   // Handed over from other threads; drained on the shard's thread.
   std::mutex mutex;
   std::vector<int> adopt;
@@ -210,6 +213,12 @@ struct HttpServer::Shard {
   std::unique_ptr<uv_loop_t> uv;
   bool uv_ready = false;
   uv_timer_t wakeup_timer{};  // shard 0: ends the wait when the next EventLoop timer is due
+  // Delivery metrics gathered by this shard's thread and published once per turn
+  // (publish_delivery_metrics): atomics shared by every shard, updated per message, bounced
+  // their cache lines between the cores several times per delivery.
+  uint64_t messages_out = 0;
+  uint64_t frames_out = 0;
+  Histogram::Batch fanout_latency{metrics().fanout_latency_s};
 };
 
 namespace {
@@ -226,6 +235,15 @@ void set_timeout(HttpServer::Shard& shard, lws* wsi, pending_timeout reason, int
 // After lws_context_destroy(): lws closes its handles on the shard's loop asynchronously and
 // frees the rest of the context from their close callbacks, so the loop runs until they are
 // done. Anything still open after that is closed here, so the loop itself can be freed.
+void publish_delivery_metrics(HttpServer::Shard& shard) {
+  auto& m = metrics();
+  if (shard.messages_out != 0) m.ws_messages_out.fetch_add(shard.messages_out, std::memory_order_relaxed);
+  if (shard.frames_out != 0) m.ws_frames_out.fetch_add(shard.frames_out, std::memory_order_relaxed);
+  m.fanout_latency_s.merge(shard.fanout_latency);
+  shard.messages_out = 0;
+  shard.frames_out = 0;
+}
+
 void close_event_loop(HttpServer::Shard& shard) {
   if (!shard.uv_ready) return;
   uv_loop_t* loop = shard.uv.get();
@@ -451,6 +469,7 @@ void HttpServer::run() {
     schedule_timer_wakeup(loop_.run_pending());
     if (loop_.stop_requested()) break;
     flush_writes(home);
+    publish_delivery_metrics(home);
     uv_run(home.uv.get(), UV_RUN_ONCE);  // until lws has handled something (or a wake-up)
   }
   loop_.run_pending();
@@ -479,22 +498,25 @@ void HttpServer::run_shard(Shard& shard) {
     }
     drain_inbox(shard);
     flush_writes(shard);
+    publish_delivery_metrics(shard);
     uv_run(shard.uv.get(), UV_RUN_ONCE);
   }
 }
 
 void HttpServer::flush_writes(Shard& shard) {
-  // Writing here, before the shard polls again, instead of asking lws for a writable callback
-  // saves per connection and event: a poll over every socket of the shard, lws' dispatch of the
-  // POLLOUT (which re-arms a timer in a sorted list as long as the shard's connections: 10-25 %
-  // of the server's CPU in a 10,000-viewer fan-out, docs/benchmarks.md) and our session lookup.
+  // Writing here, before the shard waits again, instead of asking lws for a writable callback
+  // saves per connection and event: two epoll_ctl calls (writable wanted, then not), lws'
+  // dispatch of the POLLOUT (which re-arms a timer in a sorted list as long as the shard's
+  // connections: 10-25 % of the server's CPU in a 10,000-viewer fan-out, docs/benchmarks.md)
+  // and our session lookup.
   // Everything queued since the last flush still goes out in one write per connection. lws
   // keeps the rest of a partial send and flushes it first; while it holds such a rest (or a
   // close is under way) the connection waits for its writable callback as before.
-  for (ConnId conn : shard.dirty) {
-    auto it = shard.connections.find(conn);
-    if (it == shard.connections.end()) continue;
-    Session& s = *it->second;
+  for (Session* dirty : shard.dirty) {
+    if (dirty == nullptr) continue;  // destroyed since it was queued
+    Session& s = *dirty;
+    s.dirty_slot = Session::kNotDirty;
+    if (!s.is_websocket) continue;  // closed since
     if (s.outbox.empty() && s.close_status == 0) continue;
     if (s.close_status != 0 || lws_partial_buffered(s.wsi)) {
       lws_callback_on_writable(s.wsi);
@@ -549,7 +571,7 @@ void HttpServer::post_to_shard(Shard& shard, Op op) {
   bool wake = false;
   {
     std::lock_guard lock(shard.mutex);
-    // One wake-up per batch: the shard drains everything queued before it polls again.
+    // One wake-up per batch: the shard drains everything queued before it waits again.
     wake = shard.ops.empty() && shard.adopt.empty();
     shard.ops.push_back(std::move(op));
   }
@@ -604,7 +626,9 @@ void HttpServer::send_to_all(const std::vector<ConnId>& conns, const Payload& pa
     if (per_shard[i].empty()) continue;
     Op op;
     op.conns = std::move(per_shard[i]);
-    op.payload = payload;
+    // Each connection's queue holds a reference to the payload: with one buffer per shard,
+    // those reference counts are counted on one core instead of bouncing between them.
+    op.payload = payload.copy();
     op.delivery = delivery;
     op.key = key;
     post_to_shard(*shards_[i], std::move(op));
@@ -658,7 +682,10 @@ bool HttpServer::local_send(Shard& shard, ConnId conn, const Payload& payload, D
     set_timeout(shard, s.wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
     return false;
   }
-  if (was_empty) shard.dirty.push_back(conn);  // written by flush_writes() before the next poll
+  if (was_empty && s.dirty_slot == Session::kNotDirty) {  // flush_writes() writes it before the next wait
+    s.dirty_slot = shard.dirty.size();
+    shard.dirty.push_back(&s);
+  }
   return true;
 }
 
@@ -742,7 +769,6 @@ int HttpServer::write_websocket(Shard& shard, lws* wsi, Session& s) {
   }
   if (s.outbox.empty()) return 0;
   const auto now = std::chrono::steady_clock::now();
-  auto& m = metrics();
   // Everything queued (up to batch_max_bytes) goes out in one write: lws sets TCP_NODELAY, so
   // every write is a syscall and a packet. The frames are made here, whole, into the shard's
   // scratch buffer (payloads are shared by every connection and every shard, so nobody writes
@@ -780,12 +806,12 @@ int HttpServer::write_websocket(Shard& shard, lws* wsi, Session& s) {
     return -1;
   for (size_t i = 0; i < taken; ++i) {
     const auto& sent = s.outbox.front();
-    m.fanout_latency_s.observe(std::chrono::duration<double>(now - sent.queued_at).count());
+    shard.fanout_latency.observe(std::chrono::duration<double>(now - sent.queued_at).count());
     s.outbox_bytes -= sent.payload.size();
     s.outbox.pop_front();
   }
-  m.ws_messages_out.fetch_add(taken, std::memory_order_relaxed);
-  m.ws_frames_out.fetch_add(frames, std::memory_order_relaxed);
+  shard.messages_out += taken;
+  shard.frames_out += frames;
   if (!s.outbox.empty() || s.close_status != 0) lws_callback_on_writable(wsi);
   return 0;
 }
@@ -1000,7 +1026,10 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
           }
         }
       }
-      if (reason == LWS_CALLBACK_WSI_DESTROY) shard.sessions.erase(it);
+      if (reason == LWS_CALLBACK_WSI_DESTROY) {
+        if (s.dirty_slot != Session::kNotDirty) shard.dirty[s.dirty_slot] = nullptr;
+        shard.sessions.erase(it);
+      }
       return 0;
     }
     default:

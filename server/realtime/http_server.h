@@ -33,6 +33,8 @@ public:
   explicit Payload(std::string&& text);
   std::string_view text() const;
   size_t size() const { return buf_ ? buf_->size() : 0; }
+  // The same text in a buffer of its own (its own reference count).
+  Payload copy() const { return Payload(text()); }
   bool empty() const { return !buf_; }
 
 private:
