@@ -2,31 +2,42 @@
 # Real-time commerce benchmarks (docs/benchmarks.md "Real-time commerce"), in one go:
 #   1. durable buys/s over websockets with ack latency (harvest-server)
 #   2. fan-out of one event to 10,000 viewers: harvest-server and a broadcast server on npm `ws`,
-#      side by side, same load generator, same pinning
+#      side by side, same load generator, same pinning; then floor_server, the least any server
+#      can do here (one send() per viewer), as the yardstick
 # The load generator is build/bench/commerce/loadgen (C++, epoll). Prints one table at the end.
 #
 # Usage: bench/commerce/run.sh [path/to/harvest-server]   (default: build/server/harvest-server)
 # Environment (defaults in brackets):
-#   SERVER_CPUS [1]  CLIENT_CPUS [0]     taskset CPU lists for the server and for loadgen
-#                                        (empty: no pinning)
+#   SERVER_CPUS [] CLIENT_CPUS []        taskset CPU lists for the server and for loadgen
+#                                        (empty: no pinning; the figures in docs are unpinned)
 #   LOADGEN_THREADS [1]                  loadgen threads
 #   BUY_CONNECTIONS [64] BUY_WINDOW [16] BUY_SECONDS [10] BUY_BATCH [0]
 #   FANOUT_VIEWERS [10000] FANOUT_EVENTS [20] FANOUT_BURST [20] FANOUT_RATE [5] FANOUT_RATE_SECONDS [5]
+#   FANOUT_CLIENT [socket]               how fan-out latency is taken (docs/benchmarks.md):
+#                                        socket: until the viewer's socket had the bytes (kernel
+#                                          receive timestamp, loadgen --socket-time); loadgen's
+#                                          viewer threads at idle priority read when the server
+#                                          leaves a core free, as if they were on other machines;
+#                                        app: until loadgen read them, loadgen at normal priority
+#                                          (the measure of sessions 2-5)
+#   FANOUT_GATHER_US [500]               loadgen --gather-us: pause after catching up (loadgen.cpp)
 #   FANOUT_THREADS [unset]               harvest-server --fanout-threads N (see docs/architecture.md)
-#   SKIP_BUYS=1 SKIP_FANOUT=1 SKIP_WS=1  leave a part out
+#   FLOOR_THREADS [2]                    floor_server threads (the yardstick: floor_server.cpp)
+#   SKIP_BUYS=1 SKIP_FANOUT=1 SKIP_WS=1 SKIP_FLOOR=1  leave a part out
 #   PERF_DIR=dir                         record each server run with `perf record -e cpu-clock -g`
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BIN="${1:-$ROOT/build/server/harvest-server}"
 LOADGEN="${LOADGEN:-$(dirname "$(dirname "$BIN")")/bench/commerce/loadgen}"
+FLOOR="$(dirname "$LOADGEN")/floor_server"
 [[ -x "$BIN" ]] || { echo "build the release first: scripts/build.sh release" >&2; exit 2; }
 [[ -x "$LOADGEN" ]] || { echo "no loadgen at $LOADGEN: scripts/build.sh release" >&2; exit 2; }
 [[ -d "$ROOT/tests/js/node_modules/ws" ]] || { echo "run scripts/install-deps.sh (npm ws)" >&2; exit 2; }
 # 10,000 viewers: 10k sockets in the server and 10k in loadgen (hard limit here: 20,000).
 ulimit -n "$(ulimit -Hn)"
 
-SERVER_CPUS="${SERVER_CPUS-1}"
-CLIENT_CPUS="${CLIENT_CPUS-0}"
+SERVER_CPUS="${SERVER_CPUS-}"
+CLIENT_CPUS="${CLIENT_CPUS-}"
 THREADS="${LOADGEN_THREADS:-1}"
 ADMIN=bench-admin
 # Command prefixes that pin (taskset execs the program, so $! is the server's own pid).
@@ -52,6 +63,11 @@ start_harvest() {
       --data-dir "$WORK/data" ${FANOUT_THREADS:+--fanout-threads "$FANOUT_THREADS"} >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$WORK/server.log" 'http_port=\K[0-9]+'
+}
+start_floor() {
+  "${PIN_SERVER[@]}" "$FLOOR" --threads "${FLOOR_THREADS:-2}" >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  wait_port "$WORK/server.log" 'port=\K[0-9]+'
 }
 start_ws_peer() {
   "${PIN_SERVER[@]}" node "$ROOT/bench/commerce/ws_broadcast_server.mjs" >"$WORK/server.log" 2>&1 &
@@ -121,23 +137,30 @@ if [[ -z "${SKIP_BUYS:-}" ]]; then
   stop_server
 fi
 
+FANOUT_CLIENT="${FANOUT_CLIENT:-socket}"
+case "$FANOUT_CLIENT" in
+  socket) FANOUT_FLAGS=(--socket-time) ;;
+  app) FANOUT_FLAGS=() ;;
+  *) echo "FANOUT_CLIENT must be socket or app" >&2; exit 2 ;;
+esac
+
 fanout() {  # fanout LABEL VIEWER_PATH PUBLISHER_PATH
   local viewers="${FANOUT_VIEWERS:-10000}"
-  echo "== fan-out: $1, $viewers viewers (load $(load))"
+  echo "== fan-out: $1, $viewers viewers, latency to the $FANOUT_CLIENT (load $(load))"
   local out
   perf_start "fanout-${1%% *}"
   out="$("${PIN_CLIENT[@]}" "$LOADGEN" fanout --port "$PORT" --viewer-path "$2" --publisher-path "$3" \
          --viewers "$viewers" --events "${FANOUT_EVENTS:-20}" --burst "${FANOUT_BURST:-20}" \
          --rate "${FANOUT_RATE:-5}" --rate-seconds "${FANOUT_RATE_SECONDS:-5}" --threads "$THREADS" \
-         --server-pid "$SERVER_PID")"
+         --gather-us "${FANOUT_GATHER_US:-500}" "${FANOUT_FLAGS[@]}" --server-pid "$SERVER_PID")"
   echo "$out"
   local extra=""
   [[ "$1" == harvest* ]] && extra=", server queued->written p99 ≤ $(curl -s "http://127.0.0.1:$PORT/metrics" | awk '
       /^harvest_fanout_latency_seconds_bucket/ { split($1, a, "le=\""); sub(/"}/, "", a[2]); le[n] = a[2]; c[n++] = $2 }
       /^harvest_fanout_latency_seconds_count/ { total = $2 }
       END { for (i = 0; i < n; i++) if (c[i] >= 0.99 * total) { print le[i] " s"; exit } }')"
-  ROWS+=("$(printf '| fan-out, %s, %s viewers | p50 %s ms, p99 %s ms | all delivered %s ms | %s msg/s | burst of %s: %s msg/s, p99 %s ms | %s/s: p99 %s ms | server %s µs CPU/msg | load %s%s |' \
-    "$1" "$viewers" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field all_delivered_p50_ms "$out")" \
+  ROWS+=("$(printf '| fan-out, %s, %s viewers, latency to the %s | p50 %s ms, p99 %s ms | all delivered %s ms | %s msg/s | burst of %s: %s msg/s, p99 %s ms | %s/s: p99 %s ms | server %s µs CPU/msg | load %s%s |' \
+    "$1" "$viewers" "$FANOUT_CLIENT" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field all_delivered_p50_ms "$out")" \
     "$(field single_msgs_per_s "$out")" "${FANOUT_BURST:-20}" "$(field burst_msgs_per_s "$out")" \
     "$(field burst_p99_ms "$out")" "${FANOUT_RATE:-5}" "$(field rate_p99_ms "$out")" \
     "$(field server_cpu_us_per_msg "$out")" "$(load)" "$extra")")
@@ -155,9 +178,14 @@ if [[ -z "${SKIP_FANOUT:-}" ]]; then
     fanout "npm ws 8" "/sub" "/pub"
     stop_server
   fi
+  if [[ -z "${SKIP_FLOOR:-}" ]]; then
+    start_floor
+    fanout "floor (one send per viewer, nothing else)" "/sub" "/pub"
+    stop_server
+  fi
 fi
 
 echo
 echo "server CPUs: ${SERVER_CPUS:-any}, loadgen CPUs: ${CLIENT_CPUS:-any}, loadgen threads: $THREADS," \
-     "harvest-server --fanout-threads ${FANOUT_THREADS:-(default)}"
+     "harvest-server --fanout-threads ${FANOUT_THREADS:-(default)}, fan-out latency to the $FANOUT_CLIENT"
 for r in "${ROWS[@]}"; do echo "$r"; done

@@ -24,16 +24,16 @@ json status_body(const std::string& id, const CardLink& link) {
 
 void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
                               const realtime::AccessConfig& access, store::Store& store,
-                              std::function<CardLink*()> link) {
+                              std::function<CardLink*()> card_link) {
   // Common checks of the three routes: the stream exists, the caller manages it, media runs.
-  auto check = [&streams, &access, link](const HttpRequest& req,
+  auto check = [&streams, &access, card_link](const HttpRequest& req,
                                          CardLink*& out) -> std::optional<HttpResponse> {
     const std::string& id = req.params.at("id");
     if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
     if (!realtime::identify(access, req.bearer_token(), now_s()).may_manage(id))
       return HttpResponse::error(401, "unauthorized",
                                  "the host token of this stream (or the admin token) is required");
-    out = link();
+    out = card_link();
     if (out == nullptr) return HttpResponse::error(503, "unavailable", "media ingest is not running");
     return std::nullopt;
   };

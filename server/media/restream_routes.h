@@ -16,9 +16,9 @@ namespace harvest::media {
 
 class CardLink;
 
-// `link` gives the media link once ingest runs (nullptr before: 503).
+// `card_link` gives the media link once ingest runs (nullptr before: 503).
 void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
                               const realtime::AccessConfig& access, store::Store& store,
-                              std::function<CardLink*()> link);
+                              std::function<CardLink*()> card_link);
 
 }  // namespace harvest::media
