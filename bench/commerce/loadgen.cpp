@@ -772,13 +772,17 @@ class Fanout final : public Behaviour {
 public:
   std::atomic<uint64_t> received{0};
   std::atomic<int64_t> last_us{0};
+  std::atomic<uint64_t> stamps_after_read{0};  // --socket-time sanity check: stays 0
 
   void on_open(Conn&) override {}
   void on_text(Conn& c, std::string_view text) override {
     for_each_object(text, [&](std::string_view obj) {
       const std::string_view marker = field(obj, "text");
       if (marker.size() < 2 || marker[0] != 'T' || field(obj, "type") != "chat") return;
-      const int64_t t = c.arrived_us != 0 ? c.arrived_us : now_us();
+      const int64_t read_at = now_us();
+      const int64_t t = c.arrived_us != 0 ? c.arrived_us : read_at;
+      // A kernel stamp later than the read would mean the two clocks disagree.
+      if (t > read_at + 1000) stamps_after_read.fetch_add(1, std::memory_order_relaxed);
       latencies.add(t - to_int(marker.substr(1)));
       int64_t prev = last_us.load(std::memory_order_relaxed);
       while (prev < t && !last_us.compare_exchange_weak(prev, t, std::memory_order_relaxed)) {
@@ -938,7 +942,8 @@ int run_fanout(const Options& o) {
                 static_cast<unsigned long long>(rate_sent),
                 100.0 * static_cast<double>(rate_got) / static_cast<double>(rate_sent * n), percentile_ms(rate_lat, 50),
                 percentile_ms(rate_lat, 99));
-  std::printf(" client_cpu_s=%.2f server_cpu_s=%.2f server_cpu_us_per_msg=%.2f\n", cpu, server_cpu,
+  std::printf(" stamps_after_read=%llu client_cpu_s=%.2f server_cpu_s=%.2f server_cpu_us_per_msg=%.2f\n",
+              static_cast<unsigned long long>(f.stamps_after_read.load()), cpu, server_cpu,
               1e6 * server_cpu / delivered);
   return 0;
 }

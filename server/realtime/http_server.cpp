@@ -232,9 +232,7 @@ void set_timeout(HttpServer::Shard& shard, lws* wsi, pending_timeout reason, int
   lws_cancel_service(shard.context);
 }
 
-// After lws_context_destroy(): lws closes its handles on the shard's loop asynchronously and
-// frees the rest of the context from their close callbacks, so the loop runs until they are
-// done. Anything still open after that is closed here, so the loop itself can be freed.
+// Adds what the shard counted since the last turn to the process-wide metrics.
 void publish_delivery_metrics(HttpServer::Shard& shard) {
   auto& m = metrics();
   if (shard.messages_out != 0) m.ws_messages_out.fetch_add(shard.messages_out, std::memory_order_relaxed);
@@ -244,6 +242,9 @@ void publish_delivery_metrics(HttpServer::Shard& shard) {
   shard.frames_out = 0;
 }
 
+// After lws_context_destroy(): lws closes its handles on the shard's loop asynchronously and
+// frees the rest of the context from their close callbacks, so the loop runs until they are
+// done. Anything still open after that is closed here, so the loop itself can be freed.
 void close_event_loop(HttpServer::Shard& shard) {
   if (!shard.uv_ready) return;
   uv_loop_t* loop = shard.uv.get();
