@@ -21,8 +21,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/epoll.h>
 #include <sched.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -468,7 +468,8 @@ private:
         // thread, for one message at a time: on loopback that wake-up (an IPI here) is charged
         // to the server's send and costs both sides more than the message. Sleeping a moment
         // lets deliveries gather instead. A message that arrives meanwhile is timestamped up
-        // to gather_us late, so latencies are overstated by at most that, never understated.
+        // to gather_us late, so latencies are overstated by at most that, never understated
+        // (with --socket-time the kernel's stamp does not move).
         std::this_thread::sleep_for(std::chrono::microseconds(gather_us_));
       }
     }
