@@ -470,9 +470,10 @@ void RtmpConn::push(const RtmpMessage& msg) {
 void RtmpConn::on_video_head() {
   const auto part = parser_.partial(kVideo, 5);
   if (!part || announced_keyframe_ == part->timestamp || !got_keyframe_ || !pipeline_->has_video()) return;
-  const auto* h = reinterpret_cast<const uint8_t*>(part->head.data());
-  // FLV VideoTagHeader of an AVC keyframe's NAL units: frame type 1, codec 7, AVCPacketType 1.
-  if (h[0] != 0x17 || h[1] != 1) return;
+  // The 5-byte FLV VideoTagHeader is in. An AVC keyframe carrying NAL units (not a sequence
+  // header or its end) is one push() will cut on.
+  const auto tag = parse_video_tag(part->head);
+  if (!tag || tag->codec_id != 7 || !tag->keyframe || tag->sequence_header || tag->end_of_sequence) return;
   announced_keyframe_ = part->timestamp;
   // The timestamps push() will give the whole message: the same mapping, on copies.
   TimestampUnwrapper unwrap = unwrap_;
@@ -481,9 +482,7 @@ void RtmpConn::on_video_head() {
   media_ms_ = std::max(media_ms_, media_ms);
   keyframe_arrived(media_ms);
   const int64_t dts = repair.map(TimestampRepair::video, media_ms * 1'000'000);
-  int32_t composition_ms = (h[2] << 16) | (h[3] << 8) | h[4];
-  if (composition_ms & 0x800000) composition_ms -= 0x1000000;
-  pipeline_->keyframe_coming(dts, dts + std::max<int64_t>(composition_ms, 0) * 1'000'000);
+  pipeline_->keyframe_coming(dts, dts + std::max<int64_t>(tag->composition_ms, 0) * 1'000'000);
 }
 
 void RtmpConn::keyframe_arrived(int64_t media_ms) {
