@@ -10,8 +10,8 @@
 #include "core/log.h"
 #include "core/stream_registry.h"
 #include "media/hls/playlist.h"
-#include "media/publish_session.h"
-#include "media/stream_pipeline.h"
+#include "media/ingest/publish_session.h"
+#include "media/ingest/stream_pipeline.h"
 
 namespace harvest::media {
 

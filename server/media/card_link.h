@@ -29,10 +29,10 @@
 
 #include "commerce/exposure_timeline.h"
 #include "core/event_loop.h"
-#include "media/burned_branch.h"
-#include "media/burned_ladder.h"
-#include "media/ingest_manager.h"
-#include "media/restream.h"
+#include "media/burned/burned_branch.h"
+#include "media/burned/burned_ladder.h"
+#include "media/ingest/ingest_manager.h"
+#include "media/restream/restream.h"
 #include "realtime/rooms.h"
 
 namespace harvest::media {

@@ -6,7 +6,7 @@
 #include "media/rtmp/chunk.h"
 #include "media/rtmp/flv.h"
 #include "media/srt/stream_id.h"
-#include "media/timestamp_repair.h"
+#include "media/ingest/timestamp_repair.h"
 
 using namespace harvest::media;
 using namespace harvest::media::rtmp;

@@ -5,7 +5,7 @@
 #include <iterator>
 #include <vector>
 
-#include "media/h264_sps.h"
+#include "media/ingest/h264_sps.h"
 #include "media/hls/ts_muxer.h"
 #include "media/hls/ts_segmenter.h"
 #include "support/temp_dir.h"

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "media/burned_ladder.h"
+#include "media/burned/burned_ladder.h"
 
 using harvest::media::ladder_bitrate_kbps;
 using harvest::media::ladder_codecs;

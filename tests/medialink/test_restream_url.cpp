@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "media/restream.h"
+#include "media/restream/restream.h"
 
 using harvest::media::mask_restream_url;
 using harvest::media::restream_backoff;

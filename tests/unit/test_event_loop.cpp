@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "core/event_loop.h"
-#include "media/gst_bus_bridge.h"
+#include "media/gst/gst_bus_bridge.h"
 #include "realtime/http_server.h"
 #include "support/wait.h"
 

@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "media/rtmp/server.h"
-#include "media/stream_pipeline.h"
+#include "media/ingest/stream_pipeline.h"
 
 namespace harvest::media::rtmp {
 namespace {

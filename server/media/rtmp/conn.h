@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "media/ingest_manager.h"
-#include "media/publish_session.h"
+#include "media/ingest/ingest_manager.h"
+#include "media/ingest/publish_session.h"
 #include "media/rtmp/amf0.h"
 #include "media/rtmp/chunk.h"
 #include "media/rtmp/flv.h"
-#include "media/timestamp_repair.h"
+#include "media/ingest/timestamp_repair.h"
 
 namespace harvest::media::rtmp {
 

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "core/event_loop.h"
-#include "media/ingest_manager.h"
+#include "media/ingest/ingest_manager.h"
 #include "media/rtmp/chunk.h"
 
 namespace harvest::media::rtmp {

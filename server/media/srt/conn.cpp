@@ -8,7 +8,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "media/srt/server.h"
-#include "media/stream_pipeline.h"
+#include "media/ingest/stream_pipeline.h"
 
 namespace harvest::media::srt {
 

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "media/ingest_manager.h"
-#include "media/publish_session.h"
+#include "media/ingest/ingest_manager.h"
+#include "media/ingest/publish_session.h"
 
 namespace harvest::media::srt {
 

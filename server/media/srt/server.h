@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "core/event_loop.h"
-#include "media/ingest_manager.h"
+#include "media/ingest/ingest_manager.h"
 
 namespace harvest::media::srt {
 

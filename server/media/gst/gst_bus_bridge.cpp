@@ -1,4 +1,4 @@
-#include "media/gst_bus_bridge.h"
+#include "media/gst/gst_bus_bridge.h"
 
 #include <atomic>
 

@@ -28,10 +28,10 @@
 
 #include "core/event_loop.h"
 #include "core/status.h"
-#include "media/gst_bus_bridge.h"
+#include "media/gst/gst_bus_bridge.h"
 #include "media/hls/ts_muxer.h"
 #include "media/hls/ts_segmenter.h"
-#include "media/timestamp_repair.h"
+#include "media/ingest/timestamp_repair.h"
 
 namespace harvest::media {
 

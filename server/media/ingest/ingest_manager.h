@@ -21,8 +21,8 @@
 #include "core/stream_registry.h"
 #include "media/hls/hls_writer.h"
 #include "media/hls/replay_library.h"
-#include "media/publish_session.h"
-#include "media/stream_pipeline.h"
+#include "media/ingest/publish_session.h"
+#include "media/ingest/stream_pipeline.h"
 
 namespace harvest::media {
 

@@ -1,4 +1,4 @@
-#include "media/stream_pipeline.h"
+#include "media/ingest/stream_pipeline.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -10,8 +10,8 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "livecommerce.h"
-#include "media/h264_sps.h"
-#include "media/publish_session.h"
+#include "media/ingest/h264_sps.h"
+#include "media/ingest/publish_session.h"
 
 namespace harvest::media {
 namespace {

@@ -28,7 +28,7 @@
 #include <string_view>
 
 #include "core/event_loop.h"
-#include "media/gst_bus_bridge.h"
+#include "media/gst/gst_bus_bridge.h"
 
 namespace harvest::media {
 

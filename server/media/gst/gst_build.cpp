@@ -1,4 +1,4 @@
-#include "media/gst_build.h"
+#include "media/gst/gst_build.h"
 
 namespace harvest::media {
 

@@ -1,4 +1,4 @@
-#include "media/burned_ladder.h"
+#include "media/burned/burned_ladder.h"
 
 #include <gst/app/gstappsink.h>
 
@@ -10,10 +10,10 @@
 #include <map>
 
 #include "core/log.h"
-#include "media/burned_branch.h"
-#include "media/gst_build.h"
-#include "media/publish_session.h"
-#include "media/stream_pipeline.h"
+#include "media/burned/burned_branch.h"
+#include "media/gst/gst_build.h"
+#include "media/ingest/publish_session.h"
+#include "media/ingest/stream_pipeline.h"
 
 namespace harvest::media {
 

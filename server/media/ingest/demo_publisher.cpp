@@ -1,4 +1,4 @@
-#include "media/demo_publisher.h"
+#include "media/ingest/demo_publisher.h"
 
 #include <gst/gst.h>
 

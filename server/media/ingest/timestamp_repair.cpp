@@ -1,4 +1,4 @@
-#include "media/timestamp_repair.h"
+#include "media/ingest/timestamp_repair.h"
 
 #include <algorithm>
 

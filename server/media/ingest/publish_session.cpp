@@ -1,10 +1,10 @@
-#include "media/publish_session.h"
+#include "media/ingest/publish_session.h"
 
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/stream_registry.h"
 #include "media/hls/hls_writer.h"
-#include "media/stream_pipeline.h"
+#include "media/ingest/stream_pipeline.h"
 
 namespace harvest::media {
 

@@ -1,11 +1,11 @@
-#include "media/restream_routes.h"
+#include "media/restream/restream_routes.h"
 
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/log.h"
 #include "media/card_link.h"
-#include "media/restream.h"
+#include "media/restream/restream.h"
 
 namespace harvest::media {
 namespace {

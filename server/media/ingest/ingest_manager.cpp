@@ -1,4 +1,4 @@
-#include "media/ingest_manager.h"
+#include "media/ingest/ingest_manager.h"
 
 #include <algorithm>
 #include <cmath>

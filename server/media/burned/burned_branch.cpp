@@ -1,4 +1,4 @@
-#include "media/burned_branch.h"
+#include "media/burned/burned_branch.h"
 
 #include <gst/app/gstappsink.h>
 
@@ -8,8 +8,8 @@
 
 #include "core/log.h"
 #include "sei.h"
-#include "media/gst_build.h"
-#include "media/stream_pipeline.h"
+#include "media/gst/gst_build.h"
+#include "media/ingest/stream_pipeline.h"
 
 namespace harvest::media {
 

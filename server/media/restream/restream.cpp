@@ -1,4 +1,4 @@
-#include "media/restream.h"
+#include "media/restream/restream.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -9,8 +9,8 @@
 
 #include "core/log.h"
 #include "core/stream_registry.h"
-#include "media/gst_build.h"
-#include "media/stream_pipeline.h"
+#include "media/gst/gst_build.h"
+#include "media/ingest/stream_pipeline.h"
 
 namespace harvest::media {
 

@@ -1,4 +1,4 @@
-#include "media/h264_sps.h"
+#include "media/ingest/h264_sps.h"
 
 #include <cstdint>
 #include <vector>
