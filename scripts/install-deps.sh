@@ -46,7 +46,7 @@ fi
 
 # npm packages (browser tests, websocket clients, web client tooling). Never downloads a browser:
 # the browser tests drive Debian's /usr/bin/chromium.
-for dir in "$ROOT/tests/js" "$ROOT/web-client"; do
+for dir in "$ROOT/tests" "$ROOT/web-client"; do
   [[ -f "$dir/package.json" ]] || continue
   stamp="$dir/node_modules/.harvest-installed"
   if [[ ! -f "$stamp" || "$dir/package.json" -nt "$stamp" || ( -f "$dir/package-lock.json" && "$dir/package-lock.json" -nt "$stamp" ) ]]; then

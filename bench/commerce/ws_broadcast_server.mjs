@@ -4,7 +4,7 @@
 //   node ws_broadcast_server.mjs  -> prints "port=N"
 import { createRequire } from 'node:module';
 
-const require = createRequire(new URL('../../tests/js/package.json', import.meta.url));
+const require = createRequire(new URL('../../tests/package.json', import.meta.url));
 const { WebSocketServer } = require('ws');
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: true });

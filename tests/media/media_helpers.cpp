@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,54 +12,7 @@
 #include "support/http_client.h"
 #include "support/wait.h"
 
-extern char** environ;
-
 namespace harvest::test {
-
-ChildProcess::ChildProcess(std::vector<std::string> args, const std::string& log_path) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  if (posix_spawnp(&pid_, argv[0], &actions, &attr, argv.data(), environ) != 0) pid_ = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-}
-
-ChildProcess::~ChildProcess() { kill(); }
-
-int ChildProcess::wait(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return status_;
-  int st = 0;
-  const bool done = wait_until([&] { return ::waitpid(pid_, &st, WNOHANG) == pid_; }, timeout,
-                               std::chrono::milliseconds(20));
-  if (!done) return -1;
-  status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  pid_ = -1;
-  return status_;
-}
-
-void ChildProcess::signal(int signum) {
-  if (pid_ > 0) ::kill(pid_, signum);
-}
-
-bool ChildProcess::running() { return pid_ > 0 && wait(std::chrono::milliseconds(0)) < 0; }
-
-void ChildProcess::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  wait(std::chrono::seconds(10));
-}
 
 TestStream create_stream(const ServerProcess& server, const std::string& title) {
   auto r = http_request(server.http_port(), "POST", "/api/streams", nlohmann::json{{"title", title}}.dump(),

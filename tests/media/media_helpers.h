@@ -8,31 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "support/child_process.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"  // read_file
 
 namespace harvest::test {
 
 inline const std::string kAdminToken = "media-test-admin";
-
-// A child process (ffmpeg), killed on destruction so none outlives its test.
-class ChildProcess {
-public:
-  explicit ChildProcess(std::vector<std::string> args, const std::string& log_path = "/dev/null");
-  ~ChildProcess();
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  // Exit code once exited (waits up to `timeout`), -1 if still running.
-  int wait(std::chrono::milliseconds timeout);
-  void signal(int signum);
-  void kill();
-  bool running();
-  pid_t pid() const { return pid_; }
-
-private:
-  pid_t pid_ = -1;
-  int status_ = -1;
-};
 
 struct TestStream {
   std::string id;

@@ -2,17 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <regex>
 #include <stdexcept>
 
 #include "support/wait.h"
-
-extern char** environ;
 
 namespace harvest::test {
 
@@ -26,42 +21,18 @@ ServerProcess::ServerProcess(Options options) : options_(std::move(options)) {
                                    "--srt-port", "0", "--bind", "127.0.0.1",
                                    "--data-dir", options_.data_dir};
   for (const auto& a : options_.extra_args) args.push_back(a);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry(*e);
-    const auto key = entry.substr(0, entry.find('='));
-    if (options_.env.count(key) == 0) env_strings.push_back(entry);
-  }
-  for (const auto& [k, v] : options_.env) env_strings.push_back(k + "=" + v);
+  ChildProcess::Options spawn;
+  spawn.output_fd = pipe_fds[1];
+  spawn.env = options_.env;
   // The server stops when this test process dies, even by a crash (no destructor runs then).
-  if (options_.env.count("HARVEST_EXIT_WITH_PARENT") == 0) env_strings.push_back("HARVEST_EXIT_WITH_PARENT=1");
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  // Start with no blocked signals, whatever the test runner's mask is.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  const int rc = posix_spawn(&pid_, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  spawn.env.emplace("HARVEST_EXIT_WITH_PARENT", "1");
+  child_ = std::make_unique<ChildProcess>(args, spawn);
   ::close(pipe_fds[1]);
-  if (rc != 0) {
+  if (!child_->started()) {
     ::close(pipe_fds[0]);
-    throw std::runtime_error("cannot start " + binary_path() + ": " + std::strerror(rc));
+    throw std::runtime_error("cannot start " + binary_path());
   }
+  pid_ = child_->pid();
   log_fd_ = pipe_fds[0];
   reader_ = std::thread([this] { read_log(); });
 
@@ -124,15 +95,9 @@ std::string ServerProcess::log() const {
 
 int ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
   if (exit_code_ >= 0) return exit_code_;
-  int status = 0;
-  const bool done = wait_until(
-      [&] {
-        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-        return r == pid_;
-      },
-      timeout, std::chrono::milliseconds(10));
-  if (!done) return -1;
-  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const int code = child_->wait(timeout);
+  if (code < 0) return -1;
+  exit_code_ = code;
   // The process is gone; let the reader take in its last lines (EOF on the pipe) so callers
   // can inspect the complete log. Bounded, in case a grandchild still holds the pipe.
   std::unique_lock lock(mutex_);
@@ -142,13 +107,13 @@ int ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
 
 int ServerProcess::stop(int signum, std::chrono::milliseconds timeout) {
   if (exit_code_ >= 0) return exit_code_;
-  ::kill(pid_, signum);
+  child_->signal(signum);
   return wait_exit(timeout);
 }
 
 void ServerProcess::kill_hard() {
   if (exit_code_ >= 0) return;
-  ::kill(pid_, SIGKILL);
+  child_->signal(SIGKILL);
   wait_exit(std::chrono::seconds(10));
 }
 

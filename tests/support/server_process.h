@@ -7,10 +7,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/child_process.h"
 
 namespace harvest::test {
 
@@ -49,7 +52,8 @@ public:
 private:
   void read_log();
   Options options_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> child_;
+  pid_t pid_ = -1;  // kept after exit, for messages
   int log_fd_ = -1;
   int exit_code_ = -1;
   std::thread reader_;

@@ -1,5 +1,5 @@
 // Replays (a past live session as HLS VOD): the session's card timeline as chapters.
-// Pure helpers, unit tested in tests/js/web_units.mjs.
+// Pure helpers, unit tested in tests/web/web_units.mjs.
 
 // A replay session id as the server names them (the unix ms of the publish): [0-9a-z-], 1-64.
 export function replaySessionFromSearch(search) {

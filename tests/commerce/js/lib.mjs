@@ -1,13 +1,13 @@
 // Test support for the commerce suite: runs the real harvest-server and talks to it over real
 // websockets (npm `ws`). Every process started here is killed when the test ends; waits are
 // conditions with deadlines, never sleeps.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { startProcess } from '../../support/process.mjs';
 
-const require = createRequire(new URL('../../js/package.json', import.meta.url));
+const require = createRequire(new URL('../../package.json', import.meta.url));
 export const WebSocket = require('ws');
 
 export const ADMIN = 'test-admin-token';
@@ -17,9 +17,6 @@ export function serverBin() {
   if (!bin) throw new Error('HARVEST_SERVER_BIN is not set');
   return bin;
 }
-
-const started = new Set();
-process.on('exit', () => { for (const p of started) { try { p.kill('SIGKILL'); } catch {} } });
 
 // HARVEST_SERVER_ARGS: extra flags for every server a test starts (ctest runs the suite again
 // with --fanout-threads).
@@ -34,16 +31,13 @@ export class Server {
     s.ownDir = !dataDir;
     s.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'harvest-commerce-'));
     s.log = '';
-    s.proc = spawn(serverBin(), ['--http-port', '0', '--rtmp-port', '0', '--srt-port', '0', '--bind', '127.0.0.1',
-                                 '--data-dir', s.dataDir, ...extraServerArgs(), ...args],
-                   { env: { ...process.env, HARVEST_ADMIN_TOKEN: ADMIN, ASAN_OPTIONS: 'detect_leaks=0',
-                            HARVEST_EXIT_WITH_PARENT: '1', ...env },
-                     stdio: ['ignore', 'pipe', 'pipe'] });
-    started.add(s.proc);
-    s.exited = new Promise((resolve) => s.proc.on('exit', (code, sig) => { started.delete(s.proc); resolve({ code, sig }); }));
-    const onData = (d) => { s.log += d.toString(); };
-    s.proc.stdout.on('data', onData);
-    s.proc.stderr.on('data', onData);
+    s.child = startProcess(serverBin(), ['--http-port', '0', '--rtmp-port', '0', '--srt-port', '0', '--bind', '127.0.0.1',
+                                         '--data-dir', s.dataDir, ...extraServerArgs(), ...args],
+                           { env: { ...process.env, HARVEST_ADMIN_TOKEN: ADMIN, ASAN_OPTIONS: 'detect_leaks=0',
+                                    HARVEST_EXIT_WITH_PARENT: '1', ...env },
+                             onOutput: (text) => { s.log += text; } });
+    s.proc = s.child.proc;
+    s.exited = s.child.exited.then(({ code, signal }) => ({ code, sig: signal }));
     await waitUntil(() => /event=listening .*http_port=(\d+)/.test(s.log) || s.proc.exitCode !== null, 30000, 'server start');
     const m = /event=listening .*http_port=(\d+)/.exec(s.log);
     if (!m) throw new Error('server did not start:\n' + s.log);
@@ -53,16 +47,10 @@ export class Server {
   url(path) { return `http://127.0.0.1:${this.port}${path}`; }
   wsUrl(query) { return `ws://127.0.0.1:${this.port}/ws?${new URLSearchParams(query)}`; }
   async killHard() {
-    this.proc.kill('SIGKILL');
-    await this.exited;
+    await this.child.kill();
   }
   async stop() {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) {
-      this.proc.kill('SIGTERM');
-      const t = setTimeout(() => this.proc.kill('SIGKILL'), 15000);
-      await this.exited;
-      clearTimeout(t);
-    }
+    await this.child.stop(15000);
     if (this.ownDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
   async http(method, path, { body, token } = {}) {

@@ -1,10 +1,11 @@
 // Media-link test helpers on top of the commerce suite's lib.mjs (real server, real websockets):
 // an ffmpeg RTMP publisher, playlist polling, and SEI extraction from TS segments with ffprobe.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server, Client, waitUntil, eq } from '../../commerce/js/lib.mjs';
+import { startProcess } from '../../support/process.mjs';
 
 export const SEI_UUID_HEX = '568debb8653d4648af65ce50b4bdca36';
 
@@ -14,9 +15,6 @@ export function rtmpPort(server) {
   return Number(m[1]);
 }
 
-const children = new Set();
-process.on('exit', () => { for (const p of children) { try { p.kill('SIGKILL'); } catch {} } });
-
 // Publishes a test pattern over RTMP in real time; returns {proc, exited}.
 export function publish(url, { width = 320, height = 568, fps = 25, seconds = 6, gop = 25, color = null } = {}) {
   const src = color ? `color=c=${color}:size=${width}x${height}:rate=${fps}`
@@ -25,12 +23,9 @@ export function publish(url, { width = 320, height = 568, fps = 25, seconds = 6,
                 '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', String(seconds),
                 '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
                 '-g', String(gop), '-b:v', '300k', '-c:a', 'aac', '-b:a', '48k', '-ac', '1', '-f', 'flv', url];
-  const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(proc);
-  let err = '';
-  proc.stderr.on('data', (d) => { err += d.toString(); });
-  const exited = new Promise((resolve) => proc.on('exit', (code) => { children.delete(proc); resolve({ code, err }); }));
-  return { proc, exited, kill: () => { try { proc.kill('SIGKILL'); } catch {} return exited; } };
+  const child = startProcess('ffmpeg', args, { stdout: false });
+  const exited = child.exited.then(({ code, output }) => ({ code, err: output }));
+  return { proc: child.proc, exited, kill: () => child.kill().then(() => exited) };
 }
 
 // A 10 s testsrc2 file as a phone's encoder would push it (H.264 2 Mbit/s, GOP 1 s, AAC), for

@@ -6,7 +6,7 @@
 // MutationObserver in the page), we read hls.js's own `playingDate` (the program date time
 // of the frame on screen) and compare it with the marker the server sent in `card.shown`.
 import {
-  WsClient, assert, hostLogin, launchBrowser, log, newPage, requireHls, requireRooms, runTest, skip, startPublisher, waitFor,
+  WsClient, assert, hostLogin, launchBrowser, log, newPage, requireHls, requireRooms, runTest, missing, startPublisher, waitFor,
 } from './harness.mjs';
 import { CATALOG } from './fixtures.mjs';
 
@@ -68,11 +68,11 @@ runTest('card_timing', async (t) => {
       `${iso(seen.playingDateMs)}, ${seen.wallMs - arrivalMs} ms after the message, basis ${seen.basis}`);
 
   if (!hasPdt) {
-    skip('server feature missing: EXT-X-PROGRAM-DATE-TIME in the HLS playlist (the card appeared by the fallback; playback sync not checkable)');
+    missing('server feature: EXT-X-PROGRAM-DATE-TIME in the HLS playlist (the card appeared by the fallback; playback sync not checkable)');
   }
   if (!Number.isFinite(markerMs)) {
     // The card still appeared (arrival-time fallback); the timing half needs the media issue.
-    skip('server feature missing: program_date_time in card.shown (the card appeared on arrival; playback sync not checkable)');
+    missing('server feature: program_date_time in card.shown (the card appeared on arrival; playback sync not checkable)');
   }
   assert(seen.basis === 'pdt', `the page placed the card by program date time (basis ${seen.basis})`);
   assert(seen.playingDateMs !== null, 'hls.js knew the playing date when the card appeared');

@@ -3,7 +3,7 @@
 // lists the card as a chapter, a chapter click seeks to the card's first frame and shows the
 // card, and buying from it makes an order attributed to the replay.
 import {
-  assert, launchBrowser, log, newPage, openHost, requireHls, requireRooms, runTest, skip, startPublisher, waitFor,
+  assert, launchBrowser, log, newPage, openHost, requireHls, requireRooms, runTest, missing, startPublisher, waitFor,
 } from './harness.mjs';
 import { CATALOG } from './fixtures.mjs';
 
@@ -15,7 +15,7 @@ runTest('replay_watch', async (t) => {
   const pub = startPublisher(t, server, stream);
   await requireHls(server, stream);
   const list = await server.fetch(`/api/streams/${stream.id}/replays`);
-  if (list.status === 404) skip('server feature missing: GET /api/streams/{id}/replays');
+  if (list.status === 404) missing('server feature: GET /api/streams/{id}/replays');
   const session = list.json.replays[0]?.session;
   assert(session, 'the live session is being recorded: ' + list.text);
 
