@@ -1,6 +1,6 @@
 #pragma once
 // CardScene: what the host wants on screen, as parsed from the `scene` JSON
-// (see docs/plugin-livecommerce.md and ../shared/DESIGN.md "Scene JSON").
+// (see docs/plugin-livecommerce.md "Scene JSON").
 // Pure data and pure functions: no GStreamer, no rendering, so it can be unit
 // tested and fuzzed on its own.
 #include <cstdint>

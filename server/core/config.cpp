@@ -140,8 +140,8 @@ Flags override the JSON config file, which overrides the defaults.
   --burned-in on|off   a burned-in rendition (cards drawn into the video) per live stream (default on)
   --public-host HOST   host name used in the URLs handed out (default: the request's Host)
   --data-dir DIR       where the store, HLS files and recordings live (default ./data)
-  --store S            'sqlite' (default) or a postgres:// URL
-  --bus B              'local' (default) or a redis:// URL
+  --store S            'sqlite' (default; a postgres:// URL is refused until that store is built)
+  --bus B              'local' (default; a redis:// URL is refused until that bus is built)
   --web-root DIR       web client files (default: found beside the binary)
   --samples-dir DIR    demo catalog and media (default: found beside the binary)
   --tls-cert FILE      serve HTTPS/WSS with this certificate (with --tls-key)
@@ -240,6 +240,12 @@ ConfigResult parse_command_line(const std::vector<std::string>& args,
   }
   if (config.tls_cert.empty() != config.tls_key.empty())
     return fail("--tls-cert and --tls-key must be given together");
+  // The scale-out backends are in the design but not built yet: refuse rather than start on
+  // something other than what the operator asked for.
+  if (config.store != "sqlite")
+    return fail("--store " + config.store + ": the PostgreSQL store is not built yet; this build stores orders in SQLite only (--store sqlite)");
+  if (config.bus != "local")
+    return fail("--bus " + config.bus + ": the Redis bus is not built yet; this build has only the in-process bus (--bus local)");
 
   result.config = std::move(config);
   return result;

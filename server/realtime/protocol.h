@@ -1,5 +1,5 @@
 #pragma once
-// Protocol v1 (DESIGN.md): client frames parsed into typed messages. A pure function from frame
+// Protocol v1 (docs/protocol.md): client frames parsed into typed messages. A pure function from frame
 // text to a message or an error — no sockets, no room state — so it is unit tested and fuzzed.
 #include <cstdint>
 #include <optional>
@@ -35,7 +35,7 @@ struct ClientMessage {
 };
 
 struct ParseError {
-  // bad_json, unknown_type or invalid (DESIGN.md error codes).
+  // bad_json, unknown_type or invalid (docs/protocol.md error codes).
   std::string code;
   std::string message;
   std::string id_json;  // echoed as "re" when the frame had a usable id

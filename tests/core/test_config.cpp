@@ -7,7 +7,7 @@
 using harvest::ConfigResult;
 using harvest::parse_command_line;
 
-TEST_CASE("defaults come from DESIGN.md", "[config]") {
+TEST_CASE("defaults are the documented ones", "[config]") {
   auto r = parse_command_line({}, std::nullopt);
   REQUIRE(r.action == ConfigResult::Action::run);
   CHECK(r.config.http_port == 8080);
@@ -61,6 +61,16 @@ TEST_CASE("config file errors name the problem", "[config]") {
   CHECK(harvest::apply_config_json(R"({"store": "postgres://db/harvest", "bus": "redis://r:6379"})", c).empty());
   CHECK(c.store == "postgres://db/harvest");
   CHECK(c.bus == "redis://r:6379");
+}
+
+TEST_CASE("scale-out backends that are not built refuse to start with a clear message", "[config]") {
+  const auto store = parse_command_line({"--store", "postgres://db/harvest"}, std::nullopt);
+  CHECK(store.action == ConfigResult::Action::error);
+  CHECK(store.error.find("PostgreSQL store is not built yet") != std::string::npos);
+  const auto bus = parse_command_line({"--bus", "redis://r:6379"}, std::nullopt);
+  CHECK(bus.action == ConfigResult::Action::error);
+  CHECK(bus.error.find("Redis bus is not built yet") != std::string::npos);
+  CHECK(parse_command_line({"--store", "sqlite", "--bus", "local"}, std::nullopt).action == ConfigResult::Action::run);
 }
 
 TEST_CASE("help and version", "[config]") {

@@ -65,6 +65,16 @@ TEST_CASE("a bad flag exits 2 with a clear message", "[server]") {
   CHECK(server.log().find("--http-port needs a port number") != std::string::npos);
 }
 
+TEST_CASE("a Redis bus or a PostgreSQL store refuses to start until that backend exists", "[server]") {
+  TempDir dir;
+  ServerProcess bus({.data_dir = dir.path(), .extra_args = {"--bus", "redis://127.0.0.1:6379"}, .wait_ready = false});
+  CHECK(bus.wait_exit(std::chrono::seconds(10)) == 2);
+  CHECK(bus.log().find("the Redis bus is not built yet") != std::string::npos);
+  ServerProcess store({.data_dir = dir.path(), .extra_args = {"--store", "postgres://db/h"}, .wait_ready = false});
+  CHECK(store.wait_exit(std::chrono::seconds(10)) == 2);
+  CHECK(store.log().find("the PostgreSQL store is not built yet") != std::string::npos);
+}
+
 TEST_CASE("a port already in use exits 2 with a clear message", "[server]") {
   // Hold a port ourselves, then ask the server for it.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -1,4 +1,4 @@
-// The websocket to a stream's room (protocol v1, see DESIGN.md). Reconnects with backoff,
+// The websocket to a stream's room (protocol v1, see docs/protocol.md). Reconnects with backoff,
 // keeps the viewer id across reconnects and reloads, re-sends unanswered purchases with
 // their original idempotency key (the server answers a repeated key with the first answer),
 // and keeps the server clock offset from `welcome` and `pong`.

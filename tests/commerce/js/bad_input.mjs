@@ -1,4 +1,4 @@
-// Each bad input gets its DESIGN.md answer, and the connection (or the others) keep working.
+// Each bad input gets its answer from docs/protocol.md, and the connection (or the others) keep working.
 import { createHmac } from 'node:crypto';
 import { Server, Client, WebSocket, run, assert, eq } from './lib.mjs';
 
