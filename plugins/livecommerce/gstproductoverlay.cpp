@@ -9,6 +9,12 @@
 // either pushes the frame untouched (no card visible), attaches a
 // GstVideoOverlayCompositionMeta (downstream renders it), or blends the card
 // rectangles itself. Time is the buffer's running time, never the wall clock.
+//
+// Why one file of ~1,000 lines: it is one GStreamer element, and its parts (caps negotiation,
+// the frame function, the scene reconcile, properties and signals) share the private state and
+// the lock discipline above; split by file they would need that state in a header and the lock
+// rules repeated. The pure parts live beside it: scene.cpp (JSON), card_layout.cpp, card_renderer.cpp,
+// card_blender.cpp, card_picture_cache.cpp.
 #include "gstproductoverlay.h"
 
 #include <gst/video/video.h>
