@@ -12,6 +12,8 @@ DEBIAN_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   libsrt-openssl-dev
+  # WebRTC (WHIP): webrtcbin's ICE agent
+  gstreamer1.0-nice
   # rendering
   libcairo2-dev libpango1.0-dev libgdk-pixbuf-2.0-dev fonts-noto-cjk fonts-dejavu-core
   # realtime and storage

@@ -102,8 +102,18 @@ TEST_CASE("a section the publisher does not send offers nothing; audio-only work
 
   std::string rejected = kChromiumOffer;
   rejected.replace(rejected.find("m=video 9"), 9, "m=video 0");
+  rejected.replace(rejected.find("a=group:BUNDLE 0 1"), 18, "a=group:BUNDLE 0");
   CHECK(parsed(rejected).media[1].rejected);
   CHECK_FALSE(choose_ingest_codecs(parsed(rejected)).video);
+}
+
+TEST_CASE("a bundled section with port 0 is not rejected", "[webrtc]") {
+  std::string bundled = kChromiumOffer;
+  bundled.replace(bundled.find("m=video 9"), 9, "m=video 0");
+  const SdpOffer offer = parsed(bundled);
+  CHECK(offer.bundled_mids == std::vector<std::string>{"0", "1"});
+  CHECK_FALSE(offer.media[1].rejected);
+  CHECK(choose_ingest_codecs(offer).video);
 }
 
 TEST_CASE("an offer with no usable codec chooses nothing", "[webrtc]") {

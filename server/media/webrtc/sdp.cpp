@@ -66,6 +66,11 @@ std::variant<MediaSection, std::string> parse_media_line(std::string_view value)
 // One `a=` attribute, at session level (`m` null) or in a media section.
 void apply_attribute(std::string_view attr, SdpOffer& offer, MediaSection* m) {
   const auto [name, value] = split_once(attr, ':');
+  if (name == "group" && m == nullptr) {
+    const auto w = words(value);
+    if (!w.empty() && w[0] == "BUNDLE")
+      for (size_t i = 1; i < w.size(); ++i) offer.bundled_mids.emplace_back(w[i]);
+  }
   if (name == "ice-ufrag" && offer.ice_ufrag.empty()) offer.ice_ufrag = std::string(trim(value));
   else if (name == "ice-pwd" && offer.ice_pwd.empty()) offer.ice_pwd = std::string(trim(value));
   else if (name == "fingerprint" && offer.fingerprint.empty()) offer.fingerprint = std::string(trim(value));
@@ -151,6 +156,12 @@ std::variant<SdpOffer, std::string> parse_offer(std::string_view text) {
     }
   }
   if (first) return std::string("the offer is empty");
+  // Port 0 rejects a section, except one bundled with others (RFC 8843 §7.2: GStreamer's and
+  // some browsers' offers give every bundled section but the first port 0).
+  for (auto& m : offer.media)
+    if (m.rejected && !m.mid.empty() &&
+        std::find(offer.bundled_mids.begin(), offer.bundled_mids.end(), m.mid) != offer.bundled_mids.end())
+      m.rejected = false;
   if (offer.media.empty()) return std::string("the offer has no media section (m=)");
   if (offer.ice_ufrag.empty() || offer.ice_pwd.empty()) return std::string("the offer has no ICE credentials");
   if (offer.fingerprint.empty()) return std::string("the offer has no DTLS fingerprint");

@@ -27,7 +27,7 @@ struct MediaSection {
   std::string kind;       // "audio", "video", or another media type (kept, never ingested)
   std::string mid;        // a=mid
   std::string direction;  // sendonly, sendrecv, recvonly or inactive (default sendrecv)
-  bool rejected = false;  // port 0
+  bool rejected = false;  // port 0 and not in a BUNDLE group (a bundled section may carry port 0)
   std::vector<OfferedCodec> codecs;
   std::optional<int> orientation_extension_id;  // a=extmap:N urn:3gpp:video-orientation
 };
@@ -37,6 +37,7 @@ struct SdpOffer {
   std::string ice_ufrag;    // session level, or the first media section's
   std::string ice_pwd;
   std::string fingerprint;  // "sha-256 AB:CD:..."
+  std::vector<std::string> bundled_mids;  // a=group:BUNDLE
 };
 
 // Parses an offer. On failure returns a sentence saying what is wrong (for a 400 answer).

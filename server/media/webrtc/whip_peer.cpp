@@ -1,0 +1,237 @@
+#include "media/webrtc/whip_peer.h"
+
+#define GST_USE_UNSTABLE_API  // webrtc headers of GStreamer 1.22
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace harvest::media::webrtc {
+
+struct WhipPeer::State {
+  GstElement* pipeline = nullptr;
+  GstElement* webrtc = nullptr;
+  GstElement* mux = nullptr;
+  GstPad* mux_video = nullptr;  // requested up front: the muxer then knows both tracks from the start
+  GstPad* mux_audio = nullptr;
+  WhipPeerOptions options;
+  WhipPeerEvents events;
+  std::atomic<bool> answered{false};
+  std::atomic<bool> ended{false};  // failed or disconnected was delivered
+  std::atomic<bool> stopping{false};
+};
+
+namespace {
+
+using State = WhipPeer::State;
+
+void fail(State* s, const std::string& reason) {
+  if (s->stopping || s->ended.exchange(true)) return;
+  if (!s->answered.exchange(true)) {
+    if (s->events.failed) s->events.failed(reason);
+  } else if (s->events.disconnected) {
+    s->events.disconnected();
+  }
+}
+
+// The answer goes out once every candidate is in it (no trickle ICE).
+void answer_when_gathered(State* s) {
+  GstWebRTCICEGatheringState gathering;
+  g_object_get(s->webrtc, "ice-gathering-state", &gathering, nullptr);
+  if (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) return;
+  GstWebRTCSessionDescription* local = nullptr;
+  g_object_get(s->webrtc, "local-description", &local, nullptr);
+  if (local == nullptr) return;
+  gchar* text = gst_sdp_message_as_text(local->sdp);
+  std::string answer = text;
+  g_free(text);
+  gst_webrtc_session_description_free(local);
+  if (!s->options.public_address.empty()) answer = advertise_address(answer, s->options.public_address);
+  if (s->stopping || s->answered.exchange(true)) return;
+  if (s->events.answered) s->events.answered(answer);
+}
+
+void on_answer_created(GstPromise* promise, gpointer data) {
+  auto* s = static_cast<State*>(data);
+  GstWebRTCSessionDescription* answer = nullptr;
+  if (const GstStructure* reply = gst_promise_get_reply(promise))
+    gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+  gst_promise_unref(promise);
+  if (answer == nullptr) return fail(s, "the offer could not be answered");
+  g_signal_emit_by_name(s->webrtc, "set-local-description", answer, nullptr);
+  gst_webrtc_session_description_free(answer);
+  answer_when_gathered(s);
+}
+
+void on_offer_set(GstPromise* promise, gpointer data) {
+  auto* s = static_cast<State*>(data);
+  const GstStructure* reply = gst_promise_get_reply(promise);
+  const bool refused = reply != nullptr && gst_structure_has_field(reply, "error");
+  gst_promise_unref(promise);
+  if (refused) return fail(s, "webrtcbin refused the offer");
+  g_signal_emit_by_name(s->webrtc, "create-answer", nullptr,
+                        gst_promise_new_with_change_func(on_answer_created, s, nullptr));
+}
+
+void on_gathering_changed(GstElement*, GParamSpec*, gpointer data) { answer_when_gathered(static_cast<State*>(data)); }
+
+void on_ice_state_changed(GstElement* webrtc, GParamSpec*, gpointer data) {
+  GstWebRTCICEConnectionState state;
+  g_object_get(webrtc, "ice-connection-state", &state, nullptr);
+  // "disconnected" is what consent freshness (RFC 7675) reports when the browser stops
+  // answering; libnice may still recover from it, but a WHIP publisher that went quiet is ended
+  // here and reconnects (the stream's grace period keeps its playlist).
+  if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED || state == GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED ||
+      state == GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED)
+    fail(static_cast<State*>(data), "ICE connection lost");
+}
+
+// The depayload and decode chain for one arriving track, ending in a parser the muxer takes.
+const char* branch_for(const std::string& encoding) {
+  if (encoding == "H264")
+    return "rtph264depay ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au ! queue";
+  if (encoding == "VP8")
+    return "rtpvp8depay ! vp8dec ! videoconvert ! queue max-size-buffers=3 leaky=downstream ! "
+           "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! "
+           "video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! queue";
+  if (encoding == "OPUS")
+    return "rtpopusdepay ! opusdec ! audioconvert ! audioresample ! avenc_aac ! aacparse ! queue";
+  return nullptr;
+}
+
+void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
+  auto* s = static_cast<State*>(data);
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  if (caps == nullptr) return;
+  const GstStructure* st = gst_caps_get_structure(caps, 0);
+  const char* encoding_c = gst_structure_get_string(st, "encoding-name");
+  const std::string encoding = encoding_c != nullptr ? encoding_c : "";
+  gst_caps_unref(caps);
+  const char* chain = branch_for(encoding);
+  const bool video = encoding == "H264" || encoding == "VP8";
+  GstPad* mux_pad = video ? s->mux_video : s->mux_audio;
+  if (chain == nullptr || mux_pad == nullptr || gst_pad_is_linked(mux_pad)) {
+    // A track we did not choose (a second video, RED, ...): drained so it blocks nothing.
+    chain = "fakesink sync=false async=false";
+    mux_pad = nullptr;
+  }
+  GError* err = nullptr;
+  GstElement* branch = gst_parse_bin_from_description(chain, TRUE, &err);
+  if (branch == nullptr) {
+    fail(s, std::string("cannot build the ") + encoding + " branch: " + (err ? err->message : "?"));
+    g_clear_error(&err);
+    return;
+  }
+  gst_bin_add(GST_BIN(s->pipeline), branch);
+  gst_element_sync_state_with_parent(branch);
+  GstPad* sink = gst_element_get_static_pad(branch, "sink");
+  gst_pad_link(pad, sink);
+  gst_object_unref(sink);
+  if (mux_pad != nullptr) {
+    GstPad* src = gst_element_get_static_pad(branch, "src");
+    gst_pad_link(src, mux_pad);
+    gst_object_unref(src);
+  }
+}
+
+GstFlowReturn on_ts(GstAppSink* sink, gpointer data) {
+  auto* s = static_cast<State*>(data);
+  GstSample* sample = gst_app_sink_pull_sample(sink);
+  if (sample == nullptr) return GST_FLOW_EOS;
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
+  GstMapInfo map;
+  if (buffer != nullptr && gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+    if (!s->stopping && s->events.ts) s->events.ts(map.data, map.size);
+    gst_buffer_unmap(buffer, &map);
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+void configure_ice(State* s) {
+  if (!s->options.stun_server.empty()) g_object_set(s->webrtc, "stun-server", s->options.stun_server.c_str(), nullptr);
+  if (!s->options.turn_server.empty()) g_object_set(s->webrtc, "turn-server", s->options.turn_server.c_str(), nullptr);
+  if (s->options.min_port == 0) return;
+  GstObject* agent = nullptr;
+  g_object_get(s->webrtc, "ice-agent", &agent, nullptr);
+  if (agent == nullptr) return;
+  g_object_set(agent, "min-rtp-port", static_cast<guint>(s->options.min_port), "max-rtp-port",
+               static_cast<guint>(s->options.max_port), nullptr);
+  gst_object_unref(agent);
+}
+
+}  // namespace
+
+WhipPeer::WhipPeer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+WhipPeer::~WhipPeer() {
+  state_->stopping = true;
+  gst_element_set_state(state_->pipeline, GST_STATE_NULL);
+  if (state_->mux_video != nullptr) gst_object_unref(state_->mux_video);
+  if (state_->mux_audio != nullptr) gst_object_unref(state_->mux_audio);
+  gst_object_unref(state_->pipeline);
+}
+
+std::unique_ptr<WhipPeer> WhipPeer::start(const std::string& offer_sdp, const IngestCodecs& codecs,
+                                          const WhipPeerOptions& options, WhipPeerEvents events, std::string& error) {
+  if (!codecs.video && !codecs.audio) {
+    error = "the offer has no codec this server ingests (H.264, VP8 or Opus)";
+    return nullptr;
+  }
+  GstSDPMessage* sdp = nullptr;
+  if (gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp) != GST_SDP_OK) {
+    error = "the offer is not SDP GStreamer can read";
+    return nullptr;
+  }
+  GError* err = nullptr;
+  GstElement* pipeline = gst_parse_launch(
+      "webrtcbin name=webrtc bundle-policy=max-bundle mpegtsmux name=mux alignment=7 ! "
+      "appsink name=out sync=false emit-signals=false",
+      &err);
+  if (pipeline == nullptr) {
+    error = std::string("cannot build the WebRTC pipeline: ") + (err ? err->message : "?");
+    g_clear_error(&err);
+    gst_sdp_message_free(sdp);
+    return nullptr;
+  }
+  auto state = std::make_unique<State>();
+  State* s = state.get();
+  s->pipeline = pipeline;
+  s->options = options;
+  s->events = std::move(events);
+  s->webrtc = gst_bin_get_by_name(GST_BIN(pipeline), "webrtc");
+  s->mux = gst_bin_get_by_name(GST_BIN(pipeline), "mux");
+  gst_object_unref(s->webrtc);  // the pipeline holds them; these are borrowed from here on
+  gst_object_unref(s->mux);
+  if (codecs.video) s->mux_video = gst_element_request_pad_simple(s->mux, "sink_%d");
+  if (codecs.audio) s->mux_audio = gst_element_request_pad_simple(s->mux, "sink_%d");
+
+  GstAppSinkCallbacks callbacks{};
+  callbacks.new_sample = on_ts;
+  GstElement* out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+  gst_app_sink_set_callbacks(GST_APP_SINK(out), &callbacks, s, nullptr);
+  gst_object_unref(out);
+
+  configure_ice(s);
+  g_signal_connect(s->webrtc, "pad-added", G_CALLBACK(on_pad_added), s);
+  g_signal_connect(s->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_changed), s);
+  g_signal_connect(s->webrtc, "notify::ice-connection-state", G_CALLBACK(on_ice_state_changed), s);
+
+  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    error = "the WebRTC pipeline did not start";
+    gst_sdp_message_free(sdp);
+    WhipPeer stopped(std::move(state));  // its destructor takes the pipeline down
+    return nullptr;
+  }
+  GstWebRTCSessionDescription* offer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  g_signal_emit_by_name(s->webrtc, "set-remote-description", offer,
+                        gst_promise_new_with_change_func(on_offer_set, s, nullptr));
+  gst_webrtc_session_description_free(offer);
+  return std::unique_ptr<WhipPeer>(new WhipPeer(std::move(state)));
+}
+
+}  // namespace harvest::media::webrtc

@@ -1,0 +1,58 @@
+#pragma once
+// The media half of one WHIP publisher: a webrtcbin that answers the browser's offer and turns
+// what arrives into MPEG-TS, so a WHIP publisher enters the same per-stream pipeline as an SRT
+// one (appsrc(mpegts) ─► tsdemux ─► ...; see media/ingest/stream_pipeline.h):
+//
+//   webrtcbin ─► rtph264depay ─► h264parse ──────────────────────────┐  (H.264: no re-encode)
+//             ─► rtpvp8depay ─► vp8dec ─► x264enc ─► h264parse ──────┼─► mpegtsmux ─► appsink ─► Events::ts
+//             ─► rtpopusdepay ─► opusdec ─► avenc_aac ─► aacparse ───┘
+//
+// Portrait stays portrait because the answer does not accept the urn:3gpp:video-orientation
+// extension: without it the browser rotates frames itself before encoding (RFC 7742 §7.2.1).
+// All candidates are gathered before the answer is given (no trickle ICE).
+//
+// Threads: start() on any thread; Events arrive on GStreamer's threads. Destroying the peer
+// stops its pipeline; no event arrives after the destructor returns.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "media/webrtc/sdp.h"
+
+namespace harvest::media::webrtc {
+
+struct WhipPeerOptions {
+  std::string public_address;  // rewrite host candidates to this (a VM behind 1:1 NAT); empty: keep
+  std::string stun_server;     // stun://host:port, handed to webrtcbin; empty: none
+  std::string turn_server;     // turn://user:pass@host:port; empty: none
+  uint16_t min_port = 0;       // UDP port range for ICE (0, 0: any)
+  uint16_t max_port = 0;
+};
+
+struct WhipPeerEvents {
+  std::function<void(const std::string& answer_sdp)> answered;
+  std::function<void(const std::string& reason)> failed;  // negotiation failed or ICE failed
+  std::function<void(const uint8_t* data, size_t size)> ts;  // MPEG-TS, 188-byte aligned
+  std::function<void()> disconnected;  // ICE lost the publisher (closed, failed or consent expired)
+};
+
+class WhipPeer {
+public:
+  // Builds the pipeline for the codecs chosen from `offer` (choose_ingest_codecs) and starts
+  // answering. nullptr with `error` set when an element is missing or nothing can be ingested.
+  static std::unique_ptr<WhipPeer> start(const std::string& offer_sdp, const IngestCodecs& codecs,
+                                         const WhipPeerOptions& options, WhipPeerEvents events, std::string& error);
+  ~WhipPeer();
+  WhipPeer(const WhipPeer&) = delete;
+  WhipPeer& operator=(const WhipPeer&) = delete;
+
+  struct State;
+
+private:
+  explicit WhipPeer(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace harvest::media::webrtc
