@@ -32,7 +32,7 @@ LOADGEN="${LOADGEN:-$(dirname "$(dirname "$BIN")")/bench/commerce/loadgen}"
 FLOOR="$(dirname "$LOADGEN")/floor_server"
 [[ -x "$BIN" ]] || { echo "build the release first: scripts/build.sh release" >&2; exit 2; }
 [[ -x "$LOADGEN" ]] || { echo "no loadgen at $LOADGEN: scripts/build.sh release" >&2; exit 2; }
-[[ -d "$ROOT/tests/js/node_modules/ws" ]] || { echo "run scripts/install-deps.sh (npm ws)" >&2; exit 2; }
+[[ -d "$ROOT/tests/node_modules/ws" ]] || { echo "run scripts/install-deps.sh (npm ws)" >&2; exit 2; }
 # 10,000 viewers: 10k sockets in the server and 10k in loadgen (hard limit here: 20,000).
 ulimit -n "$(ulimit -Hn)"
 
