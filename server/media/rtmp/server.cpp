@@ -37,10 +37,15 @@ std::string peer_name(const sockaddr_storage& addr) {
   }
   return std::string(host) + ":" + std::to_string(port);
 }
+
+void wake(int fd) {
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+}
 }  // namespace
 
 RtmpServer::RtmpServer(EventLoop& loop, IngestManager& ingest, RtmpServerOptions options)
-    : loop_(loop), ingest_(ingest), options_(std::move(options)) {}
+    : loop_(loop), ingest_(ingest), options_(std::move(options)), thread_([this] { wake(wake_fd_); }) {}
 
 RtmpServer::~RtmpServer() {
   stop();
@@ -70,26 +75,13 @@ std::string RtmpServer::start() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
   ev.data.u64 = kWakeTag;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  thread_ = std::thread([this] { run(); });
+  thread_.start([this] { run(); });
   return {};
 }
 
-void RtmpServer::stop() {
-  if (!thread_.joinable()) return;
-  stop_.store(true);
-  const uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-  thread_.join();
-}
+void RtmpServer::stop() { thread_.stop(); }
 
-void RtmpServer::post(std::function<void()> task) {
-  {
-    std::lock_guard lock(tasks_mutex_);
-    tasks_.push_back(std::move(task));
-  }
-  const uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-}
+void RtmpServer::post(std::function<void()> task) { thread_.post(std::move(task)); }
 
 void RtmpServer::want_write(int fd, bool on) {
   for (auto& [id, conn] : conns_) {
@@ -114,17 +106,6 @@ RtmpConn* RtmpServer::find(uint64_t conn_id) {
 
 void RtmpServer::kick(uint64_t conn_id, const std::string& reason) {
   if (RtmpConn* c = find(conn_id)) c->close(reason);
-}
-
-void RtmpServer::run_tasks() {
-  uint64_t drained = 0;
-  [[maybe_unused]] auto n = ::read(wake_fd_, &drained, sizeof drained);
-  std::deque<std::function<void()>> batch;
-  {
-    std::lock_guard lock(tasks_mutex_);
-    batch.swap(tasks_);
-  }
-  for (auto& task : batch) task();
 }
 
 void RtmpServer::accept_all() {
@@ -170,7 +151,9 @@ bool RtmpServer::handle(const epoll_event* events, int n) {
     if (tag == kListenTag) {
       accept_all();
     } else if (tag == kWakeTag) {
-      run_tasks();
+      uint64_t drained = 0;
+      [[maybe_unused]] auto r = ::read(wake_fd_, &drained, sizeof drained);
+      thread_.run_tasks();
     } else {
       auto it = conns_.find(tag);
       if (it == conns_.end()) continue;
@@ -197,7 +180,7 @@ void RtmpServer::update_prompt(uint64_t id, RtmpConn& conn) {
 void RtmpServer::run() {
   epoll_event events[64];
   int64_t last_sweep = steady_ms();
-  while (!stop_.load()) {
+  while (!thread_.stopping()) {
     const int n = ::epoll_wait(epoll_fd_, events, 64, 100);
     const bool had_io = handle(events, n);
     int64_t now = steady_ms();
@@ -210,7 +193,7 @@ void RtmpServer::run() {
     // Coalesce: let the other publishers' bytes gather for a round, but serve the prompt set
     // (publishers whose keyframe is due) as their bytes arrive.
     const int64_t round_end = now + options_.coalesce.count();
-    while (!stop_.load() && (now = steady_ms()) < round_end) {
+    while (!thread_.stopping() && (now = steady_ms()) < round_end) {
       const int m = ::epoll_wait(prompt_fd_, events, 64, static_cast<int>(round_end - now));
       if (m <= 0) continue;
       handle(events, m);

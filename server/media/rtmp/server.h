@@ -4,18 +4,15 @@
 // answer comes back to this thread through post().
 #include <sys/epoll.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "core/event_loop.h"
+#include "core/listener_thread.h"
 #include "media/ingest_manager.h"
 #include "media/rtmp/chunk.h"
 
@@ -76,7 +73,6 @@ private:
   // after its I/O: what it wants changes only with the media it was read (its media clock).
   void update_prompt(uint64_t id, RtmpConn& conn);
   void accept_all();
-  void run_tasks();
   void close_finished();
 
   EventLoop& loop_;
@@ -87,12 +83,9 @@ private:
   int prompt_fd_ = -1;  // a second epoll with the connections read promptly; see `coalesce`
   int wake_fd_ = -1;
   int port_ = 0;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::mutex tasks_mutex_;
-  std::deque<std::function<void()>> tasks_;
   uint64_t next_id_ = 16;
   std::map<uint64_t, std::unique_ptr<RtmpConn>> conns_;
+  ListenerThread thread_;  // last: joined before the members above go
 };
 
 }  // namespace harvest::media::rtmp
