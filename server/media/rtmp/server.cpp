@@ -23,7 +23,8 @@ namespace {
 constexpr uint64_t kListenTag = 1;
 constexpr uint64_t kWakeTag = 2;
 
-std::string peer_name(const sockaddr_storage& addr) {
+// The peer's address (what the per-address limit counts) and port.
+std::pair<std::string, int> peer_of(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = {0};
   int port = 0;
   if (addr.ss_family == AF_INET) {
@@ -35,7 +36,7 @@ std::string peer_name(const sockaddr_storage& addr) {
     inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
     port = ntohs(a->sin6_port);
   }
-  return std::string(host) + ":" + std::to_string(port);
+  return {host, port};
 }
 
 void wake(int fd) {
@@ -108,23 +109,67 @@ void RtmpServer::kick(uint64_t conn_id, const std::string& reason) {
   if (RtmpConn* c = find(conn_id)) c->close(reason);
 }
 
+void RtmpServer::on_authenticated(const RtmpConn& conn) { forget_pending(conn.address()); }
+
+void RtmpServer::forget_pending(const std::string& address) {
+  auto it = pending_by_address_.find(address);
+  if (it != pending_by_address_.end() && --it->second == 0) pending_by_address_.erase(it);
+}
+
+void RtmpServer::log_refusal(const std::string& peer, const char* reason) {
+  count_ingest_refusal("rtmp", reason);
+  const int64_t now = steady_ms();
+  if (now - refusal_log_ms_ < 1000) {
+    ++refusals_unlogged_;
+    return;
+  }
+  refusal_log_ms_ = now;
+  log::warn("rtmp_conn_refused").kv("peer", peer).kv("reason", reason).kv("also_refused_since_last_line", refusals_unlogged_);
+  refusals_unlogged_ = 0;
+}
+
+bool RtmpServer::admit(const std::string& address, const std::string& peer) {
+  if (auto it = pending_by_address_.find(address);
+      it != pending_by_address_.end() && it->second >= options_.max_pending_per_address) {
+    log_refusal(peer, "too_many_from_address");
+    return false;
+  }
+  if (conns_.size() < options_.max_connections) return true;
+  // Full. Closed connections leave conns_ only in close_finished(), so count the live ones.
+  size_t open = 0;
+  RtmpConn* oldest_pending = nullptr;
+  for (auto& [id, conn] : conns_) {
+    if (conn->finished()) continue;
+    ++open;
+    if (oldest_pending == nullptr && !conn->authenticated()) oldest_pending = conn.get();
+  }
+  if (open < options_.max_connections) return true;
+  if (oldest_pending == nullptr) {
+    log_refusal(peer, "too_many_connections");
+    return false;
+  }
+  oldest_pending->close("evicted: the server is full and this connection had not presented a stream key");
+  count_ingest_refusal("rtmp", "evicted");
+  return true;
+}
+
 void RtmpServer::accept_all() {
   while (true) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
     const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    const std::string peer = peer_name(addr);
-    if (conns_.size() >= options_.max_connections) {
-      log::warn("rtmp_conn_refused").kv("peer", peer).kv("reason", "too many connections");
-      count_ingest_refusal("rtmp", "too_many_connections");
+    const auto [address, port] = peer_of(addr);
+    const std::string peer = address + ":" + std::to_string(port);
+    if (!admit(address, peer)) {
       ::close(fd);
       continue;
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const uint64_t id = next_id_++;
-    auto conn = std::make_unique<RtmpConn>(*this, fd, id, peer);
+    ++pending_by_address_[address];
+    auto conn = std::make_unique<RtmpConn>(*this, fd, id, address, peer);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = id;
@@ -137,6 +182,7 @@ void RtmpServer::accept_all() {
 void RtmpServer::close_finished() {
   for (auto it = conns_.begin(); it != conns_.end();) {
     if (it->second->finished()) {
+      if (!it->second->authenticated()) forget_pending(it->second->address());
       it = conns_.erase(it);
     } else {
       ++it;
