@@ -35,14 +35,19 @@ bool is_product_image_url(std::string_view url) {
   for (char c : url)
     if (!is_url_char(c)) return false;
   std::string_view path;
-  if (url[0] == '/') {
-    if (url.size() > 1 && url[1] == '/') return false;  // "//host/...": another site
+  const size_t colon = url.find(':');
+  if (colon == std::string_view::npos || colon > url.find_first_of("/?#")) {
+    // No scheme: a path on this site, from its root or relative to the page.
+    if (url.rfind("//", 0) == 0) return false;  // "//host/...": another site
+    // Nor an HTML character reference in the first segment: put into markup unescaped,
+    // "javascript&colon;..." or "jav&#x61;script:..." would spell a scheme after all.
+    if (url.substr(0, url.find_first_of("/?#")).find('&') != std::string_view::npos) return false;
     path = url;
   } else {
     size_t rest = 0;
     if (starts_with_nocase(url, "https://")) rest = 8;
     else if (starts_with_nocase(url, "http://")) rest = 7;
-    else return false;  // javascript:, data:, file:, a relative path...
+    else return false;  // javascript:, data:, file:, any other scheme
     const size_t slash = url.find('/', rest);
     if (std::min(slash, url.size()) == rest) return false;  // no host
     path = slash == std::string_view::npos ? std::string_view() : url.substr(slash);

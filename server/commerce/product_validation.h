@@ -16,7 +16,8 @@ inline constexpr size_t kMaxImageUrlBytes = 512;
 bool is_product_title(std::string_view title);
 
 // Where a card's picture may come from: nothing (""), a path on this site ("/samples/images/
-// pear.png", "/static/..."; not "//host", which is another site), or an http(s) URL with a host.
+// pear.png", "/static/...", or relative to the page; not "//host", which is another site), or
+// an http(s) URL with a host.
 // Never another scheme (javascript:, data:, file:): the web client puts it in an <img> and the
 // burned-in renderer opens site paths as files. At most 512 bytes of URL characters (RFC 3986;
 // no quotes, parentheses, spaces, backslashes or controls, which could leave an HTML attribute
