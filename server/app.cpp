@@ -171,6 +171,8 @@ std::string App::start_ingest() {
   media::rtmp::RtmpServerOptions rtmp_options;
   rtmp_options.bind_address = config_.bind_address;
   rtmp_options.port = config_.rtmp_port;
+  rtmp_options.max_pending_per_address = static_cast<size_t>(config_.rtmp_max_per_address);
+  rtmp_options.setup_timeout = std::chrono::seconds(config_.rtmp_setup_timeout_s);
   rtmp_ = std::make_unique<media::rtmp::RtmpServer>(loop_, *ingest_, rtmp_options);
   if (auto err = rtmp_->start(); !err.empty()) return err;
   endpoints_.rtmp_port = rtmp_->port();

@@ -38,6 +38,18 @@ const std::map<std::string, Setter>& value_options() {
       {"http-port", [](ServerConfig& c, const std::string& v) { return set_port(c.http_port, "http-port", v); }},
       {"rtmp-port", [](ServerConfig& c, const std::string& v) { return set_port(c.rtmp_port, "rtmp-port", v); }},
       {"srt-port", [](ServerConfig& c, const std::string& v) { return set_port(c.srt_port, "srt-port", v); }},
+      {"rtmp-max-per-address", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 100000);
+         if (!n) return "--rtmp-max-per-address needs a number of connections 1-100000, got '" + v + "'";
+         c.rtmp_max_per_address = *n;
+         return std::string();
+       }},
+      {"rtmp-setup-timeout", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 600);
+         if (!n) return "--rtmp-setup-timeout needs a number of seconds 1-600, got '" + v + "'";
+         c.rtmp_setup_timeout_s = *n;
+         return std::string();
+       }},
       {"fanout-threads", [](ServerConfig& c, const std::string& v) {
          if (v == "auto") {
            c.fanout_threads = -1;
@@ -135,6 +147,9 @@ Flags override the JSON config file, which overrides the defaults.
   --rtmp-port N        RTMP ingest port (default 1935; 0 picks a free port)
   --srt-port N         SRT ingest port (default 9000; 0 picks a free port)
   --bind ADDR          address to listen on (default 0.0.0.0)
+  --rtmp-max-per-address N  RTMP connections one address may hold before it has sent
+                       `publish` with a valid stream key (default 16; more are refused)
+  --rtmp-setup-timeout S  seconds an RTMP connection has from accept to `publish` (default 5)
   --fanout-threads N   threads serving websockets beside the control loop (default auto:
                        one per CPU beyond the first, at most 8; 0: all on the loop thread)
   --burned-in on|off   a burned-in rendition (cards drawn into the video) per live stream (default on)

@@ -52,6 +52,11 @@ struct ServerConfig {
   // size. `--burned-ladder 720,480,360`. See docs/media-link.md "Ladder".
   std::vector<int> burned_ladder;
 
+  // RTMP ingest limits (docs/reliability.md): connections from one address that have not yet
+  // sent `publish` with a valid stream key, and how long a connection may take to get there.
+  int rtmp_max_per_address = 16;
+  int rtmp_setup_timeout_s = 5;
+
   bool demo = false;
   std::string log_level = "info";
 };

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "core/text.h"
+
 namespace harvest::log {
 namespace {
 std::atomic<int> g_min_level{static_cast<int>(Level::info)};
@@ -34,14 +36,54 @@ std::string utc_timestamp() {
   return buf;
 }
 
-bool needs_quotes(std::string_view v) {
-  if (v.empty()) return true;
-  for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t') return true;
-  }
-  return false;
+void append_hex(std::string& out, const char* prefix, uint32_t v, int digits, const char* suffix) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += prefix;
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xf];
+  out += suffix;
 }
 }  // namespace
+
+std::string format_value(std::string_view value) {
+  std::string body;
+  bool quote = value.empty();
+  size_t pos = 0;
+  for (; pos < value.size() && pos < kMaxValueBytes;) {
+    char32_t cp = 0;
+    const size_t n = text::decode_utf8(value, pos, cp);
+    if (n == 0) {
+      append_hex(body, "\\x", static_cast<unsigned char>(value[pos]), 2, "");
+      quote = true;
+      ++pos;
+      continue;
+    }
+    if (pos + n > kMaxValueBytes) break;  // cut before a code point that does not fit whole
+    pos += n;
+    if (cp == '"' || cp == '\\') {
+      body += '\\';
+      body += static_cast<char>(cp);
+      quote = true;
+    } else if (cp == '\n') {
+      body += "\\n", quote = true;
+    } else if (cp == '\r') {
+      body += "\\r", quote = true;
+    } else if (cp == '\t') {
+      body += "\\t", quote = true;
+    } else if (text::is_control(cp)) {
+      if (cp < 0x80) append_hex(body, "\\x", cp, 2, "");
+      else append_hex(body, "\\u{", cp, 4, "}");
+      quote = true;
+    } else {
+      if (cp == ' ' || cp == '=') quote = true;
+      body.append(value.substr(pos - n, n));
+    }
+  }
+  if (pos < value.size()) {
+    body += "...(" + std::to_string(value.size() - pos) + " more bytes)";
+    quote = true;
+  }
+  return quote ? '"' + body + '"' : body;
+}
 
 void set_min_level(Level level) { g_min_level.store(static_cast<int>(level)); }
 
@@ -72,18 +114,7 @@ Line::~Line() {
 
 Line& Line::kv(std::string_view key, std::string_view value) {
   if (!enabled_) return *this;
-  out_ << ' ' << key << '=';
-  if (!needs_quotes(value)) {
-    out_ << value;
-    return *this;
-  }
-  out_ << '"';
-  for (char c : value) {
-    if (c == '"' || c == '\\') out_ << '\\' << c;
-    else if (c == '\n') out_ << "\\n";
-    else out_ << c;
-  }
-  out_ << '"';
+  out_ << ' ' << key << '=' << format_value(value);
   return *this;
 }
 

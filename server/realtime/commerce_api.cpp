@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "commerce/product_validation.h"
 #include "core/metrics.h"
 #include "realtime/protocol.h"
 #include "realtime/report.h"
@@ -15,13 +16,10 @@ using nlohmann::json;
 
 int64_t now_s() { return now_ms() / 1000; }
 
-bool is_int_in(const json& v, int64_t min, int64_t max) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<uint64_t>();
-    return u <= static_cast<uint64_t>(max) && static_cast<int64_t>(u) >= min;
-  }
-  if (v.is_number_integer()) return v.get<int64_t>() >= min && v.get<int64_t>() <= max;
-  return false;
+// A JSON integer as int64_t; an unsigned one past its range stays out of range instead of wrapping.
+int64_t saturated_int64(const json& v) {
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return INT64_MAX;
+  return v.get<int64_t>();
 }
 
 // RFC 4180: quote every text field, double the quotes inside. A leading =,+,-,@ is prefixed with
@@ -131,30 +129,23 @@ std::string parse_catalog(const std::string& body, std::vector<commerce::Product
       return "'id' must be 1-64 characters [A-Za-z0-9_-]";
     prod.id = id.get<std::string>();
     if (!seen.insert(prod.id).second) return "duplicate product id '" + prod.id + "'";
+    // JSON types here; what the values may be is commerce's rule (validate_product).
     const json title = p.value("title", json());
-    if (!title.is_string() || utf8_length(title.get_ref<const std::string&>()) < 1 ||
-        utf8_length(title.get_ref<const std::string&>()) > 200)
-      return "'title' of '" + prod.id + "' must be 1-200 characters";
-    prod.title = title.get<std::string>();
     const json price = p.value("price", json());
-    if (!is_int_in(price, 0, commerce::kMaxPriceFen))
-      return "'price' of '" + prod.id + "' must be an integer number of fen, 0-" +
-             std::to_string(commerce::kMaxPriceFen);
-    prod.price = price.get<int64_t>();
     const json currency = p.value("currency", json("CNY"));
-    if (!currency.is_string() || currency.get_ref<const std::string&>().size() != 3)
-      return "'currency' must be an ISO 4217 code such as \"CNY\"";
-    for (char c : currency.get_ref<const std::string&>())
-      if (c < 'A' || c > 'Z') return "'currency' must be an ISO 4217 code such as \"CNY\"";
-    prod.currency = currency.get<std::string>();
     const json stock = p.value("stock", json(0));
-    if (!is_int_in(stock, 0, commerce::kMaxStock))
-      return "'stock' of '" + prod.id + "' must be an integer 0-" + std::to_string(commerce::kMaxStock);
-    prod.stock = stock.get<int64_t>();
     const json image = p.value("image", json(""));
-    if (!image.is_string() || image.get_ref<const std::string&>().size() > 512)
-      return "'image' must be a URL string of at most 512 bytes";
+    if (!title.is_string()) return "'title' of '" + prod.id + "' must be a string";
+    if (!price.is_number_integer()) return "'price' of '" + prod.id + "' must be an integer number of fen";
+    if (!currency.is_string()) return "'currency' must be an ISO 4217 code such as \"CNY\"";
+    if (!stock.is_number_integer()) return "'stock' of '" + prod.id + "' must be an integer";
+    if (!image.is_string()) return "'image' of '" + prod.id + "' must be a URL string";
+    prod.title = title.get<std::string>();
+    prod.price = saturated_int64(price);
+    prod.currency = currency.get<std::string>();
+    prod.stock = saturated_int64(stock);
     prod.image = image.get<std::string>();
+    if (auto err = commerce::validate_product(prod); !err.empty()) return err;
     out.push_back(std::move(prod));
   }
   return {};

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commerce/types.h"
+#include "core/text.h"
 
 namespace harvest::realtime {
 namespace {
@@ -56,13 +57,8 @@ std::string id_field(const json& obj, const char* name, size_t max_len, bool req
   return v->get<std::string>();
 }
 
-bool has_control_chars(std::string_view s) {
-  for (char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7f) return true;
-  }
-  return false;
-}
+// Also bidi overrides and C1 controls: the one rule for text people see (core/text.h).
+bool has_control_chars(std::string_view s) { return !text::is_display_text(s); }
 
 std::string text_field(const json& obj, const char* name, size_t max_chars, bool required) {
   const json* v = field(obj, name);
@@ -240,12 +236,7 @@ bool is_token_chars(std::string_view s, size_t min_len, size_t max_len) {
   return true;
 }
 
-size_t utf8_length(std::string_view s) {
-  size_t n = 0;
-  for (char c : s)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  return n;
-}
+size_t utf8_length(std::string_view s) { return text::code_points(s); }
 
 const char* client_type_name(ClientType t) {
   switch (t) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/text.h"
 
 namespace harvest::realtime {
 namespace {
@@ -46,16 +47,12 @@ json public_view(const StreamState& s, const Urls& urls) {
           {"watch_url", urls.http_base() + "/watch/" + s.record.id}};
 }
 
-// Text fields from the operator: required, 1..max UTF-8 bytes, no control characters.
+// Text fields from the operator: required, 1..max UTF-8 bytes, no control characters or bidi
+// overrides (the rule for every title people see: core/text.h).
 bool valid_text(const json& v, size_t max_bytes) {
   if (!v.is_string()) return false;
   const auto& s = v.get_ref<const std::string&>();
-  if (s.empty() || s.size() > max_bytes) return false;
-  for (char c : s) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) return false;
-  }
-  return true;
+  return !s.empty() && s.size() <= max_bytes && text::is_display_text(s);
 }
 
 }  // namespace

@@ -14,16 +14,39 @@ using namespace harvest::media::rtmp;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  // Small limits so the fuzzer reaches them.
-  ChunkParser parser(ChunkLimits{.max_chunk_size = 65536, .max_message_bytes = 4096, .max_buffered_bytes = 8192,
-                                 .max_chunk_streams = 8});
-  const size_t piece = 1 + data[0] % 64;
+  // Small limits so the fuzzer reaches them. With the top bit of the first byte set, the parser
+  // is driven as an RTMP connection drives it before a valid key: message by message under tight
+  // limits, lifted after the first AMF0 command.
+  const ChunkLimits loose{.max_chunk_size = 65536, .max_message_bytes = 4096, .max_buffered_bytes = 8192,
+                          .max_chunk_streams = 8};
+  const ChunkLimits tight{.max_chunk_size = 65536, .max_message_bytes = 512, .max_buffered_bytes = 1024,
+                          .max_chunk_streams = 4};
+  bool lifted = (data[0] & 0x80) == 0;
+  ChunkParser parser(lifted ? loose : tight);
+  const size_t piece = 1 + (data[0] & 0x3f);
   std::span<const uint8_t> rest(data + 1, size - 1);
   std::vector<RtmpMessage> out;
   while (!rest.empty()) {
     const size_t n = std::min(piece, rest.size());
-    if (parser.feed(rest.subspan(0, n), out) != ChunkParser::Error::none) break;
-    rest = rest.subspan(n);
+    ChunkParser::Error err = ChunkParser::Error::none;
+    if (lifted) {
+      err = parser.feed(rest.subspan(0, n), out);
+      rest = rest.subspan(n);
+    } else {
+      size_t used = 0;
+      const size_t before = out.size();
+      err = parser.feed_message(rest.subspan(0, n), out, used);
+      if (used == 0 || used > n || out.size() > before + 1) __builtin_trap();  // progress, one at most
+      rest = rest.subspan(used);
+      if (out.size() > before) {
+        if (out.back().payload.size() > 512) __builtin_trap();  // the tight limit held until lifted
+        if (out.back().type == kCommandAmf0) {
+          lifted = true;
+          parser.set_limits(loose);
+        }
+      }
+    }
+    if (err != ChunkParser::Error::none) break;
     // What the RTMP connection peeks at between reads: a message still arriving.
     if (auto part = parser.partial(kVideo, 5)) {
       if (part->head.size() < 5 || part->head.size() >= part->length || part->length > 4096) __builtin_trap();

@@ -147,8 +147,20 @@ long ChunkParser::parse_header(std::string_view b) {
 }
 
 ChunkParser::Error ChunkParser::feed(std::span<const uint8_t> data, std::vector<RtmpMessage>& out) {
-  if (error_ != Error::none) return error_;
   std::string_view in(reinterpret_cast<const char*>(data.data()), data.size());
+  return feed_some(in, out, false);
+}
+
+ChunkParser::Error ChunkParser::feed_message(std::span<const uint8_t> data, std::vector<RtmpMessage>& out,
+                                             size_t& used) {
+  std::string_view in(reinterpret_cast<const char*>(data.data()), data.size());
+  const Error e = feed_some(in, out, true);
+  used = e == Error::none ? data.size() - in.size() : data.size();
+  return e;
+}
+
+ChunkParser::Error ChunkParser::feed_some(std::string_view& in, std::vector<RtmpMessage>& out, bool one) {
+  if (error_ != Error::none) return error_;
   while (true) {
     if (current_ == nullptr) {
       // Need a header: complete it from carried bytes first. A header is at most 18 bytes.
@@ -168,6 +180,7 @@ ChunkParser::Error ChunkParser::feed(std::span<const uint8_t> data, std::vector<
       if (used == 0) {
         // Incomplete: keep what we have (bounded: fewer than 18 bytes).
         header_bytes_.append(in.substr(0, std::min<size_t>(in.size(), 18 - std::min<size_t>(carried, 18))));
+        in = {};  // all of it: an incomplete header is shorter than 18 bytes with what was carried
         return Error::none;
       }
       const auto from_in = static_cast<size_t>(used) - carried;
@@ -218,6 +231,7 @@ ChunkParser::Error ChunkParser::feed(std::span<const uint8_t> data, std::vector<
       }
     }
     out.push_back(std::move(msg));
+    if (one) return Error::none;
   }
 }
 

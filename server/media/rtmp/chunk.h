@@ -62,6 +62,13 @@ public:
   // are applied here (the chunks after them depend on it) and also returned. After an error
   // the parser must not be fed again.
   Error feed(std::span<const uint8_t> data, std::vector<RtmpMessage>& out);
+  // Like feed(), but returns as soon as one message is complete, so that the caller can act on
+  // it (set_limits()) before the bytes after it are parsed. `used` is how many bytes of `data`
+  // were consumed: all of them unless a message completed before the end.
+  Error feed_message(std::span<const uint8_t> data, std::vector<RtmpMessage>& out, size_t& used);
+  // Limits for what is parsed from now on; what is buffered already stays. The RTMP connection
+  // starts with tight ones and lifts them once `publish` presents a valid stream key.
+  void set_limits(const ChunkLimits& limits) { limits_ = limits; }
 
   uint32_t chunk_size() const { return chunk_size_; }
   static std::string_view describe(Error e);
@@ -89,6 +96,8 @@ private:
   };
   // Parses one chunk header from the front of pending_; returns bytes used, 0 if incomplete, -1 on error.
   long parse_header(std::string_view bytes);
+  // Consumes `in` from the front; with `one`, stops after the first whole message.
+  Error feed_some(std::string_view& in, std::vector<RtmpMessage>& out, bool one);
 
   ChunkLimits limits_;
   uint32_t chunk_size_ = 128;

@@ -39,8 +39,13 @@ int codec_id_of(const Amf0Value* v, std::string_view avc_fourcc) {
 
 }  // namespace
 
-RtmpConn::RtmpConn(RtmpServer& server, int fd, uint64_t id, std::string peer)
-    : server_(server), fd_(fd), id_(id), peer_(std::move(peer)), parser_(server.options().limits) {
+RtmpConn::RtmpConn(RtmpServer& server, int fd, uint64_t id, std::string address, std::string peer)
+    : server_(server),
+      fd_(fd),
+      id_(id),
+      address_(std::move(address)),
+      peer_(std::move(peer)),
+      parser_(server.options().pre_auth_limits) {
   opened_ms_ = last_read_ms_ = steady_ms();
 }
 
@@ -130,13 +135,24 @@ void RtmpConn::on_bytes(std::span<const uint8_t> bytes) {
     bytes = bytes.subspan(used);
     if (bytes.empty()) return;
   }
-  std::vector<RtmpMessage> messages;
-  const auto err = parser_.feed(bytes, messages);
-  for (auto& m : messages) {
+  // Until a valid key, message by message: the `publish` that presents one lifts the parser's
+  // limits (on_command) for the bytes after it, which may be in this same read.
+  while (!bytes.empty()) {
+    std::vector<RtmpMessage> messages;
+    size_t used = bytes.size();
+    const auto err = authenticated_ ? parser_.feed(bytes, messages) : parser_.feed_message(bytes, messages, used);
+    bytes = bytes.subspan(used);
+    for (auto& m : messages) {
+      if (finished_ || state_ == State::closing) return;
+      on_message(m);
+    }
     if (finished_ || state_ == State::closing) return;
-    on_message(m);
+    if (err != ChunkParser::Error::none) {
+      close("bad chunk stream: " + std::string(ChunkParser::describe(err)) +
+            (authenticated_ ? "" : " (before a valid stream key)"));
+      return;
+    }
   }
-  if (err != ChunkParser::Error::none && !finished_) close("bad chunk stream: " + std::string(ChunkParser::describe(err)));
   if (!finished_ && state_ == State::publishing && pipeline_) on_video_head();
   // Acknowledge what we received, as the peer's window asks.
   if (!finished_ && bytes_in_ - acked_ >= ack_window_) {
@@ -189,6 +205,10 @@ void RtmpConn::on_message(RtmpMessage& msg) {
     }
     case kAudio:
     case kVideo:
+      if (!authenticated_) {
+        close("media before publish with a valid stream key");
+        return;
+      }
       if (state_ != State::publishing) {
         if (state_ == State::awaiting_answer) {
           // Media may follow publish before our answer arrives; keep it (bounded) for the pipeline.
@@ -248,6 +268,13 @@ void RtmpConn::on_command(const std::vector<Amf0Value>& v) {
     if (state_ != State::connected) return;  // duplicate, or before connect
     const std::string key = v.size() > 3 && v[3].is_string() ? strip_query(v[3].as_string()) : "";
     state_ = State::awaiting_answer;
+    // The key directory mirrors the registry; the loop still decides below. A key that opens a
+    // stream lifts the pre-auth limits now, so media sent right after publish is not refused.
+    if (!authenticated_ && !key.empty() && server_.ingest().stream_for_key(key)) {
+      authenticated_ = true;
+      parser_.set_limits(server_.options().limits);
+      server_.on_authenticated(*this);
+    }
     session_ = std::make_shared<PublishSession>();
     session_->protocol = "rtmp";
     session_->publisher = peer_;

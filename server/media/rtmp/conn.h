@@ -20,7 +20,8 @@ class RtmpServer;
 
 class RtmpConn {
 public:
-  RtmpConn(RtmpServer& server, int fd, uint64_t id, std::string peer);
+  // `address` is the peer's IP address, `peer` the address and port.
+  RtmpConn(RtmpServer& server, int fd, uint64_t id, std::string address, std::string peer);
   ~RtmpConn();
   RtmpConn(const RtmpConn&) = delete;
   RtmpConn& operator=(const RtmpConn&) = delete;
@@ -28,6 +29,10 @@ public:
   int fd() const { return fd_; }
   uint64_t id() const { return id_; }
   bool finished() const { return finished_; }
+  const std::string& address() const { return address_; }
+  // Sent `publish` with a key that opens a stream (the loop may still refuse it, e.g. busy).
+  // Until then the connection is held to RtmpServerOptions::pre_auth_limits.
+  bool authenticated() const { return authenticated_; }
 
   void on_readable();
   void on_writable();
@@ -66,8 +71,10 @@ private:
   RtmpServer& server_;
   int fd_;
   uint64_t id_;
+  std::string address_;
   std::string peer_;
   State state_ = State::handshake;
+  bool authenticated_ = false;
   bool finished_ = false;
   int64_t opened_ms_ = 0;
   int64_t last_read_ms_ = 0;

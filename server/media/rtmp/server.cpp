@@ -23,7 +23,8 @@ namespace {
 constexpr uint64_t kListenTag = 1;
 constexpr uint64_t kWakeTag = 2;
 
-std::string peer_name(const sockaddr_storage& addr) {
+// The peer's address (what the per-address limit counts) and port.
+std::pair<std::string, int> peer_of(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = {0};
   int port = 0;
   if (addr.ss_family == AF_INET) {
@@ -35,12 +36,17 @@ std::string peer_name(const sockaddr_storage& addr) {
     inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
     port = ntohs(a->sin6_port);
   }
-  return std::string(host) + ":" + std::to_string(port);
+  return {host, port};
+}
+
+void wake(int fd) {
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
 }
 }  // namespace
 
 RtmpServer::RtmpServer(EventLoop& loop, IngestManager& ingest, RtmpServerOptions options)
-    : loop_(loop), ingest_(ingest), options_(std::move(options)) {}
+    : loop_(loop), ingest_(ingest), options_(std::move(options)), thread_([this] { wake(wake_fd_); }) {}
 
 RtmpServer::~RtmpServer() {
   stop();
@@ -70,26 +76,13 @@ std::string RtmpServer::start() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
   ev.data.u64 = kWakeTag;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  thread_ = std::thread([this] { run(); });
+  thread_.start([this] { run(); });
   return {};
 }
 
-void RtmpServer::stop() {
-  if (!thread_.joinable()) return;
-  stop_.store(true);
-  const uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-  thread_.join();
-}
+void RtmpServer::stop() { thread_.stop(); }
 
-void RtmpServer::post(std::function<void()> task) {
-  {
-    std::lock_guard lock(tasks_mutex_);
-    tasks_.push_back(std::move(task));
-  }
-  const uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-}
+void RtmpServer::post(std::function<void()> task) { thread_.post(std::move(task)); }
 
 void RtmpServer::want_write(int fd, bool on) {
   for (auto& [id, conn] : conns_) {
@@ -116,15 +109,48 @@ void RtmpServer::kick(uint64_t conn_id, const std::string& reason) {
   if (RtmpConn* c = find(conn_id)) c->close(reason);
 }
 
-void RtmpServer::run_tasks() {
-  uint64_t drained = 0;
-  [[maybe_unused]] auto n = ::read(wake_fd_, &drained, sizeof drained);
-  std::deque<std::function<void()>> batch;
-  {
-    std::lock_guard lock(tasks_mutex_);
-    batch.swap(tasks_);
+void RtmpServer::on_authenticated(const RtmpConn& conn) { forget_pending(conn.address()); }
+
+void RtmpServer::forget_pending(const std::string& address) {
+  auto it = pending_by_address_.find(address);
+  if (it != pending_by_address_.end() && --it->second == 0) pending_by_address_.erase(it);
+}
+
+void RtmpServer::log_refusal(const std::string& peer, const char* reason) {
+  count_ingest_refusal("rtmp", reason);
+  const int64_t now = steady_ms();
+  if (now - refusal_log_ms_ < 1000) {
+    ++refusals_unlogged_;
+    return;
   }
-  for (auto& task : batch) task();
+  refusal_log_ms_ = now;
+  log::warn("rtmp_conn_refused").kv("peer", peer).kv("reason", reason).kv("also_refused_since_last_line", refusals_unlogged_);
+  refusals_unlogged_ = 0;
+}
+
+bool RtmpServer::admit(const std::string& address, const std::string& peer) {
+  if (auto it = pending_by_address_.find(address);
+      it != pending_by_address_.end() && it->second >= options_.max_pending_per_address) {
+    log_refusal(peer, "too_many_from_address");
+    return false;
+  }
+  if (conns_.size() < options_.max_connections) return true;
+  // Full. Closed connections leave conns_ only in close_finished(), so count the live ones.
+  size_t open = 0;
+  RtmpConn* oldest_pending = nullptr;
+  for (auto& [id, conn] : conns_) {
+    if (conn->finished()) continue;
+    ++open;
+    if (oldest_pending == nullptr && !conn->authenticated()) oldest_pending = conn.get();
+  }
+  if (open < options_.max_connections) return true;
+  if (oldest_pending == nullptr) {
+    log_refusal(peer, "too_many_connections");
+    return false;
+  }
+  oldest_pending->close("evicted: the server is full and this connection had not presented a stream key");
+  count_ingest_refusal("rtmp", "evicted");
+  return true;
 }
 
 void RtmpServer::accept_all() {
@@ -133,17 +159,17 @@ void RtmpServer::accept_all() {
     socklen_t len = sizeof addr;
     const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    const std::string peer = peer_name(addr);
-    if (conns_.size() >= options_.max_connections) {
-      log::warn("rtmp_conn_refused").kv("peer", peer).kv("reason", "too many connections");
-      count_ingest_refusal("rtmp", "too_many_connections");
+    const auto [address, port] = peer_of(addr);
+    const std::string peer = address + ":" + std::to_string(port);
+    if (!admit(address, peer)) {
       ::close(fd);
       continue;
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const uint64_t id = next_id_++;
-    auto conn = std::make_unique<RtmpConn>(*this, fd, id, peer);
+    ++pending_by_address_[address];
+    auto conn = std::make_unique<RtmpConn>(*this, fd, id, address, peer);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = id;
@@ -156,6 +182,7 @@ void RtmpServer::accept_all() {
 void RtmpServer::close_finished() {
   for (auto it = conns_.begin(); it != conns_.end();) {
     if (it->second->finished()) {
+      if (!it->second->authenticated()) forget_pending(it->second->address());
       it = conns_.erase(it);
     } else {
       ++it;
@@ -170,7 +197,9 @@ bool RtmpServer::handle(const epoll_event* events, int n) {
     if (tag == kListenTag) {
       accept_all();
     } else if (tag == kWakeTag) {
-      run_tasks();
+      uint64_t drained = 0;
+      [[maybe_unused]] auto r = ::read(wake_fd_, &drained, sizeof drained);
+      thread_.run_tasks();
     } else {
       auto it = conns_.find(tag);
       if (it == conns_.end()) continue;
@@ -197,7 +226,7 @@ void RtmpServer::update_prompt(uint64_t id, RtmpConn& conn) {
 void RtmpServer::run() {
   epoll_event events[64];
   int64_t last_sweep = steady_ms();
-  while (!stop_.load()) {
+  while (!thread_.stopping()) {
     const int n = ::epoll_wait(epoll_fd_, events, 64, 100);
     const bool had_io = handle(events, n);
     int64_t now = steady_ms();
@@ -210,7 +239,7 @@ void RtmpServer::run() {
     // Coalesce: let the other publishers' bytes gather for a round, but serve the prompt set
     // (publishers whose keyframe is due) as their bytes arrive.
     const int64_t round_end = now + options_.coalesce.count();
-    while (!stop_.load() && (now = steady_ms()) < round_end) {
+    while (!thread_.stopping() && (now = steady_ms()) < round_end) {
       const int m = ::epoll_wait(prompt_fd_, events, 64, static_cast<int>(round_end - now));
       if (m <= 0) continue;
       handle(events, m);

@@ -4,18 +4,16 @@
 // answer comes back to this thread through post().
 #include <sys/epoll.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <unordered_map>
 
 #include "core/event_loop.h"
+#include "core/listener_thread.h"
 #include "media/ingest/ingest_manager.h"
 #include "media/rtmp/chunk.h"
 
@@ -27,11 +25,18 @@ struct RtmpServerOptions {
   std::string bind_address = "0.0.0.0";
   int port = 1935;  // 0: pick a free port; see port()
   // From accept to an answered `publish`: slow or stuck clients (slowloris, a truncated
-  // handshake) are closed after this.
-  std::chrono::milliseconds setup_timeout{10'000};
+  // handshake, idle sockets held open to fill the server) are closed after this. A publisher
+  // gets there in one round trip per command: well under a second even on a weak 4G uplink.
+  std::chrono::milliseconds setup_timeout{5'000};
   // A publishing connection that sends nothing at all for this long is closed.
   std::chrono::milliseconds idle_timeout{30'000};
+  // All connections. When every slot is taken, the oldest connection that has not presented a
+  // valid stream key is closed to make room, so idle sockets cannot lock publishers out.
   size_t max_connections = 512;
+  // Connections from one address that have not (yet) sent `publish` with a valid stream key;
+  // more are refused at accept. Publishers with a valid key do not count: many phones behind
+  // one carrier NAT may all publish.
+  size_t max_pending_per_address = 16;
   size_t max_output_bytes = 1 << 20;  // a peer that never reads our replies is closed
   // After a round that handled socket events, wait this long before polling again, so one
   // wake-up reads what many publishers sent meanwhile (each sends a small TCP segment per
@@ -39,7 +44,12 @@ struct RtmpServerOptions {
   // latency, except for a publisher whose next keyframe is due: it is read as soon as its bytes
   // arrive (RtmpConn::wants_prompt_reads), so segment cuts are not delayed. 0: poll again at once.
   std::chrono::milliseconds coalesce{10};
+  // Chunk stream limits once `publish` has presented a valid stream key.
   ChunkLimits limits;
+  // Before that, a connection needs only the handshake and a few small commands (connect,
+  // releaseStream, FCPublish, createStream, publish: some hundred bytes each); audio and video
+  // are refused. So a connection that never presents a key holds at most these few KiB.
+  ChunkLimits pre_auth_limits{.max_message_bytes = 16 * 1024, .max_buffered_bytes = 32 * 1024, .max_chunk_streams = 8};
 };
 
 class RtmpServer {
@@ -67,6 +77,9 @@ public:
   void forget(int fd);
   RtmpConn* find(uint64_t conn_id);
   void kick(uint64_t conn_id, const std::string& reason);
+  // The connection sent `publish` with a key that opens a stream: it no longer counts against
+  // its address's limit and is never evicted to make room.
+  void on_authenticated(const RtmpConn& conn);
 
 private:
   void run();
@@ -76,7 +89,12 @@ private:
   // after its I/O: what it wants changes only with the media it was read (its media clock).
   void update_prompt(uint64_t id, RtmpConn& conn);
   void accept_all();
-  void run_tasks();
+  // A slot for a new connection from `address`: refuses (false) past the per-address limit;
+  // when the server is full, closes the oldest connection without a valid key to make room.
+  bool admit(const std::string& address, const std::string& peer);
+  // One warn line per second at most for refusals at accept, which a flood makes by the thousand.
+  void log_refusal(const std::string& peer, const char* reason);
+  void forget_pending(const std::string& address);
   void close_finished();
 
   EventLoop& loop_;
@@ -87,12 +105,13 @@ private:
   int prompt_fd_ = -1;  // a second epoll with the connections read promptly; see `coalesce`
   int wake_fd_ = -1;
   int port_ = 0;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::mutex tasks_mutex_;
-  std::deque<std::function<void()>> tasks_;
   uint64_t next_id_ = 16;
+  // In id order, which is accept order: the first unauthenticated one is the oldest.
   std::map<uint64_t, std::unique_ptr<RtmpConn>> conns_;
+  std::unordered_map<std::string, size_t> pending_by_address_;  // connections without a valid key
+  int64_t refusal_log_ms_ = 0;
+  uint64_t refusals_unlogged_ = 0;
+  ListenerThread thread_;  // last: joined before the members above go
 };
 
 }  // namespace harvest::media::rtmp

@@ -93,20 +93,13 @@ std::string SrtServer::start() {
   epoll_ = srt_epoll_create();
   const int events = static_cast<int>(SRT_EPOLL_IN | SRT_EPOLL_ERR);
   srt_epoll_add_usock(epoll_, listener_, &events);
-  thread_ = std::thread([this] { run(); });
+  thread_.start([this] { run(); });
   return {};
 }
 
-void SrtServer::stop() {
-  if (!thread_.joinable()) return;
-  stop_.store(true);
-  thread_.join();
-}
+void SrtServer::stop() { thread_.stop(); }
 
-void SrtServer::post(std::function<void()> task) {
-  std::lock_guard lock(tasks_mutex_);
-  tasks_.push_back(std::move(task));
-}
+void SrtServer::post(std::function<void()> task) { thread_.post(std::move(task)); }
 
 int SrtServer::on_listen(int socket, const char* stream_id, const std::string& peer) {
   const std::string text = stream_id != nullptr ? stream_id : "";
@@ -170,7 +163,7 @@ void SrtServer::accept_all() {
 void SrtServer::run() {
   SRT_EPOLL_EVENT events[64];
   int64_t last_tick = steady_ms();
-  while (!stop_.load()) {
+  while (!thread_.stopping()) {
     const int n = srt_epoll_uwait(epoll_, events, 64, 50);
     for (int i = 0; i < n; ++i) {
       if (events[i].fd == listener_) {
@@ -182,12 +175,7 @@ void SrtServer::run() {
       if (events[i].events & static_cast<int>(SRT_EPOLL_ERR)) it->second->close("connection broken", false);
       else it->second->on_readable();
     }
-    std::deque<std::function<void()>> batch;
-    {
-      std::lock_guard lock(tasks_mutex_);
-      batch.swap(tasks_);
-    }
-    for (auto& t : batch) t();
+    thread_.run_tasks();
     const int64_t now = steady_ms();
     if (now - last_tick >= 100) {
       last_tick = now;

@@ -5,18 +5,15 @@
 // (1403 forbidden, 1405 bad mode, 1400 bad request) and the caller never connects.
 // (srtsrc in listener mode serves one caller per element and port; see docs/ingest.md.)
 // One thread runs srt_epoll over the listener and every connection.
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "core/event_loop.h"
+#include "core/listener_thread.h"
 #include "media/ingest/ingest_manager.h"
 
 namespace harvest::media::srt {
@@ -64,11 +61,9 @@ private:
   int listener_ = -1;
   int epoll_ = -1;
   int port_ = 0;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::mutex tasks_mutex_;
-  std::deque<std::function<void()>> tasks_;
   std::map<int, std::unique_ptr<SrtConn>> conns_;
+  // No wake-up: the loop's srt_epoll_uwait returns every 50 ms and runs the tasks then.
+  ListenerThread thread_;  // last: joined before the members above go
 };
 
 }  // namespace harvest::media::srt

@@ -80,6 +80,8 @@ TEST_CASE("protocol: wrong field types and out-of-range numbers are invalid") {
       R"({"type":"card.show","product_id":"p","slot":"middle"})",
       R"({"type":"chat.send","text":""})",
       R"({"type":"chat.send","text":"a\nb"})",
+      R"({"type":"product.update","product_id":"p","title":"\u202egnp.raep"})",  // RLO: the catalog rule
+      R"({"type":"chat.send","text":"\u2066hidden\u2069"})",
       R"({"type":"ping","id":{"x":1}})",
       R"({"type":"ping","id":1.5})",
   };
