@@ -1,15 +1,13 @@
-#include "realtime/streams_api.h"
+#include "api/streams.h"
 
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
 
-namespace harvest::realtime {
+namespace harvest::api {
 namespace {
 
 using nlohmann::json;
-
-int64_t now_s() { return now_ms() / 1000; }
 
 struct Urls {
   std::string host;
@@ -95,7 +93,7 @@ void register_stream_routes(Router& router, StreamRegistry& streams, const Acces
     log::info("stream_created").kv("stream", id).kv("title", created->record.title);
     json out = public_view(*created, urls);
     out["stream_key"] = created->record.stream_key;
-    out["host_token"] = issue_host_token(access, id, now_s());
+    out["host_token"] = realtime::issue_host_token(access, id, now_s());
     out["rtmp_url"] = urls.rtmp(created->record.stream_key);
     out["srt_url"] = urls.srt(created->record.stream_key);
     out["host_url"] = urls.http_base() + "/host/" + id;
@@ -126,4 +124,4 @@ void register_stream_routes(Router& router, StreamRegistry& streams, const Acces
   });
 }
 
-}  // namespace harvest::realtime
+}  // namespace harvest::api
