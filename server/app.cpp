@@ -9,22 +9,28 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/health.h"
+#include "api/hls_files.h"
+#include "api/metrics.h"
+#include "api/orders.h"
+#include "api/products.h"
+#include "api/reader.h"
+#include "api/replays.h"
+#include "api/report.h"
+#include "api/restream.h"
+#include "api/sample_images.h"
 #include "commerce/commerce_service.h"
 #include "core/log.h"
 #include "core/tokens.h"
-#include "media/card_link.h"
-#include "media/ingest/demo_publisher.h"
-#include "media/hls/hls_routes.h"
 #include "media/hls/replay_library.h"
+#include "media/ingest/demo_publisher.h"
 #include "media/ingest/ingest_manager.h"
-#include "media/restream/restream_routes.h"
 #include "media/rtmp/server.h"
 #include "media/srt/server.h"
-#include "realtime/commerce_api.h"
 #include "realtime/http_server.h"
-#include "realtime/replays_api.h"
 #include "realtime/rooms.h"
 #include "realtime/static_files.h"
+#include "show/card_link.h"
 #include "store/order_writer.h"
 
 namespace harvest {
@@ -51,6 +57,8 @@ App::~App() {
   // Stop the order writer first: its last group's callbacks are posted to a loop that no
   // longer runs, and reference commerce_ and rooms_, which must outlive the thread.
   order_writer_.reset();
+  // The reader thread may be reading the replays or the store: it stops before they go.
+  reader_.reset();
 }
 
 int App::http_port() const { return http_ ? http_->port() : 0; }
@@ -61,8 +69,13 @@ std::string App::start() {
   if (ec) return "cannot create data directory '" + config_.data_dir + "': " + ec.message();
 
   std::string error;
-  store_ = store::open_store(config_, error);
+  store::StoreOptions store_options{.backend = config_.store, .data_dir = config_.data_dir, .read_only = false};
+  store_ = store::open_store(store_options, error);
   if (!store_) return error;
+  store_options.read_only = true;
+  auto reader_store = store::open_store(store_options, error);
+  if (!reader_store) return error;
+  reader_ = std::make_unique<api::Reader>(loop_, std::move(reader_store));
   streams_ = std::make_unique<StreamRegistry>(*store_);
   if (auto st = streams_->load(); !st) return "cannot load streams: " + st.message();
   if (config_.demo) {
@@ -92,12 +105,14 @@ std::string App::start() {
   rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_);
   // Exposures: restored from the store, then written through when one opens or closes (rare
   // events: a direct write on the loop thread).
-  exposures_.restore(store_->list_exposures());
-  exposures_.set_on_change([this](const commerce::CardExposure& e) {
+  std::vector<show::CardExposure> exposures;
+  if (auto st = store_->list_exposures(exposures); !st) return "cannot load card exposures: " + st.message();
+  exposures_.restore(std::move(exposures));
+  exposures_.set_on_change([this](const show::CardExposure& e) {
     if (auto st = store_->save_exposure(e); !st)
       log::error("exposure_not_stored").kv("stream", e.stream_id).kv("exposure", e.id).kv("reason", st.message());
   });
-  rooms_->set_card_timeline(&exposures_);
+  rooms_->selling().set_card_timeline(&exposures_);
   // Replays: a live session a crash cut off is closed (ENDLIST) before anyone lists it.
   replays_ = std::make_unique<media::hls::ReplayLibrary>(
       replay_root(), media::hls::ReplayRetention{.keep_per_stream = static_cast<size_t>(config_.replay_keep),
@@ -147,7 +162,7 @@ std::string App::start_ingest() {
   ingest_options.hls.window_segments = static_cast<size_t>(config_.hls_window);
   ingest_options.replays = replays_.get();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
-  media::CardLink::Options link_options;
+  show::CardLink::Options link_options;
   link_options.burned_in = config_.burned_in;
   link_options.burned_ladder = config_.burned_ladder;
   // Tests and benchmarks force an encoder that cannot keep up with a slower x264 preset.
@@ -164,9 +179,11 @@ std::string App::start_ingest() {
     }
     return {};
   };
-  card_link_ = std::make_unique<media::CardLink>(loop_, *rooms_, *ingest_, exposures_, std::move(link_options));
+  card_link_ = std::make_unique<show::CardLink>(loop_, rooms_->stage(), *ingest_, exposures_, std::move(link_options));
   // Restream targets set before the restart wait for each stream's next publisher session.
-  for (const auto& [stream_id, url] : store_->list_restreams()) card_link_->set_restream(stream_id, url);
+  std::vector<std::pair<std::string, std::string>> restreams;
+  if (auto st = store_->list_restreams(restreams); !st) return "cannot load restream targets: " + st.message();
+  for (const auto& [stream_id, url] : restreams) card_link_->set_restream(stream_id, url);
 
   media::rtmp::RtmpServerOptions rtmp_options;
   rtmp_options.bind_address = config_.bind_address;
@@ -196,22 +213,17 @@ void App::stop_ingest() {
 
 void App::register_routes() {
   auto& r = http_->router();
-  r.add("GET", "/api/health", [](const realtime::HttpRequest&) {
-    return realtime::HttpResponse::json(200, R"({"status":"ok"})");
-  });
-  realtime::register_stream_routes(r, *streams_, access_, endpoints_);
-  realtime::register_replay_routes(r, *streams_, access_, *replays_, exposures_, *rooms_);
-  media::hls::register_hls_routes(r, hls_root(), replay_root());
+  api::register_health_route(r);
+  api::register_stream_routes(r, *streams_, access_, endpoints_);
+  api::register_replay_routes(r, *streams_, access_, *reader_, *replays_, exposures_, rooms_->selling());
+  api::register_hls_routes(r, hls_root(), replay_root());
   realtime::register_web_client_routes(r, config_.web_root);
-  realtime::register_commerce_routes(r, *streams_, access_, *rooms_, *store_, &exposures_);
-  media::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });
-  // Product images of the sample catalog.
-  const std::string samples = config_.samples_dir;
-  r.add("GET", "/samples/images/{path...}", [samples](const realtime::HttpRequest& req) {
-    const std::string file = realtime::safe_join(samples + "/images", req.params.at("path"));
-    if (file.empty()) return realtime::HttpResponse::error(404, "not_found", "no such file");
-    return realtime::HttpResponse::file(file, realtime::mime_type_for(file));
-  });
+  api::register_product_routes(r, *streams_, access_, rooms_->selling());
+  api::register_order_routes(r, *streams_, access_, *reader_);
+  api::register_report_routes(r, *streams_, access_, *reader_, rooms_->selling(), rooms_->monitor(), &exposures_);
+  api::register_metrics_route(r, *streams_, rooms_->audience());
+  api::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });
+  api::register_sample_image_routes(r, config_.samples_dir);
 }
 
 // --demo: the sample farm catalog goes into stream "demo" the first time (a stream that already
@@ -222,12 +234,12 @@ std::string App::load_demo_catalog() {
   if (!in) return "cannot read " + path;
   std::stringstream text;
   text << in.rdbuf();
-  if (!rooms_->products_json("demo").empty()) return {};
+  if (!rooms_->selling().products("demo").empty()) return {};
   std::vector<commerce::Product> products;
-  if (auto err = realtime::parse_catalog(text.str(), products); !err.empty()) return path + ": " + err;
+  if (auto err = api::parse_catalog(text.str(), products); !err.empty()) return path + ": " + err;
   const std::string first = products.empty() ? std::string() : products.front().id;
-  if (auto st = rooms_->replace_catalog("demo", std::move(products)); !st) return st.message();
-  if (!first.empty()) rooms_->show_card("demo", first);
+  if (auto st = rooms_->selling().replace_catalog("demo", std::move(products)); !st) return st.message();
+  if (!first.empty()) rooms_->stage().show_card("demo", first, "bottom");
   log::info("demo_catalog_loaded").kv("path", path);
   return {};
 }

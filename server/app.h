@@ -4,23 +4,24 @@
 #include <memory>
 #include <string>
 
-#include "commerce/exposure_timeline.h"
+#include "api/streams.h"
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
 #include "realtime/access.h"
-#include "realtime/streams_api.h"
+#include "show/exposure_timeline.h"
 #include "store/store.h"
 
 namespace harvest {
 
 namespace realtime { class HttpServer; class RoomService; }
+namespace api { class Reader; }
 namespace store { class OrderWriter; }
 namespace commerce { class CommerceService; }
+namespace show { class CardLink; }
 namespace media {
 class IngestManager;
 class DemoPublisher;
-class CardLink;
 namespace hls { class ReplayLibrary; }
 namespace rtmp { class RtmpServer; }
 namespace srt { class SrtServer; }
@@ -58,15 +59,17 @@ private:
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<StreamRegistry> streams_;
   realtime::AccessConfig access_;
-  realtime::PublicEndpoints endpoints_;
+  api::PublicEndpoints endpoints_;
   std::unique_ptr<realtime::HttpServer> http_;
   // Commerce (issue 5): destroyed before http_ and store_ (members die in reverse order).
   // Card exposures (issue 6): what was on the video when (the media link feeds it; attribution
   // and the report read it). Before the rooms, which hold a pointer to it.
-  commerce::ExposureTimeline exposures_;
+  show::ExposureTimeline exposures_;
   std::unique_ptr<store::OrderWriter> order_writer_;
   std::unique_ptr<commerce::CommerceService> commerce_;
   std::unique_ptr<realtime::RoomService> rooms_;
+  // The REST API's reader thread, with its own read-only store handle (api/reader.h).
+  std::unique_ptr<api::Reader> reader_;
   // Replays on disk (issue 6, recording): before ingest_, which records into it.
   std::unique_ptr<media::hls::ReplayLibrary> replays_;
   // Media ingest (issue 4): stopped explicitly in run(); destroyed first.
@@ -74,7 +77,7 @@ private:
   std::unique_ptr<media::rtmp::RtmpServer> rtmp_;
   std::unique_ptr<media::srt::SrtServer> srt_;
   std::unique_ptr<media::DemoPublisher> demo_publisher_;
-  std::unique_ptr<media::CardLink> card_link_;  // after rooms_ and ingest_: destroyed first
+  std::unique_ptr<show::CardLink> card_link_;  // after rooms_ and ingest_: destroyed first
 };
 
 // Locates a directory shipped with the project (web-client, samples) when not configured.

@@ -5,15 +5,25 @@
 
 namespace harvest::commerce {
 
-CommerceService::CommerceService(store::Store& store, store::OrderWriter& writer)
-    : store_(store), writer_(writer), next_order_id_(store.max_order_id() + 1) {}
+CommerceService::CommerceService(ShopLedger& ledger, OrderJournal& journal)
+    : store_(ledger), writer_(journal), next_order_id_(ledger.max_order_id() + 1) {}
 
 Shop& CommerceService::shop(const std::string& stream_id, int64_t now_ms) {
   auto it = shops_.find(stream_id);
   if (it != shops_.end()) return *it->second;
   auto shop = std::make_unique<Shop>(stream_id);
-  shop->restore(store_.list_products(stream_id), store_.list_sales(stream_id), store_.list_orders(stream_id),
-                store_.list_rejections(stream_id));
+  std::vector<Product> products;
+  std::vector<FlashSale> sales;
+  std::vector<Order> orders;
+  std::vector<RejectedBuy> rejections;
+  Status read = store_.list_products(stream_id, products);
+  if (read) read = store_.list_sales(stream_id, sales);
+  if (read) read = store_.list_orders(stream_id, orders);
+  if (read) read = store_.list_rejections(stream_id, rejections);
+  // The shop cannot wait or fail here (every room and route needs one); it starts from what
+  // was read, and the failure is on record for the operator.
+  if (!read) log::error("shop_not_restored").kv("stream", stream_id).kv("reason", read.message());
+  shop->restore(std::move(products), std::move(sales), std::move(orders), std::move(rejections));
   // Sales that ran out of time, units or product while the server was down end now. A sale
   // that sold out is not stored as ended (its last orders might not have been durable), so it
   // is recognised here from the durable orders.

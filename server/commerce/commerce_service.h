@@ -14,8 +14,7 @@
 
 #include "commerce/shop.h"
 #include "core/status.h"
-#include "store/order_writer.h"
-#include "store/store.h"
+#include "commerce/ledger.h"
 
 namespace harvest::commerce {
 
@@ -25,7 +24,7 @@ public:
   // duplicate_rejected — never duplicate_pending (those wait for the first one's commit).
   using Answer = std::function<void(const BuyOutcome&)>;
 
-  CommerceService(store::Store& store, store::OrderWriter& writer);
+  CommerceService(ShopLedger& ledger, OrderJournal& journal);
 
   // The stream's shop, loaded from the store on first use. Sales whose time ran out or that
   // sold out while the server was down come back ended.
@@ -50,8 +49,8 @@ public:
 
 private:
   Status persist_catalog(const Shop& shop);
-  store::Store& store_;
-  store::OrderWriter& writer_;
+  ShopLedger& store_;
+  OrderJournal& writer_;
   std::map<std::string, std::unique_ptr<Shop>> shops_;
   int64_t next_order_id_ = 1;
   std::unordered_map<int64_t, std::vector<Answer>> waiters_;  // order id -> duplicates waiting

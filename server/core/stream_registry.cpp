@@ -13,7 +13,9 @@ int64_t now_ms() {
 }
 
 Status StreamRegistry::load() {
-  for (auto& record : store_.list_streams()) {
+  std::vector<StreamRecord> records;
+  if (auto st = store_.list_streams(records); !st) return st;
+  for (auto& record : records) {
     auto state = std::make_unique<StreamState>();
     state->record = std::move(record);
     by_key_[state->record.stream_key] = state.get();

@@ -9,16 +9,37 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
-#include "store/store.h"
 
 namespace harvest {
 
+struct StreamRecord {
+  std::string id;          // public, URL-safe (appears in /watch/{id})
+  std::string stream_key;  // secret: only the farmer's encoder and the host know it
+  std::string title;
+  std::string farmer;
+  int64_t created_at_ms = 0;
+};
+
+// Where stream records are kept (store::Store implements it). Stated here, by its user, so
+// that core/ depends on no folder above it.
+class StreamRecords {
+public:
+  virtual ~StreamRecords() = default;
+  // Fails if the id or key already exists.
+  virtual Status create_stream(const StreamRecord& stream) = 0;
+  virtual std::optional<StreamRecord> find_stream(const std::string& id) = 0;
+  virtual std::optional<StreamRecord> find_stream_by_key(const std::string& stream_key) = 0;
+  // Oldest first.
+  virtual Status list_streams(std::vector<StreamRecord>& out) = 0;
+};
+
 struct StreamState {
-  store::StreamRecord record;
+  StreamRecord record;
   bool live = false;
   int64_t live_since_ms = 0;
   nlohmann::json ingest = nlohmann::json::object();  // protocol, bitrate, fps, resolution, codecs, rtt, loss
@@ -28,7 +49,7 @@ struct StreamState {
 
 class StreamRegistry {
 public:
-  explicit StreamRegistry(store::Store& store) : store_(store) {}
+  explicit StreamRegistry(StreamRecords& store) : store_(store) {}
 
   // Loads every stored stream (all offline).
   Status load();
@@ -53,7 +74,7 @@ private:
   Status create_with_id(const std::string& id, const std::string& title, const std::string& farmer,
                         StreamState*& out);
   void notify(const StreamState& s, Change c);
-  store::Store& store_;
+  StreamRecords& store_;
   std::map<std::string, std::unique_ptr<StreamState>> by_id_;
   std::map<std::string, StreamState*> by_key_;
   std::vector<Listener> listeners_;

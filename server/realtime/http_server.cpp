@@ -153,6 +153,7 @@ struct HttpServer::Session {
   bool body_too_large = false;
   HttpResponse response;
   size_t body_sent = 0;
+  bool awaiting_reply = false;  // a deferred response is on its way (Shard::awaiting)
   // Websocket
   lws* wsi = nullptr;
   std::string partial_message;
@@ -196,6 +197,8 @@ struct HttpServer::Shard {
   ConnId next_seq = 1;
   std::unordered_map<lws*, std::unique_ptr<Session>> sessions;
   std::unordered_map<ConnId, Session*> connections;
+  // HTTP requests whose deferred response has not come yet (loop shard only), by session id.
+  std::unordered_map<ConnId, lws*> awaiting;
   std::string batch_scratch;        // frames of one write, after LWS_PRE bytes
   std::string batch_array_scratch;  // a batched frame's JSON array
   // Connections whose outbox turned non-empty since the last flush_writes() (shard's thread);
@@ -865,6 +868,7 @@ int HttpServer::dispatch(Shard& shard, lws* wsi, Session& s) {
       }
     }
   }
+  if (s.response.deferred) return defer(shard, wsi, s);
   log::debug("http").kv("method", s.request.method).kv("path", s.request.path).kv("status", s.response.status);
 
   if (!s.response.file_path.empty()) {
@@ -884,6 +888,43 @@ int HttpServer::dispatch(Shard& shard, lws* wsi, Session& s) {
   return write_response_headers(wsi, s);
 }
 
+// A deferred response: the session waits in Shard::awaiting under its id, and the reply finds
+// it there again. A connection that closes first leaves that map (WSI_DESTROY), so a late
+// reply finds nothing and is dropped; one that outlives the server is dropped by `life_`.
+int HttpServer::defer(Shard& shard, lws* wsi, Session& s) {
+  auto start = std::move(s.response.deferred);
+  s.response = HttpResponse{};
+  s.awaiting_reply = true;
+  shard.awaiting[s.id] = wsi;
+  HttpReply reply = [this, life = std::weak_ptr<int>(life_), id = s.id](HttpResponse response) {
+    if (!life.expired()) answer_deferred(id, std::move(response));
+  };
+  try {
+    start(std::move(reply));
+  } catch (const std::exception& e) {
+    log::error("http_handler_failed").kv("path", s.request.path).kv("what", e.what());
+    answer_deferred(s.id, HttpResponse::error(500, "internal", "internal error"));
+  }
+  return 0;
+}
+
+void HttpServer::answer_deferred(ConnId id, HttpResponse response) {
+  Shard& shard = *shards_[0];  // route handlers, and so deferred requests, live on the loop shard
+  auto it = shard.awaiting.find(id);
+  if (it == shard.awaiting.end()) return;  // the client left
+  lws* wsi = it->second;
+  shard.awaiting.erase(it);
+  Session& s = session_for(shard, wsi);
+  s.awaiting_reply = false;
+  if (response.deferred || !response.file_path.empty())
+    response = HttpResponse::error(500, "internal", "a deferred response must be a body");
+  s.response = std::move(response);
+  log::debug("http").kv("method", s.request.method).kv("path", s.request.path).kv("status", s.response.status);
+  // Between turns of the loop shard's service, on its thread: lws takes the headers now (and
+  // keeps what the socket does not), the body follows from the writable callback.
+  if (write_response_headers(wsi, s) != 0) set_timeout(shard, wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
 int HttpServer::write_response_headers(lws* wsi, Session& s) {
   unsigned char buf[LWS_PRE + 2048];
   unsigned char* start = buf + LWS_PRE;
@@ -899,6 +940,7 @@ int HttpServer::write_response_headers(lws* wsi, Session& s) {
 }
 
 int HttpServer::write_http_body(Shard& shard, lws* wsi, Session& s) {
+  if (s.awaiting_reply) return 0;  // nothing to write before the deferred response
   constexpr size_t kChunk = 16 * 1024;
   const size_t remaining = s.response.body.size() - s.body_sent;
   const size_t n = std::min(remaining, kChunk);
@@ -1028,6 +1070,7 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
         }
       }
       if (reason == LWS_CALLBACK_WSI_DESTROY) {
+        if (s.awaiting_reply) shard.awaiting.erase(s.id);
         if (s.dirty_slot != Session::kNotDirty) shard.dirty[s.dirty_slot] = nullptr;
         shard.sessions.erase(it);
       }

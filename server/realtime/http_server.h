@@ -142,6 +142,8 @@ private:
   Session& session_for(Shard& shard, lws* wsi);
   int handle_http_request(Shard& shard, lws* wsi, Session& s);
   int dispatch(Shard& shard, lws* wsi, Session& s);
+  int defer(Shard& shard, lws* wsi, Session& s);
+  void answer_deferred(ConnId id, HttpResponse response);
   int write_response_headers(lws* wsi, Session& s);
   int write_http_body(Shard& shard, lws* wsi, Session& s);
   int write_websocket(Shard& shard, lws* wsi, Session& s);
@@ -169,6 +171,8 @@ private:
   int listen_fd_ = -1;
   int acceptor_wake_fd_ = -1;
   std::thread acceptor_;
+  // Deferred replies hold a weak reference: one that comes after the server is gone is dropped.
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };
 
 }  // namespace harvest::realtime

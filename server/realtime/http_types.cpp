@@ -34,6 +34,12 @@ HttpResponse HttpResponse::file(std::string path, std::string content_type) {
   return r;
 }
 
+HttpResponse HttpResponse::later(std::function<void(HttpReply)> start) {
+  HttpResponse r;
+  r.deferred = std::move(start);
+  return r;
+}
+
 HttpResponse HttpResponse::error(int status, std::string_view code, std::string_view message) {
   nlohmann::json j = {{"error", code}, {"message", message}};
   return json(status, j.dump());

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "commerce/ledger.h"
 #include "commerce/types.h"
 #include "core/event_loop.h"
 #include "core/status.h"
@@ -20,24 +21,22 @@ struct OrderWriterOptions {
   size_t max_group = 4096;  // orders per transaction at most
 };
 
-class OrderWriter {
+class OrderWriter final : public commerce::OrderJournal {
 public:
-  // Runs on the loop thread once the order's group is durable (ok) or failed (error).
-  using Done = std::function<void(const Status&)>;
 
   OrderWriter(Store& store, EventLoop& loop, OrderWriterOptions options = {});
   // Commits what is queued, then stops the thread. Callbacks of that last group are posted to
   // the loop (they run only if the loop runs again).
-  ~OrderWriter();
+  ~OrderWriter() override;
   OrderWriter(const OrderWriter&) = delete;
   OrderWriter& operator=(const OrderWriter&) = delete;
 
   // Any thread. Queues `order`; `done` runs later on the loop thread.
-  void submit(commerce::Order order, Done done);
+  void submit(commerce::Order order, Done done) override;
   // Any thread. Queues the idempotency record of a final rejection. The buyer has its answer
   // already (a rejection moves no money, so it does not wait for the disk); the record is
   // written with the next group, so a retry after a restart gets the same answer.
-  void record_rejection(commerce::RejectedBuy rejection);
+  void record_rejection(commerce::RejectedBuy rejection) override;
 
 private:
   struct Item {

@@ -1,7 +1,6 @@
 #include "store/sqlite_store.h"
 
 #include <chrono>
-#include <filesystem>
 
 namespace harvest::store {
 namespace {
@@ -76,15 +75,21 @@ const char* const kOrderColumns[][2] = {
 
 int64_t col_int(const Statement& s, int c) { return sqlite3_column_int64(s.get(), c); }
 
+// The end of a read: every row was stepped through (SQLITE_DONE), or the error that stopped it.
+Status done(sqlite3* db, int rc) { return rc == SQLITE_DONE ? Status::ok() : Status::error(sqlite3_errmsg(db)); }
+
 }  // namespace
 
-SqliteStore::SqliteStore(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
+SqliteStore::SqliteStore(const std::string& path, Access access) {
+  const int flags = access == Access::read_only ? SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX
+                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     error_ = "cannot open SQLite database '" + path + "': " + (db_ ? sqlite3_errmsg(db_) : "out of memory");
     return;
   }
   sqlite3_busy_timeout(db_, 5000);
+  // WAL lets this connection read beside the writer; the read-write handle made the schema.
+  if (access == Access::read_only) return;
   // WAL: readers never block the writer; synchronous=FULL so a commit is on disk when it returns.
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
                           "CREATE TABLE IF NOT EXISTS streams ("
@@ -168,12 +173,14 @@ std::optional<StreamRecord> SqliteStore::find_stream_by_key(const std::string& s
   return find_stream_where("stream_key", stream_key);
 }
 
-std::vector<StreamRecord> SqliteStore::list_streams() {
+Status SqliteStore::list_streams(std::vector<StreamRecord>& out) {
   std::lock_guard lock(mutex_);
-  std::vector<StreamRecord> out;
+  out.clear();
   Statement s(db_, "SELECT id, stream_key, title, farmer, created_at_ms FROM streams ORDER BY created_at_ms, id");
-  while (s.valid() && sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(read_stream(s));
-  return out;
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(read_stream(s));
+  return done(db_, rc);
 }
 
 Status SqliteStore::save_products(const std::string& stream_id, const std::vector<commerce::Product>& products) {
@@ -208,15 +215,16 @@ Status SqliteStore::save_products(const std::string& stream_id, const std::vecto
   return exec("COMMIT");
 }
 
-std::vector<commerce::Product> SqliteStore::list_products(const std::string& stream_id) {
+Status SqliteStore::list_products(const std::string& stream_id, std::vector<commerce::Product>& out) {
   std::lock_guard lock(mutex_);
-  std::vector<commerce::Product> out;
+  out.clear();
   Statement s(db_,
               "SELECT id, title, price, currency, image, stock_ceiling FROM products WHERE stream_id = ?"
               " ORDER BY position");
-  if (!s.valid()) return out;
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, stream_id);
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
     commerce::Product p;
     p.id = s.text(0);
     p.title = s.text(1);
@@ -226,7 +234,7 @@ std::vector<commerce::Product> SqliteStore::list_products(const std::string& str
     p.stock = col_int(s, 5);
     out.push_back(std::move(p));
   }
-  return out;
+  return done(db_, rc);
 }
 
 Status SqliteStore::save_sale(const std::string& stream_id, const commerce::FlashSale& sale) {
@@ -250,15 +258,16 @@ Status SqliteStore::save_sale(const std::string& stream_id, const commerce::Flas
   return Status::ok();
 }
 
-std::vector<commerce::FlashSale> SqliteStore::list_sales(const std::string& stream_id) {
+Status SqliteStore::list_sales(const std::string& stream_id, std::vector<commerce::FlashSale>& out) {
   std::lock_guard lock(mutex_);
-  std::vector<commerce::FlashSale> out;
+  out.clear();
   Statement s(db_,
               "SELECT id, product_id, price, quantity, per_buyer_limit, started_at_ms, ends_at_ms, ended,"
               " ended_at_ms, end_reason FROM sales WHERE stream_id = ? ORDER BY started_at_ms, id");
-  if (!s.valid()) return out;
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, stream_id);
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
     commerce::FlashSale f;
     f.id = s.text(0);
     f.product_id = s.text(1);
@@ -272,19 +281,20 @@ std::vector<commerce::FlashSale> SqliteStore::list_sales(const std::string& stre
     f.end_reason = s.text(9);
     out.push_back(std::move(f));
   }
-  return out;
+  return done(db_, rc);
 }
 
-std::vector<commerce::Order> SqliteStore::list_orders(const std::string& stream_id) {
+Status SqliteStore::list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) {
   std::lock_guard lock(mutex_);
-  std::vector<commerce::Order> out;
+  out.clear();
   Statement s(db_,
               "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
               " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
               " media_exposure_id FROM orders WHERE stream_id = ? ORDER BY id");
-  if (!s.valid()) return out;
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, stream_id);
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
     commerce::Order o;
     o.id = col_int(s, 0);
     o.stream_id = stream_id;
@@ -304,7 +314,7 @@ std::vector<commerce::Order> SqliteStore::list_orders(const std::string& stream_
     o.media_exposure_id = col_int(s, 14);
     out.push_back(std::move(o));
   }
-  return out;
+  return done(db_, rc);
 }
 
 int64_t SqliteStore::max_order_id() {
@@ -405,22 +415,23 @@ Status SqliteStore::commit_rejections(const std::vector<commerce::RejectedBuy>& 
   return Status::ok();
 }
 
-std::vector<commerce::RejectedBuy> SqliteStore::list_rejections(const std::string& stream_id) {
+Status SqliteStore::list_rejections(const std::string& stream_id, std::vector<commerce::RejectedBuy>& out) {
   std::lock_guard lock(mutex_);
-  std::vector<commerce::RejectedBuy> out;
+  out.clear();
   Statement s(db_,
               "SELECT viewer_id, idempotency_key, reason, at_ms FROM rejections WHERE stream_id = ? ORDER BY at_ms");
-  if (!s.valid()) return out;
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, stream_id);
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
     const auto reason = commerce::rejection_from_name(s.text(2));
     if (!reason) continue;  // written by a newer version: decided again
     out.push_back(commerce::RejectedBuy{stream_id, s.text(0), s.text(1), *reason, col_int(s, 3)});
   }
-  return out;
+  return done(db_, rc);
 }
 
-Status SqliteStore::save_exposure(const commerce::CardExposure& e) {
+Status SqliteStore::save_exposure(const show::CardExposure& e) {
   std::lock_guard lock(mutex_);
   Statement s(db_,
               "INSERT OR REPLACE INTO card_exposures (stream_id, id, session_id, product_id, change_id, shown_pts,"
@@ -441,15 +452,16 @@ Status SqliteStore::save_exposure(const commerce::CardExposure& e) {
   return Status::ok();
 }
 
-std::vector<commerce::CardExposure> SqliteStore::list_exposures() {
+Status SqliteStore::list_exposures(std::vector<show::CardExposure>& out) {
   std::lock_guard lock(mutex_);
-  std::vector<commerce::CardExposure> out;
+  out.clear();
   Statement s(db_,
               "SELECT stream_id, id, session_id, product_id, change_id, shown_pts, shown_pdt_ms, hidden_pts,"
               " hidden_pdt_ms FROM card_exposures ORDER BY id");
-  if (!s.valid()) return out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
-    commerce::CardExposure e;
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    show::CardExposure e;
     e.stream_id = s.text(0);
     e.id = col_int(s, 1);
     e.session_id = s.text(2);
@@ -461,7 +473,7 @@ std::vector<commerce::CardExposure> SqliteStore::list_exposures() {
     if (sqlite3_column_type(s.get(), 8) != SQLITE_NULL) e.hidden_pdt_ms = col_int(s, 8);
     out.push_back(std::move(e));
   }
-  return out;
+  return done(db_, rc);
 }
 
 Status SqliteStore::save_restream(const std::string& stream_id, const std::string& url) {
@@ -480,27 +492,14 @@ Status SqliteStore::save_restream(const std::string& stream_id, const std::strin
   return Status::ok();
 }
 
-std::vector<std::pair<std::string, std::string>> SqliteStore::list_restreams() {
+Status SqliteStore::list_restreams(std::vector<std::pair<std::string, std::string>>& out) {
   std::lock_guard lock(mutex_);
-  std::vector<std::pair<std::string, std::string>> out;
+  out.clear();
   Statement s(db_, "SELECT stream_id, url FROM restreams ORDER BY stream_id");
-  if (!s.valid()) return out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) out.emplace_back(s.text(0), s.text(1));
-  return out;
-}
-
-std::unique_ptr<Store> open_store(const ServerConfig& config, std::string& error) {
-  if (config.store != "sqlite") {
-    error = "store '" + config.store + "' is not available in this build (only 'sqlite')";
-    return nullptr;
-  }
-  const std::string path = (std::filesystem::path(config.data_dir) / "harvest.db").string();
-  auto store = std::make_unique<SqliteStore>(path);
-  if (!store->error().empty()) {
-    error = store->error();
-    return nullptr;
-  }
-  return store;
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.emplace_back(s.text(0), s.text(1));
+  return done(db_, rc);
 }
 
 }  // namespace harvest::store

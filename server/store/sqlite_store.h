@@ -11,29 +11,31 @@ namespace harvest::store {
 
 class SqliteStore final : public Store {
 public:
-  // Opens (creating if needed) `path` and migrates the schema. Check error() afterwards.
-  explicit SqliteStore(const std::string& path);
+  enum class Access { read_write, read_only };
+  // Opens (creating if needed) `path` and migrates the schema; read_only opens an existing
+  // database for reading only (no schema, no order writer). Check error() afterwards.
+  explicit SqliteStore(const std::string& path, Access access = Access::read_write);
   ~SqliteStore() override;
   const std::string& error() const { return error_; }
 
   Status create_stream(const StreamRecord& stream) override;
   std::optional<StreamRecord> find_stream(const std::string& id) override;
   std::optional<StreamRecord> find_stream_by_key(const std::string& stream_key) override;
-  std::vector<StreamRecord> list_streams() override;
+  Status list_streams(std::vector<StreamRecord>& out) override;
 
   Status save_products(const std::string& stream_id, const std::vector<commerce::Product>& products) override;
-  std::vector<commerce::Product> list_products(const std::string& stream_id) override;
+  Status list_products(const std::string& stream_id, std::vector<commerce::Product>& out) override;
   Status save_sale(const std::string& stream_id, const commerce::FlashSale& sale) override;
-  std::vector<commerce::FlashSale> list_sales(const std::string& stream_id) override;
-  std::vector<commerce::Order> list_orders(const std::string& stream_id) override;
+  Status list_sales(const std::string& stream_id, std::vector<commerce::FlashSale>& out) override;
+  Status list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) override;
   int64_t max_order_id() override;
   Status commit_orders(const std::vector<commerce::Order>& orders) override;
   Status commit_rejections(const std::vector<commerce::RejectedBuy>& rejections) override;
-  std::vector<commerce::RejectedBuy> list_rejections(const std::string& stream_id) override;
-  Status save_exposure(const commerce::CardExposure& exposure) override;
-  std::vector<commerce::CardExposure> list_exposures() override;
+  Status list_rejections(const std::string& stream_id, std::vector<commerce::RejectedBuy>& out) override;
+  Status save_exposure(const show::CardExposure& exposure) override;
+  Status list_exposures(std::vector<show::CardExposure>& out) override;
   Status save_restream(const std::string& stream_id, const std::string& url) override;
-  std::vector<std::pair<std::string, std::string>> list_restreams() override;
+  Status list_restreams(std::vector<std::pair<std::string, std::string>>& out) override;
 
   sqlite3* handle() { return db_; }
 

@@ -6,13 +6,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "media/hls/hls_routes.h"
+#include "api/hls_files.h"
 #include "media/hls/hls_writer.h"
 #include "media/hls/playlist.h"
 #include "media/hls/playlist_file.h"
 #include "support/temp_dir.h"
 
 using namespace harvest::media::hls;
+using harvest::api::is_servable_hls_path;
 namespace fs = std::filesystem;
 
 namespace {

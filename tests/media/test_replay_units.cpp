@@ -7,7 +7,7 @@
 #include "media/hls/hls_writer.h"
 #include "media/hls/playlist.h"
 #include "media/hls/replay_library.h"
-#include "realtime/replays_api.h"
+#include "api/replays.h"
 #include "support/temp_dir.h"
 
 using namespace harvest::media::hls;
@@ -91,7 +91,7 @@ TEST_CASE("a recording keeps every segment of the session beyond the live window
   CHECK_FALSE(lib.find("s1", "1000")->live);
 
   SECTION("chapters sit on the replay's timeline, gaps between reconnects removed") {
-    harvest::commerce::CardExposure e;
+    harvest::show::CardExposure e;
     e.stream_id = "s1";
     e.session_id = "1000";
     e.product_id = "pear";
@@ -100,7 +100,7 @@ TEST_CASE("a recording keeps every segment of the session beyond the live window
     e.hidden_pdt_ms = 2'000'500;  // after the reconnect: 3 s of the first session + 0.5 s
     auto other = e;
     other.session_id = "999";
-    auto chapters = harvest::realtime::replay_chapters({e, other}, "1000", *lib.playlist("s1", "1000"),
+    auto chapters = harvest::api::replay_chapters({e, other}, "1000", *lib.playlist("s1", "1000"),
                                                        {{"pear", "Pears"}});
     REQUIRE(chapters.size() == 1);
     CHECK(chapters[0]["title"] == "Pears");

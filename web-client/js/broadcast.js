@@ -13,9 +13,9 @@ const state = {
   facing: 'user',
   stream: null,
   micOn: true,
-  ingest: null,  // {stream_key, rtmp_url, srt_url, whip_url}
+  ingest: null,  // {stream_key, rtmp_url, srt_url, whip_url?}: whip_url only where the server has /whip
   revealed: false,
-  whip: false,
+  whip: false,  // the server advertised a whip_url
   pc: null,
   resource: null,
   publish: 'idle',  // idle | connecting | live | failed
@@ -92,7 +92,7 @@ function ingestFromKey(key) {
     stream_key: key,
     rtmp_url: `rtmp://${host}:1935/live/${key}`,
     srt_url: `srt://${host}:9000?streamid=#!::r=live/${key},m=publish`,
-    whip_url: `${location.origin}/whip/${encodeURIComponent(streamId)}`,
+    // No whip_url: the page cannot know that the server has a /whip route; only the server says so.
   };
 }
 
@@ -104,6 +104,7 @@ async function loadIngest() {
   else if (key) state.ingest = ingestFromKey(key);
   else state.ingest = null;
   renderDetails();
+  renderWhip();
 }
 
 $('#key-form').addEventListener('submit', async (e) => {
@@ -153,14 +154,10 @@ $('#copy-key').addEventListener('click', async () => {
 
 // ---------- WHIP ----------
 
-async function detectWhip() {
-  try {
-    // An OPTIONS probe: 404 means no such route; anything else means the endpoint exists.
-    const res = await fetch(`/whip/${encodeURIComponent(streamId)}`, { method: 'OPTIONS' });
-    state.whip = res.status !== 404;
-  } catch {
-    state.whip = false;
-  }
+// The server advertises whip_url only when its /whip route exists (DESIGN "Round 2"); without
+// one the button stays disabled and the note says to use an encoder app.
+function renderWhip() {
+  state.whip = Boolean(state.ingest?.whip_url);
   $('#whip-note').hidden = state.whip;
   renderControls();
 }
@@ -180,7 +177,7 @@ function waitIceGathering(pc, timeoutMs = 3000) {
 }
 
 async function goLive() {
-  if (!state.stream || !state.ingest) return;
+  if (!state.stream || !state.ingest || !state.whip) return;
   state.publish = 'connecting';
   renderControls();
   try {
@@ -197,7 +194,7 @@ async function goLive() {
     });
     await pc.setLocalDescription(await pc.createOffer());
     await waitIceGathering(pc);
-    const url = state.ingest.whip_url || `/whip/${encodeURIComponent(streamId)}`;
+    const url = state.ingest.whip_url;
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/sdp', authorization: `Bearer ${state.ingest.stream_key}` },
@@ -263,4 +260,4 @@ onLanguageChange(() => {
 renderControls();
 startCamera();
 loadIngest();
-detectWhip();
+renderWhip();

@@ -8,16 +8,17 @@
 #include <memory>
 
 #include "commerce/commerce_service.h"
-#include "commerce/exposure_timeline.h"
+#include "show/exposure_timeline.h"
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
 #include "realtime/http_server.h"
-#include "realtime/report.h"
+#include "commerce/report.h"
 #include "realtime/rooms.h"
 #include "store/order_writer.h"
 #include "store/sqlite_store.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
+#include "store_reads.h"
 
 using namespace harvest;
 using nlohmann::json;
@@ -36,9 +37,9 @@ struct Services {
     commerce = std::make_unique<commerce::CommerceService>(store, *writer);
     access.token_secret = "attribution-test-secret";
     rooms = std::make_unique<realtime::RoomService>(loop, *http, *streams, access, *commerce);
-    timeline.restore(store.list_exposures());
-    timeline.set_on_change([this](const commerce::CardExposure& e) { REQUIRE(store.save_exposure(e)); });
-    rooms->set_card_timeline(&timeline);
+    timeline.restore(test::exposures_of(store));
+    timeline.set_on_change([this](const show::CardExposure& e) { REQUIRE(store.save_exposure(e)); });
+    rooms->selling().set_card_timeline(&timeline);
     rooms->start();
   }
   ~Services() { writer.reset(); }
@@ -63,20 +64,20 @@ struct Services {
     std::vector<commerce::Order> orders;
     const bool ok = test::wait_until([&] {
       loop.run_pending();
-      orders = store.list_orders(stream);
+      orders = test::orders_of(store, stream);
       return orders.size() >= n;
     });
     REQUIRE(ok);
     return orders;
   }
   json report(const std::string& stream) {
-    realtime::ReportInput in;
+    commerce::ReportInput in;
     in.stream_id = stream;
-    in.orders = store.list_orders(stream);
+    in.orders = test::orders_of(store, stream);
     in.exposures = timeline.exposures(stream);
-    in.catalog = rooms->products_json(stream);
-    in.peak_viewers_by_minute = rooms->peak_viewers_by_minute(stream);
-    return realtime::build_report(in);
+    in.catalog = rooms->selling().products(stream);
+    in.peak_viewers_by_minute = rooms->monitor().peak_viewers_by_minute(stream);
+    return commerce::build_report(in);
   }
 
   store::SqliteStore store;
@@ -84,7 +85,7 @@ struct Services {
   std::unique_ptr<StreamRegistry> streams;
   realtime::AccessConfig access;
   std::unique_ptr<realtime::HttpServer> http;
-  commerce::ExposureTimeline timeline;
+  show::ExposureTimeline timeline;
   std::unique_ptr<store::OrderWriter> writer;
   std::unique_ptr<commerce::CommerceService> commerce;
   std::unique_ptr<realtime::RoomService> rooms;
@@ -121,8 +122,8 @@ TEST_CASE("attribution: orders by media_time and replay buys and report survive 
     StreamState* st = nullptr;
     REQUIRE(s.streams->create("attribution", "farmer", st));
     stream = st->record.id;
-    REQUIRE(s.rooms->replace_catalog(stream, catalog()));
-    REQUIRE(s.rooms->show_card(stream, "crab"));  // room state: crab on screen now
+    REQUIRE(s.rooms->selling().replace_catalog(stream, catalog()));
+    REQUIRE(s.rooms->stage().show_card(stream, "crab", "bottom"));  // room state: crab on screen now
 
     // The media side reports: pear on the video 10-20 s, crab from 30 s (still open).
     s.timeline.card_shown(stream, "live-1", "pear", 1, 10.0, 1'000'000);
@@ -197,7 +198,7 @@ TEST_CASE("attribution: orders by media_time and replay buys and report survive 
   s.buy(viewer, "after-restart", "pear", 55.0);
   const auto orders = s.wait_orders(stream, 6);
   CHECK(by_key(orders, "after-restart").media_exposure_id == 3);
-  CHECK(s.store.list_exposures().size() == 3);
+  CHECK(test::exposures_of(s.store).size() == 3);
   s.rooms->on_close(viewer);
 }
 
@@ -207,7 +208,7 @@ TEST_CASE("attribution: bad replay ids are refused") {
   StreamState* st = nullptr;
   REQUIRE(s.streams->create("replays", "farmer", st));
   const std::string stream = st->record.id;
-  REQUIRE(s.rooms->replace_catalog(stream, catalog()));
+  REQUIRE(s.rooms->selling().replace_catalog(stream, catalog()));
   for (const std::string& bad : {std::string("UPPER"), std::string("a/b"), std::string(65, 'a'), std::string("sp ace"), std::string("x_y")}) {
     const auto c = s.connect(stream, "viewer-dddd4", bad);
     CHECK(s.streams->find(stream)->viewers == 0);  // not in the room

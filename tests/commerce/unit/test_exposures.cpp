@@ -4,14 +4,15 @@
 
 #include <filesystem>
 
-#include "commerce/exposure_timeline.h"
-#include "realtime/report.h"
+#include "show/exposure_timeline.h"
+#include "commerce/report.h"
 #include "store/sqlite_store.h"
 #include "support/temp_dir.h"
+#include "store_reads.h"
 
 using namespace harvest;
-using commerce::CardExposure;
-using commerce::ExposureTimeline;
+using show::CardExposure;
+using show::ExposureTimeline;
 
 TEST_CASE("exposures: open and close and card_at edges") {
   ExposureTimeline tl;
@@ -105,7 +106,7 @@ commerce::Order order(int64_t id, const std::string& product, int64_t total, int
 }  // namespace
 
 TEST_CASE("report: per exposure and per minute and live vs replay") {
-  realtime::ReportInput in;
+  commerce::ReportInput in;
   in.stream_id = "s";
   CardExposure pear;
   pear.stream_id = "s";
@@ -124,7 +125,10 @@ TEST_CASE("report: per exposure and per minute and live vs replay") {
   crab.shown_pdt_ms = 120'000;
   crab.hidden_pdt_ms.reset();
   in.exposures = {pear, crab};
-  in.catalog = nlohmann::json::array({{{"id", "pear"}, {"title", "Pear"}}});
+  commerce::Product pear_product;
+  pear_product.id = "pear";
+  pear_product.title = "Pear";
+  in.catalog = {pear_product};
   in.orders = {
       order(1, "pear", 3990, 61'000, 15.0, 1, "pear"),          // in the pear exposure both ways
       order(2, "pear", 3990, 119'000, 69.0, 1, "pear"),         // same, still minute 1
@@ -134,7 +138,7 @@ TEST_CASE("report: per exposure and per minute and live vs replay") {
       order(6, "crab", 8800, 200'500, std::nullopt, 0, "crab"), // no media_time
   };
   in.peak_viewers_by_minute = {{60'000, 3}, {180'000, 7}};
-  const auto r = realtime::build_report(in);
+  const auto r = commerce::build_report(in);
   CHECK(r["gmv"] == 3990 * 4 + 8800 * 2);
   CHECK(r["orders"] == 6);
   CHECK(r["live"]["orders"] == 5);
@@ -198,14 +202,14 @@ TEST_CASE("store: card exposures and replay orders survive reopening") {
   }
   store::SqliteStore db(path);
   REQUIRE(db.error().empty());
-  const auto all = db.list_exposures();
+  const auto all = test::exposures_of(db);
   REQUIRE(all.size() == 1);
   CHECK(all[0].session_id == "live-1");
   CHECK(all[0].change_id == 7);
   CHECK(all[0].shown_pts == 1.5);
   CHECK(all[0].hidden_pts == 9.25);
   CHECK(all[0].hidden_pdt_ms == 9000);
-  const auto orders = db.list_orders("s");
+  const auto orders = test::orders_of(db, "s");
   REQUIRE(orders.size() == 1);
   CHECK(orders[0].replay_session == "live-1");
   CHECK(orders[0].media_exposure_id == 1);

@@ -11,6 +11,7 @@
 #include "store/sqlite_store.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
+#include "store_reads.h"
 
 using namespace harvest;
 
@@ -68,7 +69,7 @@ TEST_CASE("order writer: commits in groups and acknowledges on the loop") {
     CHECK(db.max_order_id() == 500);
   }
   store::SqliteStore reopened(path);
-  auto orders = reopened.list_orders("s1");
+  auto orders = test::orders_of(reopened, "s1");
   REQUIRE(orders.size() == 500);
   CHECK(orders[1].media_time == Approx(1.25));
   CHECK_FALSE(orders[0].media_time);
@@ -84,7 +85,7 @@ TEST_CASE("store: products, sales round-trip") {
   p.stock = 120;
   p.image = "/x.png";
   REQUIRE(db.save_products("s1", {p}));
-  auto products = db.list_products("s1");
+  auto products = test::products_of(db, "s1");
   REQUIRE(products.size() == 1);
   CHECK(products[0].title == p.title);
   CHECK(products[0].stock == 120);
@@ -97,7 +98,7 @@ TEST_CASE("store: products, sales round-trip") {
   s.ended = true;
   s.end_reason = "stopped";
   REQUIRE(db.save_sale("s1", s));
-  auto sales = db.list_sales("s1");
+  auto sales = test::sales_of(db, "s1");
   REQUIRE(sales.size() == 1);
   CHECK(sales[0].ended);
   CHECK(sales[0].end_reason == "stopped");
@@ -114,18 +115,18 @@ TEST_CASE("order writer: final rejections are written as idempotency records and
     writer.record_rejection({"s1", "v1", "k1", commerce::Rejection::sold_out, 10});
     writer.record_rejection({"s1", "v2", "k9", commerce::Rejection::limit_reached, 11});
     writer.record_rejection({"s2", "v1", "k1", commerce::Rejection::sale_ended, 12});
-    REQUIRE(test::wait_until([&] { return db.list_rejections("s1").size() == 2; }));
+    REQUIRE(test::wait_until([&] { return test::rejections_of(db, "s1").size() == 2; }));
     // The first answer stays: a second record for the same key is ignored.
     writer.record_rejection({"s1", "v1", "k1", commerce::Rejection::invalid, 13});
   }  // the writer drains its queue before it stops
   store::SqliteStore reopened(path);
-  auto s1 = reopened.list_rejections("s1");
+  auto s1 = test::rejections_of(reopened, "s1");
   REQUIRE(s1.size() == 2);
   CHECK(s1[0].viewer_id == "v1");
   CHECK(s1[0].idempotency_key == "k1");
   CHECK(s1[0].reason == commerce::Rejection::sold_out);
   CHECK(s1[1].reason == commerce::Rejection::limit_reached);
-  auto s2 = reopened.list_rejections("s2");
+  auto s2 = test::rejections_of(reopened, "s2");
   REQUIRE(s2.size() == 1);
   CHECK(s2[0].reason == commerce::Rejection::sale_ended);
 }

@@ -5,14 +5,14 @@
 // apart from <hls_root>, which is emptied at every start).
 #include <string>
 
-#include "realtime/router.h"
+#include "api/common.h"
 
-namespace harvest::media::hls {
+namespace harvest::api {
 
-void register_hls_routes(realtime::Router& router, std::string hls_root, std::string replay_root);
+void register_hls_routes(Router& router, std::string hls_root, std::string replay_root);
 
 // True if `file` is a safe relative path of playlist/segment names: [A-Za-z0-9._-] segments
 // separated by '/', no "..", ending in .m3u8, .ts, .m4s or .mp4.
 bool is_servable_hls_path(const std::string& file);
 
-}  // namespace harvest::media::hls
+}  // namespace harvest::api

@@ -2,10 +2,10 @@
 // The media link: card changes from the rooms drive the video, and the video's first frame of
 // each change goes back to the room, the exposure timeline and the playlist. Loop thread only.
 //
-//   RoomService ─on_card_change─► CardLink ─add-cue─► productcue (passthrough, after h264parse)
+//   CardStage (rooms) ─on_card_change─► CardLink ─add-cue─► productcue (passthrough, after h264parse)
 //                                    ▲                    │ SEI in the access unit
 //                                    └─productcue-inserted┘ (bus → loop)
-//   then: RoomService::card_presented (card.shown/hidden amended with pts + program_date_time),
+//   then: CardStage::card_presented (card.shown/hidden amended with pts + program_date_time),
 //         ExposureTimeline::card_shown/card_hidden, HlsWriter EXT-X-DATERANGE.
 //
 // Changes made while the stream has no running pipeline (offline, waiting for a publisher, or
@@ -24,25 +24,28 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "commerce/exposure_timeline.h"
+#include "show/exposure_timeline.h"
 #include "core/event_loop.h"
 #include "media/burned/burned_branch.h"
 #include "media/burned/burned_ladder.h"
 #include "media/ingest/ingest_manager.h"
 #include "media/restream/restream.h"
-#include "realtime/rooms.h"
+#include "show/card.h"
 
-namespace harvest::media {
+namespace harvest::show {
 
 // mpegtsmux's PTS for running time 0, in seconds.
 constexpr double kMpegTsPtsOffsetS = 3600.0;
 double pts_seconds_of_running_time(uint64_t running_time_ns);
 
-class CardLink final : public realtime::CardListener, public IngestObserver {
+class CardLink final : public CardListener, public media::IngestObserver {
 public:
+  using IngestManager = media::IngestManager;
+  using PublishSession = media::PublishSession;
   struct Options {
     bool burned_in = true;  // a burned-in rendition per live stream (/hls/{id}/burned/)
     int burned_bitrate_kbps = 0;  // 0: from the source size
@@ -52,15 +55,15 @@ public:
     std::function<std::string(const std::string& url)> image_file;
     std::vector<int> burned_ladder;  // rung heights (--burned-ladder); empty: no ladder
   };
-  CardLink(EventLoop& loop, realtime::RoomService& rooms, IngestManager& ingest, commerce::ExposureTimeline& exposures,
+  CardLink(EventLoop& loop, CardStage& stage, IngestManager& ingest, ExposureTimeline& exposures,
            Options options);
   ~CardLink() override;
   CardLink(const CardLink&) = delete;
   CardLink& operator=(const CardLink&) = delete;
 
-  // realtime::CardListener
-  void on_card_change(const realtime::CardEvent& event) override;
-  void on_card_update(const realtime::CardUpdate& update) override;
+  // CardListener
+  void on_card_change(const CardEvent& event) override;
+  void on_card_update(const CardUpdate& update) override;
   // IngestObserver
   void on_session_media(const std::string& stream_id, const std::string& live_session,
                         const std::shared_ptr<PublishSession>& session, bool new_live_session) override;
@@ -88,7 +91,7 @@ private:
     bool shown = true;
     std::string product_id;
     std::string slot;
-    nlohmann::json card;  // the room's card (card_json), shown only; kept current by on_card_update
+    std::optional<Card> card;  // shown only; kept current by on_card_update
   };
   struct StreamLink {
     std::string live_session;
@@ -99,15 +102,15 @@ private:
     std::map<std::string, uint64_t> on_video;  // shown on the video in this live session
     std::map<std::string, std::string> open_ranges;  // product -> DATERANGE id
     // Burned-in rendition of the current publisher session.
-    std::unique_ptr<hls::HlsWriter> burned_writer;
-    std::unique_ptr<BurnedBranch> burned;
-    std::unique_ptr<BurnedLadder> ladder;  // rungs of the burned-in rendition (options_.burned_ladder)
+    std::unique_ptr<media::hls::HlsWriter> burned_writer;
+    std::unique_ptr<media::BurnedBranch> burned;
+    std::unique_ptr<media::BurnedLadder> ladder;  // rungs of the burned-in rendition (options_.burned_ladder)
     std::weak_ptr<PublishSession> burned_session;
     bool burned_begun = false;
     uint64_t burned_dropped_logged = 0;
     // Restream of the burned-in rendition; kept while the stream has had a target (its taps
     // stay in the session's pipeline after a DELETE, see restream.h).
-    std::unique_ptr<Restream> restream;
+    std::unique_ptr<media::Restream> restream;
     std::map<std::string, std::string> burned_cards;  // product -> overlay card JSON last given
   };
 
@@ -127,10 +130,10 @@ private:
 
   EventLoop& loop_;
   Options options_;
-  realtime::RoomService& rooms_;
+  CardStage& stage_;
   IngestManager& ingest_;
-  commerce::ExposureTimeline& exposures_;
+  ExposureTimeline& exposures_;
   std::map<std::string, StreamLink> links_;
 };
 
-}  // namespace harvest::media
+}  // namespace harvest::show

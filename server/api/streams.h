@@ -2,11 +2,9 @@
 // HTTP API for streams: create (admin), list, state. See DESIGN.md "HTTP".
 #include <string>
 
-#include "core/stream_registry.h"
-#include "realtime/access.h"
-#include "realtime/router.h"
+#include "api/common.h"
 
-namespace harvest::realtime {
+namespace harvest::api {
 
 // The ports and host the URLs handed to farmers and viewers point at. Filled in by the App
 // once the listeners know their (possibly picked) ports.
@@ -24,4 +22,4 @@ void register_stream_routes(Router& router, StreamRegistry& streams, const Acces
 // The host name part of a Host header ("a.b:8080" -> "a.b", "[::1]:80" -> "[::1]").
 std::string host_without_port(const std::string& host_header);
 
-}  // namespace harvest::realtime
+}  // namespace harvest::api

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-namespace harvest::commerce {
+namespace harvest::show {
 
 class CardTimeline {
 public:
@@ -28,4 +28,4 @@ public:
   }
 };
 
-}  // namespace harvest::commerce
+}  // namespace harvest::show

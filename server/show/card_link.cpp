@@ -1,4 +1,4 @@
-#include "media/card_link.h"
+#include "show/card_link.h"
 
 #include <unistd.h>
 
@@ -13,7 +13,13 @@
 #include "media/ingest/publish_session.h"
 #include "media/ingest/stream_pipeline.h"
 
-namespace harvest::media {
+namespace harvest::show {
+
+namespace hls = media::hls;
+using media::BurnedBranch;
+using media::BurnedLadder;
+using media::Restream;
+using media::mask_restream_url;
 
 namespace {
 // "x,y,width,height" of a productoverlay-card message (where the card is drawn, frame pixels).
@@ -38,10 +44,10 @@ double pts_seconds_of_running_time(uint64_t running_time_ns) {
   return kMpegTsPtsOffsetS + static_cast<double>(running_time_ns / 1000) / 1e6;
 }
 
-CardLink::CardLink(EventLoop& loop, realtime::RoomService& rooms, IngestManager& ingest,
-                   commerce::ExposureTimeline& exposures, Options options)
-    : loop_(loop), options_(options), rooms_(rooms), ingest_(ingest), exposures_(exposures) {
-  rooms_.add_card_listener(this);
+CardLink::CardLink(EventLoop& loop, CardStage& stage, IngestManager& ingest,
+                   show::ExposureTimeline& exposures, Options options)
+    : loop_(loop), options_(options), stage_(stage), ingest_(ingest), exposures_(exposures) {
+  stage_.add_card_listener(this);
   ingest_.set_observer(this);
 }
 
@@ -57,10 +63,10 @@ bool CardLink::media_flowing(StreamLink& link, const std::string& stream_id) con
   return s && !s->ended.load() && ingest_.current_session(stream_id) == s && s->pipeline() != nullptr;
 }
 
-void CardLink::on_card_change(const realtime::CardEvent& event) {
+void CardLink::on_card_change(const CardEvent& event) {
   StreamLink& link = links_[event.stream_id];
   Change change{event.change_id, event.shown, event.product_id, event.slot,
-                event.shown ? event.card : nlohmann::json()};
+                event.shown ? event.card : std::nullopt};
   if (event.shown) link.visible[event.product_id] = change;
   else link.visible.erase(event.product_id);
   if (media_flowing(link, event.stream_id) && cue(event.stream_id, link, change)) return;
@@ -120,27 +126,23 @@ void CardLink::apply_pending(const std::string& stream_id, StreamLink& link) {
 nlohmann::json CardLink::overlay_card(const StreamLink& link, const std::string& stream_id, const Change& change,
                                       bool log_problems) const {
   nlohmann::json card = {{"product_id", change.product_id}, {"slot", change.slot.empty() ? "bottom" : change.slot}};
-  const nlohmann::json& c = change.card;
-  if (!c.is_object()) return card;
-  auto integer = [&c](const char* k) { return c.contains(k) && c[k].is_number_integer() && c[k].get<int64_t>() >= 0; };
-  if (c.contains("title") && c["title"].is_string()) card["title"] = c["title"];
+  if (!change.card) return card;
+  const Card& c = *change.card;
+  card["title"] = c.title;
   // While a flash sale runs the card shows its price, what is left of it and a countdown.
-  const bool sale = integer("sale_price");
-  if (sale) card["price"] = c["sale_price"];
-  else if (integer("price")) card["price"] = c["price"];
-  if (c.contains("currency") && c["currency"].is_string()) card["currency"] = c["currency"];
-  card["stock"] = integer("stock") ? c["stock"] : nlohmann::json(nullptr);
-  if (sale && integer("sale_left") && (!integer("stock") || c["sale_left"] < c["stock"])) card["stock"] = c["sale_left"];
-  card["sold"] = integer("sold") ? c["sold"] : nlohmann::json(nullptr);
+  card["price"] = c.sale ? c.sale->price : c.price;
+  card["currency"] = c.currency;
+  card["stock"] = c.sale && c.sale->left < c.stock ? c.sale->left : c.stock;
+  card["sold"] = c.sold;
   card["sale_ends_at"] = nullptr;
-  if (auto session = link.burned_session.lock(); sale && session && integer("sale_ends_at")) {
+  if (auto session = link.burned_session.lock(); c.sale && session) {
     // Running time 0 of the session is wall time epoch_wall_ms (the playlist's PDT mapping), so
     // the countdown reaches 00:00 on the frame whose program date time is the sale's end.
     const int64_t epoch = session->epoch_wall_ms.load();
-    if (epoch > 0) card["sale_ends_at"] = static_cast<double>(std::max<int64_t>(0, c["sale_ends_at"].get<int64_t>() - epoch)) / 1000.0;
+    if (epoch > 0) card["sale_ends_at"] = static_cast<double>(std::max<int64_t>(0, c.sale->ends_at_ms - epoch)) / 1000.0;
   }
-  if (c.contains("image") && c["image"].is_string() && !c["image"].get<std::string>().empty()) {
-    const std::string url = c["image"];
+  if (!c.image.empty()) {
+    const std::string& url = c.image;
     const std::string file = options_.image_file ? options_.image_file(url) : std::string();
     if (!file.empty() && ::access(file.c_str(), R_OK) == 0) {
       card["image"] = file;
@@ -155,7 +157,7 @@ nlohmann::json CardLink::overlay_card(const StreamLink& link, const std::string&
   return card;
 }
 
-void CardLink::on_card_update(const realtime::CardUpdate& update) {
+void CardLink::on_card_update(const CardUpdate& update) {
   auto it = links_.find(update.stream_id);
   if (it == links_.end()) return;
   StreamLink& link = it->second;
@@ -367,7 +369,7 @@ void CardLink::presented(const std::string& stream_id, StreamLink& link, const C
   const double pts = pts_seconds_of_running_time(running_time_ns);
   const int64_t pdt = writer != nullptr ? writer->program_date_time_ms(running_time_ns).value_or(now_ms()) : now_ms();
   const std::string pdt_text = hls::format_iso8601_ms(pdt);
-  rooms_.card_presented(stream_id, change.change_id, pts, pdt_text);
+  stage_.card_presented(stream_id, change.change_id, pts, pdt_text);
   if (change.shown) {
     // A product shows in one slot at a time; a re-show closes the previous exposure first.
     if (link.on_video.count(change.product_id) != 0) {
@@ -451,4 +453,4 @@ void CardLink::on_live_session_ended(const std::string& stream_id, const std::st
   link.live_session.clear();
 }
 
-}  // namespace harvest::media
+}  // namespace harvest::show

@@ -1,55 +1,9 @@
-#include "realtime/commerce_api.h"
+#include "api/metrics.h"
 
-#include <map>
-#include <nlohmann/json.hpp>
-#include <set>
-
-#include "commerce/product_validation.h"
 #include "core/metrics.h"
-#include "realtime/protocol.h"
-#include "realtime/report.h"
 
-namespace harvest::realtime {
+namespace harvest::api {
 namespace {
-
-using nlohmann::json;
-
-int64_t now_s() { return now_ms() / 1000; }
-
-// A JSON integer as int64_t; an unsigned one past its range stays out of range instead of wrapping.
-int64_t saturated_int64(const json& v) {
-  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return INT64_MAX;
-  return v.get<int64_t>();
-}
-
-// RFC 4180: quote every text field, double the quotes inside. A leading =,+,-,@ is prefixed with
-// ' so spreadsheets do not run it as a formula.
-std::string csv_text(const std::string& s) {
-  std::string out = "\"";
-  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) out += '\'';
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
-std::string orders_csv(const std::vector<commerce::Order>& orders) {
-  std::string out =
-      "order_id,stream,viewer_id,idempotency_key,product_id,qty,unit_price,total,currency,media_time,"
-      "card_product_id,media_card_product_id,sale_id,server_time,replay_session,media_exposure_id\r\n";
-  for (const auto& o : orders) {
-    out += std::to_string(o.id) + "," + csv_text(o.stream_id) + "," + csv_text(o.viewer_id) + "," +
-           csv_text(o.idempotency_key) + "," + csv_text(o.product_id) + "," + std::to_string(o.qty) + "," +
-           std::to_string(o.unit_price) + "," + std::to_string(o.total) + "," + csv_text(o.currency) + "," +
-           (o.media_time ? json(*o.media_time).dump() : std::string()) + "," + csv_text(o.card_product_id) + "," +
-           csv_text(o.media_card_product_id) + "," + csv_text(o.sale_id) + "," + std::to_string(o.server_time_ms) + "," +
-           csv_text(o.replay_session) + "," + (o.media_exposure_id != 0 ? std::to_string(o.media_exposure_id) : "") +
-           "\r\n";
-  }
-  return out;
-}
 
 std::string label_escape(const std::string& s) {
   std::string out;
@@ -115,99 +69,8 @@ void render_ingest_metrics(std::string& out, const std::vector<const StreamState
 
 }  // namespace
 
-std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out) {
-  const json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("products") || !doc["products"].is_array())
-    return "body must be {\"products\": [...]}";
-  if (doc["products"].size() > 500) return "at most 500 products";
-  std::set<std::string> seen;
-  for (const auto& p : doc["products"]) {
-    if (!p.is_object()) return "each product must be an object";
-    commerce::Product prod;
-    const json id = p.value("id", json());
-    if (!id.is_string() || !is_token_chars(id.get_ref<const std::string&>(), 1, 64))
-      return "'id' must be 1-64 characters [A-Za-z0-9_-]";
-    prod.id = id.get<std::string>();
-    if (!seen.insert(prod.id).second) return "duplicate product id '" + prod.id + "'";
-    // JSON types here; what the values may be is commerce's rule (validate_product).
-    const json title = p.value("title", json());
-    const json price = p.value("price", json());
-    const json currency = p.value("currency", json("CNY"));
-    const json stock = p.value("stock", json(0));
-    const json image = p.value("image", json(""));
-    if (!title.is_string()) return "'title' of '" + prod.id + "' must be a string";
-    if (!price.is_number_integer()) return "'price' of '" + prod.id + "' must be an integer number of fen";
-    if (!currency.is_string()) return "'currency' must be an ISO 4217 code such as \"CNY\"";
-    if (!stock.is_number_integer()) return "'stock' of '" + prod.id + "' must be an integer";
-    if (!image.is_string()) return "'image' of '" + prod.id + "' must be a URL string";
-    prod.title = title.get<std::string>();
-    prod.price = saturated_int64(price);
-    prod.currency = currency.get<std::string>();
-    prod.stock = saturated_int64(stock);
-    prod.image = image.get<std::string>();
-    if (auto err = commerce::validate_product(prod); !err.empty()) return err;
-    out.push_back(std::move(prod));
-  }
-  return {};
-}
-
-void register_commerce_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
-                              RoomService& rooms, store::Store& store,
-                              const commerce::ExposureTimeline* exposures) {
-  router.add("GET", "/api/streams/{id}/products", [&streams, &rooms](const HttpRequest& req) {
-    const std::string& id = req.params.at("id");
-    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
-    return HttpResponse::json(200, json{{"stream", id}, {"products", rooms.products_json(id)}}.dump());
-  });
-
-  router.add("PUT", "/api/streams/{id}/products", [&streams, &access, &rooms](const HttpRequest& req) {
-    const std::string& id = req.params.at("id");
-    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
-    if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
-      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
-    std::vector<commerce::Product> products;
-    if (auto err = parse_catalog(req.body, products); !err.empty()) return HttpResponse::error(400, "invalid", err);
-    if (auto st = rooms.replace_catalog(id, std::move(products)); !st)
-      return HttpResponse::error(500, "internal", "could not store the catalog");
-    return HttpResponse::json(200, json{{"stream", id}, {"products", rooms.products_json(id)}}.dump());
-  });
-
-  router.add("GET", "/api/streams/{id}/orders", [&streams, &access, &store](const HttpRequest& req) {
-    const std::string& id = req.params.at("id");
-    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
-    if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
-      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
-    const auto orders = store.list_orders(id);
-    auto fmt = req.query.find("format");
-    if (fmt != req.query.end() && fmt->second == "csv") {
-      HttpResponse r = HttpResponse::text(200, orders_csv(orders), "text/csv; charset=utf-8");
-      r.headers.emplace_back("Content-Disposition", "attachment; filename=\"orders-" + id + ".csv\"");
-      return r;
-    }
-    json list = json::array();
-    for (const auto& o : orders) list.push_back(order_json(o));
-    return HttpResponse::json(200, json{{"stream", id}, {"count", orders.size()}, {"orders", list}}.dump());
-  });
-
-  router.add("GET", "/api/streams/{id}/report", [&streams, &access, &store, &rooms, exposures](const HttpRequest& req) {
-    const std::string& id = req.params.at("id");
-    const StreamState* s = streams.find(id);
-    if (s == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
-    if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
-      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
-    ReportInput in;
-    in.stream_id = id;
-    in.orders = store.list_orders(id);
-    if (exposures != nullptr) in.exposures = exposures->exposures(id);
-    in.catalog = rooms.products_json(id);
-    in.viewers = s->viewers;
-    in.peak_viewers = s->peak_viewers;
-    in.peak_viewers_by_minute = rooms.peak_viewers_by_minute(id);
-    const json out = build_report(in);
-    return HttpResponse::json(200, out.dump());
-  });
-
-  router.add("GET", "/metrics", [&streams, &rooms](const HttpRequest&) {
+void register_metrics_route(Router& router, StreamRegistry& streams, const realtime::Audience& audience) {
+  router.add("GET", "/metrics", [&streams, &audience](const HttpRequest&) {
     auto& m = metrics();
     std::string out;
     const auto all = streams.all();
@@ -255,7 +118,7 @@ void register_commerce_routes(Router& router, StreamRegistry& streams, const Acc
     counter(out, "harvest_gmv_fen_total", "Gross merchandise value of confirmed orders (fen, all currencies).",
             "counter", std::to_string(m.gmv_fen.load()));
     counter(out, "harvest_ws_connections", "Open websocket connections.", "gauge",
-            std::to_string(rooms.connection_count()));
+            std::to_string(audience.connection_count()));
     counter(out, "harvest_ws_messages_in_total", "Websocket messages received.", "counter",
             std::to_string(m.ws_messages_in.load()));
     counter(out, "harvest_ws_messages_out_total", "Websocket messages delivered to sockets.", "counter",
@@ -277,4 +140,4 @@ void register_commerce_routes(Router& router, StreamRegistry& streams, const Acc
   });
 }
 
-}  // namespace harvest::realtime
+}  // namespace harvest::api

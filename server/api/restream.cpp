@@ -1,20 +1,16 @@
-#include "media/restream/restream_routes.h"
+#include "api/restream.h"
 
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/log.h"
-#include "media/card_link.h"
 #include "media/restream/restream.h"
 
-namespace harvest::media {
+namespace harvest::api {
 namespace {
 
 using nlohmann::json;
-using realtime::HttpRequest;
-using realtime::HttpResponse;
-
-int64_t now_s() { return now_ms() / 1000; }
+using show::CardLink;
 
 json status_body(const std::string& id, const CardLink& link) {
   return json{{"stream", id}, {"restream", link.restream_status(id)}};
@@ -22,17 +18,12 @@ json status_body(const std::string& id, const CardLink& link) {
 
 }  // namespace
 
-void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
-                              const realtime::AccessConfig& access, store::Store& store,
-                              std::function<CardLink*()> card_link) {
+void register_restream_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
+                              store::Store& store, std::function<CardLink*()> card_link) {
   // Common checks of the three routes: the stream exists, the caller manages it, media runs.
   auto check = [&streams, &access, card_link](const HttpRequest& req,
-                                         CardLink*& out) -> std::optional<HttpResponse> {
-    const std::string& id = req.params.at("id");
-    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
-    if (!realtime::identify(access, req.bearer_token(), now_s()).may_manage(id))
-      return HttpResponse::error(401, "unauthorized",
-                                 "the host token of this stream (or the admin token) is required");
+                                              CardLink*& out) -> std::optional<HttpResponse> {
+    if (auto refused = refuse_unless_manager(streams, access, req)) return refused;
     out = card_link();
     if (out == nullptr) return HttpResponse::error(503, "unavailable", "media ingest is not running");
     return std::nullopt;
@@ -57,7 +48,7 @@ void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
     const json url = body.value("url", json());
     if (!url.is_string())
       return HttpResponse::error(400, "invalid", "'url' must be a string: rtmp://host[:port]/app/stream-key");
-    if (auto problem = restream_url_problem(url.get_ref<const std::string&>()); !problem.empty())
+    if (auto problem = media::restream_url_problem(url.get_ref<const std::string&>()); !problem.empty())
       return HttpResponse::error(400, "invalid", problem);
     if (auto st = store.save_restream(id, url.get<std::string>()); !st) {
       log::error("restream_not_stored").kv("stream", id).kv("reason", st.message());
@@ -80,4 +71,4 @@ void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
   });
 }
 
-}  // namespace harvest::media
+}  // namespace harvest::api

@@ -7,18 +7,14 @@
 // The target is stored, so it survives a restart and applies to every later publisher session.
 #include <functional>
 
-#include "core/stream_registry.h"
-#include "realtime/access.h"
-#include "realtime/router.h"
+#include "api/common.h"
+#include "show/card_link.h"
 #include "store/store.h"
 
-namespace harvest::media {
-
-class CardLink;
+namespace harvest::api {
 
 // `card_link` gives the media link once ingest runs (nullptr before: 503).
-void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
-                              const realtime::AccessConfig& access, store::Store& store,
-                              std::function<CardLink*()> card_link);
+void register_restream_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
+                              store::Store& store, std::function<show::CardLink*()> card_link);
 
-}  // namespace harvest::media
+}  // namespace harvest::api

@@ -1,8 +1,8 @@
-#include "realtime/report.h"
+#include "commerce/report.h"
 
 #include <limits>
 
-namespace harvest::realtime {
+namespace harvest::commerce {
 namespace {
 
 using nlohmann::json;
@@ -11,7 +11,7 @@ struct Tally {
   int64_t orders = 0;
   int64_t units = 0;
   int64_t gmv = 0;
-  void add(const commerce::Order& o) {
+  void add(const Order& o) {
     ++orders;
     units += o.qty;
     gmv += o.total;
@@ -54,7 +54,7 @@ json build_report(const ReportInput& in) {
 
   auto title_of = [&in](const std::string& pid) {
     for (const auto& p : in.catalog)
-      if (p.contains("id") && p["id"] == pid && p.contains("title")) return p["title"];
+      if (p.id == pid) return json(p.title);
     return json(nullptr);
   };
 
@@ -155,4 +155,4 @@ json build_report(const ReportInput& in) {
           {"peak_viewers", in.peak_viewers}};
 }
 
-}  // namespace harvest::realtime
+}  // namespace harvest::commerce

@@ -9,16 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "commerce/exposure_timeline.h"
+#include "show/exposure_timeline.h"
 #include "commerce/types.h"
 
-namespace harvest::realtime {
+namespace harvest::commerce {
 
 struct ReportInput {
   std::string stream_id;
-  std::vector<commerce::Order> orders;            // durable orders, oldest first
-  std::vector<commerce::CardExposure> exposures;  // the stream's exposures, oldest first
-  nlohmann::json catalog = nlohmann::json::array();  // products_json(): for titles
+  std::vector<Order> orders;            // durable orders, oldest first
+  std::vector<show::CardExposure> exposures;  // the stream's exposures, oldest first
+  std::vector<Product> catalog;                   // for titles
   int viewers = 0;
   int peak_viewers = 0;
   std::map<int64_t, int> peak_viewers_by_minute;  // minute start (ms) -> peak connections
@@ -26,4 +26,4 @@ struct ReportInput {
 
 nlohmann::json build_report(const ReportInput& in);
 
-}  // namespace harvest::realtime
+}  // namespace harvest::commerce

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "commerce/card_timeline.h"
+#include "show/card_timeline.h"
 
-namespace harvest::commerce {
+namespace harvest::show {
 
 struct CardExposure {
   std::string stream_id;
@@ -66,4 +66,4 @@ private:
   ChangeHook on_change_;
 };
 
-}  // namespace harvest::commerce
+}  // namespace harvest::show

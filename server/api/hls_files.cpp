@@ -1,6 +1,6 @@
-#include "media/hls/hls_routes.h"
+#include "api/hls_files.h"
 
-namespace harvest::media::hls {
+namespace harvest::api {
 
 bool is_servable_hls_path(const std::string& file) {
   if (file.empty() || file.size() > 200 || file.front() == '/' || file.find("..") != std::string::npos) return false;
@@ -15,22 +15,22 @@ bool is_servable_hls_path(const std::string& file) {
   return ends(".m3u8") || ends(".ts") || ends(".m4s") || ends(".mp4");
 }
 
-void register_hls_routes(realtime::Router& router, std::string hls_root, std::string replay_root) {
+void register_hls_routes(Router& router, std::string hls_root, std::string replay_root) {
   router.add("GET", "/hls/{id}/{file...}", [root = std::move(hls_root), replays = std::move(replay_root)](
-                                               const realtime::HttpRequest& req) {
+                                               const HttpRequest& req) {
     const std::string& id = req.params.at("id");
     const std::string& file = req.params.at("file");
     if (!is_servable_hls_path(id + "/" + file) || id.find('/') != std::string::npos)
-      return realtime::HttpResponse::error(404, "not_found", "no such HLS file");
+      return HttpResponse::error(404, "not_found", "no such HLS file");
     const bool playlist = file.size() > 5 && file.compare(file.size() - 5, 5, ".m3u8") == 0;
     static const std::string kReplay = "replay/";
     const std::string path = file.rfind(kReplay, 0) == 0 ? replays + "/" + id + "/" + file.substr(kReplay.size())
                                                          : root + "/" + id + "/" + file;
-    auto r = realtime::HttpResponse::file(path, realtime::mime_type_for(file));
+    auto r = HttpResponse::file(path, realtime::mime_type_for(file));
     r.headers.emplace_back("cache-control", playlist ? "no-cache, no-store" : "public, max-age=31536000, immutable");
     r.headers.emplace_back("access-control-allow-origin", "*");
     return r;
   });
 }
 
-}  // namespace harvest::media::hls
+}  // namespace harvest::api

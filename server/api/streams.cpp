@@ -1,16 +1,14 @@
-#include "realtime/streams_api.h"
+#include "api/streams.h"
 
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
 #include "core/text.h"
 
-namespace harvest::realtime {
+namespace harvest::api {
 namespace {
 
 using nlohmann::json;
-
-int64_t now_s() { return now_ms() / 1000; }
 
 struct Urls {
   std::string host;
@@ -43,7 +41,6 @@ json public_view(const StreamState& s, const Urls& urls) {
           {"peak_viewers", s.peak_viewers},
           {"hls_url", "/hls/" + s.record.id + "/index.m3u8"},
           {"burned_hls_url", "/hls/" + s.record.id + "/burned/index.m3u8"},
-          {"whep_url", "/whep/" + s.record.id},
           {"watch_url", urls.http_base() + "/watch/" + s.record.id}};
 }
 
@@ -93,10 +90,9 @@ void register_stream_routes(Router& router, StreamRegistry& streams, const Acces
     log::info("stream_created").kv("stream", id).kv("title", created->record.title);
     json out = public_view(*created, urls);
     out["stream_key"] = created->record.stream_key;
-    out["host_token"] = issue_host_token(access, id, now_s());
+    out["host_token"] = realtime::issue_host_token(access, id, now_s());
     out["rtmp_url"] = urls.rtmp(created->record.stream_key);
     out["srt_url"] = urls.srt(created->record.stream_key);
-    out["whip_url"] = urls.http_base() + "/whip/" + id;
     out["host_url"] = urls.http_base() + "/host/" + id;
     out["broadcast_url"] = urls.http_base() + "/broadcast/" + id;
     return HttpResponse::json(201, out.dump());
@@ -120,10 +116,9 @@ void register_stream_routes(Router& router, StreamRegistry& streams, const Acces
       out["stream_key"] = s->record.stream_key;
       out["rtmp_url"] = urls.rtmp(s->record.stream_key);
       out["srt_url"] = urls.srt(s->record.stream_key);
-      out["whip_url"] = urls.http_base() + "/whip/" + s->record.id;
     }
     return HttpResponse::json(200, out.dump());
   });
 }
 
-}  // namespace harvest::realtime
+}  // namespace harvest::api

@@ -1,8 +1,8 @@
-#include "commerce/exposure_timeline.h"
+#include "show/exposure_timeline.h"
 
 #include <algorithm>
 
-namespace harvest::commerce {
+namespace harvest::show {
 
 void ExposureTimeline::card_shown(const std::string& stream_id, const std::string& session_id,
                                   const std::string& product_id, uint64_t change_id, double pts, int64_t pdt_ms) {
@@ -99,4 +99,4 @@ void ExposureTimeline::restore(std::vector<CardExposure> exposures) {
                    [](const CardExposure& a, const CardExposure& b) { return a.id < b.id; });
 }
 
-}  // namespace harvest::commerce
+}  // namespace harvest::show

@@ -1,0 +1,18 @@
+#pragma once
+// GET/PUT /api/streams/{id}/products: a stream's catalog (DESIGN.md "HTTP").
+#include <string>
+#include <vector>
+
+#include "api/common.h"
+#include "commerce/types.h"
+#include "realtime/selling_desk.h"
+
+namespace harvest::api {
+
+void register_product_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
+                             realtime::SellingDesk& selling);
+
+// Parses {"products": [...]} of PUT /api/streams/{id}/products. Returns an error sentence or "".
+std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out);
+
+}  // namespace harvest::api

@@ -1,0 +1,50 @@
+#pragma once
+// What the engine needs kept durable, stated by the engine: store::Store implements the ledger
+// for every backend, store::OrderWriter the group commit. commerce/ names no backend, so the
+// store can depend on commerce's types without a cycle between the folders.
+//
+// Contract: loop thread (OrderJournal: any thread); errors as Status, never exceptions.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "commerce/types.h"
+#include "core/status.h"
+
+namespace harvest::commerce {
+
+class ShopLedger {
+public:
+  virtual ~ShopLedger() = default;
+  // Products are stored with `stock` = the stock ceiling (units left + units sold), so units
+  // left after a restart = ceiling - units in durable orders. `sold` is not stored.
+  // Replaces the stream's whole catalog (in the given order) in one transaction.
+  virtual Status save_products(const std::string& stream_id, const std::vector<Product>& products) = 0;
+  virtual Status list_products(const std::string& stream_id, std::vector<Product>& out) = 0;
+  // Inserts or replaces a sale (its `sold` is not stored: it is counted from orders).
+  virtual Status save_sale(const std::string& stream_id, const FlashSale& sale) = 0;
+  virtual Status list_sales(const std::string& stream_id, std::vector<FlashSale>& out) = 0;
+  // Durable orders of a stream, oldest first. An order row is also the idempotency record of
+  // its (viewer_id, idempotency_key).
+  virtual Status list_orders(const std::string& stream_id, std::vector<Order>& out) = 0;
+  // The largest order id ever stored (0 if none): new ids continue from it.
+  virtual int64_t max_order_id() = 0;
+  // Idempotency records of final rejections.
+  virtual Status list_rejections(const std::string& stream_id, std::vector<RejectedBuy>& out) = 0;
+};
+
+// The group commit of orders.
+class OrderJournal {
+public:
+  // Runs on the loop thread once the order is durable (ok) or failed (error).
+  using Done = std::function<void(const Status&)>;
+  virtual ~OrderJournal() = default;
+  // Any thread. Queues `order`; `done` runs later on the loop thread.
+  virtual void submit(Order order, Done done) = 0;
+  // Any thread. Queues the idempotency record of a final rejection (written with the next
+  // group; the buyer does not wait for it).
+  virtual void record_rejection(RejectedBuy rejection) = 0;
+};
+
+}  // namespace harvest::commerce

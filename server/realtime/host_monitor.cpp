@@ -1,0 +1,71 @@
+#include "realtime/host_monitor.h"
+
+#include <algorithm>
+
+#include "core/json_writer.h"
+#include "realtime/messages.h"
+
+namespace harvest::realtime {
+
+HostMonitor::~HostMonitor() {
+  if (health_timer_ != 0) loop_.cancel(health_timer_);
+}
+
+void HostMonitor::start() {
+  streams_.add_listener([this](const StreamState& s, StreamRegistry::Change change) {
+    if (change == StreamRegistry::Change::live || change == StreamRegistry::Change::offline)
+      send_health_to_hosts(s);
+  });
+  health_timer_ = loop_.run_after(options_.health_interval, [this] { health_tick(); });
+}
+
+void HostMonitor::viewers_changed(const std::string& stream_id) {
+  Count& c = counts_[stream_id];
+  const int size = static_cast<int>(audience_.members(stream_id).size());
+  c.dirty = true;
+  int& peak = c.peak_by_minute[now_ms() / 60000 * 60000];
+  peak = std::max(peak, size);
+  if (c.peak_by_minute.size() > 24 * 60) c.peak_by_minute.erase(c.peak_by_minute.begin());
+  streams_.set_viewers(stream_id, size);
+  if (c.flush_armed) return;
+  c.flush_armed = true;
+  loop_.run_after(options_.viewers_interval, [this, stream_id] { flush_viewers(stream_id); });
+}
+
+void HostMonitor::flush_viewers(const std::string& stream_id) {
+  Count& c = counts_[stream_id];
+  c.flush_armed = false;
+  if (!c.dirty) return;
+  c.dirty = false;
+  const int count = static_cast<int>(audience_.members(stream_id).size());
+  if (count == c.sent) return;
+  c.sent = count;
+  audience_.broadcast(stream_id, Payload(JsonObject().str("type", "viewers").num("count", count).take()),
+                      Delivery::superseding, supersede_key("viewers", ""));
+}
+
+std::map<int64_t, int> HostMonitor::peak_viewers_by_minute(const std::string& stream_id) const {
+  auto it = counts_.find(stream_id);
+  return it == counts_.end() ? std::map<int64_t, int>() : it->second.peak_by_minute;
+}
+
+void HostMonitor::send_health(ConnId host, const std::string& stream_id) {
+  if (const StreamState* s = streams_.find(stream_id)) audience_.send(host, health_json(*s).dump());
+}
+
+void HostMonitor::send_health_to_hosts(const StreamState& s) {
+  const auto& hosts = audience_.hosts(s.record.id);
+  if (hosts.empty()) return;
+  const Payload health(health_json(s).dump());
+  for (ConnId id : hosts)
+    audience_.send(id, health, Delivery::superseding, supersede_key("stream.health", ""));
+}
+
+void HostMonitor::health_tick() {
+  health_timer_ = loop_.run_after(options_.health_interval, [this] { health_tick(); });
+  for (const auto& stream_id : audience_.occupied_rooms()) {
+    if (const StreamState* s = streams_.find(stream_id)) send_health_to_hosts(*s);
+  }
+}
+
+}  // namespace harvest::realtime

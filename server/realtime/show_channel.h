@@ -1,0 +1,41 @@
+#pragma once
+// The show on the websockets: hosts' card.show / card.hide go to the Show, its changes go out
+// as card.shown / card.hidden, and the media side's report of the first frame that showed a
+// change goes out again, amended with pts and program date time. Loop thread only.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "realtime/audience.h"
+#include "realtime/protocol.h"
+#include "show/card.h"
+#include "show/show.h"
+
+namespace harvest::realtime {
+
+class ShowChannel final : public show::CardStage {
+public:
+  ShowChannel(Audience& audience, show::Show& show) : audience_(audience), show_(show) {}
+
+  // Shows a product's card; `requester` (nullptr: the server itself) gets the change as its
+  // reply. False if the product is not in the catalog.
+  bool show_card(const std::string& stream_id, const std::string& product_id, const std::string& slot,
+                 const Member* requester = nullptr, const std::string& id_json = "");
+  void hide_card(const Member& host, const ClientMessage& m);
+  // Hides the cards of products that left the catalog.
+  void hide_missing(const std::string& stream_id, const std::function<bool(const std::string&)>& exists);
+
+  // show::CardStage (the media link)
+  void add_card_listener(show::CardListener* listener) override { show_.add_listener(listener); }
+  bool card_presented(const std::string& stream_id, uint64_t change_id, std::optional<double> pts,
+                      std::optional<std::string> program_date_time) override;
+
+private:
+  void announce(const std::vector<show::CardEvent>& changes, const Member* requester,
+                const std::string& id_json);
+
+  Audience& audience_;
+  show::Show& show_;
+};
+
+}  // namespace harvest::realtime
