@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "media/card_link.h"
 #include "media/restream.h"
+#include "realtime/route_checks.h"
 
 namespace harvest::media {
 namespace {
@@ -44,7 +45,10 @@ void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
     return HttpResponse::json(200, status_body(req.params.at("id"), *link).dump());
   });
 
-  router.add("PUT", "/api/streams/{id}/restream", [check, &store](const HttpRequest& req) {
+  // The head check refuses strangers before their body is read; `check` repeats it (shared
+  // with GET and DELETE, which have no body) and adds the media check.
+  router.add("PUT", "/api/streams/{id}/restream", {.check = realtime::stream_manager(access, streams)},
+             [check, &store](const HttpRequest& req) {
     CardLink* link = nullptr;
     if (auto refused = check(req, link)) return *refused;
     const std::string& id = req.params.at("id");

@@ -7,6 +7,7 @@
 #include "core/metrics.h"
 #include "realtime/protocol.h"
 #include "realtime/report.h"
+#include "realtime/route_checks.h"
 
 namespace harvest::realtime {
 namespace {
@@ -169,11 +170,8 @@ void register_commerce_routes(Router& router, StreamRegistry& streams, const Acc
     return HttpResponse::json(200, json{{"stream", id}, {"products", rooms.products_json(id)}}.dump());
   });
 
-  router.add("PUT", "/api/streams/{id}/products", [&streams, &access, &rooms](const HttpRequest& req) {
+  router.add("PUT", "/api/streams/{id}/products", {.check = stream_manager(access, streams)}, [&rooms](const HttpRequest& req) {
     const std::string& id = req.params.at("id");
-    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
-    if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
-      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
     std::vector<commerce::Product> products;
     if (auto err = parse_catalog(req.body, products); !err.empty()) return HttpResponse::error(400, "invalid", err);
     if (auto st = rooms.replace_catalog(id, std::move(products)); !st)
@@ -263,6 +261,7 @@ void register_commerce_routes(Router& router, StreamRegistry& streams, const Acc
       out += "harvest_orders_rejected_total{reason=\"" + label_escape(reason) + "\"} " + std::to_string(n) + "\n";
     counter(out, "harvest_gmv_fen_total", "Gross merchandise value of confirmed orders (fen, all currencies).",
             "counter", std::to_string(m.gmv_fen.load()));
+    render_http_metrics(out);
     counter(out, "harvest_ws_connections", "Open websocket connections.", "gauge",
             std::to_string(rooms.connection_count()));
     counter(out, "harvest_ws_messages_in_total", "Websocket messages received.", "counter",
