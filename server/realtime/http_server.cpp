@@ -1099,6 +1099,30 @@ int HttpServer::respond(lws* wsi, Session& s) {
   return write_response_headers(wsi, s);
 }
 
+// lws 4.1.6 misreads the body of a request whose head it parsed from bytes it had kept back
+// (a request pipelined behind another one): it hands over the buffered bytes from their start
+// again, that is, a request head, instead of the body, and then spins re-offering the rest.
+// Such a body is never given to a handler: the request gets 400 and the connection closes at
+// once (the client may send it again on a new connection, RFC 9112 9.3.2). A request that is
+// not pipelined, or pipelined without a body (GET), is not affected.
+int HttpServer::refuse_misread_body(lws* wsi, Session& s) {
+  log::warn("http_pipelined_body_refused").kv("method", s.request.method).kv("path", s.request.path);
+  metrics().http_refused.add("pipelined_body");
+  release_body(s);
+  s.http = Session::Http::answering;
+  s.close_after_response = true;
+  s.response = HttpResponse::error(400, "pipelined_body",
+                                   "a request with a body cannot follow another request without waiting for its "
+                                   "answer; send it again on a new connection");
+  s.response.headers.emplace_back("Connection", "close");
+  // Written here, whole: lws would not call back for writing while it spins on the rest.
+  if (write_response_headers(wsi, s) != 0) return -1;
+  std::string buf(LWS_PRE, '\0');
+  buf += s.response.body;
+  lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, s.response.body.size(), LWS_WRITE_HTTP_FINAL);
+  return -1;
+}
+
 // The response is out: the connection closes, or lws reads the next request (pipelined
 // bytes it already holds included).
 int HttpServer::finish_exchange(lws* wsi, Session& s) {
@@ -1150,8 +1174,10 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       // Body bytes of a refused request (answered, its connection closing) are dropped.
       Session& s = session_for(shard, wsi);
       if (s.http != Session::Http::reading_body) return 0;
+      const std::string_view bytes(static_cast<const char*>(in), len);
+      if (s.request.body.empty() && starts_with_request_line(bytes)) return refuse_misread_body(wsi, s);
       const size_t room = s.body_expected - s.request.body.size();
-      s.request.body.append(static_cast<const char*>(in), std::min(len, room));
+      s.request.body.append(bytes.substr(0, std::min(len, room)));
       return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
@@ -1209,6 +1235,10 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
     case LWS_CALLBACK_RECEIVE: {
       Session& s = session_for(shard, wsi);
       if (s.close_status != 0) return 0;
+      // The protocol is JSON text (DESIGN.md "Protocol v1"): a binary message is not a
+      // malformed one to answer with bad_json, but data of a type we do not accept (RFC 6455
+      // 7.4.1: 1003).
+      if (lws_frame_is_binary(wsi)) return refuse_frame(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted");
       if (s.partial_message.size() + len > options_.max_message_bytes)
         return refuse_frame(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
       s.partial_message.append(static_cast<const char*>(in), len);

@@ -159,6 +159,7 @@ private:
   int answer_request(lws* wsi, Session& s);
   int respond(lws* wsi, Session& s);
   int finish_exchange(lws* wsi, Session& s);
+  int refuse_misread_body(lws* wsi, Session& s);
   int write_response_headers(lws* wsi, Session& s);
   int write_http_body(lws* wsi, Session& s);
   int write_websocket(Shard& shard, lws* wsi, Session& s);

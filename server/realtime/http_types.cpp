@@ -69,6 +69,19 @@ HeadVerdict inspect_request_head(std::string_view bytes, size_t max_request_line
   return is_ws ? HeadVerdict::websocket : HeadVerdict::request;
 }
 
+bool starts_with_request_line(std::string_view bytes) {
+  const size_t line_end = bytes.find("\r\n");
+  if (line_end == std::string_view::npos) return false;
+  const std::string_view line = bytes.substr(0, line_end);
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp1 == 0 || sp2 == sp1) return false;
+  for (char c : line.substr(0, sp1))
+    if (c < 'A' || c > 'Z') return false;
+  const std::string_view version = line.substr(sp2 + 1);
+  return version == "HTTP/1.1" || version == "HTTP/1.0";
+}
+
 std::string raw_response(const HttpResponse& response) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + status_reason(response.status) + "\r\n";
   out += "Content-Type: " + response.content_type + "\r\n";

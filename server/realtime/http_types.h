@@ -50,6 +50,9 @@ enum class HeadVerdict {
 };
 HeadVerdict inspect_request_head(std::string_view bytes, size_t max_request_line, size_t max_head);
 
+// Whether `bytes` begin with an HTTP/1.x request line ("METHOD target HTTP/1.1\r\n").
+bool starts_with_request_line(std::string_view bytes);
+
 // A whole HTTP/1.1 response with `response`'s status, content type and body, closing the
 // connection: for answers written on a raw socket, before lws owns it.
 std::string raw_response(const HttpResponse& response);
