@@ -214,7 +214,7 @@ void register_commerce_routes(Router& router, StreamRegistry& streams, const Acc
     return HttpResponse::json(200, out.dump());
   });
 
-  router.add("GET", "/metrics", [&streams, &rooms](const HttpRequest&) {
+  router.add("GET", "/metrics", [&streams, &rooms, &access](const HttpRequest& req) {
     auto& m = metrics();
     std::string out;
     const auto all = streams.all();
@@ -259,8 +259,10 @@ void register_commerce_routes(Router& router, StreamRegistry& streams, const Acc
            "# TYPE harvest_orders_rejected_total counter\n";
     for (const auto& [reason, n] : m.orders_rejected.snapshot())
       out += "harvest_orders_rejected_total{reason=\"" + label_escape(reason) + "\"} " + std::to_string(n) + "\n";
-    counter(out, "harvest_gmv_fen_total", "Gross merchandise value of confirmed orders (fen, all currencies).",
-            "counter", std::to_string(m.gmv_fen.load()));
+    // Money is the operator's business: GMV only with the admin token (as the report needs one).
+    if (identify(access, req.bearer_token(), now_s()).role == Role::admin)
+      counter(out, "harvest_gmv_fen_total", "Gross merchandise value of confirmed orders (fen, all currencies).",
+              "counter", std::to_string(m.gmv_fen.load()));
     render_http_metrics(out);
     counter(out, "harvest_ws_connections", "Open websocket connections.", "gauge",
             std::to_string(rooms.connection_count()));
