@@ -15,8 +15,6 @@ using nlohmann::json;
 using realtime::HttpRequest;
 using realtime::HttpResponse;
 
-int64_t now_s() { return now_ms() / 1000; }
-
 json status_body(const std::string& id, const CardLink& link) {
   return json{{"stream", id}, {"restream", link.restream_status(id)}};
 }
@@ -27,13 +25,9 @@ void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
                               const realtime::AccessConfig& access, store::Store& store,
                               std::function<CardLink*()> card_link) {
   // Common checks of the three routes: the stream exists, the caller manages it, media runs.
-  auto check = [&streams, &access, card_link](const HttpRequest& req,
-                                         CardLink*& out) -> std::optional<HttpResponse> {
-    const std::string& id = req.params.at("id");
-    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
-    if (!realtime::identify(access, req.bearer_token(), now_s()).may_manage(id))
-      return HttpResponse::error(401, "unauthorized",
-                                 "the host token of this stream (or the admin token) is required");
+  const realtime::HeadCheck manager = realtime::stream_manager(access, streams);
+  auto check = [manager, card_link](const HttpRequest& req, CardLink*& out) -> std::optional<HttpResponse> {
+    if (auto refused = manager(req)) return refused;
     out = card_link();
     if (out == nullptr) return HttpResponse::error(503, "unavailable", "media ingest is not running");
     return std::nullopt;
@@ -45,9 +39,8 @@ void register_restream_routes(realtime::Router& router, StreamRegistry& streams,
     return HttpResponse::json(200, status_body(req.params.at("id"), *link).dump());
   });
 
-  // The head check refuses strangers before their body is read; `check` repeats it (shared
-  // with GET and DELETE, which have no body) and adds the media check.
-  router.add("PUT", "/api/streams/{id}/restream", {.check = realtime::stream_manager(access, streams)},
+  // PUT has a body: strangers are refused from its head, before it is read.
+  router.add("PUT", "/api/streams/{id}/restream", {.check = manager},
              [check, &store](const HttpRequest& req) {
     CardLink* link = nullptr;
     if (auto refused = check(req, link)) return *refused;

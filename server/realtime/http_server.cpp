@@ -1,6 +1,7 @@
 #include "realtime/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <uv.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
@@ -9,9 +10,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fcntl.h>
-#include <sys/ioctl.h>
 
 #include <cerrno>
 #include <cstring>
