@@ -221,7 +221,7 @@ void App::register_routes() {
   api::register_product_routes(r, *streams_, access_, rooms_->selling());
   api::register_order_routes(r, *streams_, access_, *reader_);
   api::register_report_routes(r, *streams_, access_, *reader_, rooms_->selling(), rooms_->monitor(), &exposures_);
-  api::register_metrics_route(r, *streams_, rooms_->audience());
+  api::register_metrics_route(r, *streams_, access_, rooms_->audience());
   api::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });
   api::register_sample_image_routes(r, config_.samples_dir);
 }

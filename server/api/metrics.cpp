@@ -69,8 +69,9 @@ void render_ingest_metrics(std::string& out, const std::vector<const StreamState
 
 }  // namespace
 
-void register_metrics_route(Router& router, StreamRegistry& streams, const realtime::Audience& audience) {
-  router.add("GET", "/metrics", [&streams, &audience](const HttpRequest&) {
+void register_metrics_route(Router& router, StreamRegistry& streams, const AccessConfig& access,
+                            const realtime::Audience& audience) {
+  router.add("GET", "/metrics", [&streams, &access, &audience](const HttpRequest& req) {
     auto& m = metrics();
     std::string out;
     const auto all = streams.all();
@@ -115,8 +116,11 @@ void register_metrics_route(Router& router, StreamRegistry& streams, const realt
            "# TYPE harvest_orders_rejected_total counter\n";
     for (const auto& [reason, n] : m.orders_rejected.snapshot())
       out += "harvest_orders_rejected_total{reason=\"" + label_escape(reason) + "\"} " + std::to_string(n) + "\n";
-    counter(out, "harvest_gmv_fen_total", "Gross merchandise value of confirmed orders (fen, all currencies).",
-            "counter", std::to_string(m.gmv_fen.load()));
+    // Money is the operator's business: GMV only with the admin token (as the report needs one).
+    if (identify(access, req.bearer_token(), now_s()).role == Role::admin)
+      counter(out, "harvest_gmv_fen_total", "Gross merchandise value of confirmed orders (fen, all currencies).",
+              "counter", std::to_string(m.gmv_fen.load()));
+    render_http_metrics(out);
     counter(out, "harvest_ws_connections", "Open websocket connections.", "gauge",
             std::to_string(audience.connection_count()));
     counter(out, "harvest_ws_messages_in_total", "Websocket messages received.", "counter",

@@ -5,6 +5,8 @@
 
 namespace harvest::api {
 
-void register_metrics_route(Router& router, StreamRegistry& streams, const realtime::Audience& audience);
+// GET /metrics: Prometheus text for anyone; money (GMV) only with the admin token.
+void register_metrics_route(Router& router, StreamRegistry& streams, const AccessConfig& access,
+                            const realtime::Audience& audience);
 
 }  // namespace harvest::api

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "realtime/messages.h"
 #include "realtime/protocol.h"
+#include "realtime/route_checks.h"
 
 namespace harvest::api {
 namespace {
@@ -66,8 +67,9 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
     return HttpResponse::json(200, json{{"stream", id}, {"products", realtime::products_json(selling.products(id))}}.dump());
   });
 
-  router.add("PUT", "/api/streams/{id}/products", [&streams, &access, &selling](const HttpRequest& req) {
-    if (auto refused = refuse_unless_manager(streams, access, req)) return *refused;
+  // A body: strangers are refused from the head, before it is read.
+  router.add("PUT", "/api/streams/{id}/products", {.check = realtime::stream_manager(access, streams)},
+             [&selling](const HttpRequest& req) {
     const std::string& id = req.params.at("id");
     std::vector<commerce::Product> products;
     if (auto err = parse_catalog(req.body, products); !err.empty()) return HttpResponse::error(400, "invalid", err);

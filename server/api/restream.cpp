@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "media/restream/restream.h"
+#include "realtime/route_checks.h"
 
 namespace harvest::api {
 namespace {
@@ -21,9 +22,9 @@ json status_body(const std::string& id, const CardLink& link) {
 void register_restream_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
                               store::Store& store, std::function<CardLink*()> card_link) {
   // Common checks of the three routes: the stream exists, the caller manages it, media runs.
-  auto check = [&streams, &access, card_link](const HttpRequest& req,
-                                              CardLink*& out) -> std::optional<HttpResponse> {
-    if (auto refused = refuse_unless_manager(streams, access, req)) return refused;
+  const realtime::HeadCheck manager = realtime::stream_manager(access, streams);
+  auto check = [manager, card_link](const HttpRequest& req, CardLink*& out) -> std::optional<HttpResponse> {
+    if (auto refused = manager(req)) return refused;
     out = card_link();
     if (out == nullptr) return HttpResponse::error(503, "unavailable", "media ingest is not running");
     return std::nullopt;
@@ -35,7 +36,9 @@ void register_restream_routes(Router& router, StreamRegistry& streams, const Acc
     return HttpResponse::json(200, status_body(req.params.at("id"), *link).dump());
   });
 
-  router.add("PUT", "/api/streams/{id}/restream", [check, &store](const HttpRequest& req) {
+  // PUT has a body: strangers are refused from its head, before it is read.
+  router.add("PUT", "/api/streams/{id}/restream", {.check = manager},
+             [check, &store](const HttpRequest& req) {
     CardLink* link = nullptr;
     if (auto refused = check(req, link)) return *refused;
     const std::string& id = req.params.at("id");

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "realtime/route_checks.h"
 
 namespace harvest::api {
 namespace {
@@ -65,12 +66,7 @@ std::string host_without_port(const std::string& host_header) {
 
 void register_stream_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
                             const PublicEndpoints& endpoints) {
-  router.add("POST", "/api/streams", [&streams, &access, &endpoints](const HttpRequest& req) {
-    if (access.admin_token.empty())
-      return HttpResponse::error(403, "forbidden", "admin routes are disabled: no admin token is configured");
-    const Identity who = identify(access, req.bearer_token(), now_s());
-    if (who.role != Role::admin) return HttpResponse::error(401, "unauthorized", "admin token required");
-
+  router.add("POST", "/api/streams", {.check = admin_only(access)}, [&streams, &access, &endpoints](const HttpRequest& req) {
     const json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object())
       return HttpResponse::error(400, "bad_json", "body must be a JSON object");

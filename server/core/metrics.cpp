@@ -77,6 +77,17 @@ Metrics& metrics() {
   return m;
 }
 
+void render_http_metrics(std::string& out) {
+  auto& m = metrics();
+  out += "# HELP harvest_http_accept_errors_total Connections the HTTP listener could not accept "
+         "(out of file descriptors or memory).\n# TYPE harvest_http_accept_errors_total counter\n";
+  out += "harvest_http_accept_errors_total " + std::to_string(m.http_accept_errors.load()) + "\n";
+  out += "# HELP harvest_http_refused_total HTTP requests refused before their handler ran, by reason.\n"
+         "# TYPE harvest_http_refused_total counter\n";
+  for (const auto& [reason, n] : m.http_refused.snapshot())
+    out += "harvest_http_refused_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
+}
+
 void count_ingest_refusal(const std::string& protocol, const std::string& reason) {
   metrics().ingest_refused.add(protocol + "/" + reason);
 }

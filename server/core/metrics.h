@@ -89,6 +89,11 @@ struct Metrics {
   std::atomic<uint64_t> ws_dropped_superseded{0};
   std::atomic<uint64_t> ws_slow_disconnects{0};
   std::atomic<uint64_t> ws_connections{0};
+  // HTTP edge: accept() failures (out of descriptors: EMFILE/ENFILE, or the kernel's memory)
+  // and requests refused before their handler ran, by reason (uri_too_long, head_too_large,
+  // body_too_large, body_timeout, busy, length_required, bad_length).
+  std::atomic<uint64_t> http_accept_errors{0};
+  LabelledCounter http_refused;
   std::atomic<uint64_t> orders_confirmed{0};
   std::atomic<int64_t> gmv_fen{0};
   LabelledCounter orders_rejected;  // by reason
@@ -100,6 +105,9 @@ struct Metrics {
 
 // The process's metrics.
 Metrics& metrics();
+
+// Appends the HTTP edge's counters (Prometheus text) for GET /metrics.
+void render_http_metrics(std::string& out);
 
 // Counts a refused publisher (wrong key, busy stream, unsupported codec, too many connections...).
 void count_ingest_refusal(const std::string& protocol, const std::string& reason);

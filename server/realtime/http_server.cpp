@@ -1,6 +1,7 @@
 #include "realtime/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <uv.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
@@ -92,6 +93,7 @@ void read_request_head(lws* wsi, HttpRequest& req) {
       {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
       {"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
       {"content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH},
+      {"transfer-encoding", WSI_TOKEN_HTTP_TRANSFER_ENCODING},
       {"host", WSI_TOKEN_HOST},
       {"accept-language", WSI_TOKEN_HTTP_ACCEPT_LANGUAGE},
       {"origin", WSI_TOKEN_ORIGIN},
@@ -104,6 +106,14 @@ void read_request_head(lws* wsi, HttpRequest& req) {
   char peer[64] = {0};
   lws_get_peer_simple(wsi, peer, sizeof peer);
   req.peer = peer;
+}
+
+// Closes a websocket from its receive callback with `status` and `reason` (lws sends the
+// close frame).
+int refuse_frame(lws* wsi, lws_close_status status, std::string_view reason) {
+  std::string text(reason);
+  lws_close_reason(wsi, status, reinterpret_cast<unsigned char*>(text.data()), text.size());
+  return -1;
 }
 
 // Appends an unmasked server text frame (RFC 6455 5.2) holding `text`.
@@ -147,10 +157,15 @@ std::string_view Payload::text() const { return buf_ ? std::string_view(*buf_) :
 struct HttpServer::Session {
   ConnId id = 0;
   bool is_websocket = false;
-  // HTTP exchange
+  // HTTP exchange. `http` follows our side of one request; lws' callbacks that do not fit it
+  // are ignored (lws 4.1.6 repeats LWS_CALLBACK_HTTP_BODY_COMPLETION while bytes that follow
+  // a body wait in its buffer, see on_lws_event).
+  enum class Http { idle, reading_body, answering } http = Http::idle;
   HttpRequest request;
-  size_t body_expected = 0;
-  bool body_too_large = false;
+  const HttpHandler* handler = nullptr;
+  size_t body_expected = 0;  // Content-Length
+  size_t body_reserved = 0;  // counted in HttpServer::buffered_body_bytes_
+  bool close_after_response = false;  // refused with its body unread, or another shard
   HttpResponse response;
   size_t body_sent = 0;
   bool awaiting_reply = false;  // a deferred response is on its way (Shard::awaiting)
@@ -314,6 +329,9 @@ std::string HttpServer::create_context(Shard& shard, bool listen) {
   info.fd_limit_per_thread = options_.fd_limit;
   info.retry_and_idle_policy = &kIdlePolicy;
   info.timeout_secs = 20;  // a client that sends nothing for 20 s mid-request is dropped
+  // Room for the headers lws keeps (the URI and the ones it knows) of any head accept_loop
+  // lets through (max_head_bytes), so lws never refuses one of those itself (silently).
+  info.max_http_header_data2 = static_cast<unsigned>(options_.max_head_bytes + 1024);
   if (!options_.tls_cert.empty()) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.ssl_cert_filepath = options_.tls_cert.c_str();
@@ -338,9 +356,9 @@ std::string HttpServer::create_context(Shard& shard, bool listen) {
 }
 
 std::string HttpServer::open_listener() {
-  const net::Listener listener = net::listen_tcp(options_.bind_address, options_.port, SOMAXCONN, false);
+  const net::Listener listener = net::listen_tcp(options_.bind_address, options_.port, SOMAXCONN, /*nonblocking=*/true);
   if (listener.outcome == net::Listener::Outcome::bad_address)
-    return "cannot listen on '" + options_.bind_address + "': fan-out threads need an IPv4 address";
+    return "cannot listen on '" + options_.bind_address + "': the HTTP listener needs an IPv4 address";
   if (listener.outcome != net::Listener::Outcome::ok) {
     return "cannot listen for HTTP on " + options_.bind_address + ":" + std::to_string(options_.port) +
            " (port in use or not permitted)";
@@ -353,13 +371,16 @@ std::string HttpServer::open_listener() {
 
 std::string HttpServer::start() {
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
-  // With TLS the acceptor could not see the request line: keep lws' own listener.
-  const size_t extra = options_.tls_cert.empty() ? options_.fanout_threads : 0;
+  // Our own listener (accept_loop) sees each request head first: it refuses over-long ones
+  // with 414/431, survives running out of descriptors, and hands websockets to the fan-out
+  // shards. With TLS it could not read the head: lws listens itself, on shard 0 only.
+  const bool own_listener = options_.tls_cert.empty();
+  const size_t extra = own_listener ? options_.fanout_threads : 0;
   for (size_t i = 1; i <= extra; ++i) {
     shards_.push_back(std::make_unique<Shard>());
     shards_.back()->index = i;
   }
-  if (extra == 0) {
+  if (!own_listener) {
     if (auto err = create_context(*shards_[0], /*listen=*/true); !err.empty()) return err;
     port_ = lws_get_vhost_listen_port(shards_[0]->vhost);
     if (port_ <= 0) return "cannot listen for HTTP on port " + std::to_string(options_.port);
@@ -378,21 +399,107 @@ std::string HttpServer::start() {
   return {};
 }
 
-// The accepting thread: waits for each new connection's first bytes (without consuming them)
-// to tell a websocket upgrade ("GET /ws") from other HTTP, then hands the socket to a shard.
+namespace {
+
+// Out of file descriptors, accept() fails with EMFILE (or ENFILE) and leaves the connection in
+// the backlog: the level-triggered listener stays readable and retrying at once spins a core
+// for as long as the shortage lasts. The acceptor keeps one descriptor in reserve and gives it
+// up to take the waiting connection and close it at once (the client sees a closed connection
+// instead of a hang, and the backlog empties), then takes it back. When even that fails
+// (another thread took the descriptor, or the kernel is out of memory) the listener is left
+// alone for a moment (kAcceptPause).
+class DescriptorReserve {
+public:
+  DescriptorReserve() { take(); }
+  ~DescriptorReserve() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  DescriptorReserve(const DescriptorReserve&) = delete;
+  DescriptorReserve& operator=(const DescriptorReserve&) = delete;
+
+  // Accepts one waiting connection with the reserved descriptor and closes it.
+  bool shed(int listen_fd) {
+    if (fd_ < 0 && !take()) return false;
+    ::close(fd_);
+    fd_ = -1;
+    const int c = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c >= 0) ::close(c);
+    take();
+    return c >= 0;
+  }
+
+private:
+  bool take() {
+    fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd_ >= 0;
+  }
+  int fd_ = -1;
+};
+
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+constexpr auto kAcceptErrorLogInterval = std::chrono::seconds(10);
+
+bool out_of_descriptors(int err) { return err == EMFILE || err == ENFILE; }
+
+// Counts accept() failures; logs them at most once per interval (a shortage fails thousands).
+class AcceptErrorLog {
+public:
+  void count(int err) {
+    metrics().http_accept_errors.fetch_add(1, std::memory_order_relaxed);
+    ++since_log_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_log_ < kAcceptErrorLogInterval) return;
+    log::warn("http_accept_failed").kv("error", std::strerror(err)).kv("failures", since_log_);
+    since_log_ = 0;
+    last_log_ = now;
+  }
+
+private:
+  uint64_t since_log_ = 0;
+  std::chrono::steady_clock::time_point last_log_{};
+};
+
+// Answers a connection the acceptor refuses (before lws has it) and closes it. What the client
+// sent is read first: closing with unread bytes would send a reset that can destroy the
+// answer before the client reads it.
+void refuse_raw(int fd, const HttpResponse& response, const char* reason) {
+  metrics().http_refused.add(reason);
+  char sink[4096];
+  for (int i = 0; i < 16 && ::recv(fd, sink, sizeof sink, 0) > 0; ++i) {
+  }
+  const std::string text = raw_response(response);
+  if (::send(fd, text.data(), text.size(), MSG_NOSIGNAL) < 0) log::debug("http_refusal_not_sent");
+  ::shutdown(fd, SHUT_WR);
+  ::close(fd);
+}
+
+}  // namespace
+
+// The accepting thread: accepts, waits (without consuming anything) until a connection has
+// sent its whole request head, refuses over-long heads (414/431), and hands the socket to a
+// shard: websocket upgrades round-robin over all shards, everything else to shard 0.
 void HttpServer::accept_loop() {
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  ::epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd_, &ev);
-  ev.data.fd = acceptor_wake_fd_;
-  ::epoll_ctl(ep, EPOLL_CTL_ADD, acceptor_wake_fd_, &ev);
+  epoll_event listen_ev{};
+  listen_ev.events = EPOLLIN;
+  listen_ev.data.fd = listen_fd_;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd_, &listen_ev);
+  epoll_event wake_ev{};
+  wake_ev.events = EPOLLIN;
+  wake_ev.data.fd = acceptor_wake_fd_;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, acceptor_wake_fd_, &wake_ev);
   std::unordered_map<int, std::chrono::steady_clock::time_point> waiting;  // fd -> accepted at
+  DescriptorReserve reserve;
+  AcceptErrorLog accept_errors;
+  std::optional<std::chrono::steady_clock::time_point> paused_until;  // listener left alone
+  std::string head(options_.max_head_bytes + 1, '\0');
   size_t next_ws_shard = 0;
-  auto hand_over = [&](int fd, size_t shard_index) {
+  auto forget = [&](int fd) {
     ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
     waiting.erase(fd);
+  };
+  auto hand_over = [&](int fd, size_t shard_index) {
+    forget(fd);
     Shard& sh = *shards_[shard_index];
     bool wake = false;
     {
@@ -402,46 +509,70 @@ void HttpServer::accept_loop() {
     }
     if (wake) lws_cancel_service(sh.context);
   };
+  auto accept_new = [&] {
+    const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c >= 0) {
+      epoll_event cev{};
+      // Edge-triggered: a head that arrives in pieces wakes us once per piece.
+      cev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+      cev.data.fd = c;
+      ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+      waiting.emplace(c, std::chrono::steady_clock::now());
+      return;
+    }
+    const int err = errno;
+    if (err == EAGAIN || err == EINTR || err == ECONNABORTED) return;
+    accept_errors.count(err);
+    if (out_of_descriptors(err) && reserve.shed(listen_fd_)) return;
+    ::epoll_ctl(ep, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    paused_until = std::chrono::steady_clock::now() + kAcceptPause;
+  };
+  auto inspect = [&](int fd) {
+    const ssize_t got = ::recv(fd, head.data(), head.size(), MSG_PEEK);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+      forget(fd);
+      ::close(fd);
+      return;
+    }
+    if (got < 0) return;
+    const std::string_view seen(head.data(), static_cast<size_t>(got));
+    switch (inspect_request_head(seen, options_.max_request_line_bytes, options_.max_head_bytes)) {
+      case HeadVerdict::incomplete: return;
+      case HeadVerdict::request: hand_over(fd, 0); return;
+      case HeadVerdict::websocket: hand_over(fd, next_ws_shard++ % shards_.size()); return;
+      case HeadVerdict::uri_too_long:
+        forget(fd);
+        refuse_raw(fd, HttpResponse::error(414, "uri_too_long", "the request line is too long"), "uri_too_long");
+        return;
+      case HeadVerdict::head_too_large:
+        forget(fd);
+        refuse_raw(fd, HttpResponse::error(431, "headers_too_large", "the request headers are too large"),
+                   "head_too_large");
+        return;
+    }
+  };
   epoll_event events[64];
   for (;;) {
-    const int n = ::epoll_wait(ep, events, 64, 1000);
+    int wait_ms = 1000;
+    if (paused_until) {
+      const auto left = *paused_until - std::chrono::steady_clock::now();
+      wait_ms = static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(left).count()));
+    }
+    const int n = ::epoll_wait(ep, events, 64, wait_ms);
     if (n < 0 && errno != EINTR) break;
     bool stop = false;
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
-      if (fd == acceptor_wake_fd_) {
-        stop = true;
-      } else if (fd == listen_fd_) {
-        // One accept per wake-up (the listening socket is level-triggered).
-        const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (c < 0) continue;
-        epoll_event cev{};
-        // Edge-triggered: a request line that arrives in pieces wakes us once per piece.
-        cev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-        cev.data.fd = c;
-        ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
-        waiting.emplace(c, std::chrono::steady_clock::now());
-      } else {
-        char head[8];
-        const ssize_t got = ::recv(fd, head, sizeof head, MSG_PEEK);
-        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
-          ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
-          waiting.erase(fd);
-          ::close(fd);
-          continue;
-        }
-        if (got < 0) continue;
-        const std::string_view seen(head, static_cast<size_t>(got));
-        const std::string_view ws = "GET /ws";
-        // Fewer than 8 bytes that could still become "GET /ws?": wait for more.
-        if (seen.size() <= ws.size() && ws.substr(0, seen.size()) == seen) continue;
-        const bool is_ws =
-            seen.size() > ws.size() && seen.substr(0, ws.size()) == ws && (seen[ws.size()] == '?' || seen[ws.size()] == ' ');
-        hand_over(fd, is_ws ? next_ws_shard++ % shards_.size() : 0);
-      }
+      if (fd == acceptor_wake_fd_) stop = true;
+      else if (fd == listen_fd_) accept_new();  // one per wake-up: the listener is level-triggered
+      else inspect(fd);
     }
     if (stop) break;
-    // Connections that sent too little within 10 s go to shard 0, whose timeouts apply.
+    if (paused_until && std::chrono::steady_clock::now() >= *paused_until) {
+      paused_until.reset();
+      ::epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd_, &listen_ev);
+    }
+    // Connections that sent no whole head within 10 s go to shard 0, whose timeouts apply.
     const auto too_old = std::chrono::steady_clock::now() - std::chrono::seconds(10);
     std::vector<int> stale;
     for (const auto& [fd, at] : waiting)
@@ -820,12 +951,17 @@ int HttpServer::write_websocket(Shard& shard, lws* wsi, Session& s) {
   return 0;
 }
 
+// A request's head has arrived (LWS_CALLBACK_HTTP). It is routed and checked from the head
+// alone; a body is read only for a route that accepted the head, and only within its limits.
 int HttpServer::handle_http_request(Shard& shard, lws* wsi, Session& s) {
+  release_body(s);
+  s.http = Session::Http::answering;
   s.request = HttpRequest{};
   s.response = HttpResponse{};
+  s.handler = nullptr;
   s.body_sent = 0;
   s.body_expected = 0;
-  s.body_too_large = false;
+  s.close_after_response = false;
 
   char* uri_ptr = nullptr;
   int uri_len = 0;
@@ -835,67 +971,124 @@ int HttpServer::handle_http_request(Shard& shard, lws* wsi, Session& s) {
   s.request.path.assign(uri_ptr, static_cast<size_t>(uri_len));
   read_request_head(wsi, s.request);
 
-  const std::string length = s.request.header("content-length");
-  if (!length.empty()) s.body_expected = std::strtoull(length.c_str(), nullptr, 10);
-  if (s.body_expected > 0 && (s.request.method == "POST" || s.request.method == "PUT" ||
-                              s.request.method == "PATCH" || s.request.method == "DELETE")) {
-    if (s.body_expected > options_.max_body_bytes) s.body_too_large = true;
-    return 0;  // wait for LWS_CALLBACK_HTTP_BODY_COMPLETION
+  if (auto refusal = screen_request(shard, s)) {
+    // Whatever body follows stays unread: the connection closes after the answer.
+    s.close_after_response = true;
+    s.response = std::move(*refusal);
+    return respond(wsi, s);
   }
-  return dispatch(shard, wsi, s);
+  if (s.body_expected > 0) {
+    start_body(wsi, s);
+    return 0;  // LWS_CALLBACK_HTTP_BODY, then LWS_CALLBACK_HTTP_BODY_COMPLETION
+  }
+  return answer_request(wsi, s);
 }
 
-int HttpServer::dispatch(Shard& shard, lws* wsi, Session& s) {
-  if (!on_loop_shard(shard)) {
-    // Only websocket upgrades are handed to other shards: route handlers run on the loop
-    // thread. Answer as the router would for an unknown route, and close.
-    s.response = HttpResponse::error(404, "not_found", "no such resource");
-  } else if (s.body_too_large) {
-    s.response = HttpResponse::error(413, "too_large", "request body is larger than the limit");
-  } else {
-    auto match = router_.match(s.request.method, s.request.path);
-    if (match.handler == nullptr) {
-      s.response = match.path_matched_other_method
-                       ? HttpResponse::error(405, "method_not_allowed", "method not allowed here")
-                       : HttpResponse::error(404, "not_found", "no such resource");
-    } else {
-      s.request.params = std::move(match.params);
-      try {
-        s.response = (*match.handler)(s.request);
-      } catch (const std::exception& e) {
-        log::error("http_handler_failed").kv("path", s.request.path).kv("what", e.what());
-        s.response = HttpResponse::error(500, "internal", "internal error");
-      }
-    }
+// Everything decided from the head: the answer when the request is refused, nothing when
+// its handler is to run (s.handler, s.request.params and s.body_expected are then set).
+std::optional<HttpResponse> HttpServer::screen_request(Shard& shard, Session& s) {
+  auto refuse = [](int status, std::string_view reason, std::string_view code, std::string_view message) {
+    metrics().http_refused.add(std::string(reason));
+    return HttpResponse::error(status, code, message);
+  };
+  // A chunked (or otherwise encoded) body has no length known up front to check against the
+  // route's limit; no client of this API needs one.
+  if (!s.request.header("transfer-encoding").empty())
+    return refuse(411, "length_required", "length_required", "send the body with a Content-Length, not a Transfer-Encoding");
+  const std::string length = s.request.header("content-length");
+  if (!length.empty()) {
+    if (length.find_first_not_of("0123456789") != std::string::npos || length.size() > 12)
+      return refuse(400, "bad_length", "bad_request", "Content-Length must be a number of bytes");
+    s.body_expected = std::stoull(length);
   }
-  if (s.response.deferred) return defer(shard, wsi, s);
-  log::debug("http").kv("method", s.request.method).kv("path", s.request.path).kv("status", s.response.status);
+  // Only websocket upgrades are handed to other shards: route handlers run on the loop thread.
+  // Answer as the router would for an unknown route, and close.
+  if (!on_loop_shard(shard)) return HttpResponse::error(404, "not_found", "no such resource");
 
-  if (!s.response.file_path.empty()) {
-    struct stat st{};
-    if (::stat(s.response.file_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      s.response = HttpResponse::error(404, "not_found", "no such file");
-    } else {
-      unsigned char extra[512];
-      unsigned char* p = extra;
-      unsigned char* end = extra + sizeof extra;
-      if (!add_headers(wsi, s.response.headers, p, end)) return -1;
-      const int n = lws_serve_http_file(wsi, s.response.file_path.c_str(), s.response.content_type.c_str(),
-                                        reinterpret_cast<const char*>(extra), static_cast<int>(p - extra));
-      return n < 0 ? -1 : 0;
-    }
+  auto match = router_.match(s.request.method, s.request.path);
+  if (match.handler == nullptr) {
+    return match.path_matched_other_method ? HttpResponse::error(405, "method_not_allowed", "method not allowed here")
+                                           : HttpResponse::error(404, "not_found", "no such resource");
   }
-  return write_response_headers(wsi, s);
+  s.request.params = std::move(match.params);
+  if (match.limits->check) {
+    if (auto refused = match.limits->check(s.request)) return refused;
+  }
+  if (s.body_expected > match.limits->max_body_bytes)
+    return refuse(413, "body_too_large", "too_large",
+                  "request body is larger than this route's limit of " + std::to_string(match.limits->max_body_bytes) +
+                      " bytes");
+  if (buffered_body_bytes_ + s.body_expected > options_.max_buffered_body_bytes) {
+    HttpResponse busy = refuse(503, "busy", "busy", "too many request bodies in flight; try again shortly");
+    busy.headers.emplace_back("Retry-After", "1");
+    return busy;
+  }
+  s.handler = match.handler;
+  return std::nullopt;
+}
+
+// The body's bytes are reserved up front (Content-Length, within the route's limit) and
+// counted against max_buffered_body_bytes until the handler is done with them.
+void HttpServer::start_body(lws* wsi, Session& s) {
+  s.http = Session::Http::reading_body;
+  s.body_reserved = s.body_expected;
+  buffered_body_bytes_ += s.body_reserved;
+  s.request.body.reserve(s.body_expected);
+  body_readers_[s.id] = wsi;
+  // One deadline for the whole body: lws restarts its own timeout at every byte received.
+  loop_.run_after(options_.body_deadline, [this, id = s.id] { on_body_deadline(id); });
+}
+
+void HttpServer::release_body(Session& s) {
+  std::string().swap(s.request.body);
+  if (s.body_reserved == 0) return;  // also: never touch the loop's counters from another shard
+  buffered_body_bytes_ -= s.body_reserved;
+  s.body_reserved = 0;
+  body_readers_.erase(s.id);
+}
+
+void HttpServer::on_body_deadline(ConnId conn) {
+  auto it = body_readers_.find(conn);
+  if (it == body_readers_.end()) return;  // the body arrived (or the connection is gone)
+  lws* wsi = it->second;
+  Session& s = session_for(*shards_[0], wsi);
+  log::info("http_body_timeout").kv("path", s.request.path).kv("received", s.request.body.size())
+      .kv("expected", s.body_expected);
+  metrics().http_refused.add("body_timeout");
+  release_body(s);
+  s.http = Session::Http::answering;
+  s.close_after_response = true;
+  s.response = HttpResponse::error(408, "timeout", "the request body did not arrive in time");
+  if (respond(wsi, s) != 0) {
+    set_timeout(*shards_[0], wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+    return;
+  }
+  // A client that does not read the answer is dropped all the same.
+  set_timeout(*shards_[0], wsi, PENDING_TIMEOUT_HTTP_CONTENT, 5);
+}
+
+// Runs the route's handler for a request whose body (if any) is complete, and answers.
+int HttpServer::answer_request(lws* wsi, Session& s) {
+  s.http = Session::Http::answering;
+  try {
+    s.response = (*s.handler)(s.request);
+  } catch (const std::exception& e) {
+    log::error("http_handler_failed").kv("path", s.request.path).kv("what", e.what());
+    s.response = HttpResponse::error(500, "internal", "internal error");
+  }
+  release_body(s);
+  if (s.response.deferred) return defer(wsi, s);
+  return respond(wsi, s);
 }
 
 // A deferred response: the session waits in Shard::awaiting under its id, and the reply finds
 // it there again. A connection that closes first leaves that map (WSI_DESTROY), so a late
 // reply finds nothing and is dropped; one that outlives the server is dropped by `life_`.
-int HttpServer::defer(Shard& shard, lws* wsi, Session& s) {
+int HttpServer::defer(lws* wsi, Session& s) {
   auto start = std::move(s.response.deferred);
   s.response = HttpResponse{};
   s.awaiting_reply = true;
-  shard.awaiting[s.id] = wsi;
+  shards_[0]->awaiting[s.id] = wsi;
   HttpReply reply = [this, life = std::weak_ptr<int>(life_), id = s.id](HttpResponse response) {
     if (!life.expired()) answer_deferred(id, std::move(response));
   };
@@ -919,10 +1112,61 @@ void HttpServer::answer_deferred(ConnId id, HttpResponse response) {
   if (response.deferred || !response.file_path.empty())
     response = HttpResponse::error(500, "internal", "a deferred response must be a body");
   s.response = std::move(response);
-  log::debug("http").kv("method", s.request.method).kv("path", s.request.path).kv("status", s.response.status);
   // Between turns of the loop shard's service, on its thread: lws takes the headers now (and
   // keeps what the socket does not), the body follows from the writable callback.
-  if (write_response_headers(wsi, s) != 0) set_timeout(shard, wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+  if (respond(wsi, s) != 0) set_timeout(shard, wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+int HttpServer::respond(lws* wsi, Session& s) {
+  log::debug("http").kv("method", s.request.method).kv("path", s.request.path).kv("status", s.response.status);
+  if (s.close_after_response) s.response.headers.emplace_back("Connection", "close");
+  if (!s.response.file_path.empty()) {
+    struct stat st{};
+    if (::stat(s.response.file_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      s.response = HttpResponse::error(404, "not_found", "no such file");
+    } else {
+      unsigned char extra[512];
+      unsigned char* p = extra;
+      unsigned char* end = extra + sizeof extra;
+      if (!add_headers(wsi, s.response.headers, p, end)) return -1;
+      const int n = lws_serve_http_file(wsi, s.response.file_path.c_str(), s.response.content_type.c_str(),
+                                        reinterpret_cast<const char*>(extra), static_cast<int>(p - extra));
+      return n < 0 ? -1 : 0;
+    }
+  }
+  return write_response_headers(wsi, s);
+}
+
+// lws 4.1.6 misreads the body of a request whose head it parsed from bytes it had kept back
+// (a request pipelined behind another one): it hands over the buffered bytes from their start
+// again, that is, a request head, instead of the body, and then spins re-offering the rest.
+// Such a body is never given to a handler: the request gets 400 and the connection closes at
+// once (the client may send it again on a new connection, RFC 9112 9.3.2). A request that is
+// not pipelined, or pipelined without a body (GET), is not affected.
+int HttpServer::refuse_misread_body(lws* wsi, Session& s) {
+  log::warn("http_pipelined_body_refused").kv("method", s.request.method).kv("path", s.request.path);
+  metrics().http_refused.add("pipelined_body");
+  release_body(s);
+  s.http = Session::Http::answering;
+  s.close_after_response = true;
+  s.response = HttpResponse::error(400, "pipelined_body",
+                                   "a request with a body cannot follow another request without waiting for its "
+                                   "answer; send it again on a new connection");
+  s.response.headers.emplace_back("Connection", "close");
+  // Written here, whole: lws would not call back for writing while it spins on the rest.
+  if (write_response_headers(wsi, s) != 0) return -1;
+  std::string buf(LWS_PRE, '\0');
+  buf += s.response.body;
+  lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, s.response.body.size(), LWS_WRITE_HTTP_FINAL);
+  return -1;
+}
+
+// The response is out: the connection closes, or lws reads the next request (pipelined
+// bytes it already holds included).
+int HttpServer::finish_exchange(lws* wsi, Session& s) {
+  s.http = Session::Http::idle;
+  if (s.close_after_response) return -1;
+  return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 int HttpServer::write_response_headers(lws* wsi, Session& s) {
@@ -939,7 +1183,7 @@ int HttpServer::write_response_headers(lws* wsi, Session& s) {
   return 0;
 }
 
-int HttpServer::write_http_body(Shard& shard, lws* wsi, Session& s) {
+int HttpServer::write_http_body(lws* wsi, Session& s) {
   if (s.awaiting_reply) return 0;  // nothing to write before the deferred response
   constexpr size_t kChunk = 16 * 1024;
   const size_t remaining = s.response.body.size() - s.body_sent;
@@ -955,8 +1199,7 @@ int HttpServer::write_http_body(Shard& shard, lws* wsi, Session& s) {
     lws_callback_on_writable(wsi);
     return 0;
   }
-  if (!on_loop_shard(shard)) return -1;
-  return lws_http_transaction_completed(wsi) ? -1 : 0;
+  return finish_exchange(wsi, s);
 }
 
 int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, size_t len) {
@@ -967,21 +1210,33 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       return handle_http_request(shard, wsi, session_for(shard, wsi));
 
     case LWS_CALLBACK_HTTP_BODY: {
+      // Body bytes of a refused request (answered, its connection closing) are dropped.
       Session& s = session_for(shard, wsi);
-      if (!s.body_too_large) {
-        if (s.request.body.size() + len > options_.max_body_bytes) s.body_too_large = true;
-        else s.request.body.append(static_cast<const char*>(in), len);
-      }
+      if (s.http != Session::Http::reading_body) return 0;
+      const std::string_view bytes(static_cast<const char*>(in), len);
+      if (s.request.body.empty() && starts_with_request_line(bytes)) return refuse_misread_body(wsi, s);
+      const size_t room = s.body_expected - s.request.body.size();
+      s.request.body.append(bytes.substr(0, std::min(len, room)));
       return 0;
     }
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-      return dispatch(shard, wsi, session_for(shard, wsi));
-
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-      return write_http_body(shard, wsi, session_for(shard, wsi));
-
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+      // lws 4.1.6 stays in its body state until the transaction completes, and every time it
+      // looks at bytes that followed the body in the same read (a pipelined request, or one
+      // stray byte) it reports the body complete again (lws_read_h1: Content-Length given and
+      // nothing remaining -> completion). Only the first report is this request's; the bytes
+      // are parsed as the next request once ours is answered (finish_exchange).
+      Session& s = session_for(shard, wsi);
+      if (s.http != Session::Http::reading_body) return 0;
+      body_readers_.erase(s.id);
+      return answer_request(wsi, s);
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+      Session& s = session_for(shard, wsi);
+      if (s.http != Session::Http::answering) return 0;
+      return write_http_body(wsi, s);
+    }
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-      return lws_http_transaction_completed(wsi) ? -1 : 0;
+      return finish_exchange(wsi, session_for(shard, wsi));
 
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
       // Websocket upgrade: only /ws, only RFC 6455 (lws would accept any version).
@@ -1019,12 +1274,12 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
     case LWS_CALLBACK_RECEIVE: {
       Session& s = session_for(shard, wsi);
       if (s.close_status != 0) return 0;
-      if (s.partial_message.size() + len > options_.max_message_bytes) {
-        static const char kReason[] = "message too large";
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         reinterpret_cast<unsigned char*>(const_cast<char*>(kReason)), sizeof kReason - 1);
-        return -1;
-      }
+      // The protocol is JSON text (DESIGN.md "Protocol v1"): a binary message is not a
+      // malformed one to answer with bad_json, but data of a type we do not accept (RFC 6455
+      // 7.4.1: 1003).
+      if (lws_frame_is_binary(wsi)) return refuse_frame(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted");
+      if (s.partial_message.size() + len > options_.max_message_bytes)
+        return refuse_frame(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
       s.partial_message.append(static_cast<const char*>(in), len);
       if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
         std::string message;
@@ -1070,6 +1325,7 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
         }
       }
       if (reason == LWS_CALLBACK_WSI_DESTROY) {
+        release_body(s);
         if (s.awaiting_reply) shard.awaiting.erase(s.id);
         if (s.dirty_slot != Session::kNotDirty) shard.dirty[s.dirty_slot] = nullptr;
         shard.sessions.erase(it);

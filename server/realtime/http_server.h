@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -74,7 +75,17 @@ struct HttpServerOptions {
   int port = 8080;  // 0: pick a free port; see HttpServer::port()
   std::string tls_cert;
   std::string tls_key;
-  size_t max_body_bytes = 1 << 20;
+  // Request bodies (each route caps its own size, see RouteLimits). Bodies are read only after
+  // the route and its HeadCheck accepted the head, and all of them together hold at most
+  // max_buffered_body_bytes (a request past it gets 503 without its body being read).
+  size_t max_buffered_body_bytes = 8u << 20;
+  // A body must arrive whole within this time of its head (one slow byte at a time does not
+  // extend it); otherwise 408 and the connection is closed.
+  std::chrono::milliseconds body_deadline{10000};
+  // The head of a request on a new connection (see HttpServer::accept_loop): a request line
+  // longer than max_request_line_bytes gets 414, a head longer than max_head_bytes 431.
+  size_t max_request_line_bytes = 4096;
+  size_t max_head_bytes = 8192;
   size_t max_message_bytes = 64 * 1024;  // larger websocket messages close with 1009
   unsigned fd_limit = 20000;
   // Extra threads that serve websockets beside the loop thread, each with its own lws context
@@ -141,11 +152,18 @@ private:
   struct Op;
   Session& session_for(Shard& shard, lws* wsi);
   int handle_http_request(Shard& shard, lws* wsi, Session& s);
-  int dispatch(Shard& shard, lws* wsi, Session& s);
-  int defer(Shard& shard, lws* wsi, Session& s);
+  std::optional<HttpResponse> screen_request(Shard& shard, Session& s);
+  void start_body(lws* wsi, Session& s);
+  void release_body(Session& s);
+  void on_body_deadline(ConnId conn);
+  int answer_request(lws* wsi, Session& s);
+  int defer(lws* wsi, Session& s);
   void answer_deferred(ConnId id, HttpResponse response);
+  int respond(lws* wsi, Session& s);
+  int finish_exchange(lws* wsi, Session& s);
+  int refuse_misread_body(lws* wsi, Session& s);
   int write_response_headers(lws* wsi, Session& s);
-  int write_http_body(Shard& shard, lws* wsi, Session& s);
+  int write_http_body(lws* wsi, Session& s);
   int write_websocket(Shard& shard, lws* wsi, Session& s);
   void schedule_timer_wakeup(std::chrono::milliseconds wait);
   std::string create_context(Shard& shard, bool listen);
@@ -170,6 +188,10 @@ private:
   int port_ = 0;
   int listen_fd_ = -1;
   int acceptor_wake_fd_ = -1;
+  // Request bodies being read (all on shard 0, the loop thread): the bytes they may hold
+  // together, and who is reading one (for the body deadline).
+  size_t buffered_body_bytes_ = 0;
+  std::unordered_map<ConnId, lws*> body_readers_;
   std::thread acceptor_;
   // Deferred replies hold a weak reference: one that comes after the server is gone is dropped.
   std::shared_ptr<int> life_ = std::make_shared<int>(0);

@@ -3,6 +3,22 @@
 #include <nlohmann/json.hpp>
 
 namespace harvest::realtime {
+namespace {
+
+const char* status_reason(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+}  // namespace
 
 std::string HttpRequest::bearer_token() const {
   const std::string auth = header("authorization");
@@ -43,6 +59,43 @@ HttpResponse HttpResponse::later(std::function<void(HttpReply)> start) {
 HttpResponse HttpResponse::error(int status, std::string_view code, std::string_view message) {
   nlohmann::json j = {{"error", code}, {"message", message}};
   return json(status, j.dump());
+}
+
+HeadVerdict inspect_request_head(std::string_view bytes, size_t max_request_line, size_t max_head) {
+  const size_t line_end = bytes.find("\r\n");
+  if (line_end == std::string_view::npos ? bytes.size() > max_request_line : line_end > max_request_line)
+    return HeadVerdict::uri_too_long;
+  const size_t head_end = bytes.find("\r\n\r\n");
+  if (head_end == std::string_view::npos)
+    return bytes.size() > max_head ? HeadVerdict::head_too_large : HeadVerdict::incomplete;
+  if (head_end + 4 > max_head) return HeadVerdict::head_too_large;
+  const std::string_view ws = "GET /ws";
+  const bool is_ws = bytes.size() > ws.size() && bytes.substr(0, ws.size()) == ws &&
+                     (bytes[ws.size()] == '?' || bytes[ws.size()] == ' ');
+  return is_ws ? HeadVerdict::websocket : HeadVerdict::request;
+}
+
+bool starts_with_request_line(std::string_view bytes) {
+  const size_t line_end = bytes.find("\r\n");
+  if (line_end == std::string_view::npos) return false;
+  const std::string_view line = bytes.substr(0, line_end);
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp1 == 0 || sp2 == sp1) return false;
+  for (char c : line.substr(0, sp1))
+    if (c < 'A' || c > 'Z') return false;
+  const std::string_view version = line.substr(sp2 + 1);
+  return version == "HTTP/1.1" || version == "HTTP/1.0";
+}
+
+std::string raw_response(const HttpResponse& response) {
+  std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + status_reason(response.status) + "\r\n";
+  out += "Content-Type: " + response.content_type + "\r\n";
+  out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
+  out += "Connection: close\r\n\r\n";
+  out += response.body;
+  return out;
 }
 
 std::string mime_type_for(std::string_view path) {

@@ -49,6 +49,24 @@ struct HttpResponse {
   static HttpResponse error(int status, std::string_view code, std::string_view message);
 };
 
+// What the first bytes of a connection say about its request, read before lws sees them (the
+// acceptor peeks; see HttpServer::accept_loop).
+enum class HeadVerdict {
+  incomplete,      // no blank line yet, within the limits: wait for more
+  request,         // a whole head: plain HTTP
+  websocket,       // a whole head whose request line is "GET /ws?..." or "GET /ws ..."
+  uri_too_long,    // the request line is longer than max_request_line (414)
+  head_too_large,  // the head is longer than max_head (431)
+};
+HeadVerdict inspect_request_head(std::string_view bytes, size_t max_request_line, size_t max_head);
+
+// Whether `bytes` begin with an HTTP/1.x request line ("METHOD target HTTP/1.1\r\n").
+bool starts_with_request_line(std::string_view bytes);
+
+// A whole HTTP/1.1 response with `response`'s status, content type and body, closing the
+// connection: for answers written on a raw socket, before lws owns it.
+std::string raw_response(const HttpResponse& response);
+
 // Content type from a file name's extension.
 std::string mime_type_for(std::string_view path);
 

@@ -16,7 +16,11 @@ std::vector<std::string> split_path(std::string_view path) {
 }
 
 void Router::add(std::string method, std::string pattern, HttpHandler handler) {
-  routes_.push_back({std::move(method), split_path(pattern), std::move(handler)});
+  add(std::move(method), std::move(pattern), RouteLimits{}, std::move(handler));
+}
+
+void Router::add(std::string method, std::string pattern, RouteLimits limits, HttpHandler handler) {
+  routes_.push_back({std::move(method), split_path(pattern), std::move(handler), std::move(limits)});
 }
 
 Router::Match Router::match(std::string_view method, std::string_view path) const {
@@ -48,6 +52,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
       continue;
     }
     result.handler = &route.handler;
+    result.limits = &route.limits;
     result.params = std::move(params);
     return result;
   }

@@ -43,3 +43,24 @@ TEST_CASE("static paths never leave the root", "[router]") {
   CHECK(safe_join("/srv/web", "/etc/passwd").empty());
   CHECK(safe_join("/srv/web", "").empty());
 }
+
+TEST_CASE("a request head is judged from its first bytes", "[router][http]") {
+  constexpr size_t kLine = 32, kHead = 64;
+  CHECK(inspect_request_head("GET /api/he", kLine, kHead) == HeadVerdict::incomplete);
+  CHECK(inspect_request_head("GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n", kLine, kHead) == HeadVerdict::request);
+  CHECK(inspect_request_head("GET /ws?stream=a HTTP/1.1\r\n\r\n", kLine, kHead) == HeadVerdict::websocket);
+  CHECK(inspect_request_head("GET /wsx HTTP/1.1\r\n\r\n", kLine, kHead) == HeadVerdict::request);
+  CHECK(inspect_request_head("GET /" + std::string(40, 'a'), kLine, kHead) == HeadVerdict::uri_too_long);
+  CHECK(inspect_request_head("GET / HTTP/1.1\r\nX: " + std::string(60, 'b'), kLine, kHead) == HeadVerdict::head_too_large);
+  CHECK(inspect_request_head("GET / HTTP/1.1\r\nX: " + std::string(50, 'b') + "\r\n\r\n", kLine, kHead) ==
+        HeadVerdict::head_too_large);
+}
+
+TEST_CASE("a request line is told from a body", "[router][http]") {
+  CHECK(starts_with_request_line("POST /api/streams HTTP/1.1\r\nHost: x"));
+  CHECK(starts_with_request_line("GET / HTTP/1.0\r\n"));
+  CHECK_FALSE(starts_with_request_line("{\"title\":\"x\"}"));
+  CHECK_FALSE(starts_with_request_line("POST /api/streams HTTP/1.1"));  // no line end yet
+  CHECK_FALSE(starts_with_request_line("post / HTTP/1.1\r\n"));
+  CHECK_FALSE(starts_with_request_line("GET /x HTTP/2\r\n"));
+}
