@@ -6,6 +6,7 @@
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
+using harvest::test::bearer;
 using harvest::test::http_get;
 using harvest::test::http_request;
 using harvest::test::ServerProcess;
@@ -14,7 +15,6 @@ using nlohmann::json;
 
 namespace {
 const std::string kAdmin = "test-admin-token";
-std::map<std::string, std::string> bearer(const std::string& t) { return {{"Authorization", "Bearer " + t}}; }
 }  // namespace
 
 TEST_CASE("admin creates a stream and gets its key, host token and ingest URLs", "[streams]") {

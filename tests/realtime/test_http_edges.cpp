@@ -24,6 +24,7 @@
 #include "support/wait.h"
 
 using harvest::test::connect_loopback;
+using harvest::test::bearer;
 using harvest::test::http_get;
 using harvest::test::http_request;
 using harvest::test::ServerProcess;
@@ -35,7 +36,6 @@ namespace {
 
 const std::string kAdmin = "edge-admin-token";
 
-std::map<std::string, std::string> bearer(const std::string& t) { return {{"Authorization", "Bearer " + t}}; }
 
 // A client socket closed with the test.
 class Conn {
@@ -324,15 +324,16 @@ TEST_CASE("out of file descriptors the listener does not spin, and recovers", "[
       // The server has taken every descriptor it may have (the rest wait in the backlog).
       REQUIRE(wait_until([&] { return open_fds(server.pid()) >= limit; }));
 
-      // A measurement window, not a synchronisation: the CPU the server uses meanwhile.
+      // A window in which a spinning acceptor would retry accept() hundreds of thousands of
+      // times (and burn a core). Its CPU share is reported; what is checked below is the count
+      // of failed accepts, which does not depend on how loaded the machine is.
       const double cpu_before = cpu_seconds(server.pid());
       const auto window_start = std::chrono::steady_clock::now();
       wait_until([&] { return std::chrono::steady_clock::now() - window_start >= std::chrono::seconds(2); },
                  std::chrono::seconds(5), std::chrono::milliseconds(100));
       const double window_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      const double cpu_share = (cpu_seconds(server.pid()) - cpu_before) / window_s;
-      INFO("server CPU at the fd limit: " << cpu_share << " of a core");
-      CHECK(cpu_share < 0.25);
+      UNSCOPED_INFO("server CPU at the fd limit: " << (cpu_seconds(server.pid()) - cpu_before) / window_s
+                                                   << " of a core");
 
       clients.clear();
       CHECK(wait_until([&] { return http_get(port, "/api/health").status == 200; }, std::chrono::seconds(30),
@@ -340,7 +341,11 @@ TEST_CASE("out of file descriptors the listener does not spin, and recovers", "[
       const auto metrics = http_get(port, "/metrics");
       std::smatch m;
       REQUIRE(std::regex_search(metrics.body, m, std::regex("harvest_http_accept_errors_total (\\d+)")));
-      CHECK(std::stoull(m[1]) > 0);
+      // Each waiting connection fails to be accepted about once (it is taken with the reserve
+      // descriptor and closed), plus at most ten back-off retries a second: never a spin.
+      const uint64_t failed_accepts = std::stoull(m[1]);
+      CHECK(failed_accepts > 0);
+      CHECK(failed_accepts < 2 * (limit + 40) + 200);
     }
   }
 }

@@ -23,6 +23,11 @@ inline HttpResult http_get(int port, const std::string& path,
   return http_request(port, "GET", path, {}, headers);
 }
 
+// The Authorization header carrying `token` (admin, host or buyer).
+inline std::map<std::string, std::string> bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
+
 // A blocking TCP connection to 127.0.0.1:port (close-on-exec); -1 if refused.
 int connect_loopback(int port);
 

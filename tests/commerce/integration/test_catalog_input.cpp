@@ -8,6 +8,7 @@
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
+using harvest::test::bearer;
 using harvest::test::http_get;
 using harvest::test::http_request;
 using harvest::test::ServerProcess;
@@ -16,7 +17,6 @@ using nlohmann::json;
 
 namespace {
 const std::string kAdmin = "catalog-test-admin";
-std::map<std::string, std::string> bearer(const std::string& t) { return {{"Authorization", "Bearer " + t}}; }
 
 json catalog(const std::string& title, const std::string& image) {
   return {{"products", {{{"id", "pear"}, {"title", title}, {"price", 3990}, {"currency", "CNY"}, {"stock", 10},

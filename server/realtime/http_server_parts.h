@@ -1,0 +1,146 @@
+#pragma once
+// What the files of HttpServer share, and nothing else includes: the per-connection Session,
+// the per-context Shard, the Op handed between threads, and small lws helpers. The class is
+// spread over three files by concern:
+//   http_server.cpp   contexts, the event loops, shards and the acceptor, lws' callback
+//   http_exchange.cpp one HTTP request: screened from its head, body, handler, response
+//   ws_output.cpp     websocket output: queues, back-pressure, framing and writes
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/metrics.h"
+#include "realtime/http_server.h"
+
+namespace harvest::realtime {
+
+namespace http_detail {
+
+// Connection ids carry their shard in the low bits.
+constexpr unsigned kShardBits = 6;
+constexpr ConnId kShardMask = (ConnId{1} << kShardBits) - 1;
+
+struct ShardRef {
+  HttpServer* server;
+  HttpServer::Shard* shard;
+};
+
+std::string method_name(int index);
+std::string copy_header(lws* wsi, lws_token_indexes token);
+// Query, the headers handlers use, and the peer address of the request on `wsi`.
+void read_request_head(lws* wsi, HttpRequest& req);
+// Closes a websocket from its receive callback with `status` and `reason`.
+int refuse_frame(lws* wsi, lws_close_status status, std::string_view reason);
+// Appends an unmasked server text frame (RFC 6455 5.2) holding `text`.
+void append_text_frame(std::string& out, std::string_view text);
+// Appends the response's extra headers ("name: value") to an lws header buffer.
+bool add_headers(lws* wsi, const std::vector<std::pair<std::string, std::string>>& headers, unsigned char*& p,
+                 unsigned char* end);
+
+}  // namespace http_detail
+
+struct HttpServer::Session {
+  ConnId id = 0;
+  bool is_websocket = false;
+  // HTTP exchange. `http` follows our side of one request; lws' callbacks that do not fit it
+  // are ignored (lws 4.1.6 repeats LWS_CALLBACK_HTTP_BODY_COMPLETION while bytes that follow
+  // a body wait in its buffer, see on_lws_event).
+  enum class Http { idle, reading_body, answering } http = Http::idle;
+  HttpRequest request;
+  const HttpHandler* handler = nullptr;
+  size_t body_expected = 0;  // Content-Length
+  size_t body_reserved = 0;  // counted in HttpServer::buffered_body_bytes_
+  bool close_after_response = false;  // refused with its body unread, or another shard
+  HttpResponse response;
+  size_t body_sent = 0;
+  bool awaiting_reply = false;  // a deferred response is on its way (Shard::awaiting)
+  // Websocket
+  lws* wsi = nullptr;
+  std::string partial_message;
+  struct Out {
+    Payload payload;
+    Delivery delivery = Delivery::reliable;
+    uint64_t key = 0;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+  std::deque<Out> outbox;
+  size_t outbox_bytes = 0;
+  bool batching = false;
+  int close_status = 0;
+  bool close_after_flush = false;
+  bool close_sent = false;  // our close frame is out; waiting for the peer's
+  std::string close_reason;
+  static constexpr size_t kNotDirty = static_cast<size_t>(-1);
+  size_t dirty_slot = kNotDirty;  // its index in Shard::dirty while it is there
+};
+
+// Work for a shard handed over by the loop thread.
+struct HttpServer::Op {
+  enum class Kind { send, close, batching } kind = Kind::send;
+  ConnId conn = 0;
+  std::vector<ConnId> conns;  // send: to each of these instead of `conn` when not empty
+  Payload payload;
+  Delivery delivery = Delivery::reliable;
+  uint64_t key = 0;
+  std::chrono::steady_clock::time_point queued_at;
+  int status = 0;
+  std::string reason;
+  bool flag = false;  // close: flush first; batching: on
+};
+
+struct HttpServer::Shard {
+  size_t index = 0;
+  http_detail::ShardRef ref{};
+  lws_context* context = nullptr;
+  lws_vhost* vhost = nullptr;
+  std::thread thread;  // none for shard 0 (the loop thread services it)
+  ConnId next_seq = 1;
+  std::unordered_map<lws*, std::unique_ptr<Session>> sessions;
+  std::unordered_map<ConnId, Session*> connections;
+  // HTTP requests whose deferred response has not come yet (loop shard only), by session id.
+  std::unordered_map<ConnId, lws*> awaiting;
+  std::string batch_scratch;        // frames of one write, after LWS_PRE bytes
+  std::string batch_array_scratch;  // a batched frame's JSON array
+  // Connections whose outbox turned non-empty since the last flush_writes() (shard's thread);
+  // an entry is nulled when its session is destroyed first (Session::dirty_slot).
+  std::vector<Session*> dirty;
+  // Handed over from other threads; drained on the shard's thread.
+  std::mutex mutex;
+  std::vector<int> adopt;
+  std::vector<Op> ops;
+  bool stop = false;
+  // The shard's event loop, lent to lws (a "foreign" libuv loop). lws' own poll() loop walks
+  // every socket of the context on each wake-up: ~1 µs per socket here, 5 ms per wake-up of a
+  // shard holding 5,000 viewers, whatever woke it. libuv waits in epoll and touches only the
+  // sockets with something to do. Our own work runs between turns of it (run_shard, run).
+  std::unique_ptr<uv_loop_t> uv;
+  bool uv_ready = false;
+  uv_timer_t wakeup_timer{};  // shard 0: ends the wait when the next EventLoop timer is due
+  // Delivery metrics gathered by this shard's thread and published once per turn
+  // (publish_delivery_metrics): atomics shared by every shard, updated per message, bounced
+  // their cache lines between the cores several times per delivery.
+  uint64_t messages_out = 0;
+  uint64_t frames_out = 0;
+  Histogram::Batch fanout_latency{metrics().fanout_latency_s};
+};
+
+namespace http_detail {
+
+// lws arms its loop timer for its own timeouts after socket activity it handled. One set from
+// our code between turns of the loop (a close, dropping a slow viewer) would wait for the next
+// such activity: waking the loop makes lws arm it at once. Closes are rare; this costs nothing
+// on the way of a message.
+void set_timeout(HttpServer::Shard& shard, lws* wsi, pending_timeout reason, int secs);
+
+}  // namespace http_detail
+}  // namespace harvest::realtime
