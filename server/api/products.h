@@ -1,5 +1,5 @@
 #pragma once
-// GET/PUT /api/streams/{id}/products: a stream's catalog (DESIGN.md "HTTP").
+// GET/PUT /api/streams/{id}/products: a stream's catalog (docs/protocol.md).
 #include <string>
 #include <vector>
 

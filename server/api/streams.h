@@ -1,5 +1,5 @@
 #pragma once
-// HTTP API for streams: create (admin), list, state. See DESIGN.md "HTTP".
+// HTTP API for streams: create (admin), list, state. See docs/protocol.md.
 #include <string>
 
 #include "api/common.h"

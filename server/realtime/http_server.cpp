@@ -503,7 +503,7 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
     case LWS_CALLBACK_RECEIVE: {
       Session& s = session_for(shard, wsi);
       if (s.close_status != 0) return 0;
-      // The protocol is JSON text (DESIGN.md "Protocol v1"): a binary message is not a
+      // The protocol is JSON text (docs/protocol.md): a binary message is not a
       // malformed one to answer with bad_json, but data of a type we do not accept (RFC 6455
       // 7.4.1: 1003).
       if (lws_frame_is_binary(wsi)) return refuse_frame(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted");

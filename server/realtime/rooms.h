@@ -1,5 +1,5 @@
 #pragma once
-// Rooms: one per stream, on the control-plane thread. Implements Protocol v1 (DESIGN.md) over
+// Rooms: one per stream, on the control-plane thread. Implements Protocol v1 (docs/protocol.md) over
 // HttpServer's websockets. RoomService admits connections, parses their frames and hands each
 // command to the part that owns its concept:
 //
