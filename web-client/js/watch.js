@@ -1,4 +1,6 @@
 // Viewer page: live video, product cards in step with playback, one-tap buy, chat.
+// A little over 600 lines: the page's wiring (room events → DOM) in one place; the pure parts
+// it uses are modules of their own (cards.js, player.js, replay.js, money.js, i18n.js).
 import { $, $$, el, randomId, setChildren, setText, streamIdFromPath } from './dom.js';
 import { formatCountdown, formatNumber, initLanguageSwitch, lang, onLanguageChange, t } from './i18n.js';
 import { formatMoney } from './money.js';
