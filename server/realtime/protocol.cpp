@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "commerce/product_validation.h"
 #include "commerce/types.h"
 #include "core/text.h"
 
@@ -319,7 +320,8 @@ ParseResult parse_client_message_json(std::string_view text) {
         m.product_id = id_field(doc, "product_id", 64, true);
         int_field(doc, "price", 0, commerce::kMaxPriceFen, false, &m.price);
         int_field(doc, "stock", 0, commerce::kMaxStock, false, &m.stock);
-        if (field(doc, "title") != nullptr) m.title = text_field(doc, "title", 200, true);
+        // The catalog's rule for a title (commerce/product_validation.h), checked here as text.
+        if (field(doc, "title") != nullptr) m.title = text_field(doc, "title", commerce::kMaxTitleChars, true);
         if (!m.price && !m.stock && !m.title) throw Invalid{"nothing to update: give price, stock or title"};
         break;
       case ClientType::sale_start:
