@@ -19,12 +19,14 @@
 #include "api/report.h"
 #include "api/restream.h"
 #include "api/sample_images.h"
+#include "api/whip.h"
 #include "commerce/commerce_service.h"
 #include "core/log.h"
 #include "core/tokens.h"
 #include "media/hls/replay_library.h"
 #include "media/ingest/demo_publisher.h"
 #include "media/ingest/ingest_manager.h"
+#include "media/webrtc/whip_ingest.h"
 #include "media/rtmp/server.h"
 #include "media/srt/server.h"
 #include "realtime/http_server.h"
@@ -200,6 +202,8 @@ std::string App::start_ingest() {
   srt_ = std::make_unique<media::srt::SrtServer>(loop_, *ingest_, srt_options);
   if (auto err = srt_->start(); !err.empty()) return err;
   endpoints_.srt_port = srt_->port();
+
+  whip_ = std::make_unique<media::webrtc::WhipIngest>(loop_, *ingest_, media::webrtc::WhipPeerOptions{});
   return {};
 }
 
@@ -208,6 +212,7 @@ void App::stop_ingest() {
   if (demo_publisher_) demo_publisher_->stop();
   if (rtmp_) rtmp_->stop();
   if (srt_) srt_->stop();
+  whip_.reset();
   if (ingest_) ingest_->shutdown();
 }
 
@@ -224,6 +229,7 @@ void App::register_routes() {
   api::register_metrics_route(r, *streams_, access_, rooms_->audience());
   api::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });
   api::register_sample_image_routes(r, config_.samples_dir);
+  api::register_whip_routes(r, [this] { return whip_.get(); });
 }
 
 // --demo: the sample farm catalog goes into stream "demo" the first time (a stream that already

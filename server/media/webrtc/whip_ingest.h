@@ -1,0 +1,55 @@
+#pragma once
+// WHIP publishers (RFC 9725) on the control-plane loop: one WhipPeer per publisher, entering
+// IngestManager as a "whip" session whose media arrives as MPEG-TS, the way an SRT publisher's
+// does. The same rules as RTMP/SRT apply (a wrong key is refused, a second publisher on a key
+// replaces the first, a publisher that vanishes leaves the stream to its grace period).
+// Loop thread only.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/event_loop.h"
+#include "media/ingest/ingest_manager.h"
+#include "media/webrtc/whip_peer.h"
+
+namespace harvest::media::webrtc {
+
+class WhipIngest {
+public:
+  // What to answer the POST with: 201 with the SDP answer and the session's resource id, or
+  // an error status with a code and a sentence.
+  struct Outcome {
+    int status = 0;
+    std::string session_id;  // 201: the resource is /whip/{stream}/{session_id}
+    std::string answer_sdp;  // 201
+    std::string code;        // otherwise
+    std::string message;
+  };
+
+  WhipIngest(EventLoop& loop, IngestManager& ingest, WhipPeerOptions options);
+  ~WhipIngest();
+  WhipIngest(const WhipIngest&) = delete;
+  WhipIngest& operator=(const WhipIngest&) = delete;
+
+  // Starts publishing `offer_sdp` to `stream_id` with `stream_key`; `done` runs once, on the
+  // loop thread, when the answer is ready (every ICE candidate gathered) or it failed.
+  void publish(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,
+               const std::string& peer, std::function<void(Outcome)> done);
+  // DELETE of the session's resource: ends it. False if there is no such session.
+  bool end(const std::string& stream_id, const std::string& session_id, const std::string& reason);
+  size_t session_count() const { return sessions_.size(); }
+
+private:
+  struct Session;
+  void finish(const std::string& session_id, const std::string& reason);
+
+  EventLoop& loop_;
+  IngestManager& ingest_;
+  WhipPeerOptions options_;
+  std::map<std::string, std::unique_ptr<Session>> sessions_;  // by session id
+  // Posted tasks hold a weak reference: one that runs after this is gone does nothing.
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);
+};
+
+}  // namespace harvest::media::webrtc
