@@ -69,6 +69,13 @@ TEST_CASE("WHIP publish: 201 with Location and answer, the stream goes live in p
   CHECK(stream_info(server, stream.id)["state"] == "live");
   CHECK(stream_info(server, stream.id)["ingest"].value("protocol", "") == "whip");
 
+  // A second publisher on the key while the first is healthy is refused, as over RTMP
+  // (docs/ingest.md "Sessions"), and the first keeps publishing.
+  WebRtcSender second(kH264, /*audio=*/false);
+  const HttpResult r2 = post_offer(server, stream.id, stream.key, offer_of(second));
+  CHECK(r2.status == 409);
+  CHECK(wait_playlist_advances(server, stream.id, playlist.end_sequence()));
+
   CHECK(http_request(server.http_port(), "DELETE", location).status == 200);
   CHECK(server.wait_for_log("event=whip_session_ended"));
   CHECK(http_request(server.http_port(), "DELETE", location).status == 404);  // gone
