@@ -1,6 +1,7 @@
 // HttpServer, one HTTP request: routed and checked from its head, its body read within the
 // route's limits, the handler run once, the response written. See http_server_parts.h.
 #include <libwebsockets.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -16,6 +17,7 @@ using namespace http_detail;
 // A request's head has arrived (LWS_CALLBACK_HTTP). It is routed and checked from the head
 // alone; a body is read only for a route that accepted the head, and only within its limits.
 int HttpServer::handle_http_request(Shard& shard, lws* wsi, Session& s) {
+  if (s.http == Session::Http::closing) return -1;  // nothing more is read as a request
   release_body(s);
   s.http = Session::Http::answering;
   s.request = HttpRequest{};
@@ -226,8 +228,20 @@ int HttpServer::refuse_misread_body(lws* wsi, Session& s) {
 // The response is out: the connection closes, or lws reads the next request (pipelined
 // bytes it already holds included).
 int HttpServer::finish_exchange(lws* wsi, Session& s) {
+  if (s.close_after_response) {
+    // A lingering close (RFC 9112 9.6): the client may still be sending the body we refused.
+    // Closing with its bytes unread would reset the connection, and a reset can destroy our
+    // answer in the client's buffer before it is read. So no more writes (FIN), its remaining
+    // bytes are read and dropped (HTTP_BODY while closing), and the connection closes when the
+    // client closes, or at most kLingerSeconds later. Nothing is buffered meanwhile.
+    s.http = Session::Http::closing;
+    s.closing_since = std::chrono::steady_clock::now();
+    const int fd = lws_get_socket_fd(wsi);
+    if (fd >= 0) ::shutdown(fd, SHUT_WR);
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, kLingerSeconds);
+    return 0;
+  }
   s.http = Session::Http::idle;
-  if (s.close_after_response) return -1;
   return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 

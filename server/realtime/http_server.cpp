@@ -441,6 +441,8 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
     case LWS_CALLBACK_HTTP_BODY: {
       // Body bytes of a refused request (answered, its connection closing) are dropped.
       Session& s = session_for(shard, wsi);
+      if (s.http == Session::Http::closing)  // lws restarts its timeout at each byte: ours holds
+        return std::chrono::steady_clock::now() - s.closing_since > std::chrono::seconds(kLingerSeconds) ? -1 : 0;
       if (s.http != Session::Http::reading_body) return 0;
       const std::string_view bytes(static_cast<const char*>(in), len);
       if (s.request.body.empty() && starts_with_request_line(bytes)) return refuse_misread_body(wsi, s);

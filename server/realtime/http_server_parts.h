@@ -26,6 +26,9 @@ namespace harvest::realtime {
 
 namespace http_detail {
 
+// How long a refused request's connection stays to read and drop what the client still sends.
+inline constexpr int kLingerSeconds = 2;
+
 // Connection ids carry their shard in the low bits.
 constexpr unsigned kShardBits = 6;
 constexpr ConnId kShardMask = (ConnId{1} << kShardBits) - 1;
@@ -55,7 +58,10 @@ struct HttpServer::Session {
   // HTTP exchange. `http` follows our side of one request; lws' callbacks that do not fit it
   // are ignored (lws 4.1.6 repeats LWS_CALLBACK_HTTP_BODY_COMPLETION while bytes that follow
   // a body wait in its buffer, see on_lws_event).
-  enum class Http { idle, reading_body, answering } http = Http::idle;
+  // closing: answered with Connection: close, the client's remaining bytes read and dropped
+  // (a lingering close, see HttpServer::finish_exchange).
+  enum class Http { idle, reading_body, answering, closing } http = Http::idle;
+  std::chrono::steady_clock::time_point closing_since;
   HttpRequest request;
   const HttpHandler* handler = nullptr;
   size_t body_expected = 0;  // Content-Length
