@@ -205,20 +205,20 @@ void BurnedLadder::start(const std::shared_ptr<PublishSession>& session, GstElem
         [loop, weak_rung, weak_session, stream_id](const std::string& path, uint64_t start_ns,
                                                    uint64_t end_ns) {
           loop->post([weak_rung, weak_session, stream_id, path, start_ns, end_ns] {
-            auto rung = weak_rung.lock();
+            auto live = weak_rung.lock();  // `rung` outside is the one being built
             auto s = weak_session.lock();
-            if (!rung || !s) {
+            if (!live || !s) {
               std::remove(path.c_str());
               return;
             }
-            if (!rung->begun) {
-              rung->writer->begin_session(s->epoch_wall_ms.load());
-              rung->begun = true;
+            if (!live->begun) {
+              live->writer->begin_session(s->epoch_wall_ms.load());
+              live->begun = true;
             }
-            if (auto st = rung->writer->add_segment(path, start_ns, end_ns); !st)
+            if (auto st = live->writer->add_segment(path, start_ns, end_ns); !st)
               log::error("hls_write_failed")
                   .kv("stream", stream_id)
-                  .kv("rendition", "burned/" + std::to_string(rung->rung) + "p")
+                  .kv("rendition", "burned/" + std::to_string(live->rung) + "p")
                   .kv("reason", st.message());
           });
         });
