@@ -1,6 +1,7 @@
 #pragma once
-// What every REST resource file shares: the HTTP types it answers with and the checks most
-// routes start with. Route handlers run on the loop thread (HttpServer's shard 0).
+// What every REST resource file shares: the HTTP types it answers with. The checks most routes
+// start with are realtime/route_checks.h's (admin_only, stream_manager), built once per route.
+// Route handlers run on the loop thread (HttpServer's shard 0).
 #include <cstdint>
 #include <optional>
 
@@ -19,10 +20,5 @@ using realtime::Role;
 using realtime::Router;
 
 inline int64_t now_s() { return now_ms() / 1000; }
-
-// 404 when the stream is unknown, 401 unless the caller's token manages it (host of the
-// stream or admin); nullopt when the route may go on.
-std::optional<HttpResponse> refuse_unless_manager(StreamRegistry& streams, const AccessConfig& access,
-                                                  const HttpRequest& req);
 
 }  // namespace harvest::api

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "realtime/route_checks.h"
 #include "realtime/messages.h"
 
 namespace harvest::api {
@@ -43,8 +44,9 @@ std::string orders_csv(const std::vector<commerce::Order>& orders) {
 
 void register_order_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
                            Reader& reader) {
-  router.add("GET", "/api/streams/{id}/orders", [&streams, &access, &reader](const HttpRequest& req) {
-    if (auto refused = refuse_unless_manager(streams, access, req)) return *refused;
+  router.add("GET", "/api/streams/{id}/orders", [manager = realtime::stream_manager(access, streams),
+                                                 &reader](const HttpRequest& req) {
+    if (auto refused = manager(req)) return *refused;
     auto fmt = req.query.find("format");
     const bool csv = fmt != req.query.end() && fmt->second == "csv";
     return answer_from_reader(reader, [id = req.params.at("id"), csv](store::Store& store) {

@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "media/hls/playlist.h"
+#include "realtime/route_checks.h"
 
 namespace harvest::api {
 namespace {
@@ -79,8 +80,9 @@ void register_replay_routes(Router& router, StreamRegistry& streams, const Acces
     });
   });
 
-  router.add("DELETE", "/api/streams/{id}/replays/{session}", [&streams, &access, &replays](const HttpRequest& req) {
-    if (auto refused = refuse_unless_manager(streams, access, req)) return *refused;
+  router.add("DELETE", "/api/streams/{id}/replays/{session}",
+             [manager = realtime::stream_manager(access, streams), &replays](const HttpRequest& req) {
+    if (auto refused = manager(req)) return *refused;
     const std::string& id = req.params.at("id");
     const std::string& session = req.params.at("session");
     auto info = replays.find(id, session);

@@ -2,6 +2,7 @@
 
 #include "commerce/report.h"
 #include "core/log.h"
+#include "realtime/route_checks.h"
 
 namespace harvest::api {
 
@@ -9,8 +10,9 @@ void register_report_routes(Router& router, StreamRegistry& streams, const Acces
                             Reader& reader, realtime::SellingDesk& selling, realtime::HostMonitor& monitor,
                             const show::ExposureTimeline* exposures) {
   router.add("GET", "/api/streams/{id}/report",
-             [&streams, &access, &reader, &selling, &monitor, exposures](const HttpRequest& req) {
-               if (auto refused = refuse_unless_manager(streams, access, req)) return *refused;
+             [manager = realtime::stream_manager(access, streams), &streams, &reader, &selling, &monitor,
+              exposures](const HttpRequest& req) {
+               if (auto refused = manager(req)) return *refused;
                const std::string& id = req.params.at("id");
                const StreamState* s = streams.find(id);
                commerce::ReportInput in;

@@ -38,7 +38,6 @@ public:
                const std::string& peer, std::function<void(Outcome)> done);
   // DELETE of the session's resource: ends it. False if there is no such session.
   bool end(const std::string& stream_id, const std::string& session_id, const std::string& reason);
-  size_t session_count() const { return sessions_.size(); }
 
 private:
   struct Session;
