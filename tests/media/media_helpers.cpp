@@ -14,6 +14,10 @@
 
 namespace harvest::test {
 
+ServerProcess::Options media_server_options(const TempDir& dir, std::vector<std::string> extra) {
+  return {.data_dir = dir.path(), .extra_args = std::move(extra), .env = {{"HARVEST_ADMIN_TOKEN", kAdminToken}}};
+}
+
 TestStream create_stream(const ServerProcess& server, const std::string& title) {
   auto r = http_request(server.http_port(), "POST", "/api/streams", nlohmann::json{{"title", title}}.dump(),
                         {{"Authorization", "Bearer " + kAdminToken}});

@@ -16,6 +16,9 @@ namespace harvest::test {
 
 inline const std::string kAdminToken = "media-test-admin";
 
+// The server as the media tests run it: its own data dir, kAdminToken, and `extra` flags.
+ServerProcess::Options media_server_options(const TempDir& dir, std::vector<std::string> extra = {});
+
 struct TestStream {
   std::string id;
   std::string key;

@@ -30,10 +30,6 @@ using nlohmann::json;
 
 namespace {
 
-ServerProcess::Options server_options(const TempDir& dir, std::vector<std::string> extra = {}) {
-  return {.data_dir = dir.path(), .extra_args = std::move(extra), .env = {{"HARVEST_ADMIN_TOKEN", kAdminToken}}};
-}
-
 // A raw TCP connection to the RTMP port that we can dribble bytes into.
 class RawConn {
 public:
@@ -157,7 +153,7 @@ std::string with_rotation(const std::string& metadata_body, int degrees) {
 TEST_CASE("bad input gets its connection closed with a log line while a good stream keeps playing",
           "[media][rtmp][adversarial]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const int port = server.port("rtmp_port");
   GoodStream good;
   good.start(server);
@@ -240,7 +236,7 @@ TEST_CASE("bad input gets its connection closed with a log line while a good str
 TEST_CASE("a second publisher is refused while the first is healthy and takes over once it stalls",
           "[media][rtmp][takeover]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const int port = server.port("rtmp_port");
   GoodStream first;
   first.start(server);
@@ -304,7 +300,7 @@ TEST_CASE("a second publisher is refused while the first is healthy and takes ov
 TEST_CASE("SRT: a second publisher is refused while the first is healthy and takes over once it stalls",
           "[media][srt][takeover]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const TestStream stream = create_stream(server);
   const int port = server.port("srt_port");
   FfmpegInput in;
@@ -364,7 +360,7 @@ TEST_CASE("SRT: a second publisher is refused while the first is healthy and tak
 TEST_CASE("timestamps that jump forwards and backwards are repaired, rotation metadata is kept, pixels stay portrait",
           "[media][rtmp][timestamps]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const TestStream stream = create_stream(server);
   FfmpegInput in;
   in.seconds = 4;
@@ -431,7 +427,7 @@ TEST_CASE("timestamps that jump forwards and backwards are repaired, rotation me
 
 TEST_CASE("a rotated publisher's burned-in rendition is turned upright", "[media][rtmp][burned]") {
   TempDir dir;
-  ServerProcess server(server_options(dir, {"--burned-in", "on"}));
+  ServerProcess server(media_server_options(dir, {"--burned-in", "on"}));
   const TestStream stream = create_stream(server);
   FfmpegInput in;
   in.seconds = 6;  // the burned-in rendition closes segments while the publisher is still on
@@ -491,7 +487,7 @@ TEST_CASE("a rotated publisher's burned-in rendition is turned upright", "[media
 
 TEST_CASE("the demo flag pushes a portrait loop over RTMP into the demo stream", "[media][demo]") {
   TempDir dir;
-  ServerProcess server(server_options(dir, {"--demo"}));
+  ServerProcess server(media_server_options(dir, {"--demo"}));
   json info;
   REQUIRE(wait_until(
       [&] {
@@ -520,7 +516,7 @@ TEST_CASE("the demo flag pushes a portrait loop over RTMP into the demo stream",
 
 TEST_CASE("SIGTERM with publishers connected exits 0 and removes the HLS files", "[media][shutdown]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   GoodStream good;
   good.start(server);
   CHECK(std::filesystem::exists(dir.path() + "/hls/" + good.stream.id + "/index.m3u8"));

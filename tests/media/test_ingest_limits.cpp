@@ -28,10 +28,6 @@ using namespace harvest::media::rtmp;
 
 namespace {
 
-ServerProcess::Options server_options(const TempDir& dir, std::vector<std::string> extra = {}) {
-  return {.data_dir = dir.path(), .extra_args = std::move(extra), .env = {{"HARVEST_ADMIN_TOKEN", kAdminToken}}};
-}
-
 // Sum of harvest_ingest_refused_total{protocol="rtmp",...} over its reasons, or of one reason.
 double rtmp_refusals(const ServerProcess& server, const std::string& reason = {}) {
   const HttpResult r = http_get(server.port("http_port"), "/metrics");
@@ -125,7 +121,7 @@ private:
 
 TEST_CASE("one address holding 600 idle RTMP sockets does not keep a real publisher out", "[media][rtmp][limits]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const int port = server.port("rtmp_port");
   const TestStream stream = create_stream(server, "flooded");
 
@@ -150,7 +146,7 @@ TEST_CASE("pre-auth RTMP connections sending huge partial messages cannot grow t
           "[media][rtmp][limits]") {
   TempDir dir;
   // All 40 from one address: lift the per-address limit so that this is about memory only.
-  ServerProcess server(server_options(dir, {"--rtmp-max-per-address", "64"}));
+  ServerProcess server(media_server_options(dir, {"--rtmp-max-per-address", "64"}));
   const int port = server.port("rtmp_port");
   const pid_t pid = server.pid();
   REQUIRE(http_get(server.port("http_port"), "/api/health").status == 200);

@@ -15,10 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-ServerProcess::Options server_options(const TempDir& dir) {
-  return {.data_dir = dir.path(), .env = {{"HARVEST_ADMIN_TOKEN", kAdminToken}}};
-}
-
 // Every segment in the playlist decodes with the expected streams; returns the summed duration.
 double check_segments(const ServerProcess& server, const std::string& id, const Playlist& p, const std::string& dir,
                       bool video, bool audio, int width, int height) {
@@ -53,7 +49,7 @@ double check_segments(const ServerProcess& server, const std::string& id, const 
 TEST_CASE("RTMP publish: portrait H.264+AAC becomes HLS with program date times, live stats, decodable segments",
           "[media][rtmp]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const TestStream stream = create_stream(server);
   REQUIRE_FALSE(stream.key.empty());
 
@@ -117,7 +113,7 @@ TEST_CASE("RTMP publish: portrait H.264+AAC becomes HLS with program date times,
 
 TEST_CASE("SRT publish with #!::r=live/KEY,m=publish becomes HLS, with RTT and loss in the stats", "[media][srt]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const TestStream stream = create_stream(server);
   FfmpegInput in;
   in.seconds = 5;
@@ -146,7 +142,7 @@ TEST_CASE("SRT publish with #!::r=live/KEY,m=publish becomes HLS, with RTT and l
 
 TEST_CASE("audio-only and video-only RTMP streams both play", "[media][rtmp]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const TestStream audio_only = create_stream(server, "audio only");
   const TestStream video_only = create_stream(server, "video only");
   FfmpegInput a;
@@ -174,7 +170,7 @@ TEST_CASE("audio-only and video-only RTMP streams both play", "[media][rtmp]") {
 TEST_CASE("a publisher that reconnects within the grace period continues the playlist after one discontinuity",
           "[media][rtmp]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const TestStream stream = create_stream(server);
   FfmpegInput in;
   in.seconds = 3;
@@ -215,7 +211,7 @@ TEST_CASE("a publisher that reconnects within the grace period continues the pla
 
 TEST_CASE("a wrong stream key is refused: RTMP error status, SRT reject", "[media][rtmp][srt]") {
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const TestStream stream = create_stream(server);
   FfmpegInput in;
   in.seconds = 2;

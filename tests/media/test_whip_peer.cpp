@@ -103,11 +103,7 @@ const nlohmann::json* stream_of(const nlohmann::json& probe, const std::string& 
 // Video only here: with GStreamer's own webrtcbin as the sender, H.264 + Opus left one video
 // frame in the muxer (Chromium's H.264 + Opus muxes fine; see media/webrtc/README.md).
 TEST_CASE("WHIP peer: H.264 from a WebRTC sender passes through to MPEG-TS", "[webrtc]") {
-  const auto probe = publish_and_probe(
-      "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! video/x-h264,profile=constrained-baseline ! "
-      "rtph264pay pt=102 config-interval=-1 ! "
-      "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000",
-      "H264", /*audio=*/false);
+  const auto probe = publish_and_probe(harvest::test::kSenderH264, "H264", /*audio=*/false);
   const auto* video = stream_of(probe, "video");
   REQUIRE(video);
   CHECK((*video)["codec_name"] == "h264");

@@ -16,14 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-ServerProcess::Options server_options(const TempDir& dir) {
-  return {.data_dir = dir.path(), .env = {{"HARVEST_ADMIN_TOKEN", kAdminToken}}};
-}
-
-const char* kH264 =
-    "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! video/x-h264,profile=constrained-baseline ! "
-    "rtph264pay pt=102 config-interval=-1 ! application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000";
-
 HttpResult post_offer(const ServerProcess& server, const std::string& stream_id, const std::string& key,
                       const std::string& offer, const std::string& type = "application/sdp") {
   std::map<std::string, std::string> headers{{"Content-Type", type}};
@@ -42,11 +34,11 @@ TEST_CASE("WHIP publish: 201 with Location and answer, the stream goes live in p
           "[media][whip]") {
   gst_init(nullptr, nullptr);
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const TestStream stream = create_stream(server);
   REQUIRE_FALSE(stream.key.empty());
 
-  WebRtcSender sender(kH264, /*audio=*/false);
+  WebRtcSender sender(kSenderH264, /*audio=*/false);
   const HttpResult r = post_offer(server, stream.id, stream.key, offer_of(sender));
   INFO(r.body << server.log());
   REQUIRE(r.status == 201);
@@ -71,7 +63,7 @@ TEST_CASE("WHIP publish: 201 with Location and answer, the stream goes live in p
 
   // A second publisher on the key while the first is healthy is refused, as over RTMP
   // (docs/ingest.md "Sessions"), and the first keeps publishing.
-  WebRtcSender second(kH264, /*audio=*/false);
+  WebRtcSender second(kSenderH264, /*audio=*/false);
   const HttpResult r2 = post_offer(server, stream.id, stream.key, offer_of(second));
   CHECK(r2.status == 409);
   CHECK(wait_playlist_advances(server, stream.id, playlist.end_sequence()));
@@ -85,9 +77,9 @@ TEST_CASE("WHIP refusals: wrong or missing key, not SDP, no usable codec, wrong 
           "[media][whip]") {
   gst_init(nullptr, nullptr);
   TempDir dir;
-  ServerProcess server(server_options(dir));
+  ServerProcess server(media_server_options(dir));
   const TestStream stream = create_stream(server);
-  WebRtcSender sender(kH264, /*audio=*/false);
+  WebRtcSender sender(kSenderH264, /*audio=*/false);
   const std::string offer = offer_of(sender);
 
   CHECK(post_offer(server, stream.id, "sk_wrong", offer).status == 401);

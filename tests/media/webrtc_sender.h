@@ -14,6 +14,11 @@
 
 namespace harvest::test {
 
+// A phone-like H.264 track for WebRtcSender: constrained baseline, a keyframe a second.
+inline const char* const kSenderH264 =
+    "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! video/x-h264,profile=constrained-baseline ! "
+    "rtph264pay pt=102 config-interval=-1 ! application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000";
+
 class WebRtcSender {
 public:
   WebRtcSender(const std::string& video_chain, bool audio) {
