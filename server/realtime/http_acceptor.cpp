@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/metrics.h"
+#include "realtime/ws_frame_gate.h"
 
 namespace harvest::realtime {
 
@@ -180,7 +181,11 @@ void HttpServer::accept_loop() {
     switch (inspect_request_head(seen, options_.max_request_line_bytes, options_.max_head_bytes)) {
       case HeadVerdict::incomplete: return;
       case HeadVerdict::request: hand_over(fd, 0); return;
-      case HeadVerdict::websocket: hand_over(fd, next_ws_shard++ % shards_.size()); return;
+      case HeadVerdict::websocket:
+        // The frames that follow the head are watched for the mask bit (ws_frame_gate.h).
+        watch_client_frames(fd, seen.find("\r\n\r\n") + 4);
+        hand_over(fd, next_ws_shard++ % shards_.size());
+        return;
       case HeadVerdict::uri_too_long:
         forget(fd);
         refuse_raw(fd, HttpResponse::error(414, "uri_too_long", "the request line is too long"), "uri_too_long");

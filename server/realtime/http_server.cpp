@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/metrics.h"
+#include "realtime/ws_frame_gate.h"
 
 namespace harvest::realtime {
 
@@ -434,6 +435,7 @@ HttpServer::Session& HttpServer::session_for(Shard& shard, lws* wsi) {
 int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, size_t len) {
   const auto reason = static_cast<lws_callback_reasons>(reason_int);
   const bool home = on_loop_shard(shard);
+  const bool tls = !options_.tls_cert.empty();
   switch (reason) {
     case LWS_CALLBACK_HTTP:
       return handle_http_request(shard, wsi, session_for(shard, wsi));
@@ -478,6 +480,10 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       s.request.method = "GET";
       s.request.path = copy_header(wsi, WSI_TOKEN_GET_URI);
       if (s.request.path != "/ws") return 1;
+      // Without TLS every websocket came through the acceptor, which watches its frames for
+      // the mask bit from the first byte after the head; an upgrade it did not see (a later
+      // request on a kept-alive connection) is refused rather than served unwatched.
+      if (!tls && !client_frames_watched(lws_get_socket_fd(wsi))) return 1;
       read_request_head(wsi, s.request);
       return 0;
     }
@@ -486,6 +492,7 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       s.is_websocket = true;
       s.wsi = wsi;
       shard.connections[s.id] = &s;
+      if (tls) watch_client_frames_tls(lws_get_socket_fd(wsi));
       metrics().ws_connections.fetch_add(1, std::memory_order_relaxed);
       if (options_.back_pressure.socket_send_buffer > 0) {
         // A bounded kernel buffer per websocket: a reader that stops shows up in our queue

@@ -386,6 +386,7 @@ public:
     for (size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ key[i % 4]);
     conn_.send_all(f);
   }
+  void send_raw(const std::string& bytes) { conn_.send_all(bytes); }
   // The next frame from the server: opcode and payload; opcode -1 if none came.
   std::pair<int, std::string> next_frame() {
     while (!(buf_.size() >= 2 && buf_.size() >= header_size() + payload_size()))
@@ -440,5 +441,50 @@ TEST_CASE("a binary websocket frame closes with 1003 instead of a JSON parse err
   REQUIRE(frame.first == 0x8);  // close
   REQUIRE(frame.second.size() >= 2);
   CHECK((static_cast<uint8_t>(frame.second[0]) << 8 | static_cast<uint8_t>(frame.second[1])) == 1003);
+  CHECK(http_get(server.http_port(), "/api/health").status == 200);
+}
+
+TEST_CASE("an unmasked client frame closes the websocket with 1002", "[http][websocket]") {
+  for (const char* fanout : {"0", "1"}) {
+    DYNAMIC_SECTION("--fanout-threads " << fanout) {
+      TempDir dir;
+      ServerProcess server(with_admin(dir, {"--fanout-threads", fanout}));
+      const auto created = http_request(server.http_port(), "POST", "/api/streams", R"({"title":"ws"})", bearer(kAdmin));
+      REQUIRE(created.status == 201);
+      const std::string path = "/ws?stream=" + json::parse(created.body)["id"].get<std::string>();
+      RawWebSocket ws(server.http_port(), path);
+      REQUIRE(ws.upgraded());
+      REQUIRE(ws.next_frame().first == 0x1);  // welcome
+      ws.send_raw(std::string("\x81\x04ping", 6));  // a text frame without the mask bit
+      std::pair<int, std::string> frame;
+      do frame = ws.next_frame();
+      while (frame.first == 0x1);
+      REQUIRE(frame.first == 0x8);
+      REQUIRE(frame.second.size() >= 2);
+      CHECK((static_cast<uint8_t>(frame.second[0]) << 8 | static_cast<uint8_t>(frame.second[1])) == 1002);
+      CHECK(ws.next_frame().first == -1);  // and the connection is gone
+      // Everyone else is still served, and a well-behaved client still connects.
+      RawWebSocket other(server.http_port(), path);
+      REQUIRE(other.upgraded());
+      CHECK(other.next_frame().first == 0x1);
+      CHECK(http_get(server.http_port(), "/metrics").body.find("reason=\"ws_unmasked_frame\"} 1") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("a websocket upgrade on a kept-alive HTTP connection is refused", "[http][websocket]") {
+  // The acceptor watches a websocket's frames from the first byte after its upgrade request;
+  // an upgrade later on a connection it handed over as plain HTTP is refused, not served
+  // unwatched.
+  TempDir dir;
+  ServerProcess server(with_admin(dir));
+  Conn conn(server.http_port());
+  conn.send_all("GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  const std::string got = conn.read_to_eof(std::chrono::seconds(5));
+  REQUIRE(!statuses(got).empty());
+  CHECK(statuses(got).front() == 200);
+  CHECK(got.find("HTTP/1.1 101") == std::string::npos);
   CHECK(http_get(server.http_port(), "/api/health").status == 200);
 }
