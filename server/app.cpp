@@ -203,7 +203,14 @@ std::string App::start_ingest() {
   if (auto err = srt_->start(); !err.empty()) return err;
   endpoints_.srt_port = srt_->port();
 
-  whip_ = std::make_unique<media::webrtc::WhipIngest>(loop_, *ingest_, media::webrtc::WhipPeerOptions{});
+  media::webrtc::WhipPeerOptions whip_options;
+  whip_options.public_address = config_.webrtc_public_ip;
+  // webrtcbin spells them stun://host:port and turn://user:pass@host:port.
+  if (!config_.webrtc_stun.empty()) whip_options.stun_server = "stun://" + config_.webrtc_stun.substr(5);
+  if (!config_.webrtc_turn.empty()) whip_options.turn_server = "turn://" + config_.webrtc_turn.substr(5);
+  whip_options.min_port = static_cast<uint16_t>(config_.webrtc_udp_min);
+  whip_options.max_port = static_cast<uint16_t>(config_.webrtc_udp_max);
+  whip_ = std::make_unique<media::webrtc::WhipIngest>(loop_, *ingest_, whip_options);
   return {};
 }
 
@@ -229,7 +236,7 @@ void App::register_routes() {
   api::register_metrics_route(r, *streams_, access_, rooms_->audience());
   api::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });
   api::register_sample_image_routes(r, config_.samples_dir);
-  api::register_whip_routes(r, [this] { return whip_.get(); });
+  api::register_whip_routes(r, [this] { return whip_.get(); }, {config_.webrtc_stun, config_.webrtc_turn});
 }
 
 // --demo: the sample farm catalog goes into stream "demo" the first time (a stream that already

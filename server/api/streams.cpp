@@ -20,6 +20,7 @@ struct Urls {
   std::string rtmp(const std::string& key) const {
     return "rtmp://" + host + ":" + std::to_string(ep.rtmp_port) + "/live/" + key;
   }
+  std::string whip(const std::string& stream_id) const { return http_base() + "/whip/" + stream_id; }
   std::string srt(const std::string& key) const {
     return "srt://" + host + ":" + std::to_string(ep.srt_port) + "?streamid=#!::r=live/" + key + ",m=publish";
   }
@@ -42,7 +43,10 @@ json public_view(const StreamState& s, const Urls& urls) {
           {"peak_viewers", s.peak_viewers},
           {"hls_url", "/hls/" + s.record.id + "/index.m3u8"},
           {"burned_hls_url", "/hls/" + s.record.id + "/burned/index.m3u8"},
-          {"watch_url", urls.http_base() + "/watch/" + s.record.id}};
+          {"watch_url", urls.http_base() + "/watch/" + s.record.id},
+          // No secret in it (the stream key goes in the Authorization header), so everyone may
+          // know where to publish; the broadcaster page uses it with a typed-in key.
+          {"whip_url", urls.whip(s.record.id)}};
 }
 
 // Text fields from the operator: required, 1..max UTF-8 bytes, no control characters or bidi

@@ -1,6 +1,8 @@
 #include "api/whip.h"
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "media/webrtc/sdp.h"
 
@@ -13,7 +15,7 @@ using media::webrtc::WhipIngest;
 // the stream key is the credential, not the origin.
 void add_cors(HttpResponse& r) {
   r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-  r.headers.emplace_back("Access-Control-Expose-Headers", "Location");
+  r.headers.emplace_back("Access-Control-Expose-Headers", "Location, Link");
 }
 
 HttpResponse preflight(const char* methods) {
@@ -42,26 +44,63 @@ std::optional<HttpResponse> check_offer_head(const HttpRequest& req) {
   return std::nullopt;
 }
 
+// RFC 8288 quoted-string content: the credentials come from the operator's flags, but a quote
+// or backslash in them must not end the header's parameter early.
+std::string quoted(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
-void register_whip_routes(Router& router, std::function<WhipIngest*()> whip) {
+std::vector<std::string> ice_server_links(const WhipIceServers& servers) {
+  std::vector<std::string> links;
+  if (!servers.stun.empty()) links.push_back("<" + servers.stun + ">; rel=\"ice-server\"");
+  if (!servers.turn.empty()) {
+    // turn:user:pass@host:port -> <turn:host:port>; username="user"; credential="pass"
+    const std::string rest = servers.turn.substr(servers.turn.find(':') + 1);
+    const size_t at = rest.rfind('@');
+    if (at == std::string::npos) {
+      links.push_back("<" + servers.turn + ">; rel=\"ice-server\"");
+    } else {
+      const std::string user_pass = rest.substr(0, at);
+      const size_t colon = user_pass.find(':');
+      links.push_back("<turn:" + rest.substr(at + 1) + ">; rel=\"ice-server\"; username=\"" +
+                      quoted(user_pass.substr(0, colon)) + "\"; credential=\"" +
+                      quoted(colon == std::string::npos ? "" : user_pass.substr(colon + 1)) +
+                      "\"; credential-type=\"password\"");
+    }
+  }
+  return links;
+}
+
+void register_whip_routes(Router& router, std::function<WhipIngest*()> whip, WhipIceServers ice) {
+  const std::vector<std::string> links = ice_server_links(ice);
   router.add("OPTIONS", "/whip/{id}", [](const HttpRequest&) { return preflight("POST, OPTIONS"); });
   router.add("OPTIONS", "/whip/{id}/{session}", [](const HttpRequest&) { return preflight("DELETE, OPTIONS"); });
 
   router.add("POST", "/whip/{id}", {.max_body_bytes = media::webrtc::kMaxOfferBytes, .check = check_offer_head},
-             [whip](const HttpRequest& req) {
+             [whip, links](const HttpRequest& req) {
     WhipIngest* ingest = whip();
     if (ingest == nullptr) return error(503, "unavailable", "media ingest is not running");
     const std::string id = req.params.at("id");
-    return HttpResponse::later([ingest, id, key = req.bearer_token(), offer = req.body,
+    const bool probe = req.query.count("probe") > 0;
+    return HttpResponse::later([ingest, id, probe, links, key = req.bearer_token(), offer = req.body,
                                 peer = req.peer](realtime::HttpReply reply) {
-      ingest->publish(id, key, offer, peer, [reply, id](WhipIngest::Outcome o) {
+      auto answer = [reply, id, links](WhipIngest::Outcome o) {
         if (o.status != 201) return reply(error(o.status, o.code, o.message));
         HttpResponse r = HttpResponse::text(201, o.answer_sdp, "application/sdp");
         r.headers.emplace_back("Location", "/whip/" + id + "/" + o.session_id);
+        for (const auto& link : links) r.headers.emplace_back("Link", link);
         add_cors(r);
         reply(std::move(r));
-      });
+      };
+      if (probe) ingest->probe(id, key, offer, std::move(answer));
+      else ingest->publish(id, key, offer, peer, std::move(answer));
     });
   });
 

@@ -1,5 +1,8 @@
 #include "core/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -122,6 +125,38 @@ const std::map<std::string, Setter>& value_options() {
       {"samples-dir", [](ServerConfig& c, const std::string& v) { c.samples_dir = v; return std::string(); }},
       {"tls-cert", [](ServerConfig& c, const std::string& v) { c.tls_cert = v; return std::string(); }},
       {"tls-key", [](ServerConfig& c, const std::string& v) { c.tls_key = v; return std::string(); }},
+      {"webrtc-public-ip", [](ServerConfig& c, const std::string& v) {
+         in_addr parsed{};
+         if (::inet_pton(AF_INET, v.c_str(), &parsed) != 1)
+           return "--webrtc-public-ip needs an IPv4 address (the one a NAT shows the world), got '" + v + "'";
+         c.webrtc_public_ip = v;
+         return std::string();
+       }},
+      {"webrtc-udp-ports", [](ServerConfig& c, const std::string& v) {
+         const std::string problem = "--webrtc-udp-ports needs a range MIN-MAX within 1024-65535 (e.g. 40000-40099), got '" + v + "'";
+         const size_t dash = v.find('-');
+         if (dash == std::string::npos) return problem;
+         const auto lo = int_in_range(v.substr(0, dash), 1024, 65535);
+         const auto hi = int_in_range(v.substr(dash + 1), 1024, 65535);
+         if (!lo || !hi || *lo > *hi) return problem;
+         c.webrtc_udp_min = *lo;
+         c.webrtc_udp_max = *hi;
+         return std::string();
+       }},
+      {"webrtc-stun", [](ServerConfig& c, const std::string& v) {
+         if (v.rfind("stun:", 0) != 0 || v.size() < 6 || v.find_first_of(" \r\n\"<>") != std::string::npos)
+           return "--webrtc-stun needs stun:HOST:PORT (e.g. stun:stun.example.net:3478), got '" + v + "'";
+         c.webrtc_stun = v;
+         return std::string();
+       }},
+      {"webrtc-turn", [](ServerConfig& c, const std::string& v) {
+         const size_t at = v.rfind('@');
+         if (v.rfind("turn:", 0) != 0 || at == std::string::npos || v.find(':', 5) > at ||
+             v.find_first_of(" \r\n\"<>") != std::string::npos)
+           return std::string("--webrtc-turn needs turn:USER:PASSWORD@HOST:PORT");
+         c.webrtc_turn = v;
+         return std::string();
+       }},
       {"admin-token", [](ServerConfig& c, const std::string& v) { c.admin_token = v; return std::string(); }},
       {"token-secret", [](ServerConfig& c, const std::string& v) { c.token_secret = v; return std::string(); }},
       {"log-level", [](ServerConfig& c, const std::string& v) {
@@ -161,6 +196,13 @@ Flags override the JSON config file, which overrides the defaults.
   --samples-dir DIR    demo catalog and media (default: found beside the binary)
   --tls-cert FILE      serve HTTPS/WSS with this certificate (with --tls-key)
   --tls-key FILE
+  --tls-self-signed    serve HTTPS/WSS with a certificate made for this machine's names and
+                       addresses, kept in DATA_DIR/tls/ (for phones on the LAN; see docs/deploy.md)
+  --webrtc-public-ip A the IPv4 address WHIP publishers should reach (a cloud VM's public
+                       address, hidden by its NAT); host candidates are advertised with it
+  --webrtc-udp-ports R UDP port range for WebRTC media, e.g. 40000-40099 (default: any)
+  --webrtc-stun URL    stun:HOST:PORT, used by the server and handed to publishers (Link header)
+  --webrtc-turn URL    turn:USER:PASSWORD@HOST:PORT, likewise
   --admin-token T      admin token (default: the HARVEST_ADMIN_TOKEN environment variable)
   --token-secret S     secret that signs host tokens (default: generated into the data dir)
   --replay-retention R replays kept per stream: a count (default 20; 0 records nothing) or
@@ -182,9 +224,9 @@ std::string apply_config_json(const std::string& json_text, ServerConfig& config
   if (doc.is_discarded()) return "config file is not valid JSON";
   if (!doc.is_object()) return "config file must hold a JSON object";
   for (const auto& [key, value] : doc.items()) {
-    if (key == "demo") {
-      if (!value.is_boolean()) return "config key 'demo' must be true or false";
-      config.demo = value.get<bool>();
+    if (key == "demo" || key == "tls-self-signed") {
+      if (!value.is_boolean()) return "config key '" + key + "' must be true or false";
+      (key == "demo" ? config.demo : config.tls_self_signed) = value.get<bool>();
       continue;
     }
     const auto& table = value_options();
@@ -222,7 +264,7 @@ ConfigResult parse_command_line(const std::vector<std::string>& args,
       key.resize(eq);
     }
     const bool takes_value = key == "config" || value_options().count(key) > 0;
-    const bool is_switch = key == "help" || key == "version" || key == "demo";
+    const bool is_switch = key == "help" || key == "version" || key == "demo" || key == "tls-self-signed";
     if (!takes_value && !is_switch) return fail("unknown flag '--" + key + "' (see --help)");
     if (takes_value && !value) {
       if (i + 1 >= args.size()) return fail("flag '--" + key + "' needs a value");
@@ -251,10 +293,13 @@ ConfigResult parse_command_line(const std::vector<std::string>& args,
   for (const auto& f : flags) {
     if (f.key == "config") continue;
     if (f.key == "demo") { config.demo = true; continue; }
+    if (f.key == "tls-self-signed") { config.tls_self_signed = true; continue; }
     if (auto err = value_options().at(f.key)(config, *f.value); !err.empty()) return fail(err);
   }
   if (config.tls_cert.empty() != config.tls_key.empty())
     return fail("--tls-cert and --tls-key must be given together");
+  if (config.tls_self_signed && !config.tls_cert.empty())
+    return fail("--tls-self-signed makes its own certificate: give it or --tls-cert/--tls-key, not both");
   // The scale-out backends are in the design but not built yet: refuse rather than start on
   // something other than what the operator asked for.
   if (config.store != "sqlite")

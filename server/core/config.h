@@ -15,6 +15,18 @@ struct ServerConfig {
   int srt_port = 9000;
   std::string tls_cert;
   std::string tls_key;
+  // Make (once) and use a certificate for this machine's names and addresses, kept in
+  // data_dir/tls/ (phone browsers open the camera only on a secure origin; docs/deploy.md).
+  bool tls_self_signed = false;
+
+  // WebRTC (WHIP) ICE: the address to advertise in host candidates when a NAT hides the
+  // machine's own (a cloud VM), a UDP port range for firewalls (0-0: any), and STUN/TURN
+  // servers handed to the publisher's browser in Link headers and used by the server.
+  std::string webrtc_public_ip;
+  int webrtc_udp_min = 0;
+  int webrtc_udp_max = 0;
+  std::string webrtc_stun;  // stun:host:port
+  std::string webrtc_turn;  // turn:user:pass@host:port
   // Threads that serve websockets beside the control-plane loop (fan-out to many viewers);
   // 0: the loop thread serves everything; -1 ("auto"): one per CPU beyond the first, at most 8.
   // See docs/architecture.md.

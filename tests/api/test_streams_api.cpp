@@ -31,8 +31,9 @@ TEST_CASE("admin creates a stream and gets its key, host token and ingest URLs",
   CHECK(s["host_token"].get<std::string>().rfind("h1." + id + ".", 0) == 0);
   CHECK(s["rtmp_url"].get<std::string>().find("/live/" + s["stream_key"].get<std::string>()) != std::string::npos);
   CHECK(s["srt_url"].get<std::string>().find("streamid=#!::r=live/") != std::string::npos);
-  // No /whip or /whep route yet, so neither is advertised (DESIGN: "only when the routes exist").
-  CHECK_FALSE(s.contains("whip_url"));
+  // /whip exists (the URL carries no secret: the key goes in the Authorization header); /whep
+  // does not yet, so it is not advertised (DESIGN: "only when the routes exist").
+  CHECK(s["whip_url"] == "http://127.0.0.1:" + std::to_string(port) + "/whip/" + id);
   CHECK_FALSE(s.contains("whep_url"));
   CHECK(s["hls_url"] == "/hls/" + id + "/index.m3u8");
 
@@ -43,6 +44,7 @@ TEST_CASE("admin creates a stream and gets its key, host token and ingest URLs",
   CHECK(pub["state"] == "offline");
   CHECK(pub["title"] == "隰县玉露香梨 直播");
   CHECK_FALSE(pub.contains("stream_key"));
+  CHECK(pub["whip_url"] == s["whip_url"]);
   auto as_host = json::parse(http_get(port, "/api/streams/" + id, bearer(s["host_token"])).body);
   CHECK(as_host["stream_key"] == s["stream_key"]);
 

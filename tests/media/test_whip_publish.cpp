@@ -45,7 +45,7 @@ TEST_CASE("WHIP publish: 201 with Location and answer, the stream goes live in p
   CHECK(r.headers.at("content-type").rfind("application/sdp", 0) == 0);
   const std::string location = r.headers.at("location");
   CHECK(location.rfind("/whip/" + stream.id + "/", 0) == 0);
-  CHECK(r.headers.at("access-control-expose-headers") == "Location");
+  CHECK(r.headers.at("access-control-expose-headers") == "Location, Link");
   CHECK(r.body.find("a=candidate:") != std::string::npos);
   sender.take_answer(r.body);
 

@@ -15,6 +15,7 @@ struct WhipIngest::Session {
   std::shared_ptr<StreamPipeline> pipeline;
   std::unique_ptr<WhipPeer> peer;
   std::function<void(Outcome)> done;  // until answered
+  bool probe = false;  // an uplink check: no publish session, no pipeline
 };
 
 WhipIngest::WhipIngest(EventLoop& loop, IngestManager& ingest, WhipPeerOptions options)
@@ -24,18 +25,25 @@ WhipIngest::~WhipIngest() {
   while (!sessions_.empty()) finish(sessions_.begin()->first, "server stopping");
 }
 
-void WhipIngest::publish(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,
-                         const std::string& peer, std::function<void(Outcome)> done) {
-  auto refuse = [&done](int status, std::string code, std::string message) {
-    done(Outcome{status, {}, {}, std::move(code), std::move(message)});
+std::optional<WhipIngest::Outcome> WhipIngest::check_offer(const std::string& stream_id, const std::string& stream_key,
+                                                            const std::string& offer_sdp, IngestCodecs& codecs) {
+  auto refuse = [](int status, std::string code, std::string message) {
+    return Outcome{status, {}, {}, std::move(code), std::move(message)};
   };
   if (ingest_.stream_for_key(stream_key) != stream_id)
     return refuse(401, "unauthorized", "this stream's key is required (Authorization: Bearer STREAM_KEY)");
   const auto parsed = parse_offer(offer_sdp);
   if (const auto* reason = std::get_if<std::string>(&parsed)) return refuse(400, "bad_sdp", *reason);
-  const IngestCodecs codecs = choose_ingest_codecs(std::get<SdpOffer>(parsed));
+  codecs = choose_ingest_codecs(std::get<SdpOffer>(parsed));
   if (!codecs.video && !codecs.audio)
     return refuse(400, "no_usable_codec", "the offer sends no H.264, VP8 or Opus track");
+  return std::nullopt;
+}
+
+void WhipIngest::publish(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,
+                         const std::string& peer, std::function<void(Outcome)> done) {
+  IngestCodecs codecs;
+  if (auto refused = check_offer(stream_id, stream_key, offer_sdp, codecs)) return done(std::move(*refused));
 
   const std::string id = tokens::random_hex(16);
   auto session = std::make_unique<Session>();
@@ -50,23 +58,52 @@ void WhipIngest::publish(const std::string& stream_id, const std::string& stream
     });
   };
   const IngestManager::Answer answer = ingest_.publish(session->publish, stream_key);
-  if (!answer.accepted) return refuse(409, "refused", answer.description);
+  if (!answer.accepted) return done(Outcome{409, {}, {}, "refused", answer.description});
   session->pipeline = ingest_.make_pipeline(session->publish);
   Status st = session->pipeline->add_ts_input();
   if (st) st = session->pipeline->start();
   if (!st) {
     ingest_.unpublish(session->publish, "pipeline failed");
-    return refuse(500, "internal", "cannot start the media pipeline: " + st.message());
+    return done(Outcome{500, {}, {}, "internal", "cannot start the media pipeline: " + st.message()});
   }
-
-  // Events come on GStreamer's threads; media goes straight into the pipeline, the rest to
-  // the loop. They hold the pipeline and session, never `Session*`.
-  WhipPeerEvents events;
-  events.ts = [pipeline = session->pipeline, publish = session->publish](const uint8_t* data, size_t size) {
+  session->done = std::move(done);
+  // Media goes straight into the pipeline from GStreamer's threads; it holds the pipeline and
+  // the session, never `Session*`.
+  auto ts = [pipeline = session->pipeline, publish = session->publish](const uint8_t* data, size_t size) {
     publish->bytes_received.fetch_add(size, std::memory_order_relaxed);
     publish->touch();
     pipeline->push_ts({reinterpret_cast<const char*>(data), size});
   };
+  sessions_.emplace(id, std::move(session));
+  start_peer(id, offer_sdp, codecs, std::move(ts), /*discard_media=*/false);
+}
+
+void WhipIngest::probe(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,
+                       std::function<void(Outcome)> done) {
+  IngestCodecs codecs;
+  if (auto refused = check_offer(stream_id, stream_key, offer_sdp, codecs)) return done(std::move(*refused));
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->second->probe && it->second->stream_id == stream_id) {
+      finish(it->first, "replaced by a new uplink check");
+      break;
+    }
+  }
+  const std::string id = tokens::random_hex(16);
+  auto session = std::make_unique<Session>();
+  session->stream_id = stream_id;
+  session->probe = true;
+  session->done = std::move(done);
+  sessions_.emplace(id, std::move(session));
+  loop_.run_after(kMaxProbe, [this, life = std::weak_ptr<int>(life_), id] {
+    if (!life.expired()) finish(id, "uplink check over");
+  });
+  start_peer(id, offer_sdp, codecs, [](const uint8_t*, size_t) {}, /*discard_media=*/true);
+}
+
+void WhipIngest::start_peer(const std::string& id, const std::string& offer_sdp, const IngestCodecs& codecs,
+                            std::function<void(const uint8_t*, size_t)> ts, bool discard_media) {
+  WhipPeerEvents events;
+  events.ts = std::move(ts);
   auto on_loop = [this, life = std::weak_ptr<int>(life_)](std::function<void()> task) {
     loop_.post([life, task = std::move(task)] {
       if (!life.expired()) task();
@@ -78,7 +115,8 @@ void WhipIngest::publish(const std::string& stream_id, const std::string& stream
       if (it == sessions_.end() || !it->second->done) return;
       auto reply = std::move(it->second->done);
       it->second->done = nullptr;
-      log::info("whip_session_answered").kv("stream", it->second->stream_id).kv("session", id);
+      log::info(it->second->probe ? "whip_probe_answered" : "whip_session_answered")
+          .kv("stream", it->second->stream_id).kv("session", id);
       reply(Outcome{201, id, sdp, {}, {}});
     });
   };
@@ -87,11 +125,11 @@ void WhipIngest::publish(const std::string& stream_id, const std::string& stream
   };
   events.disconnected = [this, on_loop, id] { on_loop([this, id] { finish(id, "ICE connection lost"); }); };
 
-  session->done = std::move(done);
   std::string error;
-  Session& s = *session;
-  sessions_.emplace(id, std::move(session));
-  s.peer = WhipPeer::start(offer_sdp, codecs, options_, std::move(events), error);
+  Session& s = *sessions_.at(id);
+  WhipPeerOptions options = options_;
+  options.discard_media = discard_media;
+  s.peer = WhipPeer::start(offer_sdp, codecs, options, std::move(events), error);
   if (!s.peer) finish(id, error);
 }
 
@@ -108,11 +146,13 @@ void WhipIngest::finish(const std::string& session_id, const std::string& reason
   std::unique_ptr<Session> s = std::move(it->second);
   sessions_.erase(it);
   s->peer.reset();  // stops webrtcbin: no event after this
-  s->publish->ended.store(true);
-  if (s->pipeline) s->pipeline->flush(true);
-  s->pipeline.reset();
-  ingest_.unpublish(s->publish, reason);
-  log::info("whip_session_ended").kv("stream", s->stream_id).kv("session", session_id).kv("reason", reason);
+  if (s->publish) {
+    s->publish->ended.store(true);
+    if (s->pipeline) s->pipeline->flush(true);
+    s->pipeline.reset();
+    ingest_.unpublish(s->publish, reason);
+  }
+  log::info(s->probe ? "whip_probe_ended" : "whip_session_ended").kv("stream", s->stream_id).kv("session", session_id).kv("reason", reason);
   if (s->done) s->done(Outcome{500, {}, {}, "negotiation_failed", "the WebRTC session could not be set up: " + reason});
 }
 

@@ -4,9 +4,11 @@
 // does. The same rules as RTMP/SRT apply (a wrong key is refused, a second publisher on a key
 // replaces the first, a publisher that vanishes leaves the stream to its grace period).
 // Loop thread only.
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/event_loop.h"
@@ -36,11 +38,23 @@ public:
   // loop thread, when the answer is ready (every ICE candidate gathered) or it failed.
   void publish(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,
                const std::string& peer, std::function<void(Outcome)> done);
+  // An uplink check before going live: the same negotiation and key check as publish(), but
+  // what arrives is only counted and dropped; the stream is not touched. It ends on DELETE,
+  // or kMaxProbe after it started. One probe per stream at a time (a new one ends the old).
+  void probe(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,
+             std::function<void(Outcome)> done);
+  static constexpr std::chrono::seconds kMaxProbe{30};
   // DELETE of the session's resource: ends it. False if there is no such session.
   bool end(const std::string& stream_id, const std::string& session_id, const std::string& reason);
 
 private:
   struct Session;
+  // What publish() and probe() share: checks the key and the offer; nullopt when they pass.
+  std::optional<Outcome> check_offer(const std::string& stream_id, const std::string& stream_key,
+                                     const std::string& offer_sdp, IngestCodecs& codecs);
+  // Starts the peer for a session already in sessions_, with its MPEG-TS going to `ts`.
+  void start_peer(const std::string& id, const std::string& offer_sdp, const IngestCodecs& codecs,
+                  std::function<void(const uint8_t*, size_t)> ts, bool discard_media);
   void finish(const std::string& session_id, const std::string& reason);
 
   EventLoop& loop_;

@@ -114,7 +114,7 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
   const char* chain = branch_for(encoding);
   const bool video = encoding == "H264" || encoding == "VP8";
   GstPad* mux_pad = video ? s->mux_video : s->mux_audio;
-  if (chain == nullptr || mux_pad == nullptr || gst_pad_is_linked(mux_pad)) {
+  if (chain == nullptr || mux_pad == nullptr || gst_pad_is_linked(mux_pad) || s->options.discard_media) {
     // A track we did not choose (a second video, RED, ...): drained so it blocks nothing.
     chain = "fakesink sync=false async=false";
     mux_pad = nullptr;

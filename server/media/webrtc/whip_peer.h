@@ -29,6 +29,9 @@ struct WhipPeerOptions {
   std::string turn_server;     // turn://user:pass@host:port; empty: none
   uint16_t min_port = 0;       // UDP port range for ICE (0, 0: any)
   uint16_t max_port = 0;
+  // An uplink check (WhipIngest::probe): every track is drained into a fakesink, nothing is
+  // decoded or muxed, and no MPEG-TS comes out.
+  bool discard_media = false;
 };
 
 struct WhipPeerEvents {
