@@ -80,7 +80,13 @@ std::vector<std::string> ice_server_links(const WhipIceServers& servers) {
 
 void register_whip_routes(Router& router, std::function<WhipIngest*()> whip, WhipIceServers ice) {
   const std::vector<std::string> links = ice_server_links(ice);
-  router.add("OPTIONS", "/whip/{id}", [](const HttpRequest&) { return preflight("POST, OPTIONS"); });
+  // The ICE servers are in the preflight's answer too, so a page can use them before it makes
+  // its offer (RFC 9725 4.4), not only in the answer to it.
+  router.add("OPTIONS", "/whip/{id}", [links](const HttpRequest&) {
+    HttpResponse r = preflight("POST, OPTIONS");
+    for (const auto& link : links) r.headers.emplace_back("Link", link);
+    return r;
+  });
   router.add("OPTIONS", "/whip/{id}/{session}", [](const HttpRequest&) { return preflight("DELETE, OPTIONS"); });
 
   router.add("POST", "/whip/{id}", {.max_body_bytes = media::webrtc::kMaxOfferBytes, .check = check_offer_head},
