@@ -19,6 +19,7 @@
 #include "api/report.h"
 #include "api/restream.h"
 #include "api/sample_images.h"
+#include "api/tls.h"
 #include "api/whip.h"
 #include "commerce/commerce_service.h"
 #include "core/log.h"
@@ -91,13 +92,25 @@ std::string App::start() {
                              : tokens::load_or_create_secret((fs::path(config_.data_dir) / "token-secret").string());
   if (access_.token_secret.empty()) return "cannot create the token secret in '" + config_.data_dir + "'";
   endpoints_.public_host = config_.public_host;
-  endpoints_.tls = !config_.tls_cert.empty();
 
   realtime::HttpServerOptions http_options;
   http_options.bind_address = config_.bind_address;
   http_options.port = config_.http_port;
   http_options.tls_cert = config_.tls_cert;
   http_options.tls_key = config_.tls_key;
+  if (config_.tls_self_signed) {
+    std::vector<std::string> names = local_tls::this_machine_names();
+    if (!config_.public_host.empty() && std::find(names.begin(), names.end(), config_.public_host) == names.end())
+      names.push_back(config_.public_host);
+    local_tls::Files files;
+    const std::string dir = (fs::path(config_.data_dir) / "tls").string();
+    if (auto st = local_tls::ensure_certificates(dir, names, files); !st) return "--tls-self-signed: " + st.message();
+    http_options.tls_cert = files.server_cert;
+    http_options.tls_key = files.server_key;
+    log::info("tls_self_signed").kv("dir", dir).kv("ca_fingerprint_sha256", files.ca_fingerprint_sha256);
+    self_signed_ = std::move(files);
+  }
+  endpoints_.tls = !http_options.tls_cert.empty();
   http_options.fanout_threads =
       config_.fanout_threads >= 0 ? static_cast<unsigned>(config_.fanout_threads)
                                   : std::clamp(std::thread::hardware_concurrency(), 1u, 9u) - 1;
@@ -226,6 +239,7 @@ void App::stop_ingest() {
 void App::register_routes() {
   auto& r = http_->router();
   api::register_health_route(r);
+  api::register_tls_routes(r, endpoints_.tls, self_signed_);
   api::register_stream_routes(r, *streams_, access_, endpoints_);
   api::register_replay_routes(r, *streams_, access_, *reader_, *replays_, exposures_, rooms_->selling());
   api::register_hls_routes(r, hls_root(), replay_root());

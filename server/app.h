@@ -2,11 +2,13 @@
 // Wires the modules of harvest-server together: one EventLoop (the control plane),
 // the HTTP/websocket server that drives it, and the media, commerce and store parts.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/streams.h"
 #include "core/config.h"
 #include "core/event_loop.h"
+#include "core/local_tls.h"
 #include "core/stream_registry.h"
 #include "realtime/access.h"
 #include "show/exposure_timeline.h"
@@ -61,6 +63,7 @@ private:
   std::unique_ptr<StreamRegistry> streams_;
   realtime::AccessConfig access_;
   api::PublicEndpoints endpoints_;
+  std::optional<local_tls::Files> self_signed_;  // --tls-self-signed
   std::unique_ptr<realtime::HttpServer> http_;
   // Commerce (issue 5): destroyed before http_ and store_ (members die in reverse order).
   // Card exposures (issue 6): what was on the video when (the media link feeds it; attribution

@@ -79,6 +79,7 @@ private:
 };
 
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+constexpr char kTlsHandshakeRecord = 0x16;  // the first byte of a TLS ClientHello
 constexpr auto kAcceptErrorLogInterval = std::chrono::seconds(10);
 
 bool out_of_descriptors(int err) { return err == EMFILE || err == ENFILE; }
@@ -119,7 +120,8 @@ void refuse_raw(int fd, const HttpResponse& response, const char* reason) {
 
 // The accepting thread: accepts, waits (without consuming anything) until a connection has
 // sent its whole request head, refuses over-long heads (414/431), and hands the socket to a
-// shard: websocket upgrades round-robin over all shards, everything else to shard 0.
+// shard: websocket upgrades round-robin over all shards, everything else to shard 0. With TLS
+// every connection goes to shard 0 at once (see HttpServer::start()).
 void HttpServer::accept_loop() {
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event listen_ev{};
@@ -151,6 +153,7 @@ void HttpServer::accept_loop() {
     }
     if (wake) lws_cancel_service(sh.context);
   };
+  const bool tls = !options_.tls_cert.empty();
   auto accept_new = [&] {
     const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c >= 0) {
@@ -178,7 +181,24 @@ void HttpServer::accept_loop() {
     }
     if (got < 0) return;
     const std::string_view seen(head.data(), static_cast<size_t>(got));
-    switch (inspect_request_head(seen, options_.max_request_line_bytes, options_.max_head_bytes)) {
+    if (tls && seen.front() == kTlsHandshakeRecord) {
+      // The head is encrypted: lws on the loop shard does the TLS handshake and reads it (no
+      // 414/431 from here; lws' own header limits apply).
+      hand_over(fd, 0);
+      return;
+    }
+    const HeadVerdict verdict = inspect_request_head(seen, options_.max_request_line_bytes, options_.max_head_bytes);
+    if (tls && (verdict == HeadVerdict::request || verdict == HeadVerdict::websocket)) {
+      // Plain HTTP on the TLS port: someone typed http://. Sent on to the same URL over https.
+      forget(fd);
+      const std::string target = https_url_for(seen);
+      HttpResponse redirect = target.empty() ? HttpResponse::error(400, "https_required", "this port speaks HTTPS only")
+                                             : HttpResponse::text(308, "this server speaks HTTPS: " + target + "\n");
+      if (!target.empty()) redirect.headers.emplace_back("Location", target);
+      refuse_raw(fd, redirect, "plain_http_on_tls");
+      return;
+    }
+    switch (verdict) {
       case HeadVerdict::incomplete: return;
       case HeadVerdict::request: hand_over(fd, 0); return;
       case HeadVerdict::websocket:

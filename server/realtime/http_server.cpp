@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <uv.h>
 #include <libwebsockets.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -224,11 +226,12 @@ HttpServer::~HttpServer() {
   if (acceptor_wake_fd_ >= 0) ::close(acceptor_wake_fd_);
 }
 
-std::string HttpServer::create_context(Shard& shard, bool listen) {
+std::string HttpServer::create_context(Shard& shard) {
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof info);
-  info.port = listen ? options_.port : CONTEXT_PORT_NO_LISTEN_SERVER;
-  info.iface = options_.bind_address == "0.0.0.0" ? nullptr : options_.bind_address.c_str();
+  // The acceptor listens and hands sockets over; NO_LISTEN_SERVER (not NO_LISTEN) keeps the
+  // vhost's server TLS, so an adopted socket gets its TLS handshake from lws.
+  info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
   info.protocols = kProtocols;
   shard.ref = ShardRef{this, &shard};
   info.user = &shard.ref;
@@ -253,41 +256,54 @@ std::string HttpServer::create_context(Shard& shard, bool listen) {
   info.foreign_loops = loops;
   info.options |= LWS_SERVER_OPTION_LIBUV;
   shard.context = lws_create_context(&info);
-  if (shard.context == nullptr) {
-    if (!listen) return "cannot create a websocket service context";
-    return "cannot listen for HTTP on " + options_.bind_address + ":" + std::to_string(options_.port) +
-           " (port in use or not permitted)";
+  if (shard.context != nullptr) shard.vhost = lws_get_vhost_by_name(shard.context, "default");
+  if (shard.vhost == nullptr) {
+    return "cannot create an HTTP service context";
   }
-  shard.vhost = lws_get_vhost_by_name(shard.context, "default");
-  if (shard.vhost == nullptr) return "no default vhost in the lws context";
   return {};
 }
 
+namespace {
+
+// The certificate chain and key load and belong together; "" when they do. Checked before lws
+// sees them: lws 4.1.6 then makes a context without a vhost, which cannot be torn down cleanly.
+std::string check_tls_files(const std::string& cert, const std::string& key) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) return "cannot start TLS";
+  std::string problem;
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) problem = "cannot read a certificate from " + cert;
+  else if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) problem = "cannot read a private key from " + key;
+  else if (SSL_CTX_check_private_key(ctx) != 1) problem = key + " is not the key of the certificate in " + cert;
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+  return problem.empty() ? "" : "cannot serve TLS: " + problem;
+}
+
+}  // namespace
+
 std::string HttpServer::start() {
+  if (!options_.tls_cert.empty()) {
+    if (auto err = check_tls_files(options_.tls_cert, options_.tls_key); !err.empty()) return err;
+  }
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
-  // Our own listener (accept_loop) sees each request head first: it refuses over-long ones
-  // with 414/431, survives running out of descriptors, and hands websockets to the fan-out
-  // shards. With TLS it could not read the head: lws listens itself, on shard 0 only.
-  const bool own_listener = options_.tls_cert.empty();
-  const size_t extra = own_listener ? options_.fanout_threads : 0;
+  // Our own listener (accept_loop) takes every connection first: it survives running out of
+  // descriptors and, without TLS, refuses over-long heads with 414/431 and hands websockets to
+  // the fan-out shards. With TLS it cannot read the head, so every connection goes to the loop
+  // shard, and there are no fan-out shards (a TLS websocket cannot be told from a request
+  // before lws decrypts it; docs/architecture.md "Fan-out threads").
+  const size_t extra = options_.tls_cert.empty() ? options_.fanout_threads : 0;
   for (size_t i = 1; i <= extra; ++i) {
     shards_.push_back(std::make_unique<Shard>());
     shards_.back()->index = i;
   }
-  if (!own_listener) {
-    if (auto err = create_context(*shards_[0], /*listen=*/true); !err.empty()) return err;
-    port_ = lws_get_vhost_listen_port(shards_[0]->vhost);
-    if (port_ <= 0) return "cannot listen for HTTP on port " + std::to_string(options_.port);
-  } else {
-    if (auto err = open_listener(); !err.empty()) return err;
-    for (auto& sh : shards_)
-      if (auto err = create_context(*sh, /*listen=*/false); !err.empty()) return err;
-    for (size_t i = 1; i < shards_.size(); ++i) {
-      Shard* sh = shards_[i].get();
-      sh->thread = std::thread([this, sh] { run_shard(*sh); });
-    }
-    acceptor_ = std::thread([this] { accept_loop(); });
+  if (auto err = open_listener(); !err.empty()) return err;
+  for (auto& sh : shards_)
+    if (auto err = create_context(*sh); !err.empty()) return err;
+  for (size_t i = 1; i < shards_.size(); ++i) {
+    Shard* sh = shards_[i].get();
+    sh->thread = std::thread([this, sh] { run_shard(*sh); });
   }
+  acceptor_ = std::thread([this] { accept_loop(); });
   lws_context* ctx = shards_[0]->context;
   loop_.set_waker([ctx] { lws_cancel_service(ctx); });
   return {};
@@ -382,7 +398,8 @@ void HttpServer::drain_inbox(Shard& shard) {
   }
   for (int fd : adopt) {
     // On failure lws closes the descriptor itself.
-    if (lws_adopt_socket_vhost(shard.vhost, fd) == nullptr) log::warn("ws_adopt_failed").kv("shard", shard.index);
+    // (With TLS: a handshake that failed at once, a client's business, not the server's.)
+    if (lws_adopt_socket_vhost(shard.vhost, fd) == nullptr) log::debug("http_adopt_failed").kv("shard", shard.index);
   }
   for (Op& op : ops) {
     switch (op.kind) {

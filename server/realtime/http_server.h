@@ -166,7 +166,7 @@ private:
   int write_http_body(lws* wsi, Session& s);
   int write_websocket(Shard& shard, lws* wsi, Session& s);
   void schedule_timer_wakeup(std::chrono::milliseconds wait);
-  std::string create_context(Shard& shard, bool listen);
+  std::string create_context(Shard& shard);
   std::string open_listener();
   void accept_loop();
   // On the shard's own thread.

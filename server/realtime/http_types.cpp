@@ -1,5 +1,8 @@
 #include "realtime/http_types.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 namespace harvest::realtime {
@@ -7,6 +10,7 @@ namespace {
 
 const char* status_reason(int status) {
   switch (status) {
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 408: return "Request Timeout";
     case 411: return "Length Required";
@@ -73,6 +77,40 @@ HeadVerdict inspect_request_head(std::string_view bytes, size_t max_request_line
   const bool is_ws = bytes.size() > ws.size() && bytes.substr(0, ws.size()) == ws &&
                      (bytes[ws.size()] == '?' || bytes[ws.size()] == ' ');
   return is_ws ? HeadVerdict::websocket : HeadVerdict::request;
+}
+
+std::string https_url_for(std::string_view head) {
+  const size_t line_end = head.find("\r\n");
+  if (line_end == std::string_view::npos) return {};
+  const std::string_view line = head.substr(0, line_end);
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp2 <= sp1 + 1) return {};
+  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (target.front() != '/') return {};
+  // Host: the first header of that name, compared without case.
+  size_t at = line_end + 2;
+  while (at < head.size()) {
+    const size_t end = head.find("\r\n", at);
+    if (end == std::string_view::npos || end == at) break;
+    const std::string_view header = head.substr(at, end - at);
+    at = end + 2;
+    if (header.size() < 5 || !std::equal(header.begin(), header.begin() + 5, "host:", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        }))
+      continue;
+    std::string_view host = header.substr(5);
+    while (!host.empty() && (host.front() == ' ' || host.front() == '\t')) host.remove_prefix(1);
+    while (!host.empty() && (host.back() == ' ' || host.back() == '\t')) host.remove_suffix(1);
+    // Only what a host[:port] may hold: a header must not smuggle anything into Location.
+    if (host.empty() || host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+                            std::string_view::npos)
+      return {};
+    for (char c : target)
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return {};
+    return "https://" + std::string(host) + std::string(target);
+  }
+  return {};
 }
 
 bool starts_with_request_line(std::string_view bytes) {

@@ -59,6 +59,9 @@ enum class HeadVerdict {
   head_too_large,  // the head is longer than max_head (431)
 };
 HeadVerdict inspect_request_head(std::string_view bytes, size_t max_request_line, size_t max_head);
+// "https://HOST/TARGET" for a complete plain request head (its Host header and request
+// target), to redirect a plain request on the TLS port; empty without a usable Host.
+std::string https_url_for(std::string_view head);
 
 // Whether `bytes` begin with an HTTP/1.x request line ("METHOD target HTTP/1.1\r\n").
 bool starts_with_request_line(std::string_view bytes);
