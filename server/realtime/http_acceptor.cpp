@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <unordered_set>
 
 #include "core/log.h"
 #include "core/net.h"
@@ -121,7 +122,8 @@ void refuse_raw(int fd, const HttpResponse& response, const char* reason) {
 // The accepting thread: accepts, waits (without consuming anything) until a connection has
 // sent its whole request head, refuses over-long heads (414/431), and hands the socket to a
 // shard: websocket upgrades round-robin over all shards, everything else to shard 0. With TLS
-// every connection goes to shard 0 at once (see HttpServer::start()).
+// a connection that starts a TLS handshake goes to shard 0 at once, plain HTTP from this
+// machine is served as without TLS, and plain HTTP from elsewhere is redirected to https.
 void HttpServer::accept_loop() {
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event listen_ev{};
@@ -138,25 +140,30 @@ void HttpServer::accept_loop() {
   std::optional<std::chrono::steady_clock::time_point> paused_until;  // listener left alone
   std::string head(options_.max_head_bytes + 1, '\0');
   size_t next_ws_shard = 0;
+  std::unordered_set<int> loopback;  // waiting connections from this machine
   auto forget = [&](int fd) {
     ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
     waiting.erase(fd);
+    loopback.erase(fd);
   };
-  auto hand_over = [&](int fd, size_t shard_index) {
+  auto hand_over = [&](int fd, size_t shard_index, bool tls_handshake = false) {
     forget(fd);
     Shard& sh = *shards_[shard_index];
     bool wake = false;
     {
       std::lock_guard lock(sh.mutex);
       wake = sh.adopt.empty() && sh.ops.empty();
-      sh.adopt.push_back(fd);
+      sh.adopt.push_back({fd, tls_handshake});
     }
     if (wake) lws_cancel_service(sh.context);
   };
   const bool tls = !options_.tls_cert.empty();
   auto accept_new = [&] {
-    const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof peer;
+    const int c = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c >= 0) {
+      if (peer.sin_family == AF_INET && (ntohl(peer.sin_addr.s_addr) >> 24) == 127) loopback.insert(c);
       epoll_event cev{};
       // Edge-triggered: a head that arrives in pieces wakes us once per piece.
       cev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
@@ -184,12 +191,15 @@ void HttpServer::accept_loop() {
     if (tls && seen.front() == kTlsHandshakeRecord) {
       // The head is encrypted: lws on the loop shard does the TLS handshake and reads it (no
       // 414/431 from here; lws' own header limits apply).
-      hand_over(fd, 0);
+      hand_over(fd, 0, /*tls_handshake=*/true);
       return;
     }
     const HeadVerdict verdict = inspect_request_head(seen, options_.max_request_line_bytes, options_.max_head_bytes);
-    if (tls && (verdict == HeadVerdict::request || verdict == HeadVerdict::websocket)) {
-      // Plain HTTP on the TLS port: someone typed http://. Sent on to the same URL over https.
+    if (tls && !loopback.count(fd) && (verdict == HeadVerdict::request || verdict == HeadVerdict::websocket)) {
+      // Plain HTTP on the TLS port from another machine: someone typed http://, and a phone's
+      // camera needs a secure origin. Sent on to the same URL over https. (From this machine
+      // plain HTTP is served: http://localhost is a secure origin already, and the demo's
+      // http://localhost:8080 keeps working without a certificate warning.)
       forget(fd);
       const std::string target = https_url_for(seen);
       HttpResponse redirect = target.empty() ? HttpResponse::error(400, "https_required", "this port speaks HTTPS only")

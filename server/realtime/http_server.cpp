@@ -220,7 +220,7 @@ HttpServer::~HttpServer() {
   for (size_t i = shards_.size(); i-- > 0;) {
     if (shards_[i]->context != nullptr) lws_context_destroy(shards_[i]->context);
     close_event_loop(*shards_[i]);
-    for (int fd : shards_[i]->adopt) ::close(fd);
+    for (const auto& a : shards_[i]->adopt) ::close(a.fd);
   }
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (acceptor_wake_fd_ >= 0) ::close(acceptor_wake_fd_);
@@ -287,12 +287,11 @@ std::string HttpServer::start() {
   }
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
   // Our own listener (accept_loop) takes every connection first: it survives running out of
-  // descriptors and, without TLS, refuses over-long heads with 414/431 and hands websockets to
-  // the fan-out shards. With TLS it cannot read the head, so every connection goes to the loop
-  // shard, and there are no fan-out shards (a TLS websocket cannot be told from a request
-  // before lws decrypts it; docs/architecture.md "Fan-out threads").
-  const size_t extra = options_.tls_cert.empty() ? options_.fanout_threads : 0;
-  for (size_t i = 1; i <= extra; ++i) {
+  // descriptors, refuses over-long plain heads with 414/431 and hands plain websockets to the
+  // fan-out shards. A TLS connection's head is encrypted, so it goes to the loop shard (a TLS
+  // websocket cannot be told from a request before lws decrypts it; docs/architecture.md
+  // "Fan-out threads").
+  for (size_t i = 1; i <= options_.fanout_threads; ++i) {
     shards_.push_back(std::make_unique<Shard>());
     shards_.back()->index = i;
   }
@@ -389,17 +388,21 @@ void HttpServer::flush_writes(Shard& shard) {
 }
 
 void HttpServer::drain_inbox(Shard& shard) {
-  std::vector<int> adopt;
+  std::vector<Shard::Adoption> adopt;
   std::vector<Op> ops;
   {
     std::lock_guard lock(shard.mutex);
     adopt.swap(shard.adopt);
     ops.swap(shard.ops);
   }
-  for (int fd : adopt) {
-    // On failure lws closes the descriptor itself.
-    // (With TLS: a handshake that failed at once, a client's business, not the server's.)
-    if (lws_adopt_socket_vhost(shard.vhost, fd) == nullptr) log::debug("http_adopt_failed").kv("shard", shard.index);
+  for (const auto& a : adopt) {
+    // On failure lws closes the descriptor itself (with TLS: a handshake that failed at once,
+    // the client's business, not the server's).
+    lws_sock_file_fd_type desc{};
+    desc.sockfd = a.fd;
+    const int type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | (a.tls ? LWS_ADOPT_ALLOW_SSL : 0);
+    if (lws_adopt_descriptor_vhost(shard.vhost, static_cast<lws_adoption_type>(type), desc, nullptr, nullptr) == nullptr)
+      log::debug("http_adopt_failed").kv("shard", shard.index);
   }
   for (Op& op : ops) {
     switch (op.kind) {
@@ -452,7 +455,6 @@ HttpServer::Session& HttpServer::session_for(Shard& shard, lws* wsi) {
 int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, size_t len) {
   const auto reason = static_cast<lws_callback_reasons>(reason_int);
   const bool home = on_loop_shard(shard);
-  const bool tls = !options_.tls_cert.empty();
   switch (reason) {
     case LWS_CALLBACK_HTTP:
       return handle_http_request(shard, wsi, session_for(shard, wsi));
@@ -497,10 +499,11 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       s.request.method = "GET";
       s.request.path = copy_header(wsi, WSI_TOKEN_GET_URI);
       if (s.request.path != "/ws") return 1;
-      // Without TLS every websocket came through the acceptor, which watches its frames for
-      // the mask bit from the first byte after the head; an upgrade it did not see (a later
-      // request on a kept-alive connection) is refused rather than served unwatched.
-      if (!tls && !client_frames_watched(lws_get_socket_fd(wsi))) return 1;
+      // Every plain websocket came through the acceptor, which watches its frames for the mask
+      // bit from the first byte after the head; an upgrade it did not see (a later request on
+      // a kept-alive connection) is refused rather than served unwatched. TLS ones are watched
+      // from ESTABLISHED on (ws_frame_gate.h).
+      if (!lws_is_ssl(wsi) && !client_frames_watched(lws_get_socket_fd(wsi))) return 1;
       read_request_head(wsi, s.request);
       return 0;
     }
@@ -509,7 +512,7 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       s.is_websocket = true;
       s.wsi = wsi;
       shard.connections[s.id] = &s;
-      if (tls) watch_client_frames_tls(lws_get_socket_fd(wsi));
+      if (lws_is_ssl(wsi)) watch_client_frames_tls(lws_get_socket_fd(wsi));
       metrics().ws_connections.fetch_add(1, std::memory_order_relaxed);
       if (options_.back_pressure.socket_send_buffer > 0) {
         // A bounded kernel buffer per websocket: a reader that stops shows up in our queue

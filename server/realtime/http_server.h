@@ -90,7 +90,8 @@ struct HttpServerOptions {
   unsigned fd_limit = 20000;
   // Extra threads that serve websockets beside the loop thread, each with its own lws context
   // (Debian's lws runs one service thread per context). 0: everything on the loop thread.
-  // Ignored with TLS. See docs/architecture.md "Fan-out threads".
+  // They serve plain websockets; TLS ones stay on the loop thread. See docs/architecture.md
+  // "Fan-out threads".
   unsigned fanout_threads = 0;
   BackPressureOptions back_pressure;
 };

@@ -122,7 +122,12 @@ struct HttpServer::Shard {
   std::vector<Session*> dirty;
   // Handed over from other threads; drained on the shard's thread.
   std::mutex mutex;
-  std::vector<int> adopt;
+  // Sockets the acceptor handed over, and whether each begins a TLS handshake (lws does it).
+  struct Adoption {
+    int fd;
+    bool tls;
+  };
+  std::vector<Adoption> adopt;
   std::vector<Op> ops;
   bool stop = false;
   // The shard's event loop, lent to lws (a "foreign" libuv loop). lws' own poll() loop walks

@@ -1,13 +1,19 @@
 // HTTPS on the HTTP port: --tls-self-signed (a local CA and a certificate for this machine,
-// kept in the data dir), --tls-cert/--tls-key, websockets over TLS, and plain http:// sent on
-// to https. The client verifies the server the way a phone that installed the CA does.
+// kept in the data dir), --tls-cert/--tls-key, websockets over TLS, plain http:// served to
+// this machine and sent on to https for others. The client verifies the server the way a phone that installed the CA does.
 #include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/local_tls.h"
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -40,6 +46,33 @@ std::string get(const std::string& path, const std::string& extra = "") {
 
 std::string body_of(const std::string& response) { return response.substr(response.find("\r\n\r\n") + 4); }
 
+// An IPv4 address of this machine that is not loopback (a connection to it comes from it, as
+// a phone's on the LAN would come from the phone's).
+std::string lan_address() {
+  for (const auto& name : harvest::local_tls::this_machine_names())
+    if (name.find_first_not_of("0123456789.") == std::string::npos && name.rfind("127.", 0) != 0) return name;
+  return {};
+}
+
+// Connects to address:port, sends `bytes`, returns what came back until the peer closed.
+std::string exchange_with(const std::string& address, int port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, address.c_str(), &to.sin_addr);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 &&
+      ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size())) {
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 // POST /api/streams over TLS; the whole answer.
 std::string create_stream(int port, const std::string& ca) {
   const std::string body = R"({"title":"tls"})";
@@ -57,7 +90,8 @@ TEST_CASE("--tls-self-signed serves HTTPS from a local CA kept in the data dir",
   std::string ca_fingerprint;
   std::string server_cert;
   {
-    ServerProcess server(tls_server(dir, {"--tls-self-signed", "--fanout-threads", "1"}));
+    // On every address (not only loopback, as other tests): a LAN client is part of the test.
+    ServerProcess server(tls_server(dir, {"--tls-self-signed", "--fanout-threads", "1", "--bind", "0.0.0.0"}));
     const int port = server.http_port();
     for (const char* host : {"localhost", "127.0.0.1"}) {
       const std::string health = https_exchange(port, ca, host, get("/api/health"));
@@ -81,10 +115,15 @@ TEST_CASE("--tls-self-signed serves HTTPS from a local CA kept in the data dir",
             " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer wrong\r\n"
             "Content-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n");
     CHECK(whip.rfind("HTTP/1.1 401", 0) == 0);
-    // Someone who typed http:// is sent on to the same URL over https.
-    const std::string plain = raw_exchange(port, "GET /watch/abc?x=1 HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n\r\n");
+    // From this machine plain http is served (http://localhost is a secure origin already)...
+    CHECK(http_get(port, "/api/health").status == 200);
+    // ...and someone on the LAN who typed http:// is sent on to the same URL over https.
+    const std::string lan = lan_address();
+    REQUIRE_FALSE(lan.empty());
+    const std::string host = lan + ":" + std::to_string(port);
+    const std::string plain = exchange_with(lan, port, "GET /watch/abc?x=1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
     CHECK(plain.rfind("HTTP/1.1 308", 0) == 0);
-    CHECK(plain.find("Location: https://127.0.0.1:" + std::to_string(port) + "/watch/abc?x=1\r\n") != std::string::npos);
+    CHECK(plain.find("Location: https://" + host + "/watch/abc?x=1\r\n") != std::string::npos);
     server_cert = read_file(dir.path() + "/tls/server.pem");
   }
   // A restart keeps both: a phone that trusted the CA keeps trusting the server.

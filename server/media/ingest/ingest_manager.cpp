@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -253,10 +254,7 @@ void IngestManager::on_message(const std::shared_ptr<PublishSession>& session, G
     case GST_MESSAGE_WARNING: {
       GError* err = nullptr;
       gst_message_parse_warning(message, &err, nullptr);
-      log::warn("pipeline_warning")
-          .kv("stream", session->stream_id)
-          .kv("element", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)))
-          .kv("warning", err != nullptr ? err->message : "?");
+      log_pipeline_warning(session->stream_id, GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), err != nullptr ? err->message : "?");
       if (err != nullptr) g_error_free(err);
       return;
     }
@@ -266,6 +264,30 @@ void IngestManager::on_message(const std::shared_ptr<PublishSession>& session, G
     default:
       return;
   }
+}
+
+// The same warning from the same element is logged once a minute with how often it came. A
+// sink dropping late frames ("A lot of buffers are being dropped") is the burned-in encoder
+// falling behind now and then, which /metrics counts (harvest_burned_frames_dropped_total):
+// info, not warn, so a healthy show's log stays quiet.
+void IngestManager::log_pipeline_warning(const std::string& stream_id, const std::string& element,
+                                         const std::string& text) {
+  constexpr int64_t kRepeatMs = 60'000;
+  uint64_t times = 1;
+  if (auto it = streams_.find(stream_id); it != streams_.end()) {
+    StreamIngest::WarningSeen& seen = it->second.warnings[element + "\n" + text];
+    ++seen.since;
+    const int64_t now = now_ms();
+    if (seen.logged_ms != 0 && now - seen.logged_ms < kRepeatMs) return;
+    seen.logged_ms = now;
+    times = std::exchange(seen.since, 0);
+  }
+  const bool late_frames = text.find("buffers are being dropped") != std::string::npos;
+  (late_frames ? log::info("pipeline_dropping_late_frames") : log::warn("pipeline_warning"))
+      .kv("stream", stream_id)
+      .kv("element", element)
+      .kv("warning", text)
+      .kv("times", times);
 }
 
 std::string IngestManager::live_session(const std::string& stream_id) const {

@@ -117,8 +117,16 @@ private:
     uint64_t last_frames = 0;
     int64_t last_stats_ms = 0;
     std::string orientation_range;  // id of the open orientation DATERANGE, if any
+    // GStreamer warnings by element and text: when each was last logged, and how many came
+    // since (a sink that drops late frames warns about it every second).
+    struct WarningSeen {
+      int64_t logged_ms = 0;
+      uint64_t since = 0;
+    };
+    std::map<std::string, WarningSeen> warnings;
   };
   void on_message(const std::shared_ptr<PublishSession>& session, GstMessage* message);
+  void log_pipeline_warning(const std::string& stream_id, const std::string& element, const std::string& text);
   // A segment the session's SegmentListing listed where it was cut: the loop's share of it.
   void segment_listed(const std::string& stream_id, const std::string& protocol,
                       const std::shared_ptr<PublishSession>& session, uint64_t end_ns);
