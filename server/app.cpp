@@ -1,6 +1,7 @@
 #include "app.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -84,6 +85,7 @@ std::string App::start() {
   if (config_.demo) {
     StreamState* demo = nullptr;
     if (auto st = streams_->ensure_demo_stream(demo); !st) return "cannot create the demo stream: " + st.message();
+    if (auto st = streams_->ensure_phone_demo_stream(demo); !st) return "cannot create the demo stream: " + st.message();
   }
 
   access_.admin_token = config_.admin_token;
@@ -163,8 +165,43 @@ std::string App::start() {
           .work_dir = (fs::path(config_.data_dir) / "demo").string()});
       demo_publisher_->start();
     }
+    print_demo_links();
   }
   return {};
+}
+
+// What a newcomer needs from the demo, on standard output (the log goes to standard error):
+// every page, the host console already signed in, and the broadcaster page at the LAN address
+// for a phone on the same Wi-Fi (https: a phone opens the camera only on a secure origin).
+void App::print_demo_links() const {
+  const std::string local = "http://localhost:" + std::to_string(endpoints_.http_port);
+  std::string lan;
+  for (const auto& name : local_tls::this_machine_names())
+    if (name.find_first_not_of("0123456789.") == std::string::npos && name.rfind("127.", 0) != 0) {
+      lan = name;
+      break;
+    }
+  const StreamState* demo = streams_->find("demo");
+  const StreamState* phone = streams_->find("phone");
+  if (demo == nullptr || phone == nullptr) return;
+  std::string text = "\nHarvest Live demo\n";
+  text += "  Shop (viewers):        " + local + "/\n";
+  text += "  Watch the demo show:   " + local + "/watch/demo\n";
+  text += "  Host console:          " + local + "/host/demo#token=" + realtime::issue_host_token(access_, "demo", now_ms() / 1000) + "\n";
+  if (endpoints_.tls && !lan.empty()) {
+    const std::string phone_base = "https://" + lan + ":" + std::to_string(endpoints_.http_port);
+    text += "  Go live from a phone:  " + phone_base + "/broadcast/phone#key=" + phone->record.stream_key + "\n";
+    text += "                         (same Wi-Fi; the phone warns about the certificate: accept it, or\n";
+    text += "                          install " + phone_base + "/tls/ca.pem first)\n";
+    text += "  Its show for viewers:  " + phone_base + "/watch/phone\n";
+  } else {
+    text += "  Go live from a phone:  start with --tls-self-signed (phones open the camera only over https)\n";
+  }
+  text += "  Encoder apps (OBS):    rtmp://" + (lan.empty() ? std::string("localhost") : lan) + ":" +
+          std::to_string(endpoints_.rtmp_port) + "/live/" + phone->record.stream_key + "\n";
+  if (!config_.admin_token.empty()) text += "  Admin token:           " + config_.admin_token + "\n";
+  std::fputs((text + "\n").c_str(), stdout);
+  std::fflush(stdout);
 }
 
 std::string App::hls_root() const { return (fs::path(config_.data_dir) / "hls").string(); }

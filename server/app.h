@@ -52,6 +52,7 @@ public:
 private:
   void register_routes();
   std::string load_demo_catalog();
+  void print_demo_links() const;
   std::string start_ingest();
   void stop_ingest();
   std::string hls_root() const;

@@ -34,6 +34,12 @@ Status StreamRegistry::ensure_demo_stream(StreamState*& out) {
   return create_with_id("demo", "隰县玉露香梨 · 宿迁大闸蟹 · 重庆特产 直播间", "Harvest Live 示范农场", out);
 }
 
+Status StreamRegistry::ensure_phone_demo_stream(StreamState*& out) {
+  out = find("phone");
+  if (out != nullptr) return Status::ok();
+  return create_with_id("phone", "手机直播 · 果园现场", "Harvest Live 示范农场", out);
+}
+
 Status StreamRegistry::create_with_id(const std::string& id, const std::string& title, const std::string& farmer,
                                       StreamState*& out) {
   auto state = std::make_unique<StreamState>();

@@ -57,6 +57,9 @@ public:
   Status create(const std::string& title, const std::string& farmer, StreamState*& out);
   // The demo stream (id "demo"): created with a fresh key on first use, found afterwards.
   Status ensure_demo_stream(StreamState*& out);
+  // --demo's second stream, "phone": nobody publishes to it until a phone goes live over WHIP
+  // (the demo stream has the built-in publisher, which a phone would take over).
+  Status ensure_phone_demo_stream(StreamState*& out);
 
   StreamState* find(const std::string& id);
   StreamState* find_by_key(const std::string& stream_key);

@@ -83,8 +83,18 @@ $('#create-form').addEventListener('submit', async (e) => {
   load();
 });
 
+// With --tls-self-signed the server says how a phone comes to trust it (GET /api/tls).
+async function showTlsHelp() {
+  const info = await fetch('/api/tls', { cache: 'no-store' }).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  if (!info?.self_signed) return;
+  $('#tls-ca').href = info.ca_url;
+  setText($('#tls-fingerprint'), info.ca_fingerprint_sha256);
+  $('#tls-help').hidden = false;
+}
+
 initLanguageSwitch();
 onLanguageChange(render);
 render();
 load();
+showTlsHelp();
 setInterval(load, 10_000);
