@@ -122,8 +122,8 @@ void refuse_raw(int fd, const HttpResponse& response, const char* reason) {
 // The accepting thread: accepts, waits (without consuming anything) until a connection has
 // sent its whole request head, refuses over-long heads (414/431), and hands the socket to a
 // shard: websocket upgrades round-robin over all shards, everything else to shard 0. With TLS
-// a connection that starts a TLS handshake goes to shard 0 at once, plain HTTP from this
-// machine is served as without TLS, and plain HTTP from elsewhere is redirected to https.
+// connections that start a TLS handshake go round-robin over all shards at once, plain HTTP
+// from this machine is served as without TLS, and plain HTTP from elsewhere is redirected.
 void HttpServer::accept_loop() {
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event listen_ev{};
@@ -140,6 +140,7 @@ void HttpServer::accept_loop() {
   std::optional<std::chrono::steady_clock::time_point> paused_until;  // listener left alone
   std::string head(options_.max_head_bytes + 1, '\0');
   size_t next_ws_shard = 0;
+  size_t next_tls_shard = 0;
   std::unordered_set<int> loopback;  // waiting connections from this machine
   auto forget = [&](int fd) {
     ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
@@ -189,9 +190,11 @@ void HttpServer::accept_loop() {
     if (got < 0) return;
     const std::string_view seen(head.data(), static_cast<size_t>(got));
     if (tls && seen.front() == kTlsHandshakeRecord) {
-      // The head is encrypted: lws on the loop shard does the TLS handshake and reads it (no
-      // 414/431 from here; lws' own header limits apply).
-      hand_over(fd, 0, /*tls_handshake=*/true);
+      // The head is encrypted: a shard's lws does the TLS handshake and reads it (no 414/431
+      // from here; lws' own header limits apply). Websockets cannot be told from requests, so
+      // these go round-robin over every shard; a request on a shard that is not the loop's
+      // is screened and handled on the loop (http_remote.cpp).
+      hand_over(fd, next_tls_shard++ % shards_.size(), /*tls_handshake=*/true);
       return;
     }
     const HeadVerdict verdict = inspect_request_head(seen, options_.max_request_line_bytes, options_.max_head_bytes);

@@ -35,7 +35,10 @@ int HttpServer::handle_http_request(Shard& shard, lws* wsi, Session& s) {
   s.request.path.assign(uri_ptr, static_cast<size_t>(uri_len));
   read_request_head(wsi, s.request);
 
-  if (auto refusal = screen_request(shard, s)) {
+  auto refusal = screen_framing(s);
+  if (!refusal && !on_loop_shard(shard)) return forward_request(shard, wsi, s);  // http_remote.cpp
+  if (!refusal) refusal = screen_route(s.request, s.body_expected, s.handler);
+  if (refusal) {
     // Whatever body follows stays unread: the connection closes after the answer.
     s.close_after_response = true;
     s.response = std::move(*refusal);
@@ -48,13 +51,17 @@ int HttpServer::handle_http_request(Shard& shard, lws* wsi, Session& s) {
   return answer_request(wsi, s);
 }
 
-// Everything decided from the head: the answer when the request is refused, nothing when
-// its handler is to run (s.handler, s.request.params and s.body_expected are then set).
-std::optional<HttpResponse> HttpServer::screen_request(Shard& shard, Session& s) {
-  auto refuse = [](int status, std::string_view reason, std::string_view code, std::string_view message) {
-    metrics().http_refused.add(std::string(reason));
-    return HttpResponse::error(status, code, message);
-  };
+namespace {
+
+std::optional<HttpResponse> refuse(int status, std::string_view reason, std::string_view code, std::string_view message) {
+  metrics().http_refused.add(std::string(reason));
+  return HttpResponse::error(status, code, message);
+}
+
+}  // namespace
+
+// The framing of the body, from the head alone (any shard): sets s.body_expected, or refuses.
+std::optional<HttpResponse> HttpServer::screen_framing(Session& s) {
   // A chunked (or otherwise encoded) body has no length known up front to check against the
   // route's limit; no client of this API needs one.
   if (!s.request.header("transfer-encoding").empty())
@@ -65,29 +72,33 @@ std::optional<HttpResponse> HttpServer::screen_request(Shard& shard, Session& s)
       return refuse(400, "bad_length", "bad_request", "Content-Length must be a number of bytes");
     s.body_expected = std::stoull(length);
   }
-  // Only websocket upgrades are handed to other shards: route handlers run on the loop thread.
-  // Answer as the router would for an unknown route, and close.
-  if (!on_loop_shard(shard)) return HttpResponse::error(404, "not_found", "no such resource");
+  return std::nullopt;
+}
 
-  auto match = router_.match(s.request.method, s.request.path);
+// Everything else decided from the head, on the loop thread (routes and their checks live
+// there): the answer when the request is refused; nothing when its handler is to run
+// (`handler` and request.params are then set).
+std::optional<HttpResponse> HttpServer::screen_route(HttpRequest& request, size_t body_expected,
+                                                     const HttpHandler*& handler) {
+  auto match = router_.match(request.method, request.path);
   if (match.handler == nullptr) {
     return match.path_matched_other_method ? HttpResponse::error(405, "method_not_allowed", "method not allowed here")
                                            : HttpResponse::error(404, "not_found", "no such resource");
   }
-  s.request.params = std::move(match.params);
+  request.params = std::move(match.params);
   if (match.limits->check) {
-    if (auto refused = match.limits->check(s.request)) return refused;
+    if (auto refused = match.limits->check(request)) return refused;
   }
-  if (s.body_expected > match.limits->max_body_bytes)
+  if (body_expected > match.limits->max_body_bytes)
     return refuse(413, "body_too_large", "too_large",
                   "request body is larger than this route's limit of " + std::to_string(match.limits->max_body_bytes) +
                       " bytes");
-  if (buffered_body_bytes_ + s.body_expected > options_.max_buffered_body_bytes) {
-    HttpResponse busy = refuse(503, "busy", "busy", "too many request bodies in flight; try again shortly");
-    busy.headers.emplace_back("Retry-After", "1");
+  if (buffered_body_bytes_ + body_expected > options_.max_buffered_body_bytes) {
+    auto busy = refuse(503, "busy", "busy", "too many request bodies in flight; try again shortly");
+    busy->headers.emplace_back("Retry-After", "1");
     return busy;
   }
-  s.handler = match.handler;
+  handler = match.handler;
   return std::nullopt;
 }
 

@@ -416,6 +416,12 @@ void HttpServer::drain_inbox(Shard& shard) {
       case Op::Kind::close:
         local_close(shard, op.conn, op.status, std::move(op.reason), op.flag);
         break;
+      case Op::Kind::respond:
+        remote_answer(shard, op.conn, std::move(op.response), op.flag);
+        break;
+      case Op::Kind::read_body:
+        remote_read_body(shard, op.conn);
+        break;
       case Op::Kind::batching: {
         auto it = shard.connections.find(op.conn);
         if (it != shard.connections.end()) it->second->batching = op.flag;
@@ -464,7 +470,8 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       Session& s = session_for(shard, wsi);
       if (s.http == Session::Http::closing)  // lws restarts its timeout at each byte: ours holds
         return std::chrono::steady_clock::now() - s.closing_since > std::chrono::seconds(kLingerSeconds) ? -1 : 0;
-      if (s.http != Session::Http::reading_body) return 0;
+      // (screening: bytes lws read with the head of another shard's request, before it paused)
+      if (s.http != Session::Http::reading_body && s.http != Session::Http::screening) return 0;
       const std::string_view bytes(static_cast<const char*>(in), len);
       if (s.request.body.empty() && starts_with_request_line(bytes)) return refuse_misread_body(wsi, s);
       const size_t room = s.body_expected - s.request.body.size();
@@ -478,7 +485,12 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       // nothing remaining -> completion). Only the first report is this request's; the bytes
       // are parsed as the next request once ours is answered (finish_exchange).
       Session& s = session_for(shard, wsi);
+      if (s.http == Session::Http::screening) s.remote_body_complete = true;
       if (s.http != Session::Http::reading_body) return 0;
+      if (!home) {
+        remote_body_done(shard, wsi, s);
+        return 0;
+      }
       body_readers_.erase(s.id);
       return answer_request(wsi, s);
     }
@@ -584,7 +596,10 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       }
       if (reason == LWS_CALLBACK_WSI_DESTROY) {
         release_body(s);
-        if (s.awaiting_reply) shard.awaiting.erase(s.id);
+        if (s.awaiting_reply) {
+          shard.awaiting.erase(s.id);
+          if (!home) loop_.post([this, id = s.id] { loop_forget_remote(id); });
+        }
         if (s.dirty_slot != Session::kNotDirty) shard.dirty[s.dirty_slot] = nullptr;
         shard.sessions.erase(it);
       }

@@ -153,7 +153,19 @@ private:
   struct Op;
   Session& session_for(Shard& shard, lws* wsi);
   int handle_http_request(Shard& shard, lws* wsi, Session& s);
-  std::optional<HttpResponse> screen_request(Shard& shard, Session& s);
+  std::optional<HttpResponse> screen_framing(Session& s);
+  std::optional<HttpResponse> screen_route(HttpRequest& request, size_t body_expected, const HttpHandler*& handler);
+  // HTTP on a shard other than the loop's (TLS connections are spread over every shard; see
+  // http_remote.cpp): the shard reads and writes, the loop screens and runs the handler.
+  struct RemoteExchange;
+  int forward_request(Shard& shard, lws* wsi, Session& s);
+  void remote_body_done(Shard& shard, lws* wsi, Session& s);
+  void remote_answer(Shard& shard, ConnId id, HttpResponse response, bool close_after);
+  void remote_read_body(Shard& shard, ConnId id);
+  void loop_screen_remote(ConnId id, HttpRequest request, size_t body_expected);
+  void loop_run_remote(ConnId id, std::string body);
+  void loop_answer_remote(ConnId id, HttpResponse response, bool close_after = false);
+  void loop_forget_remote(ConnId id);
   void start_body(lws* wsi, Session& s);
   void release_body(Session& s);
   void on_body_deadline(ConnId conn);
@@ -193,6 +205,8 @@ private:
   // together, and who is reading one (for the body deadline).
   size_t buffered_body_bytes_ = 0;
   std::unordered_map<ConnId, lws*> body_readers_;
+  // Requests of other shards screened and waiting for their body (loop thread), by session id.
+  std::unordered_map<ConnId, std::unique_ptr<RemoteExchange>> remote_;
   std::thread acceptor_;
   // Deferred replies hold a weak reference: one that comes after the server is gone is dropped.
   std::shared_ptr<int> life_ = std::make_shared<int>(0);

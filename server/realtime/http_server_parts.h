@@ -4,6 +4,7 @@
 // spread over three files by concern:
 //   http_server.cpp   contexts, the event loops, shards and the acceptor, lws' callback
 //   http_exchange.cpp one HTTP request: screened from its head, body, handler, response
+//   http_remote.cpp   the same for a request on a shard other than the loop's
 //   ws_output.cpp     websocket output: queues, back-pressure, framing and writes
 #include <libwebsockets.h>
 #include <uv.h>
@@ -60,13 +61,16 @@ struct HttpServer::Session {
   // a body wait in its buffer, see on_lws_event).
   // closing: answered with Connection: close, the client's remaining bytes read and dropped
   // (a lingering close, see HttpServer::finish_exchange).
-  enum class Http { idle, reading_body, answering, closing } http = Http::idle;
+  // screening (another shard's request): waiting for the loop's verdict on the head, reads
+  // paused; body bytes lws had already read are kept (remote_body_complete: all of them).
+  enum class Http { idle, screening, reading_body, answering, closing } http = Http::idle;
+  bool remote_body_complete = false;
   std::chrono::steady_clock::time_point closing_since;
   HttpRequest request;
   const HttpHandler* handler = nullptr;
   size_t body_expected = 0;  // Content-Length
   size_t body_reserved = 0;  // counted in HttpServer::buffered_body_bytes_
-  bool close_after_response = false;  // refused with its body unread, or another shard
+  bool close_after_response = false;  // refused with its body unread
   HttpResponse response;
   size_t body_sent = 0;
   bool awaiting_reply = false;  // a deferred response is on its way (Shard::awaiting)
@@ -90,9 +94,18 @@ struct HttpServer::Session {
   size_t dirty_slot = kNotDirty;  // its index in Shard::dirty while it is there
 };
 
+// Another shard's request the loop accepted, while its body is read there (http_remote.cpp).
+struct HttpServer::RemoteExchange {
+  HttpRequest request;
+  const HttpHandler* handler = nullptr;
+  size_t reserved = 0;  // counted in buffered_body_bytes_
+};
+
 // Work for a shard handed over by the loop thread.
 struct HttpServer::Op {
-  enum class Kind { send, close, batching } kind = Kind::send;
+  // respond/read_body: the loop's verdict on another shard's HTTP request (http_remote.cpp).
+  enum class Kind { send, close, batching, respond, read_body } kind = Kind::send;
+  HttpResponse response;  // respond
   ConnId conn = 0;
   std::vector<ConnId> conns;  // send: to each of these instead of `conn` when not empty
   Payload payload;
@@ -101,7 +114,7 @@ struct HttpServer::Op {
   std::chrono::steady_clock::time_point queued_at;
   int status = 0;
   std::string reason;
-  bool flag = false;  // close: flush first; batching: on
+  bool flag = false;  // close: flush first; batching: on; respond: close after
 };
 
 struct HttpServer::Shard {
@@ -113,7 +126,8 @@ struct HttpServer::Shard {
   ConnId next_seq = 1;
   std::unordered_map<lws*, std::unique_ptr<Session>> sessions;
   std::unordered_map<ConnId, Session*> connections;
-  // HTTP requests whose deferred response has not come yet (loop shard only), by session id.
+  // HTTP requests whose response has not come yet, by session id: deferred ones (loop shard),
+  // and ones the loop is answering for another shard.
   std::unordered_map<ConnId, lws*> awaiting;
   std::string batch_scratch;        // frames of one write, after LWS_PRE bytes
   std::string batch_array_scratch;  // a batched frame's JSON array
