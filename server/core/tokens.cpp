@@ -70,6 +70,21 @@ std::string sign_host_token(std::string_view secret, std::string_view stream_id,
   return payload + "." + hmac_hex(secret, payload);
 }
 
+std::string new_buyer_token(std::string_view secret) {
+  const std::string payload = "b1.v" + random_id(15);
+  return payload + "." + hmac_hex(secret, payload);
+}
+
+std::optional<std::string> verify_buyer_token(std::string_view secret, std::string_view token) {
+  if (token.size() > 256 || token.rfind("b1.", 0) != 0) return std::nullopt;
+  const size_t mac_dot = token.rfind('.');
+  if (mac_dot <= 3) return std::nullopt;
+  const std::string_view buyer_id = token.substr(3, mac_dot - 3);
+  if (buyer_id.find('.') != std::string_view::npos) return std::nullopt;
+  if (!constant_time_equal(hmac_hex(secret, token.substr(0, mac_dot)), token.substr(mac_dot + 1))) return std::nullopt;
+  return std::string(buyer_id);
+}
+
 TokenCheck verify_host_token(std::string_view secret, std::string_view token, int64_t now_unix_s,
                              HostClaim& claim) {
   // h1 . stream_id . expires . mac  (stream ids contain no dots)

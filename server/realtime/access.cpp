@@ -31,6 +31,12 @@ std::string issue_host_token(const AccessConfig& access, const std::string& stre
   return tokens::sign_host_token(access.token_secret, stream_id, now_unix_s + access.host_token_ttl_s);
 }
 
+Buyer buyer_for(const AccessConfig& access, std::string_view presented_token) {
+  if (auto id = tokens::verify_buyer_token(access.token_secret, presented_token)) return {*id, std::string(presented_token)};
+  std::string token = tokens::new_buyer_token(access.token_secret);
+  return {tokens::verify_buyer_token(access.token_secret, token).value_or(""), token};
+}
+
 const char* role_name(Role role) {
   switch (role) {
     case Role::admin: return "admin";

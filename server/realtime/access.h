@@ -31,6 +31,14 @@ Identity identify(const AccessConfig& access, std::string_view token, int64_t no
 
 std::string issue_host_token(const AccessConfig& access, const std::string& stream_id, int64_t now_unix_s);
 
+// A viewer's identity as a buyer: the one a genuine buyer token names, or a new buyer (fresh id
+// and token) when none was presented or it is not genuine. Never an id the client picked.
+struct Buyer {
+  std::string id;
+  std::string token;
+};
+Buyer buyer_for(const AccessConfig& access, std::string_view presented_token);
+
 const char* role_name(Role role);
 
 }  // namespace harvest::realtime

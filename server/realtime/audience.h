@@ -21,7 +21,8 @@ namespace harvest::realtime {
 struct Member {
   ConnId id = 0;
   std::string stream_id;  // its room; "" when refused (in no room)
-  std::string viewer_id;
+  std::string viewer_id;    // the buyer id its buyer token carries
+  std::string buyer_token;  // server-issued (access.h buyer_for); the client keeps it
   std::string replay_session;  // "" live; else the replay session it watches
   Identity identity;
   // Host or admin of its stream (a replay connection too; it is a viewer for commands).

@@ -44,8 +44,11 @@ bool RoomService::on_open(ConnId id, const HttpRequest& upgrade) {
   };
   c.stream_id = get("stream");
   const std::string token = get("token");
-  c.viewer_id = get("viewer_id");
-  if (!is_token_chars(c.viewer_id, 8, 64)) c.viewer_id = "v" + tokens::random_id(15);
+  // The server gives the buyer identity (a new viewer gets a token in `welcome` and comes back
+  // with &buyer=TOKEN): a client-chosen id would escape per-buyer limits and mutes.
+  Buyer buyer = buyer_for(access_, get("buyer"));
+  c.viewer_id = std::move(buyer.id);
+  c.buyer_token = std::move(buyer.token);
   if (get("batch") == "1") audience_.set_batching(id, true);
   c.identity = identify(access_, token, now_ms() / 1000);
   Member& member = audience_.add(std::move(c));
@@ -175,6 +178,7 @@ std::string RoomService::welcome_json(const Member& c) {
       {"stream", c.stream_id},
       {"role", role_name(c.identity.role)},
       {"viewer_id", c.viewer_id},
+      {"buyer_token", c.buyer_token},
       {"replay", c.replay_session.empty() ? json(nullptr) : json(c.replay_session)},
       {"server_time", now},
       {"products", products_json(shop.products())},

@@ -14,7 +14,8 @@ runTest('restart', async (t) => {
   const page = await newPage(t, browser);
   await page.goto(`${server.base}/watch/${stream.id}`);
   await page.waitForFunction(() => window.harvestWatch?.room.welcomes === 1, null, { timeout: 15_000 });
-  const viewerId = await page.evaluate(() => localStorage.getItem('harvest.viewer_id'));
+  const viewerId = await page.evaluate(() => window.harvestWatch.room.welcome.viewer_id);
+  assert(await page.evaluate(() => /^b1\./.test(localStorage.getItem('harvest.buyer_token') || '')), 'the page keeps its buyer token');
   log(`viewer id ${viewerId}`);
 
   // Watch the banner from inside the page so a short outage is not missed between polls.
@@ -33,11 +34,9 @@ runTest('restart', async (t) => {
   const states = await page.evaluate(() => window.__bannerStates);
   assert(states.includes('reconnecting'), `the page showed "reconnecting" (saw ${JSON.stringify(states)})`);
   await waitFor(() => page.evaluate(() => document.querySelector('#conn-banner').hidden), { what: 'the banner to go away' });
-  const after = await page.evaluate(() => ({
-    id: localStorage.getItem('harvest.viewer_id'), welcomeId: window.harvestWatch.room.welcome.viewer_id,
-  }));
-  log(`after restart: stored ${after.id}, welcome ${after.welcomeId}`);
-  assert(after.id === after.welcomeId, 'the page keeps the viewer id the server gave it');
+  const after = await page.evaluate(() => window.harvestWatch.room.welcome.viewer_id);
+  log(`after restart: welcome ${after}`);
+  assert(after === viewerId, 'the same buyer after a restart (its buyer token, signed with the kept secret)');
 
   // Works again: a card from the host and a chat message reach the page.
   const host = await openHost(t, server, stream);

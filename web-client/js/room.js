@@ -1,11 +1,11 @@
 // The websocket to a stream's room (protocol v1, see docs/protocol.md). Reconnects with backoff,
-// keeps the viewer id across reconnects and reloads, re-sends unanswered purchases with
+// keeps the buyer identity the server gave (its buyer token) across reconnects and reloads, re-sends unanswered purchases with
 // their original idempotency key (the server answers a repeated key with the first answer),
 // and keeps the server clock offset from `welcome` and `pong`.
 import { ServerClock } from './clock.js';
 import { randomId } from './dom.js';
 
-const VIEWER_ID_KEY = 'harvest.viewer_id';
+const BUYER_TOKEN_KEY = 'harvest.buyer_token';
 const PING_EVERY_MS = 10_000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
@@ -15,9 +15,9 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.round(base / 2 + random() * (base / 2));  // "equal jitter"
 }
 
-function storedViewerId() {
+function storedBuyerToken() {
   try {
-    return localStorage.getItem(VIEWER_ID_KEY) || '';
+    return localStorage.getItem(BUYER_TOKEN_KEY) || '';
   } catch {
     return '';
   }
@@ -34,7 +34,8 @@ export class Room extends EventTarget {
     this.role = role;
     this.clock = new ServerClock();
     this.state = 'connecting';
-    this.viewerId = role === 'viewer' ? storedViewerId() : '';
+    this.buyerToken = role === 'viewer' ? storedBuyerToken() : '';
+    this.viewerId = '';  // from welcome
     this.welcome = null;
     this.refused = null;
     this.attempt = 0;
@@ -56,8 +57,9 @@ export class Room extends EventTarget {
     const params = new URLSearchParams({ stream: this.streamId });
     if (this.token) params.set('token', this.token);
     if (this.replay) params.set('replay', this.replay);
-    // Not in protocol v1 yet: lets a server that supports it resume this viewer's identity.
-    if (this.viewerId) params.set('viewer_id', this.viewerId);
+    // The same buyer again (per-buyer limits, mutes and orders follow it); the server gives a
+    // new one when this is missing or not genuine.
+    if (this.buyerToken) params.set('buyer', this.buyerToken);
     return `${scheme}//${location.host}/ws?${params}`;
   }
 
@@ -175,10 +177,11 @@ export class Room extends EventTarget {
       this.clock.sample(msg.server_time, NaN, receivedAt);
       if (msg.viewer_id && this.role === 'viewer') {
         this.viewerId = msg.viewer_id;
+        this.buyerToken = msg.buyer_token || '';
         try {
-          localStorage.setItem(VIEWER_ID_KEY, msg.viewer_id);
+          localStorage.setItem(BUYER_TOKEN_KEY, this.buyerToken);
         } catch {
-          // Private mode: the id lasts for this page only.
+          // Private mode: the identity lasts for this page only.
         }
       }
       this.setState('open');

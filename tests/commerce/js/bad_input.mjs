@@ -135,13 +135,27 @@ run('bad_input', async (t) => {
   const good = await Client.connect(server, { stream: stream.id, token: hostToken(stream.id, 4102444800) });
   eq((await good.waitFor((m) => m.type === 'welcome')).role, 'host', 'valid signed token');
   good.close();
-  // A bad viewer_id is replaced, a good one kept.
-  const kept = await Client.connect(server, { stream: stream.id, viewer_id: 'my-phone-123' });
-  eq((await kept.waitFor((m) => m.type === 'welcome')).viewer_id, 'my-phone-123', 'viewer_id kept');
+  // The buyer identity is the server's: a genuine buyer token keeps it, a forged or altered one
+  // (or a client-chosen viewer_id) gets a new buyer.
+  const first = await Client.connect(server, { stream: stream.id });
+  const firstWelcome = await first.waitFor((m) => m.type === 'welcome');
+  assert(/^b1\./.test(firstWelcome.buyer_token), 'welcome carries a buyer token');
+  first.close();
+  const kept = await Client.connect(server, { stream: stream.id, buyer: firstWelcome.buyer_token });
+  eq((await kept.waitFor((m) => m.type === 'welcome')).viewer_id, firstWelcome.viewer_id, 'buyer token kept');
   kept.close();
-  const replaced = await Client.connect(server, { stream: stream.id, viewer_id: 'bad id!' });
-  assert((await replaced.waitFor((m) => m.type === 'welcome')).viewer_id !== 'bad id!', 'bad viewer_id replaced');
-  replaced.close();
+  const token = firstWelcome.buyer_token;
+  const forgeries = [`b1.${firstWelcome.viewer_id}.${'0'.repeat(64)}`, token.slice(0, -1) + (token.endsWith('0') ? '1' : '0'),
+    `b1.vsomeoneelse00000.${token.split('.')[2]}`, 'garbage', 'b1..', 'b1.' + 'x'.repeat(300)];
+  for (const forged of forgeries) {
+    const c = await Client.connect(server, { stream: stream.id, buyer: forged });
+    const w = await c.waitFor((m) => m.type === 'welcome');
+    assert(w.viewer_id !== firstWelcome.viewer_id && w.buyer_token !== forged, `forged buyer token refused: ${forged.slice(0, 40)}`);
+    c.close();
+  }
+  const claimed = await Client.connect(server, { stream: stream.id, viewer_id: firstWelcome.viewer_id });
+  assert((await claimed.waitFor((m) => m.type === 'welcome')).viewer_id !== firstWelcome.viewer_id, 'viewer_id is not trusted');
+  claimed.close();
   await stillWorks(v, 'everything');
   await stillWorks(host, 'everything');
 });

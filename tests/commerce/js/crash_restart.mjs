@@ -18,10 +18,11 @@ run('crash_restart_mid_sale', async (t) => {
                                     per_buyer_limit: 1, duration_s: 900 });
   eq(sale.type, 'sale.started', 'sale started');
 
-  const viewerId = (i) => `crash-buyer-${String(i).padStart(4, '0')}`;
-  const buyers = await Promise.all(Array.from({ length: BUYERS }, (_, i) =>
-    Client.connect(server, { stream: stream.id, viewer_id: viewerId(i) })));
-  await Promise.all(buyers.map((b) => b.waitFor((m) => m.type === 'welcome')));
+  const buyers = await Promise.all(Array.from({ length: BUYERS }, () => Client.connect(server, { stream: stream.id })));
+  // Each buyer's identity is the server's: its id, and the token it comes back with after the crash.
+  const welcomes = await Promise.all(buyers.map((b) => b.waitFor((m) => m.type === 'welcome')));
+  const viewerId = (i) => welcomes[i].viewer_id;
+  const asBuyer = (i) => ({ stream: stream.id, buyer: welcomes[i].buyer_token });
 
   // Two waves answered in full, then a third wave in flight when the server is killed.
   const seenConfirmed = new Map();  // order_id -> {i, key}
@@ -61,7 +62,7 @@ run('crash_restart_mid_sale', async (t) => {
   // Stock and the running sale come back from the store.
   const products = await server.http('GET', `/api/streams/${stream.id}/products`);
   eq(products.json.products[0].stock, UNITS - storedCount, 'stock after restart');
-  const v = await Client.connect(server, { stream: stream.id, viewer_id: viewerId(0) });
+  const v = await Client.connect(server, asBuyer(0));
   t.defer(() => v.close());
   const welcome = await v.waitFor((m) => m.type === 'welcome');
   eq(welcome.sales.length, 1, 'the sale is still running');
@@ -79,7 +80,7 @@ run('crash_restart_mid_sale', async (t) => {
 
   // Everyone else buys again (same keys): the sale sells exactly what is left.
   const rest = await Promise.all(Array.from({ length: BUYERS - 1 }, (_, k) => k + 1).map((i) =>
-    Client.connect(server, { stream: stream.id, viewer_id: viewerId(i) })));
+    Client.connect(server, asBuyer(i))));
   t.defer(() => rest.forEach((c) => c.close()));
   const answers = await Promise.all(rest.map((c, k) =>
     c.request({ type: 'buy', product_id: 'crab', qty: 1, idempotency_key: `key-${k + 1}` }, 30000)));
@@ -102,7 +103,7 @@ run('crash_restart_mid_sale', async (t) => {
     { id: 'crab', title: '宿迁大闸蟹', price: 16800, currency: 'CNY', stock: 5, image: '' }])).status, 200, 'restock');
   await server.stop();
   server = await Server.start({ dataDir });
-  const late = await Client.connect(server, { stream: stream.id, viewer_id: viewerId(soldOutAt + 1) });
+  const late = await Client.connect(server, asBuyer(soldOutAt + 1));
   t.defer(() => late.close());
   const retry = await late.request({ type: 'buy', product_id: 'crab', qty: 1, idempotency_key: `key-${soldOutAt + 1}` });
   eq(retry.type, 'order.rejected', 'a rejected key after restock and restart');
