@@ -29,7 +29,7 @@
 #   FLOOR_THREADS [2]                    floor_server threads (the yardstick: floor_server.cpp)
 #   SKIP_BUYS=1 SKIP_FANOUT=1 SKIP_WS=1 SKIP_FLOOR=1  leave a part out
 #   PERF_DIR=dir                         record each server run with `perf record -e cpu-clock -g`
-set -euo pipefail
+set -Eeuo pipefail  # -E: the ERR trap (server log) also fires in functions
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BIN="${1:-$ROOT/build/server/harvest-server}"
 LOADGEN="${LOADGEN:-$(dirname "$(dirname "$BIN")")/bench/commerce/loadgen}"
@@ -58,7 +58,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'echo "run.sh: failed at line $LINENO; server log:" >&2; tail -5 "$WORK/server.log" >&2' ERR
+trap 'echo "run.sh: failed at line $LINENO; server log:" >&2; tail -20 "$WORK/server.log" >&2' ERR
 
 # start_harvest: starts harvest-server on a free port (sets SERVER_PID, PORT).
 start_harvest() {
