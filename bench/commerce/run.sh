@@ -122,7 +122,8 @@ api() {  # api METHOD PATH [JSON]
   curl -sf -X "$1" -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
        ${3:+--data "$3"} "http://127.0.0.1:$PORT$2"
 }
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+# A failed read of /metrics leaves a figure out ("-"), it does not end the benchmark.
+metric() { { curl -s "http://127.0.0.1:$PORT/metrics" || true; } | awk -v n="$1" '$1 == n { print $2 }'; }
 field() { grep -oP "(^| )$1=\K[^ ]+" <<<"$2" || echo "-"; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 
@@ -174,7 +175,7 @@ fanout() {  # fanout LABEL VIEWER_PATH PUBLISHER_PATH [loadgen flags...]
          --gather-us "${FANOUT_GATHER_US:-500}" "${FANOUT_FLAGS[@]}" --server-pid "$SERVER_PID" "$@")"
   echo "$out"
   local extra=""
-  [[ "$label" == harvest* ]] && extra=", server queued->written p99 ≤ $(curl -s "http://127.0.0.1:$PORT/metrics" | awk '
+  [[ "$label" == harvest* ]] && extra=", server queued->written p99 ≤ $({ curl -s "http://127.0.0.1:$PORT/metrics" || true; } | awk '
       /^harvest_fanout_latency_seconds_bucket/ { split($1, a, "le=\""); sub(/"}/, "", a[2]); le[n] = a[2]; c[n++] = $2 }
       /^harvest_fanout_latency_seconds_count/ { total = $2 }
       END { for (i = 0; i < n; i++) if (c[i] >= 0.99 * total) { print le[i] " s"; exit } }')"
