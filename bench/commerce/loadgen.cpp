@@ -12,10 +12,20 @@
 //                  [--threads 1] [--batch] [--product bench]
 //   loadgen fanout --port P --viewer-path PATH --publisher-path PATH [--viewers 10000]
 //                  [--events 20] [--burst 20] [--threads 1] [--gather-us 500] [--socket-time]
+//   either mode:   [--tls [--tls-ca FILE]]
 //
 // Fan-out latency is send -> the viewer thread's read; with --socket-time it is send -> the
-// kernel's receive timestamp of the bytes (SO_TIMESTAMPNS), and the viewer threads run at idle
-// priority so they take no core the server wants (docs/benchmarks.md, "latency to the socket").
+// kernel's receive timestamp of the bytes (SO_TIMESTAMPNS), and once every viewer is connected
+// the viewer threads drop to idle priority so they take no core the server wants
+// (docs/benchmarks.md, "latency to the socket").
+//
+// --tls: every connection (viewers, buyers, the publisher) speaks wss:// (OpenSSL). The sockets
+// and the event loop stay as they are; a connection's Transport (plain or TLS) only turns the
+// bytes its socket received into websocket bytes and websocket bytes into bytes to send. TLS
+// runs over memory BIOs, so --socket-time still stamps the (encrypted) bytes as the kernel
+// received them. --tls-ca FILE verifies the server's certificate against that CA (for
+// harvest-server --tls-self-signed: DATA_DIR/tls/ca.pem) and the --host address in it;
+// without --tls-ca nothing is verified.
 //
 // Prints one line of key=value figures (times in ms) for bench/commerce/run.sh.
 #include <arpa/inet.h>
@@ -27,10 +37,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -155,6 +170,181 @@ int64_t to_int(std::string_view s) {
   return neg ? -v : v;
 }
 
+// ------------------------------------------------------------------ transports
+
+// How a connection's bytes travel: as they are (ws://) or through TLS (wss://). The caller
+// owns the socket and does all its I/O (the workers' epoll loops, the publisher's blocking
+// socket); a transport only converts. Returned views stay valid until the next call on the
+// same transport, except that receive()'s stays valid across reply() and seal().
+class Transport {
+public:
+  virtual ~Transport() = default;
+  // Once the TCP connection is up: the first bytes to send (TLS: the ClientHello).
+  virtual std::string_view start() = 0;
+  // Whether websocket bytes may be sent yet (TLS: the handshake is over).
+  virtual bool ready() const = 0;
+  // Bytes the socket received -> websocket bytes in `plain` (possibly none yet). false: the
+  // connection failed or the peer ended it (TLS alert, close_notify).
+  virtual bool receive(std::string_view wire, std::string_view& plain) = 0;
+  // Bytes the transport must send after receive() (the rest of a TLS handshake); often none.
+  virtual std::string_view reply() = 0;
+  // Websocket bytes -> bytes for the socket.
+  virtual std::string_view seal(std::string_view plain) = 0;
+};
+
+class PlainTransport final : public Transport {
+public:
+  std::string_view start() override { return {}; }
+  bool ready() const override { return true; }
+  bool receive(std::string_view wire, std::string_view& plain) override {
+    plain = wire;
+    return true;
+  }
+  std::string_view reply() override { return {}; }
+  std::string_view seal(std::string_view plain) override { return plain; }
+};
+
+// Prints OpenSSL's error queue (the first few failures only: 10,000 alike say nothing more).
+void report_tls_error(const char* what, SSL* ssl) {
+  static std::atomic<int> reported{0};
+  if (reported.fetch_add(1) >= 5) {
+    ERR_clear_error();
+    return;
+  }
+  std::string why;
+  char text[256];
+  while (const unsigned long e = ERR_get_error()) {
+    ERR_error_string_n(e, text, sizeof text);
+    why += std::string(why.empty() ? "" : "; ") + text;
+  }
+  const long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
+  if (verify != X509_V_OK) why += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
+  std::fprintf(stderr, "loadgen: %s: %s\n", what, why.empty() ? "connection ended" : why.c_str());
+}
+
+// The client side of wss://: one SSL_CTX for every connection, each connection an SSL over two
+// memory BIOs (received bytes in, bytes to send out).
+class TlsClient {
+public:
+  // ca_file empty: the server's certificate is not verified. Otherwise it must chain to that CA
+  // and name `ip` (an IPv4 address: loadgen connects to addresses only).
+  TlsClient(const std::string& ca_file, std::string ip) : ip_(std::move(ip)), verify_(!ca_file.empty()) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    if (ctx_ == nullptr) die("SSL_CTX_new failed");
+    SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+    if (verify_) {
+      if (SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr) != 1) die("cannot load --tls-ca " + ca_file);
+      SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    } else {
+      SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
+    }
+  }
+  ~TlsClient() { SSL_CTX_free(ctx_); }
+  TlsClient(const TlsClient&) = delete;
+  TlsClient& operator=(const TlsClient&) = delete;
+
+  SSL* new_ssl() const {
+    SSL* ssl = SSL_new(ctx_);
+    if (ssl == nullptr) die("SSL_new failed (out of memory?)");
+    if (verify_ && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip_.c_str()) != 1)
+      die("cannot verify against address " + ip_);
+    SSL_set_connect_state(ssl);
+    return ssl;
+  }
+  bool verifies() const { return verify_; }
+
+private:
+  SSL_CTX* ctx_ = nullptr;
+  std::string ip_;
+  bool verify_;
+};
+
+class TlsTransport final : public Transport {
+public:
+  explicit TlsTransport(const TlsClient& client) : ssl_(client.new_ssl()), verified_(client.verifies()) {
+    in_ = BIO_new(BIO_s_mem());
+    out_ = BIO_new(BIO_s_mem());
+    if (in_ == nullptr || out_ == nullptr) die("BIO_new failed");
+    BIO_set_mem_eof_return(in_, -1);  // nothing buffered means "wait for more", not end of stream
+    SSL_set_bio(ssl_, in_, out_);     // ssl_ owns both now
+  }
+  ~TlsTransport() override { SSL_free(ssl_); }
+  TlsTransport(const TlsTransport&) = delete;
+  TlsTransport& operator=(const TlsTransport&) = delete;
+
+  std::string_view start() override {
+    step_handshake();
+    return take_output();
+  }
+  bool ready() const override { return SSL_is_init_finished(ssl_) == 1; }
+
+  bool receive(std::string_view wire, std::string_view& plain) override {
+    plain_.clear();
+    bool ok = true;
+    // In slices, so that a large read does not grow the input BIO's buffer for good.
+    while (ok && !wire.empty()) {
+      const size_t n = std::min<size_t>(wire.size(), 32 * 1024);
+      if (BIO_write(in_, wire.data(), static_cast<int>(n)) != static_cast<int>(n)) die("BIO_write failed");
+      wire.remove_prefix(n);
+      ok = step_handshake() && read_plain();
+    }
+    plain = plain_;
+    return ok;
+  }
+  std::string_view reply() override { return take_output(); }
+
+  std::string_view seal(std::string_view plain) override {
+    if (!plain.empty() && SSL_write(ssl_, plain.data(), static_cast<int>(plain.size())) <= 0)
+      report_tls_error("TLS write", ssl_);  // a memory BIO takes everything: not expected
+    return take_output();
+  }
+
+private:
+  // Advances the handshake with what has arrived; false if it failed.
+  bool step_handshake() {
+    if (ready()) return true;
+    const int r = SSL_do_handshake(ssl_);
+    if (r == 1) {
+      static std::atomic<bool> told{false};
+      if (!told.exchange(true))
+        std::fprintf(stderr, "loadgen: TLS: %s %s, server certificate %s\n", SSL_get_version(ssl_),
+                     SSL_get_cipher_name(ssl_), verified_ ? "verified against --tls-ca" : "NOT verified (no --tls-ca)");
+      return true;
+    }
+    if (SSL_get_error(ssl_, r) == SSL_ERROR_WANT_READ) return true;
+    report_tls_error("TLS handshake failed", ssl_);
+    return false;
+  }
+  // Decrypts everything buffered into plain_; false if the peer ended the session or it broke.
+  bool read_plain() {
+    if (!ready()) return true;
+    for (;;) {
+      const size_t at = plain_.size();
+      plain_.resize(at + 16 * 1024);
+      const int n = SSL_read(ssl_, plain_.data() + at, 16 * 1024);
+      plain_.resize(at + static_cast<size_t>(std::max(n, 0)));
+      if (n > 0) continue;
+      const int e = SSL_get_error(ssl_, n);
+      if (e == SSL_ERROR_WANT_READ) return true;
+      if (e != SSL_ERROR_ZERO_RETURN) report_tls_error("TLS read", ssl_);
+      return false;
+    }
+  }
+  std::string_view take_output() {
+    const size_t n = BIO_ctrl_pending(out_);
+    wire_.resize(n);
+    if (n > 0 && BIO_read(out_, wire_.data(), static_cast<int>(n)) != static_cast<int>(n)) die("BIO_read failed");
+    return wire_;
+  }
+
+  SSL* ssl_;
+  BIO* in_ = nullptr;   // owned by ssl_
+  BIO* out_ = nullptr;  // owned by ssl_
+  bool verified_;
+  std::string plain_;  // decrypted by the latest receive()
+  std::string wire_;   // encrypted, to send
+};
+
 // ------------------------------------------------------------------ connections
 
 struct Conn;
@@ -171,8 +361,10 @@ struct Conn {
   int fd = -1;
   size_t index = 0;  // benchmark-wide connection number
   enum class State { connecting, handshake, open, closed } state = State::connecting;
-  std::string in;   // unparsed bytes (only when a frame straddles reads)
-  std::string out;  // bytes not yet accepted by the kernel
+  std::unique_ptr<Transport> transport;  // plain or TLS
+  std::string request;  // the websocket upgrade, until the transport is ready for it
+  std::string in;   // unparsed websocket bytes (only when a frame straddles reads)
+  std::string out;  // bytes for the socket not yet accepted by the kernel
   std::string message;  // fragmented message being reassembled
   bool want_write = false;
   // Benchmark state (buys): sequence numbers and send times of outstanding buys.
@@ -188,7 +380,19 @@ struct Conn {
 struct Target {
   sockaddr_in addr{};
   std::string host_header;
+  std::shared_ptr<const TlsClient> tls;  // null: ws://
+
+  std::unique_ptr<Transport> transport() const {
+    if (tls) return std::make_unique<TlsTransport>(*tls);
+    return std::make_unique<PlainTransport>();
+  }
 };
+
+std::string upgrade_request(const Target& target, const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: " + target.host_header +
+         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+}
 
 class Worker {
 public:
@@ -211,37 +415,32 @@ public:
   std::vector<std::unique_ptr<Conn>>& conns() { return conns_; }
 
   void start() {
-    thread_ = std::thread([this] {
-      if (socket_time_) {
-        // The kernel stamps each arrival, so reading late costs no accuracy: these threads
-        // read only when no other thread wants the core, the server's above all, as if the
-        // viewers were on other machines. (The publisher keeps its normal priority.)
-        sched_param none{};
-        if (sched_setscheduler(0, SCHED_IDLE, &none) != 0) die("cannot lower the viewer threads' priority");
-      }
-      run();
+    thread_ = std::thread([this] { run(); });
+  }
+
+  // With --socket-time, once every viewer is connected (connecting, TLS handshakes above all,
+  // runs at normal priority, so the connect time is not the machine's other load): the kernel
+  // stamps each arrival, so reading late costs no accuracy, and this thread now reads only when
+  // no other thread wants the core, the server's above all, as if the viewers were on other
+  // machines. (The publisher keeps its normal priority.) Returns once it applies.
+  void lower_priority() {
+    std::atomic<bool> done{false};
+    post([&done](Worker&) {
+      sched_param none{};
+      if (sched_setscheduler(0, SCHED_IDLE, &none) != 0) die("cannot lower the viewer threads' priority");
+      done.store(true, std::memory_order_release);
     });
+    while (!done.load(std::memory_order_acquire)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   void stop() {
     stop_.store(true);
     if (thread_.joinable()) thread_.join();
   }
 
-  // Queues bytes on `c` and writes what the kernel takes now (connection's thread only).
+  // Sends websocket bytes on `c` through its transport (connection's thread only).
   void send(Conn& c, std::string_view bytes) {
     if (c.state == Conn::State::closed) return;
-    if (c.out.empty()) {
-      const ssize_t n = ::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n == static_cast<ssize_t>(bytes.size())) return;
-      if (n < 0 && errno != EAGAIN) {
-        close_conn(c);
-        return;
-      }
-      c.out.assign(bytes.substr(n < 0 ? 0 : static_cast<size_t>(n)));
-    } else {
-      c.out.append(bytes);
-    }
-    watch_write(c, true);
+    write_wire(c, c.transport->seal(bytes));
   }
 
   // Runs `task` on this worker's thread before its next wait (any thread).
@@ -256,6 +455,23 @@ private:
     std::string path;
   };
 
+  // Writes bytes for the socket: what the kernel takes now, the rest on EPOLLOUT.
+  void write_wire(Conn& c, std::string_view bytes) {
+    if (c.state == Conn::State::closed || bytes.empty()) return;
+    if (c.out.empty()) {
+      const ssize_t n = ::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n == static_cast<ssize_t>(bytes.size())) return;
+      if (n < 0 && errno != EAGAIN) {
+        close_conn(c);
+        return;
+      }
+      c.out.assign(bytes.substr(n < 0 ? 0 : static_cast<size_t>(n)));
+    } else {
+      c.out.append(bytes);
+    }
+    watch_write(c, true);
+  }
+
   void watch_write(Conn& c, bool on) {
     if (c.want_write == on) return;
     c.want_write = on;
@@ -267,7 +483,10 @@ private:
 
   void close_conn(Conn& c) {
     if (c.state == Conn::State::closed) return;
-    if (c.state != Conn::State::open) failed_.fetch_add(1, std::memory_order_release);
+    if (c.state != Conn::State::open) {
+      handshaking_--;
+      failed_.fetch_add(1, std::memory_order_release);
+    }
     c.state = Conn::State::closed;
     epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
     ::close(c.fd);
@@ -291,9 +510,8 @@ private:
     ev.data.ptr = c.get();
     c->want_write = true;
     epoll_ctl(ep_, EPOLL_CTL_ADD, c->fd, &ev);
-    c->out = "GET " + p.path + " HTTP/1.1\r\nHost: " + target_.host_header +
-             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    c->transport = target_.transport();
+    c->request = upgrade_request(target_, p.path);
     c->state = Conn::State::connecting;
     conns_.push_back(std::move(c));
     handshaking_++;
@@ -305,11 +523,15 @@ private:
       socklen_t len = sizeof err;
       ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) {
-        handshaking_--;
         close_conn(c);
         return;
       }
+      // Connected: the transport's first bytes (TLS: ClientHello), and the upgrade if it may
+      // go now (plain: at once; TLS: once the handshake is over, in on_readable).
       c.state = Conn::State::handshake;
+      write_wire(c, c.transport->start());
+      send_request_if_ready(c);
+      if (c.state == Conn::State::closed) return;
     }
     while (!c.out.empty()) {
       const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
@@ -323,6 +545,12 @@ private:
     watch_write(c, false);
   }
 
+  void send_request_if_ready(Conn& c) {
+    if (c.request.empty() || !c.transport->ready()) return;
+    send(c, c.request);
+    std::string().swap(c.request);
+  }
+
   // Parses whole frames from data; returns how many bytes were used.
   size_t parse_frames(Conn& c, const char* data, size_t size) {
     size_t pos = 0;
@@ -332,7 +560,6 @@ private:
       if (end == std::string_view::npos) return 0;
       if (view.substr(0, 12) != "HTTP/1.1 101") {
         std::fprintf(stderr, "loadgen: upgrade refused: %.*s\n", static_cast<int>(std::min<size_t>(end, 200)), data);
-        handshaking_--;
         close_conn(c);
         return size;
       }
@@ -423,19 +650,27 @@ private:
       if (c.state == Conn::State::closed) return;
       const ssize_t n = socket_time_ ? recv_stamped(c) : ::recv(c.fd, buf_.data(), buf_.size(), 0);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        if (c.state == Conn::State::handshake || c.state == Conn::State::connecting) handshaking_--;
         close_conn(c);
         return;
       }
       if (n < 0) return;
       const auto got = static_cast<size_t>(n);
-      if (c.in.empty()) {
-        const size_t used = parse_frames(c, buf_.data(), got);
-        if (used < got && c.state != Conn::State::closed) c.in.assign(buf_.data() + used, got - used);
-      } else {
-        c.in.append(buf_.data(), got);
-        const size_t used = parse_frames(c, c.in.data(), c.in.size());
-        c.in.erase(0, used);
+      std::string_view data;  // the websocket bytes in what arrived (plain: all of it)
+      if (!c.transport->receive(std::string_view(buf_.data(), got), data)) {
+        close_conn(c);
+        return;
+      }
+      write_wire(c, c.transport->reply());  // the rest of a TLS handshake, if any
+      send_request_if_ready(c);               // TLS: the handshake may just have ended
+      if (!data.empty() && c.state != Conn::State::closed) {
+        if (c.in.empty()) {
+          const size_t used = parse_frames(c, data.data(), data.size());
+          if (used < data.size() && c.state != Conn::State::closed) c.in.assign(data.data() + used, data.size() - used);
+        } else {
+          c.in.append(data);
+          const size_t used = parse_frames(c, c.in.data(), c.in.size());
+          c.in.erase(0, used);
+        }
       }
       if (got < buf_.size()) return;  // drained (level-triggered: the rest comes next wait)
     }
@@ -501,6 +736,8 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   int threads = 1;
+  bool tls = false;    // wss://
+  std::string tls_ca;  // verify the server's certificate against this CA (empty: no verification)
   // buys
   std::string stream;
   std::string product = "bench";
@@ -550,9 +787,12 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--server-pid") o.server_pid = std::atoi(value().c_str());
     else if (a == "--gather-us") o.gather_us = std::max(0, std::atoi(value().c_str()));
     else if (a == "--socket-time") o.socket_time = true;
+    else if (a == "--tls") o.tls = true;
+    else if (a == "--tls-ca") o.tls_ca = value();
     else die("unknown option " + a);
   }
   if (o.port <= 0) die("--port is required");
+  if (!o.tls_ca.empty() && !o.tls) die("--tls-ca needs --tls");
   return o;
 }
 
@@ -562,6 +802,7 @@ Target make_target(const Options& o) {
   t.addr.sin_port = htons(static_cast<uint16_t>(o.port));
   if (inet_pton(AF_INET, o.host.c_str(), &t.addr.sin_addr) != 1) die("--host must be an IPv4 address");
   t.host_header = o.host + ":" + std::to_string(o.port);
+  if (o.tls) t.tls = std::make_shared<const TlsClient>(o.tls_ca, o.host);
   return t;
 }
 
@@ -602,6 +843,26 @@ bool wait_for(Pred pred, double timeout_s) {
   while (!pred()) {
     if (now_us() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  return true;
+}
+
+// Waits until count() reaches `target`, however long that takes while it moves: a benchmark
+// on a loaded machine is slow, not broken. false if it stood still for `stall_s` (viewer
+// threads at idle priority can stand still for long while other work holds both cores).
+template <typename Count>
+bool wait_until_reached(Count count, uint64_t target, double stall_s) {
+  uint64_t seen = count();
+  int64_t moved_at = now_us();
+  while (seen < target) {
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+    const uint64_t now_seen = count();
+    if (now_seen != seen) {
+      seen = now_seen;
+      moved_at = now_us();
+    } else if (now_us() - moved_at > static_cast<int64_t>(stall_s * 1e6)) {
+      return false;
+    }
   }
   return true;
 }
@@ -725,12 +986,14 @@ int run_buys(const Options& o) {
   Buys b(o);
   for (int t = 0; t < o.threads; ++t) b.workers.push_back(std::make_unique<Worker>(target, b));
   for (size_t i = 0; i < o.connections; ++i) {
-    std::string path = "/ws?stream=" + o.stream + "&viewer_id=bench-buyer-" + std::to_string(i);
+    // Each connection is a new buyer: the server gives it its identity (buyer_token in
+    // welcome). Nothing here reconnects, so nothing needs to present one again (&buyer=).
+    std::string path = "/ws?stream=" + o.stream;
     if (o.batch) path += "&batch=1";
     b.workers[i % b.workers.size()]->add(i, std::move(path));
   }
   for (auto& w : b.workers) w->start();
-  if (!wait_for([&] { return b.welcomed.load() >= o.connections; }, 60))
+  if (!wait_until_reached([&] { return b.welcomed.load(); }, o.connections, 120))
     die("only " + std::to_string(b.welcomed.load()) + " of " + std::to_string(o.connections) + " buyers welcomed");
 
   const double cpu0 = cpu_seconds();
@@ -753,10 +1016,10 @@ int run_buys(const Options& o) {
 
   std::vector<int64_t> lat = b.latencies.take();
   const double elapsed = static_cast<double>(t_stop - t0) / 1e6;
-  std::printf("mode=buys connections=%zu window=%zu threads=%d batch=%d seconds=%.2f confirmed=%llu rejected=%llu "
+  std::printf("mode=buys connections=%zu window=%zu threads=%d tls=%d batch=%d seconds=%.2f confirmed=%llu rejected=%llu "
               "buys_per_s=%.0f p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f drained=%d drain_ms=%.1f "
               "client_cpu_s=%.2f client_cpu_pct=%.0f server_cpu_s=%.2f server_cpu_us_per_buy=%.1f\n",
-              o.connections, o.window, o.threads, o.batch ? 1 : 0, elapsed,
+              o.connections, o.window, o.threads, o.tls ? 1 : 0, o.batch ? 1 : 0, elapsed,
               static_cast<unsigned long long>(b.confirmed.load()), static_cast<unsigned long long>(b.rejected.load()),
               static_cast<double>(at_stop) / elapsed, percentile_ms(lat, 50), percentile_ms(lat, 99),
               percentile_ms(lat, 99.9), percentile_ms(lat, 100), drained ? 1 : 0,
@@ -796,30 +1059,42 @@ public:
 };
 
 // The publisher: one blocking socket on the main thread; a helper thread reads and discards
-// what the server sends it (replies, viewer counts).
+// what the server sends it (replies, viewer counts). With TLS both threads use the one
+// transport, under a lock; each reads or writes the socket itself.
 class Publisher {
 public:
+  // A server busy with 10,000 TLS viewers on a loaded machine has closed the publisher's TLS
+  // handshake (docs/benchmarks.md, "fan-out over TLS"): it is said and tried again, 5 times.
   Publisher(const Target& target, const std::string& path) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&target.addr), sizeof target.addr) != 0)
-      die("publisher cannot connect");
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + target.host_header +
-                            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    write_all(req);
-    std::string head;
-    char c = 0;
-    while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd_, &c, 1, 0) == 1) head += c;
-    if (head.rfind("HTTP/1.1 101", 0) != 0) die("publisher upgrade refused: " + head);
+    for (int attempt = 1;; ++attempt) {
+      const std::string why = connect_and_upgrade(target, path);
+      if (why.empty()) break;
+      if (attempt == 5) die("publisher: " + why);
+      std::fprintf(stderr, "loadgen: publisher: %s; trying again\n", why.c_str());
+      ::close(fd_);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
     reader_ = std::thread([this] {
       char buf[65536];
-      while (::recv(fd_, buf, sizeof buf, 0) > 0) {
+      for (;;) {
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) {
+          if (!closing_.load()) std::fprintf(stderr, "loadgen: the server closed the publisher's connection\n");
+          return;
+        }
+        std::lock_guard lock(mutex_);
+        std::string_view plain;
+        if (!transport_->receive(std::string_view(buf, static_cast<size_t>(n)), plain)) {
+          std::fprintf(stderr, "loadgen: the publisher's TLS session ended\n");
+          return;
+        }
+        write_all(transport_->reply());
+        answer_pings(plain);
       }
     });
   }
   ~Publisher() {
+    closing_.store(true);
     ::shutdown(fd_, SHUT_RDWR);
     reader_.join();
     ::close(fd_);
@@ -830,19 +1105,85 @@ public:
     const std::string body = "{\"type\":\"chat.send\",\"text\":\"T" + std::to_string(t) + "\"}";
     std::string frame;
     append_text_frame(frame, body);
-    write_all(frame);
+    std::lock_guard lock(mutex_);
+    write_all(transport_->seal(frame));
     return t;
   }
 
 private:
+  // Discards what the server sends but answers its pings: harvest-server hangs up on a
+  // connection that has not answered one for 60 s (kIdlePolicy), and a run on a loaded machine
+  // (10,000 TLS viewers) outlasts that. Reader thread, under mutex_.
+  void answer_pings(std::string_view plain) {
+    frames_.append(plain);
+    size_t pos = 0;
+    while (frames_.size() - pos >= 2) {
+      const auto* p = reinterpret_cast<const unsigned char*>(frames_.data() + pos);
+      uint64_t len = p[1] & 0x7f;
+      size_t header = 2;
+      if (len == 126) {
+        if (frames_.size() - pos < 4) break;
+        len = (static_cast<uint64_t>(p[2]) << 8) | p[3];
+        header = 4;
+      } else if (len == 127) {
+        if (frames_.size() - pos < 10) break;
+        len = 0;
+        for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
+        header = 10;
+      }
+      if (frames_.size() - pos < header + len) break;
+      if ((p[0] & 0x0f) == 0x9) {
+        std::string pong;
+        append_control_frame(pong, 0xA, std::string_view(frames_).substr(pos + header, static_cast<size_t>(len)));
+        write_all(transport_->seal(pong));
+      }
+      pos += header + static_cast<size_t>(len);
+    }
+    frames_.erase(0, pos);
+  }
+
+  // Connects, does the TLS handshake (with TLS) and the upgrade; returns what went wrong, if anything.
+  std::string connect_and_upgrade(const Target& target, const std::string& path) {
+    transport_ = target.transport();
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&target.addr), sizeof target.addr) != 0)
+      return std::string("cannot connect: ") + std::strerror(errno);
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    write_all(transport_->start());
+    std::string head;
+    while (!transport_->ready())  // the TLS handshake (plain: ready at once)
+      if (!read_some(head)) return "the server closed the connection during the TLS handshake";
+    write_all(transport_->seal(upgrade_request(target, path)));
+    while (head.find("\r\n\r\n") == std::string::npos)
+      if (!read_some(head)) return "the server closed the connection before the upgrade";
+    if (head.rfind("HTTP/1.1 101", 0) != 0) die("publisher upgrade refused: " + head);
+    return {};
+  }
+  // Before the reader starts: reads once, appends the websocket bytes that came; false if the
+  // connection ended.
+  bool read_some(std::string& into) {
+    char buf[16384];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    std::string_view plain;
+    if (!transport_->receive(std::string_view(buf, static_cast<size_t>(n)), plain)) return false;
+    into.append(plain);
+    write_all(transport_->reply());
+    return true;
+  }
   void write_all(std::string_view bytes) {
     while (!bytes.empty()) {
       const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) die("publisher write failed");
+      if (n <= 0) die(std::string("publisher write failed: ") + (n < 0 ? std::strerror(errno) : "nothing written"));
       bytes.remove_prefix(static_cast<size_t>(n));
     }
   }
   int fd_ = -1;
+  std::unique_ptr<Transport> transport_;
+  std::mutex mutex_;  // transport_ (the reader thread and send_chat)
+  std::atomic<bool> closing_{false};
+  std::string frames_;  // the reader's unparsed websocket bytes
   std::thread reader_;
 };
 
@@ -853,6 +1194,7 @@ int run_fanout(const Options& o) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < o.threads; ++t) workers.push_back(std::make_unique<Worker>(target, f, o.gather_us, o.socket_time));
   for (size_t i = 0; i < o.viewers; ++i) workers[i % workers.size()]->add(i, o.viewer_path);
+  const double connect_server0 = process_cpu_seconds(o.server_pid);
   const int64_t c0 = now_us();
   for (auto& w : workers) w->start();
   auto opened = [&] {
@@ -865,16 +1207,19 @@ int run_fanout(const Options& o) {
     for (auto& w : workers) n += w->failed();
     return n;
   };
-  if (!wait_for([&] { return opened() + failed() >= o.viewers; }, 120) || failed() > 0)
+  if (!wait_until_reached([&] { return opened() + failed(); }, o.viewers, 120) || failed() > 0)
     die("viewers connected: " + std::to_string(opened()) + ", failed: " + std::to_string(failed()));
   const double connect_s = static_cast<double>(now_us() - c0) / 1e6;
+  const double connect_server_cpu = process_cpu_seconds(o.server_pid) - connect_server0;
+  if (o.socket_time)
+    for (auto& w : workers) w->lower_priority();
   Publisher pub(target, o.publisher_path);
   const auto n = static_cast<uint64_t>(o.viewers);
 
   // Warm-up: welcome and viewer-count traffic ends, every viewer has seen one chat.
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   pub.send_chat();
-  if (!wait_for([&] { return f.received.load() >= n; }, 30)) die("warm-up event not delivered to everyone");
+  if (!wait_until_reached([&] { return f.received.load(); }, n, 120)) die("warm-up event not delivered to everyone");
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   f.latencies.take();
   f.received.store(0);
@@ -887,7 +1232,7 @@ int run_fanout(const Options& o) {
   for (int e = 0; e < o.events; ++e) {
     f.received.store(0);
     const int64_t t0 = pub.send_chat();
-    if (!wait_for([&] { return f.received.load(std::memory_order_acquire) >= n; }, 30))
+    if (!wait_until_reached([&] { return f.received.load(std::memory_order_acquire); }, n, 120))
       die("event " + std::to_string(e) + " reached only " + std::to_string(f.received.load()) + " viewers");
     all_delivered.push_back(f.last_us.load() - t0);
     auto l = f.latencies.take();
@@ -900,7 +1245,7 @@ int run_fanout(const Options& o) {
   const int64_t b0 = now_us();
   for (int e = 0; e < o.burst; ++e) pub.send_chat();
   const uint64_t burst_total = n * static_cast<uint64_t>(o.burst);
-  const bool burst_done = wait_for([&] { return f.received.load(std::memory_order_acquire) >= burst_total; }, 120);
+  const bool burst_done = wait_until_reached([&] { return f.received.load(std::memory_order_acquire); }, burst_total, 120);
   const int64_t b_end = f.last_us.load();
   const uint64_t burst_got = f.received.load();
   auto burst_lat = f.latencies.take();
@@ -922,7 +1267,7 @@ int run_fanout(const Options& o) {
       pub.send_chat();
       rate_sent++;
     }
-    wait_for([&] { return f.received.load() >= rate_sent * n; }, 60);
+    wait_until_reached([&] { return f.received.load(); }, rate_sent * n, 120);
     rate_got = f.received.load();
     rate_lat = f.latencies.take();
   }
@@ -930,10 +1275,12 @@ int run_fanout(const Options& o) {
   for (auto& w : workers) w->stop();
 
   const double burst_s = static_cast<double>(b_end - b0) / 1e6;
-  std::printf("mode=fanout viewers=%zu threads=%d gather_us=%d socket_time=%d connect_s=%.1f events=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f "
+  std::printf("mode=fanout viewers=%zu threads=%d tls=%d gather_us=%d socket_time=%d connect_s=%.2f "
+              "server_cpu_us_per_connect=%.0f events=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f "
               "all_delivered_p50_ms=%.1f all_delivered_max_ms=%.1f single_msgs_per_s=%.0f "
               "burst=%d burst_done=%d burst_delivered=%llu burst_msgs_per_s=%.0f burst_p50_ms=%.1f burst_p99_ms=%.1f",
-              o.viewers, o.threads, o.gather_us, o.socket_time ? 1 : 0, connect_s, o.events, percentile_ms(single, 50), percentile_ms(single, 99),
+              o.viewers, o.threads, o.tls ? 1 : 0, o.gather_us, o.socket_time ? 1 : 0, connect_s,
+              1e6 * connect_server_cpu / static_cast<double>(std::max<size_t>(1, o.viewers)), o.events, percentile_ms(single, 50), percentile_ms(single, 99),
               percentile_ms(single, 100), percentile_ms(all_delivered, 50), percentile_ms(all_delivered, 100),
               static_cast<double>(n) / (percentile_ms(all_delivered, 50) / 1000.0), o.burst, burst_done ? 1 : 0,
               static_cast<unsigned long long>(burst_got), static_cast<double>(burst_got) / burst_s,
@@ -952,6 +1299,7 @@ int run_fanout(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // sends use MSG_NOSIGNAL already; this covers anything else
   const Options o = parse_options(argc, argv);
   if (o.mode == "buys") return run_buys(o);
   if (o.mode == "fanout") return run_fanout(o);

@@ -23,17 +23,23 @@
 #                                          (the measure of sessions 2-5)
 #   FANOUT_GATHER_US [500]               loadgen --gather-us: pause after catching up (loadgen.cpp)
 #   FANOUT_THREADS [unset]               harvest-server --fanout-threads N (see docs/architecture.md)
+#   TLS [0]                              1: harvest-server --tls-self-signed, and loadgen's viewers,
+#                                          buyers and publisher speak wss:// (loadgen --tls), verifying
+#                                          the server against its CA (--tls-ca DATA_DIR/tls/ca.pem);
+#                                          the npm ws and floor runs are left out (no TLS there)
 #   FLOOR_THREADS [2]                    floor_server threads (the yardstick: floor_server.cpp)
 #   SKIP_BUYS=1 SKIP_FANOUT=1 SKIP_WS=1 SKIP_FLOOR=1  leave a part out
 #   PERF_DIR=dir                         record each server run with `perf record -e cpu-clock -g`
-set -euo pipefail
+set -Eeuo pipefail  # -E: the ERR trap (server log) also fires in functions
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BIN="${1:-$ROOT/build/server/harvest-server}"
 LOADGEN="${LOADGEN:-$(dirname "$(dirname "$BIN")")/bench/commerce/loadgen}"
 FLOOR="$(dirname "$LOADGEN")/floor_server"
 [[ -x "$BIN" ]] || { echo "build the release first: scripts/build.sh release" >&2; exit 2; }
 [[ -x "$LOADGEN" ]] || { echo "no loadgen at $LOADGEN: scripts/build.sh release" >&2; exit 2; }
-[[ -d "$ROOT/tests/node_modules/ws" ]] || { echo "run scripts/install-deps.sh (npm ws)" >&2; exit 2; }
+if [[ -z "${SKIP_WS:-}" && "${TLS:-0}" != 1 ]]; then
+  [[ -d "$ROOT/tests/node_modules/ws" ]] || { echo "run scripts/install-deps.sh (npm ws)" >&2; exit 2; }
+fi
 # 10,000 viewers: 10k sockets in the server and 10k in loadgen (hard limit here: 20,000).
 ulimit -n "$(ulimit -Hn)"
 
@@ -41,6 +47,7 @@ SERVER_CPUS="${SERVER_CPUS-}"
 CLIENT_CPUS="${CLIENT_CPUS-}"
 THREADS="${LOADGEN_THREADS:-1}"
 ADMIN=bench-admin
+TLS="${TLS:-0}"
 # Command prefixes that pin (taskset execs the program, so $! is the server's own pid).
 PIN_SERVER=(); [[ -n "$SERVER_CPUS" ]] && PIN_SERVER=(taskset -c "$SERVER_CPUS")
 PIN_CLIENT=(); [[ -n "$CLIENT_CPUS" ]] && PIN_CLIENT=(taskset -c "$CLIENT_CPUS")
@@ -52,7 +59,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'echo "run.sh: failed at line $LINENO; server log:" >&2; tail -5 "$WORK/server.log" >&2' ERR
+trap 'echo "run.sh: failed at line $LINENO; server log:" >&2; tail -20 "$WORK/server.log" >&2' ERR
 
 # start_harvest: starts harvest-server on a free port (sets SERVER_PID, PORT).
 start_harvest() {
@@ -61,10 +68,19 @@ start_harvest() {
   HARVEST_ADMIN_TOKEN=$ADMIN HARVEST_WS_MESSAGE_RATE=1000000 HARVEST_WS_MESSAGE_BURST=1000000 \
   HARVEST_WS_CHAT_RATE=1000000 HARVEST_WS_CHAT_BURST=1000000 \
     "${PIN_SERVER[@]}" "$BIN" --http-port 0 --rtmp-port 0 --srt-port 0 --bind 127.0.0.1 \
-      --data-dir "$WORK/data" ${FANOUT_THREADS:+--fanout-threads "$FANOUT_THREADS"} >"$WORK/server.log" 2>&1 &
+      --data-dir "$WORK/data" ${FANOUT_THREADS:+--fanout-threads "$FANOUT_THREADS"} "${SERVER_TLS[@]}" \
+      >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$WORK/server.log" 'http_port=\K[0-9]+'
 }
+# TLS=1: the server makes its CA and certificate in DATA_DIR/tls/ before it listens. The
+# admin API and /metrics stay on plain HTTP (served as before to connections from this machine).
+SERVER_TLS=(); HARVEST_TLS=(); WS_SCHEME=ws
+if [[ "$TLS" == 1 ]]; then
+  SERVER_TLS=(--tls-self-signed)
+  HARVEST_TLS=(--tls --tls-ca "$WORK/data/tls/ca.pem")
+  WS_SCHEME=wss
+fi
 start_floor() {
   "${PIN_SERVER[@]}" "$FLOOR" --threads "${FLOOR_THREADS:-2}" >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
@@ -107,7 +123,8 @@ api() {  # api METHOD PATH [JSON]
   curl -sf -X "$1" -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
        ${3:+--data "$3"} "http://127.0.0.1:$PORT$2"
 }
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+# A failed read of /metrics leaves a figure out ("-"), it does not end the benchmark.
+metric() { { curl -s "http://127.0.0.1:$PORT/metrics" || true; } | awk -v n="$1" '$1 == n { print $2 }'; }
 field() { grep -oP "(^| )$1=\K[^ ]+" <<<"$2" || echo "-"; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 
@@ -123,7 +140,8 @@ if [[ -z "${SKIP_BUYS:-}" ]]; then
   batch_flag=""; [[ "${BUY_BATCH:-0}" == 1 ]] && batch_flag="--batch"
   perf_start buys
   out="$("${PIN_CLIENT[@]}" "$LOADGEN" buys --port "$PORT" --stream "$stream" --connections "$conns" \
-         --window "$window" --seconds "${BUY_SECONDS:-10}" --threads "$THREADS" --server-pid "$SERVER_PID" $batch_flag)"
+         --window "$window" --seconds "${BUY_SECONDS:-10}" --threads "$THREADS" --server-pid "$SERVER_PID" $batch_flag \
+         "${HARVEST_TLS[@]}")"
   echo "$out"
   groups="$(metric harvest_store_commit_group_size_count)"
   commit_sum="$(metric harvest_store_commit_seconds_sum)"
@@ -131,8 +149,8 @@ if [[ -z "${SKIP_BUYS:-}" ]]; then
   per_group="$(awk -v c="$confirmed" -v g="$groups" 'BEGIN { if (g > 0) printf "%.0f", c / g; else print "-" }')"
   commit_ms="$(awk -v s="$commit_sum" -v g="$groups" 'BEGIN { if (g > 0) printf "%.2f", 1000 * s / g; else print "-" }')"
   echo "   orders per fsync: $per_group, mean commit: $commit_ms ms, load after: $(load)"
-  ROWS+=("$(printf '| buys, %s conns x %s in flight%s | %s buys/s | ack p50 %s ms, p99 %s ms | %s orders/fsync, commit %s ms | server %s µs CPU/buy | loadgen CPU %s%% | load %s |' \
-    "$conns" "$window" "${batch_flag:+, batch=1}" "$(field buys_per_s "$out")" "$(field p50_ms "$out")" \
+  ROWS+=("$(printf '| buys, %s, %s conns x %s in flight%s | %s buys/s | ack p50 %s ms, p99 %s ms | %s orders/fsync, commit %s ms | server %s µs CPU/buy | loadgen CPU %s%% | load %s |' \
+    "$WS_SCHEME" "$conns" "$window" "${batch_flag:+, batch=1}" "$(field buys_per_s "$out")" "$(field p50_ms "$out")" \
     "$(field p99_ms "$out")" "$per_group" "$commit_ms" "$(field server_cpu_us_per_buy "$out")" \
     "$(field client_cpu_pct "$out")" "$(load)")")
   stop_server
@@ -145,26 +163,29 @@ case "$FANOUT_CLIENT" in
   *) echo "FANOUT_CLIENT must be socket or app" >&2; exit 2 ;;
 esac
 
-fanout() {  # fanout LABEL VIEWER_PATH PUBLISHER_PATH
+fanout() {  # fanout LABEL VIEWER_PATH PUBLISHER_PATH [loadgen flags...]
+  local label="$1" viewer_path="$2" publisher_path="$3"
+  shift 3
   local viewers="${FANOUT_VIEWERS:-10000}"
-  echo "== fan-out: $1, $viewers viewers, latency to the $FANOUT_CLIENT (load $(load))"
+  echo "== fan-out: $label, $viewers viewers, latency to the $FANOUT_CLIENT (load $(load))"
   local out
-  perf_start "fanout-${1%% *}"
-  out="$("${PIN_CLIENT[@]}" "$LOADGEN" fanout --port "$PORT" --viewer-path "$2" --publisher-path "$3" \
+  perf_start "fanout-${label%% *}"
+  out="$("${PIN_CLIENT[@]}" "$LOADGEN" fanout --port "$PORT" --viewer-path "$viewer_path" --publisher-path "$publisher_path" \
          --viewers "$viewers" --events "${FANOUT_EVENTS:-20}" --burst "${FANOUT_BURST:-20}" \
          --rate "${FANOUT_RATE:-5}" --rate-seconds "${FANOUT_RATE_SECONDS:-5}" --threads "$THREADS" \
-         --gather-us "${FANOUT_GATHER_US:-500}" "${FANOUT_FLAGS[@]}" --server-pid "$SERVER_PID")"
+         --gather-us "${FANOUT_GATHER_US:-500}" "${FANOUT_FLAGS[@]}" --server-pid "$SERVER_PID" "$@")"
   echo "$out"
   local extra=""
-  [[ "$1" == harvest* ]] && extra=", server queued->written p99 ≤ $(curl -s "http://127.0.0.1:$PORT/metrics" | awk '
+  [[ "$label" == harvest* ]] && extra=", server queued->written p99 ≤ $({ curl -s "http://127.0.0.1:$PORT/metrics" || true; } | awk '
       /^harvest_fanout_latency_seconds_bucket/ { split($1, a, "le=\""); sub(/"}/, "", a[2]); le[n] = a[2]; c[n++] = $2 }
       /^harvest_fanout_latency_seconds_count/ { total = $2 }
       END { for (i = 0; i < n; i++) if (c[i] >= 0.99 * total) { print le[i] " s"; exit } }')"
-  ROWS+=("$(printf '| fan-out, %s, %s viewers, latency to the %s | p50 %s ms, p99 %s ms | all delivered %s ms | %s msg/s | burst of %s: %s msg/s, p99 %s ms | %s/s: p99 %s ms | server %s µs CPU/msg | load %s%s |' \
-    "$1" "$viewers" "$FANOUT_CLIENT" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field all_delivered_p50_ms "$out")" \
+  ROWS+=("$(printf '| fan-out, %s, %s viewers, latency to the %s | p50 %s ms, p99 %s ms | all delivered %s ms | %s msg/s | burst of %s: %s msg/s, p99 %s ms | %s/s: p99 %s ms | server %s µs CPU/msg | connect %s s, server %s µs CPU each | load %s%s |' \
+    "$label" "$viewers" "$FANOUT_CLIENT" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field all_delivered_p50_ms "$out")" \
     "$(field single_msgs_per_s "$out")" "${FANOUT_BURST:-20}" "$(field burst_msgs_per_s "$out")" \
     "$(field burst_p99_ms "$out")" "${FANOUT_RATE:-5}" "$(field rate_p99_ms "$out")" \
-    "$(field server_cpu_us_per_msg "$out")" "$(load)" "$extra")")
+    "$(field server_cpu_us_per_msg "$out")" "$(field connect_s "$out")" "$(field server_cpu_us_per_connect "$out")" \
+    "$(load)" "$extra")")
 }
 
 if [[ -z "${SKIP_FANOUT:-}" ]]; then
@@ -172,8 +193,13 @@ if [[ -z "${SKIP_FANOUT:-}" ]]; then
   json="$(api POST /api/streams '{"title":"fanout","farmer":"bench"}')"
   stream="$(jq -r .id <<<"$json")"
   token="$(jq -r .host_token <<<"$json")"
-  fanout "harvest-server" "/ws?stream=$stream" "/ws?stream=$stream&token=$token"
+  fanout "harvest-server, $WS_SCHEME, --fanout-threads ${FANOUT_THREADS:-(default)}" \
+    "/ws?stream=$stream" "/ws?stream=$stream&token=$token" "${HARVEST_TLS[@]}"
   stop_server
+  if [[ "$TLS" == 1 && ( -z "${SKIP_WS:-}" || -z "${SKIP_FLOOR:-}" ) ]]; then
+    echo "== TLS=1: the npm ws and floor runs are left out (they serve ws:// only)"
+    SKIP_WS=1 SKIP_FLOOR=1
+  fi
   if [[ -z "${SKIP_WS:-}" ]]; then
     start_ws_peer
     fanout "npm ws 8" "/sub" "/pub"
@@ -188,7 +214,7 @@ fi
 
 echo
 echo "server CPUs: ${SERVER_CPUS:-any}, loadgen CPUs: ${CLIENT_CPUS:-any}, loadgen threads: $THREADS," \
-     "harvest-server --fanout-threads ${FANOUT_THREADS:-(default)}, fan-out latency to the $FANOUT_CLIENT"
+     "harvest-server --fanout-threads ${FANOUT_THREADS:-(default)}, $WS_SCHEME, fan-out latency to the $FANOUT_CLIENT"
 for r in "${ROWS[@]}"; do echo "$r"; done
 
 # 3. checkout: reservations, payments and expiries per second (checkout.sh; SKIP_CHECKOUT=1 leaves it out).
