@@ -77,7 +77,7 @@ const STRINGS = {
     'checkout.address': 'Delivery address',
     'checkout.address.placeholder': 'Province, city, district, street and number',
     'checkout.payment': 'Payment',
-    'checkout.remember': 'Kept on this phone for your next order.',
+    'checkout.remember': 'Kept on this device for your next order.',
     'checkout.submit': 'Place order · {total}',
     'checkout.sending': 'Placing your order…',
     'checkout.done': 'Order placed',

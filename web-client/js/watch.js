@@ -242,9 +242,10 @@ function renderCards() {
 }
 
 // The stream's products: beside the video on a wide screen (#side-products), in the products
-// sheet on a phone (#sheet-products). A row opens the product sheet; Buy buys at once.
+// sheet on a phone (#sheet-products, drawn only while it is open). A row opens the product
+// sheet; Buy buys at once.
 let sideSignature = '';
-function renderSideProducts() {
+function renderSideProducts(force = false) {
   const items = [...state.products.values()];
   const count = $('#products-count');
   count.hidden = items.length === 0;
@@ -252,9 +253,10 @@ function renderSideProducts() {
   // Rebuilt only when something it shows changed (countdown ticks do not touch it).
   const signature = JSON.stringify([items, [...state.sales.entries()].map(([id, s]) => [id, s.price, s.left, Boolean(saleFor(id)?.ended)]),
     [...state.buying], document.documentElement.lang]);
-  if (signature === sideSignature) return;
+  if (signature === sideSignature && !force) return;
   sideSignature = signature;
-  for (const list of [$('#side-products'), $('#sheet-products')]) {
+  const lists = openSheetName() === 'products' ? [$('#side-products'), $('#sheet-products')] : [$('#side-products')];
+  for (const list of lists) {
     if (!items.length) setChildren(list, el('li', { class: 'empty' }, t('products.empty')));
     else setChildren(list, items.map(productRow));
   }
@@ -699,8 +701,12 @@ $('#chat-form').addEventListener('submit', (e) => {
   if (!text) return;
   if (room.send({ type: 'chat.send', text: text.slice(0, 200) })) input.value = '';
 });
-$('#open-products').addEventListener('click', () => openSheet('products'));
+$('#open-products').addEventListener('click', () => {
+  openSheet('products');
+  renderSideProducts(true);
+});
 $('#open-orders').addEventListener('click', showMyOrders);
+$('#side-orders').addEventListener('click', showMyOrders);
 $('#order-notice').addEventListener('click', () => {
   $('#order-notice').hidden = true;
   showMyOrders();
