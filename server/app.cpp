@@ -118,7 +118,10 @@ std::string App::start() {
                                   : std::clamp(std::thread::hardware_concurrency(), 1u, 9u) - 1;
   http_ = std::make_unique<realtime::HttpServer>(loop_, http_options);
   order_writer_ = std::make_unique<store::OrderWriter>(*store_, loop_);
-  commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_);
+  commerce::CommerceOptions commerce_options;
+  commerce_options.payment_window_ms = int64_t{config_.payment_window_s} * 1000;
+  commerce_options.payment_secret = config_.payment_secret;
+  commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_, commerce_options);
   rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_);
   // Exposures: restored from the store, then written through when one opens or closes (rare
   // events: a direct write on the loop thread).
@@ -283,6 +286,7 @@ void App::register_routes() {
   realtime::register_web_client_routes(r, config_.web_root);
   api::register_product_routes(r, *streams_, access_, rooms_->selling());
   api::register_order_routes(r, *streams_, access_, *reader_);
+  api::register_order_lifecycle_routes(r, access_, rooms_->selling());
   api::register_report_routes(r, *streams_, access_, *reader_, rooms_->selling(), rooms_->monitor(), &exposures_);
   api::register_metrics_route(r, *streams_, access_, rooms_->audience());
   api::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });

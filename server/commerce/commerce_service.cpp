@@ -5,8 +5,20 @@
 
 namespace harvest::commerce {
 
-CommerceService::CommerceService(ShopLedger& ledger, OrderJournal& journal)
-    : store_(ledger), writer_(journal), next_order_id_(ledger.max_order_id() + 1) {}
+CommerceService::CommerceService(ShopLedger& ledger, OrderJournal& journal, CommerceOptions options,
+                                 std::unique_ptr<PhoneCheck> phone_check)
+    : store_(ledger),
+      writer_(journal),
+      next_order_id_(ledger.max_order_id() + 1),
+      options_(std::move(options)),
+      phone_check_(phone_check ? std::move(phone_check) : std::make_unique<MobileNumberFormat>()) {
+  std::vector<PaymentRecord> payments;
+  if (auto st = store_.list_payments(payments); !st)
+    log::error("payments_not_restored").kv("reason", st.message());
+  for (auto& p : payments) payments_[p.payment_id] = std::move(p);
+}
+
+CommerceService::~CommerceService() = default;
 
 Shop& CommerceService::shop(const std::string& stream_id, int64_t now_ms) {
   auto it = shops_.find(stream_id);
@@ -40,6 +52,7 @@ Shop& CommerceService::shop(const std::string& stream_id, int64_t now_ms) {
   }
   auto& ref = *shop;
   shops_.emplace(stream_id, std::move(shop));
+  for (const auto& [id, order] : ref.orders()) index_order(order);
   return ref;
 }
 
@@ -114,7 +127,9 @@ std::optional<FlashSale> CommerceService::end_sale(const std::string& stream_id,
 
 BuyOutcome CommerceService::buy(const std::string& stream_id, const BuyRequest& request, Answer answer) {
   Shop& s = shop(stream_id, request.now_ms);
-  BuyOutcome outcome = s.decide(request, next_order_id_);
+  BuyRequest reserve = request;
+  reserve.pay_by_ms = request.now_ms + options_.payment_window_ms;
+  BuyOutcome outcome = s.decide(reserve, next_order_id_);
   switch (outcome.kind) {
     case BuyOutcome::Kind::accepted: {
       ++next_order_id_;
@@ -124,7 +139,10 @@ BuyOutcome CommerceService::buy(const std::string& stream_id, const BuyRequest& 
         auto it = shops_.find(stream_id);
         BuyOutcome final_outcome = accepted;
         if (st) {
-          if (it != shops_.end()) it->second->confirm(order_id);
+          if (it != shops_.end()) {
+            it->second->confirm(order_id);
+            if (const Order* o = it->second->order(order_id)) index_order(*o);
+          }
         } else {
           if (it != shops_.end()) it->second->release(order_id);
           final_outcome.kind = BuyOutcome::Kind::rejected;

@@ -12,11 +12,33 @@
 #include <unordered_map>
 #include <vector>
 
+#include <set>
+
+#include "commerce/ledger.h"
+#include "commerce/order_lifecycle.h"
+#include "commerce/payment_notice.h"
+#include "commerce/phone_check.h"
 #include "commerce/shop.h"
 #include "core/status.h"
-#include "commerce/ledger.h"
 
 namespace harvest::commerce {
+
+struct CommerceOptions {
+  // How long a reserved order holds its units for payment (--payment-window).
+  int64_t payment_window_ms = 15 * 60 * 1000;
+  // The payment service's notification secret (--payment-secret); empty: no gateway payment.
+  std::string payment_secret;
+};
+
+// What a payment notification came to.
+struct PaymentAnswer {
+  int http_status = 200;
+  std::string code;     // for refusals: "invalid", "not_found", "amount_mismatch", "conflict", ...
+  std::string message;
+  std::string outcome;  // "paid", "refund_due", "ignored"
+  bool repeated = false;  // this payment_id was handled before: the first answer again
+  std::optional<Order> order;
+};
 
 class CommerceService {
 public:
@@ -24,7 +46,9 @@ public:
   // duplicate_rejected — never duplicate_pending (those wait for the first one's commit).
   using Answer = std::function<void(const BuyOutcome&)>;
 
-  CommerceService(ShopLedger& ledger, OrderJournal& journal);
+  CommerceService(ShopLedger& ledger, OrderJournal& journal, CommerceOptions options = {},
+                  std::unique_ptr<PhoneCheck> phone_check = nullptr);
+  ~CommerceService();
 
   // The stream's shop, loaded from the store on first use. Sales whose time ran out or that
   // sold out while the server was down come back ended.
@@ -47,7 +71,36 @@ public:
 
   size_t pending_orders() const { return waiters_.size(); }
 
+  // --- orders after the buy (order_lifecycle.h); every change is durable before it is told ---
+  // Runs on the loop thread once a change is durable, for the rooms to tell the buyer, the
+  // hosts and (when stock came back) every viewer.
+  using OrderListener = std::function<void(const Order& after, bool stock_returned)>;
+  void set_order_listener(OrderListener listener) { listener_ = std::move(listener); }
+  // A durable order by id; nullptr if there is none (or its stream's shop is not loaded).
+  const Order* find_order(int64_t order_id) const;
+  // A buyer's orders, newest first.
+  std::vector<const Order*> orders_of(const std::string& buyer_id) const;
+  // The answer runs once: at once when refused, after the change is durable when not.
+  using ChangeAnswer = std::function<void(const Transition&)>;
+  void change_order(int64_t order_id, OrderChange change, ChangeAnswer answer);
+  // Expires every reserved order whose pay_by has passed (the rooms call it on a tick).
+  // Returns how many were started.
+  size_t expire_due(int64_t now_ms);
+  // A payment service's notification, already parsed and its signature checked.
+  void take_payment(const PaymentNotice& notice, int64_t now_ms, std::function<void(const PaymentAnswer&)> answer);
+
+  const CommerceOptions& options() const { return options_; }
+  // The payment methods buyers may choose: "offline", and "gateway" when a secret is set.
+  std::vector<std::string> payment_methods() const;
+
 private:
+  // A stored order's change in memory now, durable next: the answer and the listener wait for
+  // the journal; on a failed write the order goes back to what it was.
+  void commit_change(Shop& shop, const Order& before, const Transition& t, std::optional<PaymentRecord> payment,
+                     std::function<void(const Status&)> done);
+  void index_order(const Order& o);
+  void track_deadline(const Order& before, const Order& after);
+
   Status persist_catalog(const Shop& shop);
   ShopLedger& store_;
   OrderJournal& writer_;
@@ -55,6 +108,14 @@ private:
   int64_t next_order_id_ = 1;
   std::unordered_map<int64_t, std::vector<Answer>> waiters_;  // order id -> duplicates waiting
   uint64_t sale_seq_ = 0;
+
+  CommerceOptions options_;
+  std::unique_ptr<PhoneCheck> phone_check_;
+  OrderListener listener_;
+  std::unordered_map<int64_t, Shop*> order_shops_;                     // order id -> its shop
+  std::unordered_map<std::string, std::vector<int64_t>> buyer_orders_;  // buyer -> order ids
+  std::set<std::pair<int64_t, int64_t>> deadlines_;                     // (pay_by, order id), reserved
+  std::unordered_map<std::string, PaymentRecord> payments_;             // by payment id
 };
 
 }  // namespace harvest::commerce

@@ -6,6 +6,7 @@
 // Contract: loop thread (OrderJournal: any thread); errors as Status, never exceptions.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,8 @@ public:
   virtual int64_t max_order_id() = 0;
   // Idempotency records of final rejections.
   virtual Status list_rejections(const std::string& stream_id, std::vector<RejectedBuy>& out) = 0;
+  // Every handled payment notification.
+  virtual Status list_payments(std::vector<PaymentRecord>& out) = 0;
 };
 
 // The group commit of orders.
@@ -42,6 +45,9 @@ public:
   virtual ~OrderJournal() = default;
   // Any thread. Queues `order`; `done` runs later on the loop thread.
   virtual void submit(Order order, Done done) = 0;
+  // Any thread. Queues a later state of an order already stored (and the payment notification
+  // that caused it, if any), written in order after everything queued before it.
+  virtual void submit_change(Order after, std::optional<PaymentRecord> payment, Done done) = 0;
   // Any thread. Queues the idempotency record of a final rejection (written with the next
   // group; the buyer does not wait for it).
   virtual void record_rejection(RejectedBuy rejection) = 0;

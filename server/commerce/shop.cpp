@@ -172,7 +172,7 @@ BuyOutcome Shop::decide(const BuyRequest& request, int64_t order_id) {
         break;
       case Answer::State::confirmed:
         out.kind = BuyOutcome::Kind::duplicate_confirmed;
-        out.order = it->second.order;
+        out.order = orders_.at(it->second.order_id);
         break;
       case Answer::State::rejected:
         out.kind = BuyOutcome::Kind::duplicate_rejected;
@@ -225,6 +225,9 @@ BuyOutcome Shop::decide(const BuyRequest& request, int64_t order_id) {
   o.replay_session = request.replay_session;
   o.sale_id = sale != nullptr ? sale->id : std::string();
   o.server_time_ms = request.now_ms;
+  o.updated_at_ms = request.now_ms;
+  o.status = OrderStatus::reserved;
+  o.pay_by_ms = request.pay_by_ms;
 
   p->stock -= o.qty;
   p->sold += o.qty;
@@ -248,23 +251,50 @@ void Shop::confirm(int64_t order_id) {
   Answer& a = answers_[idem_key(it->second.viewer_id, it->second.idempotency_key)];
   a.state = Answer::State::confirmed;
   a.order_id = order_id;
-  a.order = std::move(it->second);
+  orders_[order_id] = std::move(it->second);
   pending_.erase(it);
+}
+
+Order* Shop::order(int64_t id) {
+  auto it = orders_.find(id);
+  return it == orders_.end() ? nullptr : &it->second;
+}
+
+// Adds (sign +1) or takes away (-1) an order's units from the sold counts: its product's, its
+// sale's and its buyer's in that sale. Units left move the other way.
+void Shop::count_units(const Order& o, int64_t sign) {
+  if (Product* p = find_product(o.product_id)) {
+    p->stock -= sign * o.qty;
+    p->sold += sign * o.qty;
+  }
+  if (!o.sale_id.empty()) {
+    auto s = sales_.find(o.sale_id);
+    if (s != sales_.end()) s->second.sold += sign * o.qty;
+    sale_buyer_units_[idem_key(o.sale_id, o.viewer_id)] += sign * o.qty;
+  }
+}
+
+void Shop::order_changed(const Order& after, bool stock_returned) {
+  orders_[after.id] = after;
+  if (!stock_returned) return;
+  // Back on the shelf at once. A sale that still runs gets its units back too (its buyers may
+  // buy them again); a sale that has ended does not restart, so its units go to the list price.
+  if (Product* p = find_product(after.product_id)) {
+    p->stock += after.qty;
+    p->sold -= after.qty;
+  }
+  if (!after.sale_id.empty()) {
+    auto s = sales_.find(after.sale_id);
+    if (s != sales_.end() && !s->second.ended) s->second.sold -= after.qty;
+    sale_buyer_units_[idem_key(after.sale_id, after.viewer_id)] -= after.qty;
+  }
 }
 
 void Shop::release(int64_t order_id) {
   auto it = pending_.find(order_id);
   if (it == pending_.end()) return;
   const Order& o = it->second;
-  if (Product* p = find_product(o.product_id)) {
-    p->stock += o.qty;
-    p->sold -= o.qty;
-  }
-  if (!o.sale_id.empty()) {
-    auto s = sales_.find(o.sale_id);
-    if (s != sales_.end()) s->second.sold -= o.qty;
-    sale_buyer_units_[idem_key(o.sale_id, o.viewer_id)] -= o.qty;
-  }
+  count_units(o, -1);
   answers_.erase(idem_key(o.viewer_id, o.idempotency_key));
   pending_.erase(it);
 }
@@ -280,19 +310,24 @@ void Shop::restore(std::vector<Product> products_with_ceiling, std::vector<Flash
   }
   answers_.clear();
   pending_.clear();
+  orders_.clear();
   sale_buyer_units_.clear();
   for (const Order& o : orders) {
-    if (Product* p = find_product(o.product_id)) p->sold += o.qty;
-    if (!o.sale_id.empty()) {
-      auto s = sales_.find(o.sale_id);
-      if (s != sales_.end()) s->second.sold += o.qty;
-      sale_buyer_units_[idem_key(o.sale_id, o.viewer_id)] += o.qty;
+    // Only orders that still hold their units count as sold (a cancelled or expired one gave
+    // them back); `stock` is made from the ceiling below, after every order is counted.
+    if (holds_stock(o)) {
+      if (Product* p = find_product(o.product_id)) p->sold += o.qty;
+      if (!o.sale_id.empty()) {
+        auto s = sales_.find(o.sale_id);
+        if (s != sales_.end()) s->second.sold += o.qty;
+        sale_buyer_units_[idem_key(o.sale_id, o.viewer_id)] += o.qty;
+      }
     }
     Answer a;
     a.state = Answer::State::confirmed;
     a.order_id = o.id;
-    a.order = o;
-    answers_[idem_key(o.viewer_id, o.idempotency_key)] = std::move(a);
+    answers_[idem_key(o.viewer_id, o.idempotency_key)] = a;
+    orders_[o.id] = o;
   }
   for (const RejectedBuy& r : rejections) {
     Answer a;

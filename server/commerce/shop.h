@@ -30,6 +30,7 @@ struct BuyRequest {
   int64_t media_exposure_id = 0;      // its exposure (CardTimeline::exposure_at), 0 none
   std::string replay_session;         // "" live; else the replay session the buyer watched
   int64_t now_ms = 0;
+  int64_t pay_by_ms = 0;              // the reservation's payment deadline (0: none)
 };
 
 struct BuyOutcome {
@@ -100,8 +101,16 @@ public:
   void confirm(int64_t order_id);
   // The order could not be persisted: undo the reservation and forget the key.
   void release(int64_t order_id);
-  // Units `viewer_id` bought in `sale_id` (accepted orders).
+  // Units `viewer_id` bought in `sale_id` (accepted orders that hold stock).
   int64_t bought_in_sale(std::string_view sale_id, std::string_view viewer_id) const;
+
+  // --- orders after the buy ---
+  // Durable orders by id (every status).
+  const std::unordered_map<int64_t, Order>& orders() const { return orders_; }
+  Order* order(int64_t id);
+  // A durable change of an order (order_lifecycle.h): stores its new state, and gives its
+  // units back (to the product, and to its sale while that runs) when `stock_returned`.
+  void order_changed(const Order& after, bool stock_returned);
 
   // --- restart recovery ---
   // Rebuilds state from the store: `products` with `stock` = the stock ceiling (units left
@@ -114,10 +123,10 @@ public:
 private:
   struct Answer {
     enum class State { pending, confirmed, rejected } state = State::pending;
-    int64_t order_id = 0;
-    Order order;  // when confirmed
+    int64_t order_id = 0;  // pending: in pending_; confirmed: in orders_
     Rejection reason = Rejection::invalid;
   };
+  void count_units(const Order& o, int64_t sign);
   Product* find_product(std::string_view id);
   FlashSale* find_running(std::string_view product_id);
   static std::string idem_key(std::string_view viewer, std::string_view key);
@@ -130,6 +139,7 @@ private:
   std::unordered_map<std::string, int64_t> sale_buyer_units_;  // sale_id \n viewer -> units
   std::unordered_map<std::string, Answer> answers_;            // viewer \n key -> first answer
   std::unordered_map<int64_t, Order> pending_;                  // accepted, not yet durable
+  std::unordered_map<int64_t, Order> orders_;                   // durable
 };
 
 }  // namespace harvest::commerce

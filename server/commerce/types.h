@@ -43,6 +43,21 @@ struct FlashSale {
   std::string end_reason;  // "time", "sold_out", "stopped", "removed"
 };
 
+// Where an order is in its life (docs/orders.md). reserved holds stock until pay_by; paid,
+// shipped and delivered keep it sold; cancelled and expired give it back; refunded gives it
+// back only when the goods had not been shipped.
+enum class OrderStatus { reserved, paid, shipped, delivered, cancelled, expired, refunded };
+const char* status_name(OrderStatus s);
+std::optional<OrderStatus> status_from_name(std::string_view name);
+
+// Where the farmer ships to. Shown only to the stream's hosts, the admin and the buyer.
+struct Contact {
+  std::string name;
+  std::string phone;
+  std::string address;
+  bool empty() const { return name.empty() && phone.empty() && address.empty(); }
+};
+
 struct Order {
   int64_t id = 0;
   std::string stream_id;
@@ -60,7 +75,36 @@ struct Order {
   int64_t server_time_ms = 0;
   std::string replay_session;         // "" live; else the replay session the buyer watched
   int64_t media_exposure_id = 0;      // the card exposure at media_time (0 none/unknown)
+
+  // --- its life after the buy (order_lifecycle.h) ---
+  OrderStatus status = OrderStatus::reserved;
+  int64_t pay_by_ms = 0;     // a reserved order expires then; 0: no automatic expiry
+  std::string payment;       // "" until checkout, then "offline" or "gateway"
+  Contact contact;
+  std::string carrier;       // shipped
+  std::string tracking;
+  std::string reason;        // why it was cancelled or refunded
+  std::string payment_id;    // the gateway's id of the payment that paid it
+  std::string flag;          // e.g. "refund_due": money arrived that the order could not take
+  int64_t updated_at_ms = 0;
+  int64_t paid_at_ms = 0;
+  int64_t shipped_at_ms = 0;
+  int64_t delivered_at_ms = 0;
 };
+
+// A payment service's notification as it was handled, kept so that a repeated notification
+// (same payment_id) gets the same answer and pays nothing twice.
+struct PaymentRecord {
+  std::string payment_id;
+  int64_t order_id = 0;
+  Fen amount = 0;
+  std::string currency;
+  std::string outcome;  // "paid", or "refund_due": the order could not take the money
+  int64_t at_ms = 0;
+};
+
+// Whether an order keeps its units out of stock (see OrderStatus).
+bool holds_stock(const Order& o);
 
 enum class Rejection { sold_out, limit_reached, sale_ended, invalid, rate_limited, unavailable };
 const char* rejection_name(Rejection r);

@@ -157,6 +157,28 @@ const std::map<std::string, Setter>& value_options() {
          c.webrtc_turn = v;
          return std::string();
        }},
+      {"payment-window", [](ServerConfig& c, const std::string& v) {
+         // Seconds, or with a unit: 90s, 15m, 2h.
+         const std::string problem = "--payment-window needs a duration from 1s to 48h (e.g. 15m, 90s), got '" + v + "'";
+         if (v.empty()) return problem;
+         int unit = 1;
+         std::string number = v;
+         switch (v.back()) {
+           case 's': unit = 1; number.pop_back(); break;
+           case 'm': unit = 60; number.pop_back(); break;
+           case 'h': unit = 3600; number.pop_back(); break;
+           default: break;
+         }
+         const auto n = int_in_range(number, 1, 48 * 3600);
+         if (!n || static_cast<int64_t>(*n) * unit > 48 * 3600) return problem;
+         c.payment_window_s = *n * unit;
+         return std::string();
+       }},
+      {"payment-secret", [](ServerConfig& c, const std::string& v) {
+         if (v.size() < 16) return std::string("--payment-secret needs at least 16 characters (the payment service's notification key)");
+         c.payment_secret = v;
+         return std::string();
+       }},
       {"admin-token", [](ServerConfig& c, const std::string& v) { c.admin_token = v; return std::string(); }},
       {"token-secret", [](ServerConfig& c, const std::string& v) { c.token_secret = v; return std::string(); }},
       {"log-level", [](ServerConfig& c, const std::string& v) {
@@ -203,6 +225,10 @@ Flags override the JSON config file, which overrides the defaults.
   --webrtc-udp-ports R UDP port range for WebRTC media, e.g. 40000-40099 (default: any)
   --webrtc-stun URL    stun:HOST:PORT, used by the server and handed to publishers (Link header)
   --webrtc-turn URL    turn:USER:PASSWORD@HOST:PORT, likewise
+  --payment-window D   how long a reserved order holds its units for payment (default 15m;
+                       e.g. 90s, 30m, 2h); unpaid orders expire and their units go back on sale
+  --payment-secret S   the payment service's notification key: enables online payment, with
+                       signed notifications at POST /api/payments/notify (docs/orders.md)
   --admin-token T      admin token (default: the HARVEST_ADMIN_TOKEN environment variable)
   --token-secret S     secret that signs host tokens (default: generated into the data dir)
   --replay-retention R replays kept per stream: a count (default 20; 0 records nothing) or

@@ -69,6 +69,11 @@ struct ServerConfig {
   int rtmp_max_per_address = 16;
   int rtmp_setup_timeout_s = 5;
 
+  // Checkout (docs/orders.md): how long a reserved order holds its units for payment, and the
+  // payment service's notification secret (empty: buyers pay offline only).
+  int payment_window_s = 15 * 60;
+  std::string payment_secret;
+
   bool demo = false;
   std::string log_level = "info";
 };

@@ -43,6 +43,8 @@ std::string hmac_hex(std::string_view secret, std::string_view message) {
 
 }  // namespace
 
+std::string hmac_sha256_hex(std::string_view secret, std::string_view message) { return hmac_hex(secret, message); }
+
 std::string random_hex(size_t bytes) {
   std::vector<unsigned char> buf(bytes);
   fill_random(buf.data(), bytes);

@@ -22,6 +22,9 @@ std::string random_id(size_t chars);
 
 bool constant_time_equal(std::string_view a, std::string_view b);
 
+// hex(HMAC-SHA256(secret, message)), lower case: host and buyer tokens, payment notifications.
+std::string hmac_sha256_hex(std::string_view secret, std::string_view message);
+
 std::string sign_host_token(std::string_view secret, std::string_view stream_id, int64_t expires_unix_s);
 
 struct HostClaim {

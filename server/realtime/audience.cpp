@@ -52,7 +52,15 @@ Member& Audience::add(Member member) {
   const ConnId id = member.id;
   Entry& e = conns_[id];
   e.member = std::move(member);
+  if (!e.member.viewer_id.empty()) buyers_.emplace(e.member.viewer_id, id);
   return e.member;
+}
+
+std::vector<ConnId> Audience::buyer_connections(const std::string& viewer_id) const {
+  std::vector<ConnId> out;
+  auto [first, last] = buyers_.equal_range(viewer_id);
+  for (auto it = first; it != last; ++it) out.push_back(it->second);
+  return out;
 }
 
 void Audience::join(ConnId id) {
@@ -82,6 +90,12 @@ std::string Audience::remove(ConnId id) {
     std::erase(r.hosts, id);
   } else {
     stream_id.clear();
+  }
+  auto [first, last] = buyers_.equal_range(it->second.member.viewer_id);
+  for (auto b = first; b != last; ++b) {
+    if (b->second != id) continue;
+    buyers_.erase(b);
+    break;
   }
   conns_.erase(it);
   return stream_id;

@@ -51,6 +51,8 @@ public:
 
   const std::vector<ConnId>& members(const std::string& stream_id) const;
   const std::vector<ConnId>& hosts(const std::string& stream_id) const;
+  // The connections of one buyer (their buyer token's id), in any room: a phone and a laptop.
+  std::vector<ConnId> buyer_connections(const std::string& viewer_id) const;
   size_t connection_count() const { return conns_.size(); }
   // Streams with at least one connection.
   std::vector<std::string> occupied_rooms() const;
@@ -99,6 +101,7 @@ private:
   const RoomOptions& options_;
   std::unordered_map<ConnId, Entry> conns_;
   std::map<std::string, Room> rooms_;
+  std::unordered_multimap<std::string, ConnId> buyers_;  // viewer_id -> its connections
 };
 
 }  // namespace harvest::realtime

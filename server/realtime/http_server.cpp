@@ -73,6 +73,17 @@ void read_request_head(lws* wsi, HttpRequest& req) {
     std::string value = copy_header(wsi, token);
     if (!value.empty()) req.headers[name] = std::move(value);
   }
+  // Headers lws has no index for, kept by name: a payment service's signature.
+  for (const char* name : {"x-signature"}) {
+    const std::string with_colon = std::string(name) + ":";
+    const int len = lws_hdr_custom_length(wsi, with_colon.c_str(), static_cast<int>(with_colon.size()));
+    if (len <= 0 || len > 1024) continue;
+    std::string value(static_cast<size_t>(len) + 1, '\0');
+    const int n = lws_hdr_custom_copy(wsi, value.data(), len + 1, with_colon.c_str(), static_cast<int>(with_colon.size()));
+    if (n <= 0) continue;
+    value.resize(static_cast<size_t>(n));
+    req.headers[name] = std::move(value);
+  }
   char peer[64] = {0};
   lws_get_peer_simple(wsi, peer, sizeof peer);
   req.peer = peer;

@@ -13,6 +13,10 @@ json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : jso
 }  // namespace
 
 json order_json(const commerce::Order& o) {
+  const auto ms_or_null = [](int64_t ms) { return ms == 0 ? json(nullptr) : json(ms); };
+  json contact = nullptr;
+  if (!o.contact.empty())
+    contact = {{"name", o.contact.name}, {"phone", o.contact.phone}, {"address", o.contact.address}};
   return {{"order_id", o.id},
           {"stream", o.stream_id},
           {"viewer_id", o.viewer_id},
@@ -28,7 +32,26 @@ json order_json(const commerce::Order& o) {
           {"sale_id", text_or_null(o.sale_id)},
           {"server_time", o.server_time_ms},
           {"replay_session", text_or_null(o.replay_session)},
-          {"media_exposure_id", o.media_exposure_id == 0 ? json(nullptr) : json(o.media_exposure_id)}};
+          {"media_exposure_id", o.media_exposure_id == 0 ? json(nullptr) : json(o.media_exposure_id)},
+          {"status", commerce::status_name(o.status)},
+          {"pay_by", ms_or_null(o.pay_by_ms)},
+          {"payment", text_or_null(o.payment)},
+          {"contact", contact},
+          {"carrier", o.carrier},
+          {"tracking", o.tracking},
+          {"reason", o.reason},
+          {"flag", text_or_null(o.flag)},
+          {"updated_at", ms_or_null(o.updated_at_ms)},
+          {"paid_at", ms_or_null(o.paid_at_ms)},
+          {"shipped_at", ms_or_null(o.shipped_at_ms)},
+          {"delivered_at", ms_or_null(o.delivered_at_ms)}};
+}
+
+json order_view_json(const commerce::Order& o, const commerce::Product* product) {
+  json j = order_json(o);
+  j["title"] = product != nullptr ? product->title : o.product_id;
+  j["image"] = product != nullptr ? product->image : std::string();
+  return j;
 }
 
 json product_json(const commerce::Product& p) {

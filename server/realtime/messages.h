@@ -16,7 +16,11 @@ namespace harvest::realtime {
 
 // One order as hosts see it: a row of GET /api/streams/{id}/orders, and (with `type` and the
 // masked `buyer`) the `order` event pushed to hosts.
+// Contact details are in it: send it only to the order's buyer and the stream's hosts.
 nlohmann::json order_json(const commerce::Order& order);
+// order_json plus the product's `title` and `image` (from the catalog, if it is still there):
+// what a buyer's "my orders" and `order.updated` show.
+nlohmann::json order_view_json(const commerce::Order& order, const commerce::Product* product);
 // A catalog entry (welcome.products, GET /api/streams/{id}/products, product.updated).
 nlohmann::json product_json(const commerce::Product& product);
 nlohmann::json products_json(const std::vector<commerce::Product>& products);

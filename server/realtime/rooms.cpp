@@ -179,6 +179,8 @@ std::string RoomService::welcome_json(const Member& c) {
       {"role", role_name(c.identity.role)},
       {"viewer_id", c.viewer_id},
       {"buyer_token", c.buyer_token},
+      {"payments", selling_.commerce().payment_methods()},
+      {"payment_window_s", selling_.commerce().options().payment_window_ms / 1000},
       {"replay", c.replay_session.empty() ? json(nullptr) : json(c.replay_session)},
       {"server_time", now},
       {"products", products_json(shop.products())},

@@ -38,12 +38,44 @@ SellingDesk::SellingDesk(EventLoop& loop, Audience& audience, commerce::Commerce
       options_(options),
       show_timeline_(std::make_unique<ShowTimeline>(show)) {}
 
-SellingDesk::~SellingDesk() = default;
+SellingDesk::~SellingDesk() {
+  if (expiry_timer_ != 0) loop_.cancel(expiry_timer_);
+  commerce_.set_order_listener(nullptr);
+}
 
 void SellingDesk::start(const std::vector<std::string>& stream_ids) {
   const int64_t now = now_ms();
   for (const auto& stream_id : stream_ids)
     for (const auto& sale : commerce_.shop(stream_id, now).running_sales()) arm_sale_timer(stream_id, sale);
+  commerce_.set_order_listener(
+      [this](const commerce::Order& after, bool stock_returned) { order_changed(after, stock_returned); });
+  // Every shop is loaded now, so reservations whose pay_by passed while the server was down
+  // expire on the first tick.
+  expiry_tick();
+}
+
+// Payment deadlines are checked four times a second: an order expires within 250 ms of its
+// pay_by, and the tick costs a set lookup when nothing is due.
+void SellingDesk::expiry_tick() {
+  commerce_.expire_due(now_ms());
+  expiry_timer_ = loop_.run_after(std::chrono::milliseconds(250), [this] { expiry_tick(); });
+}
+
+nlohmann::json SellingDesk::order_view(const commerce::Order& order) {
+  return order_view_json(order, shop(order.stream_id).product(order.product_id));
+}
+
+void SellingDesk::order_changed(const commerce::Order& after, bool stock_returned) {
+  if (stock_returned) mark_stock(after.stream_id, after.product_id);
+  json event = order_view(after);
+  event["type"] = "order.updated";
+  const std::string text = event.dump();
+  for (ConnId id : audience_.buyer_connections(after.viewer_id)) {
+    const Member* m = audience_.find(id);
+    // A host connection of this stream hears it below; the buyer's own viewer connections here.
+    if (m != nullptr && !m->manages()) audience_.send(id, text);
+  }
+  if (!audience_.hosts(after.stream_id).empty()) audience_.to_hosts(after.stream_id, Payload(text));
 }
 
 commerce::Shop& SellingDesk::shop(const std::string& stream_id) {
@@ -227,7 +259,12 @@ void SellingDesk::buy(const Member& c, const ClientMessage& m) {
         .num("qty", o.order.qty)
         .num("unit_price", o.order.unit_price)
         .num("total", o.order.total)
-        .str("currency", o.order.currency);
+        .str("currency", o.order.currency)
+        .str("status", commerce::status_name(o.order.status));
+    if (o.order.pay_by_ms != 0)
+      j.num("pay_by", o.order.pay_by_ms);
+    else
+      j.null("pay_by");
     if (o.order.sale_id.empty())
       j.null("sale_id");
     else

@@ -40,11 +40,19 @@ public:
   void reject_buy(ConnId id, commerce::Rejection reason, const std::string& message,
                   const std::string& id_json, const std::string& product_id);
 
+  // --- orders after the buy ---
+  // A change of an order is durable: `order.updated` to its buyer and the stream's hosts, and
+  // the stock it gave back to every viewer.
+  void order_changed(const commerce::Order& after, bool stock_returned);
+  // The order as its buyer sees it (order_view_json), with the product's title and image.
+  nlohmann::json order_view(const commerce::Order& order);
+
   // --- the catalog (HTTP API, demo) ---
   // Replaces the catalog; sales and cards of removed products end, and the room hears it.
   Status replace_catalog(const std::string& stream_id, std::vector<commerce::Product> products);
   const std::vector<commerce::Product>& products(const std::string& stream_id);
   commerce::Shop& shop(const std::string& stream_id);
+  commerce::CommerceService& commerce() { return commerce_; }
   // What a product's card says now (the show's card source); nullopt if not in the catalog.
   std::optional<show::Card> card(const std::string& stream_id, const std::string& product_id);
 
@@ -65,6 +73,7 @@ private:
   void arm_sale_timer(const std::string& stream_id, const commerce::FlashSale& sale);
   void cancel_sale_timer(const std::string& stream_id, const std::string& sale_id);
   void sale_ended(const std::string& stream_id, const commerce::FlashSale& sale);
+  void expiry_tick();
   void order_durable(const std::string& stream_id, const commerce::Order& order, const std::string& buyer);
   void mark_stock(const std::string& stream_id, const std::string& product_id);
   void flush_stock(const std::string& stream_id);
@@ -78,6 +87,7 @@ private:
   std::map<std::string, Counter> counters_;
   std::unique_ptr<ShowTimeline> show_timeline_;
   const show::CardTimeline* timeline_ = nullptr;
+  EventLoop::TimerId expiry_timer_ = 0;
 };
 
 }  // namespace harvest::realtime

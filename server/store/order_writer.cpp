@@ -22,7 +22,16 @@ OrderWriter::~OrderWriter() {
 void OrderWriter::submit(commerce::Order order, Done done) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(Item{std::move(order), std::move(done), std::chrono::steady_clock::now()});
+    queue_.push_back(Item{std::move(order), false, std::nullopt, std::move(done), std::chrono::steady_clock::now()});
+  }
+  wake_.notify_one();
+}
+
+void OrderWriter::submit_change(commerce::Order after, std::optional<commerce::PaymentRecord> payment, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(
+        Item{std::move(after), true, std::move(payment), std::move(done), std::chrono::steady_clock::now()});
   }
   wake_.notify_one();
 }
@@ -56,24 +65,36 @@ void OrderWriter::run() {
         log::error("rejection_commit_failed").kv("rejections", rejections.size()).kv("reason", st.message());
     }
     if (group->empty()) continue;
-    // The orders move into the commit; the callbacks only need the status afterwards.
-    std::vector<commerce::Order> orders;
-    orders.reserve(group->size());
-    for (auto& item : *group) orders.push_back(std::move(item.order));
+    // New orders first, then changes: a change in this group can only be of an order that was
+    // durable before it was queued, so the order within each kind is all that matters.
+    std::vector<commerce::Order> placed;
+    std::vector<commerce::Order> changed;
+    std::vector<commerce::PaymentRecord> payments;
+    for (auto& item : *group) {
+      if (!item.change) {
+        placed.push_back(std::move(item.order));
+        continue;
+      }
+      changed.push_back(std::move(item.order));
+      if (item.payment) payments.push_back(std::move(*item.payment));
+    }
 
     const auto started = std::chrono::steady_clock::now();
-    Status st = store_.commit_orders(orders);
+    Status st = placed.empty() ? Status::ok() : store_.commit_orders(placed);
+    Status change_st = changed.empty() ? Status::ok() : store_.commit_order_changes(changed, payments);
     const auto finished = std::chrono::steady_clock::now();
     auto& m = metrics();
-    m.store_group_size.observe(static_cast<double>(orders.size()));
+    m.store_group_size.observe(static_cast<double>(group->size()));
     m.store_commit_latency_s.observe(std::chrono::duration<double>(finished - started).count());
-    if (!st) log::error("order_commit_failed").kv("orders", orders.size()).kv("reason", st.message());
+    if (!st) log::error("order_commit_failed").kv("orders", placed.size()).kv("reason", st.message());
+    if (!change_st)
+      log::error("order_change_commit_failed").kv("changes", changed.size()).kv("reason", change_st.message());
 
-    loop_.post([group, st] {
+    loop_.post([group, st, change_st] {
       const auto now = std::chrono::steady_clock::now();
       for (auto& item : *group) {
         metrics().order_ack_latency_s.observe(std::chrono::duration<double>(now - item.queued_at).count());
-        item.done(st);
+        item.done(item.change ? change_st : st);
       }
     });
   }

@@ -33,6 +33,7 @@ public:
 
   // Any thread. Queues `order`; `done` runs later on the loop thread.
   void submit(commerce::Order order, Done done) override;
+  void submit_change(commerce::Order after, std::optional<commerce::PaymentRecord> payment, Done done) override;
   // Any thread. Queues the idempotency record of a final rejection. The buyer has its answer
   // already (a rejection moves no money, so it does not wait for the disk); the record is
   // written with the next group, so a retry after a restart gets the same answer.
@@ -41,6 +42,8 @@ public:
 private:
   struct Item {
     commerce::Order order;
+    bool change = false;  // a later state of a stored order, not a new one
+    std::optional<commerce::PaymentRecord> payment;
     Done done;
     std::chrono::steady_clock::time_point queued_at;
   };

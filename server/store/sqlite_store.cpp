@@ -65,12 +65,33 @@ const char* const kCommerceSchema =
     " at_ms INTEGER NOT NULL, PRIMARY KEY (stream_id, viewer_id, idempotency_key));"
     // Added with the restream (issue 6): a new table, so CREATE IF NOT EXISTS migrates old files.
     "CREATE TABLE IF NOT EXISTS restreams ("
-    " stream_id TEXT PRIMARY KEY, url TEXT NOT NULL, updated_at_ms INTEGER NOT NULL);";
+    " stream_id TEXT PRIMARY KEY, url TEXT NOT NULL, updated_at_ms INTEGER NOT NULL);"
+    // Added with checkout (issue 17): payment notifications as handled, one per payment id.
+    "CREATE TABLE IF NOT EXISTS payments ("
+    " payment_id TEXT PRIMARY KEY, order_id INTEGER NOT NULL, amount INTEGER NOT NULL,"
+    " currency TEXT NOT NULL, outcome TEXT NOT NULL, at_ms INTEGER NOT NULL);";
 
 // Columns added after the first release: ALTER TABLE on databases created before them.
 const char* const kOrderColumns[][2] = {
     {"replay_session", "ALTER TABLE orders ADD COLUMN replay_session TEXT NOT NULL DEFAULT ''"},
     {"media_exposure_id", "ALTER TABLE orders ADD COLUMN media_exposure_id INTEGER NOT NULL DEFAULT 0"},
+    // Checkout (issue 17). Orders from before it were plain confirmed buys: they come back
+    // reserved with no payment deadline, for the farmer to mark paid or cancel.
+    {"status", "ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'reserved'"},
+    {"pay_by_ms", "ALTER TABLE orders ADD COLUMN pay_by_ms INTEGER NOT NULL DEFAULT 0"},
+    {"payment", "ALTER TABLE orders ADD COLUMN payment TEXT NOT NULL DEFAULT ''"},
+    {"contact_name", "ALTER TABLE orders ADD COLUMN contact_name TEXT NOT NULL DEFAULT ''"},
+    {"contact_phone", "ALTER TABLE orders ADD COLUMN contact_phone TEXT NOT NULL DEFAULT ''"},
+    {"contact_address", "ALTER TABLE orders ADD COLUMN contact_address TEXT NOT NULL DEFAULT ''"},
+    {"carrier", "ALTER TABLE orders ADD COLUMN carrier TEXT NOT NULL DEFAULT ''"},
+    {"tracking", "ALTER TABLE orders ADD COLUMN tracking TEXT NOT NULL DEFAULT ''"},
+    {"reason", "ALTER TABLE orders ADD COLUMN reason TEXT NOT NULL DEFAULT ''"},
+    {"payment_id", "ALTER TABLE orders ADD COLUMN payment_id TEXT NOT NULL DEFAULT ''"},
+    {"flag", "ALTER TABLE orders ADD COLUMN flag TEXT NOT NULL DEFAULT ''"},
+    {"updated_at_ms", "ALTER TABLE orders ADD COLUMN updated_at_ms INTEGER NOT NULL DEFAULT 0"},
+    {"paid_at_ms", "ALTER TABLE orders ADD COLUMN paid_at_ms INTEGER NOT NULL DEFAULT 0"},
+    {"shipped_at_ms", "ALTER TABLE orders ADD COLUMN shipped_at_ms INTEGER NOT NULL DEFAULT 0"},
+    {"delivered_at_ms", "ALTER TABLE orders ADD COLUMN delivered_at_ms INTEGER NOT NULL DEFAULT 0"},
 };
 
 int64_t col_int(const Statement& s, int c) { return sqlite3_column_int64(s.get(), c); }
@@ -290,7 +311,9 @@ Status SqliteStore::list_orders(const std::string& stream_id, std::vector<commer
   Statement s(db_,
               "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
               " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
-              " media_exposure_id FROM orders WHERE stream_id = ? ORDER BY id");
+              " media_exposure_id, status, pay_by_ms, payment, contact_name, contact_phone, contact_address,"
+              " carrier, tracking, reason, payment_id, flag, updated_at_ms, paid_at_ms, shipped_at_ms,"
+              " delivered_at_ms FROM orders WHERE stream_id = ? ORDER BY id");
   if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, stream_id);
   int rc = SQLITE_DONE;
@@ -312,6 +335,19 @@ Status SqliteStore::list_orders(const std::string& stream_id, std::vector<commer
     o.server_time_ms = col_int(s, 12);
     o.replay_session = s.text(13);
     o.media_exposure_id = col_int(s, 14);
+    o.status = commerce::status_from_name(s.text(15)).value_or(commerce::OrderStatus::reserved);
+    o.pay_by_ms = col_int(s, 16);
+    o.payment = s.text(17);
+    o.contact = {s.text(18), s.text(19), s.text(20)};
+    o.carrier = s.text(21);
+    o.tracking = s.text(22);
+    o.reason = s.text(23);
+    o.payment_id = s.text(24);
+    o.flag = s.text(25);
+    o.updated_at_ms = col_int(s, 26);
+    o.paid_at_ms = col_int(s, 27);
+    o.shipped_at_ms = col_int(s, 28);
+    o.delivered_at_ms = col_int(s, 29);
     out.push_back(std::move(o));
   }
   return done(db_, rc);
@@ -341,7 +377,8 @@ Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders) {
       sqlite3_prepare_v3(writer_db_,
                          "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, unit_price,"
                          " total, currency, media_time, card_product_id, media_card_product_id, sale_id, server_time_ms,"
-                         " replay_session, media_exposure_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         " replay_session, media_exposure_id, status, pay_by_ms, updated_at_ms)"
+                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                          -1, SQLITE_PREPARE_PERSISTENT, &insert_order_, nullptr) != SQLITE_OK) {
     Status st = Status::error(sqlite3_errmsg(writer_db_));
     sqlite3_finalize(insert_order_);
@@ -373,6 +410,9 @@ Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders) {
     sqlite3_bind_int64(ins, 14, o.server_time_ms);
     text(15, o.replay_session);
     sqlite3_bind_int64(ins, 16, o.media_exposure_id);
+    sqlite3_bind_text(ins, 17, commerce::status_name(o.status), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 18, o.pay_by_ms);
+    sqlite3_bind_int64(ins, 19, o.updated_at_ms);
     if (sqlite3_step(ins) != SQLITE_DONE) {
       Status st = Status::error(sqlite3_errmsg(writer_db_));
       sqlite3_reset(ins);
@@ -384,6 +424,74 @@ Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders) {
   sqlite3_reset(ins);
   sqlite3_clear_bindings(ins);  // no pointers into `orders` outlive this call
   return run("COMMIT");
+}
+
+Status SqliteStore::commit_order_changes(const std::vector<commerce::Order>& changed,
+                                        const std::vector<commerce::PaymentRecord>& payments) {
+  std::lock_guard lock(writer_mutex_);
+  char* err = nullptr;
+  auto fail = [&](const char* what) {
+    Status st = Status::error(std::string(what) + ": " + (err ? err : sqlite3_errmsg(writer_db_)));
+    sqlite3_free(err);
+    sqlite3_exec(writer_db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  };
+  if (sqlite3_exec(writer_db_, "BEGIN IMMEDIATE", nullptr, nullptr, &err) != SQLITE_OK) return fail("begin");
+  {
+    // Everything that changes after the buy; the buy's own columns never do.
+    Statement up(writer_db_,
+                 "UPDATE orders SET status = ?, pay_by_ms = ?, payment = ?, contact_name = ?, contact_phone = ?,"
+                 " contact_address = ?, carrier = ?, tracking = ?, reason = ?, payment_id = ?, flag = ?,"
+                 " updated_at_ms = ?, paid_at_ms = ?, shipped_at_ms = ?, delivered_at_ms = ? WHERE id = ?");
+    if (!up.valid()) return fail("prepare");
+    for (const auto& o : changed) {
+      sqlite3_reset(up.get());
+      up.bind(1, std::string(commerce::status_name(o.status)));
+      up.bind(2, o.pay_by_ms);
+      up.bind(3, o.payment);
+      up.bind(4, o.contact.name);
+      up.bind(5, o.contact.phone);
+      up.bind(6, o.contact.address);
+      up.bind(7, o.carrier);
+      up.bind(8, o.tracking);
+      up.bind(9, o.reason);
+      up.bind(10, o.payment_id);
+      up.bind(11, o.flag);
+      up.bind(12, o.updated_at_ms);
+      up.bind(13, o.paid_at_ms);
+      up.bind(14, o.shipped_at_ms);
+      up.bind(15, o.delivered_at_ms);
+      up.bind(16, o.id);
+      if (sqlite3_step(up.get()) != SQLITE_DONE) return fail("update");
+      if (sqlite3_changes(writer_db_) != 1) return fail("update of an order that is not stored");
+    }
+    Statement pay(writer_db_,
+                  "INSERT INTO payments (payment_id, order_id, amount, currency, outcome, at_ms) VALUES (?,?,?,?,?,?)");
+    if (!pay.valid()) return fail("prepare");
+    for (const auto& p : payments) {
+      sqlite3_reset(pay.get());
+      pay.bind(1, p.payment_id);
+      pay.bind(2, p.order_id);
+      pay.bind(3, p.amount);
+      pay.bind(4, p.currency);
+      pay.bind(5, p.outcome);
+      pay.bind(6, p.at_ms);
+      if (sqlite3_step(pay.get()) != SQLITE_DONE) return fail("insert payment");
+    }
+  }
+  if (sqlite3_exec(writer_db_, "COMMIT", nullptr, nullptr, &err) != SQLITE_OK) return fail("commit");
+  return Status::ok();
+}
+
+Status SqliteStore::list_payments(std::vector<commerce::PaymentRecord>& out) {
+  std::lock_guard lock(mutex_);
+  out.clear();
+  Statement s(db_, "SELECT payment_id, order_id, amount, currency, outcome, at_ms FROM payments ORDER BY at_ms");
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW)
+    out.push_back({s.text(0), col_int(s, 1), col_int(s, 2), s.text(3), s.text(4), col_int(s, 5)});
+  return done(db_, rc);
 }
 
 Status SqliteStore::commit_rejections(const std::vector<commerce::RejectedBuy>& rejections) {

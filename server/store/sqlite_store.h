@@ -30,6 +30,9 @@ public:
   Status list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) override;
   int64_t max_order_id() override;
   Status commit_orders(const std::vector<commerce::Order>& orders) override;
+  Status commit_order_changes(const std::vector<commerce::Order>& changed,
+                              const std::vector<commerce::PaymentRecord>& payments) override;
+  Status list_payments(std::vector<commerce::PaymentRecord>& out) override;
   Status commit_rejections(const std::vector<commerce::RejectedBuy>& rejections) override;
   Status list_rejections(const std::string& stream_id, std::vector<commerce::RejectedBuy>& out) override;
   Status save_exposure(const show::CardExposure& exposure) override;

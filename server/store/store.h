@@ -32,6 +32,10 @@ public:
   // Group commit: writes every order in one transaction; durable (fsync'd) on return, or none
   // of them is written. Called from the order writer thread; safe alongside the other methods.
   virtual Status commit_orders(const std::vector<commerce::Order>& orders) = 0;
+  // Group commit of later states of stored orders and of the payment notifications that
+  // caused them, in one transaction; same thread and durability as commit_orders.
+  virtual Status commit_order_changes(const std::vector<commerce::Order>& changed,
+                                      const std::vector<commerce::PaymentRecord>& payments) = 0;
   // Idempotency records of final rejections (a key already recorded is left as it is). Called
   // from the order writer thread, like commit_orders.
   virtual Status commit_rejections(const std::vector<commerce::RejectedBuy>& rejections) = 0;
