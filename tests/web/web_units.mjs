@@ -182,6 +182,8 @@ test('orders: a mainland mobile number is 11 digits starting with 1, typed any u
   assert.equal(normalizePhone('138 0013 8000'), '13800138000');
   assert.equal(normalizePhone('+86 138-0013-8000'), '13800138000');
   assert.equal(normalizePhone('8613800138000'), '13800138000');
+  assert.equal(normalizePhone('0086 13800138000'), '13800138000');
+  assert.equal(normalizePhone('12800138000'), null, 'no mobile number starts with 12');
   assert.equal(normalizePhone('23800138000'), null);
   assert.equal(normalizePhone('1380013800'), null);
   assert.equal(normalizePhone('138001380001'), null);

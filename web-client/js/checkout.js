@@ -166,7 +166,10 @@ export class CheckoutSheet {
       $(`#checkout-${FIELDS.find((f) => problems[f])}`, this.body)?.focus();
       return;
     }
-    const contact = { name: this.draft.name.trim(), phone: normalizePhone(this.draft.phone), address: this.draft.address.trim() };
+    // The courier's label has one address line: line breaks typed in the box become spaces.
+    const contact = {
+      name: this.draft.name.trim(), phone: normalizePhone(this.draft.phone), address: this.draft.address.replace(/\s+/g, ' ').trim(),
+    };
     this.phase = 'sending';
     this.render();
     const orderId = this.order.order_id;

@@ -170,6 +170,9 @@ export class HostOrders {
       })));
     if (o.tracking) details.push(el('div', { class: 'host-order-tracking' }, `${o.carrier || '—'} · `, el('span', { class: 'mono' }, o.tracking)));
     if (o.reason) details.push(el('div', { class: 'muted small' }, t('orders.reason', { reason: o.reason })));
+    // Set by the server when the payment service paid an order that had already expired or
+    // been cancelled: the farmer holds money that is not theirs.
+    if (o.flag === 'refund_due') details.push(el('div', { class: 'form-error host-order-flag' }, t('host.orders.flag.refund_due')));
 
     return el('li', { class: `order-item host-order${fresh ? ' fresh' : ''}`, dataset: { orderId: id, status: o.status ?? '' } },
       el('div', { class: 'order-line' },

@@ -41,11 +41,12 @@ export function upsertOrder(list, order) {
   return next.sort((a, b) => (b.server_time ?? 0) - (a.server_time ?? 0) || Number(b.order_id) - Number(a.order_id));
 }
 
-// A mainland China mobile number as the server wants it (11 digits starting with 1), or null.
-// People type spaces, dashes and +86 in front; those are dropped.
+// A mainland China mobile number as the server wants it (11 digits starting 13-19, the rule of
+// server/commerce/phone_check.h), or null. People type spaces, dashes and +86 or 0086 in front;
+// those are dropped.
 export function normalizePhone(text) {
-  const digits = String(text ?? '').replace(/[\s\-()]/g, '').replace(/^(?:\+?86)(?=1\d{10}$)/, '');
-  return /^1\d{10}$/.test(digits) ? digits : null;
+  const digits = String(text ?? '').replace(/[\s\-()]/g, '').replace(/^(?:\+86|0086|86)(?=1\d{10}$)/, '');
+  return /^1[3-9]\d{9}$/.test(digits) ? digits : null;
 }
 
 // The checkout form's fields checked before they are sent: {field: i18n key} for each problem.

@@ -346,7 +346,8 @@ async function buy(productId) {
       s.bought = (s.bought ?? 0) + (reply.qty ?? qty);
     // A reserved order (the server holds the units until pay_by) goes on to checkout; the
     // checkout sheet says "reserved" itself, so the result box only keeps the record.
-    const reserved = reply.status === 'reserved';
+    // A repeated answer (a resend after a drop) for an order already checked out stays quiet.
+    const reserved = reply.status === 'reserved' && !myOrders.find(reply.order_id)?.payment;
     showResult('confirmed', t('order.confirmed'), t('order.confirmed.detail', {
       id: reply.order_id, qty: reply.qty ?? qty, title, total: formatMoney(reply.total, currency),
     }), { orderId: reply.order_id, total: reply.total, quiet: reserved });
