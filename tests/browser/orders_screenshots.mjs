@@ -5,7 +5,9 @@
 // build-test/screenshots/, named orders-*) for people to look at; the test asserts only that
 // every step rendered.
 import path from 'node:path';
-import { hostLogin, launchBrowser, log, newPage, openHost, requireRooms, runTest, screenshotDir, startPublisher, waitFor } from './harness.mjs';
+import {
+  hostLogin, launchBrowser, log, newPage, openHost, requireHls, requireRooms, runTest, screenshotDir, startPublisher, waitFor,
+} from './harness.mjs';
 import { CATALOG } from './fixtures.mjs';
 
 const SIZES = [
@@ -29,7 +31,10 @@ runTest('orders_screenshots', async (t) => {
   await requireRooms(t, server, stream);
   const host = await openHost(t, server, stream);
   host.send({ type: 'card.show', product_id: 'pear-yulu' });
-  if (server.rtmpPort) startPublisher(t, server, stream);
+  if (server.rtmpPort) {
+    startPublisher(t, server, stream);
+    await requireHls(server, stream, 60_000);  // the farmer's video behind the sheets
+  }
   const hostApi = (orderId, action, body = {}) => server.fetch(`/api/orders/${orderId}/${action}`, { method: 'POST', token: stream.host_token, body });
 
   const browser = await launchBrowser(t);

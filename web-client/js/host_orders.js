@@ -15,6 +15,16 @@ import { isOpen, statusKey, upsertOrder } from './orders.js';
 const MAX_SHOWN = 100;
 // Common couriers in China, offered as suggestions; any other name may be typed.
 const CARRIERS = ['顺丰速运', '中通快递', '圆通速递', '韵达快递', '申通快递', '京东物流', '邮政 EMS', '极兔速递'];
+// A farmer mostly ships with one courier: the last one used starts the next ship form.
+const LAST_CARRIER_KEY = 'harvest.last_carrier';
+
+function lastCarrier() {
+  try {
+    return localStorage.getItem(LAST_CARRIER_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
 
 export class HostOrders {
   // panel: the Orders <section>; api(path, options): the console's authorised fetch
@@ -194,7 +204,8 @@ export class HostOrders {
     const open = (kind) => () => {
       this.form = this.form?.orderId === id && this.form.kind === kind ? null : { orderId: id, kind };
       this.render(true);
-      $(`.host-order[data-order-id="${CSS.escape(id)}"] form input`, this.list)?.focus();
+      const inputs = [...this.list.querySelectorAll(`.host-order[data-order-id="${CSS.escape(id)}"] form input`)];
+      (inputs.find((i) => !i.value) ?? inputs[0])?.focus();
     };
     const buttons = [];
     // Marking paid before the buyer has given an address would leave a parcel with nowhere to go.
@@ -209,7 +220,8 @@ export class HostOrders {
   formFor(o, kind, busy) {
     const id = String(o.order_id);
     const field = (name, label, props = {}) => {
-      const input = el('input', { class: 'input', name, required: true, value: this.drafts.get(`${id}:${name}`) ?? '', ...props });
+      const start = this.drafts.get(`${id}:${name}`) ?? (name === 'carrier' ? lastCarrier() : '');
+      const input = el('input', { class: 'input', name, required: true, value: start, ...props });
       input.addEventListener('input', () => this.drafts.set(`${id}:${name}`, input.value));
       return el('label', { class: 'field' }, t(label), input);
     };
@@ -228,6 +240,11 @@ export class HostOrders {
       const value = (name) => String(new FormData(form).get(name) ?? '').trim();
       if (kind === 'ship') {
         if (!value('carrier') || !value('tracking')) return void form.reportValidity();
+        try {
+          localStorage.setItem(LAST_CARRIER_KEY, value('carrier'));
+        } catch {
+          // Private mode: typed again next time.
+        }
         this.act(o, 'ship', { carrier: value('carrier'), tracking: value('tracking') });
       } else {
         if (!value('reason')) return void form.reportValidity();
