@@ -71,9 +71,12 @@ export class CheckoutSheet {
     const node = $('.checkout-deadline', this.body);
     if (!node || !this.order) return;
     const left = payRemainingMs(this.order, this.room.clock.now());
-    node.hidden = left === null || this.phase !== 'form';
+    // Before checkout: time to check out; after choosing the gateway: time to pay online.
+    const paying = this.phase === 'placed' && this.order.payment === 'gateway';
+    node.hidden = left === null || !(this.phase === 'form' || paying);
     if (left === null) return;
-    setText(node, left > 0 ? t('checkout.reserved', { t: formatCountdown(left) }) : t('checkout.expired'));
+    setText(node, left === 0 ? t('checkout.expired')
+      : t(paying ? 'orders.pay_online_within' : 'checkout.reserved', { t: formatCountdown(left) }));
     node.classList.toggle('urgent', left < 60_000);
     const submit = $('.checkout-submit', this.body);
     if (submit && left === 0) submit.disabled = true;
@@ -92,7 +95,7 @@ export class CheckoutSheet {
       el('strong', { class: 'price checkout-total' }, formatMoney(o.total, o.currency || 'CNY')));
     this.body.dataset.phase = this.phase;
     this.body.dataset.orderId = String(o.order_id);
-    if (this.phase === 'placed') setChildren(this.body, summary, this.placedView());
+    if (this.phase === 'placed') setChildren(this.body, summary, el('p', { class: 'checkout-deadline num', role: 'timer' }), this.placedView());
     else if (this.phase === 'over') setChildren(this.body, summary, this.overView());
     else setChildren(this.body, summary, el('p', { class: 'checkout-deadline num', role: 'timer' }), this.form());
     this.tick();

@@ -60,7 +60,9 @@ export class MyOrders {
     for (const node of $$('.my-order-deadline', this.list)) {
       const o = this.find(node.dataset.orderId);
       const left = o ? payRemainingMs(o, now) : null;
-      if (left !== null) setText(node, left > 0 ? t('orders.pay_within', { t: formatCountdown(left) }) : t('checkout.expired'));
+      if (left === null) continue;
+      const key = awaitsCheckout(o) ? 'orders.pay_within' : 'orders.pay_online_within';
+      setText(node, left > 0 ? t(key, { t: formatCountdown(left) }) : t('checkout.expired'));
     }
   }
 
@@ -103,7 +105,8 @@ export class MyOrders {
       ? new Date(this.room.clock.toLocal(o.server_time)).toLocaleString(lang(), { dateStyle: 'short', timeStyle: 'short' }) : '';
     const busy = this.busy.has(id);
     const lines = [];
-    if (awaitsCheckout(o) && Number.isFinite(o.pay_by)) lines.push(el('p', { class: 'my-order-deadline num', dataset: { orderId: id } }));
+    // Reserved with a deadline: not checked out yet, or waiting for the online payment.
+    if (o.status === 'reserved' && Number.isFinite(o.pay_by)) lines.push(el('p', { class: 'my-order-deadline num', dataset: { orderId: id } }));
     if (o.status === 'reserved' && o.payment === 'offline') lines.push(el('p', { class: 'my-order-hint' }, t('orders.hint.offline')));
     if (o.status === 'paid') lines.push(el('p', { class: 'my-order-hint' }, t('orders.hint.paid')));
     if ((o.status === 'shipped' || o.status === 'delivered') && o.tracking)
