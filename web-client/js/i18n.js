@@ -63,6 +63,7 @@ const STRINGS = {
     'chat.muted': 'Muted',
     'products.title': 'In this stream',
     'products.empty': 'No products yet.',
+    'products.on_screen': 'On screen now',
 
     'shop.products': 'Products',
     'shop.my_orders': 'My orders',
@@ -312,6 +313,7 @@ const STRINGS = {
     'chat.muted': '已禁言',
     'products.title': '本场商品',
     'products.empty': '暂无商品。',
+    'products.on_screen': '正在讲解',
 
     'shop.products': '商品',
     'shop.my_orders': '我的订单',

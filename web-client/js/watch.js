@@ -252,7 +252,7 @@ function renderSideProducts(force = false) {
   setText(count, items.length);
   // Rebuilt only when something it shows changed (countdown ticks do not touch it).
   const signature = JSON.stringify([items, [...state.sales.entries()].map(([id, s]) => [id, s.price, s.left, Boolean(saleFor(id)?.ended)]),
-    [...state.buying], document.documentElement.lang]);
+    [...state.buying], [...(replay ? replayVisible : scheduler.visible).keys()], document.documentElement.lang]);
   if (signature === sideSignature && !force) return;
   sideSignature = signature;
   const lists = openSheetName() === 'products' ? [$('#side-products'), $('#sheet-products')] : [$('#side-products')];
@@ -271,6 +271,8 @@ function productRow(p) {
     el('button', { class: 'side-product-open', type: 'button', on: { click: () => showProduct(p.id) } },
       productImage(p.image, p.title, 'thumb'),
       el('span', { class: 'side-product-body' },
+        // The one the farmer is holding up right now.
+        (replay ? replayVisible : scheduler.visible).has(p.id) ? el('span', { class: 'on-screen-badge' }, t('products.on_screen')) : null,
         el('span', { class: 'side-product-title' }, p.title ?? p.id),
         el('span', { class: 'side-product-meta' },
           el('span', { class: 'price' }, formatMoney(price, p.currency || 'CNY')),
