@@ -145,4 +145,17 @@ runTest('checkout', async (t) => {
   await host.click('[data-orders-filter="all"]');
   await host.waitForSelector(`.host-order[data-order-id="${second}"][data-status="cancelled"]`, { timeout: 10_000 });
   log('cancelled by the buyer; the unit is back; the host sees it');
+
+  // The farmer cancels an order while its buyer is at checkout: the sheet says so at once, in
+  // words, and the form is gone.
+  await buyer.click('.sheet[data-sheet="orders"] .sheet-close');
+  await buyer.click('#open-products');
+  await buyer.click('.sheet[data-sheet="products"] .side-product[data-product-id="chili-cq"] .btn-buy');
+  await buyer.waitForSelector('#checkout-body[data-phase="form"]', { timeout: 15_000 });
+  const third = await buyer.getAttribute('#checkout-body', 'data-order-id');
+  const cancelled = await server.fetch(`/api/orders/${third}/cancel`, { method: 'POST', token: stream.host_token, body: { reason: '辣椒今天卖完了' } });
+  assert(cancelled.status === 200 && cancelled.json.status === 'cancelled', `the host cancels (${cancelled.status} ${cancelled.text})`);
+  await buyer.waitForSelector('#checkout-body[data-phase="over"]', { timeout: 10_000 });
+  const over = await buyer.textContent('#checkout-body');
+  assert(/cancelled/i.test(over) && !(await buyer.$('.checkout-submit')), `the checkout sheet says the order is cancelled (got ${over})`);
 });

@@ -156,6 +156,7 @@ export class CheckoutSheet {
       : this.error || t('checkout.error.conflict', { status: t(statusKey(o)) });
     return el('div', { class: 'checkout-over' },
       el('p', { class: 'form-error', role: 'alert' }, words),
+      o.reason ? el('p', { class: 'muted small' }, t('orders.reason', { reason: o.reason })) : null,
       el('button', { class: 'btn show-my-orders', type: 'button', on: { click: () => this.onShowOrders() } }, t('shop.my_orders')));
   }
 
