@@ -47,7 +47,8 @@ export class HostOrders {
     this.seen = new Set();      // order ids drawn before: only new ones flash
     this.drawn = false;
     this.stale = false;         // a redraw waits for the farmer to leave the form
-    this.list.addEventListener('focusout', () => queueMicrotask(() => { if (this.stale) this.render(); }));
+    // After the focus has landed (a task later): moving from carrier to tracking is not leaving.
+    this.list.addEventListener('focusout', () => setTimeout(() => { if (this.stale) this.render(); }, 0));
     for (const b of panel.querySelectorAll('[data-orders-filter]')) {
       b.addEventListener('click', () => {
         this.filter = b.dataset.ordersFilter;
