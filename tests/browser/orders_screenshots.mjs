@@ -6,7 +6,7 @@
 // every step rendered.
 import path from 'node:path';
 import {
-  hostLogin, launchBrowser, log, newPage, openHost, requireHls, requireRooms, runTest, screenshotDir, startPublisher, waitFor,
+  hostLogin, launchBrowser, log, newPage, openHost, requireHls, requireRooms, runTest, screenshotDir, settle, startPublisher, waitFor,
 } from './harness.mjs';
 import { CATALOG } from './fixtures.mjs';
 
@@ -16,12 +16,6 @@ const SIZES = [
 ];
 const LOCALES = [{ name: 'zh', locale: 'zh-CN' }, { name: 'en', locale: 'en-US' }];
 const CONTACT = { name: '李梅', phone: '13800138000', address: '上海市浦东新区世纪大道 100 号 5 楼 502' };
-
-async function settle(page) {
-  await page.evaluate(() => Promise.all(document.getAnimations()
-    .filter((a) => a.effect?.getTiming().iterations !== Infinity)
-    .map((a) => a.finished.catch(() => {}))));
-}
 
 runTest('orders_screenshots', async (t) => {
   const dir = screenshotDir();
