@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-time commerce benchmarks (docs/benchmarks.md "Real-time commerce"), in one go:
 #   1. durable buys/s over websockets with ack latency (harvest-server)
+#   3. checkout: reservations/s, payments/s, expiries/s (checkout.sh)
 #   2. fan-out of one event to 10,000 viewers: harvest-server and a broadcast server on npm `ws`,
 #      side by side, same load generator, same pinning; then floor_server, the least any server
 #      can do here (one send() per viewer), as the yardstick
@@ -189,3 +190,9 @@ echo
 echo "server CPUs: ${SERVER_CPUS:-any}, loadgen CPUs: ${CLIENT_CPUS:-any}, loadgen threads: $THREADS," \
      "harvest-server --fanout-threads ${FANOUT_THREADS:-(default)}, fan-out latency to the $FANOUT_CLIENT"
 for r in "${ROWS[@]}"; do echo "$r"; done
+
+# 3. checkout: reservations, payments and expiries per second (checkout.sh; SKIP_CHECKOUT=1 leaves it out).
+if [[ -z "${SKIP_CHECKOUT:-}" ]]; then
+  echo
+  "$ROOT/bench/commerce/checkout.sh" "$BIN"
+fi

@@ -116,6 +116,14 @@ void register_metrics_route(Router& router, StreamRegistry& streams, const Acces
            "# TYPE harvest_orders_rejected_total counter\n";
     for (const auto& [reason, n] : m.orders_rejected.snapshot())
       out += "harvest_orders_rejected_total{reason=\"" + label_escape(reason) + "\"} " + std::to_string(n) + "\n";
+    out += "# HELP harvest_order_changes_total Durable order changes after the buy, by the status reached.\n"
+           "# TYPE harvest_order_changes_total counter\n";
+    for (const auto& [status, n] : m.order_changes.snapshot())
+      out += "harvest_order_changes_total{to=\"" + label_escape(status) + "\"} " + std::to_string(n) + "\n";
+    out += "# HELP harvest_payment_notices_total Payment notifications handled, by outcome.\n"
+           "# TYPE harvest_payment_notices_total counter\n";
+    for (const auto& [outcome, n] : m.payment_notices.snapshot())
+      out += "harvest_payment_notices_total{outcome=\"" + label_escape(outcome) + "\"} " + std::to_string(n) + "\n";
     // Money is the operator's business: GMV only with the admin token (as the report needs one).
     if (identify(access, req.bearer_token(), now_s()).role == Role::admin)
       counter(out, "harvest_gmv_fen_total", "Gross merchandise value of confirmed orders (fen, all currencies).",

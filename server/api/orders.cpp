@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/tokens.h"
 #include "realtime/route_checks.h"
 #include "realtime/messages.h"
@@ -156,10 +157,14 @@ void register_order_lifecycle_routes(Router& router, const AccessConfig& access,
       return HttpResponse::error(404, "not_found", "online payment is not set up on this server (--payment-secret)");
     if (!commerce::signature_matches(secret, req.body, req.header("x-signature"))) {
       log::warn("payment_notice_bad_signature").kv("peer", req.peer);
+      metrics().payment_notices.add("bad_signature");
       return HttpResponse::error(401, "bad_signature", "X-Signature is not the HMAC-SHA256 of the body");
     }
     commerce::NoticeParse parsed = commerce::parse_payment_notice(req.body);
-    if (!parsed.notice) return HttpResponse::error(400, "invalid", parsed.error);
+    if (!parsed.notice) {
+      metrics().payment_notices.add("invalid");
+      return HttpResponse::error(400, "invalid", parsed.error);
+    }
     return HttpResponse::later([&commerce, notice = *parsed.notice](realtime::HttpReply reply) {
       commerce.take_payment(notice, now_ms(), [reply](const commerce::PaymentAnswer& a) {
         json body = json::object();

@@ -4,6 +4,7 @@
 
 #include "commerce/commerce_service.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 namespace harvest::commerce {
 
@@ -71,6 +72,8 @@ void CommerceService::commit_change(Shop& shop, const Order& before, const Trans
                             const Order latest = now != nullptr ? *now : t.after;
                             s->order_changed(latest, t.stock_returned);
                           }
+                          metrics().order_changes.add(before.status == t.after.status ? "updated"
+                                                                                      : status_name(t.after.status));
                           if (listener_) listener_(t.after, t.stock_returned);
                           done(st);
                         });
@@ -143,6 +146,11 @@ size_t CommerceService::expire_due(int64_t now_ms) {
 void CommerceService::take_payment(const PaymentNotice& n, int64_t now_ms,
                                    std::function<void(const PaymentAnswer&)> answer) {
   PaymentAnswer a;
+  // Every answer is counted by its outcome (refusals by their code).
+  answer = [inner = std::move(answer)](const PaymentAnswer& out) {
+    metrics().payment_notices.add(out.http_status >= 300 ? out.code : out.repeated ? "repeated" : out.outcome);
+    inner(out);
+  };
   if (auto seen = payments_.find(n.payment_id); seen != payments_.end()) {
     // Payment services repeat a notification until they get a 2xx: the first answer again,
     // and nothing changes.

@@ -24,7 +24,15 @@ json id_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(
 }  // namespace
 
 json build_report(const ReportInput& in) {
-  const auto& orders = in.orders;
+  // Sales are orders that still stand: a cancelled, expired or refunded order sold nothing
+  // (it is counted apart, by_status, so the farmer sees what was lost).
+  std::vector<Order> orders;
+  std::map<std::string, Tally> by_status;
+  for (const auto& o : in.orders) {
+    by_status[status_name(o.status)].add(o);
+    if (o.status != OrderStatus::cancelled && o.status != OrderStatus::expired && o.status != OrderStatus::refunded)
+      orders.push_back(o);
+  }
   Tally total, live, replay, unattributed;
   std::map<std::string, Tally> by_product, by_card, by_media_card, by_sale, by_replay;
   std::map<int64_t, Tally> by_exposure_media, by_exposure_media_live, by_exposure_media_replay;
@@ -138,6 +146,11 @@ json build_report(const ReportInput& in) {
 
   return {{"stream", in.stream_id},
           {"currency", orders.empty() ? "CNY" : orders.front().currency},
+          {"by_status", [&] {
+             json j = json::object();
+             for (const auto& [status, tally] : by_status) j[status] = tally.to_json();
+             return j;
+           }()},
           {"gmv", total.gmv},
           {"orders", total.orders},
           {"units", total.units},

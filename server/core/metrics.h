@@ -97,6 +97,10 @@ struct Metrics {
   std::atomic<uint64_t> orders_confirmed{0};
   std::atomic<int64_t> gmv_fen{0};
   LabelledCounter orders_rejected;  // by reason
+  // Durable changes of orders after the buy, by the status reached ("updated": same status,
+  // e.g. a new address or a refund_due flag), and payment notifications by outcome.
+  LabelledCounter order_changes;
+  LabelledCounter payment_notices;
   Histogram fanout_latency_s{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
   Histogram store_group_size{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048}};
   Histogram store_commit_latency_s{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
