@@ -23,7 +23,8 @@ int64_t saturated_int64(const json& v) {
 
 }  // namespace
 
-std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out) {
+std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out,
+                          std::set<std::string>* stock_omitted) {
   const json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("products") || !doc["products"].is_array())
     return "body must be {\"products\": [...]}";
@@ -42,6 +43,7 @@ std::string parse_catalog(const std::string& body, std::vector<commerce::Product
     const json price = p.value("price", json());
     const json currency = p.value("currency", json("CNY"));
     const json stock = p.value("stock", json(0));
+    if (!p.contains("stock") && stock_omitted != nullptr) stock_omitted->insert(prod.id);
     const json image = p.value("image", json(""));
     if (!title.is_string()) return "'title' of '" + prod.id + "' must be a string";
     if (!price.is_number_integer()) return "'price' of '" + prod.id + "' must be an integer number of fen";
@@ -72,7 +74,11 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
              [&selling](const HttpRequest& req) {
     const std::string& id = req.params.at("id");
     std::vector<commerce::Product> products;
-    if (auto err = parse_catalog(req.body, products); !err.empty()) return HttpResponse::error(400, "invalid", err);
+    std::set<std::string> stock_omitted;
+    if (auto err = parse_catalog(req.body, products, &stock_omitted); !err.empty())
+      return HttpResponse::error(400, "invalid", err);
+    // Read and replaced on the loop thread, with no buy in between.
+    commerce::keep_live_stock(products, stock_omitted, selling.products(id));
     if (auto st = selling.replace_catalog(id, std::move(products)); !st) {
       log::error("catalog_not_stored").kv("stream", id).kv("reason", st.message());
       return HttpResponse::error(500, "internal", "could not store the catalog");

@@ -1,5 +1,6 @@
 #pragma once
 // GET/PUT /api/streams/{id}/products: a stream's catalog (docs/protocol.md).
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,9 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
                              realtime::SellingDesk& selling);
 
 // Parses {"products": [...]} of PUT /api/streams/{id}/products. Returns an error sentence or "".
-std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out);
+// A product without "stock" gets 0 here and its id goes into `stock_omitted` (when given), for
+// the caller to keep its live stock (commerce::keep_live_stock).
+std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out,
+                          std::set<std::string>* stock_omitted = nullptr);
 
 }  // namespace harvest::api

@@ -61,6 +61,15 @@ bool is_product_image_url(std::string_view url) {
   return true;
 }
 
+void keep_live_stock(std::vector<Product>& incoming, const std::set<std::string>& stock_omitted,
+                     const std::vector<Product>& live) {
+  for (Product& p : incoming) {
+    if (stock_omitted.count(p.id) == 0) continue;
+    const auto now = std::find_if(live.begin(), live.end(), [&p](const Product& l) { return l.id == p.id; });
+    p.stock = now != live.end() ? now->stock : 0;
+  }
+}
+
 std::string validate_product(const Product& p) {
   const std::string of = " of '" + p.id + "'";
   if (!is_product_title(p.title))

@@ -1,8 +1,10 @@
 #pragma once
 // What a product in a host's catalog may hold (PUT /api/streams/{id}/products, the sample
 // catalog). Pure: the caller has already taken the fields out of its JSON.
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "commerce/types.h"
 
@@ -28,5 +30,13 @@ bool is_product_image_url(std::string_view url);
 // catalog by it); empty when it may be sold, else a sentence naming the field and the product,
 // for a 400 answer.
 std::string validate_product(const Product& p);
+
+// A catalog sent without a product's `stock` keeps the stock that product has live: the host
+// console adds one product without knowing how many units of the others sold (or came back
+// from expired reservations) since it last looked, and a stale count must not overwrite them.
+// Each product of `incoming` whose id is in `stock_omitted` takes its stock from `live` (0
+// when it is new).
+void keep_live_stock(std::vector<Product>& incoming, const std::set<std::string>& stock_omitted,
+                     const std::vector<Product>& live);
 
 }  // namespace harvest::commerce

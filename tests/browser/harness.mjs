@@ -56,6 +56,14 @@ export function assert(condition, message) {
   if (!condition) throw new Error(`assertion failed: ${message}`);
 }
 
+// Waits for entrance animations (cards, sheets, toasts) to finish so a screenshot is not
+// mid-motion. Infinite ones (the LIVE dot) are left alone.
+export async function settle(page) {
+  await page.evaluate(() => Promise.all(document.getAnimations()
+    .filter((a) => a.effect?.getTiming().iterations !== Infinity)
+    .map((a) => a.finished.catch(() => {}))));
+}
+
 export function screenshotDir() {
   const dir = process.env.HARVEST_SCREENSHOT_DIR || path.resolve('screenshots');
   mkdirSync(dir, { recursive: true });

@@ -5,7 +5,7 @@
 // asserts only that every page rendered without errors.
 import path from 'node:path';
 import {
-  WsClient, assert, hostLogin, launchBrowser, log, newPage, openHost, runTest, screenshotDir, startPublisher, waitFor,
+  WsClient, assert, hostLogin, launchBrowser, log, newPage, openHost, runTest, screenshotDir, settle, startPublisher, waitFor,
 } from './harness.mjs';
 import { CATALOG } from './fixtures.mjs';
 
@@ -13,13 +13,6 @@ const SIZES = [
   { name: 'phone', width: 390, height: 844, mobile: true, locale: 'zh-CN' },
   { name: 'laptop', width: 1366, height: 768, mobile: false, locale: 'en-US' },
 ];
-
-// Waits for entrance animations (cards, toasts) to finish so the picture is not mid-motion.
-async function settle(page) {
-  await page.evaluate(() => Promise.all(document.getAnimations()
-    .filter((a) => a.effect?.getTiming().iterations !== Infinity)
-    .map((a) => a.finished.catch(() => {}))));
-}
 
 runTest('screenshots', async (t) => {
   const dir = screenshotDir();

@@ -9,6 +9,9 @@ import { detectLanguage, formatCountdown, keys } from '../../web-client/js/i18n.
 import { CardScheduler, decide, markerFromMessage, parseProgramDateTime } from '../../web-client/js/cards.js';
 import { ServerClock } from '../../web-client/js/clock.js';
 import { encodeQr } from '../../web-client/js/qr.js';
+import {
+  awaitsCheckout, contactProblems, isOpen, loadContact, normalizePhone, payRemainingMs, saveContact, statusKey, upsertOrder,
+} from '../../web-client/js/orders.js';
 
 test('money is formatted from integer fen', () => {
   assert.equal(formatMoney(3990), '¥39.90');
@@ -172,4 +175,49 @@ test('replay chapters: the card at a position, seek targets, media_time for buys
   assert.equal(replaySessionFromSearch('?replay=1763852400123'), '1763852400123');
   assert.equal(replaySessionFromSearch('?replay=../x'), '');
   assert.equal(replaySessionFromSearch(''), '');
+});
+
+test('orders: a mainland mobile number is 11 digits starting with 1, typed any usual way', () => {
+  assert.equal(normalizePhone('13800138000'), '13800138000');
+  assert.equal(normalizePhone('138 0013 8000'), '13800138000');
+  assert.equal(normalizePhone('+86 138-0013-8000'), '13800138000');
+  assert.equal(normalizePhone('8613800138000'), '13800138000');
+  assert.equal(normalizePhone('0086 13800138000'), '13800138000');
+  assert.equal(normalizePhone('12800138000'), null, 'no mobile number starts with 12');
+  assert.equal(normalizePhone('23800138000'), null);
+  assert.equal(normalizePhone('1380013800'), null);
+  assert.equal(normalizePhone('138001380001'), null);
+  assert.equal(normalizePhone(''), null);
+  assert.deepEqual(contactProblems({ name: '李梅', phone: '13800138000', address: '上海市浦东新区世纪大道 100 号' }), {});
+  assert.deepEqual(Object.keys(contactProblems({ name: ' ', phone: '123', address: '' })).sort(), ['address', 'name', 'phone']);
+});
+
+test('orders: states, deadlines and updates', () => {
+  assert.equal(statusKey({ status: 'reserved', payment: null }), 'status.reserved');
+  assert.equal(statusKey({ status: 'reserved', payment: 'offline' }), 'status.reserved.offline');
+  assert.equal(statusKey({ status: 'shipped' }), 'status.shipped');
+  assert.equal(statusKey({ status: 'teleported' }), 'status.unknown');
+  assert.ok(awaitsCheckout({ status: 'reserved', payment: null }));
+  assert.ok(!awaitsCheckout({ status: 'reserved', payment: 'offline' }));
+  assert.ok(isOpen({ status: 'paid' }) && !isOpen({ status: 'expired' }));
+  assert.equal(payRemainingMs({ status: 'reserved', pay_by: 10_000 }, 4_000), 6_000);
+  assert.equal(payRemainingMs({ status: 'reserved', pay_by: 10_000 }, 12_000), 0);
+  assert.equal(payRemainingMs({ status: 'reserved', pay_by: null }, 0), null);
+  assert.equal(payRemainingMs({ status: 'paid', pay_by: 10_000 }, 0), null);
+  let list = upsertOrder([], { order_id: 1, status: 'reserved', server_time: 100, total: 3990 });
+  list = upsertOrder(list, { order_id: 2, status: 'reserved', server_time: 200 });
+  list = upsertOrder(list, { order_id: 1, status: 'shipped', tracking: 'SF1' });
+  assert.deepEqual(list.map((o) => o.order_id), [2, 1], 'newest first');
+  assert.equal(list[1].status, 'shipped');
+  assert.equal(list[1].total, 3990, 'an update keeps the fields it does not carry');
+});
+
+test('orders: the contact is remembered on this device', () => {
+  const store = new Map();
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+  assert.deepEqual(loadContact(storage), { name: '', phone: '', address: '' });
+  saveContact({ name: '李梅', phone: '13800138000', address: '上海', extra: 'x' }, storage);
+  assert.deepEqual(loadContact(storage), { name: '李梅', phone: '13800138000', address: '上海' });
+  store.set('harvest.contact', '{not json');
+  assert.deepEqual(loadContact(storage), { name: '', phone: '', address: '' });
 });

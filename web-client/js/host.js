@@ -1,6 +1,7 @@
 // Host console: catalog and cards, prices and stock, flash sales, orders, viewers, stream
 // health, chat moderation, and the viewer link with its QR code. About 600 lines of page
-// wiring; the pure parts are modules of their own (money.js, i18n.js, qr.js, product_view.js).
+// wiring; the rest are modules of their own (money.js, i18n.js, qr.js, product_view.js, and
+// host_orders.js for the Orders panel).
 //
 // The host token is asked for once and kept in sessionStorage (this tab only). It travels in
 // the websocket URL and Authorization headers, never in a link meant for viewers; a token
@@ -12,7 +13,8 @@ import { formatMoney, moneyInputValue, parseMoney } from './money.js';
 import { Room } from './room.js';
 import { productImage } from './product_view.js';
 import { renderQr } from './qr_view.js';
-import { icon } from './icons.js';
+import { fillIcons, icon } from './icons.js';
+import { HostOrders } from './host_orders.js';
 
 const streamId = streamIdFromPath();
 const TOKEN_KEY = `harvest.host_token.${streamId}`;
@@ -24,16 +26,18 @@ const state = {
   sales: new Map(),     // product_id -> sale
   slots: new Map(),     // product_id -> chosen slot
   openForm: new Map(),  // product_id -> 'edit' | 'sale'
-  orders: [],
-  ordersFromServer: false,  // GET /orders works: the feed is the server's list, refreshed on purchases
-  ordersPushed: false,  // the server sends an `order` event per durable order: the feed follows it
-  orderCount: 0,
-  gmv: 0,
+  ordersFromServer: false,  // GET /orders works: the panel is the server's list, refreshed on purchases
+  ordersPushed: false,  // the server sends an `order` event per durable order: the panel follows it
   viewers: 0,
   info: null,
 };
 let room = null;
 let token = '';
+const hostOrders = new HostOrders({
+  panel: $('#orders-panel'), streamId, api: (path, options) => api(path, options), token: () => token,
+  clock: { toLocal: (ms) => (room ? room.clock.toLocal(ms) : ms) },
+  product: (id) => state.products.get(id), onChange: () => renderStats(),
+});
 const actions = new Map();  // request id -> description, for errors that come back with `re`
 
 function readToken() {
@@ -186,7 +190,7 @@ function wireRoom(r) {
     }
     const sale = state.sales.get(m.product_id);
     const unit = sale && Number.isInteger(sale.price) ? sale.price : p?.price;
-    addOrder({
+    hostOrders.addFeedEntry({
       product_id: m.product_id, qty: m.qty, buyer: m.buyer, total: Number.isInteger(unit) ? unit * (m.qty || 1) : null,
       currency: p?.currency || 'CNY', server_time: m.server_time ?? r.clock.now(),
     });
@@ -194,9 +198,14 @@ function wireRoom(r) {
   });
   // Each durable order, pushed to hosts (an addition to v1, docs/protocol.md).
   r.addEventListener('order', (e) => {
-    const o = e.detail.order ?? e.detail;
+    const { type, ...o } = e.detail.order ?? e.detail;
     state.ordersPushed = true;
-    if (!state.orders.some((x) => x.order_id === o.order_id)) addOrder(o);
+    hostOrders.upsert(o);
+  });
+  // A later state of one of the stream's orders (checked out, paid, shipped, cancelled, …).
+  r.addEventListener('order.updated', (e) => {
+    const { type, ...o } = e.detail;
+    hostOrders.upsert(o);
   });
   r.addEventListener('viewers', (e) => {
     state.viewers = e.detail.count;
@@ -268,17 +277,7 @@ async function loadCatalog() {
 }
 
 async function loadOrders() {
-  const r = await api(`/api/streams/${encodeURIComponent(streamId)}/orders`);
-  const list = Array.isArray(r.json) ? r.json : r.json?.orders;
-  if (r.ok && Array.isArray(list)) {
-    state.ordersFromServer = true;
-    state.orders = [];
-    state.gmv = 0;
-    state.orderCount = 0;
-    for (const o of [...list].sort((a, b) => (a.order_id ?? 0) - (b.order_id ?? 0))) addOrder(o, false);
-    renderOrders();
-    renderStats();
-  }
+  if (await hostOrders.load()) state.ordersFromServer = true;
 }
 
 let ordersTimer = null;
@@ -305,22 +304,11 @@ async function loadInfo() {
   renderStats();
 }
 
-function addOrder(o, render = true) {
-  state.orderCount += 1;
-  state.orders.unshift(o);
-  if (state.orders.length > MAX_FEED) state.orders.pop();
-  if (Number.isInteger(o.total)) state.gmv += o.total;
-  if (render) {
-    renderOrders();
-    renderStats();
-  }
-}
-
 // ---------- rendering ----------
 
 function renderAll() {
   renderCatalog();
-  renderOrders();
+  hostOrders.render();
   renderStats();
   renderHealth();
   renderShare();
@@ -328,8 +316,9 @@ function renderAll() {
 
 function renderStats() {
   setText($('#stat-viewers'), formatNumber(state.viewers || 0));
-  setText($('#stat-orders'), formatNumber(state.orderCount));
-  setText($('#stat-gmv'), formatMoney(state.gmv, 'CNY'));
+  const { count, gmv } = hostOrders.summary();
+  setText($('#stat-orders'), formatNumber(count));
+  setText($('#stat-gmv'), formatMoney(gmv, 'CNY'));
 }
 
 function formatBitrate(ingest) {
@@ -496,39 +485,6 @@ function renderCatalog(force = false) {
   }
 }
 
-// Orders already on screen: only new ones flash when the feed is redrawn.
-const seenOrders = new Set();
-let firstOrdersRender = true;
-
-function renderOrders() {
-  const feed = $('#order-feed');
-  if (!state.orders.length) {
-    setChildren(feed, el('li', { class: 'empty' }, t('host.orders.empty')));
-    return;
-  }
-  setChildren(feed, state.orders.slice(0, 30).map((o) => {
-    const p = state.products.get(o.product_id) || {};
-    const when = Number.isFinite(o.server_time) ? new Date(room ? room.clock.toLocal(o.server_time) : o.server_time) : null;
-    const key = o.order_id ?? o;
-    const fresh = !firstOrdersRender && !seenOrders.has(key);
-    seenOrders.add(key);
-    return el('li', { class: `order-item${fresh ? ' fresh' : ''}`, dataset: { orderId: o.order_id ?? '' } },
-      el('div', { class: 'order-line' },
-        el('span', { class: 'order-buyer' }, o.buyer ?? maskViewer(o.viewer_id)),
-        el('span', { class: 'order-total price' }, Number.isInteger(o.total) ? formatMoney(o.total, o.currency || 'CNY') : '')),
-      el('div', { class: 'order-sub muted' },
-        `${o.qty ?? 1} × ${p.title ?? o.product_id}`,
-        o.order_id ? ` · #${o.order_id}` : '',
-        when ? ` · ${when.toLocaleTimeString()}` : ''));
-  }));
-  firstOrdersRender = false;
-}
-
-// The feed shows buyers the way the room does ("买家 ab**"), not their full ids.
-function maskViewer(id) {
-  return id ? `${t('host.buyer')} ${String(id).slice(0, 2)}**` : '';
-}
-
 function addChat(msg) {
   const list = $('#host-chat');
   const id = msg.id ?? msg.message_id ?? '';
@@ -579,7 +535,9 @@ $('#add-form').addEventListener('submit', async (e) => {
   const product = { id: String(f.get('id')).trim(), title: String(f.get('title')).trim(), price, currency: 'CNY', stock: Number(f.get('stock')) };
   const image = String(f.get('image') || '').trim();
   if (image) product.image = image;
-  const catalog = [...state.products.values()].map(({ id, title, price: pr, currency, stock, image: im }) => ({ id, title, price: pr, currency: currency || 'CNY', stock, ...(im ? { image: im } : {}) }));
+  // The others go without `stock`: the server keeps their live stock (units sold since this
+  // console last heard would otherwise come back on sale).
+  const catalog = [...state.products.values()].map(({ id, title, price: pr, currency, image: im }) => ({ id, title, price: pr, currency: currency || 'CNY', ...(im ? { image: im } : {}) }));
   const r = await api(`/api/streams/${encodeURIComponent(streamId)}/products`, {
     method: 'PUT', body: JSON.stringify({ products: [...catalog.filter((p) => p.id !== product.id), product] }),
   });
@@ -595,6 +553,7 @@ $('#add-form').addEventListener('submit', async (e) => {
   loadCatalog();
 });
 
+fillIcons();
 initLanguageSwitch();
 onLanguageChange(() => {
   renderCatalog(true);

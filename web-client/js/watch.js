@@ -1,6 +1,7 @@
-// Viewer page: live video, product cards in step with playback, one-tap buy, chat.
-// A little over 600 lines: the page's wiring (room events → DOM) in one place; the pure parts
-// it uses are modules of their own (cards.js, player.js, replay.js, money.js, i18n.js).
+// Viewer page: live video, product cards in step with playback, one-tap buy, checkout and
+// my orders, chat. About 700 lines: the page's wiring (room events → DOM) in one place; the
+// parts it uses are modules of their own (cards.js, player.js, replay.js, money.js, i18n.js,
+// sheet.js, checkout.js, my_orders.js, orders.js).
 import { $, $$, el, randomId, setChildren, setText, streamIdFromPath } from './dom.js';
 import { formatCountdown, formatNumber, initLanguageSwitch, lang, onLanguageChange, t } from './i18n.js';
 import { formatMoney } from './money.js';
@@ -10,6 +11,10 @@ import { CardScheduler, markerFromMessage } from './cards.js';
 import { chapterAt, chaptersAt, formatPosition, replayMediaTime, replaySessionFromSearch } from './replay.js';
 import { productImage } from './product_view.js';
 import { fillIcons, icon } from './icons.js';
+import { initSheets, onSheetClose, openSheet, openSheetName } from './sheet.js';
+import { CheckoutSheet } from './checkout.js';
+import { MyOrders } from './my_orders.js';
+import { statusKey } from './orders.js';
 
 const streamId = streamIdFromPath();
 const MAX_CHAT = 60;
@@ -43,9 +48,19 @@ const player = replay ? new Player(video, `${replayBase}index.m3u8`, { vod: true
 const room = new Room({ streamId, replay });
 const scheduler = new CardScheduler();
 const cardNodes = new Map();  // product_id -> card element
+const productOf = (id) => state.products.get(id);
+const checkout = new CheckoutSheet({
+  body: $('#checkout-body'), room, product: productOf,
+  onPlaced: (order) => myOrders.upsert(order),
+  onShowOrders: () => showMyOrders(),
+});
+const myOrders = new MyOrders({
+  list: $('#my-orders'), room, product: productOf,
+  onCheckout: (order) => checkout.start(order),
+});
 
 // A read-only hook for the browser tests and for debugging in the console.
-window.harvestWatch = { room, player, scheduler, state, shown: [], replay };
+window.harvestWatch = { room, player, scheduler, state, shown: [], replay, checkout, myOrders };
 
 // ---------- products and cards ----------
 
@@ -70,14 +85,16 @@ function saleFor(productId) {
   return sale;
 }
 
-function buildCard(productId) {
+function buildCard(productId, { detail = false } = {}) {
   const qtyValue = el('output', { class: 'qty-value num', 'aria-live': 'polite' }, '1');
-  const node = el('article', { class: 'product-card', dataset: { productId } },
-    el('div', { class: 'card-media' }),
+  // `detail`: the larger copy in the product sheet, not a card on the video.
+  const openDetail = detail ? null : { click: () => showProduct(productId) };
+  const node = el('article', { class: detail ? 'product-detail' : 'product-card', dataset: { productId } },
+    el(detail ? 'div' : 'button', { class: 'card-media', ...(detail ? {} : { type: 'button', on: openDetail }) }),
     el('div', { class: 'card-body' },
       el('div', { class: 'card-flash', hidden: true },
         el('span', { class: 'flash-label' }), el('span', { class: 'flash-countdown num' })),
-      el('h3', { class: 'card-title' }),
+      el('h3', { class: 'card-title', on: openDetail }),
       el('div', { class: 'card-price-row' },
         el('span', { class: 'price card-price' }), el('span', { class: 'price-was card-was' })),
       el('div', { class: 'card-meta' },
@@ -117,6 +134,7 @@ function fillCard(node, productId, card) {
     media.dataset.src = v.image;
     setChildren(media, productImage(v.image, v.title, 'card-image'));
   }
+  if (media.tagName === 'BUTTON') media.setAttribute('aria-label', t('product.open', { title: v.title }));
   setText($('.card-title', node), v.title);
   const saleLive = v.sale && !v.sale.ended;
   const shownPrice = saleLive && Number.isInteger(v.sale.price) ? v.sale.price : v.price;
@@ -219,40 +237,84 @@ function renderCards() {
     if (node.parentNode !== slotNode) slotNode.append(node);
     fillCard(node, productId, entry.card);
   }
+  if (detailNode) fillCard(detailNode, detailNode.dataset.productId, scheduler.visible.get(detailNode.dataset.productId)?.card);
   renderSideProducts();
 }
 
+// The stream's products: beside the video on a wide screen (#side-products), in the products
+// sheet on a phone (#sheet-products, drawn only while it is open). A row opens the product
+// sheet; Buy buys at once.
 let sideSignature = '';
-function renderSideProducts() {
-  const list = $('#side-products');
+function renderSideProducts(force = false) {
   const items = [...state.products.values()];
+  const count = $('#products-count');
+  count.hidden = items.length === 0;
+  setText(count, items.length);
   // Rebuilt only when something it shows changed (countdown ticks do not touch it).
   const signature = JSON.stringify([items, [...state.sales.entries()].map(([id, s]) => [id, s.price, s.left, Boolean(saleFor(id)?.ended)]),
-    [...state.buying], document.documentElement.lang]);
-  if (signature === sideSignature) return;
+    [...state.buying], [...(replay ? replayVisible : scheduler.visible).keys()], document.documentElement.lang]);
+  if (signature === sideSignature && !force) return;
   sideSignature = signature;
-  if (!items.length) {
-    setChildren(list, el('li', { class: 'empty' }, t('products.empty')));
-    return;
+  const lists = openSheetName() === 'products' ? [$('#side-products'), $('#sheet-products')] : [$('#side-products')];
+  for (const list of lists) {
+    if (!items.length) setChildren(list, el('li', { class: 'empty' }, t('products.empty')));
+    else setChildren(list, items.map(productRow));
   }
-  setChildren(list, items.map((p) => {
-    const sale = saleFor(p.id);
-    const price = sale && !sale.ended && Number.isInteger(sale.price) ? sale.price : p.price;
-    const left = cardView(p.id).stock;  // the sale's units during a flash sale
-    const soldOut = Number.isInteger(left) && left <= 0;
-    return el('li', { class: 'side-product', dataset: { productId: p.id } },
+}
+
+function productRow(p) {
+  const sale = saleFor(p.id);
+  const price = sale && !sale.ended && Number.isInteger(sale.price) ? sale.price : p.price;
+  const left = cardView(p.id).stock;  // the sale's units during a flash sale
+  const soldOut = Number.isInteger(left) && left <= 0;
+  return el('li', { class: 'side-product', dataset: { productId: p.id } },
+    el('button', { class: 'side-product-open', type: 'button', on: { click: () => showProduct(p.id) } },
       productImage(p.image, p.title, 'thumb'),
-      el('div', { class: 'side-product-body' },
-        el('div', { class: 'side-product-title' }, p.title ?? p.id),
-        el('div', { class: 'side-product-meta' },
+      el('span', { class: 'side-product-body' },
+        // The one the farmer is holding up right now.
+        (replay ? replayVisible : scheduler.visible).has(p.id) ? el('span', { class: 'on-screen-badge' }, t('products.on_screen')) : null,
+        el('span', { class: 'side-product-title' }, p.title ?? p.id),
+        el('span', { class: 'side-product-meta' },
           el('span', { class: 'price' }, formatMoney(price, p.currency || 'CNY')),
           el('span', { class: 'muted num' }, Number.isInteger(left)
-            ? (soldOut ? t('card.sold_out') : t('card.stock', { n: formatNumber(left) })) : ''))),
-      el('button', {
-        class: 'btn btn-sm btn-buy', type: 'button', disabled: soldOut || state.buying.has(p.id),
-        on: { click: () => buy(p.id) },
-      }, t('card.buy')));
-  }));
+            ? (soldOut ? t('card.sold_out') : t('card.stock', { n: formatNumber(left) })) : '')))),
+    el('button', {
+      class: 'btn btn-sm btn-buy', type: 'button', disabled: soldOut || state.buying.has(p.id),
+      on: { click: () => buy(p.id) },
+    }, t('card.buy')));
+}
+
+// ---------- sheets: product, checkout, my orders ----------
+
+let detailNode = null;  // the product sheet's copy of the card, while it is open
+
+function showProduct(productId) {
+  detailNode = buildCard(productId, { detail: true });
+  setChildren($('#product-detail'), detailNode);
+  fillCard(detailNode, productId, scheduler.visible.get(productId)?.card);
+  openSheet('product');
+}
+onSheetClose('product', () => { detailNode = null; });
+
+function showMyOrders() {
+  $('#orders-dot').hidden = true;
+  myOrders.render();
+  openSheet('orders');
+  myOrders.load();
+}
+
+// A change to one of this buyer's orders while its list is not in view: a line at the top of
+// the stage that opens My orders ("Order 12: Shipped").
+let noticeTimer = null;
+function noticeOrder(order) {
+  const box = $('#order-notice');
+  box.dataset.orderId = String(order.order_id);
+  box.dataset.status = order.status ?? '';
+  setText(box, t('orders.updated', { id: order.order_id, status: t(statusKey(order)) }));
+  box.hidden = false;
+  $('#orders-dot').hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { box.hidden = true; }, 6000);
 }
 
 // ---------- buying ----------
@@ -284,9 +346,20 @@ async function buy(productId) {
     const s = state.sales.get(productId);
     if (s && reply.sale_id !== null && reply.sale_id !== undefined && reply.sale_id === s.sale_id && !reply.duplicate)
       s.bought = (s.bought ?? 0) + (reply.qty ?? qty);
+    // A reserved order (the server holds the units until pay_by) goes on to checkout; the
+    // checkout sheet says "reserved" itself, so the result box only keeps the record.
+    // A repeated answer (a resend after a drop) for an order already checked out stays quiet.
+    const reserved = reply.status === 'reserved' && !myOrders.find(reply.order_id)?.payment;
     showResult('confirmed', t('order.confirmed'), t('order.confirmed.detail', {
       id: reply.order_id, qty: reply.qty ?? qty, title, total: formatMoney(reply.total, currency),
-    }), { orderId: reply.order_id, total: reply.total });
+    }), { orderId: reply.order_id, total: reply.total, quiet: reserved });
+    if (reserved) {
+      const { type: _type, re: _re, ...confirmed } = reply;
+      const order = { ...confirmed, title, image: cardView(productId).image, currency,
+        unit_price: reply.unit_price ?? Math.round(reply.total / (reply.qty || qty)), server_time: reply.server_time ?? room.clock.now() };
+      myOrders.upsert(order);
+      checkout.start(order);
+    }
   } else if (reply.type === 'order.rejected') {
     const key2 = `order.reason.${reply.reason}`;
     const words = t(key2) === key2 ? t('order.reason.unknown', { reason: reply.reason }) : t(key2);
@@ -310,7 +383,7 @@ function showResult(kind, title, detail, data = {}) {
       el('strong', { class: 'result-title' }, title),
       el('div', { class: 'result-detail' }, detail)),
     el('button', { class: 'result-close', type: 'button', 'aria-label': t('card.close'), on: { click: () => { box.hidden = true; } } }, '×'));
-  box.hidden = false;
+  box.hidden = Boolean(data.quiet);
   clearTimeout(resultTimer);
   if (kind !== 'pending') resultTimer = setTimeout(() => { box.hidden = true; }, 6000);
 }
@@ -441,6 +514,8 @@ room.addEventListener('welcome', (e) => {
   renderViewers();
   $('#chat-list').replaceChildren();
   for (const m of w.chat || []) addChat(m);
+  // Back after a drop: updates may have been missed meanwhile.
+  if (openSheetName() === 'orders') myOrders.load();
 });
 room.addEventListener('card.shown', (e) => {
   if (!replay) scheduler.push(markerFromMessage(e.detail, Date.now(), 'show'));
@@ -495,6 +570,17 @@ room.addEventListener('purchase', (e) => {
   if (Number.isInteger(m.count)) upsertProduct({ id: m.product_id, sold: m.count });
   showPurchase(m);
   renderCards();
+});
+// A change to one of this buyer's orders (paid, shipped, cancelled, expired, …).
+room.addEventListener('order.updated', (e) => {
+  const { type, ...order } = e.detail;
+  const before = myOrders.find(order.order_id);
+  myOrders.upsert(order);
+  checkout.update(order);
+  const changed = !before || before.status !== order.status || before.tracking !== order.tracking;
+  const inView = openSheetName() === 'orders'
+    || (openSheetName() === 'checkout' && String(checkout.order?.order_id) === String(order.order_id));
+  if (changed && !inView) noticeOrder(order);
 });
 room.addEventListener('viewers', (e) => {
   state.viewers = e.detail.count;
@@ -618,6 +704,16 @@ $('#chat-form').addEventListener('submit', (e) => {
   if (!text) return;
   if (room.send({ type: 'chat.send', text: text.slice(0, 200) })) input.value = '';
 });
+$('#open-products').addEventListener('click', () => {
+  openSheet('products');
+  renderSideProducts(true);
+});
+$('#open-orders').addEventListener('click', showMyOrders);
+$('#side-orders').addEventListener('click', showMyOrders);
+$('#order-notice').addEventListener('click', () => {
+  $('#order-notice').hidden = true;
+  showMyOrders();
+});
 $('#unmute').addEventListener('click', () => {
   player.unmute();
   renderStage();
@@ -630,8 +726,12 @@ player.addEventListener('state', () => { if (!replay) renderRecentReplays(); });
 video.addEventListener('volumechange', renderStage);
 
 fillIcons();
+initSheets();
 initLanguageSwitch();
 onLanguageChange(() => {
+  checkout.render();
+  myOrders.render();
+  if (detailNode) fillCard(detailNode, detailNode.dataset.productId, null);
   if (replay) renderChapters();
   else renderRecentReplays();
   renderCards();
@@ -643,8 +743,10 @@ onLanguageChange(() => {
 setInterval(tickCards, 100);
 setInterval(() => {
   renderConnection();
-  // Countdowns and sale ends run on server time.
+  // Countdowns (sale ends, time left to check out) run on server time.
   if (state.sales.size) renderCards();
+  if (openSheetName() === 'checkout') checkout.tick();
+  if (openSheetName() === 'orders') myOrders.tick();
 }, 250);
 setInterval(loadStreamInfo, 15_000);
 

@@ -83,3 +83,25 @@ TEST_CASE("product prices, stock and currency stay in range", "[catalog]") {
   p.currency = "cny";
   CHECK(validate_product(p).find("'currency'") == 0);
 }
+
+TEST_CASE("a catalog without a product's stock keeps the stock it has live", "[catalog]") {
+  Product live_pear = pear();
+  live_pear.stock = 7;  // 120 put on sale, 113 sold since
+  Product crab = pear();
+  crab.id = "crab";
+  crab.stock = 40;
+  const std::vector<Product> live = {live_pear, crab};
+
+  Product stale_pear = pear();  // the console's copy: still says 120
+  stale_pear.stock = 0;         // what parse_catalog gives a product sent without "stock"
+  Product new_chili = pear();
+  new_chili.id = "chili";
+  new_chili.stock = 0;
+  Product crab_edited = crab;
+  crab_edited.stock = 55;  // sent with a stock: the host means it
+  std::vector<Product> incoming = {stale_pear, new_chili, crab_edited};
+  keep_live_stock(incoming, {"pear-yulu", "chili"}, live);
+  CHECK(incoming[0].stock == 7);
+  CHECK(incoming[1].stock == 0);  // new, and no stock given: nothing to sell yet
+  CHECK(incoming[2].stock == 55);
+}
