@@ -121,6 +121,7 @@ std::string App::start() {
   commerce::CommerceOptions commerce_options;
   commerce_options.payment_window_ms = int64_t{config_.payment_window_s} * 1000;
   commerce_options.payment_secret = config_.payment_secret;
+  commerce_options.payment_url = config_.payment_url;
   commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_, commerce_options);
   rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_);
   // Exposures: restored from the store, then written through when one opens or closes (rare

@@ -31,7 +31,8 @@ start_server() {
   : >"$WORK/server.log"
   HARVEST_ADMIN_TOKEN=$ADMIN HARVEST_WS_MESSAGE_RATE=1000000 HARVEST_WS_MESSAGE_BURST=1000000 \
     "$BIN" --http-port "${PORT:-0}" --rtmp-port 0 --srt-port 0 --bind 127.0.0.1 --data-dir "$WORK/data" \
-      --payment-window "${WINDOW_S}s" --payment-secret "$SECRET" >"$WORK/server.log" 2>&1 &
+      --payment-window "${WINDOW_S}s" --payment-secret "$SECRET" \
+      --payment-url 'https://pay.example.com/cashier?order={order_id}' >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 600); do
     PORT="$(grep -oP 'http_port=\K[0-9]+' "$WORK/server.log" | head -1 || true)"

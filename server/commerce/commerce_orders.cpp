@@ -14,6 +14,19 @@ std::vector<std::string> CommerceService::payment_methods() const {
   return methods;
 }
 
+std::string CommerceService::pay_url(const Order& o) const {
+  if (options_.payment_url.empty() || o.status != OrderStatus::reserved || o.payment != "gateway") return {};
+  std::string url = options_.payment_url;
+  // Values are digits and a currency code: nothing in them needs escaping in a URL.
+  for (const auto& [key, value] : {std::pair<std::string, std::string>{"{order_id}", std::to_string(o.id)},
+                                   {"{amount}", std::to_string(o.total)},
+                                   {"{currency}", o.currency}}) {
+    for (size_t at = url.find(key); at != std::string::npos; at = url.find(key, at + value.size()))
+      url.replace(at, key.size(), value);
+  }
+  return url;
+}
+
 void CommerceService::index_order(const Order& o) {
   auto it = shops_.find(o.stream_id);
   if (it == shops_.end()) return;

@@ -28,6 +28,8 @@ struct CommerceOptions {
   int64_t payment_window_ms = 15 * 60 * 1000;
   // The payment service's notification secret (--payment-secret); empty: no gateway payment.
   std::string payment_secret;
+  // The payment page's URL template ({order_id}, {amount}, {currency}); set with the secret.
+  std::string payment_url;
 };
 
 // What a payment notification came to.
@@ -92,6 +94,8 @@ public:
   const CommerceOptions& options() const { return options_; }
   // The payment methods buyers may choose: "offline", and "gateway" when a secret is set.
   std::vector<std::string> payment_methods() const;
+  // Where the buyer of a reserved order that pays online goes to pay; "" otherwise.
+  std::string pay_url(const Order& order) const;
 
 private:
   // A stored order's change in memory now, durable next: the answer and the listener wait for

@@ -179,6 +179,13 @@ const std::map<std::string, Setter>& value_options() {
          c.payment_secret = v;
          return std::string();
        }},
+      {"payment-url", [](ServerConfig& c, const std::string& v) {
+         if ((v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0) || v.find("{order_id}") == std::string::npos ||
+             v.find_first_of(" \r\n\"<>") != std::string::npos)
+           return "--payment-url needs an http(s) URL template with {order_id} (and optionally {amount}, {currency}), got '" + v + "'";
+         c.payment_url = v;
+         return std::string();
+       }},
       {"admin-token", [](ServerConfig& c, const std::string& v) { c.admin_token = v; return std::string(); }},
       {"token-secret", [](ServerConfig& c, const std::string& v) { c.token_secret = v; return std::string(); }},
       {"log-level", [](ServerConfig& c, const std::string& v) {
@@ -228,7 +235,10 @@ Flags override the JSON config file, which overrides the defaults.
   --payment-window D   how long a reserved order holds its units for payment (default 15m;
                        e.g. 90s, 30m, 2h); unpaid orders expire and their units go back on sale
   --payment-secret S   the payment service's notification key: enables online payment, with
-                       signed notifications at POST /api/payments/notify (docs/orders.md)
+                       signed notifications at POST /api/payments/notify (docs/orders.md);
+                       needs --payment-url
+  --payment-url U      the payment page a buyer is sent to, a template such as
+                       https://pay.example.com/cashier?order={order_id}&amount={amount}&currency={currency}
   --admin-token T      admin token (default: the HARVEST_ADMIN_TOKEN environment variable)
   --token-secret S     secret that signs host tokens (default: generated into the data dir)
   --replay-retention R replays kept per stream: a count (default 20; 0 records nothing) or
@@ -324,6 +334,9 @@ ConfigResult parse_command_line(const std::vector<std::string>& args,
   }
   if (config.tls_cert.empty() != config.tls_key.empty())
     return fail("--tls-cert and --tls-key must be given together");
+  // Online payment needs both halves: where the buyer pays, and the key its notifications carry.
+  if (config.payment_secret.empty() != config.payment_url.empty())
+    return fail("--payment-secret and --payment-url must be given together (online payment needs a payment page and signed notifications)");
   if (config.tls_self_signed && !config.tls_cert.empty())
     return fail("--tls-self-signed makes its own certificate: give it or --tls-cert/--tls-key, not both");
   // The scale-out backends are in the design but not built yet: refuse rather than start on

@@ -73,6 +73,9 @@ struct ServerConfig {
   // payment service's notification secret (empty: buyers pay offline only).
   int payment_window_s = 15 * 60;
   std::string payment_secret;
+  // Where a buyer pays online: a URL template with {order_id}, {amount} (fen), {currency};
+  // given with the secret (one without the other is refused at start).
+  std::string payment_url;
 
   bool demo = false;
   std::string log_level = "info";

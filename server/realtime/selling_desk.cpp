@@ -62,7 +62,9 @@ void SellingDesk::expiry_tick() {
 }
 
 nlohmann::json SellingDesk::order_view(const commerce::Order& order) {
-  return order_view_json(order, shop(order.stream_id).product(order.product_id));
+  json view = order_view_json(order, shop(order.stream_id).product(order.product_id));
+  if (std::string url = commerce_.pay_url(order); !url.empty()) view["pay_url"] = url;
+  return view;
 }
 
 void SellingDesk::order_changed(const commerce::Order& after, bool stock_returned) {

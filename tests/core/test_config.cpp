@@ -125,3 +125,26 @@ TEST_CASE("burned-in ladder: heights from flags or the config file, largest firs
     CHECK(e.error.find("--burned-ladder") != std::string::npos);
   }
 }
+
+TEST_CASE("checkout flags: the payment window, and online payment needs its secret and its page", "[config]") {
+  using Action = harvest::ConfigResult::Action;
+  CHECK(parse_command_line({}, std::nullopt).config.payment_window_s == 15 * 60);
+  CHECK(parse_command_line({"--payment-window", "90s"}, std::nullopt).config.payment_window_s == 90);
+  CHECK(parse_command_line({"--payment-window", "30m"}, std::nullopt).config.payment_window_s == 1800);
+  CHECK(parse_command_line({"--payment-window", "2h"}, std::nullopt).config.payment_window_s == 7200);
+  for (const char* bad : {"0", "49h", "ten", "", "5d"})
+    CHECK(parse_command_line({"--payment-window", bad}, std::nullopt).action == Action::error);
+
+  const std::string secret = "0123456789abcdef0123";
+  const std::string page = "https://pay.example.com/cashier?order={order_id}";
+  auto both = parse_command_line({"--payment-secret", secret, "--payment-url", page}, std::nullopt);
+  REQUIRE(both.action != Action::error);
+  CHECK(both.config.payment_url == page);
+  auto secret_only = parse_command_line({"--payment-secret", secret}, std::nullopt);
+  CHECK(secret_only.action == Action::error);
+  CHECK(secret_only.error.find("--payment-url") != std::string::npos);
+  CHECK(parse_command_line({"--payment-url", page}, std::nullopt).action == Action::error);
+  CHECK(parse_command_line({"--payment-secret", "short"}, std::nullopt).action == Action::error);
+  for (const char* bad : {"javascript:alert(1)//{order_id}", "https://pay.example.com/cashier", "https://x/{order_id} y"})
+    CHECK(parse_command_line({"--payment-secret", secret, "--payment-url", bad}, std::nullopt).action == Action::error);
+}

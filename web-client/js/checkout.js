@@ -16,6 +16,14 @@ const FIELDS = ['name', 'phone', 'address'];
 
 // A 400 answer is a sentence from the server; when it names one of our fields, the buyer gets
 // that field's own words (in their language) next to it instead.
+// The payment page of an order paid online, as a link the buyer taps (a page opened by script
+// after a network answer is blocked as a pop-up on phones). Null when there is none.
+export function payLink(order) {
+  const url = order?.status === 'reserved' ? order.pay_url : null;
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return null;
+  return el('a', { class: 'btn btn-primary pay-now', href: url, target: '_blank', rel: 'noopener' }, t('checkout.pay_now'));
+}
+
 function fieldOf(answer) {
   const text = `${answer?.field ?? ''} ${answer?.message ?? ''}`;
   return FIELDS.find((f) => new RegExp(`\\b${f}\\b`, 'i').test(text)) ?? null;
@@ -146,6 +154,7 @@ export class CheckoutSheet {
       el('div', { class: 'checkout-done-icon', 'aria-hidden': 'true' }, '✓'),
       el('h3', {}, t('checkout.done')),
       el('p', {}, detail),
+      payLink(o),
       o.contact ? el('p', { class: 'muted small' }, t('orders.ship_to', { name: o.contact.name, address: o.contact.address })) : null,
       el('button', { class: 'btn btn-primary show-my-orders', type: 'button', on: { click: () => this.onShowOrders() } }, t('shop.my_orders')));
   }
@@ -185,10 +194,6 @@ export class CheckoutSheet {
       this.phase = 'placed';
       this.render();
       this.onPlaced(this.order);
-      // A payment page for the gateway, when the server gives one (in a new tab: the live
-      // stream keeps playing here).
-      const payUrl = r.json?.pay_url ?? r.json?.payment_url;
-      if (this.payment === 'gateway' && typeof payUrl === 'string' && /^https?:\/\//.test(payUrl)) window.open(payUrl, '_blank', 'noopener');
       return;
     }
     this.phase = 'form';

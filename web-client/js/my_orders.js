@@ -8,6 +8,7 @@ import { formatMoney } from './money.js';
 import { productImage } from './product_view.js';
 import { cancelOrder, fetchMyOrders } from './buyer_api.js';
 import { awaitsCheckout, payRemainingMs, statusKey, upsertOrder } from './orders.js';
+import { payLink } from './checkout.js';
 
 export class MyOrders {
   // list: the <ol> in the sheet; room: buyer token and server clock; product(id): catalog facts
@@ -107,6 +108,7 @@ export class MyOrders {
     const lines = [];
     // Reserved with a deadline: not checked out yet, or waiting for the online payment.
     if (o.status === 'reserved' && Number.isFinite(o.pay_by)) lines.push(el('p', { class: 'my-order-deadline num', dataset: { orderId: id } }));
+    if (payLink(o)) lines.push(el('p', {}, payLink(o)));
     if (o.status === 'reserved' && o.payment === 'offline') lines.push(el('p', { class: 'my-order-hint' }, t('orders.hint.offline')));
     if (o.status === 'paid') lines.push(el('p', { class: 'my-order-hint' }, t('orders.hint.paid')));
     if ((o.status === 'shipped' || o.status === 'delivered') && o.tracking)

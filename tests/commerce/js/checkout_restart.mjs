@@ -23,7 +23,7 @@ function notify(server, notice) {
 run('checkout_kill9_restart', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'harvest-checkout-restart-'));
   t.defer(() => rmSync(dataDir, { recursive: true, force: true }));
-  const args = ['--payment-secret', SECRET, '--payment-window', `${WINDOW_S}s`];
+  const args = ['--payment-secret', SECRET, '--payment-url', 'https://pay.example.com/cashier?order={order_id}', '--payment-window', `${WINDOW_S}s`];
   let server = await Server.start({ dataDir, args });
   t.defer(() => server.stop());
   const stream = await server.createStream('restart');

@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import { Server, Client, run, assert, eq } from './lib.mjs';
 
 const SECRET = 'test-payment-secret-0123456789';
+const PAY_URL = 'https://pay.example.com/cashier?order={order_id}&amount={amount}&currency={currency}';
 const sign = (body, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
 
 async function notify(server, notice, { secret = SECRET, raw } = {}) {
@@ -21,7 +22,7 @@ async function notify(server, notice, { secret = SECRET, raw } = {}) {
 }
 
 run('payments_and_lifecycle', async (t) => {
-  const server = await Server.start({ args: ['--payment-secret', SECRET, '--payment-window', '4s'] });
+  const server = await Server.start({ args: ['--payment-secret', SECRET, '--payment-url', PAY_URL, '--payment-window', '4s'] });
   t.defer(() => server.stop());
   const stream = await server.createStream('payments');
   eq((await server.putProducts(stream.id, [
@@ -47,6 +48,7 @@ run('payments_and_lifecycle', async (t) => {
   eq(checkout.status, 200, 'checkout ' + checkout.text);
   eq(checkout.json.contact.phone, '13912345678', 'the number is normalised');
   assert(checkout.json.pay_by !== null, 'gateway payment keeps the window');
+  eq(checkout.json.pay_url, `https://pay.example.com/cashier?order=${o1.order_id}&amount=5000&currency=CNY`, 'the buyer is given the payment page');
 
   const good = { order_id: o1.order_id, payment_id: 'wx-1001', amount: 5000, currency: 'CNY', status: 'paid' };
   // Refusals first: none of them changes anything.
@@ -73,6 +75,7 @@ run('payments_and_lifecycle', async (t) => {
   mine = await server.http('GET', '/api/me/orders', { token: aliceToken });
   eq(mine.json.orders.length, 1, 'one order');
   eq(mine.json.orders[0].status, 'paid', 'paid once');
+  eq(mine.json.orders[0].pay_url, undefined, 'no payment page once paid');
   eq(mine.json.orders[0].title, '洛川苹果', 'my orders name the product');
   eq(await stock(), 8, 'paid units stay sold');
 
