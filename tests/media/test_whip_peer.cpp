@@ -102,7 +102,7 @@ const nlohmann::json* stream_of(const nlohmann::json& probe, const std::string& 
 
 // Video only here: with GStreamer's own webrtcbin as the sender, H.264 + Opus left one video
 // frame in the muxer (Chromium's H.264 + Opus muxes fine; see media/webrtc/README.md).
-TEST_CASE("WHIP peer: H.264 from a WebRTC sender passes through to MPEG-TS", "[webrtc]") {
+TEST_CASE("whip peer: H.264 from a WebRTC sender passes through to MPEG-TS", "[webrtc]") {
   const auto probe = publish_and_probe(harvest::test::kSenderH264, "H264", /*audio=*/false);
   const auto* video = stream_of(probe, "video");
   REQUIRE(video);
@@ -112,7 +112,7 @@ TEST_CASE("WHIP peer: H.264 from a WebRTC sender passes through to MPEG-TS", "[w
   CHECK((*video)["height"] == 640);
 }
 
-TEST_CASE("WHIP peer: VP8 is transcoded to H.264 and Opus to AAC", "[webrtc]") {
+TEST_CASE("whip peer: VP8 is transcoded to H.264 and Opus to AAC", "[webrtc]") {
   const auto probe = publish_and_probe(
       "vp8enc deadline=1 ! rtpvp8pay pt=96 ! application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
       "VP8", /*audio=*/true);
@@ -126,7 +126,7 @@ TEST_CASE("WHIP peer: VP8 is transcoded to H.264 and Opus to AAC", "[webrtc]") {
   CHECK((*audio)["codec_name"] == "aac");
 }
 
-TEST_CASE("WHIP peer: an offer with nothing to ingest is refused before a pipeline exists", "[webrtc]") {
+TEST_CASE("whip peer: an offer with nothing to ingest is refused before a pipeline exists", "[webrtc]") {
   Received got;
   std::string error;
   CHECK_FALSE(WhipPeer::start("v=0\r\n", IngestCodecs{}, {}, events_into(got), error));

@@ -102,9 +102,24 @@ const char* branch_for(const std::string& encoding) {
   return nullptr;
 }
 
+// Reports the RTP leaving webrtcbin on one of its source pads (Events::rtp).
+GstPadProbeReturn on_rtp(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* s = static_cast<State*>(data);
+  size_t bytes = 0;
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    bytes = gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
+  } else if (GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info)) {
+    for (guint i = 0; i < gst_buffer_list_length(list); ++i) bytes += gst_buffer_get_size(gst_buffer_list_get(list, i));
+  }
+  if (!s->stopping && s->events.rtp) s->events.rtp(bytes);
+  return GST_PAD_PROBE_OK;
+}
+
 void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
   auto* s = static_cast<State*>(data);
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+  gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    on_rtp, s, nullptr);
   GstCaps* caps = gst_pad_get_current_caps(pad);
   if (caps == nullptr) return;
   const GstStructure* st = gst_caps_get_structure(caps, 0);
