@@ -85,7 +85,14 @@ void WhipIngest::publish(const std::string& stream_id, const std::string& stream
   sessions_.emplace(id, std::move(session));
   count_sessions();
   start_peer(id, offer_sdp, codecs, std::move(ts), std::move(rtp), /*discard_media=*/false);
-  watch_silence(id);
+  // The silence clock starts with the answer (the publisher cannot send before it has one);
+  // until then, this bounds the negotiation.
+  loop_.run_after(kMaxNegotiation, [this, life = std::weak_ptr<int>(life_), id] {
+    if (life.expired()) return;
+    auto it = sessions_.find(id);
+    if (it != sessions_.end() && it->second->done)
+      finish(id, "no answer within " + std::to_string(kMaxNegotiation.count()) + " s");
+  });
 }
 
 void WhipIngest::watch_silence(const std::string& id) {
@@ -141,6 +148,10 @@ void WhipIngest::start_peer(const std::string& id, const std::string& offer_sdp,
       it->second->done = nullptr;
       log::info(it->second->probe ? "whip_probe_answered" : "whip_session_answered")
           .kv("stream", it->second->stream_id).kv("session", id);
+      if (it->second->publish) {
+        it->second->publish->touch();
+        watch_silence(id);
+      }
       reply(Outcome{201, id, sdp, {}, {}});
     });
   };

@@ -51,6 +51,9 @@ public:
   // can see. Longer than the stall timeout (4 s) after which a second publisher may take over
   // (IngestOptions::stall_timeout), like RTMP's idle close after it; then the grace period runs.
   static constexpr std::chrono::seconds kMaxSilence{10};
+  // From the offer to the answer (every candidate gathered) at most; then the POST gets 500.
+  // Gathering host candidates takes milliseconds, but seconds on a loaded machine.
+  static constexpr std::chrono::seconds kMaxNegotiation{30};
   // DELETE of the session's resource: ends it. False if there is no such session.
   bool end(const std::string& stream_id, const std::string& session_id, const std::string& reason);
 
@@ -64,6 +67,7 @@ private:
                   std::function<void(const uint8_t*, size_t)> ts, std::function<void(size_t)> rtp,
                   bool discard_media);
   // Ends the session once its publisher has been silent for kMaxSilence; re-arms itself.
+  // Armed when the answer goes out.
   void watch_silence(const std::string& id);
   // `session_id` by value: callers pass map keys, and the session (with its key) is erased here.
   void finish(std::string session_id, const std::string& reason);
