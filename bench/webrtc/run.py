@@ -6,6 +6,9 @@
   - whip-h264  WHIP, H.264 + Opus (webrtcbin sender, x264enc ultrafast/zerolatency): H.264 passes
                through, Opus is transcoded to AAC
   - whip-vp8   WHIP, VP8 + Opus (vp8enc realtime): VP8 is decoded and encoded to H.264
+  - whip-h264-video  WHIP, H.264 without the tone: with GStreamer's webrtcbin as the sender,
+               H.264 + Opus stops the video after the first burst (media/webrtc/README.md,
+               "Findings"), so this is the passthrough figure until that is understood
 
 each with the burned-in rendition off and on (--burned-in). Measures, per run:
 
@@ -125,9 +128,9 @@ class RtmpPublisher:
 
 
 class WhipPublisher:
-    def __init__(self, binary, codec, server, stream_id, key):
+    def __init__(self, binary, codec, server, stream_id, key, audio=True):
         self.proc = subprocess.Popen([binary, codec, "--width", str(WIDTH), "--height", str(HEIGHT),
-                                      "--fps", str(FPS), "--kbps", str(KBPS)],
+                                      "--fps", str(FPS), "--kbps", str(KBPS)] + ([] if audio else ["--no-audio"]),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         offer = ""
         for line in self.proc.stdout:
@@ -178,7 +181,8 @@ def run_one(args, kind, burned):
         if kind == "rtmp":
             publisher = RtmpPublisher(server, key)
         else:
-            publisher = WhipPublisher(args.publisher, kind.split("-")[1], server, stream_id, key)
+            publisher = WhipPublisher(args.publisher, kind.split("-")[1], server, stream_id, key,
+                                      audio=not kind.endswith("-video"))
         seen = first_segment_wall(server.playlist(stream_id), 30)
         first_ms = None if seen is None else (seen - started) * 1000
         time.sleep(args.warmup)  # a benchmark's fixed warm-up, not synchronisation
@@ -207,7 +211,7 @@ def main():
     p.add_argument("--window", type=float, default=10.0)
     args = p.parse_args()
 
-    cases = [(kind, burned) for burned in ("off", "on") for kind in ("rtmp", "whip-h264", "whip-vp8")]
+    cases = [(kind, burned) for burned in ("off", "on") for kind in ("rtmp", "whip-h264", "whip-h264-video", "whip-vp8")]
     results = {c: [] for c in cases}
     for run in range(args.runs):
         for case in cases:
@@ -221,15 +225,15 @@ def main():
     fmt = lambda x, spec: "-" if x is None else format(x, spec)
     print(f"WebRTC ingest, {WIDTH}x{HEIGHT} {FPS} fps ~{KBPS} kbps + tone, one stream, "
           f"CPU window {args.window:.0f} s after {args.warmup:.0f} s, {args.runs} run(s), medians")
-    print(f"{'case':<11} {'burned-in':<9} {'first segment ms':>16} {'POST->201 ms':>12} {'server CPU %':>12} "
+    print(f"{'case':<16} {'burned-in':<9} {'first segment ms':>16} {'POST->201 ms':>12} {'server CPU %':>12} "
           f"{'load':>5}  ingest")
     for (kind, burned), rs in results.items():
         if not rs:
-            print(f"{kind:<11} {burned:<9} {'failed':>16}")
+            print(f"{kind:<16} {burned:<9} {'failed':>16}")
             continue
         firsts = [r["first_ms"] for r in rs if r["first_ms"] is not None]
         answers = [r["answer_ms"] for r in rs if r["answer_ms"] is not None]
-        print(f"{kind:<11} {burned:<9} {fmt(med(firsts), '16.0f')} {fmt(med(answers), '12.0f')} "
+        print(f"{kind:<16} {burned:<9} {fmt(med(firsts), '16.0f')} {fmt(med(answers), '12.0f')} "
               f"{fmt(med([r['cpu_pct'] for r in rs]), '12.1f')} {fmt(med([r['load'] for r in rs]), '5.2f')}  "
               f"{rs[-1]['ingest']}")
 
