@@ -6,9 +6,8 @@
   - whip-h264  WHIP, H.264 + Opus (webrtcbin sender, x264enc ultrafast/zerolatency): H.264 passes
                through, Opus is transcoded to AAC
   - whip-vp8   WHIP, VP8 + Opus (vp8enc realtime): VP8 is decoded and encoded to H.264
-  - whip-h264-video  WHIP, H.264 without the tone: with GStreamer's webrtcbin as the sender,
-               H.264 + Opus stops the video after the first burst (media/webrtc/README.md,
-               "Findings"), so this is the passthrough figure until that is understood
+  - whip-h264-video  WHIP, H.264 without the tone: the passthrough alone, without the Opus
+               decode and AAC encode
 
 each with the burned-in rendition off and on (--burned-in). Measures, per run:
 
