@@ -54,7 +54,7 @@ nlohmann::json probe_latest_segment(const ServerProcess& server, const TestStrea
 
 }  // namespace
 
-TEST_CASE("whip publish: 201 with Location and answer, the stream goes live in portrait, DELETE ends it",
+TEST_CASE("whip publish: 201 with Location and answer, H.264 + Opus goes live in portrait with AAC, DELETE ends it",
           "[media][whip]") {
   gst_init(nullptr, nullptr);
   TempDir dir;
@@ -62,7 +62,7 @@ TEST_CASE("whip publish: 201 with Location and answer, the stream goes live in p
   const TestStream stream = create_stream(server);
   REQUIRE_FALSE(stream.key.empty());
 
-  WebRtcSender sender(kSenderH264, /*audio=*/false);
+  WebRtcSender sender(kSenderH264, /*audio=*/true);
   const HttpResult r = post_offer(server, stream.id, stream.key, offer_of(sender));
   INFO(r.body << server.log());
   REQUIRE(r.status == 201);
@@ -78,10 +78,16 @@ TEST_CASE("whip publish: 201 with Location and answer, the stream goes live in p
   const std::string path = download_segment(server, stream.id, playlist.segments.back().uri, dir.path());
   REQUIRE_FALSE(path.empty());
   const json probe = ffprobe(path);
+  INFO(probe.dump());
   REQUIRE(probe.contains("streams"));
-  CHECK(probe["streams"][0]["codec_name"] == "h264");
-  CHECK(probe["streams"][0]["width"] == 360);  // portrait, as published, not re-encoded
-  CHECK(probe["streams"][0]["height"] == 640);
+  REQUIRE(probe["streams"].size() == 2);
+  const bool video_first = probe["streams"][0]["codec_type"] == "video";
+  const json& video = probe["streams"][video_first ? 0 : 1];
+  const json& audio = probe["streams"][video_first ? 1 : 0];
+  CHECK(video["codec_name"] == "h264");
+  CHECK(video["width"] == 360);  // portrait, as published, not re-encoded
+  CHECK(video["height"] == 640);
+  CHECK(audio["codec_name"] == "aac");
   CHECK(stream_info(server, stream.id)["state"] == "live");
   CHECK(stream_info(server, stream.id)["ingest"].value("protocol", "") == "whip");
 
