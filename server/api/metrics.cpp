@@ -26,7 +26,8 @@ void counter(std::string& out, const std::string& name, const std::string& help,
 // Ingest: live publishers, bytes, frames, publishes, refusals and segments, per protocol.
 void render_ingest_metrics(std::string& out, const std::vector<const StreamState*>& all) {
   auto& m = metrics();
-  const std::pair<const char*, const IngestCounters*> protocols[] = {{"rtmp", &m.ingest_rtmp}, {"srt", &m.ingest_srt}};
+  const std::pair<const char*, const IngestCounters*> protocols[] = {
+      {"rtmp", &m.ingest_rtmp}, {"srt", &m.ingest_srt}, {"whip", &m.ingest_whip}};
   auto family = [&out](const char* name, const char* help, const char* type) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
   };
@@ -59,6 +60,8 @@ void render_ingest_metrics(std::string& out, const std::vector<const StreamState
   per_protocol("harvest_ingest_segments_cut_early_total",
                "Of those, cut as the keyframe after them came in, before it crossed the pipeline.",
                &IngestCounters::segments_cut_early);
+  family("harvest_whip_sessions", "WebRTC (WHIP) peers running now, uplink checks included.", "gauge");
+  out += "harvest_whip_sessions " + std::to_string(m.whip_sessions.load()) + "\n";
   family("harvest_ingest_refused_total", "Publishers refused, by protocol and reason.", "counter");
   for (const auto& [label, n] : m.ingest_refused.snapshot()) {
     const auto slash = label.find('/');

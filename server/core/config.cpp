@@ -35,6 +35,31 @@ std::string set_port(int& field, const std::string& name, const std::string& val
   return {};
 }
 
+// What is wrong with the HOST:PORT of an ICE server URL, or "" if nothing: a host name or IPv4
+// address, or an IPv6 address in brackets, then a port 1-65535. Caught here, because webrtcbin
+// and libnice take a bad one silently and publishers behind a NAT then just fail to connect.
+std::string ice_host_port_problem(std::string_view host_port) {
+  const size_t colon = host_port.rfind(':');
+  const bool bracketed = !host_port.empty() && host_port.front() == '[';
+  if (colon == std::string_view::npos || (bracketed && colon < host_port.find(']')))
+    return "the port is missing";
+  const std::string_view host = host_port.substr(0, colon);
+  const std::string_view port = host_port.substr(colon + 1);
+  if (host.empty()) return "the host is empty";
+  if (bracketed) {
+    in6_addr parsed{};
+    const std::string inner(host.substr(1, host.size() - 2));
+    if (host.back() != ']' || ::inet_pton(AF_INET6, inner.c_str(), &parsed) != 1)
+      return "'" + std::string(host) + "' is not an IPv6 address in brackets";
+  } else if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+             std::string_view::npos) {
+    return "the host '" + std::string(host) + "' is not a host name or address (an IPv6 address goes in brackets)";
+  }
+  if (port.empty()) return "the port is missing";
+  if (!int_in_range(port, 1, 65535)) return "the port '" + std::string(port) + "' is not a number 1-65535";
+  return {};
+}
+
 // One table of value-taking options, shared by flags and the config file.
 const std::map<std::string, Setter>& value_options() {
   static const std::map<std::string, Setter> table = {
@@ -144,16 +169,26 @@ const std::map<std::string, Setter>& value_options() {
          return std::string();
        }},
       {"webrtc-stun", [](ServerConfig& c, const std::string& v) {
-         if (v.rfind("stun:", 0) != 0 || v.size() < 6 || v.find_first_of(" \r\n\"<>") != std::string::npos)
-           return "--webrtc-stun needs stun:HOST:PORT (e.g. stun:stun.example.net:3478), got '" + v + "'";
+         const std::string usage = "--webrtc-stun needs stun:HOST:PORT (e.g. stun:stun.example.net:3478)";
+         if (v.rfind("stun:", 0) != 0) return usage + ", got '" + v + "'";
+         if (const std::string problem = ice_host_port_problem(std::string_view(v).substr(5)); !problem.empty())
+           return usage + ": " + problem + ", got '" + v + "'";
          c.webrtc_stun = v;
          return std::string();
        }},
       {"webrtc-turn", [](ServerConfig& c, const std::string& v) {
+         // The value holds a password: the messages never repeat it.
+         const std::string usage = "--webrtc-turn needs turn:USER:PASSWORD@HOST:PORT (e.g. turn:farm:secret@turn.example.net:3478)";
          const size_t at = v.rfind('@');
-         if (v.rfind("turn:", 0) != 0 || at == std::string::npos || v.find(':', 5) > at ||
-             v.find_first_of(" \r\n\"<>") != std::string::npos)
-           return std::string("--webrtc-turn needs turn:USER:PASSWORD@HOST:PORT");
+         if (v.rfind("turn:", 0) != 0 || at == std::string::npos) return usage;
+         const std::string_view user_pass = std::string_view(v).substr(5, at - 5);
+         const size_t colon = user_pass.find(':');
+         if (colon == std::string_view::npos) return usage + ": the password is missing";
+         if (colon == 0) return usage + ": the user is empty";
+         if (v.find_first_of(" \r\n\"<>") != std::string::npos)
+           return usage + ": spaces, quotes and angle brackets cannot be handed out in a Link header";
+         if (const std::string problem = ice_host_port_problem(std::string_view(v).substr(at + 1)); !problem.empty())
+           return usage + ": " + problem;
          c.webrtc_turn = v;
          return std::string();
        }},

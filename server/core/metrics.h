@@ -80,7 +80,13 @@ struct IngestCounters {
 struct Metrics {
   IngestCounters ingest_rtmp;
   IngestCounters ingest_srt;
-  IngestCounters& ingest(const std::string& protocol) { return protocol == "srt" ? ingest_srt : ingest_rtmp; }
+  IngestCounters ingest_whip;
+  IngestCounters& ingest(const std::string& protocol) {
+    return protocol == "srt" ? ingest_srt : protocol == "whip" ? ingest_whip : ingest_rtmp;
+  }
+  // WebRTC peers running now (WHIP publishers, being answered or publishing, and uplink checks):
+  // what a refused or ended publisher must not leave behind.
+  std::atomic<int64_t> whip_sessions{0};
   LabelledCounter ingest_refused;  // label "protocol/reason", see ingest_refused_label()
 
   std::atomic<uint64_t> ws_messages_in{0};

@@ -147,4 +147,51 @@ TEST_CASE("checkout flags: the payment window, and online payment needs its secr
   CHECK(parse_command_line({"--payment-secret", "short"}, std::nullopt).action == Action::error);
   for (const char* bad : {"javascript:alert(1)//{order_id}", "https://pay.example.com/cashier", "https://x/{order_id} y"})
     CHECK(parse_command_line({"--payment-secret", secret, "--payment-url", bad}, std::nullopt).action == Action::error);
+
+TEST_CASE("config: ICE server flags need a host and a port 1-65535, and say what is wrong", "[config]") {
+  auto parse = [](const std::string& flag, const std::string& value) { return parse_command_line({flag, value}, std::nullopt); };
+  auto ok = parse("--webrtc-stun", "stun:stun.example.net:3478");
+  REQUIRE(ok.action == ConfigResult::Action::run);
+  CHECK(ok.config.webrtc_stun == "stun:stun.example.net:3478");
+  CHECK(parse("--webrtc-stun", "stun:192.0.2.7:19302").action == ConfigResult::Action::run);
+  CHECK(parse("--webrtc-stun", "stun:[2001:db8::1]:3478").action == ConfigResult::Action::run);
+  ok = parse("--webrtc-turn", "turn:farmer:pa:ss@turn.example.net:3478");  // a colon in the password
+  REQUIRE(ok.action == ConfigResult::Action::run);
+  CHECK(ok.config.webrtc_turn == "turn:farmer:pa:ss@turn.example.net:3478");
+
+  struct Bad {
+    std::string flag, value, says;
+  };
+  const std::vector<Bad> bad = {
+      {"--webrtc-stun", "stun.example.net:3478", "needs stun:HOST:PORT"},
+      {"--webrtc-stun", "stun:stun.example.net", "the port is missing"},
+      {"--webrtc-stun", "stun:stun.example.net:", "the port is missing"},
+      {"--webrtc-stun", "stun:stun.example.net:0", "not a number 1-65535"},
+      {"--webrtc-stun", "stun:stun.example.net:65536", "not a number 1-65535"},
+      {"--webrtc-stun", "stun:stun.example.net:34x8", "not a number 1-65535"},
+      {"--webrtc-stun", "stun::3478", "the host is empty"},
+      {"--webrtc-stun", "stun:", "the port is missing"},
+      {"--webrtc-stun", "stun:2001:db8::1:3478", "goes in brackets"},
+      {"--webrtc-stun", "stun:[2001:db8::1]", "the port is missing"},
+      {"--webrtc-stun", "stun:[not-v6]:3478", "not an IPv6 address"},
+      {"--webrtc-stun", "stun:stun example.net:3478", "not a host name"},
+      {"--webrtc-turn", "turn:turn.example.net:3478", "needs turn:USER:PASSWORD@HOST:PORT"},
+      {"--webrtc-turn", "turn:farmer@turn.example.net:3478", "the password is missing"},
+      {"--webrtc-turn", "turn::hunter2@turn.example.net:3478", "the user is empty"},
+      {"--webrtc-turn", "turn:farmer:hunter2@turn.example.net", "the port is missing"},
+      {"--webrtc-turn", "turn:farmer:hunter2@turn.example.net:99999", "not a number 1-65535"},
+      {"--webrtc-turn", "turn:farmer:hunter2@:3478", "the host is empty"},
+      {"--webrtc-turn", "turn:farmer:hun ter2@turn.example.net:3478", "Link header"},
+  };
+  for (const auto& b : bad) {
+    INFO(b.flag << " " << b.value);
+    const auto r = parse(b.flag, b.value);
+    CHECK(r.action == ConfigResult::Action::error);
+    CHECK(r.error.find(b.says) != std::string::npos);
+    if (b.flag == "--webrtc-turn") CHECK(r.error.find("hunter2") == std::string::npos);  // the password is never echoed
+  }
+  // The config file goes through the same checks.
+  harvest::ServerConfig c;
+  CHECK(harvest::apply_config_json(R"({"webrtc-stun": "stun:stun.example.net"})", c).find("the port is missing") !=
+        std::string::npos);
 }

@@ -100,19 +100,26 @@ const nlohmann::json* stream_of(const nlohmann::json& probe, const std::string& 
 
 }  // namespace
 
-// Video only here: with GStreamer's own webrtcbin as the sender, H.264 + Opus left one video
-// frame in the muxer (Chromium's H.264 + Opus muxes fine; see media/webrtc/README.md).
-TEST_CASE("WHIP peer: H.264 from a WebRTC sender passes through to MPEG-TS", "[webrtc]") {
-  const auto probe = publish_and_probe(harvest::test::kSenderH264, "H264", /*audio=*/false);
+// With audio: GStreamer's webrtcbin as the sender makes the depayloader hand over some access
+// units without a timestamp, which stalled the video in the muxer beside an audio track until
+// WhipPeer stamped them (media/webrtc/README.md, "Findings").
+TEST_CASE("whip peer: H.264 from a WebRTC sender passes through to MPEG-TS beside Opus as AAC", "[webrtc]") {
+  const auto probe = publish_and_probe(harvest::test::kSenderH264, "H264", /*audio=*/true);
   const auto* video = stream_of(probe, "video");
+  const auto* audio = stream_of(probe, "audio");
   REQUIRE(video);
+  REQUIRE(audio);
+  CHECK((*audio)["codec_name"] == "aac");
+  // The video kept flowing beside the audio (the stall left a single frame, no duration; 200 KiB
+  // of this sender's video is about 0.8 s).
+  CHECK(std::stod((*video).value("duration", std::string("0"))) >= 0.3);
   CHECK((*video)["codec_name"] == "h264");
   CHECK((*video)["profile"] == "Constrained Baseline");  // as sent: not re-encoded
   CHECK((*video)["width"] == 360);  // portrait as published
   CHECK((*video)["height"] == 640);
 }
 
-TEST_CASE("WHIP peer: VP8 is transcoded to H.264 and Opus to AAC", "[webrtc]") {
+TEST_CASE("whip peer: VP8 is transcoded to H.264 and Opus to AAC", "[webrtc]") {
   const auto probe = publish_and_probe(
       "vp8enc deadline=1 ! rtpvp8pay pt=96 ! application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
       "VP8", /*audio=*/true);
@@ -126,7 +133,7 @@ TEST_CASE("WHIP peer: VP8 is transcoded to H.264 and Opus to AAC", "[webrtc]") {
   CHECK((*audio)["codec_name"] == "aac");
 }
 
-TEST_CASE("WHIP peer: an offer with nothing to ingest is refused before a pipeline exists", "[webrtc]") {
+TEST_CASE("whip peer: an offer with nothing to ingest is refused before a pipeline exists", "[webrtc]") {
   Received got;
   std::string error;
   CHECK_FALSE(WhipPeer::start("v=0\r\n", IngestCodecs{}, {}, events_into(got), error));

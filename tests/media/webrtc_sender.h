@@ -1,8 +1,9 @@
 #pragma once
 // A WebRTC publisher for the WHIP tests: GStreamer's own webrtcbin sending a test pattern
-// (encoded by `video_chain`, ending in an RTP payloader with its caps) and, with `audio`, an Opus
-// tone over real ICE/DTLS/SRTP, as a browser would. offer() is empty until every candidate is
-// gathered; take_answer() completes the exchange.
+// (encoded by `video_chain`, ending in an RTP payloader with its caps; empty: no video) and, with
+// `audio`, an Opus tone over real ICE/DTLS/SRTP, as a browser would. offer() is empty until every
+// candidate is gathered; take_answer() completes the exchange. stop_media() makes it a publisher
+// that went silent without leaving: no more RTP, while its ICE agent still answers checks.
 #include <gst/gst.h>
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
@@ -22,15 +23,17 @@ inline const char* const kSenderH264 =
 class WebRtcSender {
 public:
   WebRtcSender(const std::string& video_chain, bool audio) {
-    std::string desc =
-        "webrtcbin name=send bundle-policy=max-bundle "
-        "videotestsrc is-live=true ! video/x-raw,width=360,height=640,framerate=30/1 ! queue ! " + video_chain +
-        " ! queue ! send. ";
+    std::string desc = "webrtcbin name=send bundle-policy=max-bundle ";
+    if (!video_chain.empty())
+      desc += "videotestsrc is-live=true ! video/x-raw,width=360,height=640,framerate=30/1 ! queue ! " + video_chain +
+              " ! valve name=video_gate ! queue ! send. ";
     if (audio)
       desc += "audiotestsrc is-live=true ! audioconvert ! audioresample ! opusenc ! rtpopuspay pt=111 ! "
-              "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! queue ! send.";
+              "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! "
+              "valve name=audio_gate ! queue ! send.";
     GError* err = nullptr;
     pipeline_ = gst_parse_launch(desc.c_str(), &err);
+    INFO((err != nullptr ? err->message : ""));
     REQUIRE(pipeline_ != nullptr);
     webrtc_ = gst_bin_get_by_name(GST_BIN(pipeline_), "send");
     g_signal_connect(webrtc_, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed), this);
@@ -45,6 +48,14 @@ public:
   std::string offer() {
     std::lock_guard lock(mutex_);
     return offer_;
+  }
+  void stop_media() {
+    for (const char* name : {"video_gate", "audio_gate"}) {
+      if (GstElement* gate = gst_bin_get_by_name(GST_BIN(pipeline_), name)) {
+        g_object_set(gate, "drop", TRUE, nullptr);
+        gst_object_unref(gate);
+      }
+    }
   }
   void take_answer(const std::string& text) {
     GstSDPMessage* sdp = nullptr;

@@ -109,7 +109,10 @@ HttpResult http_request(int port, const std::string& method, const std::string& 
     if (colon != std::string::npos) {
       std::string value = line.substr(colon + 1);
       value.erase(0, value.find_first_not_of(' '));
-      result.headers[lower(line.substr(0, colon))] = value;
+      // A repeated header (Link for each ICE server) is joined with ", " as RFC 9110 5.3
+      // allows, instead of the last one overwriting the others.
+      std::string& joined = result.headers[lower(line.substr(0, colon))];
+      joined += joined.empty() ? value : ", " + value;
     }
     line_start = line_end + 2;
   }

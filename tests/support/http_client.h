@@ -8,7 +8,7 @@ namespace harvest::test {
 
 struct HttpResult {
   int status = 0;  // 0: no response (connection failed or timed out)
-  std::map<std::string, std::string> headers;  // lower-case names
+  std::map<std::string, std::string> headers;  // lower-case names; repeated ones joined with ", "
   std::string body;
   std::string error;
 };

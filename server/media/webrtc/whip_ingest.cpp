@@ -2,7 +2,9 @@
 
 #include <variant>
 
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/tokens.h"
 #include "media/ingest/publish_session.h"
 #include "media/ingest/stream_pipeline.h"
@@ -27,16 +29,17 @@ WhipIngest::~WhipIngest() {
 
 std::optional<WhipIngest::Outcome> WhipIngest::check_offer(const std::string& stream_id, const std::string& stream_key,
                                                             const std::string& offer_sdp, IngestCodecs& codecs) {
-  auto refuse = [](int status, std::string code, std::string message) {
+  auto refuse = [](int status, std::string code, std::string message, const char* counted_as) {
+    count_ingest_refusal("whip", counted_as);
     return Outcome{status, {}, {}, std::move(code), std::move(message)};
   };
   if (ingest_.stream_for_key(stream_key) != stream_id)
-    return refuse(401, "unauthorized", "this stream's key is required (Authorization: Bearer STREAM_KEY)");
+    return refuse(401, "unauthorized", "this stream's key is required (Authorization: Bearer STREAM_KEY)", "bad_key");
   const auto parsed = parse_offer(offer_sdp);
-  if (const auto* reason = std::get_if<std::string>(&parsed)) return refuse(400, "bad_sdp", *reason);
+  if (const auto* reason = std::get_if<std::string>(&parsed)) return refuse(400, "bad_sdp", *reason, "bad_sdp");
   codecs = choose_ingest_codecs(std::get<SdpOffer>(parsed));
   if (!codecs.video && !codecs.audio)
-    return refuse(400, "no_usable_codec", "the offer sends no H.264, VP8 or Opus track");
+    return refuse(400, "no_usable_codec", "the offer sends no H.264, VP8 or Opus track", "unsupported_codec");
   return std::nullopt;
 }
 
@@ -69,13 +72,38 @@ void WhipIngest::publish(const std::string& stream_id, const std::string& stream
   session->done = std::move(done);
   // Media goes straight into the pipeline from GStreamer's threads; it holds the pipeline and
   // the session, never `Session*`.
-  auto ts = [pipeline = session->pipeline, publish = session->publish](const uint8_t* data, size_t size) {
-    publish->bytes_received.fetch_add(size, std::memory_order_relaxed);
-    publish->touch();
+  auto ts = [pipeline = session->pipeline](const uint8_t* data, size_t size) {
     pipeline->push_ts({reinterpret_cast<const char*>(data), size});
   };
+  // Health is RTP arriving, as it is bytes arriving for RTMP: the stall timeout (takeover) and
+  // kMaxSilence measure from it, and a VP8 transcode's encoder latency does not count.
+  auto rtp = [publish = session->publish](size_t bytes) {
+    publish->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
+    metrics().ingest("whip").bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+    publish->touch();
+  };
   sessions_.emplace(id, std::move(session));
-  start_peer(id, offer_sdp, codecs, std::move(ts), /*discard_media=*/false);
+  count_sessions();
+  start_peer(id, offer_sdp, codecs, std::move(ts), std::move(rtp), /*discard_media=*/false);
+  // The silence clock starts with the answer (the publisher cannot send before it has one);
+  // until then, this bounds the negotiation.
+  loop_.run_after(kMaxNegotiation, [this, life = std::weak_ptr<int>(life_), id] {
+    if (life.expired()) return;
+    auto it = sessions_.find(id);
+    if (it != sessions_.end() && it->second->done)
+      finish(id, "no answer within " + std::to_string(kMaxNegotiation.count()) + " s");
+  });
+}
+
+void WhipIngest::watch_silence(const std::string& id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || !it->second->publish) return;
+  const std::chrono::milliseconds silent{steady_ms() - it->second->publish->last_data_steady_ms.load()};
+  if (silent >= kMaxSilence)
+    return finish(id, "no media for " + std::to_string(kMaxSilence.count()) + " s (the publisher vanished)");
+  loop_.run_after(kMaxSilence - silent, [this, life = std::weak_ptr<int>(life_), id] {
+    if (!life.expired()) watch_silence(id);
+  });
 }
 
 void WhipIngest::probe(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,
@@ -94,16 +122,19 @@ void WhipIngest::probe(const std::string& stream_id, const std::string& stream_k
   session->probe = true;
   session->done = std::move(done);
   sessions_.emplace(id, std::move(session));
+  count_sessions();
   loop_.run_after(kMaxProbe, [this, life = std::weak_ptr<int>(life_), id] {
     if (!life.expired()) finish(id, "uplink check over");
   });
-  start_peer(id, offer_sdp, codecs, [](const uint8_t*, size_t) {}, /*discard_media=*/true);
+  start_peer(id, offer_sdp, codecs, [](const uint8_t*, size_t) {}, nullptr, /*discard_media=*/true);
 }
 
 void WhipIngest::start_peer(const std::string& id, const std::string& offer_sdp, const IngestCodecs& codecs,
-                            std::function<void(const uint8_t*, size_t)> ts, bool discard_media) {
+                            std::function<void(const uint8_t*, size_t)> ts, std::function<void(size_t)> rtp,
+                            bool discard_media) {
   WhipPeerEvents events;
   events.ts = std::move(ts);
+  events.rtp = std::move(rtp);
   auto on_loop = [this, life = std::weak_ptr<int>(life_)](std::function<void()> task) {
     loop_.post([life, task = std::move(task)] {
       if (!life.expired()) task();
@@ -117,6 +148,10 @@ void WhipIngest::start_peer(const std::string& id, const std::string& offer_sdp,
       it->second->done = nullptr;
       log::info(it->second->probe ? "whip_probe_answered" : "whip_session_answered")
           .kv("stream", it->second->stream_id).kv("session", id);
+      if (it->second->publish) {
+        it->second->publish->touch();
+        watch_silence(id);
+      }
       reply(Outcome{201, id, sdp, {}, {}});
     });
   };
@@ -140,11 +175,12 @@ bool WhipIngest::end(const std::string& stream_id, const std::string& session_id
   return true;
 }
 
-void WhipIngest::finish(const std::string& session_id, const std::string& reason) {
+void WhipIngest::finish(std::string session_id, const std::string& reason) {
   auto it = sessions_.find(session_id);
   if (it == sessions_.end()) return;
   std::unique_ptr<Session> s = std::move(it->second);
   sessions_.erase(it);
+  count_sessions();
   s->peer.reset();  // stops webrtcbin: no event after this
   if (s->publish) {
     s->publish->ended.store(true);
@@ -154,6 +190,10 @@ void WhipIngest::finish(const std::string& session_id, const std::string& reason
   }
   log::info(s->probe ? "whip_probe_ended" : "whip_session_ended").kv("stream", s->stream_id).kv("session", session_id).kv("reason", reason);
   if (s->done) s->done(Outcome{500, {}, {}, "negotiation_failed", "the WebRTC session could not be set up: " + reason});
+}
+
+void WhipIngest::count_sessions() const {
+  metrics().whip_sessions.store(static_cast<int64_t>(sessions_.size()), std::memory_order_relaxed);
 }
 
 }  // namespace harvest::media::webrtc

@@ -1,9 +1,10 @@
 #pragma once
 // WHIP publishers (RFC 9725) on the control-plane loop: one WhipPeer per publisher, entering
 // IngestManager as a "whip" session whose media arrives as MPEG-TS, the way an SRT publisher's
-// does. The same rules as RTMP/SRT apply (a wrong key is refused, a second publisher on a key
-// replaces the first, a publisher that vanishes leaves the stream to its grace period).
-// Loop thread only.
+// does. The same rules as RTMP/SRT apply, decided by IngestManager: a wrong key is refused; a
+// second publisher on a key is refused (409) while the first sent media within the stall
+// timeout (4 s) and takes over once it has not; a publisher that left (DELETE, ICE lost, or
+// silent for kMaxSilence) leaves the stream to its grace period. Loop thread only.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -44,6 +45,15 @@ public:
   void probe(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,
              std::function<void(Outcome)> done);
   static constexpr std::chrono::seconds kMaxProbe{30};
+  // A publisher that vanishes without DELETE (phone out of coverage, tab killed) is ended once
+  // no RTP has arrived from it for this long. webrtcbin 1.22 does not report such a sender: its
+  // ICE consent freshness (RFC 7675) tells nothing within 120 s, so RTP stopping is what we
+  // can see. Longer than the stall timeout (4 s) after which a second publisher may take over
+  // (IngestOptions::stall_timeout), like RTMP's idle close after it; then the grace period runs.
+  static constexpr std::chrono::seconds kMaxSilence{10};
+  // From the offer to the answer (every candidate gathered) at most; then the POST gets 500.
+  // Gathering host candidates takes milliseconds, but seconds on a loaded machine.
+  static constexpr std::chrono::seconds kMaxNegotiation{30};
   // DELETE of the session's resource: ends it. False if there is no such session.
   bool end(const std::string& stream_id, const std::string& session_id, const std::string& reason);
 
@@ -54,8 +64,14 @@ private:
                                      const std::string& offer_sdp, IngestCodecs& codecs);
   // Starts the peer for a session already in sessions_, with its MPEG-TS going to `ts`.
   void start_peer(const std::string& id, const std::string& offer_sdp, const IngestCodecs& codecs,
-                  std::function<void(const uint8_t*, size_t)> ts, bool discard_media);
-  void finish(const std::string& session_id, const std::string& reason);
+                  std::function<void(const uint8_t*, size_t)> ts, std::function<void(size_t)> rtp,
+                  bool discard_media);
+  // Ends the session once its publisher has been silent for kMaxSilence; re-arms itself.
+  // Armed when the answer goes out.
+  void watch_silence(const std::string& id);
+  // `session_id` by value: callers pass map keys, and the session (with its key) is erased here.
+  void finish(std::string session_id, const std::string& reason);
+  void count_sessions() const;  // the harvest_whip_sessions gauge
 
   EventLoop& loop_;
   IngestManager& ingest_;

@@ -22,6 +22,7 @@ struct WhipPeer::State {
   std::atomic<bool> answered{false};
   std::atomic<bool> ended{false};  // failed or disconnected was delivered
   std::atomic<bool> stopping{false};
+  GstClockTime last_video_pts = GST_CLOCK_TIME_NONE;  // the video branch's streaming thread only
 };
 
 namespace {
@@ -102,9 +103,44 @@ const char* branch_for(const std::string& encoding) {
   return nullptr;
 }
 
+// Reports the RTP leaving webrtcbin on one of its source pads (Events::rtp).
+GstPadProbeReturn on_rtp(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* s = static_cast<State*>(data);
+  size_t bytes = 0;
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    bytes = gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
+  } else if (GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info)) {
+    for (guint i = 0; i < gst_buffer_list_length(list); ++i) bytes += gst_buffer_get_size(gst_buffer_list_get(list, i));
+  }
+  if (!s->stopping && s->events.rtp) s->events.rtp(bytes);
+  return GST_PAD_PROBE_OK;
+}
+
+// Some H.264 access units leave the depayloader without a timestamp (13 in 6 s of a 720p
+// webrtcbin sender, the first one the second frame). mpegtsmux cannot place such a buffer and
+// stops taking that pad: beside an audio track the video stalls after its first frame (with video
+// alone the muxer goes on). Such a buffer takes the last timestamp seen; the timestamp repair
+// after the demuxer keeps the track monotonic.
+GstPadProbeReturn stamp_untimed_video(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* s = static_cast<State*>(data);
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (buffer == nullptr) return GST_PAD_PROBE_OK;
+  if (GST_BUFFER_PTS_IS_VALID(buffer)) {
+    s->last_video_pts = GST_BUFFER_PTS(buffer);
+    return GST_PAD_PROBE_OK;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID(s->last_video_pts)) return GST_PAD_PROBE_DROP;  // nothing to go by yet
+  buffer = gst_buffer_make_writable(buffer);
+  GST_BUFFER_PTS(buffer) = s->last_video_pts;
+  GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  return GST_PAD_PROBE_OK;
+}
+
 void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
   auto* s = static_cast<State*>(data);
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+  gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    on_rtp, s, nullptr);
   GstCaps* caps = gst_pad_get_current_caps(pad);
   if (caps == nullptr) return;
   const GstStructure* st = gst_caps_get_structure(caps, 0);
@@ -133,6 +169,7 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
   gst_object_unref(sink);
   if (mux_pad != nullptr) {
     GstPad* src = gst_element_get_static_pad(branch, "src");
+    if (video) gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, stamp_untimed_video, s, nullptr);
     gst_pad_link(src, mux_pad);
     gst_object_unref(src);
   }

@@ -38,6 +38,9 @@ struct WhipPeerEvents {
   std::function<void(const std::string& answer_sdp)> answered;
   std::function<void(const std::string& reason)> failed;  // negotiation failed or ICE failed
   std::function<void(const uint8_t* data, size_t size)> ts;  // MPEG-TS, 188-byte aligned
+  // RTP arrived from the publisher (`bytes` of it, any track, after SRTP): the one sign of life
+  // webrtcbin gives promptly (it reports no vanished sender; see WhipIngest::kMaxSilence).
+  std::function<void(size_t bytes)> rtp;
   std::function<void()> disconnected;  // ICE lost the publisher (closed, failed or consent expired)
 };
 
