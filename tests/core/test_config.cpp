@@ -147,6 +147,7 @@ TEST_CASE("checkout flags: the payment window, and online payment needs its secr
   CHECK(parse_command_line({"--payment-secret", "short"}, std::nullopt).action == Action::error);
   for (const char* bad : {"javascript:alert(1)//{order_id}", "https://pay.example.com/cashier", "https://x/{order_id} y"})
     CHECK(parse_command_line({"--payment-secret", secret, "--payment-url", bad}, std::nullopt).action == Action::error);
+}
 
 TEST_CASE("config: ICE server flags need a host and a port 1-65535, and say what is wrong", "[config]") {
   auto parse = [](const std::string& flag, const std::string& value) { return parse_command_line({flag, value}, std::nullopt); };
