@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <variant>
 
 namespace harvest::media::webrtc {
 
@@ -72,6 +73,7 @@ struct WhipPeer::State {
   GstPad* mux_audio = nullptr;
   WhipPeerOptions options;
   WhipPeerEvents events;
+  SdpOffer offer;  // what the publisher offered (parse_offer), for amending the answer
   KeyframeRequests keyframes;  // the video track's; touched only by its streaming thread
   std::atomic<bool> answered{false};
   std::atomic<bool> ended{false};  // failed or disconnected was delivered
@@ -115,6 +117,17 @@ void on_answer_created(GstPromise* promise, gpointer data) {
     gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
   gst_promise_unref(promise);
   if (answer == nullptr) return fail(s, "the offer could not be answered");
+  // The answer goes back through text to accept transport-wide congestion control, which
+  // webrtcbin leaves out (see accept_transport_cc): the local description then has the
+  // extension, so rtpsession answers the browser's packets with transport-cc feedback and the
+  // browser's bandwidth estimate can climb past its start rate.
+  gchar* text = gst_sdp_message_as_text(answer->sdp);
+  const std::string amended = accept_transport_cc(text, s->offer);
+  g_free(text);
+  gst_webrtc_session_description_free(answer);
+  GstSDPMessage* sdp = nullptr;
+  if (gst_sdp_message_new_from_text(amended.c_str(), &sdp) != GST_SDP_OK) return fail(s, "the answer could not be amended");
+  answer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
   g_signal_emit_by_name(s->webrtc, "set-local-description", answer, nullptr);
   gst_webrtc_session_description_free(answer);
   answer_when_gathered(s);
@@ -247,6 +260,11 @@ std::unique_ptr<WhipPeer> WhipPeer::start(const std::string& offer_sdp, const In
     error = "the offer has no codec this server ingests (H.264, VP8 or Opus)";
     return nullptr;
   }
+  auto parsed = parse_offer(offer_sdp);
+  if (const auto* reason = std::get_if<std::string>(&parsed)) {
+    error = *reason;
+    return nullptr;
+  }
   GstSDPMessage* sdp = nullptr;
   if (gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp) != GST_SDP_OK) {
     error = "the offer is not SDP GStreamer can read";
@@ -269,6 +287,7 @@ std::unique_ptr<WhipPeer> WhipPeer::start(const std::string& offer_sdp, const In
   s->options = options;
   s->events = std::move(events);
   s->keyframes.interval = options.keyframe_interval;
+  s->offer = std::move(std::get<SdpOffer>(parsed));
   s->webrtc = gst_bin_get_by_name(GST_BIN(pipeline), "webrtc");
   s->mux = gst_bin_get_by_name(GST_BIN(pipeline), "mux");
   gst_object_unref(s->webrtc);  // the pipeline holds them; these are borrowed from here on
