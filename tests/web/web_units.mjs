@@ -255,6 +255,12 @@ test('the resolution steps down on a lasting weak uplink and back up on a lastin
   for (let i = 0; i < 5; i++) s = nextStep(s, roomy);
   assert.equal(s.step, 0);
   assert.equal(nextStep(s, roomy).step, 0);
+  // While congestion control ramps up after connecting, a low estimate is not a weak uplink.
+  let fresh = { step: 0, weak: 0, good: 0 };
+  for (let i = 0; i < 5; i++) fresh = nextStep(fresh, weak, { liveMs: 2000 * i });
+  assert.equal(fresh.step, 0);
+  for (let i = 0; i < 3; i++) fresh = nextStep(fresh, lossy, { liveMs: 1000 });
+  assert.equal(fresh.step, 1, 'heavy loss counts at once');
 });
 
 test('reconnecting waits 1 to 15 s, doubling', () => {

@@ -31,7 +31,7 @@ const state = {
   publishDetail: '',
   uplink: { phase: 'idle', result: null, error: '' },  // phase: idle | checking | done | failed
   check: null,  // the running uplink check's session
-  live: { step: 0, weak: 0, good: 0, prev: null, link: null, timer: null },
+  live: { step: 0, weak: 0, good: 0, prev: null, link: null, timer: null, since: 0 },
 };
 
 // ---------- camera ----------
@@ -265,7 +265,7 @@ function goLive() {
   if (!state.stream || !state.ingest || !state.whip || state.publisher) return;
   stopUplinkCheck();
   const verdict = state.uplink.phase === 'done' ? state.uplink.result.verdict : null;
-  state.live = { step: stepForVerdict(verdict), weak: 0, good: 0, prev: null, link: null, timer: null };
+  state.live = { step: stepForVerdict(verdict), weak: 0, good: 0, prev: null, link: null, timer: null, since: 0 };
   state.publisher = new WhipPublisher({
     url: state.ingest.whip_url, key: state.ingest.stream_key, stream: state.stream, codec: CODEC,
     scale: STEPS[state.live.step].scale, onStatus: publishStatus,
@@ -279,7 +279,10 @@ function publishStatus(status) {
   state.publishDetail = status.state === 'reconnecting' && status.inMs !== undefined
     ? t('bc.whip.reconnecting', { seconds: Math.ceil(status.inMs / 1000) })
     : status.state === 'failed' ? t('bc.whip.failed', { message: status.error }) : '';
-  if (status.state === 'live') state.live.prev = null;  // a new session's counters start at 0
+  if (status.state === 'live') {
+    state.live.prev = null;  // a new session's counters start at 0
+    state.live.since = performance.now();
+  }
   if (status.state === 'failed') endLive({ keepStatus: true });
   renderControls();
 }
@@ -295,7 +298,7 @@ async function sampleLive() {
   const link = linkBetween(prev, sample);
   state.live.link = link;
   const before = state.live.step;
-  const next = nextStep(state.live, link);
+  const next = nextStep(state.live, link, { liveMs: performance.now() - state.live.since });
   Object.assign(state.live, next);
   if (next.step !== before) {
     await state.publisher?.setScale(STEPS[next.step].scale);

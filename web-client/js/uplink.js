@@ -125,10 +125,15 @@ const DOWN_AFTER = 3;  // weak samples in a row before stepping down (samples ev
 const UP_AFTER = 5;    // good samples in a row before stepping back up
 const HEAVY_LOSS = 0.05;
 
+// Congestion control starts every new connection at about 300 kbit/s and needs a few seconds
+// to find the link's rate: a low estimate that early says nothing about the uplink.
+export const WARM_UP_MS = 10_000;
+
 // One decision per live sample: { step, weak, good } in, the same shape out (start with
-// { step: 0, weak: 0, good: 0 }, or the step the uplink check chose).
-export function nextStep(state, link) {
-  const bitrate = link.estimateBps ?? null;  // no estimate: only loss is judged
+// { step: 0, weak: 0, good: 0 }, or the step the uplink check chose). `liveMs`: how long the
+// current connection has been up.
+export function nextStep(state, link, { liveMs = Infinity } = {}) {
+  const bitrate = liveMs >= WARM_UP_MS ? link.estimateBps ?? null : null;  // no estimate: only loss is judged
   const need = STEPS[state.step].needsBps;
   const weak = link.loss > HEAVY_LOSS || (bitrate !== null && bitrate < need * 0.8);
   const up = state.step > 0 ? STEPS[state.step - 1] : null;
