@@ -9,6 +9,7 @@ import { renderQr } from './qr_view.js';
 import {
   STEPS, UplinkCheck, formatBitrate, formatLoss, linkBetween, nextStep, sampleFromStats, stepForVerdict,
 } from './uplink.js';
+import { noiseTrack } from './noise_video.js';
 import { WhipPublisher, WhipSession } from './whip.js';
 
 const streamId = streamIdFromPath();
@@ -18,6 +19,8 @@ const KEY_KEY = `harvest.stream_key.${streamId}`;
 const CODEC = new URLSearchParams(location.search).get('codec') === 'vp8' ? 'vp8' : 'h264';
 const LIVE_STATS_MS = 2000;
 const CHECK_SAMPLE_MS = 1000;
+const CHECK_CONNECT_MS = 15_000;
+const CHECK_MAX_BPS = 2_000_000;  // no media through by then: the check failed
 
 const state = {
   facing: 'user',
@@ -85,7 +88,6 @@ async function switchCamera() {
     state.stream = new MediaStream([track, ...state.stream.getAudioTracks()]);
     showPreview();
     await state.publisher?.replaceTrack(track);
-    await state.check?.replaceTrack(track);
   } catch (err) {
     toast(t('bc.camera.denied', { message: err.message || err.name }), 'error');
     startCamera();
@@ -203,21 +205,29 @@ async function startUplinkCheck() {
   if (!state.stream || !state.whip || state.check || state.publisher) return;
   state.uplink = { phase: 'checking', result: null, error: '' };
   renderUplink();
+  // Noise, not the camera: see noise_video.js. Capped a little above what 720p needs, so the
+  // check costs the farmer's data plan about 2 MB.
+  const noise = noiseTrack();
   const session = new WhipSession({
-    url: state.ingest.whip_url, key: state.ingest.stream_key, stream: state.stream, codec: CODEC, probe: true,
+    url: state.ingest.whip_url, key: state.ingest.stream_key, stream: new MediaStream([noise.track]), codec: CODEC,
+    probe: true, maxBitrateBps: CHECK_MAX_BPS,
   });
   state.check = session;
   const judge = new UplinkCheck();
-  const started = performance.now();
   let result = null;
   try {
     await session.start();
+    // The clock starts with the first media sent: ICE and DTLS take a moment of their own.
+    let started = null;
     let prev = null;
+    const giveUp = performance.now() + CHECK_CONNECT_MS;
     while (!result && state.check === session) {
       await new Promise((r) => setTimeout(r, CHECK_SAMPLE_MS));
       if (state.check !== session) break;
       const sample = sampleFromStats((await session.pc.getStats()).values());
-      if (prev) result = judge.add(linkBetween(prev, sample), performance.now() - started);
+      if (started === null && sample.bytesSent > 0) started = performance.now();
+      if (started === null && performance.now() > giveUp) throw new Error(t('bc.uplink.noconnect'));
+      if (prev && started !== null) result = judge.add(linkBetween(prev, sample), performance.now() - started);
       prev = sample;
     }
   } catch (err) {
@@ -228,6 +238,7 @@ async function startUplinkCheck() {
     if (result) state.uplink = { phase: 'done', result, error: '' };
   }
   session.close();
+  noise.stop();
   renderUplink();
 }
 

@@ -72,8 +72,11 @@ function waitIceGathering(pc, timeoutMs = 3000) {
 // One WHIP session: start() resolves once the answer is applied; `onState` hears the peer
 // connection's state ('connected', 'disconnected', 'failed', ...).
 export class WhipSession {
-  constructor({ url, key, stream, codec = 'h264', scale = 1, probe = false, onState = () => {} }) {
+  // `probe`: an uplink check (/whip/{id}?probe=1, the server drops the media).
+  // `maxBitrateBps`: a cap on the video the session sends (none: the browser's default).
+  constructor({ url, key, stream, codec = 'h264', scale = 1, probe = false, maxBitrateBps = null, onState = () => {} }) {
     this.url = probe ? `${url}${url.includes('?') ? '&' : '?'}probe=1` : url;
+    this.maxBitrateBps = maxBitrateBps;
     this.key = key;
     this.stream = stream;
     this.codec = codec;
@@ -94,7 +97,9 @@ export class WhipSession {
       const transceiver = pc.addTransceiver(track, {
         direction: 'sendonly',
         streams: [this.stream],
-        sendEncodings: video ? [{ scaleResolutionDownBy: this.scale }] : undefined,
+        sendEncodings: video
+          ? [{ scaleResolutionDownBy: this.scale, ...(this.maxBitrateBps ? { maxBitrate: this.maxBitrateBps } : {}) }]
+          : undefined,
       });
       if (video) this.preferCodecs(transceiver);
     }
