@@ -198,7 +198,7 @@ test('the uplink verdict: good for 720p, use 480p, too weak', () => {
 test('getStats entries become a link sample: rate, loss, round trip, estimate', () => {
   const report = (ms, bytes, packets, lost) => [
     { id: 'OV', type: 'outbound-rtp', kind: 'video', timestamp: ms, bytesSent: bytes, packetsSent: packets,
-      frameWidth: 720, frameHeight: 1280, codecId: 'C1' },
+      frameWidth: 720, frameHeight: 1280, codecId: 'C1', qualityLimitationReason: 'bandwidth' },
     { id: 'OA', type: 'outbound-rtp', kind: 'audio', timestamp: ms, bytesSent: 1000, packetsSent: 50 },
     { id: 'RV', type: 'remote-inbound-rtp', kind: 'video', packetsLost: lost, roundTripTime: 0.04 },
     { id: 'T', type: 'transport', selectedCandidatePairId: 'P' },
@@ -213,6 +213,7 @@ test('getStats entries become a link sample: rate, loss, round trip, estimate', 
   assert.equal(link.rttMs, 40);  // the receiver's report before the candidate pair's
   assert.equal(link.estimateBps, 2_500_000);
   assert.equal(link.codec, 'H264');
+  assert.equal(link.limitedBy, 'bandwidth');
   assert.deepEqual([link.width, link.height], [720, 1280]);
   assert.equal(linkBetween(null, a).sentBps, null);
 });
@@ -234,9 +235,12 @@ test('the uplink check ends early on a good link and judges the best recent samp
 
 test('the resolution steps down on a lasting weak uplink and back up on a lasting good one', () => {
   let s = { step: 0, weak: 0, good: 0 };
-  const weak = { estimateBps: 600_000, loss: 0 };
+  const weak = { estimateBps: 600_000, loss: 0, limitedBy: 'bandwidth' };
+  const quiet = { estimateBps: 600_000, loss: 0, limitedBy: 'none' };  // a still scene
   const lossy = { estimateBps: 5_000_000, loss: 0.1 };
   const roomy = { estimateBps: 3_000_000, loss: 0 };
+  for (let i = 0; i < 5; i++) s = nextStep(s, quiet);
+  assert.equal(s.step, 0, 'a low estimate the encoder is not held back by is no weak uplink');
   s = nextStep(s, weak);
   s = nextStep(s, weak);
   assert.equal(s.step, 0, 'one dip is not enough');

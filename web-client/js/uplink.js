@@ -25,7 +25,7 @@ export function uplinkVerdict({ bitrateBps, rttMs = null, loss = 0 }) {
 export function sampleFromStats(entries) {
   const sample = {
     timestampMs: null, bytesSent: 0, packetsSent: 0, packetsLost: 0,
-    rttMs: null, estimateBps: null, frameWidth: null, frameHeight: null, codecId: null,
+    rttMs: null, estimateBps: null, frameWidth: null, frameHeight: null, codecId: null, limitedBy: null,
   };
   const all = [...entries];
   const byId = new Map(all.map((s) => [s.id, s]));
@@ -39,6 +39,7 @@ export function sampleFromStats(entries) {
         sample.frameWidth = s.frameWidth ?? sample.frameWidth;
         sample.frameHeight = s.frameHeight ?? sample.frameHeight;
         sample.codecId = s.codecId ?? sample.codecId;
+        sample.limitedBy = s.qualityLimitationReason ?? sample.limitedBy;  // 'bandwidth', 'cpu', 'none'
       }
     } else if (s.type === 'remote-inbound-rtp') {
       sample.packetsLost += Math.max(0, s.packetsLost ?? 0);
@@ -75,6 +76,7 @@ export function linkBetween(prev, cur) {
     width: cur.frameWidth,
     height: cur.frameHeight,
     codec: cur.codec,
+    limitedBy: cur.limitedBy ?? null,
   };
 }
 
@@ -132,10 +134,15 @@ export const WARM_UP_MS = 10_000;
 // One decision per live sample: { step, weak, good } in, the same shape out (start with
 // { step: 0, weak: 0, good: 0 }, or the step the uplink check chose). `liveMs`: how long the
 // current connection has been up.
+//
+// A low estimate alone is not a weak uplink: congestion control raises its estimate only as
+// far as the encoder actually sends (a still scene needs little), so it is believed only when
+// the encoder says the bandwidth holds it back (qualityLimitationReason 'bandwidth').
 export function nextStep(state, link, { liveMs = Infinity } = {}) {
   const bitrate = liveMs >= WARM_UP_MS ? link.estimateBps ?? null : null;  // no estimate: only loss is judged
   const need = STEPS[state.step].needsBps;
-  const weak = link.loss > HEAVY_LOSS || (bitrate !== null && bitrate < need * 0.8);
+  const heldBack = link.limitedBy === 'bandwidth';
+  const weak = link.loss > HEAVY_LOSS || (heldBack && bitrate !== null && bitrate < need * 0.8);
   const up = state.step > 0 ? STEPS[state.step - 1] : null;
   const roomy = up !== null && link.loss <= HD.loss && bitrate !== null && bitrate >= up.needsBps * 1.2;
   const s = { step: state.step, weak: weak ? state.weak + 1 : 0, good: roomy ? state.good + 1 : 0 };

@@ -209,7 +209,9 @@ std::string accept_transport_cc(std::string_view answer, const SdpOffer& offer) 
     if (line.rfind("a=mid:", 0) != 0) continue;
     const std::string_view mid = trim(line.substr(6));
     for (const auto& m : offer.media) {
-      if (m.mid != mid || !m.transport_cc_extension_id) continue;
+      // Video only: congestion control is about the video's rate (Chromium leaves audio out of
+      // its transport-wide estimate unless a field trial says otherwise).
+      if (m.mid != mid || m.kind != "video" || !m.transport_cc_extension_id) continue;
       const std::string eol = !raw.empty() && raw.back() == '\r' ? "\r\n" : "\n";
       if (!had_newline) out += eol;
       out += "a=extmap:" + std::to_string(*m.transport_cc_extension_id) + " " + std::string(kTransportCcUri) + eol;

@@ -68,7 +68,7 @@ bool equal_codec_name(std::string_view a, std::string_view b);
 // The value of one fmtp parameter ("profile-level-id"), empty if absent.
 std::string fmtp_value(std::string_view fmtp, std::string_view key);
 
-// Accepts the transport-wide congestion control extension in `answer`: each media section
+// Accepts the transport-wide congestion control extension in `answer`: each video section
 // whose mid the offer gave the extension gets `a=extmap:ID URI` with the offer's id (RFC 8285:
 // the answer repeats the id). GStreamer 1.22's webrtcbin answers with `a=rtcp-fb:PT
 // transport-cc` but drops every a=extmap, and without the extension a browser has no bandwidth
