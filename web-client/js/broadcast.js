@@ -341,7 +341,10 @@ async function endLive({ keepStatus = false } = {}) {
     state.publishDetail = '';
   }
   renderControls();
-  if (publisher) await publisher.stop().catch(() => {});
+  if (publisher) {
+    publisher.onStatus = () => {};  // its last word ('idle') must not hide why it failed
+    await publisher.stop().catch(() => {});
+  }
   if (!keepStatus) {
     state.publish = 'idle';
     renderControls();

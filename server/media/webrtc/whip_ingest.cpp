@@ -2,6 +2,7 @@
 
 #include <variant>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/tokens.h"
 #include "media/ingest/publish_session.h"
@@ -76,6 +77,25 @@ void WhipIngest::publish(const std::string& stream_id, const std::string& stream
   };
   sessions_.emplace(id, std::move(session));
   start_peer(id, offer_sdp, codecs, std::move(ts), /*discard_media=*/false);
+  watch_media(id);
+}
+
+void WhipIngest::watch_media(const std::string& session_id) {
+  loop_.run_after(std::chrono::seconds(1), [this, life = std::weak_ptr<int>(life_), session_id] {
+    if (life.expired()) return;
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end() || !it->second->publish) return;
+    const PublishSession& p = *it->second->publish;
+    // Only once media has flowed: ICE and DTLS setup is not a stall.
+    if (p.bytes_received.load(std::memory_order_relaxed) > 0) {
+      const int64_t idle_ms = steady_ms() - p.last_data_steady_ms.load();
+      if (idle_ms >= std::chrono::duration_cast<std::chrono::milliseconds>(kMediaStall).count()) {
+        log::warn("whip_media_stalled").kv("stream", it->second->stream_id).kv("session", session_id).kv("idle_ms", idle_ms);
+        return finish(session_id, "media stalled");
+      }
+    }
+    watch_media(session_id);
+  });
 }
 
 void WhipIngest::probe(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,

@@ -44,6 +44,10 @@ public:
   void probe(const std::string& stream_id, const std::string& stream_key, const std::string& offer_sdp,
              std::function<void(Outcome)> done);
   static constexpr std::chrono::seconds kMaxProbe{30};
+  // A publishing session whose media stops coming out of its WhipPeer for this long is ended:
+  // the browser then sees ICE go away and reconnects (the broadcaster page does, with backoff),
+  // which is faster than waiting for consent freshness on a session that is connected but stuck.
+  static constexpr std::chrono::seconds kMediaStall{8};
   // DELETE of the session's resource: ends it. False if there is no such session.
   bool end(const std::string& stream_id, const std::string& session_id, const std::string& reason);
 
@@ -56,6 +60,8 @@ private:
   void start_peer(const std::string& id, const std::string& offer_sdp, const IngestCodecs& codecs,
                   std::function<void(const uint8_t*, size_t)> ts, bool discard_media);
   void finish(const std::string& session_id, const std::string& reason);
+  // Checks, every second, that the session's media keeps arriving once it has started.
+  void watch_media(const std::string& session_id);
 
   EventLoop& loop_;
   IngestManager& ingest_;

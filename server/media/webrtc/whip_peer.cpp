@@ -230,7 +230,27 @@ GstFlowReturn on_ts(GstAppSink* sink, gpointer data) {
   return GST_FLOW_OK;
 }
 
+// libnice tries UPnP port mappings by default: a server has no router to ask (its public
+// address comes from --webrtc-public-ip), and the discovery runs a thread of its own and can
+// hold candidate gathering, so the answer, back under load.
+void disable_upnp(GstElement* webrtc) {
+  GObject* ice = nullptr;
+  g_object_get(webrtc, "ice-agent", &ice, nullptr);
+  if (ice == nullptr) return;
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent") != nullptr) {
+    GObject* agent = nullptr;
+    g_object_get(ice, "agent", &agent, nullptr);
+    if (agent != nullptr) {
+      if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp") != nullptr)
+        g_object_set(agent, "upnp", FALSE, nullptr);
+      g_object_unref(agent);
+    }
+  }
+  g_object_unref(ice);
+}
+
 void configure_ice(State* s) {
+  disable_upnp(s->webrtc);
   if (!s->options.stun_server.empty()) g_object_set(s->webrtc, "stun-server", s->options.stun_server.c_str(), nullptr);
   if (!s->options.turn_server.empty()) g_object_set(s->webrtc, "turn-server", s->options.turn_server.c_str(), nullptr);
   if (s->options.min_port == 0) return;
