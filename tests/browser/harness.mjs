@@ -73,8 +73,10 @@ export function screenshotDir() {
 // ---------- the server ----------
 
 export class Server {
-  constructor({ dataDir, adminToken, httpPort = 0 }) {
+  // `args`: extra flags (e.g. --tls-self-signed).
+  constructor({ dataDir, adminToken, httpPort = 0, args = [] }) {
     this.dataDir = dataDir;
+    this.extraArgs = args;
     this.adminToken = adminToken;
     this.requestedHttpPort = httpPort;
     this.lines = [];
@@ -85,7 +87,7 @@ export class Server {
     const bin = process.env.HARVEST_SERVER_BIN;
     if (!bin) throw new Error('HARVEST_SERVER_BIN is not set (ctest sets it)');
     const args = ['--http-port', String(this.requestedHttpPort), '--rtmp-port', String(this.rtmpPort ?? 0),
-      '--srt-port', String(this.srtPort ?? 0), '--bind', '127.0.0.1', '--data-dir', this.dataDir];
+      '--srt-port', String(this.srtPort ?? 0), '--bind', '127.0.0.1', '--data-dir', this.dataDir, ...this.extraArgs];
     const env = {
       ...process.env,
       HARVEST_ADMIN_TOKEN: this.adminToken,
@@ -122,7 +124,10 @@ export class Server {
     // Ingest ports appear on the same line once ingest exists; keep them across restarts.
     this.rtmpPort = field('rtmp_port') ?? this.rtmpPort ?? null;
     this.srtPort = field('srt_port') ?? this.srtPort ?? null;
+    // With TLS the same port serves https too; plain http from this machine keeps working, so
+    // the test's own requests stay on http and pages that need a secure context use httpsBase.
     this.base = `http://127.0.0.1:${this.httpPort}`;
+    this.httpsBase = `https://127.0.0.1:${this.httpPort}`;
     this.wsBase = `ws://127.0.0.1:${this.httpPort}`;
     return this;
   }
@@ -306,18 +311,20 @@ export async function requireHls(server, stream, timeout = 30_000) {
 
 // ---------- the browser ----------
 
-export async function launchBrowser(t) {
+// `args`: extra Chromium flags (e.g. --ignore-certificate-errors for a self-signed server).
+export async function launchBrowser(t, { args = [] } = {}) {
   // playwright-core gives Chromium a fresh temporary --user-data-dir of its own and removes it
   // on close; each newContext() is a separate profile (its own localStorage).
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...args] });
   t.defer(() => browser.close());
   return browser;
 }
 
 // A phone-sized page (390×844) unless told otherwise; page errors fail the test.
-export async function newPage(t, browser, { width = 390, height = 844, locale = 'en-US', mobile = true } = {}) {
+export async function newPage(t, browser, { width = 390, height = 844, locale = 'en-US', mobile = true, https = false } = {}) {
   const context = await browser.newContext({
     viewport: { width, height }, deviceScaleFactor: mobile ? 2 : 1, isMobile: mobile, hasTouch: mobile, locale,
+    ignoreHTTPSErrors: https,  // the server's self-signed certificate
   });
   t.defer(() => context.close());
   const page = await context.newPage();
@@ -360,8 +367,8 @@ export async function runTest(name, body, { timeout = 240_000 } = {}) {
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
       return dir;
     },
-    async server() {
-      const s = new Server({ dataDir: t.tmpDir('harvest-data-'), adminToken: randomBytes(16).toString('hex') });
+    async server({ args = [] } = {}) {
+      const s = new Server({ dataDir: t.tmpDir('harvest-data-'), adminToken: randomBytes(16).toString('hex'), args });
       cleanups.push(() => s.stop());
       t.servers.push(s);
       await s.start();

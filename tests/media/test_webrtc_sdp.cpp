@@ -34,6 +34,7 @@ const std::string kChromiumOffer =
     "a=ice-pwd:WuUQrzTGWcUYRxnZXfasOJ8a\r\n"
     "a=mid:1\r\n"
     "a=extmap:13 urn:3gpp:video-orientation\r\n"
+    "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
     "a=sendonly\r\n"
     "a=rtpmap:96 VP8/90000\r\n"
     "a=rtpmap:97 rtx/90000\r\n"
@@ -159,4 +160,37 @@ TEST_CASE("host candidates advertise the public address; other lines stay as the
         "a=candidate:2 1 UDP 1015363327 198.51.100.7 40001 typ srflx raddr 10.0.0.5 rport 40000\r\n"
         "a=mid:0\r\n");
   CHECK(advertise_address("v=0", "203.0.113.9") == "v=0");
+}
+
+TEST_CASE("the answer accepts transport-wide congestion control with the offer's id", "[webrtc]") {
+  const SdpOffer offer = parsed(kChromiumOffer);
+  CHECK_FALSE(offer.media[0].transport_cc_extension_id.has_value());
+  CHECK(offer.media[1].transport_cc_extension_id == 3);
+  // Shaped like webrtcbin's answer: rtcp-fb transport-cc, no a=extmap.
+  const std::string answer =
+      "v=0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+      "a=mid:0\r\n"
+      "a=rtpmap:111 OPUS/48000/2\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 106\r\n"
+      "a=mid:1\r\n"
+      "a=rtpmap:106 H264/90000\r\n"
+      "a=rtcp-fb:106 transport-cc\r\n";
+  const std::string accepted = accept_transport_cc(answer, offer);
+  CHECK(accepted ==
+        "v=0\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        "a=mid:0\r\n"
+        "a=rtpmap:111 OPUS/48000/2\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 106\r\n"
+        "a=mid:1\r\n"
+        "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+        "a=rtpmap:106 H264/90000\r\n"
+        "a=rtcp-fb:106 transport-cc\r\n");
+  // A last line without a newline, and an answer for an offer without the extension.
+  CHECK(accept_transport_cc("a=mid:1", offer) ==
+        "a=mid:1\na=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\n");
+  SdpOffer plain = offer;
+  plain.media[1].transport_cc_extension_id.reset();
+  CHECK(accept_transport_cc(answer, plain) == answer);
 }

@@ -1,5 +1,5 @@
 // Unit tests of the web client's pure modules, run by node (no browser, no server): money,
-// i18n tables, card timing decisions, backoff, clock offset, and the QR encoder (decoded back
+// i18n tables, card timing decisions, backoff, clock offset, the uplink verdict and WHIP helpers, and the QR encoder (decoded back
 // with jsQR).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +12,9 @@ import { encodeQr } from '../../web-client/js/qr.js';
 import {
   awaitsCheckout, contactProblems, isOpen, loadContact, normalizePhone, payRemainingMs, saveContact, statusKey, upsertOrder,
 } from '../../web-client/js/orders.js';
+  STEPS, UplinkCheck, formatBitrate, linkBetween, nextStep, reconnectDelay, sampleFromStats, stepForVerdict, uplinkVerdict,
+} from '../../web-client/js/uplink.js';
+import { iceServersFromLinks, orderCodecs } from '../../web-client/js/whip.js';
 
 test('money is formatted from integer fen', () => {
   assert.equal(formatMoney(3990), '¥39.90');
@@ -220,4 +223,125 @@ test('orders: the contact is remembered on this device', () => {
   assert.deepEqual(loadContact(storage), { name: '李梅', phone: '13800138000', address: '上海' });
   store.set('harvest.contact', '{not json');
   assert.deepEqual(loadContact(storage), { name: '', phone: '', address: '' });
+test('the uplink verdict: good for 720p, use 480p, too weak', () => {
+  assert.equal(uplinkVerdict({ bitrateBps: 1_500_000, rttMs: 300, loss: 0.02 }), 'hd');
+  assert.equal(uplinkVerdict({ bitrateBps: 4_000_000, rttMs: 20, loss: 0 }), 'hd');
+  assert.equal(uplinkVerdict({ bitrateBps: 4_000_000, rttMs: null }), 'hd');  // no RTCP answer yet
+  assert.equal(uplinkVerdict({ bitrateBps: 1_499_999, rttMs: 20, loss: 0 }), 'sd');
+  assert.equal(uplinkVerdict({ bitrateBps: 3_000_000, rttMs: 301, loss: 0 }), 'sd');  // slow round trip
+  assert.equal(uplinkVerdict({ bitrateBps: 3_000_000, rttMs: 50, loss: 0.021 }), 'sd');  // lossy
+  assert.equal(uplinkVerdict({ bitrateBps: 700_000, rttMs: 900, loss: 0.2 }), 'sd');
+  assert.equal(uplinkVerdict({ bitrateBps: 699_999, rttMs: 10, loss: 0 }), 'weak');
+  assert.equal(uplinkVerdict({ bitrateBps: NaN }), 'weak');
+  assert.equal(stepForVerdict('hd'), 0);
+  assert.equal(stepForVerdict('sd'), 1);
+  assert.equal(stepForVerdict('weak'), 2);
+  assert.equal(formatBitrate(1_840_000), '1.8 Mbps');
+  assert.equal(formatBitrate(650_400), '650 kbps');
+});
+
+test('getStats entries become a link sample: rate, loss, round trip, estimate', () => {
+  const report = (ms, bytes, packets, lost) => [
+    { id: 'OV', type: 'outbound-rtp', kind: 'video', timestamp: ms, bytesSent: bytes, packetsSent: packets,
+      frameWidth: 720, frameHeight: 1280, codecId: 'C1', qualityLimitationReason: 'bandwidth' },
+    { id: 'OA', type: 'outbound-rtp', kind: 'audio', timestamp: ms, bytesSent: 1000, packetsSent: 50 },
+    { id: 'RV', type: 'remote-inbound-rtp', kind: 'video', packetsLost: lost, roundTripTime: 0.04 },
+    { id: 'T', type: 'transport', selectedCandidatePairId: 'P' },
+    { id: 'P', type: 'candidate-pair', availableOutgoingBitrate: 2_500_000, currentRoundTripTime: 0.05 },
+    { id: 'C1', type: 'codec', mimeType: 'video/H264' },
+  ];
+  const a = sampleFromStats(report(10_000, 100_000, 1000, 0));
+  const b = sampleFromStats(report(12_000, 600_000, 1490, 10));
+  const link = linkBetween(a, b);
+  assert.equal(link.sentBps, 2_000_000);  // 500 kB in 2 s
+  assert.equal(link.loss, 10 / 500);
+  assert.equal(link.rttMs, 40);  // the receiver's report before the candidate pair's
+  assert.equal(link.estimateBps, 2_500_000);
+  assert.equal(link.codec, 'H264');
+  assert.equal(link.limitedBy, 'bandwidth');
+  assert.deepEqual([link.width, link.height], [720, 1280]);
+  assert.equal(linkBetween(null, a).sentBps, null);
+});
+
+test('the uplink check ends early on a good link and judges the best recent sample otherwise', () => {
+  const good = { sentBps: 900_000, estimateBps: 2_000_000, rttMs: 30, loss: 0 };
+  const check = new UplinkCheck({ minMs: 2000, maxMs: 8000 });
+  assert.equal(check.add(good, 1000), null);
+  const early = check.add(good, 2000);
+  assert.equal(early.verdict, 'hd');
+  assert.equal(early.bitrateBps, 2_000_000);
+
+  const slow = new UplinkCheck({ minMs: 2000, maxMs: 8000 });
+  for (let ms = 1000; ms < 8000; ms += 1000) assert.equal(slow.add({ sentBps: 300_000, estimateBps: 300_000 + ms * 100, rttMs: 80, loss: 0 }, ms), null);
+  const verdict = slow.add({ sentBps: 300_000, estimateBps: 500_000, rttMs: 80, loss: 0 }, 8000);
+  assert.equal(verdict.verdict, 'sd');  // 1 Mbps at 7 s was the best of the last three
+  assert.equal(verdict.bitrateBps, 1_000_000);
+});
+
+test('the resolution steps down on a lasting weak uplink and back up on a lasting good one', () => {
+  let s = { step: 0, weak: 0, good: 0 };
+  const weak = { estimateBps: 600_000, loss: 0, limitedBy: 'bandwidth' };
+  const quiet = { estimateBps: 600_000, loss: 0, limitedBy: 'none' };  // a still scene
+  const lossy = { estimateBps: 5_000_000, loss: 0.1 };
+  const roomy = { estimateBps: 3_000_000, loss: 0 };
+  for (let i = 0; i < 5; i++) s = nextStep(s, quiet);
+  assert.equal(s.step, 0, 'a low estimate the encoder is not held back by is no weak uplink');
+  s = nextStep(s, weak);
+  s = nextStep(s, weak);
+  assert.equal(s.step, 0, 'one dip is not enough');
+  s = nextStep(s, roomy);
+  assert.equal(s.weak, 0, 'a good sample resets the count');
+  for (let i = 0; i < 3; i++) s = nextStep(s, weak);
+  assert.equal(s.step, 1);
+  for (let i = 0; i < 3; i++) s = nextStep(s, lossy);
+  assert.equal(s.step, 2);
+  for (let i = 0; i < 3; i++) s = nextStep(s, lossy);
+  assert.equal(s.step, STEPS.length - 1, 'never below the last step');
+  for (let i = 0; i < 4; i++) s = nextStep(s, roomy);
+  assert.equal(s.step, 2);
+  s = nextStep(s, roomy);
+  assert.equal(s.step, 1);
+  for (let i = 0; i < 5; i++) s = nextStep(s, roomy);
+  assert.equal(s.step, 0);
+  assert.equal(nextStep(s, roomy).step, 0);
+  // While congestion control ramps up after connecting, a low estimate is not a weak uplink.
+  let fresh = { step: 0, weak: 0, good: 0 };
+  for (let i = 0; i < 5; i++) fresh = nextStep(fresh, weak, { liveMs: 2000 * i });
+  assert.equal(fresh.step, 0);
+  for (let i = 0; i < 3; i++) fresh = nextStep(fresh, lossy, { liveMs: 1000 });
+  assert.equal(fresh.step, 1, 'heavy loss counts at once');
+});
+
+test('reconnecting waits 1 to 15 s, doubling', () => {
+  assert.equal(reconnectDelay(0, () => 0), 1000);
+  assert.equal(reconnectDelay(0, () => 1), 1000);
+  assert.equal(reconnectDelay(2, () => 1), 4000);
+  assert.equal(reconnectDelay(2, () => 0), 2000);
+  for (let a = 0; a < 30; a++) {
+    const d = reconnectDelay(a);
+    assert.ok(d >= 1000 && d <= 15_000, `attempt ${a}: ${d}`);
+  }
+  assert.equal(reconnectDelay(10, () => 1), 15_000);
+});
+
+test('WHIP offers H.264 first (VP8 alone with ?codec=vp8) and reads ICE servers from Link', () => {
+  const caps = [
+    { mimeType: 'video/VP8' },
+    { mimeType: 'video/rtx', sdpFmtpLine: 'apt=96' },
+    { mimeType: 'video/VP9', sdpFmtpLine: 'profile-id=0' },
+    { mimeType: 'video/H264', sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f' },
+    { mimeType: 'video/H264', sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f' },
+    { mimeType: 'video/H264', sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' },
+    { mimeType: 'video/red' },
+  ];
+  const names = (list) => list.map((c) => `${c.mimeType}${/profile-level-id=(\w+)/.exec(c.sdpFmtpLine || '')?.[1] ?? ''}`);
+  assert.deepEqual(names(orderCodecs(caps)), ['video/H26442e01f', 'video/H264640c1f', 'video/VP8', 'video/rtx', 'video/red']);
+  assert.deepEqual(names(orderCodecs(caps, 'vp8')), ['video/VP8', 'video/rtx', 'video/red']);
+  assert.deepEqual(iceServersFromLinks(
+    '<stun:stun.example.net:3478>; rel="ice-server", <turn:turn.example.net:3478>; rel="ice-server"; ' +
+    'username="farmer"; credential="p\\"w"; credential-type="password"'), [
+    { urls: 'stun:stun.example.net:3478' },
+    { urls: 'turn:turn.example.net:3478', username: 'farmer', credential: 'p"w' },
+  ]);
+  assert.deepEqual(iceServersFromLinks(null), []);
 });

@@ -1,51 +1,64 @@
-// Broadcaster page: the phone's camera and microphone, front/back switch, going live over
-// WHIP where the server has it, and the RTMP/SRT details (with a QR code) for encoder apps.
+// Broadcaster page: the phone's camera and microphone, going live over WHIP in one tap, an
+// uplink check before it, a bitrate and loss line while live (stepping the resolution down on
+// a weak uplink and back up), reconnecting after a drop, and the RTMP/SRT details (with a QR
+// code) for encoder apps. WHIP itself is in whip.js, the uplink judgement in uplink.js.
 import { $, copyText, setChildren, setText, streamIdFromPath, takeHashParams, toast } from './dom.js';
 import { fillIcons, icon } from './icons.js';
 import { initLanguageSwitch, onLanguageChange, t } from './i18n.js';
 import { renderQr } from './qr_view.js';
+import {
+  STEPS, UplinkCheck, formatBitrate, formatLoss, linkBetween, nextStep, sampleFromStats, stepForVerdict,
+} from './uplink.js';
+import { noiseTrack } from './noise_video.js';
+import { WhipPublisher, WhipSession } from './whip.js';
 
 const streamId = streamIdFromPath();
 const TOKEN_KEY = `harvest.host_token.${streamId}`;  // shared with the host console
 const KEY_KEY = `harvest.stream_key.${streamId}`;
+// ?codec=vp8 for phones whose H.264 encoder misbehaves; H.264 otherwise (passed through to HLS).
+const CODEC = new URLSearchParams(location.search).get('codec') === 'vp8' ? 'vp8' : 'h264';
+const LIVE_STATS_MS = 2000;
+const CHECK_SAMPLE_MS = 1000;
+const CHECK_CONNECT_MS = 15_000;
+const CHECK_MAX_BPS = 2_000_000;  // no media through by then: the check failed
 
 const state = {
   facing: 'user',
-  stream: null,
+  stream: null,  // the preview's MediaStream: one video and one audio track
   micOn: true,
   ingest: null,  // {stream_key, rtmp_url, srt_url, whip_url?}: whip_url only where the server has /whip
   revealed: false,
   whip: false,  // the server advertised a whip_url
-  pc: null,
-  resource: null,
-  publish: 'idle',  // idle | connecting | live | failed
-  publishError: '',
+  publisher: null,
+  publish: 'idle',  // idle | connecting | live | reconnecting | failed
+  publishDetail: '',
+  uplink: { phase: 'idle', result: null, error: '' },  // phase: idle | checking | done | failed
+  check: null,  // the running uplink check's session
+  live: { step: 0, weak: 0, good: 0, prev: null, link: null, timer: null, since: 0 },
 };
 
 // ---------- camera ----------
 
+// Portrait: a phone held upright gives 720×1280 for these constraints; the server does not
+// accept the video-orientation extension, so the browser rotates frames before encoding and
+// portrait arrives as portrait (docs/protocol.md, WHIP).
+function videoConstraints() {
+  return { facingMode: state.facing, width: { ideal: 720 }, height: { ideal: 1280 }, frameRate: { ideal: 30 } };
+}
+
 async function startCamera() {
-  stopTracks();
   const message = $('#camera-message');
   try {
     const stream = await navigator.mediaDevices.getUserMedia({
-      video: { facingMode: state.facing, width: { ideal: 720 }, height: { ideal: 1280 }, frameRate: { ideal: 30 } },
+      video: videoConstraints(),
       audio: { echoCancellation: true, noiseSuppression: true },
     });
     state.stream = stream;
     for (const track of stream.getAudioTracks()) track.enabled = state.micOn;
-    const video = $('#preview');
-    video.srcObject = stream;
-    video.classList.toggle('mirrored', state.facing === 'user');
+    showPreview();
     $('#camera-off').hidden = true;
     document.body.dataset.camera = 'on';
-    // Swap the tracks of a running WHIP session without renegotiating.
-    if (state.pc) {
-      for (const sender of state.pc.getSenders()) {
-        const track = stream.getTracks().find((tr) => tr.kind === sender.track?.kind);
-        if (track) await sender.replaceTrack(track);
-      }
-    }
+    startUplinkCheck();
   } catch (err) {
     document.body.dataset.camera = 'off';
     $('#camera-off').hidden = false;
@@ -54,20 +67,43 @@ async function startCamera() {
   renderControls();
 }
 
-function stopTracks() {
-  if (state.stream && !state.pc) for (const track of state.stream.getTracks()) track.stop();
+function showPreview() {
+  const video = $('#preview');
+  video.srcObject = state.stream;
+  video.classList.toggle('mirrored', state.facing === 'user');
+}
+
+// Front/back: only the video track changes, and a live session gets the new one on the same
+// sender (replaceTrack): no renegotiation, viewers see a cut, not a reconnect. The old camera
+// is released first because many phones cannot open both at once.
+async function switchCamera() {
+  if (!state.stream) return startCamera();
+  const facing = state.facing === 'user' ? 'environment' : 'user';
+  const old = state.stream.getVideoTracks()[0];
+  old?.stop();
+  try {
+    const fresh = await navigator.mediaDevices.getUserMedia({ video: { ...videoConstraints(), facingMode: facing } });
+    state.facing = facing;
+    const track = fresh.getVideoTracks()[0];
+    state.stream = new MediaStream([track, ...state.stream.getAudioTracks()]);
+    showPreview();
+    await state.publisher?.replaceTrack(track);
+  } catch (err) {
+    toast(t('bc.camera.denied', { message: err.message || err.name }), 'error');
+    startCamera();
+  }
+}
+
+function setMic(on) {
+  state.micOn = on;
+  // Muting disables the track: silence is sent on the same sender, nothing is renegotiated.
+  for (const track of state.stream?.getAudioTracks() || []) track.enabled = on;
+  renderControls();
 }
 
 $('#camera-start').addEventListener('click', startCamera);
-$('#switch-camera').addEventListener('click', () => {
-  state.facing = state.facing === 'user' ? 'environment' : 'user';
-  startCamera();
-});
-$('#toggle-mic').addEventListener('click', () => {
-  state.micOn = !state.micOn;
-  for (const track of state.stream?.getAudioTracks() || []) track.enabled = state.micOn;
-  renderControls();
-});
+$('#switch-camera').addEventListener('click', switchCamera);
+$('#toggle-mic').addEventListener('click', () => setMic(!state.micOn));
 
 // ---------- ingest details ----------
 
@@ -152,7 +188,7 @@ $('#copy-key').addEventListener('click', async () => {
   if (state.ingest) toast((await copyText(state.ingest.stream_key)) ? t('host.copied') : state.ingest.stream_key);
 });
 
-// ---------- WHIP ----------
+// ---------- WHIP: the uplink check ----------
 
 // The server advertises whip_url only when its /whip route exists (DESIGN "Round 2"); without
 // one the button stays disabled and the note says to use an encoder app.
@@ -160,96 +196,195 @@ function renderWhip() {
   state.whip = Boolean(state.ingest?.whip_url);
   $('#whip-note').hidden = state.whip;
   renderControls();
+  startUplinkCheck();
 }
 
-function waitIceGathering(pc, timeoutMs = 3000) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState === 'complete') {
-        pc.removeEventListener('icegatheringstatechange', done);
-        resolve();
-      }
-    };
-    pc.addEventListener('icegatheringstatechange', done);
-    setTimeout(resolve, timeoutMs);  // send what we have: the server may do ICE-lite
+// Before going live, a short WHIP session to the probe endpoint (the server drops its media)
+// says what the uplink carries. It never blocks going live: a tap on "Go live" ends it.
+async function startUplinkCheck() {
+  if (!state.stream || !state.whip || state.check || state.publisher) return;
+  state.uplink = { phase: 'checking', result: null, error: '' };
+  renderUplink();
+  // Noise, not the camera: see noise_video.js. Capped a little above what 720p needs, so the
+  // check costs the farmer's data plan about 2 MB.
+  const noise = noiseTrack();
+  const session = new WhipSession({
+    url: state.ingest.whip_url, key: state.ingest.stream_key, stream: new MediaStream([noise.track]), codec: CODEC,
+    probe: true, maxBitrateBps: CHECK_MAX_BPS,
   });
+  state.check = session;
+  const judge = new UplinkCheck();
+  let result = null;
+  try {
+    await session.start();
+    // The clock starts with the first media sent: ICE and DTLS take a moment of their own.
+    let started = null;
+    let prev = null;
+    const giveUp = performance.now() + CHECK_CONNECT_MS;
+    while (!result && state.check === session) {
+      await new Promise((r) => setTimeout(r, CHECK_SAMPLE_MS));
+      if (state.check !== session) break;
+      const sample = sampleFromStats((await session.pc.getStats()).values());
+      if (started === null && sample.bytesSent > 0) started = performance.now();
+      if (started === null && performance.now() > giveUp) throw new Error(t('bc.uplink.noconnect'));
+      if (prev && started !== null) result = judge.add(linkBetween(prev, sample), performance.now() - started);
+      prev = sample;
+    }
+  } catch (err) {
+    if (state.check === session) state.uplink = { phase: 'failed', result: null, error: err.message };
+  }
+  if (state.check === session) {
+    state.check = null;
+    if (result) state.uplink = { phase: 'done', result, error: '' };
+  }
+  session.close();
+  noise.stop();
+  renderUplink();
 }
 
-async function goLive() {
-  if (!state.stream || !state.ingest || !state.whip) return;
-  state.publish = 'connecting';
+function stopUplinkCheck() {
+  if (!state.check) return;
+  state.check.close();
+  state.check = null;
+  if (state.uplink.phase === 'checking') state.uplink = { phase: 'idle', result: null, error: '' };
+}
+
+function renderUplink() {
+  const box = $('#uplink');
+  const { phase, result, error } = state.uplink;
+  box.hidden = phase === 'idle' || state.publish !== 'idle';
+  box.dataset.verdict = phase === 'done' ? result.verdict : phase;
+  document.body.dataset.uplink = phase === 'done' ? result.verdict : phase;
+  setText($('#uplink-verdict'), phase === 'checking' ? t('bc.uplink.checking')
+    : phase === 'failed' ? t('bc.uplink.failed') : phase === 'done' ? t(`bc.uplink.${result.verdict}`) : '');
+  setText($('#uplink-detail'), phase === 'done' ? t('bc.uplink.detail', {
+    bitrate: formatBitrate(result.bitrateBps),
+    rtt: result.rttMs === null ? '–' : Math.round(result.rttMs),
+    loss: formatLoss(result.loss),
+  }) : phase === 'failed' ? error : '');
+  $('#uplink-again').hidden = phase === 'checking';
+}
+
+$('#uplink-again').addEventListener('click', () => {
+  stopUplinkCheck();
+  startUplinkCheck();
+});
+
+// ---------- WHIP: live ----------
+
+function goLive() {
+  if (!state.stream || !state.ingest || !state.whip || state.publisher) return;
+  stopUplinkCheck();
+  const verdict = state.uplink.phase === 'done' ? state.uplink.result.verdict : null;
+  state.live = { step: stepForVerdict(verdict), weak: 0, good: 0, prev: null, link: null, timer: null, since: 0 };
+  state.publisher = new WhipPublisher({
+    url: state.ingest.whip_url, key: state.ingest.stream_key, stream: state.stream, codec: CODEC,
+    scale: STEPS[state.live.step].scale, onStatus: publishStatus,
+  });
+  state.publisher.start();
+  state.live.timer = setInterval(sampleLive, LIVE_STATS_MS);
+}
+
+function publishStatus(status) {
+  state.publish = status.state;
+  state.publishDetail = status.state === 'reconnecting' && status.inMs !== undefined
+    ? t('bc.whip.reconnecting', { seconds: Math.ceil(status.inMs / 1000) })
+    : status.state === 'failed' ? t('bc.whip.failed', { message: status.error }) : '';
+  if (status.state === 'live') {
+    state.live.prev = null;  // a new session's counters start at 0
+    state.live.since = performance.now();
+  }
+  if (status.state === 'failed') endLive({ keepStatus: true });
   renderControls();
-  try {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    state.pc = pc;
-    for (const track of state.stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [state.stream] });
-    pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'connected') state.publish = 'live';
-      if (pc.connectionState === 'failed') {
-        state.publish = 'failed';
-        state.publishError = 'ICE';
-      }
-      renderControls();
-    });
-    await pc.setLocalDescription(await pc.createOffer());
-    await waitIceGathering(pc);
-    const url = state.ingest.whip_url;
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${state.ingest.stream_key}` },
-      body: pc.localDescription.sdp,
-    });
-    if (res.status !== 201 && res.status !== 200) throw new Error(`HTTP ${res.status}`);
-    const resourcePath = res.headers.get('location');
-    state.resource = resourcePath ? new URL(resourcePath, new URL(url, window.location.href)).toString() : null;
-    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  } catch (err) {
-    state.publish = 'failed';
-    state.publishError = err.message;
-    closePeer();
+}
+
+// While live: what goes out, what is lost, and the resolution step for it.
+async function sampleLive() {
+  const session = state.publisher?.session;
+  if (!session?.pc || state.publish !== 'live') return;
+  const sample = sampleFromStats((await session.pc.getStats()).values());
+  const prev = state.live.prev;
+  state.live.prev = sample;
+  if (!prev) return;
+  const link = linkBetween(prev, sample);
+  state.live.link = link;
+  const before = state.live.step;
+  const next = nextStep(state.live, link, { liveMs: performance.now() - state.live.since });
+  Object.assign(state.live, next);
+  if (next.step !== before) {
+    await state.publisher?.setScale(STEPS[next.step].scale);
+    toast(next.step > before ? t('bc.live.lowered') : t('bc.live.raised'));
+  }
+  renderLiveStats();
+}
+
+function renderLiveStats() {
+  const line = $('#live-stats');
+  const link = state.live.link;
+  line.hidden = state.publish !== 'live' || !link;
+  if (line.hidden) return;
+  setText(line, t('bc.live.stats', {
+    bitrate: formatBitrate(link.sentBps),
+    loss: formatLoss(link.loss),
+    size: link.width && link.height ? `${link.width}×${link.height}` : '–',
+    codec: link.codec ?? '',
+  }).trim());
+}
+
+async function endLive({ keepStatus = false } = {}) {
+  const publisher = state.publisher;
+  state.publisher = null;
+  clearInterval(state.live.timer);
+  state.live.link = null;
+  if (!keepStatus) {
+    state.publish = 'idle';
+    state.publishDetail = '';
   }
   renderControls();
-}
-
-function closePeer() {
-  if (state.pc) state.pc.close();
-  state.pc = null;
-}
-
-async function endLive() {
-  const resource = state.resource;
-  closePeer();
-  state.resource = null;
-  state.publish = 'idle';
-  renderControls();
-  if (resource) {
-    await fetch(resource, { method: 'DELETE', headers: { authorization: `Bearer ${state.ingest?.stream_key}` } }).catch(() => {});
+  if (publisher) {
+    publisher.onStatus = () => {};  // its last word ('idle') must not hide why it failed
+    await publisher.stop().catch(() => {});
+  }
+  if (!keepStatus) {
+    state.publish = 'idle';
+    renderControls();
   }
 }
 
 $('#go-live').addEventListener('click', () => {
-  if (state.publish === 'live' || state.publish === 'connecting') endLive();
+  if (state.publisher) endLive();
   else goLive();
 });
 
 function renderControls() {
   document.body.dataset.publish = state.publish;
   const go = $('#go-live');
-  const live = state.publish === 'live' || state.publish === 'connecting';
+  const active = Boolean(state.publisher);
   go.disabled = !state.whip || !state.stream || !state.ingest;
-  setText(go, live ? t('bc.whip.stop') : t('bc.whip.go'));
-  go.classList.toggle('is-live', live);
+  setText(go, active ? t('bc.whip.stop') : t('bc.whip.go'));
+  go.classList.toggle('is-live', active);
   const status = $('#publish-status');
   setText(status, state.publish === 'live' ? t('bc.whip.live')
     : state.publish === 'connecting' ? t('bc.whip.connecting')
-      : state.publish === 'failed' ? t('bc.whip.failed', { message: state.publishError }) : '');
+      : state.publish === 'reconnecting' ? (state.publishDetail || t('bc.whip.retrying'))
+        : state.publish === 'failed' ? state.publishDetail : '');
   const mic = $('#toggle-mic');
   mic.setAttribute('aria-pressed', String(state.micOn));
   mic.setAttribute('aria-label', state.micOn ? t('bc.mic.on') : t('bc.mic.off'));
   mic.classList.toggle('off', !state.micOn);
   setChildren($('#mic-icon'), icon(state.micOn ? 'mic' : 'mic-off', 24));
+  renderLiveStats();
+  renderUplink();
 }
+
+window.addEventListener('pagehide', () => {
+  // Tell the server at once rather than leave the stream to the ICE timeout.
+  state.publisher?.stop();
+  state.check?.close();
+});
+
+// For tests and debugging from the console.
+window.harvestBroadcast = { state };
 
 fillIcons();
 initLanguageSwitch();
@@ -260,4 +395,3 @@ onLanguageChange(() => {
 renderControls();
 startCamera();
 loadIngest();
-renderWhip();

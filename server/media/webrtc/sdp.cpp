@@ -97,6 +97,7 @@ void apply_attribute(std::string_view attr, SdpOffer& offer, MediaSection* m) {
     const auto [id_text, uri] = split_once(trim(value), ' ');
     const auto id = to_int(split_once(id_text, '/').first);
     if (id && trim(uri) == "urn:3gpp:video-orientation") m->orientation_extension_id = *id;
+    if (id && trim(uri) == kTransportCcUri) m->transport_cc_extension_id = *id;
   }
 }
 
@@ -190,6 +191,31 @@ IngestCodecs choose_ingest_codecs(const SdpOffer& offer) {
           out.audio = c;
           break;
         }
+    }
+  }
+  return out;
+}
+
+std::string accept_transport_cc(std::string_view answer, const SdpOffer& offer) {
+  std::string out;
+  out.reserve(answer.size() + 256);
+  while (!answer.empty()) {
+    auto [raw, rest] = split_once(answer, '\n');
+    const bool had_newline = raw.size() < answer.size();
+    answer = rest;
+    out += raw;
+    if (had_newline) out += '\n';
+    const std::string_view line = trim(raw);
+    if (line.rfind("a=mid:", 0) != 0) continue;
+    const std::string_view mid = trim(line.substr(6));
+    for (const auto& m : offer.media) {
+      // Video only: congestion control is about the video's rate (Chromium leaves audio out of
+      // its transport-wide estimate unless a field trial says otherwise).
+      if (m.mid != mid || m.kind != "video" || !m.transport_cc_extension_id) continue;
+      const std::string eol = !raw.empty() && raw.back() == '\r' ? "\r\n" : "\n";
+      if (!had_newline) out += eol;
+      out += "a=extmap:" + std::to_string(*m.transport_cc_extension_id) + " " + std::string(kTransportCcUri) + eol;
+      break;
     }
   }
   return out;

@@ -30,7 +30,14 @@ struct MediaSection {
   bool rejected = false;  // port 0 and not in a BUNDLE group (a bundled section may carry port 0)
   std::vector<OfferedCodec> codecs;
   std::optional<int> orientation_extension_id;  // a=extmap:N urn:3gpp:video-orientation
+  std::optional<int> transport_cc_extension_id;  // a=extmap:N <kTransportCcUri>
 };
+
+// The transport-wide sequence number header extension (draft-holmer-rmcat-transport-wide-cc-
+// extensions-01): the receiver reports when each packet arrived and the sender's congestion
+// control estimates the uplink from that (what Chromium calls send-side bandwidth estimation).
+inline constexpr std::string_view kTransportCcUri =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 
 struct SdpOffer {
   std::vector<MediaSection> media;
@@ -60,6 +67,14 @@ bool equal_codec_name(std::string_view a, std::string_view b);
 
 // The value of one fmtp parameter ("profile-level-id"), empty if absent.
 std::string fmtp_value(std::string_view fmtp, std::string_view key);
+
+// Accepts the transport-wide congestion control extension in `answer`: each video section
+// whose mid the offer gave the extension gets `a=extmap:ID URI` with the offer's id (RFC 8285:
+// the answer repeats the id). GStreamer 1.22's webrtcbin answers with `a=rtcp-fb:PT
+// transport-cc` but drops every a=extmap, and without the extension a browser has no bandwidth
+// estimate at all: it stays at its 300 kbit/s start rate (and lowers the resolution to match).
+// rtpsession sends the transport-cc feedback once the extension is in the local description.
+std::string accept_transport_cc(std::string_view answer, const SdpOffer& offer);
 
 // Rewrites the address of every host candidate (a=candidate ... typ host) in `sdp` to
 // `public_address`, for a server behind a 1:1 NAT (a cloud VM) whose own interfaces show only

@@ -1,5 +1,6 @@
 #include "media/webrtc/whip_ingest.h"
 
+#include <atomic>
 #include <variant>
 
 #include "core/clock.h"
@@ -18,6 +19,9 @@ struct WhipIngest::Session {
   std::unique_ptr<WhipPeer> peer;
   std::function<void(Outcome)> done;  // until answered
   bool probe = false;  // an uplink check: no publish session, no pipeline
+  // When the peer last handed MPEG-TS to the pipeline (steady ms; 0: not yet). Written on
+  // GStreamer's threads.
+  std::shared_ptr<std::atomic<int64_t>> last_output_ms = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 WhipIngest::WhipIngest(EventLoop& loop, IngestManager& ingest, WhipPeerOptions options)
@@ -72,7 +76,8 @@ void WhipIngest::publish(const std::string& stream_id, const std::string& stream
   session->done = std::move(done);
   // Media goes straight into the pipeline from GStreamer's threads; it holds the pipeline and
   // the session, never `Session*`.
-  auto ts = [pipeline = session->pipeline](const uint8_t* data, size_t size) {
+  auto ts = [pipeline = session->pipeline, last = session->last_output_ms](const uint8_t* data, size_t size) {
+    last->store(steady_ms(), std::memory_order_relaxed);
     pipeline->push_ts({reinterpret_cast<const char*>(data), size});
   };
   // Health is RTP arriving, as it is bytes arriving for RTMP: the stall timeout (takeover) and
@@ -98,10 +103,19 @@ void WhipIngest::publish(const std::string& stream_id, const std::string& stream
 void WhipIngest::watch_silence(const std::string& id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end() || !it->second->publish) return;
-  const std::chrono::milliseconds silent{steady_ms() - it->second->publish->last_data_steady_ms.load()};
+  const int64_t now = steady_ms();
+  const std::chrono::milliseconds silent{now - it->second->publish->last_data_steady_ms.load()};
   if (silent >= kMaxSilence)
     return finish(id, "no media for " + std::to_string(kMaxSilence.count()) + " s (the publisher vanished)");
-  loop_.run_after(kMaxSilence - silent, [this, life = std::weak_ptr<int>(life_), id] {
+  // RTP still arrives but nothing has come out of the peer for kMediaStall after media had
+  // flowed: the receive side is stuck (seen under heavy load: the muxer waiting for a track
+  // whose jitterbuffer stays empty). Ending the session makes the browser reconnect.
+  const int64_t last_output = it->second->last_output_ms->load(std::memory_order_relaxed);
+  if (last_output != 0 && std::chrono::milliseconds(now - last_output) >= kMediaStall) {
+    log::warn("whip_media_stalled").kv("stream", it->second->stream_id).kv("session", id).kv("idle_ms", now - last_output);
+    return finish(id, "media stalled");
+  }
+  loop_.run_after(std::chrono::seconds(1), [this, life = std::weak_ptr<int>(life_), id] {
     if (!life.expired()) watch_silence(id);
   });
 }

@@ -54,6 +54,10 @@ public:
   // From the offer to the answer (every candidate gathered) at most; then the POST gets 500.
   // Gathering host candidates takes milliseconds, but seconds on a loaded machine.
   static constexpr std::chrono::seconds kMaxNegotiation{30};
+  // A session whose media stops coming out of its WhipPeer for this long while RTP still
+  // arrives is ended: the browser then sees ICE go away and reconnects (the broadcaster page
+  // does, with backoff), faster than waiting on a session that is connected but stuck.
+  static constexpr std::chrono::seconds kMediaStall{8};
   // DELETE of the session's resource: ends it. False if there is no such session.
   bool end(const std::string& stream_id, const std::string& session_id, const std::string& reason);
 
@@ -66,8 +70,8 @@ private:
   void start_peer(const std::string& id, const std::string& offer_sdp, const IngestCodecs& codecs,
                   std::function<void(const uint8_t*, size_t)> ts, std::function<void(size_t)> rtp,
                   bool discard_media);
-  // Ends the session once its publisher has been silent for kMaxSilence; re-arms itself.
-  // Armed when the answer goes out.
+  // Ends the session once its publisher has been silent for kMaxSilence, or its media output
+  // stalled for kMediaStall; checks every second. Armed when the answer goes out.
   void watch_silence(const std::string& id);
   // `session_id` by value: callers pass map keys, and the session (with its key) is erased here.
   void finish(std::string session_id, const std::string& reason);

@@ -6,10 +6,64 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <algorithm>
 #include <atomic>
-#include <mutex>
+#include <chrono>
+#include <optional>
+#include <variant>
 
 namespace harvest::media::webrtc {
+
+namespace {
+
+// Asks the publisher for keyframes. A browser encodes a keyframe when its video starts and
+// after that only when the receiver asks (RTCP PLI/FIR), whereas the HLS writer can cut a
+// segment only at a keyframe and a player can only start playing at one: without requests the
+// passthrough rendition gets one endless segment, and a viewer who joins late sees nothing.
+// So the server asks when the video starts (the first keyframe may have been lost while DTLS
+// was still setting up), and when `interval` passed without one (the HLS segment length).
+// Packet loss is the depayloader's business (request-keyframe=true in branch_for).
+//
+// The request is an upstream GstForceKeyUnit event: rtpsession inside webrtcbin turns it into
+// a PLI (or FIR) for the publisher's SSRC, as the negotiated rtcp-fb allows.
+struct KeyframeRequests {
+  using Clock = std::chrono::steady_clock;
+  Clock::duration interval;
+  std::optional<Clock::time_point> last_keyframe;
+  std::optional<Clock::time_point> last_request;
+};
+
+// gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0), written out so
+// the server does not link gstreamer-video for one event.
+GstEvent* upstream_force_key_unit() {
+  return gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM,
+                              gst_structure_new("GstForceKeyUnit", "running-time", GST_TYPE_CLOCK_TIME, GST_CLOCK_TIME_NONE,
+                                                "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, 0u, nullptr));
+}
+
+// On the depayloader's src pad: one buffer is one access unit (H.264) or frame (VP8); a buffer
+// without DELTA_UNIT is a keyframe. Streaming thread only.
+GstPadProbeReturn on_video_frame(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
+  auto* k = static_cast<KeyframeRequests*>(data);
+  const GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  const auto now = KeyframeRequests::Clock::now();
+  if (!GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
+    k->last_keyframe = now;
+    return GST_PAD_PROBE_OK;
+  }
+  const bool periodic = k->interval > KeyframeRequests::Clock::duration::zero();
+  const bool due = !k->last_keyframe || (periodic && now - *k->last_keyframe >= k->interval);
+  // The answer takes a round trip plus the encoder's time: asking on every frame meanwhile
+  // would only add RTCP (and Chromium ignores PLIs that come too close together).
+  const auto patience = periodic ? std::min<KeyframeRequests::Clock::duration>(k->interval, std::chrono::seconds(1))
+                                 : std::chrono::seconds(1);
+  if (!due || (k->last_request && now - *k->last_request < patience)) return GST_PAD_PROBE_OK;
+  k->last_request = now;
+  gst_pad_send_event(pad, upstream_force_key_unit());
+  return GST_PAD_PROBE_OK;
+}
+
+}  // namespace
 
 struct WhipPeer::State {
   GstElement* pipeline = nullptr;
@@ -19,6 +73,8 @@ struct WhipPeer::State {
   GstPad* mux_audio = nullptr;
   WhipPeerOptions options;
   WhipPeerEvents events;
+  SdpOffer offer;  // what the publisher offered (parse_offer), for amending the answer
+  KeyframeRequests keyframes;  // the video track's; touched only by its streaming thread
   std::atomic<bool> answered{false};
   std::atomic<bool> ended{false};  // failed or disconnected was delivered
   std::atomic<bool> stopping{false};
@@ -62,6 +118,17 @@ void on_answer_created(GstPromise* promise, gpointer data) {
     gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
   gst_promise_unref(promise);
   if (answer == nullptr) return fail(s, "the offer could not be answered");
+  // The answer goes back through text to accept transport-wide congestion control, which
+  // webrtcbin leaves out (see accept_transport_cc): the local description then has the
+  // extension, so rtpsession answers the browser's packets with transport-cc feedback and the
+  // browser's bandwidth estimate can climb past its start rate.
+  gchar* text = gst_sdp_message_as_text(answer->sdp);
+  const std::string amended = accept_transport_cc(text, s->offer);
+  g_free(text);
+  gst_webrtc_session_description_free(answer);
+  GstSDPMessage* sdp = nullptr;
+  if (gst_sdp_message_new_from_text(amended.c_str(), &sdp) != GST_SDP_OK) return fail(s, "the answer could not be amended");
+  answer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
   g_signal_emit_by_name(s->webrtc, "set-local-description", answer, nullptr);
   gst_webrtc_session_description_free(answer);
   answer_when_gathered(s);
@@ -91,11 +158,14 @@ void on_ice_state_changed(GstElement* webrtc, GParamSpec*, gpointer data) {
 }
 
 // The depayload and decode chain for one arriving track, ending in a parser the muxer takes.
+// Video depayloaders are named "depay" (on_pad_added watches their keyframes). After packet
+// loss they drop frames until the next keyframe, which they request at once: a broken picture
+// would otherwise reach HLS and stay until the next keyframe.
 const char* branch_for(const std::string& encoding) {
   if (encoding == "H264")
-    return "rtph264depay ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au ! queue";
+    return "rtph264depay name=depay request-keyframe=true wait-for-keyframe=true ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au ! queue";
   if (encoding == "VP8")
-    return "rtpvp8depay ! vp8dec ! videoconvert ! queue max-size-buffers=3 leaky=downstream ! "
+    return "rtpvp8depay name=depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! videoconvert ! queue max-size-buffers=3 leaky=downstream ! "
            "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! "
            "video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! queue";
   if (encoding == "OPUS")
@@ -162,6 +232,14 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
     g_clear_error(&err);
     return;
   }
+  if (mux_pad != nullptr && video) {
+    if (GstElement* depay = gst_bin_get_by_name(GST_BIN(branch), "depay")) {
+      GstPad* out = gst_element_get_static_pad(depay, "src");
+      gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, on_video_frame, &s->keyframes, nullptr);
+      gst_object_unref(out);
+      gst_object_unref(depay);
+    }
+  }
   gst_bin_add(GST_BIN(s->pipeline), branch);
   gst_element_sync_state_with_parent(branch);
   GstPad* sink = gst_element_get_static_pad(branch, "sink");
@@ -189,7 +267,27 @@ GstFlowReturn on_ts(GstAppSink* sink, gpointer data) {
   return GST_FLOW_OK;
 }
 
+// libnice tries UPnP port mappings by default: a server has no router to ask (its public
+// address comes from --webrtc-public-ip), and the discovery runs a thread of its own and can
+// hold candidate gathering, so the answer, back under load.
+void disable_upnp(GstElement* webrtc) {
+  GObject* ice = nullptr;
+  g_object_get(webrtc, "ice-agent", &ice, nullptr);
+  if (ice == nullptr) return;
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent") != nullptr) {
+    GObject* agent = nullptr;
+    g_object_get(ice, "agent", &agent, nullptr);
+    if (agent != nullptr) {
+      if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp") != nullptr)
+        g_object_set(agent, "upnp", FALSE, nullptr);
+      g_object_unref(agent);
+    }
+  }
+  g_object_unref(ice);
+}
+
 void configure_ice(State* s) {
+  disable_upnp(s->webrtc);
   if (!s->options.stun_server.empty()) g_object_set(s->webrtc, "stun-server", s->options.stun_server.c_str(), nullptr);
   if (!s->options.turn_server.empty()) g_object_set(s->webrtc, "turn-server", s->options.turn_server.c_str(), nullptr);
   if (s->options.min_port == 0) return;
@@ -219,6 +317,11 @@ std::unique_ptr<WhipPeer> WhipPeer::start(const std::string& offer_sdp, const In
     error = "the offer has no codec this server ingests (H.264, VP8 or Opus)";
     return nullptr;
   }
+  auto parsed = parse_offer(offer_sdp);
+  if (const auto* reason = std::get_if<std::string>(&parsed)) {
+    error = *reason;
+    return nullptr;
+  }
   GstSDPMessage* sdp = nullptr;
   if (gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp) != GST_SDP_OK) {
     error = "the offer is not SDP GStreamer can read";
@@ -240,6 +343,8 @@ std::unique_ptr<WhipPeer> WhipPeer::start(const std::string& offer_sdp, const In
   s->pipeline = pipeline;
   s->options = options;
   s->events = std::move(events);
+  s->keyframes.interval = options.keyframe_interval;
+  s->offer = std::move(std::get<SdpOffer>(parsed));
   s->webrtc = gst_bin_get_by_name(GST_BIN(pipeline), "webrtc");
   s->mux = gst_bin_get_by_name(GST_BIN(pipeline), "mux");
   gst_object_unref(s->webrtc);  // the pipeline holds them; these are borrowed from here on

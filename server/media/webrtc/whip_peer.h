@@ -7,12 +7,17 @@
 //             ─► rtpvp8depay ─► vp8dec ─► x264enc ─► h264parse ──────┼─► mpegtsmux ─► appsink ─► Events::ts
 //             ─► rtpopusdepay ─► opusdec ─► avenc_aac ─► aacparse ───┘
 //
+// Keyframes: the server asks the publisher for one (RTCP PLI through webrtcbin's RTP session)
+// when its video starts, after packet loss, and every `keyframe_interval` without one; see
+// KeyframeRequests in whip_peer.cpp.
+//
 // Portrait stays portrait because the answer does not accept the urn:3gpp:video-orientation
 // extension: without it the browser rotates frames itself before encoding (RFC 7742 §7.2.1).
 // All candidates are gathered before the answer is given (no trickle ICE).
 //
 // Threads: start() on any thread; Events arrive on GStreamer's threads. Destroying the peer
 // stops its pipeline; no event arrives after the destructor returns.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -32,6 +37,11 @@ struct WhipPeerOptions {
   // An uplink check (WhipIngest::probe): every track is drained into a fakesink, nothing is
   // decoded or muxed, and no MPEG-TS comes out.
   bool discard_media = false;
+  // How often the publisher is asked for a keyframe (RTCP PLI) when it sent none by itself.
+  // Browsers send one keyframe at the start and then only when asked, but the HLS writer cuts
+  // segments at keyframes and a player can only start a segment on one: this is about the
+  // segment length players see. 0: only at the start and after packet loss.
+  std::chrono::milliseconds keyframe_interval{2000};
 };
 
 struct WhipPeerEvents {
