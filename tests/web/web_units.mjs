@@ -12,6 +12,7 @@ import { encodeQr } from '../../web-client/js/qr.js';
 import {
   awaitsCheckout, contactProblems, isOpen, loadContact, normalizePhone, payRemainingMs, saveContact, statusKey, upsertOrder,
 } from '../../web-client/js/orders.js';
+import {
   STEPS, UplinkCheck, formatBitrate, linkBetween, nextStep, reconnectDelay, sampleFromStats, stepForVerdict, uplinkVerdict,
 } from '../../web-client/js/uplink.js';
 import { iceServersFromLinks, orderCodecs } from '../../web-client/js/whip.js';
@@ -223,6 +224,8 @@ test('orders: the contact is remembered on this device', () => {
   assert.deepEqual(loadContact(storage), { name: '李梅', phone: '13800138000', address: '上海' });
   store.set('harvest.contact', '{not json');
   assert.deepEqual(loadContact(storage), { name: '', phone: '', address: '' });
+});
+
 test('the uplink verdict: good for 720p, use 480p, too weak', () => {
   assert.equal(uplinkVerdict({ bitrateBps: 1_500_000, rttMs: 300, loss: 0.02 }), 'hd');
   assert.equal(uplinkVerdict({ bitrateBps: 4_000_000, rttMs: 20, loss: 0 }), 'hd');

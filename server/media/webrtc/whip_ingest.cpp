@@ -111,7 +111,8 @@ void WhipIngest::watch_silence(const std::string& id) {
   // flowed: the receive side is stuck (seen under heavy load: the muxer waiting for a track
   // whose jitterbuffer stays empty). Ending the session makes the browser reconnect.
   const int64_t last_output = it->second->last_output_ms->load(std::memory_order_relaxed);
-  if (last_output != 0 && std::chrono::milliseconds(now - last_output) >= kMediaStall) {
+  const bool rtp_flowing = silent < std::chrono::seconds(2);  // else it is the vanished case above
+  if (rtp_flowing && last_output != 0 && std::chrono::milliseconds(now - last_output) >= kMediaStall) {
     log::warn("whip_media_stalled").kv("stream", it->second->stream_id).kv("session", id).kv("idle_ms", now - last_output);
     return finish(id, "media stalled");
   }
