@@ -230,6 +230,8 @@ void CardLink::attach_burned(const std::string& stream_id, StreamLink& link,
   link.burned_cards.clear();
   link.burned_begun = false;
   link.burned_dropped_logged = 0;
+  link.burned_in_logged = 0;
+  link.burned_logged_at = {};
   hls::HlsWriter* main = ingest_.hls_writer(stream_id);
   if (!options_.burned_in || main == nullptr) return;
   if (new_live_session || !link.burned_writer)
@@ -290,15 +292,27 @@ void CardLink::on_burned_segment(const std::string& stream_id, const std::shared
   }
   if (auto st = link.burned_writer->add_segment(path, start_ns, end_ns); !st)
     log::error("hls_write_failed").kv("stream", stream_id).kv("rendition", "burned").kv("reason", st.message());
-  if (link.burned) {
+  // Drops are logged at most once a minute per stream, and as a warning only when more than
+  // 5 % of the frames since the last line were lost: a few late frames are normal on a busy
+  // machine and a line every segment buried everything else (the counts are in stream.health
+  // and /metrics all the time).
+  const auto now = std::chrono::steady_clock::now();
+  if (link.burned && now - link.burned_logged_at >= std::chrono::minutes(1)) {
     const uint64_t dropped = link.burned->frames_dropped();
+    const uint64_t frames_in = link.burned->frames_in();
     if (dropped > link.burned_dropped_logged) {
-      log::warn("burned_in_stats")
-          .kv("stream", stream_id)
+      const uint64_t new_drops = dropped - link.burned_dropped_logged;
+      const uint64_t new_frames = frames_in > link.burned_in_logged ? frames_in - link.burned_in_logged : 0;
+      const double pct = new_frames > 0 ? 100.0 * static_cast<double>(new_drops) / static_cast<double>(new_frames) : 100.0;
+      log::Line line(pct > 5.0 ? log::Level::warn : log::Level::info, "burned_in_stats");
+      line.kv("stream", stream_id)
           .kv("dropped", dropped)
           .kv("encoded", link.burned->frames_encoded())
-          .kv("frames_in", link.burned->frames_in());
+          .kv("frames_in", frames_in)
+          .kv("drop_pct_since_last", static_cast<int64_t>(pct + 0.5));
       link.burned_dropped_logged = dropped;
+      link.burned_in_logged = frames_in;
+      link.burned_logged_at = now;
     }
   }
 }

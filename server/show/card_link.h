@@ -107,7 +107,11 @@ private:
     std::unique_ptr<media::BurnedLadder> ladder;  // rungs of the burned-in rendition (options_.burned_ladder)
     std::weak_ptr<PublishSession> burned_session;
     bool burned_begun = false;
+    // Burned-in drops as last logged (the log line comes at most once a minute; see
+    // on_burned_segment): the counts then, and when.
     uint64_t burned_dropped_logged = 0;
+    uint64_t burned_in_logged = 0;
+    std::chrono::steady_clock::time_point burned_logged_at{};
     // Restream of the burned-in rendition; kept while the stream has had a target (its taps
     // stay in the session's pipeline after a DELETE, see restream.h).
     std::unique_ptr<media::Restream> restream;
