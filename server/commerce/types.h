@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace harvest::commerce {
 
@@ -17,6 +18,29 @@ inline constexpr int64_t kMaxQtyPerOrder = 99;
 inline constexpr int64_t kMaxStock = 100'000'000;
 inline constexpr int64_t kMaxSaleDurationS = 24 * 3600;
 
+// Where a product comes from (issue 18, "field to table"): shown as a short line on the card,
+// in full on the product sheet and on the public /trace/{trace_code} page. Every field is
+// optional; an empty Origin means the farmer has not said. Rules: origin_validation.h.
+struct Place {
+  std::string county;    // 隰县
+  std::string township;  // 黄土镇
+  std::string village;   // 上庄村
+  bool empty() const { return county.empty() && township.empty() && village.empty(); }
+};
+
+struct Origin {
+  std::string farm;                       // farm or cooperative
+  Place place;
+  std::string harvest_date;               // YYYY-MM-DD, a real calendar date, not in the future
+  std::string method;                     // growing method, e.g. "有机种植"
+  std::vector<std::string> certificates;  // e.g. "绿色食品", "地理标志"
+  std::string trace_code;                 // from a provincial traceability platform, or ""
+  bool empty() const {
+    return farm.empty() && place.empty() && harvest_date.empty() && method.empty() && certificates.empty() &&
+           trace_code.empty();
+  }
+};
+
 struct Product {
   std::string id;  // 1-64 chars [A-Za-z0-9_-]
   std::string title;
@@ -25,6 +49,7 @@ struct Product {
   std::string image;  // URL path, e.g. /samples/images/pear.png
   int64_t stock = 0;  // units left to sell now (after reservations)
   int64_t sold = 0;   // units in accepted orders (pending or durable)
+  Origin origin;
 };
 
 // A flash sale: `quantity` units of one product at `price` until `ends_at_ms`, at most
