@@ -18,6 +18,8 @@ DEBIAN_PACKAGES=(
   libcairo2-dev libpango1.0-dev libgdk-pixbuf-2.0-dev fonts-noto-cjk fonts-dejavu-core
   # realtime and storage
   libwebsockets-dev nlohmann-json3-dev catch2 libsqlite3-dev libssl-dev
+  # accounts: argon2id password hashes
+  libsodium-dev
   # lws on a libuv loop (epoll), see docs/architecture.md "Event loops"
   libwebsockets-evlib-uv libuv1-dev
   # test peers

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "accounts/password.h"
+#include "api/accounts.h"
 #include "api/health.h"
 #include "api/hls_files.h"
 #include "api/metrics.h"
@@ -61,6 +63,7 @@ App::~App() {
   // Stop the order writer first: its last group's callbacks are posted to a loop that no
   // longer runs, and reference commerce_ and rooms_, which must outlive the thread.
   order_writer_.reset();
+  passwords_.reset();
   // The reader thread may be reading the replays or the store: it stops before they go.
   reader_.reset();
 }
@@ -88,6 +91,14 @@ std::string App::start() {
     if (auto st = streams_->ensure_phone_demo_stream(demo); !st) return "cannot create the demo stream: " + st.message();
   }
 
+  if (!accounts::init_password_hashing()) return "cannot start libsodium (password hashing)";
+  accounts_ = std::make_unique<accounts::AccountBook>(*store_);
+  if (auto st = accounts_->load(now_ms()); !st) return "cannot load accounts: " + st.message();
+  passwords_ = std::make_unique<accounts::PasswordWorker>(loop_);
+  access_.account_for_session = [this](std::string_view token, int64_t now) -> std::string {
+    const accounts::Account* a = accounts_->account_for_session(token, now);
+    return a != nullptr ? a->id : std::string();
+  };
   access_.admin_token = config_.admin_token;
   access_.token_secret = !config_.token_secret.empty()
                              ? config_.token_secret
@@ -281,13 +292,18 @@ void App::register_routes() {
   auto& r = http_->router();
   api::register_health_route(r);
   api::register_tls_routes(r, endpoints_.tls, self_signed_);
-  api::register_stream_routes(r, *streams_, access_, endpoints_);
+  api::register_stream_routes(r, *streams_, access_, endpoints_, [this](const std::string& account_id) {
+    const accounts::Account* a = accounts_->find(account_id);
+    return a != nullptr ? a->name : std::string();
+  });
+  api::register_account_routes(r, access_, *streams_,
+                               {*accounts_, *passwords_, login_throttle_, endpoints_.tls});
   api::register_replay_routes(r, *streams_, access_, *reader_, *replays_, exposures_, rooms_->selling());
   api::register_hls_routes(r, hls_root(), replay_root());
   realtime::register_web_client_routes(r, config_.web_root);
-  api::register_product_routes(r, *streams_, access_, rooms_->selling());
+  api::register_product_routes(r, *streams_, access_, rooms_->selling(), *store_);
   api::register_order_routes(r, *streams_, access_, *reader_);
-  api::register_order_lifecycle_routes(r, access_, rooms_->selling());
+  api::register_order_lifecycle_routes(r, *streams_, access_, rooms_->selling());
   api::register_report_routes(r, *streams_, access_, *reader_, rooms_->selling(), rooms_->monitor(), &exposures_);
   api::register_metrics_route(r, *streams_, access_, rooms_->audience());
   api::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });

@@ -5,6 +5,9 @@
 #include <optional>
 #include <string>
 
+#include "accounts/account_book.h"
+#include "accounts/login_throttle.h"
+#include "accounts/password_worker.h"
 #include "api/streams.h"
 #include "core/config.h"
 #include "core/event_loop.h"
@@ -63,6 +66,9 @@ private:
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<StreamRegistry> streams_;
   realtime::AccessConfig access_;
+  std::unique_ptr<accounts::AccountBook> accounts_;
+  std::unique_ptr<accounts::PasswordWorker> passwords_;  // posts to loop_: stopped before it
+  accounts::LoginThrottle login_throttle_;
   api::PublicEndpoints endpoints_;
   std::optional<local_tls::Files> self_signed_;  // --tls-self-signed
   std::unique_ptr<realtime::HttpServer> http_;

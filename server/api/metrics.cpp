@@ -1,5 +1,7 @@
 #include "api/metrics.h"
 
+#include "realtime/route_checks.h"
+
 #include "core/metrics.h"
 
 namespace harvest::api {
@@ -128,7 +130,7 @@ void register_metrics_route(Router& router, StreamRegistry& streams, const Acces
     for (const auto& [outcome, n] : m.payment_notices.snapshot())
       out += "harvest_payment_notices_total{outcome=\"" + label_escape(outcome) + "\"} " + std::to_string(n) + "\n";
     // Money is the operator's business: GMV only with the admin token (as the report needs one).
-    if (identify(access, req.bearer_token(), now_s()).role == Role::admin)
+    if (realtime::caller_of(access, req).role == Role::admin)
       counter(out, "harvest_gmv_fen_total", "Gross merchandise value of confirmed orders (fen, all currencies).",
               "counter", std::to_string(m.gmv_fen.load()));
     render_http_metrics(out);

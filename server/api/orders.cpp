@@ -54,23 +54,22 @@ struct Caller {
   std::string buyer_id;  // when a buyer token was presented
 };
 
-Caller caller_of(const AccessConfig& access, const HttpRequest& req) {
+Caller order_caller(const AccessConfig& access, const HttpRequest& req) {
   Caller c;
-  const std::string token = req.bearer_token();
-  if (auto buyer = tokens::verify_buyer_token(access.token_secret, token)) {
+  if (auto buyer = tokens::verify_buyer_token(access.token_secret, req.bearer_token())) {
     c.buyer_id = *buyer;
     return c;
   }
-  c.identity = identify(access, token, now_s());
+  c.identity = realtime::caller_of(access, req);
   return c;
 }
 
 realtime::HeadCheck buyer_or_staff(const AccessConfig& access) {
   return [&access](const HttpRequest& req) -> std::optional<HttpResponse> {
-    const Caller c = caller_of(access, req);
+    const Caller c = order_caller(access, req);
     if (c.buyer_id.empty() && c.identity.role == Role::viewer)
       return HttpResponse::error(401, "unauthorized",
-                                 "a buyer token (welcome.buyer_token), a host token or the admin token is required");
+                                 "a buyer token (welcome.buyer_token), a host token, the show's farmer or the admin token is required");
     return std::nullopt;
   };
 }
@@ -89,7 +88,8 @@ HttpResponse transition_answer(const commerce::Transition& t, realtime::SellingD
 
 }  // namespace
 
-void register_order_lifecycle_routes(Router& router, const AccessConfig& access, realtime::SellingDesk& selling) {
+void register_order_lifecycle_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
+                                     realtime::SellingDesk& selling) {
   using commerce::OrderChange;
   commerce::CommerceService& commerce = selling.commerce();
 
@@ -113,7 +113,7 @@ void register_order_lifecycle_routes(Router& router, const AccessConfig& access,
                              Route{"paid", OrderChange::Kind::paid}, Route{"ship", OrderChange::Kind::ship},
                              Route{"deliver", OrderChange::Kind::deliver}, Route{"refund", OrderChange::Kind::refund}}) {
     router.add("POST", std::string("/api/orders/{id}/") + route.name, {.check = buyer_or_staff(access)},
-               [&access, &commerce, &selling, kind = route.kind](const HttpRequest& req) {
+               [&access, &streams, &commerce, &selling, kind = route.kind](const HttpRequest& req) {
       int64_t order_id = 0;
       try {
         order_id = std::stoll(req.params.at("id"));
@@ -121,9 +121,10 @@ void register_order_lifecycle_routes(Router& router, const AccessConfig& access,
         return HttpResponse::error(404, "not_found", "no such order");
       }
       const commerce::Order* order = commerce.find_order(order_id);
-      const Caller caller = caller_of(access, req);
+      const Caller caller = order_caller(access, req);
       const bool buyer = order != nullptr && !caller.buyer_id.empty() && caller.buyer_id == order->viewer_id;
-      const bool staff = order != nullptr && caller.identity.may_manage(order->stream_id);
+      const StreamState* stream = order != nullptr ? streams.find(order->stream_id) : nullptr;
+      const bool staff = stream != nullptr && caller.identity.may_manage(stream->record);
       if (!buyer && !staff) return HttpResponse::error(404, "not_found", "no such order");
       json body = json::object();
       if (!req.body.empty()) {

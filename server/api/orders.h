@@ -13,6 +13,7 @@ void register_order_routes(Router& router, StreamRegistry& streams, const Access
 // The order lifecycle (docs/orders.md), answered from the engine on the loop: GET
 // /api/me/orders (buyer token), POST /api/orders/{id}/checkout|cancel|paid|ship|deliver|refund
 // (the buyer, a host of the order's stream, the admin), POST /api/payments/notify (signed).
-void register_order_lifecycle_routes(Router& router, const AccessConfig& access, realtime::SellingDesk& selling);
+void register_order_lifecycle_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
+                                     realtime::SellingDesk& selling);
 
 }  // namespace harvest::api

@@ -1,6 +1,7 @@
 #include "api/products.h"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <set>
 
 #include "commerce/product_validation.h"
@@ -19,6 +20,39 @@ using realtime::is_token_chars;
 int64_t saturated_int64(const json& v) {
   if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return INT64_MAX;
   return v.get<int64_t>();
+}
+
+// Entries of a show's catalog that name a product of the farmer's catalog without a title
+// ({"id": "pear", "stock": 40}) take its fields; the body is returned with them filled in.
+// Anything else is left for parse_catalog to judge.
+std::string with_catalog_fields(const std::string& body, const std::vector<commerce::Product>& catalog) {
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("products") || !doc["products"].is_array()) return body;
+  for (json& p : doc["products"]) {
+    if (!p.is_object() || p.contains("title") || !p.contains("id") || !p["id"].is_string()) continue;
+    for (const auto& known : catalog) {
+      if (known.id != p["id"].get<std::string>()) continue;
+      json fields = realtime::product_json(known);
+      for (const char* k : {"stock", "sold", "left"}) fields.erase(k);
+      for (auto& [k, v] : fields.items())
+        if (!p.contains(k)) p[k] = v;
+    }
+  }
+  return doc.dump();
+}
+
+// The farmer's catalog after a show's catalog was stored: its products replace those with
+// the same id, new ones are added at the end (stock is the show's, not kept).
+std::vector<commerce::Product> merged_catalog(std::vector<commerce::Product> catalog,
+                                              const std::vector<commerce::Product>& show) {
+  for (commerce::Product p : show) {
+    p.stock = 0;
+    p.sold = 0;
+    auto it = std::find_if(catalog.begin(), catalog.end(), [&p](const commerce::Product& c) { return c.id == p.id; });
+    if (it != catalog.end()) *it = std::move(p);
+    else catalog.push_back(std::move(p));
+  }
+  return catalog;
 }
 
 }  // namespace
@@ -62,7 +96,7 @@ std::string parse_catalog(const std::string& body, std::vector<commerce::Product
 }
 
 void register_product_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
-                             realtime::SellingDesk& selling) {
+                             realtime::SellingDesk& selling, store::Store& catalogs) {
   router.add("GET", "/api/streams/{id}/products", [&streams, &selling](const HttpRequest& req) {
     const std::string& id = req.params.at("id");
     if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
@@ -71,19 +105,60 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
 
   // A body: strangers are refused from the head, before it is read.
   router.add("PUT", "/api/streams/{id}/products", {.check = realtime::stream_manager(access, streams)},
-             [&selling](const HttpRequest& req) {
+             [&streams, &selling, &catalogs](const HttpRequest& req) {
     const std::string& id = req.params.at("id");
+    const std::string owner = streams.find(id)->record.owner;
+    std::vector<commerce::Product> farmer_catalog;
+    if (!owner.empty()) {
+      if (auto st = catalogs.list_farmer_catalog(owner, farmer_catalog); !st)
+        return HttpResponse::error(500, "internal", "could not read the farmer's catalog");
+    }
     std::vector<commerce::Product> products;
     std::set<std::string> stock_omitted;
-    if (auto err = parse_catalog(req.body, products, &stock_omitted); !err.empty())
+    const std::string body = owner.empty() ? req.body : with_catalog_fields(req.body, farmer_catalog);
+    if (auto err = parse_catalog(body, products, &stock_omitted); !err.empty())
       return HttpResponse::error(400, "invalid", err);
     // Read and replaced on the loop thread, with no buy in between.
     commerce::keep_live_stock(products, stock_omitted, selling.products(id));
+    const std::vector<commerce::Product> show_products = products;
     if (auto st = selling.replace_catalog(id, std::move(products)); !st) {
       log::error("catalog_not_stored").kv("stream", id).kv("reason", st.message());
       return HttpResponse::error(500, "internal", "could not store the catalog");
     }
+    if (!owner.empty()) {
+      if (auto st = catalogs.save_farmer_catalog(owner, merged_catalog(std::move(farmer_catalog), show_products)); !st)
+        log::error("farmer_catalog_not_stored").kv("owner", owner).kv("reason", st.message());
+    }
     return HttpResponse::json(200, json{{"stream", id}, {"products", realtime::products_json(selling.products(id))}}.dump());
+  });
+
+  // The farmer's own catalog: what they sell, reused in every show.
+  router.add("GET", "/api/me/products", {.check = realtime::farmer_or_admin(access)},
+             [&access, &catalogs](const HttpRequest& req) {
+    const Identity who = realtime::caller_of(access, req);
+    if (who.role != Role::farmer) return HttpResponse::error(403, "forbidden", "only a farmer has a catalog");
+    std::vector<commerce::Product> products;
+    if (auto st = catalogs.list_farmer_catalog(who.account_id, products); !st)
+      return HttpResponse::error(500, "internal", "could not read the catalog");
+    json list = realtime::products_json(products);
+    for (json& p : list)
+      for (const char* k : {"stock", "sold", "left"}) p.erase(k);
+    return HttpResponse::json(200, json{{"products", list}}.dump());
+  });
+
+  router.add("PUT", "/api/me/products", {.check = realtime::farmer_or_admin(access)},
+             [&access, &catalogs](const HttpRequest& req) {
+    const Identity who = realtime::caller_of(access, req);
+    if (who.role != Role::farmer) return HttpResponse::error(403, "forbidden", "only a farmer has a catalog");
+    std::vector<commerce::Product> products;
+    if (auto err = parse_catalog(req.body, products); !err.empty()) return HttpResponse::error(400, "invalid", err);
+    for (auto& p : products) p.stock = 0;
+    if (auto st = catalogs.save_farmer_catalog(who.account_id, products); !st)
+      return HttpResponse::error(500, "internal", "could not store the catalog");
+    json list = realtime::products_json(products);
+    for (json& p : list)
+      for (const char* k : {"stock", "sold", "left"}) p.erase(k);
+    return HttpResponse::json(200, json{{"products", list}}.dump());
   });
 }
 

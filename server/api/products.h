@@ -7,11 +7,15 @@
 #include "api/common.h"
 #include "commerce/types.h"
 #include "realtime/selling_desk.h"
+#include "store/store.h"
 
 namespace harvest::api {
 
+// GET/PUT /api/streams/{id}/products; GET/PUT /api/me/products (a signed-in farmer's catalog).
+// A show of a farmer takes products from their catalog: an entry {"id", "stock"} without a
+// title is filled from it, and every product put in the show is kept in the catalog.
 void register_product_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
-                             realtime::SellingDesk& selling);
+                             realtime::SellingDesk& selling, store::Store& catalogs);
 
 // Parses {"products": [...]} of PUT /api/streams/{id}/products. Returns an error sentence or "".
 // A product without "stock" gets 0 here and its id goes into `stock_omitted` (when given), for

@@ -1,5 +1,6 @@
 #pragma once
 // HTTP API for streams: create (admin), list, state. See docs/protocol.md.
+#include <functional>
 #include <string>
 
 #include "api/common.h"
@@ -16,8 +17,14 @@ struct PublicEndpoints {
   int srt_port = 0;
 };
 
+// A farmer account's display name by id (for the `farmer` of the shows they create).
+using AccountNames = std::function<std::string(const std::string& account_id)>;
+
+// POST /api/streams (admin, or a signed-in farmer for themselves), GET /api/streams (live,
+// upcoming, past), GET /api/me/streams, GET/PATCH /api/streams/{id}, POST
+// /api/streams/{id}/key|host_token|end (the show's farmer or the admin).
 void register_stream_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
-                            const PublicEndpoints& endpoints);
+                            const PublicEndpoints& endpoints, AccountNames account_name);
 
 // The host name part of a Host header ("a.b:8080" -> "a.b", "[::1]:80" -> "[::1]").
 std::string host_without_port(const std::string& host_header);

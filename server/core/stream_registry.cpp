@@ -42,11 +42,24 @@ Status StreamRegistry::ensure_phone_demo_stream(StreamState*& out) {
 
 Status StreamRegistry::create_with_id(const std::string& id, const std::string& title, const std::string& farmer,
                                       StreamState*& out) {
+  StreamRecord record;
+  record.id = id;
+  record.title = title;
+  record.farmer = farmer;
+  return create_record(std::move(record), out);
+}
+
+Status StreamRegistry::create(const StreamRecord& fields, StreamState*& out) {
+  StreamRecord record = fields;
+  record.id = tokens::random_id(8);
+  record.ended_at_ms = 0;
+  return create_record(std::move(record), out);
+}
+
+Status StreamRegistry::create_record(StreamRecord record, StreamState*& out) {
   auto state = std::make_unique<StreamState>();
-  state->record.id = id;
+  state->record = std::move(record);
   state->record.stream_key = "sk_" + tokens::random_hex(16);
-  state->record.title = title;
-  state->record.farmer = farmer;
   state->record.created_at_ms = now_ms();
   if (auto st = store_.create_stream(state->record); !st) return st;
   out = state.get();
@@ -54,6 +67,43 @@ Status StreamRegistry::create_with_id(const std::string& id, const std::string& 
   by_id_[state->record.id] = std::move(state);
   notify(*out, Change::created);
   return Status::ok();
+}
+
+Status StreamRegistry::replace(StreamState& s, StreamRecord changed, Change c) {
+  if (auto st = store_.update_stream(changed); !st) return st;
+  by_key_.erase(s.record.stream_key);
+  s.record = std::move(changed);
+  by_key_[s.record.stream_key] = &s;
+  notify(s, c);
+  return Status::ok();
+}
+
+Status StreamRegistry::update_details(const std::string& id, const std::string& title, int64_t scheduled_at_ms,
+                                      const std::string& cover) {
+  StreamState* s = find(id);
+  if (s == nullptr) return Status::error("no such stream");
+  StreamRecord changed = s->record;
+  changed.title = title;
+  changed.scheduled_at_ms = scheduled_at_ms;
+  changed.cover = cover;
+  return replace(*s, std::move(changed), Change::details);
+}
+
+Status StreamRegistry::rotate_key(const std::string& id) {
+  StreamState* s = find(id);
+  if (s == nullptr) return Status::error("no such stream");
+  StreamRecord changed = s->record;
+  changed.stream_key = "sk_" + tokens::random_hex(16);
+  return replace(*s, std::move(changed), Change::key_rotated);
+}
+
+Status StreamRegistry::end(const std::string& id, int64_t at_ms) {
+  StreamState* s = find(id);
+  if (s == nullptr) return Status::error("no such stream");
+  if (s->record.ended_at_ms != 0) return Status::ok();
+  StreamRecord changed = s->record;
+  changed.ended_at_ms = at_ms;
+  return replace(*s, std::move(changed), Change::ended);
 }
 
 StreamState* StreamRegistry::find(const std::string& id) {

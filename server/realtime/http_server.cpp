@@ -67,6 +67,7 @@ void read_request_head(lws* wsi, HttpRequest& req) {
       {"host", WSI_TOKEN_HOST},
       {"accept-language", WSI_TOKEN_HTTP_ACCEPT_LANGUAGE},
       {"origin", WSI_TOKEN_ORIGIN},
+      {"cookie", WSI_TOKEN_HTTP_COOKIE},
       {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
   };
   for (const auto& [name, token] : wanted) {

@@ -7,6 +7,10 @@ int64_t now_s() { return now_ms() / 1000; }
 
 }  // namespace
 
+Identity caller_of(const AccessConfig& access, const HttpRequest& req) {
+  return identify_request(access, req.bearer_token(), req.header("cookie"), now_s());
+}
+
 HeadCheck admin_only(const AccessConfig& access) {
   return [&access](const HttpRequest& req) -> std::optional<HttpResponse> {
     if (access.admin_token.empty())
@@ -19,11 +23,34 @@ HeadCheck admin_only(const AccessConfig& access) {
 
 HeadCheck stream_manager(const AccessConfig& access, StreamRegistry& streams) {
   return [&access, &streams](const HttpRequest& req) -> std::optional<HttpResponse> {
-    const std::string& id = req.params.at("id");
-    if (streams.find(id) == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
-    if (!identify(access, req.bearer_token(), now_s()).may_manage(id))
-      return HttpResponse::error(401, "unauthorized", "the host token of this stream (or the admin token) is required");
-    return std::nullopt;
+    const StreamState* s = streams.find(req.params.at("id"));
+    if (s == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
+    const Identity who = caller_of(access, req);
+    if (who.may_manage(s->record)) return std::nullopt;
+    if (who.role == Role::farmer) return HttpResponse::error(403, "forbidden", "this show belongs to another farmer");
+    return HttpResponse::error(401, "unauthorized",
+                               "sign in as the show's farmer, or use its host token (or the admin token)");
+  };
+}
+
+HeadCheck stream_owner(const AccessConfig& access, StreamRegistry& streams) {
+  return [&access, &streams](const HttpRequest& req) -> std::optional<HttpResponse> {
+    const StreamState* s = streams.find(req.params.at("id"));
+    if (s == nullptr) return HttpResponse::error(404, "not_found", "no such stream");
+    const Identity who = caller_of(access, req);
+    if (who.role == Role::admin || (who.role == Role::farmer && who.account_id == s->record.owner))
+      return std::nullopt;
+    if (who.role == Role::farmer || who.role == Role::host)
+      return HttpResponse::error(403, "forbidden", "only the show's farmer (or the admin) may do this");
+    return HttpResponse::error(401, "unauthorized", "sign in as the show's farmer (or use the admin token)");
+  };
+}
+
+HeadCheck farmer_or_admin(const AccessConfig& access) {
+  return [&access](const HttpRequest& req) -> std::optional<HttpResponse> {
+    const Identity who = caller_of(access, req);
+    if (who.role == Role::farmer || who.role == Role::admin) return std::nullopt;
+    return HttpResponse::error(401, "unauthorized", "sign in first");
   };
 }
 

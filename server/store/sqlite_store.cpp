@@ -1,32 +1,11 @@
 #include "store/sqlite_store.h"
 
+#include "store/sqlite_statement.h"
+
 #include <chrono>
 
 namespace harvest::store {
 namespace {
-
-// Each statement is finalized when the guard leaves scope, whatever path is taken.
-class Statement {
-public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return stmt_; }
-  bool valid() const { return stmt_ != nullptr; }
-  void bind(int index, const std::string& text) {
-    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  std::string text(int column) const {
-    const auto* p = sqlite3_column_text(stmt_, column);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
-             : std::string();
-  }
-
-private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
 
 StreamRecord read_stream(const Statement& s) {
   StreamRecord r;
@@ -35,6 +14,10 @@ StreamRecord read_stream(const Statement& s) {
   r.title = s.text(2);
   r.farmer = s.text(3);
   r.created_at_ms = sqlite3_column_int64(s.get(), 4);
+  r.owner = s.text(5);
+  r.scheduled_at_ms = sqlite3_column_int64(s.get(), 6);
+  r.cover = s.text(7);
+  r.ended_at_ms = sqlite3_column_int64(s.get(), 8);
   return r;
 }
 
@@ -94,11 +77,6 @@ const char* const kOrderColumns[][2] = {
     {"delivered_at_ms", "ALTER TABLE orders ADD COLUMN delivered_at_ms INTEGER NOT NULL DEFAULT 0"},
 };
 
-int64_t col_int(const Statement& s, int c) { return sqlite3_column_int64(s.get(), c); }
-
-// The end of a read: every row was stepped through (SQLITE_DONE), or the error that stopped it.
-Status done(sqlite3* db, int rc) { return rc == SQLITE_DONE ? Status::ok() : Status::error(sqlite3_errmsg(db)); }
-
 }  // namespace
 
 SqliteStore::SqliteStore(const std::string& path, Access access) {
@@ -121,6 +99,10 @@ SqliteStore::SqliteStore(const std::string& path, Access access) {
       error_ = "cannot initialise SQLite database '" + path + "': " + st.message();
       return;
     }
+  }
+  if (auto st = migrate_accounts(); !st) {
+    error_ = "cannot upgrade SQLite database '" + path + "': " + st.message();
+    return;
   }
   for (const auto& [column, alter] : kOrderColumns) {
     Statement has(db_, "SELECT COUNT(*) FROM pragma_table_info('orders') WHERE name = ?");
@@ -166,13 +148,19 @@ Status SqliteStore::exec(const char* sql) {
 
 Status SqliteStore::create_stream(const StreamRecord& stream) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "INSERT INTO streams (id, stream_key, title, farmer, created_at_ms) VALUES (?,?,?,?,?)");
+  Statement s(db_,
+              "INSERT INTO streams (id, stream_key, title, farmer, created_at_ms, owner, scheduled_at_ms, cover,"
+              " ended_at_ms) VALUES (?,?,?,?,?,?,?,?,?)");
   if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, stream.id);
   s.bind(2, stream.stream_key);
   s.bind(3, stream.title);
   s.bind(4, stream.farmer);
   s.bind(5, stream.created_at_ms);
+  s.bind(6, stream.owner);
+  s.bind(7, stream.scheduled_at_ms);
+  s.bind(8, stream.cover);
+  s.bind(9, stream.ended_at_ms);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
   return Status::ok();
 }
@@ -180,7 +168,7 @@ Status SqliteStore::create_stream(const StreamRecord& stream) {
 std::optional<StreamRecord> SqliteStore::find_stream_where(const char* column, const std::string& value) {
   std::lock_guard lock(mutex_);
   const std::string sql =
-      std::string("SELECT id, stream_key, title, farmer, created_at_ms FROM streams WHERE ") + column + " = ?";
+      std::string("SELECT id, stream_key, title, farmer, created_at_ms, owner, scheduled_at_ms, cover, ended_at_ms FROM streams WHERE ") + column + " = ?";
   Statement s(db_, sql.c_str());
   if (!s.valid()) return std::nullopt;
   s.bind(1, value);
@@ -197,7 +185,7 @@ std::optional<StreamRecord> SqliteStore::find_stream_by_key(const std::string& s
 Status SqliteStore::list_streams(std::vector<StreamRecord>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  Statement s(db_, "SELECT id, stream_key, title, farmer, created_at_ms FROM streams ORDER BY created_at_ms, id");
+  Statement s(db_, "SELECT id, stream_key, title, farmer, created_at_ms, owner, scheduled_at_ms, cover, ended_at_ms FROM streams ORDER BY created_at_ms, id");
   if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   int rc = SQLITE_DONE;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(read_stream(s));

@@ -22,6 +22,19 @@ public:
   std::optional<StreamRecord> find_stream(const std::string& id) override;
   std::optional<StreamRecord> find_stream_by_key(const std::string& stream_key) override;
   Status list_streams(std::vector<StreamRecord>& out) override;
+  Status update_stream(const StreamRecord& stream) override;
+
+  // --- accounts (sqlite_accounts.cpp) ---
+  Status save_account(const accounts::Account& account) override;
+  Status list_accounts(std::vector<accounts::Account>& out) override;
+  Status save_session(const accounts::Session& session) override;
+  Status delete_session(const std::string& token_hash) override;
+  Status delete_sessions_of(const std::string& account_id) override;
+  Status list_sessions(std::vector<accounts::Session>& out) override;
+  Status save_invite(const accounts::Invite& invite) override;
+  Status list_invites(std::vector<accounts::Invite>& out) override;
+  Status save_farmer_catalog(const std::string& owner, const std::vector<commerce::Product>& products) override;
+  Status list_farmer_catalog(const std::string& owner, std::vector<commerce::Product>& out) override;
 
   Status save_products(const std::string& stream_id, const std::vector<commerce::Product>& products) override;
   Status list_products(const std::string& stream_id, std::vector<commerce::Product>& out) override;
@@ -44,6 +57,10 @@ public:
 
 private:
   Status exec(const char* sql);
+  // Tables and columns added with accounts and self-service shows (issue 18).
+  Status migrate_accounts();
+  // Runs `s` (an INSERT/UPDATE/DELETE) to completion.
+  Status run(sqlite3_stmt* s);
   std::optional<StreamRecord> find_stream_where(const char* column, const std::string& value);
 
   sqlite3* db_ = nullptr;

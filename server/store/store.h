@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "accounts/account.h"
 #include "commerce/ledger.h"
 #include "commerce/types.h"
 #include "core/status.h"
@@ -25,9 +26,15 @@ using StreamRecord = harvest::StreamRecord;
 
 // Streams (StreamRecords) and the engine's records (commerce::ShopLedger) are declared by
 // their users; the rest here.
-class Store : public StreamRecords, public commerce::ShopLedger {
+class Store : public StreamRecords, public commerce::ShopLedger, public accounts::AccountRecords {
 public:
   ~Store() override = default;
+
+  // --- a farmer's own catalog (issue 18): products reused across their shows ---
+  // Replaces the owner's catalog (order kept; `stock` and `sold` are not kept: stock belongs
+  // to a show).
+  virtual Status save_farmer_catalog(const std::string& owner, const std::vector<commerce::Product>& products) = 0;
+  virtual Status list_farmer_catalog(const std::string& owner, std::vector<commerce::Product>& out) = 0;
 
   // Group commit: writes every order in one transaction; durable (fsync'd) on return, or none
   // of them is written. Called from the order writer thread; safe alongside the other methods.

@@ -19,10 +19,19 @@ IngestManager::IngestManager(EventLoop& loop, StreamRegistry& registry, IngestOp
     std::lock_guard lock(keys_->mutex);
     for (const StreamState* s : registry_.all()) keys_->stream_by_key[s->record.stream_key] = s->record.id;
   }
-  registry_.add_listener([keys = keys_](const StreamState& s, StreamRegistry::Change change) {
-    if (change != StreamRegistry::Change::created) return;
-    std::lock_guard lock(keys->mutex);
-    keys->stream_by_key[s.record.stream_key] = s.record.id;
+  registry_.add_listener([this, keys = keys_](const StreamState& s, StreamRegistry::Change change) {
+    using Change = StreamRegistry::Change;
+    if (change == Change::created || change == Change::key_rotated) {
+      std::lock_guard lock(keys->mutex);
+      std::erase_if(keys->stream_by_key, [&s](const auto& entry) { return entry.second == s.record.id; });
+      keys->stream_by_key[s.record.stream_key] = s.record.id;
+    }
+    // A rotated key (perhaps leaked) or an ended show: whoever publishes now is cut off, and
+    // only the new key (or nobody) may publish again.
+    if (change == Change::key_rotated || change == Change::ended) {
+      if (auto session = current_session(s.record.id); session && session->kick)
+        session->kick(change == Change::ended ? "the show has ended" : "the stream key was changed");
+    }
   });
   // Segments of a previous run are of no use: nobody has their playlist any more.
   std::error_code ec;
@@ -74,6 +83,17 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
         .kv("publisher", session->publisher)
         .kv("reason", "bad_key");
     count_ingest_refusal(session->protocol, "bad_key");
+    return answer;
+  }
+  if (stream->record.ended_at_ms != 0) {
+    answer.code = "NetStream.Publish.BadName";
+    answer.description = "this show has ended";
+    log::warn("publish_refused")
+        .kv("stream", stream->record.id)
+        .kv("protocol", session->protocol)
+        .kv("publisher", session->publisher)
+        .kv("reason", "ended");
+    count_ingest_refusal(session->protocol, "ended");
     return answer;
   }
   const std::string& id = stream->record.id;
