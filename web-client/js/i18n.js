@@ -566,6 +566,12 @@ export function t(key, params = {}) {
   return s.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
 }
 
+// A page's own strings ({en: {...}, 'zh-CN': {...}}), kept beside the page's module so that
+// every page does not grow this file. Both languages must carry the same keys.
+export function addStrings(more) {
+  for (const [language, table] of Object.entries(more)) Object.assign(STRINGS[language], table);
+}
+
 export function hasKey(key) {
   return key in STRINGS.en;
 }
