@@ -75,8 +75,12 @@ TEST_CASE("creating a stream needs the admin token and valid JSON", "[streams]")
 TEST_CASE("without an admin token admin routes are refused", "[streams]") {
   TempDir dir;
   ServerProcess server({.data_dir = dir.path(), .env = {{"HARVEST_ADMIN_TOKEN", ""}}});
-  auto r = http_request(server.http_port(), "POST", "/api/streams", R"({"title":"x"})", bearer(""));
+  // Admin-only routes: 403 (nobody can be admin); creating a show is also open to signed-in
+  // farmers, so an anonymous caller is asked to sign in (401).
+  auto r = http_request(server.http_port(), "POST", "/api/farmers", R"({"username":"wang","password":"12345678","name":"w"})", bearer(""));
   CHECK(r.status == 403);
+  r = http_request(server.http_port(), "POST", "/api/streams", R"({"title":"x"})", bearer(""));
+  CHECK(r.status == 401);
 }
 
 TEST_CASE("streams and host tokens survive a restart", "[streams]") {
