@@ -95,6 +95,9 @@ std::string App::start() {
   accounts_ = std::make_unique<accounts::AccountBook>(*store_);
   if (auto st = accounts_->load(now_ms()); !st) return "cannot load accounts: " + st.message();
   passwords_ = std::make_unique<accounts::PasswordWorker>(loop_);
+  login_throttle_ = std::make_unique<accounts::LoginThrottle>(
+      accounts::ThrottleLimits{.failures_per_account = config_.login_failures_per_account,
+                               .attempts_per_address = config_.login_attempts_per_address});
   access_.account_for_session = [this](std::string_view token, int64_t now) -> std::string {
     const accounts::Account* a = accounts_->account_for_session(token, now);
     return a != nullptr ? a->id : std::string();
@@ -297,7 +300,7 @@ void App::register_routes() {
     return a != nullptr ? a->name : std::string();
   });
   api::register_account_routes(r, access_, *streams_,
-                               {*accounts_, *passwords_, login_throttle_, endpoints_.tls});
+                               {*accounts_, *passwords_, *login_throttle_, endpoints_.tls});
   api::register_replay_routes(r, *streams_, access_, *reader_, *replays_, exposures_, rooms_->selling());
   api::register_hls_routes(r, hls_root(), replay_root());
   realtime::register_web_client_routes(r, config_.web_root);

@@ -68,7 +68,7 @@ private:
   realtime::AccessConfig access_;
   std::unique_ptr<accounts::AccountBook> accounts_;
   std::unique_ptr<accounts::PasswordWorker> passwords_;  // posts to loop_: stopped before it
-  accounts::LoginThrottle login_throttle_;
+  std::unique_ptr<accounts::LoginThrottle> login_throttle_;
   api::PublicEndpoints endpoints_;
   std::optional<local_tls::Files> self_signed_;  // --tls-self-signed
   std::unique_ptr<realtime::HttpServer> http_;

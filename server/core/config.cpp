@@ -72,6 +72,18 @@ const std::map<std::string, Setter>& value_options() {
          c.rtmp_max_per_address = *n;
          return std::string();
        }},
+      {"login-attempts-per-address", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 1000000);
+         if (!n) return "--login-attempts-per-address needs a number of attempts 1-1000000, got '" + v + "'";
+         c.login_attempts_per_address = *n;
+         return std::string();
+       }},
+      {"login-failures-per-account", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 1000000);
+         if (!n) return "--login-failures-per-account needs a number of failures 1-1000000, got '" + v + "'";
+         c.login_failures_per_account = *n;
+         return std::string();
+       }},
       {"rtmp-setup-timeout", [](ServerConfig& c, const std::string& v) {
          const auto n = int_in_range(v, 1, 600);
          if (!n) return "--rtmp-setup-timeout needs a number of seconds 1-600, got '" + v + "'";
@@ -249,6 +261,9 @@ Flags override the JSON config file, which overrides the defaults.
   --rtmp-max-per-address N  RTMP connections one address may hold before it has sent
                        `publish` with a valid stream key (default 16; more are refused)
   --rtmp-setup-timeout S  seconds an RTMP connection has from accept to `publish` (default 5)
+  --login-attempts-per-address N  farmer sign-ins one address may try per 15 minutes
+                       (default 30; more get 429 with Retry-After)
+  --login-failures-per-account N  wrong passwords per username per 15 minutes (default 5)
   --fanout-threads N   threads serving websockets beside the control loop (default auto:
                        one per CPU beyond the first, at most 8; 0: all on the loop thread)
   --burned-in on|off   a burned-in rendition (cards drawn into the video) per live stream (default on)

@@ -69,6 +69,10 @@ struct ServerConfig {
   int rtmp_max_per_address = 16;
   int rtmp_setup_timeout_s = 5;
 
+  // Farmer sign-in limits per 15 minutes (docs/accounts.md).
+  int login_attempts_per_address = 30;
+  int login_failures_per_account = 5;
+
   // Checkout (docs/orders.md): how long a reserved order holds its units for payment, and the
   // payment service's notification secret (empty: buyers pay offline only).
   int payment_window_s = 15 * 60;
