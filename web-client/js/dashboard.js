@@ -119,7 +119,7 @@ function exposureRows(report, currency) {
 
 function renderShow(show, report, currency) {
   const title = show ? show.title : report.stream;
-  const products = report.by_product.map((p) => [p.title ?? p.product_id, formatMoney(p.gmv, currency),
+  const products = [...report.by_product].sort((a, b) => b.gmv - a.gmv).map((p) => [p.title ?? p.product_id, formatMoney(p.gmv, currency),
     formatNumber(p.orders), formatNumber(p.units), formatNumber(p.buyers)]);
   const exposures = exposureRows(report, currency);
   return [
@@ -130,6 +130,7 @@ function renderShow(show, report, currency) {
     el('section', { class: 'dash-stats dash-stats-6', 'aria-label': t('dash.totals') },
       stat(t('dash.gmv'), formatMoney(report.gmv, currency), { big: true, id: 'gmv' }),
       stat(t('dash.orders'), formatNumber(report.orders), { id: 'orders' }),
+      stat(t('dash.units'), formatNumber(report.units), { id: 'units' }),
       stat(t('dash.conversion'), percent(report.conversion), { id: 'conversion' }),
       stat(t('dash.buyers'), formatNumber(report.buyers), { id: 'buyers' }),
       stat(t('dash.unique_viewers'), formatNumber(report.unique_viewers), { id: 'unique' }),
