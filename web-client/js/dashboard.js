@@ -80,6 +80,14 @@ function renderOverview(d) {
   ];
 }
 
+// The chart is drawn at its box's width: redrawn (debounced) when the window resizes.
+let redrawChart = null;
+let resizeTimer = 0;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => redrawChart?.(), 150);
+});
+
 function chartSection(report) {
   const box = el('div', { class: 'dash-chart-box' });
   const draw = () => {
@@ -89,8 +97,7 @@ function chartSection(report) {
       : el('p', { class: 'empty', text: t('dash.no_minutes') }));
   };
   requestAnimationFrame(draw);
-  let timer = 0;
-  window.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(draw, 150); });
+  redrawChart = draw;  // the one resize listener draws the chart on screen now
   return el('section', { class: 'panel' },
     el('h2', { text: t('dash.chart') }),
     box,
