@@ -12,6 +12,7 @@
 
 #include "accounts/password.h"
 #include "api/accounts.h"
+#include "api/dashboard.h"
 #include "api/health.h"
 #include "api/hls_files.h"
 #include "api/metrics.h"
@@ -308,6 +309,7 @@ void App::register_routes() {
   api::register_order_routes(r, *streams_, access_, *reader_);
   api::register_order_lifecycle_routes(r, *streams_, access_, rooms_->selling());
   api::register_report_routes(r, *streams_, access_, *reader_, rooms_->selling(), rooms_->monitor(), &exposures_);
+  api::register_dashboard_routes(r, *streams_, access_, *reader_, rooms_->selling(), rooms_->monitor());
   api::register_metrics_route(r, *streams_, access_, rooms_->audience());
   api::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });
   api::register_sample_image_routes(r, config_.samples_dir);

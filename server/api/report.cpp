@@ -22,6 +22,9 @@ void register_report_routes(Router& router, StreamRegistry& streams, const Acces
                in.viewers = s->viewers;
                in.peak_viewers = s->peak_viewers;
                in.peak_viewers_by_minute = monitor.peak_viewers_by_minute(id);
+               const auto unique = monitor.unique_viewers(id);
+               in.unique_viewers = unique.count;
+               in.unique_viewers_capped = unique.capped;
                return answer_from_reader(reader, [in = std::move(in)](store::Store& store) mutable {
                  if (auto st = store.list_orders(in.stream_id, in.orders); !st) {
                    log::error("orders_not_read").kv("stream", in.stream_id).kv("reason", st.message());

@@ -252,4 +252,6 @@ void register_stream_routes(Router& router, StreamRegistry& streams, const Acces
   });
 }
 
+const char* show_phase(const StreamState& s, int64_t now) { return phase(s, now); }
+
 }  // namespace harvest::api

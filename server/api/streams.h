@@ -26,6 +26,10 @@ using AccountNames = std::function<std::string(const std::string& account_id)>;
 void register_stream_routes(Router& router, StreamRegistry& streams, const AccessConfig& access,
                             const PublicEndpoints& endpoints, AccountNames account_name);
 
+// Where a show is in its life: "live", "upcoming" (announced, not yet late), "ended" (its
+// farmer ended it) or "offline".
+const char* show_phase(const StreamState& s, int64_t now);
+
 // The host name part of a Host header ("a.b:8080" -> "a.b", "[::1]:80" -> "[::1]").
 std::string host_without_port(const std::string& host_header);
 

@@ -1,6 +1,8 @@
 #include "commerce/report.h"
 
+#include <algorithm>
 #include <limits>
+#include <set>
 
 namespace harvest::commerce {
 namespace {
@@ -23,6 +25,17 @@ json id_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(
 
 }  // namespace
 
+bool is_sale(const Order& o) {
+  return o.status != OrderStatus::cancelled && o.status != OrderStatus::expired && o.status != OrderStatus::refunded;
+}
+
+int64_t unique_viewers_at_least_buyers(int64_t tracked, int64_t buyers) { return std::max(tracked, buyers); }
+
+json conversion(int64_t buyers, int64_t unique_viewers) {
+  if (unique_viewers <= 0) return nullptr;
+  return static_cast<double>(buyers) / static_cast<double>(unique_viewers);
+}
+
 json build_report(const ReportInput& in) {
   // Sales are orders that still stand: a cancelled, expired or refunded order sold nothing
   // (it is counted apart, by_status, so the farmer sees what was lost).
@@ -30,8 +43,7 @@ json build_report(const ReportInput& in) {
   std::map<std::string, Tally> by_status;
   for (const auto& o : in.orders) {
     by_status[status_name(o.status)].add(o);
-    if (o.status != OrderStatus::cancelled && o.status != OrderStatus::expired && o.status != OrderStatus::refunded)
-      orders.push_back(o);
+    if (is_sale(o)) orders.push_back(o);
   }
   Tally total, live, replay, unattributed;
   std::map<std::string, Tally> by_product, by_card, by_media_card, by_sale, by_replay;
@@ -40,9 +52,13 @@ json build_report(const ReportInput& in) {
     Tally all, live, replay;
   };
   std::map<int64_t, Minute> minutes;
+  std::set<std::string> buyers;
+  std::map<std::string, std::set<std::string>> product_buyers;
   for (const auto& o : orders) {
     total.add(o);
+    buyers.insert(o.viewer_id);
     by_product[o.product_id].add(o);
+    product_buyers[o.product_id].insert(o.viewer_id);
     by_card[o.card_product_id].add(o);
     if (o.media_time) by_media_card[o.media_card_product_id].add(o);
     if (!o.sale_id.empty()) by_sale[o.sale_id].add(o);
@@ -72,6 +88,7 @@ json build_report(const ReportInput& in) {
     json j = t.to_json();
     j["product_id"] = pid;
     j["title"] = title_of(pid);
+    j["buyers"] = product_buyers[pid].size();
     products.push_back(j);
   }
   for (const auto& [pid, t] : by_card) {
@@ -144,6 +161,8 @@ json build_report(const ReportInput& in) {
     per_minute.push_back(j);
   }
 
+  const int64_t unique_viewers =
+      unique_viewers_at_least_buyers(in.unique_viewers, static_cast<int64_t>(buyers.size()));
   return {{"stream", in.stream_id},
           {"currency", orders.empty() ? "CNY" : orders.front().currency},
           {"by_status", [&] {
@@ -165,7 +184,11 @@ json build_report(const ReportInput& in) {
           {"unattributed_media_time", unattributed.to_json()},
           {"by_minute", per_minute},
           {"viewers", in.viewers},
-          {"peak_viewers", in.peak_viewers}};
+          {"peak_viewers", in.peak_viewers},
+          {"buyers", buyers.size()},
+          {"unique_viewers", unique_viewers},
+          {"unique_viewers_capped", in.unique_viewers_capped},
+          {"conversion", conversion(static_cast<int64_t>(buyers.size()), unique_viewers)}};
 }
 
 }  // namespace harvest::commerce

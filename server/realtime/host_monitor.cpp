@@ -49,6 +49,22 @@ std::map<int64_t, int> HostMonitor::peak_viewers_by_minute(const std::string& st
   return it == counts_.end() ? std::map<int64_t, int>() : it->second.peak_by_minute;
 }
 
+void HostMonitor::viewer_seen(const std::string& stream_id, const std::string& viewer_id) {
+  if (viewer_id.empty()) return;
+  Count& c = counts_[stream_id];
+  if (c.viewer_ids.size() >= kMaxTrackedViewers) {
+    if (c.viewer_ids.count(viewer_id) == 0) c.viewers_capped = true;
+    return;
+  }
+  c.viewer_ids.insert(viewer_id);
+}
+
+HostMonitor::UniqueViewers HostMonitor::unique_viewers(const std::string& stream_id) const {
+  auto it = counts_.find(stream_id);
+  if (it == counts_.end()) return {};
+  return {static_cast<int64_t>(it->second.viewer_ids.size()), it->second.viewers_capped};
+}
+
 void HostMonitor::send_health(ConnId host, const std::string& stream_id) {
   if (const StreamState* s = streams_.find(stream_id)) audience_.send(host, health_json(*s).dump());
 }

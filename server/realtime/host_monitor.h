@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_set>
 
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
@@ -30,12 +31,30 @@ public:
   // since this server started.
   std::map<int64_t, int> peak_viewers_by_minute(const std::string& stream_id) const;
 
+  // A viewer (buyer id from their buyer token; hosts and admins are not viewers) opened the
+  // room, live or a replay. Counted once per buyer id: the report's `unique_viewers`, the
+  // denominator of its conversion (buyers / unique viewers).
+  void viewer_seen(const std::string& stream_id, const std::string& viewer_id);
+  // Distinct buyer ids that opened the room since this server started. Kept in memory only:
+  // it starts again from 0 after a restart (docs/protocol.md says so). At most
+  // kMaxTrackedViewers ids per stream are kept; past that the count is a lower bound and
+  // `unique_viewers_capped` says so.
+  struct UniqueViewers {
+    int64_t count = 0;
+    bool capped = false;
+  };
+  UniqueViewers unique_viewers(const std::string& stream_id) const;
+  // 64-byte ids in a hash set: ~100 B each, so ~10 MB for the largest stream.
+  static constexpr size_t kMaxTrackedViewers = 100'000;
+
 private:
   struct Count {
     bool dirty = false;
     bool flush_armed = false;
     int sent = -1;
     std::map<int64_t, int> peak_by_minute;  // minute start (ms) -> most connections
+    std::unordered_set<std::string> viewer_ids;  // distinct buyer ids seen (<= kMaxTrackedViewers)
+    bool viewers_capped = false;                 // a new id came when the set was full
   };
   void flush_viewers(const std::string& stream_id);
   void send_health_to_hosts(const StreamState& s);

@@ -75,6 +75,7 @@ bool RoomService::on_open(ConnId id, const HttpRequest& upgrade) {
   audience_.join(id);
   audience_.send(id, welcome_json(member));
   monitor_.viewers_changed(member.stream_id);
+  if (!member.manages()) monitor_.viewer_seen(member.stream_id, member.viewer_id);
   if (member.replay_session.empty() && member.manages()) monitor_.send_health(id, member.stream_id);
   return true;
 }

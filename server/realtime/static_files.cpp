@@ -31,6 +31,7 @@ void register_web_client_routes(Router& router, const std::string& web_root) {
   router.add("GET", "/join/{code}", page("signin.html"));
   router.add("GET", "/farm", page("farm.html"));
   router.add("GET", "/admin", page("admin.html"));
+  router.add("GET", "/dashboard", page("dashboard.html"));
   router.add("GET", "/static/{path...}", [root](const HttpRequest& req) {
     const std::string path = safe_join(root, req.params.at("path"));
     if (path.empty()) return HttpResponse::error(400, "invalid", "bad path");

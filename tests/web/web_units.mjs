@@ -16,6 +16,7 @@ import {
   STEPS, UplinkCheck, formatBitrate, linkBetween, nextStep, reconnectDelay, sampleFromStats, stepForVerdict, uplinkVerdict,
 } from '../../web-client/js/uplink.js';
 import { iceServersFromLinks, orderCodecs } from '../../web-client/js/whip.js';
+import { bucketMinutes } from '../../web-client/js/dashboard_chart.js';
 
 test('money is formatted from integer fen', () => {
   assert.equal(formatMoney(3990), '¥39.90');
@@ -347,4 +348,25 @@ test('WHIP offers H.264 first (VP8 alone with ?codec=vp8) and reads ICE servers 
     { urls: 'turn:turn.example.net:3478', username: 'farmer', credential: 'p"w' },
   ]);
   assert.deepEqual(iceServersFromLinks(null), []);
+});
+
+test('dashboard chart: the report\'s sparse minutes fill out evenly, long shows in wider buckets', () => {
+  const M = 60_000;
+  const t0 = 1_700_000_040_000 - (1_700_000_040_000 % M);
+  const filled = bucketMinutes([
+    { minute: t0, gmv: 100, orders: 1, peak_viewers: 3 },
+    { minute: t0 + 3 * M, gmv: 250, orders: 2, peak_viewers: null },
+  ]);
+  assert.deepEqual(filled.map((b) => b.gmv), [100, 0, 0, 250]);
+  assert.deepEqual(filled.map((b) => b.viewers), [3, null, null, null]);
+  assert.equal(filled[3].start, t0 + 3 * M);
+  assert.deepEqual(bucketMinutes([]), []);
+  // Five hours: at most 120 bars, every fen kept, the peak is the bucket's highest.
+  const long = [];
+  for (let i = 0; i < 300; i++) long.push({ minute: t0 + i * M, gmv: 10, orders: 1, peak_viewers: i });
+  const b = bucketMinutes(long);
+  assert.ok(b.length <= 120, `${b.length} bars`);
+  assert.equal(b.reduce((s, x) => s + x.gmv, 0), 3000);
+  assert.equal(b[0].minutes, 3);
+  assert.equal(b[0].viewers, 2);
 });

@@ -44,12 +44,15 @@ struct Services {
   }
   ~Services() { writer.reset(); }
 
-  realtime::ConnId connect(const std::string& stream, const std::string& viewer, const std::string& replay = "") {
+  // `buyer`: a buyer token from an earlier connection (the same buyer comes back); "" a new one.
+  realtime::ConnId connect(const std::string& stream, const std::string& viewer, const std::string& replay = "",
+                           const std::string& buyer = "") {
     realtime::HttpRequest req;
     req.method = "GET";
     req.path = "/ws";
     req.query["stream"] = stream;
     req.query["viewer_id"] = viewer;
+    if (!buyer.empty()) req.query["buyer"] = buyer;
     if (!replay.empty()) req.query["replay"] = replay;
     const realtime::ConnId id = next_conn++;
     rooms->on_open(id, req);
@@ -77,6 +80,7 @@ struct Services {
     in.exposures = timeline.exposures(stream);
     in.catalog = rooms->selling().products(stream);
     in.peak_viewers_by_minute = rooms->monitor().peak_viewers_by_minute(stream);
+    in.unique_viewers = rooms->monitor().unique_viewers(stream).count;
     return commerce::build_report(in);
   }
 
@@ -222,4 +226,58 @@ TEST_CASE("attribution: bad replay ids are refused") {
   const auto ok = s.connect(stream, "viewer-eeee5", "2026-11-22-live-1");
   CHECK(s.streams->find(stream)->viewers == 1);
   s.rooms->on_close(ok);
+}
+
+TEST_CASE("report: buyers, unique viewers and conversion") {
+  test::TempDir dir;
+  std::string stream;
+  {
+    Services s(dir.path());
+    StreamState* st = nullptr;
+    REQUIRE(s.streams->create("conversion", "farmer", st));
+    stream = st->record.id;
+    REQUIRE(s.rooms->selling().replace_catalog(stream, catalog()));
+    CHECK(s.report(stream)["conversion"].is_null());  // nobody came: no conversion, not 0
+    CHECK(s.report(stream)["unique_viewers"] == 0);
+
+    // Four buyer ids open the room; one of them twice (a second tab, with its buyer token),
+    // and one watches a replay.
+    const auto a = s.connect(stream, "viewer-a");
+    const std::string a_token = s.rooms->audience().find(a)->buyer_token;
+    const auto a_again = s.connect(stream, "viewer-a", "", a_token);
+    const auto b = s.connect(stream, "viewer-b");
+    const auto c = s.connect(stream, "viewer-c");
+    const auto d = s.connect(stream, "viewer-d", "live-1");
+    CHECK(s.rooms->monitor().unique_viewers(stream).count == 4);
+
+    s.buy(a, "a1", "pear", std::nullopt);
+    s.buy(a_again, "a2", "crab", std::nullopt);  // the same buyer from the second tab
+    s.buy(b, "b1", "pear", std::nullopt);
+    s.buy(d, "d1", "pear", 3.0);                // a replay buy counts: d opened the room too
+    s.wait_orders(stream, 4);
+
+    const json r = s.report(stream);
+    CHECK(r["buyers"] == 3);
+    CHECK(r["unique_viewers"] == 4);
+    CHECK(r["conversion"].get<double>() == Approx(0.75));
+    bool pear_seen = false;
+    for (const auto& p : r["by_product"]) {
+      if (p["product_id"] == "pear") {
+        pear_seen = true;
+        CHECK(p["buyers"] == 3);
+        CHECK(p["orders"] == 3);
+      } else {
+        CHECK(p["buyers"] == 1);
+      }
+    }
+    CHECK(pear_seen);
+    for (auto conn : {a, a_again, b, c, d}) s.rooms->on_close(conn);
+  }
+  // After a restart the tracked viewers start again from none, but every buyer opened the
+  // room: the unique viewers are at least the buyers (a lower bound).
+  Services s(dir.path());
+  const json r = s.report(stream);
+  CHECK(r["buyers"] == 3);
+  CHECK(r["unique_viewers"] == 3);
+  CHECK(r["conversion"].get<double>() == Approx(1.0));
 }
