@@ -68,6 +68,7 @@ void read_request_head(lws* wsi, HttpRequest& req) {
       {"accept-language", WSI_TOKEN_HTTP_ACCEPT_LANGUAGE},
       {"origin", WSI_TOKEN_ORIGIN},
       {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
+      {"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
   };
   for (const auto& [name, token] : wanted) {
     std::string value = copy_header(wsi, token);

@@ -27,4 +27,15 @@ HeadCheck stream_manager(const AccessConfig& access, StreamRegistry& streams) {
   };
 }
 
+HeadCheck image_uploader(const AccessConfig& access) {
+  return [&access](const HttpRequest& req) -> std::optional<HttpResponse> {
+    const Identity who = identify(access, req.bearer_token(), now_s());
+    if (who.role == Role::viewer) {
+      const std::string why = who.token_problem.empty() ? "" : " (the token presented is " + who.token_problem + ")";
+      return HttpResponse::error(401, "unauthorized", "sign in to upload photos: a host token or the admin token is required" + why);
+    }
+    return std::nullopt;
+  };
+}
+
 }  // namespace harvest::realtime

@@ -15,4 +15,8 @@ HeadCheck admin_only(const AccessConfig& access);
 // 404 for an unknown stream, 401 for anyone else.
 HeadCheck stream_manager(const AccessConfig& access, StreamRegistry& streams);
 
+// Who may upload a product photo (POST /api/images): anyone signed in, that is any role but an
+// anonymous viewer (today the admin token or a valid host token of any stream); 401 otherwise.
+HeadCheck image_uploader(const AccessConfig& access);
+
 }  // namespace harvest::realtime
