@@ -16,6 +16,8 @@ DEBIAN_PACKAGES=(
   gstreamer1.0-nice
   # rendering
   libcairo2-dev libpango1.0-dev libgdk-pixbuf-2.0-dev fonts-noto-cjk fonts-dejavu-core
+  # product photos (decode, re-encode)
+  libjpeg62-turbo-dev libpng-dev libwebp-dev
   # realtime and storage
   libwebsockets-dev nlohmann-json3-dev catch2 libsqlite3-dev libssl-dev
   # accounts: argon2id password hashes

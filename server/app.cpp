@@ -14,6 +14,7 @@
 #include "api/accounts.h"
 #include "api/dashboard.h"
 #include "api/health.h"
+#include "api/images.h"
 #include "api/hls_files.h"
 #include "api/metrics.h"
 #include "api/orders.h"
@@ -67,6 +68,7 @@ App::~App() {
   passwords_.reset();
   // The reader thread may be reading the replays or the store: it stops before they go.
   reader_.reset();
+  photo_worker_.reset();
 }
 
 int App::http_port() const { return http_ ? http_->port() : 0; }
@@ -84,6 +86,8 @@ std::string App::start() {
   auto reader_store = store::open_store(store_options, error);
   if (!reader_store) return error;
   reader_ = std::make_unique<api::Reader>(loop_, std::move(reader_store));
+  photos_.emplace((fs::path(config_.data_dir) / "images").string());
+  photo_worker_ = std::make_unique<WorkerThread>(api::kMaxQueuedPhotos);
   streams_ = std::make_unique<StreamRegistry>(*store_);
   if (auto st = streams_->load(); !st) return "cannot load streams: " + st.message();
   if (config_.demo) {
@@ -240,10 +244,13 @@ std::string App::start_ingest() {
   if (const char* preset = std::getenv("HARVEST_BURNED_SPEED_PRESET"); preset != nullptr && *preset != '\0')
     link_options.burned_speed_preset = preset;
   // Pictures of burned-in cards: catalog image URLs this server serves itself, as local files
-  // (the same directories as the /samples/images/ and /static/ routes).
+  // (the same directories as the /samples/images/, /static/ and /images/ routes).
   const std::string web_root = fs::is_directory(config_.web_root + "/dist") ? config_.web_root + "/dist" : config_.web_root;
-  link_options.image_file = [samples = config_.samples_dir, web_root](const std::string& url) -> std::string {
+  link_options.image_file = [samples = config_.samples_dir, web_root,
+                             photos = *photos_](const std::string& url) -> std::string {
     const std::string path = url.substr(0, url.find_first_of("?#"));
+    if (path.rfind(media::images::kPhotoUrlPrefix, 0) == 0)
+      return photos.path_for(std::string_view(path).substr(media::images::kPhotoUrlPrefix.size()));
     for (const auto& [prefix, dir] : {std::pair<std::string, std::string>{"/samples/images/", samples + "/images"},
                                       std::pair<std::string, std::string>{"/static/", web_root}}) {
       if (path.rfind(prefix, 0) == 0) return realtime::safe_join(dir, path.substr(prefix.size()));
@@ -313,6 +320,7 @@ void App::register_routes() {
   api::register_metrics_route(r, *streams_, access_, rooms_->audience());
   api::register_restream_routes(r, *streams_, access_, *store_, [this] { return card_link_.get(); });
   api::register_sample_image_routes(r, config_.samples_dir);
+  api::register_image_routes(r, access_, loop_, *photo_worker_, *photos_);
   api::register_whip_routes(r, [this] { return whip_.get(); }, {config_.webrtc_stun, config_.webrtc_turn});
 }
 

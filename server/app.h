@@ -13,6 +13,8 @@
 #include "core/event_loop.h"
 #include "core/local_tls.h"
 #include "core/stream_registry.h"
+#include "core/worker_thread.h"
+#include "media/images/photo_shelf.h"
 #include "realtime/access.h"
 #include "show/exposure_timeline.h"
 #include "store/store.h"
@@ -81,6 +83,10 @@ private:
   std::unique_ptr<realtime::RoomService> rooms_;
   // The REST API's reader thread, with its own read-only store handle (api/reader.h).
   std::unique_ptr<api::Reader> reader_;
+  // Product photos (issue 18): stored under data_dir/images, made on their own worker thread,
+  // which is stopped (in ~App) before the loop it answers through.
+  std::optional<media::images::PhotoShelf> photos_;
+  std::unique_ptr<WorkerThread> photo_worker_;
   // Replays on disk (issue 6, recording): before ingest_, which records into it.
   std::unique_ptr<media::hls::ReplayLibrary> replays_;
   // Media ingest (issue 4): stopped explicitly in run(); destroyed first.

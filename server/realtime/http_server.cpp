@@ -69,6 +69,7 @@ void read_request_head(lws* wsi, HttpRequest& req) {
       {"origin", WSI_TOKEN_ORIGIN},
       {"cookie", WSI_TOKEN_HTTP_COOKIE},
       {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
+      {"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
   };
   for (const auto& [name, token] : wanted) {
     std::string value = copy_header(wsi, token);

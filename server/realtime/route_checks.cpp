@@ -54,4 +54,16 @@ HeadCheck farmer_or_admin(const AccessConfig& access) {
   };
 }
 
+HeadCheck image_uploader(const AccessConfig& access) {
+  return [&access](const HttpRequest& req) -> std::optional<HttpResponse> {
+    const Identity who = caller_of(access, req);
+    if (who.role == Role::viewer) {
+      const std::string why = who.token_problem.empty() ? "" : " (the token presented is " + who.token_problem + ")";
+      return HttpResponse::error(401, "unauthorized",
+                                 "sign in to upload photos: a farmer's session, a host token or the admin token is required" + why);
+    }
+    return std::nullopt;
+  };
+}
+
 }  // namespace harvest::realtime

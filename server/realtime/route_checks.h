@@ -27,4 +27,9 @@ HeadCheck stream_owner(const AccessConfig& access, StreamRegistry& streams);
 // 401 for anyone else.
 HeadCheck farmer_or_admin(const AccessConfig& access);
 
+// Who may upload a product photo (POST /api/images): anyone signed in, that is any role but an
+// anonymous viewer (a signed-in farmer, a valid host token of any stream, the admin token); 401
+// otherwise.
+HeadCheck image_uploader(const AccessConfig& access);
+
 }  // namespace harvest::realtime

@@ -17,6 +17,7 @@ import {
 } from '../../web-client/js/uplink.js';
 import { iceServersFromLinks, orderCodecs } from '../../web-client/js/whip.js';
 import { bucketMinutes } from '../../web-client/js/dashboard_chart.js';
+import { MAX_PHOTO_BYTES, photoProblem, refusalKey, uploadPhoto } from '../../web-client/js/image_upload.js';
 
 test('money is formatted from integer fen', () => {
   assert.equal(formatMoney(3990), '¥39.90');
@@ -369,4 +370,38 @@ test('dashboard chart: the report\'s sparse minutes fill out evenly, long shows 
   assert.equal(b.reduce((s, x) => s + x.gmv, 0), 3000);
   assert.equal(b[0].minutes, 3);
   assert.equal(b[0].viewers, 2);
+});
+
+test('photos: checked before sending, refusals named, the file sent as the body with its own type', async () => {
+  assert.equal(photoProblem(null), 'photo.error.none');
+  assert.equal(photoProblem({ type: 'image/heic', size: 1000 }), 'photo.error.type');
+  assert.equal(photoProblem({ type: 'image/jpeg', size: MAX_PHOTO_BYTES + 1 }), 'photo.error.too_big');
+  assert.equal(photoProblem({ type: 'image/jpeg', size: 0 }), 'photo.error.not_image');
+  assert.equal(photoProblem({ type: 'image/webp', size: 1000 }), null);
+  assert.equal(refusalKey(400, { error: 'not_an_image' }), 'photo.error.not_image');
+  assert.equal(refusalKey(413, { error: 'image_too_large' }), 'photo.error.too_many_pixels');
+  assert.equal(refusalKey(413, { error: 'too_large' }), 'photo.error.too_big');
+  assert.equal(refusalKey(401, null), 'photo.error.signin');
+  assert.equal(refusalKey(503, null), 'photo.error.busy');
+  assert.equal(refusalKey(500, null), 'photo.error.failed');
+
+  const file = { type: 'image/png', size: 10 };
+  let sent = null;
+  const ok = async (url, init) => {
+    sent = { url, init };
+    return { status: 201, json: async () => ({ url: '/images/a.jpg', width: 4, height: 3 }) };
+  };
+  assert.deepEqual(await uploadPhoto(file, 'tok', ok), { url: '/images/a.jpg', width: 4, height: 3 });
+  assert.equal(sent.url, '/api/images');
+  assert.equal(sent.init.method, 'POST');
+  assert.equal(sent.init.body, file);
+  assert.equal(sent.init.headers['content-type'], 'image/png');
+  assert.equal(sent.init.headers.authorization, 'Bearer tok');
+  const refused = async () => ({ status: 400, json: async () => ({ error: 'not_an_image' }) });
+  await assert.rejects(uploadPhoto(file, 'tok', refused), (err) => err.message.length > 0 && !err.message.startsWith('photo.'));
+  const offline = async () => { throw new TypeError('Failed to fetch'); };
+  await assert.rejects(uploadPhoto(file, 'tok', offline), /network|网络/);
+  let called = false;
+  await assert.rejects(uploadPhoto({ type: 'image/gif', size: 5 }, 'tok', async () => { called = true; }));
+  assert.equal(called, false);
 });

@@ -15,6 +15,7 @@ import { productImage } from './product_view.js';
 import { renderQr } from './qr_view.js';
 import { fillIcons, icon } from './icons.js';
 import { HostOrders } from './host_orders.js';
+import { uploadPhoto } from './image_upload.js';
 
 const streamId = streamIdFromPath();
 const TOKEN_KEY = `harvest.host_token.${streamId}`;
@@ -522,6 +523,50 @@ $('#host-chat-form').addEventListener('submit', (e) => {
   if (text && room?.send({ type: 'chat.send', text: text.slice(0, 200) })) input.value = '';
 });
 
+// The product form's photo: the thumbnail shows what the card will show (an uploaded photo or a
+// typed URL); the submit button waits while a photo is on its way.
+function showPhotoThumb(src) {
+  const thumb = $('#add-photo-thumb');
+  thumb.querySelector('img')?.remove();
+  thumb.classList.toggle('has-photo', Boolean(src));
+  if (src) thumb.append(el('img', { src, alt: '', width: 72, height: 72 }));
+}
+
+function photoStatus(text, isError = false) {
+  const status = $('#add-photo-status');
+  status.hidden = !text;
+  status.classList.toggle('error', isError);
+  setText(status, text || '');
+}
+
+$('#add-photo').addEventListener('change', async (e) => {
+  const file = e.target.files?.[0];
+  if (!file) return;
+  const submit = $('#add-form button[type="submit"]');
+  const local = URL.createObjectURL(file);
+  showPhotoThumb(local);
+  photoStatus(t('photo.uploading'));
+  submit.disabled = true;
+  try {
+    const photo = await uploadPhoto(file, token);
+    $('#add-image').value = photo.url;
+    showPhotoThumb(photo.url);
+    photoStatus(t('photo.done', { w: photo.width, h: photo.height }));
+  } catch (err) {
+    showPhotoThumb($('#add-image').value.trim());
+    photoStatus(err.message, true);
+  } finally {
+    URL.revokeObjectURL(local);
+    submit.disabled = false;
+    e.target.value = '';  // the same file can be picked again after an error
+  }
+});
+
+$('#add-image').addEventListener('change', (e) => {
+  showPhotoThumb(e.target.value.trim());
+  photoStatus('');
+});
+
 $('#add-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
@@ -548,6 +593,8 @@ $('#add-form').addEventListener('submit', async (e) => {
   }
   err.hidden = true;
   e.target.reset();
+  showPhotoThumb('');
+  photoStatus('');
   upsertProduct(product);
   renderCatalog();
   loadCatalog();

@@ -46,7 +46,7 @@ TEST_CASE("product titles refuse control characters and bidi overrides", "[catal
 }
 
 TEST_CASE("product images are site paths or http(s) URLs", "[catalog]") {
-  for (const char* ok : {"/samples/images/pear-yulu.png", "/static/img/crab.webp", "/img/a.png?v=2&w=3", "img/pear.png", "x",
+  for (const char* ok : {"/samples/images/pear-yulu.png", "/images/0123456789abcdef0123456789abcdef.jpg", "/static/img/crab.webp", "/img/a.png?v=2&w=3", "img/pear.png", "x",
                          "https://cdn.example.com/p/1.jpg", "HTTP://example.com/x.png", "https://example.com"}) {
     INFO(ok);
     CHECK(is_product_image_url(ok));
