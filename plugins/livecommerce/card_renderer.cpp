@@ -11,6 +11,7 @@
 #include <numbers>
 
 #include "card_layout.h"
+#include "qr_code.h"
 
 namespace harvest::livecommerce {
 namespace {
@@ -29,6 +30,7 @@ constexpr Color kInfoColor{0.45, 0.45, 0.45};
 constexpr Color kPlaceholder{0.92, 0.92, 0.92};
 constexpr Color kBadgeColor{0.2, 0.2, 0.2, 0.85};
 constexpr Color kWhite{1, 1, 1};
+constexpr Color kQrDark{0, 0, 0};  // full contrast: the QR is read from a phone's recording of the video
 
 constexpr double kPi = std::numbers::pi;
 
@@ -257,6 +259,31 @@ void draw_sold_out_badge(cairo_t* cr, TextPainter& text, const Rect& image, std:
             PANGO_ALIGN_CENTER);
 }
 
+// The QR of `url`, centred in `box` on white, whole pixels per module so no module
+// edge is blurred before the encoder sees it; at least 2 modules of white inside the
+// box (the card's own white padding adds to the quiet zone). False when it cannot be drawn.
+bool draw_qr(cairo_t* cr, const std::string& url, const Rect& box) {
+  auto qr = QrCode::encode(url);
+  if (!qr) return false;
+  const int n = qr->size();
+  const int module = std::min(box.width, box.height) / (n + 4);
+  if (module < 1) return false;
+  const int x0 = box.x + (box.width - n * module) / 2;
+  const int y0 = box.y + (box.height - n * module) / 2;
+  cairo_save(cr);
+  cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
+  set_color(cr, kWhite);
+  cairo_rectangle(cr, box.x, box.y, box.width, box.height);
+  cairo_fill(cr);
+  set_color(cr, kQrDark);
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x)
+      if (qr->dark(x, y)) cairo_rectangle(cr, x0 + x * module, y0 + y * module, module, module);
+  cairo_fill(cr);
+  cairo_restore(cr);
+  return true;
+}
+
 }  // namespace
 
 CardRenderer::CardRenderer(Locale locale)
@@ -267,7 +294,7 @@ CardRenderer::~CardRenderer() { g_object_unref(font_map_); }
 CardPicture CardRenderer::render_card(const Card& card, int width, int height) {
   std::lock_guard lock(mutex_);
   CardPicture result;
-  const CardGeometry g = card_geometry(width, height);
+  const CardGeometry g = card_geometry(width, height, !card.trace_url.empty());
   auto surface = new_surface(width, height);
   CairoPtr cr(cairo_create(surface.get()), cairo_destroy);
 
@@ -283,7 +310,10 @@ CardPicture CardRenderer::render_card(const Card& card, int width, int height) {
   TextPainter text(cr.get(), font_map_);
   const double h = height;
   const Rect& t = g.text;
-  text.draw(card.title, t.x, t.y, t.width, TextStyle{h * 0.095, true, kTitleColor, 2});
+  // The origin line takes the title's second line: a long title is elided to one.
+  const std::string origin = labels_.origin(card.origin_place, card.harvest_date);
+  text.draw(card.title, t.x, t.y, t.width, TextStyle{h * 0.095, true, kTitleColor, origin.empty() ? 2 : 1});
+  if (!origin.empty()) text.draw(origin, t.x, t.y + h * 0.15, t.width, TextStyle{h * 0.07, false, kInfoColor});
   text.draw(format_price(card.price_fen, card.currency), t.x, t.y + h * 0.30, t.width,
             TextStyle{h * 0.15, true, kPriceColor});
   std::string info;
@@ -291,6 +321,8 @@ CardPicture CardRenderer::render_card(const Card& card, int width, int height) {
   if (card.sold) info += (info.empty() ? "" : " · ") + labels_.bought(*card.sold);
   if (!info.empty()) text.draw(info, t.x, t.y + h * 0.53, t.width, TextStyle{h * 0.07, false, kInfoColor});
   if (card.stock && *card.stock == 0) draw_sold_out_badge(cr.get(), text, g.image, labels_.sold_out());
+  if (!g.qr.empty() && !draw_qr(cr.get(), card.trace_url, g.qr))
+    result.qr_error = "trace QR not drawn: the URL does not fit a version-10 QR or the card is too small";
 
   result.missing_glyphs = text.missing_glyphs();
   cr.reset();
