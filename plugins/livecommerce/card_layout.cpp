@@ -60,7 +60,8 @@ std::optional<Rect> place(const SlotFrame& f, Slot slot, int index, int count, C
   const int inset = even((f.card_h - size.height) / 2.0);
   switch (slot) {
     case Slot::kBottom:
-      return Rect{centered_x, f.frame_h - f.margin_y - f.card_h - index * step + inset, size.width, size.height};
+      return Rect{centered_x, f.frame_h - f.margin_y - f.card_h - index * step + inset, size.width,
+                  size.height};
     case Slot::kTop:
       return Rect{centered_x, f.margin_y + index * step + inset, size.width, size.height};
     case Slot::kLeft:

@@ -317,7 +317,8 @@ CardPicture CardRenderer::render_card(const Card& card, int width, int height) {
   // The origin line takes the title's second line: a long title is elided to one.
   const std::string origin = labels_.origin(card.origin_place, card.harvest_date);
   text.draw(card.title, t.x, t.y, t.width, TextStyle{h * 0.095, true, kTitleColor, origin.empty() ? 2 : 1});
-  if (!origin.empty()) text.draw(origin, t.x, t.y + h * 0.15, t.width, TextStyle{h * 0.07, false, kInfoColor});
+  if (!origin.empty())
+    text.draw(origin, t.x, t.y + h * 0.15, t.width, TextStyle{h * 0.07, false, kInfoColor});
   text.draw(format_price(card.price_fen, card.currency), t.x, t.y + h * 0.30, t.width,
             TextStyle{h * 0.15, true, kPriceColor});
   std::string info;

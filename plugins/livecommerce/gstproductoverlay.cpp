@@ -169,8 +169,8 @@ void report_picture_problems(GstProductOverlay* self, const Card& card, const Ca
         (nullptr));
   }
   if (!picture.qr_error.empty()) {
-    GST_ELEMENT_WARNING(self, RESOURCE, FAILED, ("Card %s: %s", card.product_id.c_str(), picture.qr_error.c_str()),
-                        (nullptr));
+    GST_ELEMENT_WARNING(self, RESOURCE, FAILED,
+                        ("Card %s: %s", card.product_id.c_str(), picture.qr_error.c_str()), (nullptr));
   }
   if (picture.missing_glyphs > 0) {
     GST_ELEMENT_WARNING(self, RESOURCE, FAILED,

@@ -25,8 +25,8 @@ int raw_data_modules(int version) {
 }
 
 int data_codewords(int version) {
-  return raw_data_modules(version) / 8 - kEccPerBlock[static_cast<std::size_t>(version)] *
-                                              kBlocks[static_cast<std::size_t>(version)];
+  return raw_data_modules(version) / 8 -
+         kEccPerBlock[static_cast<std::size_t>(version)] * kBlocks[static_cast<std::size_t>(version)];
 }
 
 // Byte mode character count indicator: 8 bits up to version 9, 16 from 10 (Table 3).
@@ -71,14 +71,22 @@ std::vector<int> alignment_positions(int version) {
 
 bool mask_bit(int mask, int x, int y) {
   switch (mask) {  // Table 10
-    case 0: return (x + y) % 2 == 0;
-    case 1: return y % 2 == 0;
-    case 2: return x % 3 == 0;
-    case 3: return (x + y) % 3 == 0;
-    case 4: return (x / 3 + y / 2) % 2 == 0;
-    case 5: return x * y % 2 + x * y % 3 == 0;
-    case 6: return (x * y % 2 + x * y % 3) % 2 == 0;
-    default: return ((x + y) % 2 + x * y % 3) % 2 == 0;
+    case 0:
+      return (x + y) % 2 == 0;
+    case 1:
+      return y % 2 == 0;
+    case 2:
+      return x % 3 == 0;
+    case 3:
+      return (x + y) % 3 == 0;
+    case 4:
+      return (x / 3 + y / 2) % 2 == 0;
+    case 5:
+      return x * y % 2 + x * y % 3 == 0;
+    case 6:
+      return (x * y % 2 + x * y % 3) % 2 == 0;
+    default:
+      return ((x + y) % 2 + x * y % 3) % 2 == 0;
   }
 }
 
@@ -118,7 +126,7 @@ std::vector<std::uint8_t> add_ecc_and_interleave(const std::vector<std::uint8_t>
   const int ecc_len = kEccPerBlock[static_cast<std::size_t>(version)];
   const int raw = raw_data_modules(version) / 8;
   const int short_blocks = blocks - raw % blocks;  // the others hold one more data codeword
-  const int short_len = raw / blocks;               // data + ecc of a short block
+  const int short_len = raw / blocks;              // data + ecc of a short block
   std::vector<std::vector<std::uint8_t>> all;
   std::size_t k = 0;
   for (int i = 0; i < blocks; ++i) {

@@ -28,7 +28,8 @@ class QrCode {
   int mask() const { return mask_; }
   // x: column, y: row, both 0..size()-1; outside the symbol: light.
   bool dark(int x, int y) const {
-    return x >= 0 && y >= 0 && x < size_ && y < size_ && modules_[static_cast<std::size_t>(y * size_ + x)] != 0;
+    return x >= 0 && y >= 0 && x < size_ && y < size_ &&
+           modules_[static_cast<std::size_t>(y * size_ + x)] != 0;
   }
 
  private:

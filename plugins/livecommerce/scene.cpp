@@ -62,7 +62,8 @@ std::string check_date(const std::string& date, const std::string& where) {
   if (date.size() != 10 || date[4] != '-' || date[7] != '-') return err;
   for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
     if (date[i] < '0' || date[i] > '9') return err;
-  const int y = std::stoi(date.substr(0, 4)), m = std::stoi(date.substr(5, 2)), d = std::stoi(date.substr(8, 2));
+  const int y = std::stoi(date.substr(0, 4)), m = std::stoi(date.substr(5, 2)),
+            d = std::stoi(date.substr(8, 2));
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (m < 1 || m > 12 || d < 1 || d > kDays[m - 1] + (m == 2 && is_leap(y) ? 1 : 0)) return err;
   return {};
@@ -75,7 +76,8 @@ std::string check_trace_url(const std::string& url, const std::string& where) {
     return where + "trace_url: expected an absolute http:// or https:// URL";
   if (url.size() > kMaxTraceUrlBytes) return where + "trace_url: longer than 213 bytes (does not fit the QR)";
   for (char ch : url)
-    if (const auto c = static_cast<unsigned char>(ch); c <= 0x20 || c == 0x7f) return where + "trace_url: contains a space or a control character";
+    if (const auto c = static_cast<unsigned char>(ch); c <= 0x20 || c == 0x7f)
+      return where + "trace_url: contains a space or a control character";
   return {};
 }
 

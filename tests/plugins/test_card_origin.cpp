@@ -47,7 +47,8 @@ int differing(const CardBitmap& a, const CardBitmap& b, const Rect& r) {
 }  // namespace
 
 TEST_CASE("Reed-Solomon: the 1-M codewords of HELLO WORLD (ISO 18004 Annex I / thonky.com)", "[qr]") {
-  const std::vector<std::uint8_t> data = {32, 91, 11, 120, 209, 114, 220, 77, 67, 64, 236, 17, 236, 17, 236, 17};
+  const std::vector<std::uint8_t> data = {32, 91, 11,  120, 209, 114, 220, 77,
+                                          67, 64, 236, 17,  236, 17,  236, 17};
   CHECK(reed_solomon_remainder(data, 10) ==
         std::vector<std::uint8_t>{196, 35, 39, 119, 235, 215, 231, 226, 93, 23});
 }
@@ -89,7 +90,8 @@ TEST_CASE("QR: smallest version, finder patterns, format bits naming level M and
     if ((rem >> i) & 1) rem ^= 0x537 << (i - 10);
   CHECK(rem == 0);
   // Each forced mask gives a different symbol for the same text.
-  CHECK(QrCode::encode(kTraceUrl, 0)->dark(11, 10) != QrCode::encode(kTraceUrl, 1)->dark(11, 10));  // mask 1 flips it, 0 does not
+  CHECK(QrCode::encode(kTraceUrl, 0)->dark(11, 10) !=
+        QrCode::encode(kTraceUrl, 1)->dark(11, 10));  // mask 1 flips it, 0 does not
 }
 
 TEST_CASE("scene: origin_place, harvest_date and trace_url parse, round-trip and clear", "[scene]") {
@@ -119,17 +121,19 @@ TEST_CASE("scene: origin_place, harvest_date and trace_url parse, round-trip and
   auto kept = std::get<Card>(apply_card_update(c, R"({"product_id":"pear","price":1990})"));
   CHECK(kept.trace_url == kTraceUrl);
   CHECK(kept.same_picture_as(c) == false);  // the price changed
-  auto cleared = std::get<Card>(
-      apply_card_update(c, R"({"product_id":"pear","origin_place":null,"harvest_date":null,"trace_url":null})"));
+  auto cleared = std::get<Card>(apply_card_update(
+      c, R"({"product_id":"pear","origin_place":null,"harvest_date":null,"trace_url":null})"));
   CHECK(cleared.origin_place.empty());
   CHECK(cleared.harvest_date.empty());
   CHECK(cleared.trace_url.empty());
   CHECK_FALSE(cleared.same_picture_as(c));
   // The picture cache tells the two apart.
-  CHECK(CardPictureCache::key(c, 400, 200, Locale::kZhCN) != CardPictureCache::key(cleared, 400, 200, Locale::kZhCN));
+  CHECK(CardPictureCache::key(c, 400, 200, Locale::kZhCN) !=
+        CardPictureCache::key(cleared, 400, 200, Locale::kZhCN));
   Card other_code = c;
   other_code.trace_url += "2";
-  CHECK(CardPictureCache::key(c, 400, 200, Locale::kZhCN) != CardPictureCache::key(other_code, 400, 200, Locale::kZhCN));
+  CHECK(CardPictureCache::key(c, 400, 200, Locale::kZhCN) !=
+        CardPictureCache::key(other_code, 400, 200, Locale::kZhCN));
 }
 
 TEST_CASE("origin line: place as typed and the harvest date per locale", "[text]") {
@@ -145,7 +149,8 @@ TEST_CASE("origin line: place as typed and the harvest date per locale", "[text]
 
 TEST_CASE("layout: a card with a QR gets a square panel, the QR's modules are >= 3 px at 720p", "[layout]") {
   const auto qr = QrCode::encode(kTraceUrl);
-  for (auto [w, h] : {std::pair{1280, 720}, std::pair{720, 1280}, std::pair{1920, 1080}, std::pair{1080, 1920}}) {
+  for (auto [w, h] :
+       {std::pair{1280, 720}, std::pair{720, 1280}, std::pair{1920, 1080}, std::pair{1080, 1920}}) {
     INFO(w << "x" << h);
     for (Slot slot : {Slot::kBottom, Slot::kTop, Slot::kLeft, Slot::kRight}) {
       const CardSize plain = card_size(w, h, slot);
@@ -168,8 +173,11 @@ TEST_CASE("layout: a card with a QR gets a square panel, the QR's modules are >=
         CHECK(g.qr.width / (qr->size() + 4) >= (std::min(w, h) >= 720 ? 3 : 2));
     }
     // Mixed shapes in every slot: inside the frame, no overlap.
-    const std::vector<CardShape> shapes{{Slot::kBottom, true}, {Slot::kTop, false}, {Slot::kLeft, true},
-                                        {Slot::kRight, true},  {Slot::kBottom, false}};
+    const std::vector<CardShape> shapes{{Slot::kBottom, true},
+                                        {Slot::kTop, false},
+                                        {Slot::kLeft, true},
+                                        {Slot::kRight, true},
+                                        {Slot::kBottom, false}};
     const auto rects = layout_cards(w, h, shapes);
     for (std::size_t i = 0; i < 4; ++i) REQUIRE(rects[i].has_value());
     for (std::size_t i = 0; i < rects.size(); ++i) {
@@ -214,9 +222,10 @@ TEST_CASE("rendered card: the origin line under the title and a QR that reads ba
   double ms_with = 0, ms_without = 0;
   const CardPicture a = timed(with, wide, ms_with);
   const CardPicture b = timed(without, plain, ms_without);
-  std::printf("render_card at 720p (ASan build when run by ctest): with QR + origin line %.2f ms (%dx%d), "
-              "without %.2f ms (%dx%d)\n",
-              ms_with, wide.width, wide.height, ms_without, plain.width, plain.height);
+  std::printf(
+      "render_card at 720p (ASan build when run by ctest): with QR + origin line %.2f ms (%dx%d), "
+      "without %.2f ms (%dx%d)\n",
+      ms_with, wide.width, wide.height, ms_without, plain.width, plain.height);
   REQUIRE(a.bitmap->width == wide.width);
   CHECK(a.qr_error.empty());
   CHECK(a.missing_glyphs == 0);
@@ -240,7 +249,8 @@ TEST_CASE("rendered card: the origin line under the title and a QR that reads ba
   int mismatches = 0;
   for (int y = 0; y < qr->size(); ++y)
     for (int x = 0; x < qr->size(); ++x)
-      mismatches += dark_pixel(*a.bitmap, x0 + x * module + module / 2, y0 + y * module + module / 2) != qr->dark(x, y);
+      mismatches +=
+          dark_pixel(*a.bitmap, x0 + x * module + module / 2, y0 + y * module + module / 2) != qr->dark(x, y);
   CHECK(mismatches == 0);
 
   // The origin line: the band under the first title line differs from the card without it;

@@ -47,5 +47,6 @@ TEST_CASE("a card with a trace URL carries its QR panel until update-card remove
   const int plain_w = 2 * wide.height;
   const CardRect plain{(720 - plain_w) / 2 / 2 * 2, wide.y, plain_w, wide.height};
   CHECK(diff_frames(info, next.get(), after.get(), {plain}).changed_outside == 0);
-  CHECK(diff_in_rect(info, next.get(), after.get(), plain) > static_cast<std::size_t>(plain_w * wide.height) / 2);
+  CHECK(diff_in_rect(info, next.get(), after.get(), plain) >
+        static_cast<std::size_t>(plain_w * wide.height) / 2);
 }
