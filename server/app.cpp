@@ -221,7 +221,8 @@ std::string App::public_http_base() const {
   if (host.empty()) host = lan_address();
   if (host.empty()) host = "localhost";
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";  // IPv6
-  return std::string(endpoints_.tls ? "https://" : "http://") + host + ":" + std::to_string(endpoints_.http_port);
+  return std::string(endpoints_.tls ? "https://" : "http://") + host + ":" +
+         std::to_string(endpoints_.http_port);
 }
 
 std::string App::hls_root() const { return (fs::path(config_.data_dir) / "hls").string(); }

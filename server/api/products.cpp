@@ -1,7 +1,7 @@
 #include "api/products.h"
 
-#include <nlohmann/json.hpp>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "commerce/product_validation.h"
@@ -39,15 +39,16 @@ std::string parse_card_origin(const json& p, commerce::Product& prod) {
   };
   if (o.contains("place")) {
     if (!o["place"].is_object()) return where + ": 'place' must be an object";
-    for (auto [key, out] : {std::pair{"county", &prod.origin.place.county}, std::pair{"township", &prod.origin.place.township},
-                            std::pair{"village", &prod.origin.place.village}})
+    for (auto [key, out] :
+         {std::pair{"county", &prod.origin.place.county}, std::pair{"township", &prod.origin.place.township},
+          std::pair{"village", &prod.origin.place.village}})
       if (auto err = text(o["place"], key, *out); !err.empty()) return err;
   }
   if (auto err = text(o, "harvest_date", prod.origin.harvest_date); !err.empty()) return err;
   const std::string& d = prod.origin.harvest_date;
   int y = 0, m = 0, day = 0;
-  if (!d.empty() && (d.size() != 10 || std::sscanf(d.c_str(), "%4d-%2d-%2d", &y, &m, &day) != 3 || m < 1 || m > 12 ||
-                     day < 1 || day > 31 || d[4] != '-' || d[7] != '-'))
+  if (!d.empty() && (d.size() != 10 || std::sscanf(d.c_str(), "%4d-%2d-%2d", &y, &m, &day) != 3 || m < 1 ||
+                     m > 12 || day < 1 || day > 31 || d[4] != '-' || d[7] != '-'))
     return where + ": 'harvest_date' must be a date as YYYY-MM-DD";
   if (auto err = text(o, "trace_code", prod.origin.trace_code); !err.empty()) return err;
   return {};

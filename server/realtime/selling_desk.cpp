@@ -95,7 +95,9 @@ std::optional<show::Card> SellingDesk::card(const std::string& stream_id, const 
   show::Card card{p->title, p->price, p->currency, p->image, p->stock, p->sold, {}, {}, {}, std::nullopt};
   // The card's short origin: the county, else the township or the village (the sheet has it all).
   const commerce::Place& place = p->origin.place;
-  card.origin_place = !place.county.empty() ? place.county : !place.township.empty() ? place.township : place.village;
+  card.origin_place = !place.county.empty()     ? place.county
+                      : !place.township.empty() ? place.township
+                                                : place.village;
   card.harvest_date = p->origin.harvest_date;
   card.trace_code = p->origin.trace_code;
   if (const commerce::FlashSale* sale = s.running_sale_for(product_id))

@@ -21,8 +21,8 @@ namespace hls = media::hls;
 using livecommerce::kMaxTraceUrlBytes;
 using media::BurnedBranch;
 using media::BurnedLadder;
-using media::Restream;
 using media::mask_restream_url;
+using media::Restream;
 
 namespace {
 // "x,y,width,height" of a productoverlay-card message (where the card is drawn, frame pixels).
@@ -168,10 +168,13 @@ nlohmann::json CardLink::overlay_card(const StreamLink& link, const std::string&
     std::string url = options_.trace_base_url + "/trace/" + percent_encode(c.trace_code);
     // productoverlay refuses a card whose trace URL does not fit its QR (kMaxTraceUrlBytes):
     // such a card is shown without the QR rather than not at all.
-    if (url.size() <= kMaxTraceUrlBytes) card["trace_url"] = std::move(url);
+    if (url.size() <= kMaxTraceUrlBytes)
+      card["trace_url"] = std::move(url);
     else if (log_problems)
-      log::warn("burned_card_without_qr").kv("stream", stream_id).kv("product", change.product_id).kv(
-          "reason", "trace URL longer than " + std::to_string(kMaxTraceUrlBytes) + " bytes");
+      log::warn("burned_card_without_qr")
+          .kv("stream", stream_id)
+          .kv("product", change.product_id)
+          .kv("reason", "trace URL longer than " + std::to_string(kMaxTraceUrlBytes) + " bytes");
   }
   if (!c.image.empty()) {
     const std::string& url = c.image;
