@@ -38,6 +38,14 @@ run('burned_in_origin_and_trace_qr', async (t) => {
     ],
   });
   const traceUrl = `http://127.0.0.1:${server.port}/trace/${CODE}`;
+  // A malformed origin is refused with its reason and stores nothing.
+  for (const origin of ['隰县', { harvest_date: '2026-13-01' }, { place: { county: 7 } }]) {
+    const bad = await server.putProducts(stream.id, [{ id: 'x', ...pear, origin }], stream.host_token);
+    eq(bad.status, 400, `PUT products with origin ${JSON.stringify(origin)}`);
+    assert(/origin/.test(bad.json?.message ?? ''), `the reason names the origin: ${bad.text}`);
+  }
+  const catalog = (await server.http('GET', `/api/streams/${stream.id}/products`)).json;
+  eq(catalog.products.map((p) => p.id).join(','), 'traced,plain', 'the catalog is unchanged');
 
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort(server)}/live/${stream.stream_key}`,
                       { width: W, height: H, fps: 15, gop: 15, seconds: 40, color: '0x2040a0' });
