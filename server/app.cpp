@@ -198,12 +198,7 @@ std::string App::start() {
 // for a phone on the same Wi-Fi (https: a phone opens the camera only on a secure origin).
 void App::print_demo_links() const {
   const std::string local = "http://localhost:" + std::to_string(endpoints_.http_port);
-  std::string lan;
-  for (const auto& name : local_tls::this_machine_names())
-    if (name.find_first_not_of("0123456789.") == std::string::npos && name.rfind("127.", 0) != 0) {
-      lan = name;
-      break;
-    }
+  const std::string lan = lan_address();
   const StreamState* demo = streams_->find("demo");
   const StreamState* phone = streams_->find("phone");
   if (demo == nullptr || phone == nullptr) return;
@@ -225,6 +220,28 @@ void App::print_demo_links() const {
   if (!config_.admin_token.empty()) text += "  Admin token:           " + config_.admin_token + "\n";
   std::fputs((text + "\n").c_str(), stdout);
   std::fflush(stdout);
+}
+
+// The first IPv4 address of this machine that is not loopback: what a phone on the same Wi-Fi
+// reaches it at. "" when there is none.
+std::string App::lan_address() {
+  for (const auto& name : local_tls::this_machine_names())
+    if (name.find_first_not_of("0123456789.") == std::string::npos && name.rfind("127.", 0) != 0) return name;
+  return {};
+}
+
+// Where a phone scanning a burned-in card's QR reaches this server: --public-host, else the
+// address it is bound to when that is one address, else its LAN address (as the demo links).
+std::string App::public_http_base() const {
+  std::string host = config_.public_host;
+  if (host.empty() && !config_.bind_address.empty() && config_.bind_address != "0.0.0.0" &&
+      config_.bind_address != "::")
+    host = config_.bind_address;
+  if (host.empty()) host = lan_address();
+  if (host.empty()) host = "localhost";
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";  // IPv6
+  return std::string(endpoints_.tls ? "https://" : "http://") + host + ":" +
+         std::to_string(endpoints_.http_port);
 }
 
 std::string App::hls_root() const { return (fs::path(config_.data_dir) / "hls").string(); }
@@ -257,6 +274,7 @@ std::string App::start_ingest() {
     }
     return {};
   };
+  link_options.trace_base_url = public_http_base();
   card_link_ = std::make_unique<show::CardLink>(loop_, rooms_->stage(), *ingest_, exposures_, std::move(link_options));
   // Restream targets set before the restart wait for each stream's next publisher session.
   std::vector<std::pair<std::string, std::string>> restreams;

@@ -58,6 +58,8 @@ private:
   void register_routes();
   std::string load_demo_catalog();
   void print_demo_links() const;
+  static std::string lan_address();
+  std::string public_http_base() const;
   std::string start_ingest();
   void stop_ingest();
   std::string hls_root() const;

@@ -5,7 +5,8 @@ namespace harvest::livecommerce {
 std::string CardPictureCache::key(const Card& card, int width, int height, Locale locale) {
   // Strings are length-prefixed so no title can make two cards share a key.
   std::string k;
-  for (const std::string* field : {&card.product_id, &card.title, &card.currency, &card.image}) {
+  for (const std::string* field : {&card.product_id, &card.title, &card.currency, &card.image,
+                                   &card.origin_place, &card.harvest_date, &card.trace_url}) {
     k += std::to_string(field->size()) + ':' + *field + '|';
   }
   k += std::to_string(static_cast<int>(card.slot)) + '|' + std::to_string(card.price_fen) + '|';

@@ -1,6 +1,6 @@
 #pragma once
-// CardRenderer draws a card (picture, title, price, stock, "N bought", sold-out
-// badge) and the flash-sale countdown strip into premultiplied BGRA bitmaps with
+// CardRenderer draws a card (picture, title, origin line, price, stock, "N bought",
+// sold-out badge, trace QR) and the flash-sale countdown strip into premultiplied BGRA bitmaps with
 // cairo + pango (any script: fontconfig falls back to Noto CJK for Chinese). It
 // knows nothing of GStreamer. Thread-safe: one render at a time per renderer.
 #include <cstdint>
@@ -34,6 +34,7 @@ struct CardPicture {
   std::shared_ptr<const CardBitmap> bitmap;
   std::string image_error;  // non-empty: the product image could not be used (card drawn without it)
   int missing_glyphs = 0;   // glyphs no installed font could draw (would show as boxes)
+  std::string qr_error;     // non-empty: the card has a trace URL but no QR could be drawn
 };
 
 class CardRenderer {

@@ -68,6 +68,22 @@ std::string CardLabels::bought(std::int64_t count) const {
 
 std::string_view CardLabels::sold_out() const { return locale == Locale::kEn ? "SOLD OUT" : "已售罄"; }
 
+std::string CardLabels::origin(std::string_view place, std::string_view harvest_date) const {
+  std::string date;
+  int month = 0, day = 0;
+  if (harvest_date.size() == 10 &&
+      std::sscanf(std::string(harvest_date.substr(5)).c_str(), "%2d-%2d", &month, &day) == 2 && month >= 1 &&
+      month <= 12 && day >= 1 && day <= 31) {
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    date = locale == Locale::kEn ? "picked " + std::to_string(day) + " " + kMonths[month - 1]
+                                 : "采摘于 " + std::to_string(month) + "月" + std::to_string(day) + "日";
+  }
+  if (place.empty()) return date;
+  if (date.empty()) return std::string(place);
+  return std::string(place) + " · " + date;
+}
+
 std::string_view CardLabels::sale_ends_in() const { return locale == Locale::kEn ? "Ends in" : "限时"; }
 
 }  // namespace harvest::livecommerce

@@ -34,6 +34,10 @@ struct CardLabels {
   std::string bought(std::int64_t count) const;
   std::string_view sold_out() const;
   std::string_view sale_ends_in() const;
+  // The card's origin line: "隰县 · 采摘于 9月12日" / "隰县 · picked 12 Sep". The place
+  // is printed as typed; either part may be missing ("" when both are). harvest_date
+  // is "YYYY-MM-DD" (anything else prints no date).
+  std::string origin(std::string_view place, std::string_view harvest_date) const;
 };
 
 }  // namespace harvest::livecommerce

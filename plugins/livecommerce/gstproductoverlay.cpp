@@ -168,6 +168,10 @@ void report_picture_problems(GstProductOverlay* self, const Card& card, const Ca
         ("Card %s drawn without its picture: %s", card.product_id.c_str(), picture.image_error.c_str()),
         (nullptr));
   }
+  if (!picture.qr_error.empty()) {
+    GST_ELEMENT_WARNING(self, RESOURCE, FAILED,
+                        ("Card %s: %s", card.product_id.c_str(), picture.qr_error.c_str()), (nullptr));
+  }
   if (picture.missing_glyphs > 0) {
     GST_ELEMENT_WARNING(self, RESOURCE, FAILED,
                         ("Card %s: no installed font has %d of its glyphs (install fonts-noto-cjk)",
@@ -214,7 +218,7 @@ bool edit_scene(GstProductOverlay* self, const char* what, const SceneEdit& edit
   }
   if (frame_w > 0 && frame_h > 0) {
     for (const auto& card : preview.cards) {
-      obtain_picture(self, *renderer, card, card_size(frame_w, frame_h, card.slot));
+      obtain_picture(self, *renderer, card, card_size(frame_w, frame_h, card.slot, !card.trace_url.empty()));
     }
   }
 
@@ -420,14 +424,14 @@ void sync_scene(GstProductOverlay* self, GstClockTime now) {
 void layout_screen(ProductOverlayPrivate& p) {
   if (!p.layout_dirty) return;
   p.layout_dirty = false;
-  std::vector<Slot> slots;
+  std::vector<CardShape> shapes;
   std::vector<ScreenCard*> placed;
   for (auto& sc : p.screen) {
     if (sc.phase == Phase::kFadingOut) continue;
-    slots.push_back(sc.card.slot);
+    shapes.push_back(CardShape{sc.card.slot, !sc.card.trace_url.empty()});
     placed.push_back(&sc);
   }
-  const auto rects = layout_cards(p.info.width, p.info.height, slots);
+  const auto rects = layout_cards(p.info.width, p.info.height, shapes);
   for (std::size_t i = 0; i < placed.size(); ++i) {
     ScreenCard& sc = *placed[i];
     const bool resized =
@@ -489,7 +493,7 @@ void refresh_pictures(GstProductOverlay* self, const FrameClock& clock) {
       sc.countdown_seconds = -1;
       continue;
     }
-    const CardGeometry g = card_geometry(sc.rect->width, sc.rect->height);
+    const CardGeometry g = card_geometry(sc.rect->width, sc.rect->height, !sc.card.trace_url.empty());
     const std::int64_t left = seconds_left(clock.running_time, seconds_to_ns(*sc.card.sale_ends_at));
     if (left != sc.countdown_seconds) {
       sc.countdown.set(p.applied_renderer->render_countdown(left, g.countdown.width, g.countdown.height));

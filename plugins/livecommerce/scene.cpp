@@ -42,6 +42,45 @@ std::string read_string(const json& obj, const char* key, const std::string& whe
   return {};
 }
 
+// An optional text field: null clears it in an update (a show-card has no nulls).
+std::string read_optional_string(const json& obj, const char* key, const std::string& where, std::string& out,
+                                 bool null_clears) {
+  auto it = obj.find(key);
+  if (it != obj.end() && it->is_null() && null_clears) {
+    out.clear();
+    return {};
+  }
+  return read_string(obj, key, where, out);
+}
+
+bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+// "YYYY-MM-DD", a real calendar date ("" is no date).
+std::string check_date(const std::string& date, const std::string& where) {
+  if (date.empty()) return {};
+  const std::string err = where + "harvest_date: expected a date as YYYY-MM-DD";
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return err;
+  for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
+    if (date[i] < '0' || date[i] > '9') return err;
+  const int y = std::stoi(date.substr(0, 4)), m = std::stoi(date.substr(5, 2)),
+            d = std::stoi(date.substr(8, 2));
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1 || d > kDays[m - 1] + (m == 2 && is_leap(y) ? 1 : 0)) return err;
+  return {};
+}
+
+// An absolute http(s) URL without spaces or control characters, short enough for the QR.
+std::string check_trace_url(const std::string& url, const std::string& where) {
+  if (url.empty()) return {};
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    return where + "trace_url: expected an absolute http:// or https:// URL";
+  if (url.size() > kMaxTraceUrlBytes) return where + "trace_url: longer than 213 bytes (does not fit the QR)";
+  for (char ch : url)
+    if (const auto c = static_cast<unsigned char>(ch); c <= 0x20 || c == 0x7f)
+      return where + "trace_url: contains a space or a control character";
+  return {};
+}
+
 std::string read_count(const json& obj, const char* key, const std::string& where,
                        std::optional<std::int64_t>& out, bool null_clears) {
   auto it = obj.find(key);
@@ -99,9 +138,14 @@ std::string read_card_fields(const json& obj, const std::string& where, Card& ca
            read_count(obj, "stock", where, card.stock, is_update),
            read_count(obj, "sold", where, card.sold, is_update),
            read_seconds(obj, "sale_ends_at", where, card.sale_ends_at, is_update),
+           read_optional_string(obj, "origin_place", where, card.origin_place, is_update),
+           read_optional_string(obj, "harvest_date", where, card.harvest_date, is_update),
+           read_optional_string(obj, "trace_url", where, card.trace_url, is_update),
        }) {
     if (!err.empty()) return err;
   }
+  if (auto err = check_date(card.harvest_date, where); !err.empty()) return err;
+  if (auto err = check_trace_url(card.trace_url, where); !err.empty()) return err;
   card.price_fen = price.value_or(0);
   if (card.currency.empty() || card.currency.size() > 8) return where + "currency: expected an ISO 4217 code";
   return {};
@@ -148,7 +192,8 @@ bool Card::same_picture_as(const Card& other) const {
   // whether there is a countdown at all does change the card's layout.
   return product_id == other.product_id && slot == other.slot && title == other.title &&
          price_fen == other.price_fen && currency == other.currency && image == other.image &&
-         stock == other.stock && sold == other.sold &&
+         stock == other.stock && sold == other.sold && origin_place == other.origin_place &&
+         harvest_date == other.harvest_date && trace_url == other.trace_url &&
          sale_ends_at.has_value() == other.sale_ends_at.has_value();
 }
 
@@ -220,6 +265,9 @@ std::string scene_to_json(const CardScene& scene) {
     if (c.stock) j["stock"] = *c.stock;
     if (c.sold) j["sold"] = *c.sold;
     if (c.sale_ends_at) j["sale_ends_at"] = *c.sale_ends_at;
+    if (!c.origin_place.empty()) j["origin_place"] = c.origin_place;
+    if (!c.harvest_date.empty()) j["harvest_date"] = c.harvest_date;
+    if (!c.trace_url.empty()) j["trace_url"] = c.trace_url;
     cards.push_back(std::move(j));
   }
   // Invalid UTF-8 in a title must not throw out of a property getter.

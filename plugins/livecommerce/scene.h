@@ -28,12 +28,21 @@ struct Card {
   std::optional<std::int64_t> stock;
   std::optional<std::int64_t> sold;
   std::optional<double> sale_ends_at;
+  // Where it comes from (issue 18): a short line under the title and a QR of its
+  // public trace page. Empty: not shown.
+  std::string origin_place;  // as the farmer typed it, e.g. "隰县"
+  std::string harvest_date;  // "YYYY-MM-DD", a valid calendar date
+  std::string trace_url;     // absolute http(s) URL; at most kMaxTraceUrlBytes
 
   // Everything the rendered card picture depends on except the countdown,
   // which is drawn separately once a second.
   bool same_picture_as(const Card& other) const;
   bool operator==(const Card& other) const = default;
 };
+
+// The longest trace URL a card takes: what a version-10 QR holds at level M
+// (QrCode::byte_capacity(10)), the largest that still scans from a 720p card.
+inline constexpr std::size_t kMaxTraceUrlBytes = 213;
 
 struct CardScene {
   std::vector<Card> cards;  // drawing order; product_id is unique within a scene
@@ -58,7 +67,8 @@ ParseResult<Card> parse_card(std::string_view json);
 
 // Applies a partial card (update-card signal) on top of `card`: only the fields
 // present in `json` change; "sale_ends_at": null removes the countdown,
-// "stock": null / "sold": null remove those lines. product_id must match.
+// "stock": null / "sold": null remove those lines, "origin_place" / "harvest_date" /
+// "trace_url": null remove the origin line's parts and the QR. product_id must match.
 ParseResult<Card> apply_card_update(const Card& card, std::string_view json);
 
 // Reads only "product_id" from a card object (to find the card to update).

@@ -1,7 +1,7 @@
 #!/bin/sh
 # productoverlay on its own: a test picture with three product cards (CJK
 # titles, prices in fen, stock, "N bought", a sold-out badge and a flash-sale
-# countdown), shown in a window.
+# countdown, an origin line and the QR of a trace page), shown in a window.
 #
 #   GST_PLUGIN_PATH=build/plugins/livecommerce samples/pipelines/productoverlay-demo.sh
 #
@@ -22,7 +22,8 @@ gst-launch-1.0 -q videotestsrc num-buffers=1 pattern=pinwheel ! video/x-raw,widt
 
 SCENE='{"cards":[
   {"product_id":"pear-yulu","slot":"bottom","title":"隰县玉露香梨 5斤装","price":3990,
-   "image":"'"$tmp"'/product.png","stock":120,"sold":35,"sale_ends_at":95.0},
+   "image":"'"$tmp"'/product.png","stock":120,"sold":35,"sale_ends_at":95.0,
+   "origin_place":"隰县","harvest_date":"2026-09-12","trace_url":"http://localhost:8080/trace/XJ-2026-0912"},
   {"product_id":"crab-suqian","slot":"right","title":"宿迁大闸蟹 8只礼盒","price":19900,"stock":0,"sold":512},
   {"product_id":"hotpot-base","slot":"top","title":"重庆老火锅底料","price":2550,"sold":1200}]}'
 # gst-launch syntax: the value in double quotes, inner quotes escaped.

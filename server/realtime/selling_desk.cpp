@@ -92,7 +92,14 @@ std::optional<show::Card> SellingDesk::card(const std::string& stream_id, const 
   commerce::Shop& s = shop(stream_id);
   const commerce::Product* p = s.product(product_id);
   if (p == nullptr) return std::nullopt;
-  show::Card card{p->title, p->price, p->currency, p->image, p->stock, p->sold, std::nullopt};
+  show::Card card{p->title, p->price, p->currency, p->image, p->stock, p->sold, {}, {}, {}, std::nullopt};
+  // The card's short origin: the county, else the township or the village (the sheet has it all).
+  const commerce::Place& place = p->origin.place;
+  card.origin_place = !place.county.empty()     ? place.county
+                      : !place.township.empty() ? place.township
+                                                : place.village;
+  card.harvest_date = p->origin.harvest_date;
+  card.trace_code = p->origin.trace_code;
   if (const commerce::FlashSale* sale = s.running_sale_for(product_id))
     card.sale = show::Card::Sale{sale->id, sale->price, sale->ends_at_ms, sale->quantity - sale->sold};
   return card;

@@ -15,6 +15,12 @@ struct Card {
   std::string image;  // URL
   int64_t stock = 0;  // units left
   int64_t sold = 0;
+  // The short origin of issue 18's traceability: where (the county, else the township or
+  // village, as typed) and when it was picked ("YYYY-MM-DD"), and the code of its public
+  // /trace/{code} page. Empty: not said.
+  std::string origin_place;
+  std::string harvest_date;
+  std::string trace_code;
   struct Sale {
     std::string id;
     int64_t price = 0;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <utility>
@@ -12,14 +13,16 @@
 #include "media/hls/playlist.h"
 #include "media/ingest/publish_session.h"
 #include "media/ingest/stream_pipeline.h"
+#include "scene.h"  // productoverlay's card limits
 
 namespace harvest::show {
 
 namespace hls = media::hls;
+using livecommerce::kMaxTraceUrlBytes;
 using media::BurnedBranch;
 using media::BurnedLadder;
-using media::Restream;
 using media::mask_restream_url;
+using media::Restream;
 
 namespace {
 // "x,y,width,height" of a productoverlay-card message (where the card is drawn, frame pixels).
@@ -36,6 +39,22 @@ namespace {
 std::string show_card_json(nlohmann::json card) {
   for (auto f = card.begin(); f != card.end();) f = f->is_null() ? card.erase(f) : std::next(f);
   return card.dump();
+}
+// A trace code as one path segment: RFC 3986 unreserved characters stay, the rest is %XX.
+std::string percent_encode(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 }  // namespace
 
@@ -140,6 +159,22 @@ nlohmann::json CardLink::overlay_card(const StreamLink& link, const std::string&
     // the countdown reaches 00:00 on the frame whose program date time is the sale's end.
     const int64_t epoch = session->epoch_wall_ms.load();
     if (epoch > 0) card["sale_ends_at"] = static_cast<double>(std::max<int64_t>(0, c.sale->ends_at_ms - epoch)) / 1000.0;
+  }
+  // Null clears them in an update-card (show-card drops the nulls).
+  card["origin_place"] = c.origin_place.empty() ? nlohmann::json() : nlohmann::json(c.origin_place);
+  card["harvest_date"] = c.harvest_date.empty() ? nlohmann::json() : nlohmann::json(c.harvest_date);
+  card["trace_url"] = nullptr;
+  if (!c.trace_code.empty() && !options_.trace_base_url.empty()) {
+    std::string url = options_.trace_base_url + "/trace/" + percent_encode(c.trace_code);
+    // productoverlay refuses a card whose trace URL does not fit its QR (kMaxTraceUrlBytes):
+    // such a card is shown without the QR rather than not at all.
+    if (url.size() <= kMaxTraceUrlBytes)
+      card["trace_url"] = std::move(url);
+    else if (log_problems)
+      log::warn("burned_card_without_qr")
+          .kv("stream", stream_id)
+          .kv("product", change.product_id)
+          .kv("reason", "trace URL longer than " + std::to_string(kMaxTraceUrlBytes) + " bytes");
   }
   if (!c.image.empty()) {
     const std::string& url = c.image;

@@ -54,6 +54,9 @@ public:
     // "/samples/images/pear.png"), "" when the URL is not one of ours. Unset: cards without pictures.
     std::function<std::string(const std::string& url)> image_file;
     std::vector<int> burned_ladder;  // rung heights (--burned-ladder); empty: no ladder
+    // "scheme://host:port" of this server as a phone reaches it: burned-in cards with a trace
+    // code carry a QR of <trace_base_url>/trace/<code>. Empty: no QR.
+    std::string trace_base_url;
   };
   CardLink(EventLoop& loop, CardStage& stage, IngestManager& ingest, ExposureTimeline& exposures,
            Options options);
