@@ -10,6 +10,7 @@ const SIZES = [
   { name: 'phone', width: 390, height: 844, mobile: true },
   { name: 'laptop', width: 1366, height: 800, mobile: false },
 ];
+const SAMPLES = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'samples');
 const LOCALES = [{ name: 'zh', locale: 'zh-CN' }, { name: 'en', locale: 'en-US' }];
 
 runTest('farm_pages', async (t) => {
@@ -63,9 +64,16 @@ runTest('farm_pages', async (t) => {
         await page.fill('#product-form input[name=id]', 'pear-yulu');
         await page.fill('#product-form input[name=title]', '隰县玉露香梨 5斤装');
         await page.fill('#product-form input[name=price]', '39.90');
-        await page.fill('#product-form input[name=image]', '/samples/images/pear-yulu.png');
+        // The product's picture is taken with the phone: uploaded, and its URL fills the field.
+        await page.setInputFiles('#product-form input[data-photo-for=image]', path.join(SAMPLES, 'images', 'pear-yulu.png'));
+        await page.waitForFunction(() => document.querySelector('#product-form input[name=image]').value.startsWith('/images/'));
         await page.click('#product-form button[type=submit]');
-        await page.waitForSelector('.product-item[data-product-id="pear-yulu"]');
+        await page.waitForSelector('.product-item[data-product-id="pear-yulu"] img');
+        const loaded = await page.$eval('.product-item[data-product-id="pear-yulu"] img', async (img) => {
+          await img.decode().catch(() => {});
+          return img.naturalWidth;
+        });
+        assert(loaded > 0, 'the uploaded picture shows in the catalog');
         const catalog = await server.fetch('/api/streams');
         assert(catalog.status === 200, 'list');
         first = false;

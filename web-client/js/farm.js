@@ -4,6 +4,7 @@ import { $, el, setChildren, setText, toast, copyText } from './dom.js';
 import { initLanguageSwitch, onLanguageChange, t, lang } from './i18n.js';
 import { formatMoney, parseMoney, moneyInputValue } from './money.js';
 import { api, me } from './account_api.js';
+import { uploadPhoto } from './image_upload.js';
 import './farm_strings.js';
 
 let account = null;
@@ -158,6 +159,26 @@ $('#show-form').addEventListener('submit', async (e) => {
   toast(t('farm.created'));
   loadShows();
 });
+
+// A photo picked on the phone is uploaded (the session cookie signs it) and its URL fills the
+// field beside the button.
+for (const picker of document.querySelectorAll('input[type=file][data-photo-for]')) {
+  picker.addEventListener('change', async () => {
+    const field = picker.closest('.field');
+    const status = $('.photo-status', field);
+    const target = picker.form.elements[picker.dataset.photoFor];
+    status.hidden = false;
+    setText(status, t('photo.uploading'));
+    try {
+      const { url, width, height } = await uploadPhoto(picker.files[0], null);
+      target.value = url;
+      setText(status, t('photo.done', { w: width, h: height }));
+    } catch (err) {
+      setText(status, err.message);
+    }
+    picker.value = '';
+  });
+}
 
 async function signOut(everywhere) {
   await api('POST', everywhere ? '/api/logout?everywhere=1' : '/api/logout');
