@@ -217,7 +217,11 @@ void App::print_demo_links() const {
   }
   text += "  Encoder apps (OBS):    rtmp://" + (lan.empty() ? std::string("localhost") : lan) + ":" +
           std::to_string(endpoints_.rtmp_port) + "/live/" + phone->record.stream_key + "\n";
-  if (!config_.admin_token.empty()) text += "  Admin token:           " + config_.admin_token + "\n";
+  text += "  Farmers sign in:       " + local + "/login  (My farm: " + local + "/farm, sales: " + local + "/dashboard)\n";
+  if (!config_.admin_token.empty()) {
+    text += "  Farmer accounts:       " + local + "/admin  (admin token below; make a farmer or an invite link)\n";
+    text += "  Admin token:           " + config_.admin_token + "\n";
+  }
   std::fputs((text + "\n").c_str(), stdout);
   std::fflush(stdout);
 }
