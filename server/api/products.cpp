@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "commerce/origin_json.h"
 #include "commerce/product_validation.h"
 #include "core/log.h"
 #include "realtime/messages.h"
@@ -24,7 +25,7 @@ int64_t saturated_int64(const json& v) {
 }  // namespace
 
 std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out,
-                          std::set<std::string>* stock_omitted) {
+                          std::set<std::string>* stock_omitted, std::chrono::sys_days today) {
   const json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("products") || !doc["products"].is_array())
     return "body must be {\"products\": [...]}";
@@ -56,6 +57,10 @@ std::string parse_catalog(const std::string& body, std::vector<commerce::Product
     prod.stock = saturated_int64(stock);
     prod.image = image.get<std::string>();
     if (auto err = commerce::validate_product(prod); !err.empty()) return err;
+    if (auto err = commerce::origin_from_json(p.value("origin", json()), prod.origin); !err.empty())
+      return err + " (product '" + prod.id + "')";
+    if (auto err = commerce::validate_origin(prod.origin, today); !err.empty())
+      return err + " (product '" + prod.id + "')";
     out.push_back(std::move(prod));
   }
   return {};

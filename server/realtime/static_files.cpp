@@ -27,6 +27,8 @@ void register_web_client_routes(Router& router, const std::string& web_root) {
   router.add("GET", "/watch/{id}", page("watch.html"));
   router.add("GET", "/host/{id}", page("host.html"));
   router.add("GET", "/broadcast/{id}", page("broadcast.html"));
+  // The public origin record of a trace code (issue 18); the page reads /api/trace/{code}.
+  router.add("GET", "/trace/{code}", page("trace.html"));
   router.add("GET", "/static/{path...}", [root](const HttpRequest& req) {
     const std::string path = safe_join(root, req.params.at("path"));
     if (path.empty()) return HttpResponse::error(400, "invalid", "bad path");
