@@ -5,7 +5,7 @@
 // stays characters). Screenshots of the card, the product sheet and the trace page at 390×844 and
 // 1366×800 in zh-CN and en go to $HARVEST_SCREENSHOT_DIR (trace-*) for people to look at.
 import path from 'node:path';
-import { assert, launchBrowser, newPage, openHost, requireRooms, runTest, screenshotDir, settle } from './harness.mjs';
+import { assert, hostLogin, launchBrowser, newPage, openHost, requireRooms, runTest, screenshotDir, settle, waitFor } from './harness.mjs';
 import { CATALOG, XSS_TITLE } from './fixtures.mjs';
 
 const SIZES = [
@@ -105,6 +105,48 @@ runTest('trace', async (t) => {
         await shot('notfound');
         await page.goto(`${server.base}/trace/ab`);
         await page.waitForSelector('#trace[data-state="invalid"]', { timeout: 15_000 });
+      }
+      await page.context().close();
+    }
+  }
+
+  // The host console: the origin fields fill in from a product id already in the catalog, a
+  // record the server refuses shows its reason and changes nothing, a good one is stored.
+  for (const size of SIZES) {
+    for (const { name: langName, locale } of LOCALES) {
+      const tag = `${size.name}-${langName}`;
+      const page = await newPage(t, browser, { ...size, locale });
+      await hostLogin(page, server, stream, { room: false });
+      await page.click('.add-product summary');
+      await page.fill('#add-form input[name=id]', 'pear-yulu');
+      await page.dispatchEvent('#add-form input[name=id]', 'change');
+      await page.waitForSelector('#origin-fields[open]');
+      const farm = await page.inputValue('#add-form input[name=origin_farm]');
+      assert(farm === ORIGIN.farm, `${tag}: the origin fields fill in from the catalog (farm "${farm}")`);
+      assert(await page.inputValue('#add-form input[name=origin_certificates]') === '绿色食品，地理标志',
+        `${tag}: certificates fill in as one line`);
+      // What the farmer sees: the origin fields in the middle of the screen.
+      await page.locator('#origin-fields').evaluate((n) => n.scrollIntoView({ block: 'center' }));
+      await settle(page);
+      await page.screenshot({ path: path.join(dir, `trace-host-form-${tag}.png`) });
+      if (tag === 'phone-en') {
+        const before = (await server.fetch(`/api/streams/${stream.id}/products`)).text;
+        await page.fill('#add-form input[name=origin_harvest_date]', '2099-01-01');
+        await page.click('#add-form button[type=submit]');
+        await page.waitForSelector('#add-error:not([hidden])');
+        const error = await page.textContent('#add-error');
+        assert(/harvest_date/.test(error) && /future/.test(error), `the server's reason is shown (got "${error}")`);
+        assert((await server.fetch(`/api/streams/${stream.id}/products`)).text === before, 'the refused record changed nothing');
+        await page.fill('#add-form input[name=origin_harvest_date]', HARVEST_DATE);
+        await page.fill('#add-form input[name=origin_method]', '有机种植 · 人工授粉');
+        await page.click('#add-form button[type=submit]');
+        const saved = await waitFor(async () => {
+          const r = await server.fetch(`/api/streams/${stream.id}/products`);
+          return r.json.products.find((p) => p.id === 'pear-yulu' && p.origin?.method === '有机种植 · 人工授粉');
+        }, { what: 'the corrected origin stored' });
+        assert(saved.origin.trace_code === CODE && saved.origin.farm === ORIGIN.farm, 'the rest of the record is kept');
+        const crab = (await server.fetch(`/api/streams/${stream.id}/products`)).json.products.find((p) => p.id === 'crab-suqian');
+        assert(crab.origin?.trace_code === XSS_CODE, "another product's origin survives the console's catalog PUT");
       }
       await page.context().close();
     }
