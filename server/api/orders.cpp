@@ -43,17 +43,20 @@ std::string joined(const std::vector<std::string>& parts, const std::string& sep
 // (a farmer ships from the record the buyer saw on the sheet).
 std::string origin_csv(const commerce::Origin* o) {
   if (o == nullptr) return ",,,,,";
-  return csv_text(o->farm) + "," + csv_text(joined({o->place.county, o->place.township, o->place.village}, " ")) +
-         "," + csv_text(o->harvest_date) + "," + csv_text(o->method) + "," + csv_text(joined(o->certificates, "; ")) +
-         "," + csv_text(o->trace_code);
+  return csv_text(o->farm) + "," +
+         csv_text(joined({o->place.county, o->place.township, o->place.village}, " ")) + "," +
+         csv_text(o->harvest_date) + "," + csv_text(o->method) + "," +
+         csv_text(joined(o->certificates, "; ")) + "," + csv_text(o->trace_code);
 }
 
-const commerce::Origin* origin_of(const std::map<std::string, commerce::Origin>& origins, const std::string& product_id) {
+const commerce::Origin* origin_of(const std::map<std::string, commerce::Origin>& origins,
+                                  const std::string& product_id) {
   const auto it = origins.find(product_id);
   return it != origins.end() ? &it->second : nullptr;
 }
 
-std::string orders_csv(const std::vector<commerce::Order>& orders, const std::map<std::string, commerce::Origin>& origins) {
+std::string orders_csv(const std::vector<commerce::Order>& orders,
+                       const std::map<std::string, commerce::Origin>& origins) {
   std::string out =
       "order_id,stream,viewer_id,idempotency_key,product_id,qty,unit_price,total,currency,media_time,"
       "card_product_id,media_card_product_id,sale_id,server_time,replay_session,media_exposure_id,"
@@ -67,10 +70,11 @@ std::string orders_csv(const std::vector<commerce::Order>& orders, const std::ma
            "," + csv_text(o.media_card_product_id) + "," + csv_text(o.sale_id) + "," +
            std::to_string(o.server_time_ms) + "," + csv_text(o.replay_session) + "," +
            (o.media_exposure_id != 0 ? std::to_string(o.media_exposure_id) : "") + "," +
-           commerce::status_name(o.status) + "," + (o.pay_by_ms != 0 ? std::to_string(o.pay_by_ms) : "") + "," +
-           csv_text(o.payment) + "," + csv_text(o.contact.name) + "," + csv_text(o.contact.phone) + "," +
-           csv_text(o.contact.address) + "," + csv_text(o.carrier) + "," + csv_text(o.tracking) + "," +
-           csv_text(o.reason) + "," + csv_text(o.flag) + "," + origin_csv(origin_of(origins, o.product_id)) + "\r\n";
+           commerce::status_name(o.status) + "," + (o.pay_by_ms != 0 ? std::to_string(o.pay_by_ms) : "") +
+           "," + csv_text(o.payment) + "," + csv_text(o.contact.name) + "," + csv_text(o.contact.phone) +
+           "," + csv_text(o.contact.address) + "," + csv_text(o.carrier) + "," + csv_text(o.tracking) + "," +
+           csv_text(o.reason) + "," + csv_text(o.flag) + "," + origin_csv(origin_of(origins, o.product_id)) +
+           "\r\n";
   }
   return out;
 }
@@ -238,7 +242,8 @@ void register_order_routes(Router& router, StreamRegistry& streams, const Access
       json list = json::array();
       for (const auto& o : orders) {
         json row = realtime::order_json(o);
-        if (const commerce::Origin* origin = origin_of(origins, o.product_id)) row["origin"] = commerce::origin_json(*origin);
+        if (const commerce::Origin* origin = origin_of(origins, o.product_id))
+          row["origin"] = commerce::origin_json(*origin);
         list.push_back(std::move(row));
       }
       return HttpResponse::json(200, json{{"stream", id}, {"count", orders.size()}, {"orders", list}}.dump());

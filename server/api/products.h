@@ -19,8 +19,9 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
 // A product without "stock" gets 0 here and its id goes into `stock_omitted` (when given), for
 // the caller to keep its live stock (commerce::keep_live_stock). A product's optional "origin"
 // (commerce/origin_json.h) is checked by commerce::validate_origin against `today` in China.
-std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out,
-                          std::set<std::string>* stock_omitted = nullptr,
-                          std::chrono::sys_days today = commerce::china_today(std::chrono::system_clock::now()));
+std::string parse_catalog(
+    const std::string& body, std::vector<commerce::Product>& out,
+    std::set<std::string>* stock_omitted = nullptr,
+    std::chrono::sys_days today = commerce::china_today(std::chrono::system_clock::now()));
 
 }  // namespace harvest::api

@@ -54,7 +54,8 @@ void register_trace_routes(Router& router, StreamRegistry& streams, Reader& read
     if (!commerce::is_trace_code(code))
       return HttpResponse::error(400, "invalid",
                                  "a trace code is " + std::to_string(commerce::kMinTraceCodeChars) + "-" +
-                                     std::to_string(commerce::kMaxTraceCodeChars) + " characters [A-Za-z0-9_-]");
+                                     std::to_string(commerce::kMaxTraceCodeChars) +
+                                     " characters [A-Za-z0-9_-]");
     return HttpResponse::later([&streams, &reader, code](realtime::HttpReply reply) {
       reader.read<Hits>(
           [code](store::Store& store) -> Hits {

@@ -18,12 +18,13 @@ bool read_text(const json& obj, const char* key, std::string& out) {
 }  // namespace
 
 json origin_json(const Origin& o) {
-  return {{"farm", o.farm},
-          {"place", {{"county", o.place.county}, {"township", o.place.township}, {"village", o.place.village}}},
-          {"harvest_date", o.harvest_date},
-          {"method", o.method},
-          {"certificates", o.certificates},
-          {"trace_code", o.trace_code}};
+  return {
+      {"farm", o.farm},
+      {"place", {{"county", o.place.county}, {"township", o.place.township}, {"village", o.place.village}}},
+      {"harvest_date", o.harvest_date},
+      {"method", o.method},
+      {"certificates", o.certificates},
+      {"trace_code", o.trace_code}};
 }
 
 std::string origin_from_json(const json& j, Origin& out) {

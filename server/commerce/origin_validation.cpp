@@ -50,9 +50,12 @@ bool is_trace_code(std::string_view code) {
 
 std::string validate_origin(const Origin& o, sys_days today) {
   if (!is_origin_text(o.farm, kMaxFarmBytes)) return text_rule("farm", kMaxFarmBytes);
-  if (!is_origin_text(o.place.county, kMaxPlacePartBytes)) return text_rule("place.county", kMaxPlacePartBytes);
-  if (!is_origin_text(o.place.township, kMaxPlacePartBytes)) return text_rule("place.township", kMaxPlacePartBytes);
-  if (!is_origin_text(o.place.village, kMaxPlacePartBytes)) return text_rule("place.village", kMaxPlacePartBytes);
+  if (!is_origin_text(o.place.county, kMaxPlacePartBytes))
+    return text_rule("place.county", kMaxPlacePartBytes);
+  if (!is_origin_text(o.place.township, kMaxPlacePartBytes))
+    return text_rule("place.township", kMaxPlacePartBytes);
+  if (!is_origin_text(o.place.village, kMaxPlacePartBytes))
+    return text_rule("place.village", kMaxPlacePartBytes);
   if (!is_origin_text(o.method, kMaxMethodBytes)) return text_rule("method", kMaxMethodBytes);
   if (!o.harvest_date.empty()) {
     const auto date = parse_calendar_date(o.harvest_date);

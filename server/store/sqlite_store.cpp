@@ -82,7 +82,8 @@ struct AddedColumn {
 };
 const AddedColumn kAddedColumns[] = {
     {"orders", "replay_session", "ALTER TABLE orders ADD COLUMN replay_session TEXT NOT NULL DEFAULT ''"},
-    {"orders", "media_exposure_id", "ALTER TABLE orders ADD COLUMN media_exposure_id INTEGER NOT NULL DEFAULT 0"},
+    {"orders", "media_exposure_id",
+     "ALTER TABLE orders ADD COLUMN media_exposure_id INTEGER NOT NULL DEFAULT 0"},
     // Checkout (issue 17). Orders from before it were plain confirmed buys: they come back
     // reserved with no payment deadline, for the farmer to mark paid or cancel.
     {"orders", "status", "ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'reserved'"},
@@ -110,7 +111,8 @@ int64_t col_int(const Statement& s, int c) { return sqlite3_column_int64(s.get()
 
 // The origin column: origin_json() text, '' for a product without one.
 std::string origin_text(const commerce::Origin& o) {
-  return o.empty() ? std::string() : commerce::origin_json(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return o.empty() ? std::string()
+                   : commerce::origin_json(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Columns 0-6: id, title, price, currency, image, stock_ceiling, origin.
@@ -260,9 +262,10 @@ Status SqliteStore::save_products(const std::string& stream_id, const std::vecto
   }
   int64_t position = 0;
   for (const auto& p : products) {
-    Statement ins(db_,
-                  "INSERT INTO products (stream_id, id, position, title, price, currency, image, stock_ceiling,"
-                  " origin, trace_code) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    Statement ins(
+        db_,
+        "INSERT INTO products (stream_id, id, position, title, price, currency, image, stock_ceiling,"
+        " origin, trace_code) VALUES (?,?,?,?,?,?,?,?,?,?)");
     if (!ins.valid()) return fail(Status::error(sqlite3_errmsg(db_)));
     ins.bind(1, stream_id);
     ins.bind(2, p.id);
@@ -282,9 +285,10 @@ Status SqliteStore::save_products(const std::string& stream_id, const std::vecto
 Status SqliteStore::list_products(const std::string& stream_id, std::vector<commerce::Product>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  Statement s(db_,
-              "SELECT id, title, price, currency, image, stock_ceiling, origin FROM products WHERE stream_id = ?"
-              " ORDER BY position");
+  Statement s(
+      db_,
+      "SELECT id, title, price, currency, image, stock_ceiling, origin FROM products WHERE stream_id = ?"
+      " ORDER BY position");
   if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, stream_id);
   int rc = SQLITE_DONE;

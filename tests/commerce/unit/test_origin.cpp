@@ -41,8 +41,9 @@ TEST_CASE("harvest dates must be real calendar days, not before 1900, not in the
   CHECK(with_date("1900-01-01").empty());
   CHECK(with_date("2026-12-05").empty());  // today
   CHECK(with_date("2026-12-06").empty());  // one day of slack for a clock a little ahead
-  for (const char* bad : {"2026-02-30", "2026-13-01", "2026-00-10", "2026-04-31", "2025-02-29", "2026-9-12",
-                          "2026/09/12", "12-09-2026", "2026-09-12T00:00", "２０２６-09-12", "abcd-ef-gh", " 2026-09-12"}) {
+  for (const char* bad :
+       {"2026-02-30", "2026-13-01", "2026-00-10", "2026-04-31", "2025-02-29", "2026-9-12", "2026/09/12",
+        "12-09-2026", "2026-09-12T00:00", "２０２６-09-12", "abcd-ef-gh", " 2026-09-12"}) {
     INFO(bad);
     const std::string err = with_date(bad);
     CHECK(err.find("'harvest_date'") != std::string::npos);
@@ -92,8 +93,10 @@ TEST_CASE("text fields are display text within their byte bounds", "[origin]") {
   const Case cases[] = {
       {[](Origin& o, std::string v) { o.farm = std::move(v); }, kMaxFarmBytes, "'farm'"},
       {[](Origin& o, std::string v) { o.place.county = std::move(v); }, kMaxPlacePartBytes, "'place.county'"},
-      {[](Origin& o, std::string v) { o.place.township = std::move(v); }, kMaxPlacePartBytes, "'place.township'"},
-      {[](Origin& o, std::string v) { o.place.village = std::move(v); }, kMaxPlacePartBytes, "'place.village'"},
+      {[](Origin& o, std::string v) { o.place.township = std::move(v); }, kMaxPlacePartBytes,
+       "'place.township'"},
+      {[](Origin& o, std::string v) { o.place.village = std::move(v); }, kMaxPlacePartBytes,
+       "'place.village'"},
       {[](Origin& o, std::string v) { o.method = std::move(v); }, kMaxMethodBytes, "'method'"},
   };
   for (const Case& c : cases) {
@@ -103,7 +106,9 @@ TEST_CASE("text fields are display text within their byte bounds", "[origin]") {
     CHECK(validate_origin(o, kToday).empty());
     c.set(o, std::string(c.max + 1, 'x'));
     CHECK(validate_origin(o, kToday).find(c.field) != std::string::npos);
-    c.set(o, "ok\xe2\x80\xae" "gnp");  // a bidi override
+    c.set(o,
+          "ok\xe2\x80\xae"
+          "gnp");  // a bidi override
     CHECK(validate_origin(o, kToday).find(c.field) != std::string::npos);
     c.set(o, "a\x1b[2Jb");
     CHECK(validate_origin(o, kToday).find(c.field) != std::string::npos);
@@ -151,7 +156,8 @@ TEST_CASE("origin JSON round-trips and has every key", "[origin][json]") {
   CHECK(origin_json(from_text) == j);
 
   const json empty = origin_json(Origin{});
-  for (const char* key : {"farm", "place", "harvest_date", "method", "certificates", "trace_code"}) CHECK(empty.contains(key));
+  for (const char* key : {"farm", "place", "harvest_date", "method", "certificates", "trace_code"})
+    CHECK(empty.contains(key));
 }
 
 TEST_CASE("origin_from_json: absent and null mean empty, wrong types are named", "[origin][json]") {
@@ -165,16 +171,19 @@ TEST_CASE("origin_from_json: absent and null mean empty, wrong types are named",
     json j;
     const char* field;
   };
-  for (const Bad& bad : {Bad{json("隰县"), "'origin'"}, Bad{json::array(), "'origin'"},
-                         Bad{{{"farm", 1}}, "'farm'"}, Bad{{{"harvest_date", 20260912}}, "'harvest_date'"},
-                         Bad{{{"place", "隰县"}}, "'place'"}, Bad{{{"place", {{"county", true}}}}, "'place.county'"},
-                         Bad{{{"certificates", "绿色食品"}}, "'certificates'"},
-                         Bad{{{"certificates", {1, 2}}}, "'certificates'"},
-                         Bad{{{"certificates", json::array()}}, ""}, Bad{{{"trace_code", json::object()}}, "'trace_code'"}}) {
+  for (const Bad& bad :
+       {Bad{json("隰县"), "'origin'"}, Bad{json::array(), "'origin'"}, Bad{{{"farm", 1}}, "'farm'"},
+        Bad{{{"harvest_date", 20260912}}, "'harvest_date'"}, Bad{{{"place", "隰县"}}, "'place'"},
+        Bad{{{"place", {{"county", true}}}}, "'place.county'"},
+        Bad{{{"certificates", "绿色食品"}}, "'certificates'"},
+        Bad{{{"certificates", {1, 2}}}, "'certificates'"}, Bad{{{"certificates", json::array()}}, ""},
+        Bad{{{"trace_code", json::object()}}, "'trace_code'"}}) {
     INFO(bad.j.dump());
     const std::string err = origin_from_json(bad.j, o);
-    if (std::string(bad.field).empty()) CHECK(err.empty());
-    else CHECK(err.find(bad.field) != std::string::npos);
+    if (std::string(bad.field).empty())
+      CHECK(err.empty());
+    else
+      CHECK(err.find(bad.field) != std::string::npos);
   }
   json many = {{"certificates", json::array()}};
   for (int i = 0; i < 1000; ++i) many["certificates"].push_back("c");
