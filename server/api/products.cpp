@@ -57,9 +57,7 @@ std::string parse_catalog(const std::string& body, std::vector<commerce::Product
     prod.stock = saturated_int64(stock);
     prod.image = image.get<std::string>();
     if (auto err = commerce::validate_product(prod); !err.empty()) return err;
-    if (auto err = commerce::origin_from_json(p.value("origin", json()), prod.origin); !err.empty())
-      return err + " (product '" + prod.id + "')";
-    if (auto err = commerce::validate_origin(prod.origin, today); !err.empty())
+    if (auto err = commerce::parse_origin(p.value("origin", json()), today, prod.origin); !err.empty())
       return err + " (product '" + prod.id + "')";
     out.push_back(std::move(prod));
   }

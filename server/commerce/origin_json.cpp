@@ -1,5 +1,7 @@
 #include "commerce/origin_json.h"
 
+#include "commerce/origin_validation.h"
+
 namespace harvest::commerce {
 
 using nlohmann::json;
@@ -54,6 +56,11 @@ std::string origin_from_json(const json& j, Origin& out) {
     }
   }
   return {};
+}
+
+std::string parse_origin(const json& j, std::chrono::sys_days today, Origin& out) {
+  if (auto err = origin_from_json(j, out); !err.empty()) return err;
+  return validate_origin(out, today);
 }
 
 }  // namespace harvest::commerce

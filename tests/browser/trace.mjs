@@ -41,7 +41,7 @@ runTest('trace', async (t) => {
   const stream = await server.createStream({ title: '隰县玉露香梨 · 果园现场直播', farmer: '李大姐 · 山西隰县' });
   await server.putProducts(stream, [
     { ...CATALOG[0], origin: ORIGIN },
-    { ...CATALOG[1], origin: { farm: XSS_TITLE, certificates: [XSS_TITLE], trace_code: XSS_CODE } },
+    { ...CATALOG[1], origin: { farm: '泗洪县洪泽湖大闸蟹养殖合作社', certificates: [XSS_TITLE], trace_code: XSS_CODE } },
     CATALOG[2],
   ]);
   await requireRooms(t, server, stream);

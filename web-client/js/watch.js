@@ -296,6 +296,7 @@ function productRow(p) {
         // The one the farmer is holding up right now.
         (replay ? replayVisible : scheduler.visible).has(p.id) ? el('span', { class: 'on-screen-badge' }, t('products.on_screen')) : null,
         el('span', { class: 'side-product-title' }, p.title ?? p.id),
+        p.origin && originLine(p.origin) ? el('span', { class: 'side-product-origin' }, originLine(p.origin)) : null,
         el('span', { class: 'side-product-meta' },
           el('span', { class: 'price' }, formatMoney(price, p.currency || 'CNY')),
           el('span', { class: 'muted num' }, Number.isInteger(left)

@@ -189,3 +189,13 @@ TEST_CASE("origin_from_json: absent and null mean empty, wrong types are named",
   for (int i = 0; i < 1000; ++i) many["certificates"].push_back("c");
   CHECK(origin_from_json(many, o).find("too many") != std::string::npos);
 }
+
+TEST_CASE("parse_origin reads and checks in one step", "[origin][json]") {
+  Origin o;
+  CHECK(parse_origin(origin_json(pear_origin()), kToday, o).empty());
+  CHECK(o.trace_code == "SX-XIXIAN-2026-0017");
+  CHECK(parse_origin(json{{"harvest_date", "2026-02-30"}}, kToday, o).find("'harvest_date'") != std::string::npos);
+  CHECK(parse_origin(json{{"farm", 7}}, kToday, o).find("'farm'") != std::string::npos);
+  CHECK(parse_origin(json(nullptr), kToday, o).empty());
+  CHECK(o.empty());
+}
