@@ -1,10 +1,13 @@
 // Origin records (issue 18): what validate_origin takes and refuses, and the JSON both ways
-// (origin_json / origin_from_json) as the catalog API, the store and the trace API use them.
+// (origin_json / origin_from_json) as the catalog API, the store and the trace API use them, and
+// the store keeping them (an old database upgraded in place).
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "commerce/origin_json.h"
 #include "commerce/origin_validation.h"
+#include "store/sqlite_store.h"
+#include "support/temp_dir.h"
 
 using namespace harvest::commerce;
 using namespace std::chrono;
@@ -194,8 +197,58 @@ TEST_CASE("parse_origin reads and checks in one step", "[origin][json]") {
   Origin o;
   CHECK(parse_origin(origin_json(pear_origin()), kToday, o).empty());
   CHECK(o.trace_code == "SX-XIXIAN-2026-0017");
-  CHECK(parse_origin(json{{"harvest_date", "2026-02-30"}}, kToday, o).find("'harvest_date'") != std::string::npos);
+  CHECK(parse_origin(json{{"harvest_date", "2026-02-30"}}, kToday, o).find("'harvest_date'") !=
+        std::string::npos);
   CHECK(parse_origin(json{{"farm", 7}}, kToday, o).find("'farm'") != std::string::npos);
   CHECK(parse_origin(json(nullptr), kToday, o).empty());
   CHECK(o.empty());
+}
+
+TEST_CASE("a database from before origins is upgraded; records survive a reopen and are found by code",
+          "[origin][store]") {
+  harvest::test::TempDir dir;
+  const std::string path = dir.path() + "/old.sqlite";
+  {
+    // The products table as the first release made it: no origin, no trace_code.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(
+                db,
+                "CREATE TABLE products (stream_id TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL,"
+                " title TEXT NOT NULL, price INTEGER NOT NULL, currency TEXT NOT NULL, image TEXT NOT NULL,"
+                " stock_ceiling INTEGER NOT NULL, PRIMARY KEY (stream_id, id));"
+                "INSERT INTO products VALUES ('s1', 'old', 0, 'old pear', 100, 'CNY', '', 5);",
+                nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Product pear;
+  pear.id = "pear";
+  pear.title = "隰县玉露香梨";
+  pear.price = 3990;
+  pear.stock = 10;
+  pear.origin = pear_origin();
+  {
+    harvest::store::SqliteStore store(path);
+    REQUIRE(store.error().empty());
+    std::vector<Product> products;
+    REQUIRE(store.list_products("s1", products));
+    REQUIRE(products.size() == 1);
+    CHECK(products[0].origin.empty());
+    Product old = products[0];
+    REQUIRE(store.save_products("s1", {old, pear}));
+  }
+  harvest::store::SqliteStore reopened(path);
+  REQUIRE(reopened.error().empty());
+  std::vector<Product> products;
+  REQUIRE(reopened.list_products("s1", products));
+  REQUIRE(products.size() == 2);
+  CHECK(origin_json(products[1].origin) == origin_json(pear.origin));
+  std::vector<harvest::store::TracedProduct> hits;
+  REQUIRE(reopened.find_traced_products("SX-XIXIAN-2026-0017", hits));
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].stream_id == "s1");
+  CHECK(hits[0].product.id == "pear");
+  CHECK(hits[0].product.origin.farm == pear.origin.farm);
+  REQUIRE(reopened.find_traced_products("NO-SUCH-CODE", hits));
+  CHECK(hits.empty());
 }
