@@ -204,7 +204,7 @@ TEST_CASE("parse_origin reads and checks in one step", "[origin][json]") {
   CHECK(o.empty());
 }
 
-TEST_CASE("a database from before origins is upgraded; records survive a reopen and are found by code",
+TEST_CASE("a database from before origins is upgraded, and records survive a reopen and are found by code",
           "[origin][store]") {
   harvest::test::TempDir dir;
   const std::string path = dir.path() + "/old.sqlite";
