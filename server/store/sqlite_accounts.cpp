@@ -2,6 +2,8 @@
 // added to streams.
 #include <nlohmann/json.hpp>
 
+#include "commerce/origin_json.h"
+
 #include "store/sqlite_statement.h"
 #include "store/sqlite_store.h"
 
@@ -31,37 +33,16 @@ const char* const kStreamColumns[][2] = {
     {"ended_at_ms", "ALTER TABLE streams ADD COLUMN ended_at_ms INTEGER NOT NULL DEFAULT 0"},
 };
 
-// The origin record as JSON text in one column: it is read and written whole, never queried.
-std::string origin_text(const commerce::Origin& o) {
-  return nlohmann::json{{"farm", o.farm},
-                        {"place", {{"county", o.place.county}, {"township", o.place.township}, {"village", o.place.village}}},
-                        {"harvest_date", o.harvest_date},
-                        {"method", o.method},
-                        {"certificates", o.certificates},
-                        {"trace_code", o.trace_code}}
-      .dump();
+// The origin record as origin_json() text in one column ('' none): read and written whole,
+// never queried.
+std::string catalog_origin_text(const commerce::Origin& o) {
+  return o.empty() ? std::string()
+                   : commerce::origin_json(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-commerce::Origin origin_from_text(const std::string& text) {
+commerce::Origin catalog_origin(const std::string& text) {
   commerce::Origin o;
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return o;
-  auto str = [](const nlohmann::json& obj, const char* key) {
-    auto it = obj.find(key);
-    return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  o.farm = str(j, "farm");
-  if (auto p = j.find("place"); p != j.end() && p->is_object()) {
-    o.place.county = str(*p, "county");
-    o.place.township = str(*p, "township");
-    o.place.village = str(*p, "village");
-  }
-  o.harvest_date = str(j, "harvest_date");
-  o.method = str(j, "method");
-  if (auto c = j.find("certificates"); c != j.end() && c->is_array())
-    for (const auto& cert : *c)
-      if (cert.is_string()) o.certificates.push_back(cert.get<std::string>());
-  o.trace_code = str(j, "trace_code");
+  if (!text.empty()) commerce::origin_from_json(nlohmann::json::parse(text, nullptr, false), o);
   return o;
 }
 
@@ -207,7 +188,7 @@ Status SqliteStore::save_farmer_catalog(const std::string& owner, const std::vec
     ins.bind(5, p.price);
     ins.bind(6, p.currency);
     ins.bind(7, p.image);
-    ins.bind(8, origin_text(p.origin));
+    ins.bind(8, catalog_origin_text(p.origin));
     if (auto st = run(ins.get()); !st) return fail(st);
   }
   return exec("COMMIT");
@@ -228,7 +209,7 @@ Status SqliteStore::list_farmer_catalog(const std::string& owner, std::vector<co
     p.price = col_int(s, 2);
     p.currency = s.text(3);
     p.image = s.text(4);
-    p.origin = origin_from_text(s.text(5));
+    p.origin = catalog_origin(s.text(5));
     out.push_back(std::move(p));
   }
   return done(db_, rc);
