@@ -20,8 +20,10 @@ HttpResponse trace_answer(const std::string& code, const std::vector<store::Trac
   if (hits.empty()) return HttpResponse::error(404, "not_found", "no product carries this trace code");
   const store::TracedProduct& hit = hits.front();
   const commerce::Product& p = hit.product;
-  json stream = {{"id", hit.stream_id}, {"title", ""}, {"farmer", ""}, {"state", "offline"}};
-  if (const StreamState* s = streams.find(hit.stream_id)) {
+  // A product only in a farmer's catalog (in no show yet) has no show to link to.
+  json stream = hit.stream_id.empty() ? json(nullptr)
+                                      : json{{"id", hit.stream_id}, {"title", ""}, {"farmer", ""}, {"state", "offline"}};
+  if (const StreamState* s = hit.stream_id.empty() ? nullptr : streams.find(hit.stream_id)) {
     stream["title"] = s->record.title;
     stream["farmer"] = s->record.farmer;
     stream["state"] = s->live ? "live" : "offline";

@@ -24,7 +24,8 @@ const char* const kAccountSchema =
     "CREATE TABLE IF NOT EXISTS farmer_products ("
     " owner TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, title TEXT NOT NULL,"
     " price INTEGER NOT NULL, currency TEXT NOT NULL, image TEXT NOT NULL, origin TEXT NOT NULL,"
-    " PRIMARY KEY (owner, id));";
+    " trace_code TEXT NOT NULL, PRIMARY KEY (owner, id));"
+    "CREATE INDEX IF NOT EXISTS farmer_products_by_trace_code ON farmer_products (trace_code);";
 
 const char* const kStreamColumns[][2] = {
     {"owner", "ALTER TABLE streams ADD COLUMN owner TEXT NOT NULL DEFAULT ''"},
@@ -179,8 +180,8 @@ Status SqliteStore::save_farmer_catalog(const std::string& owner, const std::vec
   int64_t position = 0;
   for (const auto& p : products) {
     Statement ins(db_,
-                  "INSERT INTO farmer_products (owner, id, position, title, price, currency, image, origin)"
-                  " VALUES (?,?,?,?,?,?,?,?)");
+                  "INSERT INTO farmer_products (owner, id, position, title, price, currency, image, origin, trace_code)"
+                  " VALUES (?,?,?,?,?,?,?,?,?)");
     ins.bind(1, owner);
     ins.bind(2, p.id);
     ins.bind(3, position++);
@@ -189,6 +190,7 @@ Status SqliteStore::save_farmer_catalog(const std::string& owner, const std::vec
     ins.bind(6, p.currency);
     ins.bind(7, p.image);
     ins.bind(8, catalog_origin_text(p.origin));
+    ins.bind(9, p.origin.trace_code);
     if (auto st = run(ins.get()); !st) return fail(st);
   }
   return exec("COMMIT");

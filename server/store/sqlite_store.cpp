@@ -296,6 +296,14 @@ Status SqliteStore::find_traced_products(const std::string& trace_code, std::vec
   s.bind(1, trace_code);
   int rc = SQLITE_DONE;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back({s.text(7), read_product(s)});
+  if (auto st = done(db_, rc); !st) return st;
+  // Then farmers' catalogs (a product not yet in any show; no stream to link to).
+  Statement c(db_,
+              "SELECT id, title, price, currency, image, 0, origin FROM farmer_products WHERE trace_code = ?"
+              " ORDER BY owner, position");
+  if (!c.valid()) return Status::error(sqlite3_errmsg(db_));
+  c.bind(1, trace_code);
+  while ((rc = sqlite3_step(c.get())) == SQLITE_ROW) out.push_back({"", read_product(c)});
   return done(db_, rc);
 }
 

@@ -26,7 +26,7 @@ using StreamRecord = harvest::StreamRecord;
 
 // A catalog product that carries a trace code, and the stream whose catalog holds it.
 struct TracedProduct {
-  std::string stream_id;
+  std::string stream_id;  // "" for a product only in a farmer's catalog
   commerce::Product product;  // `stock` is the stored stock ceiling, not what is left now
 };
 
@@ -61,7 +61,8 @@ public:
   virtual Status list_exposures(std::vector<show::CardExposure>& out) = 0;
 
   // --- traceability (issue 18, docs/protocol.md "Trace") ---
-  // Every stored catalog product whose origin has this trace code, the newest stream first.
+  // Every stored catalog product whose origin has this trace code: in shows, the newest show
+  // first; then in farmers' catalogs (stream_id "").
   virtual Status find_traced_products(const std::string& trace_code, std::vector<TracedProduct>& out) = 0;
 
   // --- restream targets (docs/media-link.md "Restream") ---
