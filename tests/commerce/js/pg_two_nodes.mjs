@@ -50,8 +50,8 @@ run('pg_two_nodes', async (t) => {
   eq(confirmed.length, 50, 'confirmed pear orders across both nodes');
   eq(refused.length, 250, 'refused pear buys');
   refused.forEach((m) => eq(m.reason, 'sold_out', 'every other buyer is told sold_out'));
-  assert(answers.slice(0, 150).some((m) => m.type === 'order.confirmed') && answers.slice(150).some((m) => m.type === 'order.confirmed'),
-         'both nodes sold');
+  // Which node's buyers win is a race (either may take all 50); the total is what is decided.
+  const pearsOnA = answers.slice(0, 150).filter((m) => m.type === 'order.confirmed').length;
   const rows = pg.sql(`SELECT id FROM orders WHERE stream_id = '${pears.id}'`).map((r) => Number(r[0]));
   eq(rows.length, 50, 'pear orders in PostgreSQL');
   eq(new Set(rows).size, 50, 'distinct order ids');
@@ -96,5 +96,5 @@ run('pg_two_nodes', async (t) => {
   eq(pg.sql(`SELECT sold FROM products WHERE stream_id = '${apples.id}'`)[0][0], '100', 'apple sold in PostgreSQL');
   seenConfirmedOnA.forEach((id) => assert(appleRows.includes(id), `order ${id} confirmed by the killed node is in PostgreSQL`));
   assert(soldOnB > 0, 'node B kept selling after node A died');
-  console.log(`pears: 50 of 300; apples: node A confirmed ${seenConfirmedOnA.length} before kill -9, node B sold ${soldOnB}`);
+  console.log(`pears: 50 of 300 (${pearsOnA} on node A); apples: node A confirmed ${seenConfirmedOnA.length} before kill -9, node B sold ${soldOnB}`);
 });
