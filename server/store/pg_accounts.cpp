@@ -1,47 +1,12 @@
 // The PostgreSQL store's accounts, sessions, invites and farmer catalogs (rare writes on the
 // loop's connection).
-#include <nlohmann/json.hpp>
-
 #include "store/pg_store.h"
 
 namespace harvest::store {
+
 namespace {
 
 Status result(const PgResult& r) { return r.ok() ? Status::ok() : Status::error(r.error()); }
-
-// The origin record as JSON text in one column: it is read and written whole, never queried.
-std::string origin_text(const commerce::Origin& o) {
-  return nlohmann::json{{"farm", o.farm},
-                        {"place", {{"county", o.place.county}, {"township", o.place.township}, {"village", o.place.village}}},
-                        {"harvest_date", o.harvest_date},
-                        {"method", o.method},
-                        {"certificates", o.certificates},
-                        {"trace_code", o.trace_code}}
-      .dump();
-}
-
-commerce::Origin origin_from_text(const std::string& text) {
-  commerce::Origin o;
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return o;
-  auto str = [](const nlohmann::json& obj, const char* key) {
-    auto it = obj.find(key);
-    return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  o.farm = str(j, "farm");
-  if (auto p = j.find("place"); p != j.end() && p->is_object()) {
-    o.place.county = str(*p, "county");
-    o.place.township = str(*p, "township");
-    o.place.village = str(*p, "village");
-  }
-  o.harvest_date = str(j, "harvest_date");
-  o.method = str(j, "method");
-  if (auto c = j.find("certificates"); c != j.end() && c->is_array())
-    for (const auto& cert : *c)
-      if (cert.is_string()) o.certificates.push_back(cert.get<std::string>());
-  o.trace_code = str(j, "trace_code");
-  return o;
-}
 
 }  // namespace
 
@@ -135,8 +100,8 @@ Status PgStore::save_farmer_catalog(const std::string& owner, const std::vector<
   int64_t position = 0;
   for (const auto& p : products) {
     PgResult ins = db_.run("insert_farmer_product",
-                           "INSERT INTO farmer_products (owner, id, position, title, price, currency, image, origin)"
-                           " VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+                           "INSERT INTO farmer_products (owner, id, position, title, price, currency, image, origin,"
+                           " trace_code) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
                            PgParams()
                                .text(owner)
                                .text(p.id)
@@ -145,7 +110,8 @@ Status PgStore::save_farmer_catalog(const std::string& owner, const std::vector<
                                .integer(p.price)
                                .text(p.currency)
                                .text(p.image)
-                               .text(origin_text(p.origin)));
+                               .text(pg_origin_text(p.origin))
+                               .text(p.origin.trace_code));
     if (!ins.ok()) return db_.abort(result(ins));
   }
   return db_.exec("COMMIT");
@@ -166,7 +132,7 @@ Status PgStore::list_farmer_catalog(const std::string& owner, std::vector<commer
     p.price = r.integer(i, 2);
     p.currency = r.text(i, 3);
     p.image = r.text(i, 4);
-    p.origin = origin_from_text(r.text(i, 5));
+    p.origin = pg_origin(r.text(i, 5));
     out.push_back(std::move(p));
   }
   return Status::ok();

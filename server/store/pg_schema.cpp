@@ -69,6 +69,14 @@ const Migration kMigrations[] = {
      " owner TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, title TEXT NOT NULL,"
      " price BIGINT NOT NULL, currency TEXT NOT NULL, image TEXT NOT NULL, origin TEXT NOT NULL,"
      " PRIMARY KEY (owner, id));"},
+    // Traceability (issue 18): a product's origin record as origin_json() text ('' none), and
+    // its trace code apart, indexed, for GET /api/trace/{code}; in shows and farmers' catalogs.
+    {2,
+     "ALTER TABLE products ADD COLUMN origin TEXT NOT NULL DEFAULT '',"
+     " ADD COLUMN trace_code TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX products_by_trace_code ON products (trace_code) WHERE trace_code <> '';"
+     "ALTER TABLE farmer_products ADD COLUMN trace_code TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX farmer_products_by_trace_code ON farmer_products (trace_code) WHERE trace_code <> '';"},
 };
 
 // Any constant: the lock that serialises migrations across nodes ("harvest" in ASCII).

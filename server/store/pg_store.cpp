@@ -2,7 +2,11 @@
 // reads of orders. The group commits are in pg_orders.cpp, accounts in pg_accounts.cpp.
 #include "store/pg_store.h"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
+
+#include "commerce/origin_json.h"
 
 namespace harvest::store {
 namespace {
@@ -25,6 +29,36 @@ StreamRecord read_stream(const PgResult& r, int row) {
 }
 
 Status result(const PgResult& r) { return r.ok() ? Status::ok() : Status::error(r.error()); }
+
+}  // namespace
+
+// The origin column: origin_json() text, '' for a product without one (as in SQLite).
+std::string pg_origin_text(const commerce::Origin& o) {
+  return o.empty() ? std::string()
+                   : commerce::origin_json(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+commerce::Origin pg_origin(const std::string& text) {
+  commerce::Origin o;
+  // Written by pg_origin_text from a checked record; a damaged cell reads as no origin.
+  if (!text.empty()) commerce::origin_from_json(nlohmann::json::parse(text, nullptr, false), o);
+  return o;
+}
+
+namespace {
+
+// Columns from `first`: id, title, price, currency, image, stock_ceiling, origin.
+commerce::Product read_product(const PgResult& r, int row) {
+  commerce::Product p;
+  p.id = r.text(row, 0);
+  p.title = r.text(row, 1);
+  p.price = r.integer(row, 2);
+  p.currency = r.text(row, 3);
+  p.image = r.text(row, 4);
+  p.stock = r.integer(row, 5);
+  p.origin = pg_origin(r.text(row, 6));
+  return p;
+}
 
 }  // namespace
 
@@ -117,10 +151,11 @@ Status PgStore::save_products(const std::string& stream_id, const std::vector<co
     kept.push_back(p.id);
     // `sold` is the database's (every node's orders): a product that stays keeps it.
     PgResult r = db_.run("save_product",
-                         "INSERT INTO products (stream_id, id, position, title, price, currency, image, stock_ceiling)"
-                         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (stream_id, id) DO UPDATE SET"
-                         " position = EXCLUDED.position, title = EXCLUDED.title, price = EXCLUDED.price,"
-                         " currency = EXCLUDED.currency, image = EXCLUDED.image, stock_ceiling = EXCLUDED.stock_ceiling",
+                         "INSERT INTO products (stream_id, id, position, title, price, currency, image, stock_ceiling,"
+                         " origin, trace_code) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (stream_id, id)"
+                         " DO UPDATE SET position = EXCLUDED.position, title = EXCLUDED.title, price = EXCLUDED.price,"
+                         " currency = EXCLUDED.currency, image = EXCLUDED.image, stock_ceiling = EXCLUDED.stock_ceiling,"
+                         " origin = EXCLUDED.origin, trace_code = EXCLUDED.trace_code",
                          PgParams()
                              .text(stream_id)
                              .text(p.id)
@@ -129,7 +164,9 @@ Status PgStore::save_products(const std::string& stream_id, const std::vector<co
                              .integer(p.price)
                              .text(p.currency)
                              .text(p.image)
-                             .integer(p.stock));
+                             .integer(p.stock)
+                             .text(pg_origin_text(p.origin))
+                             .text(p.origin.trace_code));
     if (!r.ok()) return db_.abort(Status::error(r.error()));
   }
   PgResult del = db_.run("delete_products", "DELETE FROM products WHERE stream_id = $1 AND NOT (id = ANY($2::text[]))",
@@ -142,20 +179,32 @@ Status PgStore::list_products(const std::string& stream_id, std::vector<commerce
   std::lock_guard lock(mutex_);
   out.clear();
   PgResult r = db_.run("list_products",
-                       "SELECT id, title, price, currency, image, stock_ceiling FROM products WHERE stream_id = $1"
-                       " ORDER BY position",
+                       "SELECT id, title, price, currency, image, stock_ceiling, origin FROM products"
+                       " WHERE stream_id = $1 ORDER BY position",
                        PgParams().text(stream_id));
   if (!r.ok()) return Status::error(r.error());
-  for (int i = 0; i < r.rows(); ++i) {
-    commerce::Product p;
-    p.id = r.text(i, 0);
-    p.title = r.text(i, 1);
-    p.price = r.integer(i, 2);
-    p.currency = r.text(i, 3);
-    p.image = r.text(i, 4);
-    p.stock = r.integer(i, 5);
-    out.push_back(std::move(p));
-  }
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_product(r, i));
+  return Status::ok();
+}
+
+Status PgStore::find_traced_products(const std::string& trace_code, std::vector<TracedProduct>& out) {
+  std::lock_guard lock(mutex_);
+  out.clear();
+  // Newest show first (a catalog whose stream record is gone still answers: LEFT JOIN), then
+  // farmers' catalogs (a product not yet in any show; no stream to link to).
+  PgResult shows = db_.run("traced_in_shows",
+                           "SELECT p.id, p.title, p.price, p.currency, p.image, p.stock_ceiling, p.origin, p.stream_id"
+                           " FROM products p LEFT JOIN streams st ON st.id = p.stream_id WHERE p.trace_code = $1"
+                           " ORDER BY COALESCE(st.created_at_ms, 0) DESC, p.stream_id DESC, p.position",
+                           PgParams().text(trace_code));
+  if (!shows.ok()) return Status::error(shows.error());
+  for (int i = 0; i < shows.rows(); ++i) out.push_back({shows.text(i, 7), read_product(shows, i)});
+  PgResult farms = db_.run("traced_in_catalogs",
+                           "SELECT id, title, price, currency, image, 0, origin FROM farmer_products"
+                           " WHERE trace_code = $1 ORDER BY owner, position",
+                           PgParams().text(trace_code));
+  if (!farms.ok()) return Status::error(farms.error());
+  for (int i = 0; i < farms.rows(); ++i) out.push_back({"", read_product(farms, i)});
   return Status::ok();
 }
 

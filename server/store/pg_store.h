@@ -63,6 +63,7 @@ public:
   Status list_rejections(const std::string& stream_id, std::vector<commerce::RejectedBuy>& out) override;
   Status save_exposure(const show::CardExposure& exposure) override;
   Status list_exposures(std::vector<show::CardExposure>& out) override;
+  Status find_traced_products(const std::string& trace_code, std::vector<TracedProduct>& out) override;
   Status save_restream(const std::string& stream_id, const std::string& url) override;
   Status list_restreams(std::vector<std::pair<std::string, std::string>>& out) override;
 
@@ -78,5 +79,9 @@ private:
   std::mutex writer_mutex_;
   PgConnection writer_;  // the order writer's: its transactions never hold up db_'s readers
 };
+
+// The origin columns (pg_store.cpp): origin_json() text, '' for none, as SQLite keeps them.
+std::string pg_origin_text(const commerce::Origin& o);
+commerce::Origin pg_origin(const std::string& text);
 
 }  // namespace harvest::store

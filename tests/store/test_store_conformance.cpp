@@ -64,7 +64,12 @@ void check_contract(store::Store& db) {
   pear.price = 3990;
   pear.stock = 120;
   pear.image = "/x.png";
+  pear.origin.farm = "王家梨园";
+  pear.origin.place.county = "隰县";
+  pear.origin.harvest_date = "2026-09-01";
+  pear.origin.trace_code = "XJ-2026-001";
   commerce::Product apple = pear;
+  apple.origin = {};
   apple.id = "apple";
   apple.stock = 5;
   REQUIRE(db.save_products("s1", {pear, apple}));
@@ -73,6 +78,9 @@ void check_contract(store::Store& db) {
   CHECK(products[0].id == "pear");
   CHECK(products[0].title == pear.title);
   CHECK(products[0].stock == 120);
+  CHECK(products[0].origin.farm == "王家梨园");
+  CHECK(products[0].origin.trace_code == "XJ-2026-001");
+  CHECK(products[1].origin.empty());
   REQUIRE(db.save_products("s1", {pear}));  // apple removed
   CHECK(test::products_of(db, "s1").size() == 1);
 
@@ -181,6 +189,15 @@ void check_contract(store::Store& db) {
   REQUIRE(catalog.size() == 1);
   CHECK(catalog[0].origin.farm == "王家梨园");
   CHECK(catalog[0].origin.certificates == std::vector<std::string>{"绿色食品"});
+  // A trace code is found in shows first, then in farmers' catalogs.
+  std::vector<store::TracedProduct> traced;
+  REQUIRE(db.find_traced_products("XJ-2026-001", traced));
+  REQUIRE(traced.size() == 2);
+  CHECK(traced[0].stream_id == "s1");
+  CHECK(traced[0].product.origin.place.county == "隰县");
+  CHECK(traced[1].stream_id.empty());
+  REQUIRE(db.find_traced_products("nope", traced));
+  CHECK(traced.empty());
 }
 
 }  // namespace
