@@ -82,8 +82,8 @@ double grouped(const std::string& url, const std::string& stream, int nodes, int
   for (auto& t : threads) t.join();
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
   if (stored.load() != buys || stored_orders(*stores[0], stream) != buys) {
-    std::fprintf(stderr, "OVERSELL or undersell: %lld stored of %lld\n", static_cast<long long>(stored.load()),
-                 static_cast<long long>(buys));
+    std::fprintf(stderr, "OVERSELL or undersell: %lld stored of %lld\n",
+                 static_cast<long long>(stored.load()), static_cast<long long>(buys));
     std::exit(1);
   }
   return static_cast<double>(buys) / s;
@@ -104,19 +104,22 @@ double naive(const std::string& url, const std::string& stream, int clients, int
       if (!db.open(url)) std::exit(1);
       for (int64_t i; (i = next++) < attempts;) {
         if (!db.exec("BEGIN")) std::exit(1);
-        store::PgResult up = db.run("take", "UPDATE products SET sold = sold + 1 WHERE stream_id = $1 AND id = 'pear'"
-                                            " AND stock_ceiling - sold >= 1",
+        store::PgResult up = db.run("take",
+                                    "UPDATE products SET sold = sold + 1 WHERE stream_id = $1 AND id = 'pear'"
+                                    " AND stock_ceiling - sold >= 1",
                                     store::PgParams().text(stream));
         if (!up.ok()) std::exit(1);
         if (up.affected() == 0) {
           db.exec("ROLLBACK");
           continue;
         }
-        store::PgResult ins = db.run(
-            "insert", "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, unit_price, total,"
-                      " currency, card_product_id, media_card_product_id, sale_id, server_time_ms)"
-                      " VALUES ($1, $2, $3, 'k', 'pear', 1, 100, 100, 'CNY', '', '', '', 0)",
-            store::PgParams().integer(base + i + 1).text(stream).text("v" + std::to_string(i)));
+        store::PgResult ins =
+            db.run("insert",
+                   "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, "
+                   "unit_price, total,"
+                   " currency, card_product_id, media_card_product_id, sale_id, server_time_ms)"
+                   " VALUES ($1, $2, $3, 'k', 'pear', 1, 100, 100, 'CNY', '', '', '', 0)",
+                   store::PgParams().integer(base + i + 1).text(stream).text("v" + std::to_string(i)));
         if (!ins.ok() || !db.exec("COMMIT")) std::exit(1);
         ++stored;
       }
@@ -143,9 +146,12 @@ int main(int argc, char** argv) {
   int64_t buys = 20000, group = 500;
   int clients = 8;
   for (int i = 2; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--buys")) buys = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--group")) group = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--clients")) clients = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--buys"))
+      buys = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--group"))
+      group = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--clients"))
+      clients = std::atoi(argv[i + 1]);
   }
   {
     store::PgStore check(url);
@@ -156,10 +162,10 @@ int main(int argc, char** argv) {
   }
   std::printf("one hot product, %lld units, 1.2x as many buyers; every run sold exactly the units\n",
               static_cast<long long>(buys));
-  std::printf("grouped (%lld per transaction), 1 node : %8.0f durable buys/s\n", static_cast<long long>(group),
-              grouped(url, "g1", 1, buys, group));
-  std::printf("grouped (%lld per transaction), 2 nodes: %8.0f durable buys/s\n", static_cast<long long>(group),
-              grouped(url, "g2", 2, buys, group));
+  std::printf("grouped (%lld per transaction), 1 node : %8.0f durable buys/s\n",
+              static_cast<long long>(group), grouped(url, "g1", 1, buys, group));
+  std::printf("grouped (%lld per transaction), 2 nodes: %8.0f durable buys/s\n",
+              static_cast<long long>(group), grouped(url, "g2", 2, buys, group));
   std::printf("naive (1 UPDATE+INSERT+COMMIT per buy, %d connections): %8.0f durable buys/s\n", clients,
               naive(url, "n1", clients, std::min<int64_t>(buys, 5000)));
   return 0;

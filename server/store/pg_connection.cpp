@@ -32,7 +32,9 @@ std::string PgResult::error() const {
   return m.empty() ? "PostgreSQL error" : m;
 }
 
-int64_t PgResult::integer(int row, int col) const { return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10); }
+int64_t PgResult::integer(int row, int col) const {
+  return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
+}
 
 double PgResult::real(int row, int col) const { return std::strtod(PQgetvalue(r_.get(), row, col), nullptr); }
 
@@ -54,7 +56,8 @@ Status PgConnection::open(const std::string& url) {
     return Status::error(m);
   }
   // Quiet NOTICEs (CREATE ... IF NOT EXISTS) stay out of the server's log.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   return Status::ok();
 }
 

@@ -17,7 +17,7 @@ namespace harvest::store {
 
 // Parameters in libpq's text format; an empty optional is SQL NULL.
 class PgParams {
-public:
+ public:
   PgParams& text(std::string v) {
     values_.emplace_back(std::move(v));
     return *this;
@@ -32,12 +32,12 @@ public:
   int size() const { return static_cast<int>(values_.size()); }
   std::vector<const char*> pointers() const;
 
-private:
+ private:
   std::vector<std::optional<std::string>> values_;
 };
 
 class PgResult {
-public:
+ public:
   explicit PgResult(PGresult* r = nullptr) : r_(r, &PQclear) {}
   bool ok() const;
   // The server's message (or libpq's) when !ok().
@@ -50,12 +50,12 @@ public:
   // Rows changed by an INSERT/UPDATE/DELETE.
   int64_t affected() const;
 
-private:
+ private:
   std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
 };
 
 class PgConnection {
-public:
+ public:
   PgConnection() = default;
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
@@ -70,7 +70,7 @@ public:
   // Rolls back the open transaction and returns `st` (the failure that caused it).
   Status abort(Status st);
 
-private:
+ private:
   bool ensure_connected();
   PGconn* conn_ = nullptr;
   std::set<std::string> prepared_;

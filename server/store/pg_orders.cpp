@@ -24,8 +24,8 @@ using Key = std::pair<std::string, std::string>;  // (stream_id, product_id or s
 Status failed(const PgResult& r) { return Status::error(r.error()); }
 
 // Locks the rows of `keys` in `table` and returns units left per key (rows that exist only).
-bool lock_left(PgConnection& c, const char* name, const char* sql, const std::set<Key>& keys, std::map<Key, int64_t>& left,
-               Status& st) {
+bool lock_left(PgConnection& c, const char* name, const char* sql, const std::set<Key>& keys,
+               std::map<Key, int64_t>& left, Status& st) {
   if (keys.empty()) return true;
   std::vector<std::string> streams, ids;
   for (const auto& [s, id] : keys) {
@@ -42,7 +42,8 @@ bool lock_left(PgConnection& c, const char* name, const char* sql, const std::se
 }
 
 // Adds `units` to the `sold` column of each key's row.
-bool add_sold(PgConnection& c, const char* name, const char* sql, const std::map<Key, int64_t>& units, Status& st) {
+bool add_sold(PgConnection& c, const char* name, const char* sql, const std::map<Key, int64_t>& units,
+              Status& st) {
   std::vector<std::string> streams, ids;
   std::vector<int64_t> n;
   for (const auto& [k, u] : units) {
@@ -67,17 +68,23 @@ const char* const kLockSales =
     " JOIN unnest($1::text[], $2::text[]) AS k(stream_id, id) ON s.stream_id = k.stream_id AND s.id = k.id"
     " ORDER BY s.stream_id, s.id FOR UPDATE OF s";
 const char* const kAddProductSold =
-    "UPDATE products p SET sold = p.sold + d.n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(stream_id, id, n)"
+    "UPDATE products p SET sold = p.sold + d.n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS "
+    "d(stream_id, id, n)"
     " WHERE p.stream_id = d.stream_id AND p.id = d.id";
 const char* const kAddSaleSold =
-    "UPDATE sales s SET sold = s.sold + d.n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(stream_id, id, n)"
+    "UPDATE sales s SET sold = s.sold + d.n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS "
+    "d(stream_id, id, n)"
     " WHERE s.stream_id = d.stream_id AND s.id = d.id";
 const char* const kInsertOrders =
-    "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency,"
-    " media_time, card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session, media_exposure_id,"
+    "INSERT INTO orders (id, stream_id, viewer_id, idempotency_key, product_id, qty, unit_price, total, "
+    "currency,"
+    " media_time, card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session, "
+    "media_exposure_id,"
     " status, pay_by_ms, updated_at_ms)"
-    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],"
-    " $8::bigint[], $9::text[], $10::float8[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::text[],"
+    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], "
+    "$7::bigint[],"
+    " $8::bigint[], $9::text[], $10::float8[], $11::text[], $12::text[], $13::text[], $14::bigint[], "
+    "$15::text[],"
     " $16::bigint[], $17::text[], $18::bigint[], $19::bigint[])"
     " ON CONFLICT (stream_id, viewer_id, idempotency_key) DO NOTHING RETURNING id";
 
@@ -91,7 +98,8 @@ int64_t PgStore::max_order_id() {
   return r.integer(0, 0) << 24;
 }
 
-Status PgStore::commit_orders(const std::vector<commerce::Order>& orders, std::vector<commerce::Committed>& results) {
+Status PgStore::commit_orders(const std::vector<commerce::Order>& orders,
+                              std::vector<commerce::Committed>& results) {
   std::lock_guard lock(writer_mutex_);
   results.assign(orders.size(), commerce::Committed{});
   std::set<Key> products, sales;
@@ -112,7 +120,8 @@ Status PgStore::commit_orders(const std::vector<commerce::Order>& orders, std::v
     const auto& o = orders[i];
     auto p = product_left.find({o.stream_id, o.product_id});
     auto s = o.sale_id.empty() ? sale_left.end() : sale_left.find({o.stream_id, o.sale_id});
-    const bool fits = (p == product_left.end() || p->second >= o.qty) && (s == sale_left.end() || s->second >= o.qty);
+    const bool fits =
+        (p == product_left.end() || p->second >= o.qty) && (s == sale_left.end() || s->second >= o.qty);
     if (!fits) {
       results[i].verdict = commerce::Verdict::sold_out;
       continue;
@@ -150,7 +159,10 @@ Status PgStore::commit_orders(const std::vector<commerce::Order>& orders, std::v
     }
     PgParams p;
     p.text(pg_int_array(id)).text(pg_text_array(stream)).text(pg_text_array(viewer)).text(pg_text_array(key));
-    p.text(pg_text_array(product)).text(pg_int_array(qty)).text(pg_int_array(unit_price)).text(pg_int_array(total));
+    p.text(pg_text_array(product))
+        .text(pg_int_array(qty))
+        .text(pg_int_array(unit_price))
+        .text(pg_int_array(total));
     p.text(pg_text_array(currency)).text(pg_real_array(media_time)).text(pg_text_array(card));
     p.text(pg_text_array(media_card)).text(pg_text_array(sale)).text(pg_int_array(server_time));
     p.text(pg_text_array(replay)).text(pg_int_array(exposure)).text(pg_text_array(status));
@@ -166,7 +178,8 @@ Status PgStore::commit_orders(const std::vector<commerce::Order>& orders, std::v
       if (inserted.count(o.id) == 0) {
         // Its units were counted as taken above: give them back to the figures reported.
         results[i].verdict = commerce::Verdict::duplicate;
-        if (auto pl = product_left.find({o.stream_id, o.product_id}); pl != product_left.end()) pl->second += o.qty;
+        if (auto pl = product_left.find({o.stream_id, o.product_id}); pl != product_left.end())
+          pl->second += o.qty;
         continue;
       }
       product_units[{o.stream_id, o.product_id}] += o.qty;
@@ -199,7 +212,8 @@ Status PgStore::commit_order_changes(const std::vector<commerce::Order>& changed
         "change_order",
         "WITH before AS (SELECT id, status, shipped_at_ms, stream_id, product_id, sale_id, qty FROM orders"
         " WHERE id = $16 FOR UPDATE)"
-        " UPDATE orders o SET status = $1, pay_by_ms = $2, payment = $3, contact_name = $4, contact_phone = $5,"
+        " UPDATE orders o SET status = $1, pay_by_ms = $2, payment = $3, contact_name = $4, contact_phone = "
+        "$5,"
         " contact_address = $6, carrier = $7, tracking = $8, reason = $9, payment_id = $10, flag = $11,"
         " updated_at_ms = $12, paid_at_ms = $13, shipped_at_ms = $14, delivered_at_ms = $15 FROM before"
         " WHERE o.id = before.id AND (NOT $17::boolean OR before.status = 'reserved')"
@@ -273,16 +287,17 @@ Status PgStore::commit_rejections(const std::vector<commerce::RejectedBuy>& reje
     at.push_back(r.at_ms);
   }
   // One statement, so one transaction: a key already recorded is left as it is.
-  PgResult r = writer_.run("insert_rejections",
-                           "INSERT INTO rejections (stream_id, viewer_id, idempotency_key, reason, at_ms)"
-                           " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])"
-                           " ON CONFLICT DO NOTHING",
-                           PgParams()
-                               .text(pg_text_array(stream))
-                               .text(pg_text_array(viewer))
-                               .text(pg_text_array(key))
-                               .text(pg_text_array(reason))
-                               .text(pg_int_array(at)));
+  PgResult r =
+      writer_.run("insert_rejections",
+                  "INSERT INTO rejections (stream_id, viewer_id, idempotency_key, reason, at_ms)"
+                  " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])"
+                  " ON CONFLICT DO NOTHING",
+                  PgParams()
+                      .text(pg_text_array(stream))
+                      .text(pg_text_array(viewer))
+                      .text(pg_text_array(key))
+                      .text(pg_text_array(reason))
+                      .text(pg_int_array(at)));
   return r.ok() ? Status::ok() : failed(r);
 }
 

@@ -12,7 +12,8 @@ namespace harvest::store {
 namespace {
 
 const char* const kStreamColumns =
-    "SELECT id, stream_key, title, farmer, created_at_ms, owner, scheduled_at_ms, cover, ended_at_ms FROM streams";
+    "SELECT id, stream_key, title, farmer, created_at_ms, owner, scheduled_at_ms, cover, ended_at_ms FROM "
+    "streams";
 
 StreamRecord read_stream(const PgResult& r, int row) {
   StreamRecord s;
@@ -84,22 +85,24 @@ Status PgStore::write(const char* name, const char* sql, const PgParams& params)
 
 Status PgStore::create_stream(const StreamRecord& s) {
   std::lock_guard lock(mutex_);
-  return write("create_stream",
-               "INSERT INTO streams (id, stream_key, title, farmer, created_at_ms, owner, scheduled_at_ms, cover,"
-               " ended_at_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-               PgParams()
-                   .text(s.id)
-                   .text(s.stream_key)
-                   .text(s.title)
-                   .text(s.farmer)
-                   .integer(s.created_at_ms)
-                   .text(s.owner)
-                   .integer(s.scheduled_at_ms)
-                   .text(s.cover)
-                   .integer(s.ended_at_ms));
+  return write(
+      "create_stream",
+      "INSERT INTO streams (id, stream_key, title, farmer, created_at_ms, owner, scheduled_at_ms, cover,"
+      " ended_at_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+      PgParams()
+          .text(s.id)
+          .text(s.stream_key)
+          .text(s.title)
+          .text(s.farmer)
+          .integer(s.created_at_ms)
+          .text(s.owner)
+          .integer(s.scheduled_at_ms)
+          .text(s.cover)
+          .integer(s.ended_at_ms));
 }
 
-std::optional<StreamRecord> PgStore::find_stream_where(const char* name, const char* sql, const std::string& value) {
+std::optional<StreamRecord> PgStore::find_stream_where(const char* name, const char* sql,
+                                                       const std::string& value) {
   std::lock_guard lock(mutex_);
   PgResult r = db_.run(name, sql, PgParams().text(value));
   if (!r.ok() || r.rows() == 0) return std::nullopt;
@@ -128,18 +131,19 @@ Status PgStore::list_streams(std::vector<StreamRecord>& out) {
 
 Status PgStore::update_stream(const StreamRecord& s) {
   std::lock_guard lock(mutex_);
-  return write("update_stream",
-               "UPDATE streams SET stream_key = $1, title = $2, farmer = $3, owner = $4, scheduled_at_ms = $5,"
-               " cover = $6, ended_at_ms = $7 WHERE id = $8",
-               PgParams()
-                   .text(s.stream_key)
-                   .text(s.title)
-                   .text(s.farmer)
-                   .text(s.owner)
-                   .integer(s.scheduled_at_ms)
-                   .text(s.cover)
-                   .integer(s.ended_at_ms)
-                   .text(s.id));
+  return write(
+      "update_stream",
+      "UPDATE streams SET stream_key = $1, title = $2, farmer = $3, owner = $4, scheduled_at_ms = $5,"
+      " cover = $6, ended_at_ms = $7 WHERE id = $8",
+      PgParams()
+          .text(s.stream_key)
+          .text(s.title)
+          .text(s.farmer)
+          .text(s.owner)
+          .integer(s.scheduled_at_ms)
+          .text(s.cover)
+          .integer(s.ended_at_ms)
+          .text(s.id));
 }
 
 Status PgStore::save_products(const std::string& stream_id, const std::vector<commerce::Product>& products) {
@@ -150,27 +154,29 @@ Status PgStore::save_products(const std::string& stream_id, const std::vector<co
   for (const auto& p : products) {
     kept.push_back(p.id);
     // `sold` is the database's (every node's orders): a product that stays keeps it.
-    PgResult r = db_.run("save_product",
-                         "INSERT INTO products (stream_id, id, position, title, price, currency, image, stock_ceiling,"
-                         " origin, trace_code) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (stream_id, id)"
-                         " DO UPDATE SET position = EXCLUDED.position, title = EXCLUDED.title, price = EXCLUDED.price,"
-                         " currency = EXCLUDED.currency, image = EXCLUDED.image, stock_ceiling = EXCLUDED.stock_ceiling,"
-                         " origin = EXCLUDED.origin, trace_code = EXCLUDED.trace_code",
-                         PgParams()
-                             .text(stream_id)
-                             .text(p.id)
-                             .integer(position++)
-                             .text(p.title)
-                             .integer(p.price)
-                             .text(p.currency)
-                             .text(p.image)
-                             .integer(p.stock)
-                             .text(pg_origin_text(p.origin))
-                             .text(p.origin.trace_code));
+    PgResult r = db_.run(
+        "save_product",
+        "INSERT INTO products (stream_id, id, position, title, price, currency, image, stock_ceiling,"
+        " origin, trace_code) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (stream_id, id)"
+        " DO UPDATE SET position = EXCLUDED.position, title = EXCLUDED.title, price = EXCLUDED.price,"
+        " currency = EXCLUDED.currency, image = EXCLUDED.image, stock_ceiling = EXCLUDED.stock_ceiling,"
+        " origin = EXCLUDED.origin, trace_code = EXCLUDED.trace_code",
+        PgParams()
+            .text(stream_id)
+            .text(p.id)
+            .integer(position++)
+            .text(p.title)
+            .integer(p.price)
+            .text(p.currency)
+            .text(p.image)
+            .integer(p.stock)
+            .text(pg_origin_text(p.origin))
+            .text(p.origin.trace_code));
     if (!r.ok()) return db_.abort(Status::error(r.error()));
   }
-  PgResult del = db_.run("delete_products", "DELETE FROM products WHERE stream_id = $1 AND NOT (id = ANY($2::text[]))",
-                         PgParams().text(stream_id).text(pg_text_array(kept)));
+  PgResult del =
+      db_.run("delete_products", "DELETE FROM products WHERE stream_id = $1 AND NOT (id = ANY($2::text[]))",
+              PgParams().text(stream_id).text(pg_text_array(kept)));
   if (!del.ok()) return db_.abort(Status::error(del.error()));
   return db_.exec("COMMIT");
 }
@@ -192,11 +198,12 @@ Status PgStore::find_traced_products(const std::string& trace_code, std::vector<
   out.clear();
   // Newest show first (a catalog whose stream record is gone still answers: LEFT JOIN), then
   // farmers' catalogs (a product not yet in any show; no stream to link to).
-  PgResult shows = db_.run("traced_in_shows",
-                           "SELECT p.id, p.title, p.price, p.currency, p.image, p.stock_ceiling, p.origin, p.stream_id"
-                           " FROM products p LEFT JOIN streams st ON st.id = p.stream_id WHERE p.trace_code = $1"
-                           " ORDER BY COALESCE(st.created_at_ms, 0) DESC, p.stream_id DESC, p.position",
-                           PgParams().text(trace_code));
+  PgResult shows =
+      db_.run("traced_in_shows",
+              "SELECT p.id, p.title, p.price, p.currency, p.image, p.stock_ceiling, p.origin, p.stream_id"
+              " FROM products p LEFT JOIN streams st ON st.id = p.stream_id WHERE p.trace_code = $1"
+              " ORDER BY COALESCE(st.created_at_ms, 0) DESC, p.stream_id DESC, p.position",
+              PgParams().text(trace_code));
   if (!shows.ok()) return Status::error(shows.error());
   for (int i = 0; i < shows.rows(); ++i) out.push_back({shows.text(i, 7), read_product(shows, i)});
   PgResult farms = db_.run("traced_in_catalogs",
@@ -211,34 +218,36 @@ Status PgStore::find_traced_products(const std::string& trace_code, std::vector<
 Status PgStore::save_sale(const std::string& stream_id, const commerce::FlashSale& sale) {
   std::lock_guard lock(mutex_);
   // `sold` is the database's, counted by the group commits.
-  return write("save_sale",
-               "INSERT INTO sales (stream_id, id, product_id, price, quantity, per_buyer_limit, started_at_ms,"
-               " ends_at_ms, ended, ended_at_ms, end_reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
-               " ON CONFLICT (stream_id, id) DO UPDATE SET product_id = EXCLUDED.product_id, price = EXCLUDED.price,"
-               " quantity = EXCLUDED.quantity, per_buyer_limit = EXCLUDED.per_buyer_limit,"
-               " started_at_ms = EXCLUDED.started_at_ms, ends_at_ms = EXCLUDED.ends_at_ms, ended = EXCLUDED.ended,"
-               " ended_at_ms = EXCLUDED.ended_at_ms, end_reason = EXCLUDED.end_reason",
-               PgParams()
-                   .text(stream_id)
-                   .text(sale.id)
-                   .text(sale.product_id)
-                   .integer(sale.price)
-                   .integer(sale.quantity)
-                   .integer(sale.per_buyer_limit)
-                   .integer(sale.started_at_ms)
-                   .integer(sale.ends_at_ms)
-                   .boolean(sale.ended)
-                   .integer(sale.ended_at_ms)
-                   .text(sale.end_reason));
+  return write(
+      "save_sale",
+      "INSERT INTO sales (stream_id, id, product_id, price, quantity, per_buyer_limit, started_at_ms,"
+      " ends_at_ms, ended, ended_at_ms, end_reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
+      " ON CONFLICT (stream_id, id) DO UPDATE SET product_id = EXCLUDED.product_id, price = EXCLUDED.price,"
+      " quantity = EXCLUDED.quantity, per_buyer_limit = EXCLUDED.per_buyer_limit,"
+      " started_at_ms = EXCLUDED.started_at_ms, ends_at_ms = EXCLUDED.ends_at_ms, ended = EXCLUDED.ended,"
+      " ended_at_ms = EXCLUDED.ended_at_ms, end_reason = EXCLUDED.end_reason",
+      PgParams()
+          .text(stream_id)
+          .text(sale.id)
+          .text(sale.product_id)
+          .integer(sale.price)
+          .integer(sale.quantity)
+          .integer(sale.per_buyer_limit)
+          .integer(sale.started_at_ms)
+          .integer(sale.ends_at_ms)
+          .boolean(sale.ended)
+          .integer(sale.ended_at_ms)
+          .text(sale.end_reason));
 }
 
 Status PgStore::list_sales(const std::string& stream_id, std::vector<commerce::FlashSale>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  PgResult r = db_.run("list_sales",
-                       "SELECT id, product_id, price, quantity, per_buyer_limit, started_at_ms, ends_at_ms, ended,"
-                       " ended_at_ms, end_reason FROM sales WHERE stream_id = $1 ORDER BY started_at_ms, id",
-                       PgParams().text(stream_id));
+  PgResult r =
+      db_.run("list_sales",
+              "SELECT id, product_id, price, quantity, per_buyer_limit, started_at_ms, ends_at_ms, ended,"
+              " ended_at_ms, end_reason FROM sales WHERE stream_id = $1 ORDER BY started_at_ms, id",
+              PgParams().text(stream_id));
   if (!r.ok()) return Status::error(r.error());
   for (int i = 0; i < r.rows(); ++i) {
     commerce::FlashSale f;
@@ -260,13 +269,14 @@ Status PgStore::list_sales(const std::string& stream_id, std::vector<commerce::F
 Status PgStore::list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  PgResult r = db_.run("list_orders",
-                       "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
-                       " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
-                       " media_exposure_id, status, pay_by_ms, payment, contact_name, contact_phone, contact_address,"
-                       " carrier, tracking, reason, payment_id, flag, updated_at_ms, paid_at_ms, shipped_at_ms,"
-                       " delivered_at_ms FROM orders WHERE stream_id = $1 ORDER BY id",
-                       PgParams().text(stream_id));
+  PgResult r = db_.run(
+      "list_orders",
+      "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
+      " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
+      " media_exposure_id, status, pay_by_ms, payment, contact_name, contact_phone, contact_address,"
+      " carrier, tracking, reason, payment_id, flag, updated_at_ms, paid_at_ms, shipped_at_ms,"
+      " delivered_at_ms FROM orders WHERE stream_id = $1 ORDER BY id",
+      PgParams().text(stream_id));
   if (!r.ok()) return Status::error(r.error());
   for (int i = 0; i < r.rows(); ++i) {
     commerce::Order o;
@@ -307,12 +317,14 @@ Status PgStore::list_orders(const std::string& stream_id, std::vector<commerce::
 Status PgStore::list_payments(std::vector<commerce::PaymentRecord>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  PgResult r = db_.run("list_payments",
-                       "SELECT payment_id, order_id, amount, currency, outcome, at_ms FROM payments ORDER BY at_ms",
-                       PgParams());
+  PgResult r =
+      db_.run("list_payments",
+              "SELECT payment_id, order_id, amount, currency, outcome, at_ms FROM payments ORDER BY at_ms",
+              PgParams());
   if (!r.ok()) return Status::error(r.error());
   for (int i = 0; i < r.rows(); ++i)
-    out.push_back({r.text(i, 0), r.integer(i, 1), r.integer(i, 2), r.text(i, 3), r.text(i, 4), r.integer(i, 5)});
+    out.push_back(
+        {r.text(i, 0), r.integer(i, 1), r.integer(i, 2), r.text(i, 3), r.text(i, 4), r.integer(i, 5)});
   return Status::ok();
 }
 
@@ -335,26 +347,34 @@ Status PgStore::list_rejections(const std::string& stream_id, std::vector<commer
 Status PgStore::save_exposure(const show::CardExposure& e) {
   std::lock_guard lock(mutex_);
   PgParams p;
-  p.text(e.stream_id).integer(e.id).text(e.session_id).text(e.product_id).integer(static_cast<int64_t>(e.change_id));
+  p.text(e.stream_id)
+      .integer(e.id)
+      .text(e.session_id)
+      .text(e.product_id)
+      .integer(static_cast<int64_t>(e.change_id));
   p.real(e.shown_pts).integer(e.shown_pdt_ms).real(e.hidden_pts);
-  if (e.hidden_pdt_ms) p.integer(*e.hidden_pdt_ms);
-  else p.null();
-  return write("save_exposure",
-               "INSERT INTO card_exposures (stream_id, id, session_id, product_id, change_id, shown_pts, shown_pdt_ms,"
-               " hidden_pts, hidden_pdt_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (stream_id, id) DO UPDATE"
-               " SET session_id = EXCLUDED.session_id, product_id = EXCLUDED.product_id,"
-               " change_id = EXCLUDED.change_id, shown_pts = EXCLUDED.shown_pts, shown_pdt_ms = EXCLUDED.shown_pdt_ms,"
-               " hidden_pts = EXCLUDED.hidden_pts, hidden_pdt_ms = EXCLUDED.hidden_pdt_ms",
-               p);
+  if (e.hidden_pdt_ms)
+    p.integer(*e.hidden_pdt_ms);
+  else
+    p.null();
+  return write(
+      "save_exposure",
+      "INSERT INTO card_exposures (stream_id, id, session_id, product_id, change_id, shown_pts, shown_pdt_ms,"
+      " hidden_pts, hidden_pdt_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (stream_id, id) DO UPDATE"
+      " SET session_id = EXCLUDED.session_id, product_id = EXCLUDED.product_id,"
+      " change_id = EXCLUDED.change_id, shown_pts = EXCLUDED.shown_pts, shown_pdt_ms = EXCLUDED.shown_pdt_ms,"
+      " hidden_pts = EXCLUDED.hidden_pts, hidden_pdt_ms = EXCLUDED.hidden_pdt_ms",
+      p);
 }
 
 Status PgStore::list_exposures(std::vector<show::CardExposure>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  PgResult r = db_.run("list_exposures",
-                       "SELECT stream_id, id, session_id, product_id, change_id, shown_pts, shown_pdt_ms, hidden_pts,"
-                       " hidden_pdt_ms FROM card_exposures ORDER BY id",
-                       PgParams());
+  PgResult r =
+      db_.run("list_exposures",
+              "SELECT stream_id, id, session_id, product_id, change_id, shown_pts, shown_pdt_ms, hidden_pts,"
+              " hidden_pdt_ms FROM card_exposures ORDER BY id",
+              PgParams());
   if (!r.ok()) return Status::error(r.error());
   for (int i = 0; i < r.rows(); ++i) {
     show::CardExposure e;
@@ -379,16 +399,18 @@ Status PgStore::save_restream(const std::string& stream_id, const std::string& u
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  return write("save_restream",
-               "INSERT INTO restreams (stream_id, url, updated_at_ms) VALUES ($1,$2,$3) ON CONFLICT (stream_id)"
-               " DO UPDATE SET url = EXCLUDED.url, updated_at_ms = EXCLUDED.updated_at_ms",
-               PgParams().text(stream_id).text(url).integer(now_ms));
+  return write(
+      "save_restream",
+      "INSERT INTO restreams (stream_id, url, updated_at_ms) VALUES ($1,$2,$3) ON CONFLICT (stream_id)"
+      " DO UPDATE SET url = EXCLUDED.url, updated_at_ms = EXCLUDED.updated_at_ms",
+      PgParams().text(stream_id).text(url).integer(now_ms));
 }
 
 Status PgStore::list_restreams(std::vector<std::pair<std::string, std::string>>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  PgResult r = db_.run("list_restreams", "SELECT stream_id, url FROM restreams ORDER BY stream_id", PgParams());
+  PgResult r =
+      db_.run("list_restreams", "SELECT stream_id, url FROM restreams ORDER BY stream_id", PgParams());
   if (!r.ok()) return Status::error(r.error());
   for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0), r.text(i, 1));
   return Status::ok();

@@ -17,7 +17,7 @@
 namespace harvest::store {
 
 class PgStore final : public Store {
-public:
+ public:
   enum class Access { read_write, read_only };
   // Connects to `url` (postgres://user@host:port/db) and applies the migrations not yet
   // applied (read_write; pg_schema.cpp). Check error() afterwards.
@@ -39,7 +39,8 @@ public:
   Status list_sessions(std::vector<accounts::Session>& out) override;
   Status save_invite(const accounts::Invite& invite) override;
   Status list_invites(std::vector<accounts::Invite>& out) override;
-  Status save_farmer_catalog(const std::string& owner, const std::vector<commerce::Product>& products) override;
+  Status save_farmer_catalog(const std::string& owner,
+                             const std::vector<commerce::Product>& products) override;
   Status list_farmer_catalog(const std::string& owner, std::vector<commerce::Product>& out) override;
 
   // Products keep their `sold` units in the database (pg_orders.cpp keeps it in step with the
@@ -51,10 +52,11 @@ public:
   Status list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) override;
   // Each call claims a fresh block of 2^24 ids from a sequence: nodes never hand out the same id.
   int64_t max_order_id() override;
-  using Store::commit_orders;
   using Store::commit_order_changes;
+  using Store::commit_orders;
   // pg_orders.cpp: stock decided here, see the top of this file.
-  Status commit_orders(const std::vector<commerce::Order>& orders, std::vector<commerce::Committed>& results) override;
+  Status commit_orders(const std::vector<commerce::Order>& orders,
+                       std::vector<commerce::Committed>& results) override;
   Status commit_order_changes(const std::vector<commerce::Order>& changed,
                               const std::vector<commerce::PaymentRecord>& payments,
                               std::vector<commerce::Committed>& results) override;
@@ -67,7 +69,7 @@ public:
   Status save_restream(const std::string& stream_id, const std::string& url) override;
   Status list_restreams(std::vector<std::pair<std::string, std::string>>& out) override;
 
-private:
+ private:
   Status migrate();  // pg_schema.cpp
   std::optional<StreamRecord> find_stream_where(const char* name, const char* sql, const std::string& value);
   // A statement on the loop's connection that returns no rows.

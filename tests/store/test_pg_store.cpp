@@ -64,7 +64,8 @@ TEST_CASE("pg store: two nodes selling one product never oversell") {
   auto sell = [&](store::PgStore& db, int64_t base, const std::string& node) {
     for (int g = 0; g < 15; ++g) {
       std::vector<commerce::Order> group;
-      for (int i = 0; i < 10; ++i) group.push_back(buy(base + g * 10 + i + 1, node + std::to_string(g * 10 + i)));
+      for (int i = 0; i < 10; ++i)
+        group.push_back(buy(base + g * 10 + i + 1, node + std::to_string(g * 10 + i)));
       std::vector<commerce::Committed> results;
       REQUIRE(db.commit_orders(group, results));
       REQUIRE(results.size() == group.size());
@@ -95,7 +96,8 @@ TEST_CASE("pg store: a group that does not fit is decided buy by buy, and sales 
   catalog(db, 5);
   const int64_t base = db.max_order_id();
   std::vector<commerce::Committed> results;
-  REQUIRE(db.commit_orders({buy(base + 1, "v1", 3), buy(base + 2, "v2", 3), buy(base + 3, "v3", 2)}, results));
+  REQUIRE(
+      db.commit_orders({buy(base + 1, "v1", 3), buy(base + 2, "v2", 3), buy(base + 3, "v3", 2)}, results));
   REQUIRE(results.size() == 3);
   CHECK(results[0].verdict == commerce::Verdict::stored);
   CHECK(results[1].verdict == commerce::Verdict::sold_out);
@@ -178,8 +180,9 @@ TEST_CASE("pg store: migrations are recorded and applied once") {
   CHECK(test::products_of(second, "s1").at(0).stock == 7);
   store::PgConnection c;
   REQUIRE(c.open(pg.url()));
-  store::PgResult r = c.run("versions", "SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY 1",
-                            store::PgParams());
+  store::PgResult r =
+      c.run("versions", "SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY 1",
+            store::PgParams());
   REQUIRE(r.ok());
   REQUIRE(r.rows() >= 1);
   for (int i = 0; i < r.rows(); ++i) CHECK(r.integer(i, 1) == 1);

@@ -100,7 +100,8 @@ void check_contract(store::Store& db) {
 
   const int64_t base = db.max_order_id();
   CHECK(base >= 0);
-  std::vector<commerce::Order> placed{order(base + 1, "v1", "k1"), order(base + 2, "v2", "k \"quoted\" \\ ,{}")};
+  std::vector<commerce::Order> placed{order(base + 1, "v1", "k1"),
+                                      order(base + 2, "v2", "k \"quoted\" \\ ,{}")};
   std::vector<commerce::Committed> results;
   REQUIRE(db.commit_orders(placed, results));
   for (const auto& r : results) CHECK(r.verdict == commerce::Verdict::stored);
@@ -157,9 +158,17 @@ void check_contract(store::Store& db) {
   REQUIRE(db.list_restreams(restreams));
   CHECK(restreams.empty());
 
-  REQUIRE(db.save_account({.id = "f1", .username = "wang", .name = "王", .password_hash = "h", .disabled = false,
+  REQUIRE(db.save_account({.id = "f1",
+                           .username = "wang",
+                           .name = "王",
+                           .password_hash = "h",
+                           .disabled = false,
                            .created_at_ms = 1}));
-  REQUIRE(db.save_account({.id = "f1", .username = "wang", .name = "王", .password_hash = "h", .disabled = true,
+  REQUIRE(db.save_account({.id = "f1",
+                           .username = "wang",
+                           .name = "王",
+                           .password_hash = "h",
+                           .disabled = true,
                            .created_at_ms = 1}));
   std::vector<accounts::Account> accounts;
   REQUIRE(db.list_accounts(accounts));
@@ -174,7 +183,8 @@ void check_contract(store::Store& db) {
   REQUIRE(db.delete_sessions_of("f1"));
   REQUIRE(db.list_sessions(sessions));
   CHECK(sessions.empty());
-  REQUIRE(db.save_invite({.code_hash = "c1", .name = "李", .created_at_ms = 1, .expires_at_ms = 2, .used = true}));
+  REQUIRE(db.save_invite(
+      {.code_hash = "c1", .name = "李", .created_at_ms = 1, .expires_at_ms = 2, .used = true}));
   std::vector<accounts::Invite> invites;
   REQUIRE(db.list_invites(invites));
   REQUIRE(invites.size() == 1);

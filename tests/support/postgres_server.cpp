@@ -53,8 +53,8 @@ PostgresServer::PostgresServer() {
   }
   const std::string bin = postgres_bin_dir();
   {
-    ChildProcess initdb(as_postgres({bin + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync",
-                                     "-E", "UTF8", "--locale=C"}),
+    ChildProcess initdb(as_postgres({bin + "/initdb", "-D", data, "-A", "trust", "-U", "postgres",
+                                     "--no-sync", "-E", "UTF8", "--locale=C"}),
                         log);
     if (initdb.wait(std::chrono::seconds(60)) != 0) {
       error_ = "initdb failed:\n" + read_file(log);
@@ -76,7 +76,8 @@ PostgresServer::PostgresServer() {
   }
   PGconn* c = PQconnectdb(admin.c_str());
   PGresult* r = PQexec(c, "CREATE DATABASE harvest");
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) error_ = std::string("CREATE DATABASE failed: ") + PQerrorMessage(c);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    error_ = std::string("CREATE DATABASE failed: ") + PQerrorMessage(c);
   PQclear(r);
   PQfinish(c);
   url_ = "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/harvest";

@@ -12,7 +12,7 @@
 namespace harvest::test {
 
 class PostgresServer {
-public:
+ public:
   PostgresServer();
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
@@ -23,7 +23,7 @@ public:
   const std::string& url() const { return url_; }
   int port() const { return port_; }
 
-private:
+ private:
   TempDir dir_;
   std::unique_ptr<ChildProcess> server_;
   std::string error_;
