@@ -20,6 +20,8 @@ DEBIAN_PACKAGES=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev
   # realtime and storage
   libwebsockets-dev nlohmann-json3-dev catch2 libsqlite3-dev libssl-dev
+  # the PostgreSQL store (issue 19): the client library, and the server the tests start
+  libpq-dev postgresql
   # accounts: argon2id password hashes
   libsodium-dev
   # lws on a libuv loop (epoll), see docs/architecture.md "Event loops"

@@ -67,7 +67,8 @@ void CommerceService::commit_change(Shop& shop, const Order& before, const Trans
   const std::string stream_id = shop.stream_id();
   const std::string payment_id = payment ? payment->payment_id : std::string();
   writer_.submit_change(t.after, std::move(payment),
-                        [this, stream_id, before, t, payment_id, done = std::move(done)](const Status& st) {
+                        [this, stream_id, before, t, payment_id, done = std::move(done)](const Status& st,
+                                                                                        const Committed& committed) {
                           auto it = shops_.find(stream_id);
                           Shop* s = it == shops_.end() ? nullptr : it->second.get();
                           Order* now = s != nullptr ? s->order(before.id) : nullptr;
@@ -82,14 +83,17 @@ void CommerceService::commit_change(Shop& shop, const Order& before, const Trans
                             done(st);
                             return;
                           }
+                          // Another node made this change first (an expiry: both saw the deadline
+                          // pass). The state is the same; the units went back once, by that node.
+                          const bool stock_returned = t.stock_returned && committed.verdict != Verdict::stale;
                           if (s != nullptr) {
                             // Keep the latest state in memory (a later change may already be there).
                             const Order latest = now != nullptr ? *now : t.after;
-                            s->order_changed(latest, t.stock_returned);
+                            s->order_changed(latest, stock_returned);
                           }
                           metrics().order_changes.add(before.status == t.after.status ? "updated"
                                                                                       : status_name(t.after.status));
-                          if (listener_) listener_(t.after, t.stock_returned);
+                          if (listener_) listener_(t.after, stock_returned);
                           done(st);
                         });
 }

@@ -135,10 +135,22 @@ BuyOutcome CommerceService::buy(const std::string& stream_id, const BuyRequest& 
       ++next_order_id_;
       const int64_t order_id = outcome.order.id;
       waiters_[order_id].push_back(std::move(answer));
-      writer_.submit(outcome.order, [this, stream_id, order_id, accepted = outcome](const Status& st) {
+      writer_.submit(outcome.order, [this, stream_id, order_id, accepted = outcome, request](
+                                        const Status& st, const Committed& committed) {
         auto it = shops_.find(stream_id);
         BuyOutcome final_outcome = accepted;
-        if (st) {
+        if (st && committed.verdict != Verdict::stored) {
+          // A shared database refused what this node's memory (only a cache then) accepted:
+          // the buyer was never confirmed, so they hear the database's answer.
+          const Rejection reason = committed.verdict == Verdict::sold_out ? Rejection::sold_out : Rejection::unavailable;
+          if (it != shops_.end()) it->second->refuse(order_id, reason, committed.stock_left);
+          final_outcome.kind = BuyOutcome::Kind::rejected;
+          final_outcome.reason = reason;
+          final_outcome.sale_sold_out.reset();
+          final_outcome.message = reason == Rejection::sold_out ? "sold out" : "this request was already placed; try again";
+          if (reason == Rejection::sold_out && !request.idempotency_key.empty())
+            writer_.record_rejection(RejectedBuy{stream_id, request.viewer_id, request.idempotency_key, reason, request.now_ms});
+        } else if (st) {
           if (it != shops_.end()) {
             it->second->confirm(order_id);
             if (const Order* o = it->second->order(order_id)) index_order(*o);
@@ -156,7 +168,7 @@ BuyOutcome CommerceService::buy(const std::string& stream_id, const BuyRequest& 
         for (size_t i = 0; i < answers.size(); ++i) {
           BuyOutcome o = final_outcome;
           // The first caller's order was new; later callers repeated its key.
-          if (i > 0 && st) o.kind = BuyOutcome::Kind::duplicate_confirmed;
+          if (i > 0 && st && o.kind != BuyOutcome::Kind::rejected) o.kind = BuyOutcome::Kind::duplicate_confirmed;
           answers[i](o);
         }
       });

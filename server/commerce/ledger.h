@@ -37,11 +37,28 @@ public:
   virtual Status list_payments(std::vector<PaymentRecord>& out) = 0;
 };
 
+// What the store decided for one entry of a group commit. SQLite (one node) stores every
+// entry; a shared database (PostgreSQL, several nodes) decides stock and order states itself
+// and may refuse an entry that this node's memory accepted.
+enum class Verdict : uint8_t {
+  stored,     // durable
+  sold_out,   // a new order refused: the database has too few units left (another node sold them)
+  duplicate,  // a new order refused: another node already stored this (viewer, key)
+  stale,      // a change not made: another node changed the order first (e.g. it expired it)
+};
+struct Committed {
+  Verdict verdict = Verdict::stored;
+  // Units of the order's product the database has left after the commit; -1 if not known
+  // (SQLite: this node's memory is the authority).
+  int64_t stock_left = -1;
+};
+
 // The group commit of orders.
 class OrderJournal {
 public:
-  // Runs on the loop thread once the order is durable (ok) or failed (error).
-  using Done = std::function<void(const Status&)>;
+  // Runs on the loop thread once the order is written (ok, with the store's verdict) or
+  // failed (error; the verdict is meaningless then).
+  using Done = std::function<void(const Status&, const Committed&)>;
   virtual ~OrderJournal() = default;
   // Any thread. Queues `order`; `done` runs later on the loop thread.
   virtual void submit(Order order, Done done) = 0;

@@ -299,6 +299,21 @@ void Shop::release(int64_t order_id) {
   pending_.erase(it);
 }
 
+void Shop::refuse(int64_t order_id, Rejection reason, int64_t stock_left) {
+  auto it = pending_.find(order_id);
+  if (it == pending_.end()) return;
+  const Order o = it->second;
+  release(order_id);
+  if (is_final(reason)) {
+    Answer a;
+    a.state = Answer::State::rejected;
+    a.reason = reason;
+    answers_[idem_key(o.viewer_id, o.idempotency_key)] = a;
+  }
+  if (Product* p = find_product(o.product_id); p != nullptr && stock_left >= 0)
+    p->stock = std::min(p->stock, stock_left);
+}
+
 void Shop::restore(std::vector<Product> products_with_ceiling, std::vector<FlashSale> sales,
                    const std::vector<Order>& orders, const std::vector<RejectedBuy>& rejections) {
   products_ = std::move(products_with_ceiling);

@@ -101,6 +101,10 @@ public:
   void confirm(int64_t order_id);
   // The order could not be persisted: undo the reservation and forget the key.
   void release(int64_t order_id);
+  // A shared database refused the order (another node sold the units, or stored the key):
+  // undo the reservation, remember `reason` as the key's answer, and lower the product's
+  // units left to `stock_left` when the database says so (>= 0): this node's stock is a cache.
+  void refuse(int64_t order_id, Rejection reason, int64_t stock_left);
   // Units `viewer_id` bought in `sale_id` (accepted orders that hold stock).
   int64_t bought_in_sale(std::string_view sale_id, std::string_view viewer_id) const;
 

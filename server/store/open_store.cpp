@@ -2,14 +2,24 @@
 // branch here, and edits no other backend.
 #include <filesystem>
 
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 #include "store/store.h"
 
 namespace harvest::store {
 
 std::unique_ptr<Store> open_store(const StoreOptions& options, std::string& error) {
+  if (options.backend.rfind("postgres://", 0) == 0 || options.backend.rfind("postgresql://", 0) == 0) {
+    auto store = std::make_unique<PgStore>(
+        options.backend, options.read_only ? PgStore::Access::read_only : PgStore::Access::read_write);
+    if (!store->error().empty()) {
+      error = store->error();
+      return nullptr;
+    }
+    return store;
+  }
   if (options.backend != "sqlite") {
-    error = "store '" + options.backend + "' is not available in this build (only 'sqlite')";
+    error = "store '" + options.backend + "' is not available in this build ('sqlite' or a postgres:// URL)";
     return nullptr;
   }
   const std::string path = (std::filesystem::path(options.data_dir) / "harvest.db").string();

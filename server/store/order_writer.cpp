@@ -70,7 +70,11 @@ void OrderWriter::run() {
     std::vector<commerce::Order> placed;
     std::vector<commerce::Order> changed;
     std::vector<commerce::PaymentRecord> payments;
+    // Each item's index in `placed` or `changed`: its verdict's place in the results.
+    auto slots = std::make_shared<std::vector<size_t>>();
+    slots->reserve(group->size());
     for (auto& item : *group) {
+      slots->push_back(item.change ? changed.size() : placed.size());
       if (!item.change) {
         placed.push_back(std::move(item.order));
         continue;
@@ -80,8 +84,11 @@ void OrderWriter::run() {
     }
 
     const auto started = std::chrono::steady_clock::now();
-    Status st = placed.empty() ? Status::ok() : store_.commit_orders(placed);
-    Status change_st = changed.empty() ? Status::ok() : store_.commit_order_changes(changed, payments);
+    auto placed_results = std::make_shared<std::vector<commerce::Committed>>();
+    auto changed_results = std::make_shared<std::vector<commerce::Committed>>();
+    Status st = placed.empty() ? Status::ok() : store_.commit_orders(placed, *placed_results);
+    Status change_st =
+        changed.empty() ? Status::ok() : store_.commit_order_changes(changed, payments, *changed_results);
     const auto finished = std::chrono::steady_clock::now();
     auto& m = metrics();
     m.store_group_size.observe(static_cast<double>(group->size()));
@@ -90,11 +97,15 @@ void OrderWriter::run() {
     if (!change_st)
       log::error("order_change_commit_failed").kv("changes", changed.size()).kv("reason", change_st.message());
 
-    loop_.post([group, st, change_st] {
+    loop_.post([group, slots, placed_results, changed_results, st, change_st] {
       const auto now = std::chrono::steady_clock::now();
-      for (auto& item : *group) {
+      for (size_t i = 0; i < group->size(); ++i) {
+        auto& item = (*group)[i];
         metrics().order_ack_latency_s.observe(std::chrono::duration<double>(now - item.queued_at).count());
-        item.done(item.change ? change_st : st);
+        // An empty result list: every entry was stored as given.
+        const auto& results = item.change ? *changed_results : *placed_results;
+        const commerce::Committed verdict = (*slots)[i] < results.size() ? results[(*slots)[i]] : commerce::Committed{};
+        item.done(item.change ? change_st : st, verdict);
       }
     });
   }

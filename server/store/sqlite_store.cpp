@@ -409,7 +409,8 @@ int64_t SqliteStore::max_order_id() {
   return col_int(s, 0);
 }
 
-Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders) {
+Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders, std::vector<commerce::Committed>& results) {
+  results.clear();
   std::lock_guard lock(writer_mutex_);
   auto run = [this](const char* sql) -> Status {
     char* err = nullptr;
@@ -476,7 +477,9 @@ Status SqliteStore::commit_orders(const std::vector<commerce::Order>& orders) {
 }
 
 Status SqliteStore::commit_order_changes(const std::vector<commerce::Order>& changed,
-                                        const std::vector<commerce::PaymentRecord>& payments) {
+                                        const std::vector<commerce::PaymentRecord>& payments,
+                                        std::vector<commerce::Committed>& results) {
+  results.clear();
   std::lock_guard lock(writer_mutex_);
   char* err = nullptr;
   auto fail = [&](const char* what) {

@@ -42,9 +42,13 @@ public:
   Status list_sales(const std::string& stream_id, std::vector<commerce::FlashSale>& out) override;
   Status list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) override;
   int64_t max_order_id() override;
-  Status commit_orders(const std::vector<commerce::Order>& orders) override;
+  using Store::commit_orders;
+  using Store::commit_order_changes;
+  // One node: every order is stored as given (`results` stays empty).
+  Status commit_orders(const std::vector<commerce::Order>& orders, std::vector<commerce::Committed>& results) override;
   Status commit_order_changes(const std::vector<commerce::Order>& changed,
-                              const std::vector<commerce::PaymentRecord>& payments) override;
+                              const std::vector<commerce::PaymentRecord>& payments,
+                              std::vector<commerce::Committed>& results) override;
   Status list_payments(std::vector<commerce::PaymentRecord>& out) override;
   Status commit_rejections(const std::vector<commerce::RejectedBuy>& rejections) override;
   Status list_rejections(const std::string& stream_id, std::vector<commerce::RejectedBuy>& out) override;

@@ -44,11 +44,26 @@ public:
 
   // Group commit: writes every order in one transaction; durable (fsync'd) on return, or none
   // of them is written. Called from the order writer thread; safe alongside the other methods.
-  virtual Status commit_orders(const std::vector<commerce::Order>& orders) = 0;
+  // `results` gets one entry per order, in order, or stays empty when every order was stored
+  // as given (SQLite). A shared database decides stock itself: it may refuse an order
+  // (Verdict::sold_out / duplicate) and commit the others of the group.
+  virtual Status commit_orders(const std::vector<commerce::Order>& orders, std::vector<commerce::Committed>& results) = 0;
+  Status commit_orders(const std::vector<commerce::Order>& orders) {
+    std::vector<commerce::Committed> results;
+    return commit_orders(orders, results);
+  }
   // Group commit of later states of stored orders and of the payment notifications that
-  // caused them, in one transaction; same thread and durability as commit_orders.
+  // caused them, in one transaction; same thread and durability as commit_orders. `results`
+  // as for commit_orders: a shared database answers Verdict::stale for an expiry another
+  // node made first (the stock went back once, there).
   virtual Status commit_order_changes(const std::vector<commerce::Order>& changed,
-                                      const std::vector<commerce::PaymentRecord>& payments) = 0;
+                                      const std::vector<commerce::PaymentRecord>& payments,
+                                      std::vector<commerce::Committed>& results) = 0;
+  Status commit_order_changes(const std::vector<commerce::Order>& changed,
+                              const std::vector<commerce::PaymentRecord>& payments) {
+    std::vector<commerce::Committed> results;
+    return commit_order_changes(changed, payments, results);
+  }
   // Idempotency records of final rejections (a key already recorded is left as it is). Called
   // from the order writer thread, like commit_orders.
   virtual Status commit_rejections(const std::vector<commerce::RejectedBuy>& rejections) = 0;
@@ -74,7 +89,7 @@ public:
 };
 
 struct StoreOptions {
-  // "sqlite" (a file under data_dir), or a postgres:// URL (not in this build).
+  // "sqlite" (a file under data_dir), or a postgres:// (postgresql://) connection URL.
   std::string backend = "sqlite";
   std::string data_dir = "./data";
   // A second handle on the same data for reads on another thread (store::ReadWorker): its

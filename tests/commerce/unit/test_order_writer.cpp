@@ -44,7 +44,7 @@ TEST_CASE("order writer: commits in groups and acknowledges on the loop") {
     {
       store::OrderWriter writer(db, loop);
       for (int i = 1; i <= 500; ++i) {
-        writer.submit(order(i, "k" + std::to_string(i)), [&acked, &loop](const Status& st) {
+        writer.submit(order(i, "k" + std::to_string(i)), [&acked, &loop](const Status& st, const commerce::Committed&) {
           CHECK(st.is_ok());
           CHECK(loop.in_loop_thread());
           ++acked;
@@ -56,7 +56,7 @@ TEST_CASE("order writer: commits in groups and acknowledges on the loop") {
       }));
       // A duplicate (viewer, key) fails its whole group, nothing of it is written.
       std::atomic<int> failed{0};
-      writer.submit(order(1000, "k1"), [&failed](const Status& st) {
+      writer.submit(order(1000, "k1"), [&failed](const Status& st, const commerce::Committed&) {
         CHECK_FALSE(st.is_ok());
         ++failed;
       });
