@@ -13,6 +13,8 @@
 
 namespace harvest::realtime {
 
+class RoomRelay;
+
 class HostMonitor {
 public:
   HostMonitor(EventLoop& loop, Audience& audience, StreamRegistry& streams, const RoomOptions& options)
@@ -23,8 +25,9 @@ public:
 
   // Listens for live/offline and starts the health ticks.
   void start();
-  // The room's audience changed size.
+  // The room's audience changed size (here, or on another node: the count is the sum).
   void viewers_changed(const std::string& stream_id);
+  void set_relay(RoomRelay* relay) { relay_ = relay; }
   // stream.health to one (new) host connection.
   void send_health(ConnId host, const std::string& stream_id);
   // Peak room connections per wall-clock minute (ms since the epoch of the minute's start),
@@ -57,6 +60,8 @@ private:
     bool viewers_capped = false;                 // a new id came when the set was full
   };
   void flush_viewers(const std::string& stream_id);
+  // This node's connections in the room plus the other nodes' (with a relay).
+  int room_size(const std::string& stream_id) const;
   void send_health_to_hosts(const StreamState& s);
   void health_tick();
 
@@ -64,6 +69,7 @@ private:
   Audience& audience_;
   StreamRegistry& streams_;
   const RoomOptions& options_;
+  RoomRelay* relay_ = nullptr;
   std::map<std::string, Count> counts_;
   EventLoop::TimerId health_timer_ = 0;
 };
