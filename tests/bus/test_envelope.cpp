@@ -32,7 +32,7 @@ TEST_CASE("malformed envelopes are refused, and bad fields are never encoded", "
   CHECK(encode_envelope(Envelope{"", "s", "all", "r", "{}"}).empty());
 }
 
-TEST_CASE("--bus redis:// URLs", "[bus]") {
+TEST_CASE("Redis bus URLs (--bus redis://host:port)", "[bus]") {
   std::string error;
   auto a = parse_redis_url("redis://127.0.0.1:6380", error);
   REQUIRE(a);
