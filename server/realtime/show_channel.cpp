@@ -55,7 +55,12 @@ void ShowChannel::hide_card(const Member& c, const ClientMessage& m) {
 
 void ShowChannel::hide_missing(const std::string& stream_id,
                                const std::function<bool(const std::string&)>& exists) {
-  announce(show_.hide_missing(stream_id, exists, now_ms()), nullptr, "");
+  const auto changes = show_.hide_missing(stream_id, exists, now_ms());
+  announce(changes, nullptr, "");
+  if (changes.empty()) return;
+  touch(stream_id, now_ms());
+  if (relay_ != nullptr)
+    for (const show::CardEvent& ev : changes) relay_->card_hidden(stream_id, ev.product_id, ev.server_time_ms);
 }
 
 bool ShowChannel::card_presented(const std::string& stream_id, uint64_t change_id, std::optional<double> pts,
