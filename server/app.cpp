@@ -25,6 +25,7 @@
 #include "api/restream.h"
 #include "api/sample_images.h"
 #include "api/tls.h"
+#include "api/trace.h"
 #include "api/whip.h"
 #include "commerce/commerce_service.h"
 #include "core/log.h"
@@ -340,6 +341,7 @@ void App::register_routes() {
   realtime::register_web_client_routes(r, config_.web_root);
   api::register_product_routes(r, *streams_, access_, rooms_->selling(), *store_);
   api::register_order_routes(r, *streams_, access_, *reader_);
+  api::register_trace_routes(r, *streams_, *reader_);
   api::register_order_lifecycle_routes(r, *streams_, access_, rooms_->selling());
   api::register_report_routes(r, *streams_, access_, *reader_, rooms_->selling(), rooms_->monitor(), &exposures_);
   api::register_dashboard_routes(r, *streams_, access_, *reader_, rooms_->selling(), rooms_->monitor());

@@ -1,7 +1,9 @@
 #include "api/orders.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "commerce/origin_json.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/tokens.h"
@@ -26,11 +28,40 @@ std::string csv_text(const std::string& s) {
   return out;
 }
 
-std::string orders_csv(const std::vector<commerce::Order>& orders) {
+// Text parts joined by `sep`, skipping empty ones.
+std::string joined(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (const auto& part : parts) {
+    if (part.empty()) continue;
+    if (!out.empty()) out += sep;
+    out += part;
+  }
+  return out;
+}
+
+// The origin columns of a row: where the goods of the order come from, as the catalog says now
+// (a farmer ships from the record the buyer saw on the sheet).
+std::string origin_csv(const commerce::Origin* o) {
+  if (o == nullptr) return ",,,,,";
+  return csv_text(o->farm) + "," +
+         csv_text(joined({o->place.county, o->place.township, o->place.village}, " ")) + "," +
+         csv_text(o->harvest_date) + "," + csv_text(o->method) + "," +
+         csv_text(joined(o->certificates, "; ")) + "," + csv_text(o->trace_code);
+}
+
+const commerce::Origin* origin_of(const std::map<std::string, commerce::Origin>& origins,
+                                  const std::string& product_id) {
+  const auto it = origins.find(product_id);
+  return it != origins.end() ? &it->second : nullptr;
+}
+
+std::string orders_csv(const std::vector<commerce::Order>& orders,
+                       const std::map<std::string, commerce::Origin>& origins) {
   std::string out =
       "order_id,stream,viewer_id,idempotency_key,product_id,qty,unit_price,total,currency,media_time,"
       "card_product_id,media_card_product_id,sale_id,server_time,replay_session,media_exposure_id,"
-      "status,pay_by,payment,name,phone,address,carrier,tracking,reason,flag\r\n";
+      "status,pay_by,payment,name,phone,address,carrier,tracking,reason,flag,"
+      "origin_farm,origin_place,origin_harvest_date,origin_method,origin_certificates,origin_trace_code\r\n";
   for (const auto& o : orders) {
     out += std::to_string(o.id) + "," + csv_text(o.stream_id) + "," + csv_text(o.viewer_id) + "," +
            csv_text(o.idempotency_key) + "," + csv_text(o.product_id) + "," + std::to_string(o.qty) + "," +
@@ -39,10 +70,11 @@ std::string orders_csv(const std::vector<commerce::Order>& orders) {
            "," + csv_text(o.media_card_product_id) + "," + csv_text(o.sale_id) + "," +
            std::to_string(o.server_time_ms) + "," + csv_text(o.replay_session) + "," +
            (o.media_exposure_id != 0 ? std::to_string(o.media_exposure_id) : "") + "," +
-           commerce::status_name(o.status) + "," + (o.pay_by_ms != 0 ? std::to_string(o.pay_by_ms) : "") + "," +
-           csv_text(o.payment) + "," + csv_text(o.contact.name) + "," + csv_text(o.contact.phone) + "," +
-           csv_text(o.contact.address) + "," + csv_text(o.carrier) + "," + csv_text(o.tracking) + "," +
-           csv_text(o.reason) + "," + csv_text(o.flag) + "\r\n";
+           commerce::status_name(o.status) + "," + (o.pay_by_ms != 0 ? std::to_string(o.pay_by_ms) : "") +
+           "," + csv_text(o.payment) + "," + csv_text(o.contact.name) + "," + csv_text(o.contact.phone) +
+           "," + csv_text(o.contact.address) + "," + csv_text(o.carrier) + "," + csv_text(o.tracking) + "," +
+           csv_text(o.reason) + "," + csv_text(o.flag) + "," + origin_csv(origin_of(origins, o.product_id)) +
+           "\r\n";
   }
   return out;
 }
@@ -194,13 +226,27 @@ void register_order_routes(Router& router, StreamRegistry& streams, const Access
         log::error("orders_not_read").kv("stream", id).kv("reason", st.message());
         return HttpResponse::error(500, "internal", "could not read the orders: " + st.message());
       }
+      // The catalog's origin records, by product id (products without one are left out).
+      std::vector<commerce::Product> products;
+      if (auto st = store.list_products(id, products); !st) {
+        log::error("products_not_read").kv("stream", id).kv("reason", st.message());
+        return HttpResponse::error(500, "internal", "could not read the catalog: " + st.message());
+      }
+      std::map<std::string, commerce::Origin> origins;
+      for (auto& p : products)
+        if (!p.origin.empty()) origins.emplace(p.id, std::move(p.origin));
       if (csv) {
-        HttpResponse r = HttpResponse::text(200, orders_csv(orders), "text/csv; charset=utf-8");
+        HttpResponse r = HttpResponse::text(200, orders_csv(orders, origins), "text/csv; charset=utf-8");
         r.headers.emplace_back("Content-Disposition", "attachment; filename=\"orders-" + id + ".csv\"");
         return r;
       }
       json list = json::array();
-      for (const auto& o : orders) list.push_back(realtime::order_json(o));
+      for (const auto& o : orders) {
+        json row = realtime::order_json(o);
+        if (const commerce::Origin* origin = origin_of(origins, o.product_id))
+          row["origin"] = commerce::origin_json(*origin);
+        list.push_back(std::move(row));
+      }
       return HttpResponse::json(200, json{{"stream", id}, {"count", orders.size()}, {"orders", list}}.dump());
     });
   });

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "commerce/origin_json.h"
 #include "commerce/product_validation.h"
 #include "core/log.h"
 #include "realtime/messages.h"
@@ -56,43 +57,11 @@ std::vector<commerce::Product> merged_catalog(std::vector<commerce::Product> cat
   return catalog;
 }
 
-// ---- burned-in card origin (issue 18, branch `burned`): a stopgap until the catalog's full
-// `origin` parsing and validation (the traceability branch) lands and replaces this block. Only
-// what the card shows: place {county, township, village}, harvest_date, trace_code.
-std::string parse_card_origin(const json& p, commerce::Product& prod) {
-  if (!p.contains("origin") || p["origin"].is_null()) return {};
-  const json& o = p["origin"];
-  const std::string where = "'origin' of '" + prod.id + "'";
-  if (!o.is_object()) return where + " must be an object";
-  auto text = [&](const json& obj, const char* key, std::string& out) -> std::string {
-    if (!obj.contains(key)) return {};
-    if (!obj[key].is_string() || obj[key].get_ref<const std::string&>().size() > 64)
-      return where + ": '" + key + "' must be a string of at most 64 bytes";
-    out = obj[key].get<std::string>();
-    return {};
-  };
-  if (o.contains("place")) {
-    if (!o["place"].is_object()) return where + ": 'place' must be an object";
-    for (auto [key, out] :
-         {std::pair{"county", &prod.origin.place.county}, std::pair{"township", &prod.origin.place.township},
-          std::pair{"village", &prod.origin.place.village}})
-      if (auto err = text(o["place"], key, *out); !err.empty()) return err;
-  }
-  if (auto err = text(o, "harvest_date", prod.origin.harvest_date); !err.empty()) return err;
-  const std::string& d = prod.origin.harvest_date;
-  int y = 0, m = 0, day = 0;
-  if (!d.empty() && (d.size() != 10 || std::sscanf(d.c_str(), "%4d-%2d-%2d", &y, &m, &day) != 3 || m < 1 ||
-                     m > 12 || day < 1 || day > 31 || d[4] != '-' || d[7] != '-'))
-    return where + ": 'harvest_date' must be a date as YYYY-MM-DD";
-  if (auto err = text(o, "trace_code", prod.origin.trace_code); !err.empty()) return err;
-  return {};
-}
-// ---- end of the burned-in card origin block
 
 }  // namespace
 
 std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out,
-                          std::set<std::string>* stock_omitted) {
+                          std::set<std::string>* stock_omitted, std::chrono::sys_days today) {
   const json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("products") || !doc["products"].is_array())
     return "body must be {\"products\": [...]}";
@@ -123,8 +92,9 @@ std::string parse_catalog(const std::string& body, std::vector<commerce::Product
     prod.currency = currency.get<std::string>();
     prod.stock = saturated_int64(stock);
     prod.image = image.get<std::string>();
-    if (auto err = parse_card_origin(p, prod); !err.empty()) return err;
     if (auto err = commerce::validate_product(prod); !err.empty()) return err;
+    if (auto err = commerce::parse_origin(p.value("origin", json()), today, prod.origin); !err.empty())
+      return err + " (product '" + prod.id + "')";
     out.push_back(std::move(prod));
   }
   return {};

@@ -1,10 +1,12 @@
 #pragma once
 // GET/PUT /api/streams/{id}/products: a stream's catalog (docs/protocol.md).
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "api/common.h"
+#include "commerce/origin_validation.h"
 #include "commerce/types.h"
 #include "realtime/selling_desk.h"
 #include "store/store.h"
@@ -19,8 +21,11 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
 
 // Parses {"products": [...]} of PUT /api/streams/{id}/products. Returns an error sentence or "".
 // A product without "stock" gets 0 here and its id goes into `stock_omitted` (when given), for
-// the caller to keep its live stock (commerce::keep_live_stock).
-std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out,
-                          std::set<std::string>* stock_omitted = nullptr);
+// the caller to keep its live stock (commerce::keep_live_stock). A product's optional "origin"
+// (commerce/origin_json.h) is checked by commerce::validate_origin against `today` in China.
+std::string parse_catalog(
+    const std::string& body, std::vector<commerce::Product>& out,
+    std::set<std::string>* stock_omitted = nullptr,
+    std::chrono::sys_days today = commerce::china_today(std::chrono::system_clock::now()));
 
 }  // namespace harvest::api

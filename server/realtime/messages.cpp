@@ -1,5 +1,7 @@
 #include "realtime/messages.h"
 
+#include "commerce/origin_json.h"
+
 namespace harvest::realtime {
 
 using nlohmann::json;
@@ -55,8 +57,11 @@ json order_view_json(const commerce::Order& o, const commerce::Product* product)
 }
 
 json product_json(const commerce::Product& p) {
-  return {{"id", p.id},       {"title", p.title}, {"price", p.price}, {"currency", p.currency},
-          {"image", p.image}, {"stock", p.stock}, {"sold", p.sold}};
+  json j = {{"id", p.id},       {"title", p.title}, {"price", p.price}, {"currency", p.currency},
+            {"image", p.image}, {"stock", p.stock}, {"sold", p.sold}};
+  // Only when the farmer said something: most catalogs have none, and welcome stays small.
+  if (!p.origin.empty()) j["origin"] = commerce::origin_json(p.origin);
+  return j;
 }
 
 json products_json(const std::vector<commerce::Product>& products) {

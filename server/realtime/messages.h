@@ -21,7 +21,8 @@ nlohmann::json order_json(const commerce::Order& order);
 // order_json plus the product's `title` and `image` (from the catalog, if it is still there):
 // what a buyer's "my orders" and `order.updated` show.
 nlohmann::json order_view_json(const commerce::Order& order, const commerce::Product* product);
-// A catalog entry (welcome.products, GET /api/streams/{id}/products, product.updated).
+// A catalog entry (welcome.products, GET /api/streams/{id}/products, product.updated); with
+// `origin` (commerce/origin_json.h) when the product has one.
 nlohmann::json product_json(const commerce::Product& product);
 nlohmann::json products_json(const std::vector<commerce::Product>& products);
 // sale.started / sale.ended; `type` "" for the entries of welcome.sales.

@@ -32,6 +32,8 @@ void register_web_client_routes(Router& router, const std::string& web_root) {
   router.add("GET", "/farm", page("farm.html"));
   router.add("GET", "/admin", page("admin.html"));
   router.add("GET", "/dashboard", page("dashboard.html"));
+  // The public origin record of a trace code (issue 18); the page reads /api/trace/{code}.
+  router.add("GET", "/trace/{code}", page("trace.html"));
   router.add("GET", "/static/{path...}", [root](const HttpRequest& req) {
     const std::string path = safe_join(root, req.params.at("path"));
     if (path.empty()) return HttpResponse::error(400, "invalid", "bad path");

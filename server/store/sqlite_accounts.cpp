@@ -2,6 +2,8 @@
 // added to streams.
 #include <nlohmann/json.hpp>
 
+#include "commerce/origin_json.h"
+
 #include "store/sqlite_statement.h"
 #include "store/sqlite_store.h"
 
@@ -22,7 +24,8 @@ const char* const kAccountSchema =
     "CREATE TABLE IF NOT EXISTS farmer_products ("
     " owner TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, title TEXT NOT NULL,"
     " price INTEGER NOT NULL, currency TEXT NOT NULL, image TEXT NOT NULL, origin TEXT NOT NULL,"
-    " PRIMARY KEY (owner, id));";
+    " trace_code TEXT NOT NULL, PRIMARY KEY (owner, id));"
+    "CREATE INDEX IF NOT EXISTS farmer_products_by_trace_code ON farmer_products (trace_code);";
 
 const char* const kStreamColumns[][2] = {
     {"owner", "ALTER TABLE streams ADD COLUMN owner TEXT NOT NULL DEFAULT ''"},
@@ -31,37 +34,16 @@ const char* const kStreamColumns[][2] = {
     {"ended_at_ms", "ALTER TABLE streams ADD COLUMN ended_at_ms INTEGER NOT NULL DEFAULT 0"},
 };
 
-// The origin record as JSON text in one column: it is read and written whole, never queried.
-std::string origin_text(const commerce::Origin& o) {
-  return nlohmann::json{{"farm", o.farm},
-                        {"place", {{"county", o.place.county}, {"township", o.place.township}, {"village", o.place.village}}},
-                        {"harvest_date", o.harvest_date},
-                        {"method", o.method},
-                        {"certificates", o.certificates},
-                        {"trace_code", o.trace_code}}
-      .dump();
+// The origin record as origin_json() text in one column ('' none): read and written whole,
+// never queried.
+std::string catalog_origin_text(const commerce::Origin& o) {
+  return o.empty() ? std::string()
+                   : commerce::origin_json(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-commerce::Origin origin_from_text(const std::string& text) {
+commerce::Origin catalog_origin(const std::string& text) {
   commerce::Origin o;
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return o;
-  auto str = [](const nlohmann::json& obj, const char* key) {
-    auto it = obj.find(key);
-    return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  o.farm = str(j, "farm");
-  if (auto p = j.find("place"); p != j.end() && p->is_object()) {
-    o.place.county = str(*p, "county");
-    o.place.township = str(*p, "township");
-    o.place.village = str(*p, "village");
-  }
-  o.harvest_date = str(j, "harvest_date");
-  o.method = str(j, "method");
-  if (auto c = j.find("certificates"); c != j.end() && c->is_array())
-    for (const auto& cert : *c)
-      if (cert.is_string()) o.certificates.push_back(cert.get<std::string>());
-  o.trace_code = str(j, "trace_code");
+  if (!text.empty()) commerce::origin_from_json(nlohmann::json::parse(text, nullptr, false), o);
   return o;
 }
 
@@ -198,8 +180,8 @@ Status SqliteStore::save_farmer_catalog(const std::string& owner, const std::vec
   int64_t position = 0;
   for (const auto& p : products) {
     Statement ins(db_,
-                  "INSERT INTO farmer_products (owner, id, position, title, price, currency, image, origin)"
-                  " VALUES (?,?,?,?,?,?,?,?)");
+                  "INSERT INTO farmer_products (owner, id, position, title, price, currency, image, origin, trace_code)"
+                  " VALUES (?,?,?,?,?,?,?,?,?)");
     ins.bind(1, owner);
     ins.bind(2, p.id);
     ins.bind(3, position++);
@@ -207,7 +189,8 @@ Status SqliteStore::save_farmer_catalog(const std::string& owner, const std::vec
     ins.bind(5, p.price);
     ins.bind(6, p.currency);
     ins.bind(7, p.image);
-    ins.bind(8, origin_text(p.origin));
+    ins.bind(8, catalog_origin_text(p.origin));
+    ins.bind(9, p.origin.trace_code);
     if (auto st = run(ins.get()); !st) return fail(st);
   }
   return exec("COMMIT");
@@ -228,7 +211,7 @@ Status SqliteStore::list_farmer_catalog(const std::string& owner, std::vector<co
     p.price = col_int(s, 2);
     p.currency = s.text(3);
     p.image = s.text(4);
-    p.origin = origin_from_text(s.text(5));
+    p.origin = catalog_origin(s.text(5));
     out.push_back(std::move(p));
   }
   return done(db_, rc);

@@ -3,6 +3,9 @@
 #include "store/sqlite_statement.h"
 
 #include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "commerce/origin_json.h"
 
 namespace harvest::store {
 namespace {
@@ -55,27 +58,59 @@ const char* const kCommerceSchema =
     " currency TEXT NOT NULL, outcome TEXT NOT NULL, at_ms INTEGER NOT NULL);";
 
 // Columns added after the first release: ALTER TABLE on databases created before them.
-const char* const kOrderColumns[][2] = {
-    {"replay_session", "ALTER TABLE orders ADD COLUMN replay_session TEXT NOT NULL DEFAULT ''"},
-    {"media_exposure_id", "ALTER TABLE orders ADD COLUMN media_exposure_id INTEGER NOT NULL DEFAULT 0"},
+struct AddedColumn {
+  const char* table;
+  const char* column;
+  const char* alter;
+};
+const AddedColumn kAddedColumns[] = {
+    {"orders", "replay_session", "ALTER TABLE orders ADD COLUMN replay_session TEXT NOT NULL DEFAULT ''"},
+    {"orders", "media_exposure_id",
+     "ALTER TABLE orders ADD COLUMN media_exposure_id INTEGER NOT NULL DEFAULT 0"},
     // Checkout (issue 17). Orders from before it were plain confirmed buys: they come back
     // reserved with no payment deadline, for the farmer to mark paid or cancel.
-    {"status", "ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'reserved'"},
-    {"pay_by_ms", "ALTER TABLE orders ADD COLUMN pay_by_ms INTEGER NOT NULL DEFAULT 0"},
-    {"payment", "ALTER TABLE orders ADD COLUMN payment TEXT NOT NULL DEFAULT ''"},
-    {"contact_name", "ALTER TABLE orders ADD COLUMN contact_name TEXT NOT NULL DEFAULT ''"},
-    {"contact_phone", "ALTER TABLE orders ADD COLUMN contact_phone TEXT NOT NULL DEFAULT ''"},
-    {"contact_address", "ALTER TABLE orders ADD COLUMN contact_address TEXT NOT NULL DEFAULT ''"},
-    {"carrier", "ALTER TABLE orders ADD COLUMN carrier TEXT NOT NULL DEFAULT ''"},
-    {"tracking", "ALTER TABLE orders ADD COLUMN tracking TEXT NOT NULL DEFAULT ''"},
-    {"reason", "ALTER TABLE orders ADD COLUMN reason TEXT NOT NULL DEFAULT ''"},
-    {"payment_id", "ALTER TABLE orders ADD COLUMN payment_id TEXT NOT NULL DEFAULT ''"},
-    {"flag", "ALTER TABLE orders ADD COLUMN flag TEXT NOT NULL DEFAULT ''"},
-    {"updated_at_ms", "ALTER TABLE orders ADD COLUMN updated_at_ms INTEGER NOT NULL DEFAULT 0"},
-    {"paid_at_ms", "ALTER TABLE orders ADD COLUMN paid_at_ms INTEGER NOT NULL DEFAULT 0"},
-    {"shipped_at_ms", "ALTER TABLE orders ADD COLUMN shipped_at_ms INTEGER NOT NULL DEFAULT 0"},
-    {"delivered_at_ms", "ALTER TABLE orders ADD COLUMN delivered_at_ms INTEGER NOT NULL DEFAULT 0"},
+    {"orders", "status", "ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'reserved'"},
+    {"orders", "pay_by_ms", "ALTER TABLE orders ADD COLUMN pay_by_ms INTEGER NOT NULL DEFAULT 0"},
+    {"orders", "payment", "ALTER TABLE orders ADD COLUMN payment TEXT NOT NULL DEFAULT ''"},
+    {"orders", "contact_name", "ALTER TABLE orders ADD COLUMN contact_name TEXT NOT NULL DEFAULT ''"},
+    {"orders", "contact_phone", "ALTER TABLE orders ADD COLUMN contact_phone TEXT NOT NULL DEFAULT ''"},
+    {"orders", "contact_address", "ALTER TABLE orders ADD COLUMN contact_address TEXT NOT NULL DEFAULT ''"},
+    {"orders", "carrier", "ALTER TABLE orders ADD COLUMN carrier TEXT NOT NULL DEFAULT ''"},
+    {"orders", "tracking", "ALTER TABLE orders ADD COLUMN tracking TEXT NOT NULL DEFAULT ''"},
+    {"orders", "reason", "ALTER TABLE orders ADD COLUMN reason TEXT NOT NULL DEFAULT ''"},
+    {"orders", "payment_id", "ALTER TABLE orders ADD COLUMN payment_id TEXT NOT NULL DEFAULT ''"},
+    {"orders", "flag", "ALTER TABLE orders ADD COLUMN flag TEXT NOT NULL DEFAULT ''"},
+    {"orders", "updated_at_ms", "ALTER TABLE orders ADD COLUMN updated_at_ms INTEGER NOT NULL DEFAULT 0"},
+    {"orders", "paid_at_ms", "ALTER TABLE orders ADD COLUMN paid_at_ms INTEGER NOT NULL DEFAULT 0"},
+    {"orders", "shipped_at_ms", "ALTER TABLE orders ADD COLUMN shipped_at_ms INTEGER NOT NULL DEFAULT 0"},
+    {"orders", "delivered_at_ms", "ALTER TABLE orders ADD COLUMN delivered_at_ms INTEGER NOT NULL DEFAULT 0"},
+    // Traceability (issue 18): the product's origin record as origin_json() text ('' none), and
+    // its trace code apart, indexed, for GET /api/trace/{code}.
+    {"products", "origin", "ALTER TABLE products ADD COLUMN origin TEXT NOT NULL DEFAULT ''"},
+    {"products", "trace_code", "ALTER TABLE products ADD COLUMN trace_code TEXT NOT NULL DEFAULT ''"},
 };
+
+// The origin column: origin_json() text, '' for a product without one.
+std::string origin_text(const commerce::Origin& o) {
+  return o.empty() ? std::string()
+                   : commerce::origin_json(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Columns 0-6: id, title, price, currency, image, stock_ceiling, origin.
+commerce::Product read_product(const Statement& s) {
+  commerce::Product p;
+  p.id = s.text(0);
+  p.title = s.text(1);
+  p.price = col_int(s, 2);
+  p.currency = s.text(3);
+  p.image = s.text(4);
+  p.stock = col_int(s, 5);
+  // Written by origin_text from a checked record; a damaged cell reads as no origin rather
+  // than failing the whole catalog.
+  if (const std::string text = s.text(6); !text.empty())
+    commerce::origin_from_json(nlohmann::json::parse(text, nullptr, false), p.origin);
+  return p;
+}
 
 }  // namespace
 
@@ -104,9 +139,10 @@ SqliteStore::SqliteStore(const std::string& path, Access access) {
     error_ = "cannot upgrade SQLite database '" + path + "': " + st.message();
     return;
   }
-  for (const auto& [column, alter] : kOrderColumns) {
-    Statement has(db_, "SELECT COUNT(*) FROM pragma_table_info('orders') WHERE name = ?");
-    has.bind(1, std::string(column));
+  for (const auto& [table, column, alter] : kAddedColumns) {
+    Statement has(db_, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?");
+    has.bind(1, std::string(table));
+    has.bind(2, std::string(column));
     if (!has.valid() || sqlite3_step(has.get()) != SQLITE_ROW) {
       error_ = "cannot inspect SQLite database '" + path + "'";
       return;
@@ -116,6 +152,13 @@ SqliteStore::SqliteStore(const std::string& path, Access access) {
       error_ = "cannot upgrade SQLite database '" + path + "': " + st.message();
       return;
     }
+  }
+  // After the ALTERs: on an old database the column exists only now.
+  if (auto st = exec("CREATE INDEX IF NOT EXISTS products_by_trace_code ON products (trace_code)"
+                     " WHERE trace_code <> ''");
+      !st) {
+    error_ = "cannot upgrade SQLite database '" + path + "': " + st.message();
+    return;
   }
   if (sqlite3_open_v2(path.c_str(), &writer_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
       SQLITE_OK) {
@@ -207,9 +250,10 @@ Status SqliteStore::save_products(const std::string& stream_id, const std::vecto
   }
   int64_t position = 0;
   for (const auto& p : products) {
-    Statement ins(db_,
-                  "INSERT INTO products (stream_id, id, position, title, price, currency, image, stock_ceiling)"
-                  " VALUES (?,?,?,?,?,?,?,?)");
+    Statement ins(
+        db_,
+        "INSERT INTO products (stream_id, id, position, title, price, currency, image, stock_ceiling,"
+        " origin, trace_code) VALUES (?,?,?,?,?,?,?,?,?,?)");
     if (!ins.valid()) return fail(Status::error(sqlite3_errmsg(db_)));
     ins.bind(1, stream_id);
     ins.bind(2, p.id);
@@ -219,6 +263,8 @@ Status SqliteStore::save_products(const std::string& stream_id, const std::vecto
     ins.bind(6, p.currency);
     ins.bind(7, p.image);
     ins.bind(8, p.stock);
+    ins.bind(9, origin_text(p.origin));
+    ins.bind(10, p.origin.trace_code);
     if (sqlite3_step(ins.get()) != SQLITE_DONE) return fail(Status::error(sqlite3_errmsg(db_)));
   }
   return exec("COMMIT");
@@ -227,22 +273,37 @@ Status SqliteStore::save_products(const std::string& stream_id, const std::vecto
 Status SqliteStore::list_products(const std::string& stream_id, std::vector<commerce::Product>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  Statement s(db_,
-              "SELECT id, title, price, currency, image, stock_ceiling FROM products WHERE stream_id = ?"
-              " ORDER BY position");
+  Statement s(
+      db_,
+      "SELECT id, title, price, currency, image, stock_ceiling, origin FROM products WHERE stream_id = ?"
+      " ORDER BY position");
   if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, stream_id);
   int rc = SQLITE_DONE;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    commerce::Product p;
-    p.id = s.text(0);
-    p.title = s.text(1);
-    p.price = col_int(s, 2);
-    p.currency = s.text(3);
-    p.image = s.text(4);
-    p.stock = col_int(s, 5);
-    out.push_back(std::move(p));
-  }
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(read_product(s));
+  return done(db_, rc);
+}
+
+Status SqliteStore::find_traced_products(const std::string& trace_code, std::vector<TracedProduct>& out) {
+  std::lock_guard lock(mutex_);
+  out.clear();
+  // Newest show first; a catalog whose stream record is gone still answers (LEFT JOIN).
+  Statement s(db_,
+              "SELECT p.id, p.title, p.price, p.currency, p.image, p.stock_ceiling, p.origin, p.stream_id"
+              " FROM products p LEFT JOIN streams st ON st.id = p.stream_id WHERE p.trace_code = ?"
+              " ORDER BY COALESCE(st.created_at_ms, 0) DESC, p.stream_id DESC, p.position");
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  s.bind(1, trace_code);
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back({s.text(7), read_product(s)});
+  if (auto st = done(db_, rc); !st) return st;
+  // Then farmers' catalogs (a product not yet in any show; no stream to link to).
+  Statement c(db_,
+              "SELECT id, title, price, currency, image, 0, origin FROM farmer_products WHERE trace_code = ?"
+              " ORDER BY owner, position");
+  if (!c.valid()) return Status::error(sqlite3_errmsg(db_));
+  c.bind(1, trace_code);
+  while ((rc = sqlite3_step(c.get())) == SQLITE_ROW) out.push_back({"", read_product(c)});
   return done(db_, rc);
 }
 

@@ -50,6 +50,7 @@ public:
   Status list_rejections(const std::string& stream_id, std::vector<commerce::RejectedBuy>& out) override;
   Status save_exposure(const show::CardExposure& exposure) override;
   Status list_exposures(std::vector<show::CardExposure>& out) override;
+  Status find_traced_products(const std::string& trace_code, std::vector<TracedProduct>& out) override;
   Status save_restream(const std::string& stream_id, const std::string& url) override;
   Status list_restreams(std::vector<std::pair<std::string, std::string>>& out) override;
 

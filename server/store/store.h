@@ -24,6 +24,12 @@ namespace harvest::store {
 
 using StreamRecord = harvest::StreamRecord;
 
+// A catalog product that carries a trace code, and the stream whose catalog holds it.
+struct TracedProduct {
+  std::string stream_id;  // "" for a product only in a farmer's catalog
+  commerce::Product product;  // `stock` is the stored stock ceiling, not what is left now
+};
+
 // Streams (StreamRecords) and the engine's records (commerce::ShopLedger) are declared by
 // their users; the rest here.
 class Store : public StreamRecords, public commerce::ShopLedger, public accounts::AccountRecords {
@@ -53,6 +59,11 @@ public:
   virtual Status save_exposure(const show::CardExposure& exposure) = 0;
   // Every stored exposure of every stream, by id.
   virtual Status list_exposures(std::vector<show::CardExposure>& out) = 0;
+
+  // --- traceability (issue 18, docs/protocol.md "Trace") ---
+  // Every stored catalog product whose origin has this trace code: in shows, the newest show
+  // first; then in farmers' catalogs (stream_id "").
+  virtual Status find_traced_products(const std::string& trace_code, std::vector<TracedProduct>& out) = 0;
 
   // --- restream targets (docs/media-link.md "Restream") ---
   // The RTMP URL the stream's burned-in rendition is pushed to (it applies to every later

@@ -67,8 +67,18 @@ runTest('farm_pages', async (t) => {
         // The product's picture is taken with the phone: uploaded, and its URL fills the field.
         await page.setInputFiles('#product-form input[data-photo-for=image]', path.join(SAMPLES, 'images', 'pear-yulu.png'));
         await page.waitForFunction(() => document.querySelector('#product-form input[name=image]').value.startsWith('/images/'));
+        // Where it was grown: the origin record, kept in the farmer's catalog.
+        await page.click('#origin-fields summary');
+        await page.fill('#product-form input[name=origin_farm]', '隰县玉露香梨合作社');
+        await page.fill('#product-form input[name=origin_county]', '隰县');
+        await page.fill('#product-form input[name=origin_harvest_date]', '2026-09-12');
+        await page.fill('#product-form input[name=origin_trace_code]', 'SX-XIXIAN-0912');
+        await page.fill('#product-form input[name=origin_certificates]', '绿色食品，地理标志');
+        await shot(page, 'product-form');
         await page.click('#product-form button[type=submit]');
         await page.waitForSelector('.product-item[data-product-id="pear-yulu"] img');
+        const trace = await server.fetch('/api/trace/SX-XIXIAN-0912');
+        assert(trace.status === 200, 'the trace code is public once saved: ' + trace.status);
         const loaded = await page.$eval('.product-item[data-product-id="pear-yulu"] img', async (img) => {
           await img.decode().catch(() => {});
           return img.naturalWidth;

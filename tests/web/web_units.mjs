@@ -18,6 +18,8 @@ import {
 import { iceServersFromLinks, orderCodecs } from '../../web-client/js/whip.js';
 import { bucketMinutes } from '../../web-client/js/dashboard_chart.js';
 import { MAX_PHOTO_BYTES, photoProblem, refusalKey, uploadPhoto } from '../../web-client/js/image_upload.js';
+import { harvestDateText, hasOrigin, originLine, placeText, traceUrl } from '../../web-client/js/origin_view.js';
+import { splitCertificates } from '../../web-client/js/origin_form.js';
 
 test('money is formatted from integer fen', () => {
   assert.equal(formatMoney(3990), '¥39.90');
@@ -404,4 +406,21 @@ test('photos: checked before sending, refusals named, the file sent as the body 
   let called = false;
   await assert.rejects(uploadPhoto({ type: 'image/gif', size: 5 }, 'tok', async () => { called = true; }));
   assert.equal(called, false);
+});
+
+test('origin: the card line, dates in both languages, certificates typed in one field', () => {
+  const now = new Date(2026, 11, 5);
+  const origin = { farm: '合作社', place: { county: '隰县', township: '黄土镇' }, harvest_date: '2026-09-12', trace_code: 'SX-1' };
+  assert.equal(originLine(origin, { now }), '隰县 · picked 12 Sep');
+  assert.equal(harvestDateText('2026-09-12', { language: 'zh-CN', now }), '9月12日');
+  assert.equal(harvestDateText('2025-09-12', { language: 'zh-CN', now }), '2025年9月12日');
+  assert.equal(harvestDateText('2025-09-12', { language: 'en', now }), '12 Sep 2025');
+  assert.equal(harvestDateText('2026-9-12', { now }), '');
+  assert.equal(originLine({ place: { township: '黄土镇' } }, { now }), '黄土镇');
+  assert.equal(originLine({ farm: '合作社', method: '有机' }, { now }), '合作社');
+  assert.equal(originLine(null), '');
+  assert.equal(hasOrigin({ place: {}, certificates: [] }), false);
+  assert.equal(placeText(origin.place), '隰县 黄土镇');
+  assert.equal(traceUrl('a/b c'), '/trace/a%2Fb%20c');
+  assert.deepEqual(splitCertificates('绿色食品，地理标志、有机 ; GAP,'), ['绿色食品', '地理标志', '有机', 'GAP']);
 });

@@ -5,6 +5,7 @@ import { initLanguageSwitch, onLanguageChange, t, lang } from './i18n.js';
 import { formatMoney, parseMoney, moneyInputValue } from './money.js';
 import { api, me } from './account_api.js';
 import { uploadPhoto } from './image_upload.js';
+import { fillOriginForm, originFromForm } from './origin_form.js';
 import './farm_strings.js';
 
 let account = null;
@@ -107,6 +108,8 @@ function fillProductForm(p) {
   form.elements.title.value = p.title;
   form.elements.price.value = moneyInputValue(p.price, p.currency);
   form.elements.image.value = p.image ?? '';
+  fillOriginForm(form, p.origin);
+  $('#origin-fields').open = !!p.origin;
   form.elements.title.focus();
 }
 
@@ -132,11 +135,13 @@ $('#product-form').addEventListener('submit', async (e) => {
   const product = { id: String(f.get('id')).trim(), title: String(f.get('title')).trim(), price, currency: 'CNY' };
   const image = String(f.get('image') || '').trim();
   if (image) product.image = image;
+  product.origin = originFromForm(f);
   const existing = products.find((p) => p.id === product.id);
   // Fields this form does not edit (the origin record) are kept.
   const next = existing ? products.map((p) => (p.id === product.id ? { ...p, ...product } : p)) : [...products, product];
   if (await saveProducts(next)) {
     form.reset();
+    $('#origin-fields').open = false;
     const ok = $('.form-ok', form);
     ok.hidden = false;
     setText(ok, t('farm.saved'));

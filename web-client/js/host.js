@@ -12,6 +12,7 @@ import { formatCountdown, formatNumber, initLanguageSwitch, onLanguageChange, t 
 import { formatMoney, moneyInputValue, parseMoney } from './money.js';
 import { Room } from './room.js';
 import { productImage } from './product_view.js';
+import { fillOriginForm, originFromForm } from './origin_form.js';
 import { renderQr } from './qr_view.js';
 import { fillIcons, icon } from './icons.js';
 import { HostOrders } from './host_orders.js';
@@ -266,6 +267,8 @@ function upsertProduct(p) {
   const prev = state.products.get(id) || { id };
   const next = { ...prev };
   for (const k of ['title', 'price', 'currency', 'stock', 'image', 'sold']) if (p[k] !== undefined && p[k] !== null) next[k] = p[k];
+  // A whole product (catalog, product.updated) says whether it has an origin; `stock` does not.
+  if (p.title !== undefined) next.origin = p.origin ?? null;
   state.products.set(id, next);
 }
 
@@ -580,24 +583,44 @@ $('#add-form').addEventListener('submit', async (e) => {
   const product = { id: String(f.get('id')).trim(), title: String(f.get('title')).trim(), price, currency: 'CNY', stock: Number(f.get('stock')) };
   const image = String(f.get('image') || '').trim();
   if (image) product.image = image;
+  const origin = originFromForm(f);
+  if (origin) product.origin = origin;
   // The others go without `stock`: the server keeps their live stock (units sold since this
-  // console last heard would otherwise come back on sale).
-  const catalog = [...state.products.values()].map(({ id, title, price: pr, currency, image: im }) => ({ id, title, price: pr, currency: currency || 'CNY', ...(im ? { image: im } : {}) }));
+  // console last heard would otherwise come back on sale). Their origins go as they are.
+  const catalog = [...state.products.values()].map(({ id, title, price: pr, currency, image: im, origin: o }) => ({
+    id, title, price: pr, currency: currency || 'CNY', ...(im ? { image: im } : {}), ...(o ? { origin: o } : {}),
+  }));
   const r = await api(`/api/streams/${encodeURIComponent(streamId)}/products`, {
     method: 'PUT', body: JSON.stringify({ products: [...catalog.filter((p) => p.id !== product.id), product] }),
   });
   if (!r.ok) {
+    // The server's sentence names the field ("origin 'harvest_date' must be ..."): show it.
     err.hidden = false;
-    setText(err, t('host.add.failed', { status: r.status }));
+    setText(err, [t('host.add.failed', { status: r.status }), r.json?.message].filter(Boolean).join(' '));
     return;
   }
   err.hidden = true;
   e.target.reset();
   showPhotoThumb('');
   photoStatus('');
-  upsertProduct(product);
+  $('#origin-fields').open = false;
+  upsertProduct({ ...product, origin: product.origin ?? null });
   renderCatalog();
   loadCatalog();
+});
+
+// Typing the id of a product already in the catalog fills the form with it, so a farmer can add
+// or correct its origin without retyping the rest.
+$('#add-form').elements.namedItem('id').addEventListener('change', (e) => {
+  const p = state.products.get(e.target.value.trim());
+  if (!p) return;
+  const form = $('#add-form');
+  form.elements.namedItem('title').value = p.title ?? '';
+  form.elements.namedItem('price').value = Number.isInteger(p.price) ? moneyInputValue(p.price) : '';
+  form.elements.namedItem('stock').value = Number.isInteger(p.stock) ? String(p.stock) : '';
+  form.elements.namedItem('image').value = p.image ?? '';
+  fillOriginForm(form, p.origin);
+  if (p.origin) $('#origin-fields').open = true;
 });
 
 fillIcons();

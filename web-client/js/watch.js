@@ -10,6 +10,7 @@ import { Player } from './player.js';
 import { CardScheduler, markerFromMessage } from './cards.js';
 import { chapterAt, chaptersAt, formatPosition, replayMediaTime, replaySessionFromSearch } from './replay.js';
 import { productImage } from './product_view.js';
+import { hasOrigin, originLine, originRecord } from './origin_view.js';
 import { fillIcons, icon } from './icons.js';
 import { initSheets, onSheetClose, openSheet, openSheetName } from './sheet.js';
 import { CheckoutSheet } from './checkout.js';
@@ -74,6 +75,8 @@ function upsertProduct(p) {
     if (p[key] !== undefined && p[key] !== null) next[key] = p[key];
   }
   if (p.left !== undefined) next.stock = p.left;
+  // A whole product (catalog, product.updated) says whether it has an origin; `stock` does not.
+  if (p.title !== undefined) next.origin = p.origin ?? null;
   state.products.set(id, next);
   return next;
 }
@@ -95,6 +98,7 @@ function buildCard(productId, { detail = false } = {}) {
       el('div', { class: 'card-flash', hidden: true },
         el('span', { class: 'flash-label' }), el('span', { class: 'flash-countdown num' })),
       el('h3', { class: 'card-title', on: openDetail }),
+      el('p', { class: 'card-origin', hidden: true }),
       el('div', { class: 'card-price-row' },
         el('span', { class: 'price card-price' }), el('span', { class: 'price-was card-was' })),
       el('div', { class: 'card-meta' },
@@ -104,7 +108,8 @@ function buildCard(productId, { detail = false } = {}) {
         el('button', { class: 'qty-btn qty-dec', type: 'button', on: { click: () => changeQty(productId, -1) } }, '−'),
         qtyValue,
         el('button', { class: 'qty-btn qty-inc', type: 'button', on: { click: () => changeQty(productId, 1) } }, '+')),
-      el('button', { class: 'btn btn-buy buy-button', type: 'button', on: { click: () => buy(productId) } })));
+      el('button', { class: 'btn btn-buy buy-button', type: 'button', on: { click: () => buy(productId) } })),
+    detail ? el('div', { class: 'detail-origin' }) : null);
   return node;
 }
 
@@ -136,6 +141,7 @@ function fillCard(node, productId, card) {
   }
   if (media.tagName === 'BUTTON') media.setAttribute('aria-label', t('product.open', { title: v.title }));
   setText($('.card-title', node), v.title);
+  fillOrigin(node, state.products.get(productId)?.origin);
   const saleLive = v.sale && !v.sale.ended;
   const shownPrice = saleLive && Number.isInteger(v.sale.price) ? v.sale.price : v.price;
   setText($('.card-price', node), formatMoney(shownPrice, v.currency));
@@ -179,6 +185,22 @@ function fillCard(node, productId, card) {
         : `${t('card.buy')} · ${formatMoney(shownPrice * qty, v.currency)}`);
   node.classList.toggle('sold-out', soldOut);
   node.classList.toggle('on-sale', Boolean(saleLive));
+}
+
+// The card's short origin line; on the product sheet, the whole record (rebuilt only when it
+// or the language changed, so a countdown tick does not redraw it).
+function fillOrigin(node, origin) {
+  const line = $('.card-origin', node);
+  const text = originLine(origin);
+  line.hidden = !text;
+  setText(line, text);
+  const record = $('.detail-origin', node);
+  if (!record) return;
+  const signature = JSON.stringify([origin ?? null, document.documentElement.lang]);
+  if (record.dataset.signature === signature) return;
+  record.dataset.signature = signature;
+  if (hasOrigin(origin)) setChildren(record, originRecord(origin));
+  else record.replaceChildren();
 }
 
 // The most this buyer may take now: units left, the sale's per-buyer limit minus what they
@@ -274,6 +296,7 @@ function productRow(p) {
         // The one the farmer is holding up right now.
         (replay ? replayVisible : scheduler.visible).has(p.id) ? el('span', { class: 'on-screen-badge' }, t('products.on_screen')) : null,
         el('span', { class: 'side-product-title' }, p.title ?? p.id),
+        p.origin && originLine(p.origin) ? el('span', { class: 'side-product-origin' }, originLine(p.origin)) : null,
         el('span', { class: 'side-product-meta' },
           el('span', { class: 'price' }, formatMoney(price, p.currency || 'CNY')),
           el('span', { class: 'muted num' }, Number.isInteger(left)

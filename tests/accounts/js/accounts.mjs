@@ -84,6 +84,19 @@ run('accounts', async (t) => {
   eq((await call(server, 'PUT', '/api/me/products', { cookie: wangCookie,
     body: { products: [{ id: 'pear', title: 'x', price: -5 }] } })).status, 400, 'a negative price');
   eq((await call(server, 'GET', '/api/me/products', { cookie: wangCookie })).json.products[0].price, 3990, 'the catalog is unchanged');
+  eq((await call(server, 'PUT', '/api/me/products', { cookie: wangCookie,
+    body: { products: [{ id: 'pear', title: '玉露香梨 5斤', price: 3990, origin: { harvest_date: '2026-02-30' } }] } })).status, 400,
+     'an impossible harvest date');
+  // An origin record in the farmer's catalog: its trace page answers before the product is in any show.
+  const traced = await call(server, 'PUT', '/api/me/products', { cookie: wangCookie,
+    body: { products: [{ id: 'pear', title: '玉露香梨 5斤', price: 3990,
+                         origin: { farm: '隰县梨园', place: { county: '隰县' }, harvest_date: '2026-09-12', trace_code: 'SX-WANG-0001' } }] } });
+  eq(traced.status, 200, 'a catalog product with an origin');
+  eq(traced.json.products[0].origin.place.county, '隰县', 'the origin is kept');
+  const trace = await call(server, 'GET', '/api/trace/SX-WANG-0001');
+  eq(trace.status, 200, 'the trace code is found in the farmer\'s catalog');
+  eq(trace.json.product.origin.farm, '隰县梨园', 'with its record');
+  eq(trace.json.stream, null, 'and no show yet');
 
   // --- sign out here, and everywhere ---
   const second = await login(server, 'wang.pear');
