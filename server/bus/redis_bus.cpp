@@ -1,6 +1,5 @@
 #include "bus/redis_bus.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <uv.h>
@@ -16,6 +15,60 @@ constexpr const char* kPattern = "harvest:room:*";
 constexpr std::string_view kChannelPrefix = "harvest:room:";
 constexpr uint64_t kFirstRetryMs = 100;
 constexpr uint64_t kMaxRetryMs = 5000;
+// A connection not up by then is given up (a host that drops SYNs never refuses).
+constexpr uint64_t kConnectTimeoutMs = 3000;
+
+// hiredis on libuv. Debian's hiredis 0.14 ships adapters/libuv.h, but its poll callback ignores
+// a poll error, and libuv reports a refused non-blocking connect as exactly that (POLLERR ->
+// status UV_EBADF): hiredis would never learn that the connect failed and the bus would hang
+// in "connecting". This is that adapter with the error handed to hiredis (as later hiredis
+// releases do), which then calls the connect callback with REDIS_ERR.
+struct UvEvents {
+  redisAsyncContext* context = nullptr;
+  uv_poll_t handle{};
+  int events = 0;
+};
+
+void uv_events_poll(uv_poll_t* handle, int status, int events) {
+  auto* p = static_cast<UvEvents*>(handle->data);
+  const int ready = status != 0 ? p->events : events;
+  if (p->context != nullptr && (ready & UV_READABLE) != 0) redisAsyncHandleRead(p->context);
+  if (p->context != nullptr && (ready & UV_WRITABLE) != 0) redisAsyncHandleWrite(p->context);
+}
+
+void uv_events_update(void* privdata, int add, int remove) {
+  auto* p = static_cast<UvEvents*>(privdata);
+  p->events = (p->events | add) & ~remove;
+  if (p->events != 0)
+    uv_poll_start(&p->handle, p->events, uv_events_poll);
+  else
+    uv_poll_stop(&p->handle);
+}
+
+void uv_events_cleanup(void* privdata) {
+  auto* p = static_cast<UvEvents*>(privdata);
+  p->context = nullptr;  // hiredis frees the context; the handle closes on the next turn
+  uv_close(reinterpret_cast<uv_handle_t*>(&p->handle),
+           [](uv_handle_t* h) { delete static_cast<UvEvents*>(h->data); });
+}
+
+bool uv_events_attach(redisAsyncContext* ac, uv_loop_t* loop) {
+  if (ac->ev.data != nullptr) return false;
+  auto* p = new UvEvents;
+  if (uv_poll_init(loop, &p->handle, ac->c.fd) != 0) {
+    delete p;
+    return false;
+  }
+  p->context = ac;
+  p->handle.data = p;
+  ac->ev.data = p;
+  ac->ev.addRead = [](void* d) { uv_events_update(d, UV_READABLE, 0); };
+  ac->ev.delRead = [](void* d) { uv_events_update(d, 0, UV_READABLE); };
+  ac->ev.addWrite = [](void* d) { uv_events_update(d, UV_WRITABLE, 0); };
+  ac->ev.delWrite = [](void* d) { uv_events_update(d, 0, UV_WRITABLE); };
+  ac->ev.cleanup = uv_events_cleanup;
+  return true;
+}
 }  // namespace
 
 // Everything here is touched on the bus thread only, except `outbox`/`stopping` (under `mutex`).
@@ -24,6 +77,7 @@ struct RedisBus::Thread {
   uv_loop_t uv{};
   uv_async_t wake{};
   uv_timer_t retry{};
+  uv_timer_t connect_timeout{};
   std::thread thread;
 
   std::mutex mutex;
@@ -82,6 +136,7 @@ void RedisBus::start() {
   t->uv.data = t;
   uv_async_init(&t->uv, &t->wake, [](uv_async_t* h) { static_cast<Thread*>(h->loop->data)->drain(); });
   uv_timer_init(&t->uv, &t->retry);
+  uv_timer_init(&t->uv, &t->connect_timeout);
   log::info("bus_starting").kv("backend", "redis").kv("host", address_.host).kv("port", address_.port).kv("node", node_id_);
   t->thread = std::thread([t] { t->run(); });
 }
@@ -132,17 +187,28 @@ void RedisBus::Thread::connect() {
     if (c == t->pub) t->pub = nullptr;
     t->lost(c->errstr[0] != '\0' ? c->errstr : "connection closed");
   };
+  bool attached = true;
   for (redisAsyncContext* c : {sub, pub}) {
-    if (c == nullptr) continue;
+    if (c == nullptr || c->err != 0) continue;
     c->data = this;
-    redisLibuvAttach(c, &uv);
+    attached = uv_events_attach(c, &uv) && attached;
     redisAsyncSetConnectCallback(c, on_connect);
     redisAsyncSetDisconnectCallback(c, on_disconnect);
   }
-  if (sub == nullptr || pub == nullptr || sub->err != 0 || pub->err != 0) {
-    lost(sub != nullptr && sub->err != 0 ? sub->errstr : "cannot create a connection");
+  if (sub == nullptr || pub == nullptr || sub->err != 0 || pub->err != 0 || !attached) {
+    lost(sub != nullptr && sub->err != 0 ? sub->errstr
+         : pub != nullptr && pub->err != 0 ? pub->errstr
+                                            : "cannot create a connection");
     return;
   }
+  connect_timeout.data = this;
+  uv_timer_start(
+      &connect_timeout,
+      [](uv_timer_t* h) {
+        Thread* t = static_cast<Thread*>(h->data);
+        if (!t->up) t->lost("connect timed out");
+      },
+      kConnectTimeoutMs, 0);
   // Queued now, sent once connected; its callback gets every later message too.
   redisAsyncCommand(
       sub, [](redisAsyncContext* c, void* r, void*) {
@@ -155,6 +221,7 @@ void RedisBus::Thread::connect() {
 // Either connection failed: give up both and try again later (a subscriber without a publisher,
 // or the reverse, would be half a node).
 void RedisBus::Thread::lost(const char* why) {
+  uv_timer_stop(&connect_timeout);
   drop_connections();
   const bool was_up = up;
   up = false;
@@ -184,6 +251,7 @@ void RedisBus::Thread::drop_connections() {
 void RedisBus::Thread::maybe_up() {
   if (!sub_ready || !pub_ready || up) return;
   up = true;
+  uv_timer_stop(&connect_timeout);
   retry_ms = kFirstRetryMs;
   log::info("bus_up").kv("node", bus->node_id_).kv("dropped_while_down", dropped).kv("reconnect", ever_up);
   ever_up = true;
@@ -225,7 +293,9 @@ void RedisBus::Thread::drain() {
   if (stop_now) {
     drop_connections();
     uv_timer_stop(&retry);
+    uv_timer_stop(&connect_timeout);
     uv_close(reinterpret_cast<uv_handle_t*>(&retry), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&connect_timeout), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&wake), nullptr);
     return;  // uv_run returns once the handles are closed
   }

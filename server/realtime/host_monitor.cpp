@@ -57,14 +57,15 @@ std::map<int64_t, int> HostMonitor::peak_viewers_by_minute(const std::string& st
   return it == counts_.end() ? std::map<int64_t, int>() : it->second.peak_by_minute;
 }
 
-void HostMonitor::viewer_seen(const std::string& stream_id, const std::string& viewer_id) {
+void HostMonitor::viewer_seen(const std::string& stream_id, const std::string& viewer_id, bool relayed) {
   if (viewer_id.empty()) return;
   Count& c = counts_[stream_id];
   if (c.viewer_ids.size() >= kMaxTrackedViewers) {
     if (c.viewer_ids.count(viewer_id) == 0) c.viewers_capped = true;
     return;
   }
-  c.viewer_ids.insert(viewer_id);
+  const bool fresh = c.viewer_ids.insert(viewer_id).second;
+  if (fresh && !relayed && relay_ != nullptr) relay_->viewer_seen(stream_id, viewer_id);
 }
 
 HostMonitor::UniqueViewers HostMonitor::unique_viewers(const std::string& stream_id) const {

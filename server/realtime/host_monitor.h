@@ -37,7 +37,9 @@ public:
   // A viewer (buyer id from their buyer token; hosts and admins are not viewers) opened the
   // room, live or a replay. Counted once per buyer id: the report's `unique_viewers`, the
   // denominator of its conversion (buyers / unique viewers).
-  void viewer_seen(const std::string& stream_id, const std::string& viewer_id);
+  // With a relay, a new id is told to the other nodes, whose reports then count it too
+  // (`relayed`: it came from one, so it is not told again).
+  void viewer_seen(const std::string& stream_id, const std::string& viewer_id, bool relayed = false);
   // Distinct buyer ids that opened the room since this server started. Kept in memory only:
   // it starts again from 0 after a restart (docs/protocol.md says so). At most
   // kMaxTrackedViewers ids per stream are kept; past that the count is a lower bound and

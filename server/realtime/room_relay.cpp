@@ -98,6 +98,10 @@ void RoomRelay::local_viewers(const std::string& room, int count) {
   publish(room, "viewers", "-", std::to_string(count));
 }
 
+void RoomRelay::viewer_seen(const std::string& room, const std::string& viewer_id) {
+  publish(room, "seen", "-", viewer_id);
+}
+
 int RoomRelay::remote_viewers(const std::string& room) const {
   auto it = remote_.find(room);
   if (it == remote_.end()) return 0;
@@ -133,6 +137,7 @@ void RoomRelay::on_event(const bus::Envelope& e) {
     if (changed) monitor_.viewers_changed(e.room);
     return;
   }
+  if (kind == "seen") return monitor_.viewer_seen(e.room, e.body, /*relayed=*/true);
   if (kind == "sync") return publish_snapshots();
   // The rest carry JSON.
   const json j = json::parse(e.body, nullptr, /*allow_exceptions=*/false);

@@ -15,6 +15,8 @@
 //                        (re)connect and when another node asks (sync); the newer one wins
 //   viewers              this node's connections in the room, on change and every 2 s; the
 //                        room's count is the sum over nodes heard from in the last 6 s
+//   seen                 a buyer id new to this node's room (so every node's report counts
+//                        unique viewers over all nodes)
 #include <chrono>
 #include <map>
 #include <string>
@@ -51,6 +53,8 @@ public:
                       const std::optional<std::string>& program_date_time);
   // This node's connections in the room (published when it changed).
   void local_viewers(const std::string& room, int count);
+  // A buyer id opened the room here for the first time (the report's unique viewers).
+  void viewer_seen(const std::string& room, const std::string& viewer_id);
 
   // Connections in the room on the other live nodes.
   int remote_viewers(const std::string& room) const;

@@ -1,6 +1,6 @@
 // Issue 19, Redis bus: two real nodes on a real redis-server. What a host on node A does reaches
 // a viewer on node B (a card, a flash sale), chat from B reaches A, a purchase on B shows on A
-// (purchase and stock), and every node's `viewers` is the sum over both nodes.
+// (purchase and stock), and every node's `viewers` (and its report) is the sum over both nodes.
 import { run, assert, eq } from '../../commerce/js/lib.mjs';
 import { twoNodes, enter } from './nodes.mjs';
 
@@ -57,8 +57,27 @@ run('bus_rooms_across_nodes', async (t) => {
 
   // A viewer leaving B lowers the count on A (4 with the late viewer, then 3).
   await host.waitFor((m) => m.type === 'viewers' && m.count === 4, 10000);
+  // The report on either node counts the viewers of both: three buyers opened the room
+  // (two on B), and at most four connections were in it at once.
+  for (const node of [a, b]) {
+    const r = await node.http('GET', `/api/streams/${stream.id}/report`, { token: stream.host_token });
+    eq(r.status, 200, 'report');
+    eq(r.json.unique_viewers, 3, 'unique viewers over both nodes');
+    eq(r.json.peak_viewers, 4, 'peak viewers over both nodes');
+    eq(r.json.viewers, 4, 'viewers now over both nodes');
+  }
   late.close();
   viewerB.close();
   const from = host.messages.length;
   await host.waitFor((m) => m.type === 'viewers' && m.count === 2, 10000, from);
+
+  // A node that dies stops counting: B (with a viewer again) is killed, and within the node
+  // timeout (6 s after its last heartbeat) A's count no longer has its viewer.
+  await enter(t, b, { stream: stream.id }, 'viewer');
+  await host.waitFor((m) => m.type === 'viewers' && m.count === 3, 10000, host.messages.length);
+  const cut = host.messages.length;
+  const killedAt = Date.now();
+  await b.killHard();
+  const dropped = await host.waitFor((m) => m.type === 'viewers' && m.count === 2, 12000, cut);
+  console.log(`a dead node's viewers dropped ${dropped._at - killedAt} ms after the kill`);
 });
