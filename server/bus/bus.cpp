@@ -27,7 +27,8 @@ std::optional<RedisAddress> parse_redis_url(const std::string& url, std::string&
   if (colon != std::string_view::npos) {
     std::string_view port = rest.substr(colon + 1);
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || a.port < 1 || a.port > 65535) {
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || a.port < 1 ||
+        a.port > 65535) {
       error = "bad port '" + std::string(port) + "'";
       return std::nullopt;
     }

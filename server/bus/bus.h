@@ -17,7 +17,7 @@
 namespace harvest::bus {
 
 class Bus {
-public:
+ public:
   using EventHandler = std::function<void(const Envelope&)>;
   using ConnectedHandler = std::function<void()>;
   virtual ~Bus() = default;

@@ -33,7 +33,8 @@ std::string encode_envelope(const Envelope& e) {
       !is_envelope_token(e.tag))
     return std::string();
   std::string out;
-  out.reserve(kMagic.size() + e.origin.size() + e.room.size() + e.kind.size() + e.tag.size() + 4 + e.body.size());
+  out.reserve(kMagic.size() + e.origin.size() + e.room.size() + e.kind.size() + e.tag.size() + 4 +
+              e.body.size());
   out.append(kMagic).append(e.origin).append(" ").append(e.room).append(" ").append(e.kind);
   out.append(" ").append(e.tag).append("\n").append(e.body);
   return out;
@@ -48,8 +49,8 @@ std::optional<Envelope> decode_envelope(std::string_view wire) {
     if (!token) return std::nullopt;
     fields[i] = *token;
   }
-  return Envelope{std::string(fields[0]), std::string(fields[1]), std::string(fields[2]), std::string(fields[3]),
-                  std::string(rest)};
+  return Envelope{std::string(fields[0]), std::string(fields[1]), std::string(fields[2]),
+                  std::string(fields[3]), std::string(rest)};
 }
 
 }  // namespace harvest::bus

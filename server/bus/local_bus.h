@@ -6,7 +6,7 @@
 namespace harvest::bus {
 
 class LocalBus final : public Bus {
-public:
+ public:
   bool spans_nodes() const override { return false; }
   const std::string& node_id() const override { return id_; }
   void set_handlers(EventHandler, ConnectedHandler) override {}
@@ -14,7 +14,7 @@ public:
   void start() override {}
   void stop() override {}
 
-private:
+ private:
   std::string id_ = "local";
 };
 

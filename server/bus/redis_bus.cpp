@@ -137,7 +137,11 @@ void RedisBus::start() {
   uv_async_init(&t->uv, &t->wake, [](uv_async_t* h) { static_cast<Thread*>(h->loop->data)->drain(); });
   uv_timer_init(&t->uv, &t->retry);
   uv_timer_init(&t->uv, &t->connect_timeout);
-  log::info("bus_starting").kv("backend", "redis").kv("host", address_.host).kv("port", address_.port).kv("node", node_id_);
+  log::info("bus_starting")
+      .kv("backend", "redis")
+      .kv("host", address_.host)
+      .kv("port", address_.port)
+      .kv("node", node_id_);
   t->thread = std::thread([t] { t->run(); });
 }
 
@@ -196,9 +200,9 @@ void RedisBus::Thread::connect() {
     redisAsyncSetDisconnectCallback(c, on_disconnect);
   }
   if (sub == nullptr || pub == nullptr || sub->err != 0 || pub->err != 0 || !attached) {
-    lost(sub != nullptr && sub->err != 0 ? sub->errstr
+    lost(sub != nullptr && sub->err != 0   ? sub->errstr
          : pub != nullptr && pub->err != 0 ? pub->errstr
-                                            : "cannot create a connection");
+                                           : "cannot create a connection");
     return;
   }
   connect_timeout.data = this;
@@ -211,7 +215,8 @@ void RedisBus::Thread::connect() {
       kConnectTimeoutMs, 0);
   // Queued now, sent once connected; its callback gets every later message too.
   redisAsyncCommand(
-      sub, [](redisAsyncContext* c, void* r, void*) {
+      sub,
+      [](redisAsyncContext* c, void* r, void*) {
         Thread* t = static_cast<Thread*>(c->data);
         if (r != nullptr && c == t->sub) t->on_message(static_cast<redisReply*>(r));
       },
@@ -234,7 +239,8 @@ void RedisBus::Thread::lost(const char* why) {
   std::lock_guard lock(mutex);
   if (stopping) return;
   retry.data = this;
-  uv_timer_start(&retry, [](uv_timer_t* h) { static_cast<Thread*>(h->data)->connect(); }, retry_ms, 0);
+  uv_timer_start(
+      &retry, [](uv_timer_t* h) { static_cast<Thread*>(h->data)->connect(); }, retry_ms, 0);
   retry_ms = std::min(retry_ms * 2, kMaxRetryMs);
 }
 

@@ -19,7 +19,7 @@
 namespace harvest::bus {
 
 class RedisBus final : public Bus {
-public:
+ public:
   RedisBus(EventLoop& loop, RedisAddress address, std::string node_id);
   ~RedisBus() override;
 
@@ -33,7 +33,7 @@ public:
   // Where the bus thread's state lives (libuv and hiredis handles); redis_bus.cpp only.
   struct Thread;
 
-private:
+ private:
   // Shared with tasks posted to the loop: `open` false after stop(), so none runs late.
   struct Delivery {
     bool open = true;

@@ -39,7 +39,8 @@ int64_t int_field(const json& j, const char* key) {
 }
 }  // namespace
 
-RoomRelay::RoomRelay(EventLoop& loop, bus::Bus& bus, Audience& audience, ShowChannel& stage, HostMonitor& monitor)
+RoomRelay::RoomRelay(EventLoop& loop, bus::Bus& bus, Audience& audience, ShowChannel& stage,
+                     HostMonitor& monitor)
     : loop_(loop), bus_(bus), audience_(audience), stage_(stage), monitor_(monitor) {}
 
 RoomRelay::~RoomRelay() {
@@ -82,7 +83,8 @@ void RoomRelay::card_hidden(const std::string& room, const std::string& product_
   publish(room, "card.hide", "-", json{{"product_id", product_id}, {"at", at_ms}}.dump());
 }
 
-void RoomRelay::card_presented(const std::string& room, const std::string& product_id, std::optional<double> pts,
+void RoomRelay::card_presented(const std::string& room, const std::string& product_id,
+                               std::optional<double> pts,
                                const std::optional<std::string>& program_date_time) {
   publish(room, "card.presented", "-",
           json{{"product_id", product_id},
@@ -116,7 +118,8 @@ void RoomRelay::on_event(const bus::Envelope& e) {
   const std::string& kind = e.kind;
   if (kind == "all") {
     if (e.tag == "r") return audience_.broadcast_here(e.room, Payload(e.body));
-    auto key = e.tag.size() > 1 && e.tag[0] == 's' ? to_int<uint64_t>(std::string_view(e.tag).substr(1)) : std::nullopt;
+    auto key = e.tag.size() > 1 && e.tag[0] == 's' ? to_int<uint64_t>(std::string_view(e.tag).substr(1))
+                                                   : std::nullopt;
     if (!key) return;
     return audience_.broadcast_here(e.room, Payload(e.body), Delivery::superseding, *key);
   }
@@ -142,8 +145,11 @@ void RoomRelay::on_event(const bus::Envelope& e) {
   // The rest carry JSON.
   const json j = json::parse(e.body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return;
-  if (kind == "card.show") return stage_.apply_remote_show(e.room, str_field(j, "product_id"), str_field(j, "slot"), int_field(j, "at"));
-  if (kind == "card.hide") return stage_.apply_remote_hide(e.room, str_field(j, "product_id"), int_field(j, "at"));
+  if (kind == "card.show")
+    return stage_.apply_remote_show(e.room, str_field(j, "product_id"), str_field(j, "slot"),
+                                    int_field(j, "at"));
+  if (kind == "card.hide")
+    return stage_.apply_remote_hide(e.room, str_field(j, "product_id"), int_field(j, "at"));
   if (kind == "card.presented") {
     std::optional<double> pts;
     if (auto it = j.find("pts"); it != j.end() && it->is_number()) pts = it->get<double>();
@@ -176,7 +182,8 @@ void RoomRelay::publish_snapshots() {
   for (const std::string& room : stage_.staged_rooms()) {
     const StageSnapshot snap = stage_.snapshot(room);
     json cards = json::array();
-    for (const auto& [product_id, slot] : snap.cards) cards.push_back({{"product_id", product_id}, {"slot", slot}});
+    for (const auto& [product_id, slot] : snap.cards)
+      cards.push_back({{"product_id", product_id}, {"slot", slot}});
     publish(room, "snapshot", "-", json{{"at", snap.changed_at_ms}, {"cards", cards}}.dump());
   }
 }

@@ -33,7 +33,7 @@ class ShowChannel;
 class HostMonitor;
 
 class RoomRelay {
-public:
+ public:
   RoomRelay(EventLoop& loop, bus::Bus& bus, Audience& audience, ShowChannel& stage, HostMonitor& monitor);
   ~RoomRelay();
   RoomRelay(const RoomRelay&) = delete;
@@ -47,7 +47,8 @@ public:
   void all(const std::string& room, std::string_view text, Delivery delivery, uint64_t key);
   void hosts(const std::string& room, std::string_view text);
   void by_role(const std::string& room, std::string_view for_hosts, std::string_view for_viewers);
-  void card_shown(const std::string& room, const std::string& product_id, const std::string& slot, int64_t at_ms);
+  void card_shown(const std::string& room, const std::string& product_id, const std::string& slot,
+                  int64_t at_ms);
   void card_hidden(const std::string& room, const std::string& product_id, int64_t at_ms);
   void card_presented(const std::string& room, const std::string& product_id, std::optional<double> pts,
                       const std::optional<std::string>& program_date_time);
@@ -59,7 +60,7 @@ public:
   // Connections in the room on the other live nodes.
   int remote_viewers(const std::string& room) const;
 
-private:
+ private:
   using Steady = std::chrono::steady_clock;
   struct NodeCount {
     int count = 0;
@@ -77,7 +78,7 @@ private:
   Audience& audience_;
   ShowChannel& stage_;
   HostMonitor& monitor_;
-  std::map<std::string, int> local_sent_;  // room -> the count last published
+  std::map<std::string, int> local_sent_;                           // room -> the count last published
   std::map<std::string, std::map<std::string, NodeCount>> remote_;  // room -> node -> count
   EventLoop::TimerId heartbeat_timer_ = 0;
 };
