@@ -2,6 +2,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -17,6 +18,9 @@ constexpr uint64_t kFirstRetryMs = 100;
 constexpr uint64_t kMaxRetryMs = 5000;
 // A connection not up by then is given up (a host that drops SYNs never refuses).
 constexpr uint64_t kConnectTimeoutMs = 3000;
+// Bytes waiting to be written to Redis past which new events are dropped rather than queued
+// (Redis stalled but connected: a flash sale's stock events must not grow memory without end).
+constexpr size_t kMaxUnsentBytes = 32 * 1024 * 1024;
 
 // hiredis on libuv. Debian's hiredis 0.14 ships adapters/libuv.h, but its poll callback ignores
 // a poll error, and libuv reports a refused non-blocking connect as exactly that (POLLERR ->
@@ -92,7 +96,8 @@ struct RedisBus::Thread {
   bool ever_up = false;
   bool down_logged = false;
   uint64_t retry_ms = kFirstRetryMs;
-  uint64_t dropped = 0;
+  uint64_t dropped = 0;          // while down
+  uint64_t backlog_dropped = 0;  // while up, Redis not taking them fast enough
 
   void run();
   void connect();
@@ -310,6 +315,14 @@ void RedisBus::Thread::drain() {
     return;
   }
   for (const std::string& item : items) {
+    if (sdslen(pub->c.obuf) > kMaxUnsentBytes) {
+      if (backlog_dropped++ == 0) log::warn("bus_backlog").kv("unsent_bytes", sdslen(pub->c.obuf));
+      continue;
+    }
+    if (backlog_dropped > 0) {
+      log::info("bus_backlog_cleared").kv("dropped", backlog_dropped);
+      backlog_dropped = 0;
+    }
     const size_t nul = item.find('\0');
     const char* argv[3] = {"PUBLISH", item.data(), item.data() + nul + 1};
     const size_t lens[3] = {7, nul, item.size() - nul - 1};
