@@ -26,6 +26,8 @@ DEBIAN_PACKAGES=(
   libsodium-dev
   # lws on a libuv loop (epoll), see docs/architecture.md "Event loops"
   libwebsockets-evlib-uv libuv1-dev
+  # the Redis bus between nodes (--bus redis://): hiredis on libuv; the tests start their own redis-server
+  libhiredis-dev redis-server
   # test peers
   ffmpeg chromium curl
 )

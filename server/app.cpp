@@ -143,7 +143,10 @@ std::string App::start() {
   commerce_options.payment_secret = config_.payment_secret;
   commerce_options.payment_url = config_.payment_url;
   commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_, commerce_options);
-  rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_);
+  bus_ = bus::open_bus(config_.bus, loop_, error);
+  if (!bus_) return error;
+  rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_,
+                                                   realtime::RoomOptions::from_environment(), bus_.get());
   // Exposures: restored from the store, then written through when one opens or closes (rare
   // events: a direct write on the loop thread).
   std::vector<show::CardExposure> exposures;
@@ -178,6 +181,7 @@ std::string App::start() {
       .kv("data_dir", config_.data_dir)
       .kv("store", config_.store)
       .kv("bus", config_.bus)
+      .kv("node", bus_->node_id())
       .kv("web_root", config_.web_root);
   if (config_.admin_token.empty())
     log::warn("no_admin_token").kv("hint", "set HARVEST_ADMIN_TOKEN; admin routes are refused");

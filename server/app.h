@@ -9,6 +9,7 @@
 #include "accounts/login_throttle.h"
 #include "accounts/password_worker.h"
 #include "api/streams.h"
+#include "bus/bus.h"
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/local_tls.h"
@@ -82,6 +83,8 @@ private:
   show::ExposureTimeline exposures_;
   std::unique_ptr<store::OrderWriter> order_writer_;
   std::unique_ptr<commerce::CommerceService> commerce_;
+  // Room events between nodes (--bus): before rooms_, whose relay publishes on it.
+  std::unique_ptr<bus::Bus> bus_;
   std::unique_ptr<realtime::RoomService> rooms_;
   // The REST API's reader thread, with its own read-only store handle (api/reader.h).
   std::unique_ptr<api::Reader> reader_;

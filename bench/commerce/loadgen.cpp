@@ -12,6 +12,8 @@
 //                  [--threads 1] [--batch] [--product bench]
 //   loadgen fanout --port P --viewer-path PATH --publisher-path PATH [--viewers 10000]
 //                  [--events 20] [--burst 20] [--threads 1] [--gather-us 500] [--socket-time]
+//                  [--second-port P2 --second-server-pid PID2]   (half the viewers on a second
+//                  node on the same bus; the publisher stays on P: fan-out across nodes)
 //   either mode:   [--tls [--tls-ca FILE]]
 //
 // Fan-out latency is send -> the viewer thread's read; with --socket-time it is send -> the
@@ -754,6 +756,8 @@ struct Options {
   double rate = 0;          // sustained events/s (0: no sustained phase)
   double rate_seconds = 5;  // length of the sustained phase
   int server_pid = 0;       // report the server's CPU time per phase
+  int second_port = 0;      // fanout: every other viewer connects here (a second node), 0: none
+  int second_server_pid = 0;
   int gather_us = 500;      // fanout: pause after catching up (Worker::run), 0: none
   bool socket_time = false; // fanout: latency until the bytes reached the viewer's socket
 };
@@ -785,6 +789,8 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--rate") o.rate = std::atof(value().c_str());
     else if (a == "--rate-seconds") o.rate_seconds = std::atof(value().c_str());
     else if (a == "--server-pid") o.server_pid = std::atoi(value().c_str());
+    else if (a == "--second-port") o.second_port = std::atoi(value().c_str());
+    else if (a == "--second-server-pid") o.second_server_pid = std::atoi(value().c_str());
     else if (a == "--gather-us") o.gather_us = std::max(0, std::atoi(value().c_str()));
     else if (a == "--socket-time") o.socket_time = true;
     else if (a == "--tls") o.tls = true;
@@ -1190,11 +1196,21 @@ private:
 int run_fanout(const Options& o) {
   if (o.viewer_path.empty() || o.publisher_path.empty()) die("--viewer-path and --publisher-path are required");
   const Target target = make_target(o);
+  Options second_options = o;
+  second_options.port = o.second_port;
+  const Target second = make_target(second_options);
   Fanout f;
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < o.threads; ++t) workers.push_back(std::make_unique<Worker>(target, f, o.gather_us, o.socket_time));
+  // Two nodes: as many viewer threads again for the second, and every other viewer on it.
+  if (o.second_port > 0)
+    for (int t = 0; t < o.threads; ++t) workers.push_back(std::make_unique<Worker>(second, f, o.gather_us, o.socket_time));
   for (size_t i = 0; i < o.viewers; ++i) workers[i % workers.size()]->add(i, o.viewer_path);
-  const double connect_server0 = process_cpu_seconds(o.server_pid);
+  // CPU of the server (both nodes when there are two).
+  auto servers_cpu = [&] {
+    return process_cpu_seconds(o.server_pid) + (o.second_server_pid > 0 ? process_cpu_seconds(o.second_server_pid) : 0);
+  };
+  const double connect_server0 = servers_cpu();
   const int64_t c0 = now_us();
   for (auto& w : workers) w->start();
   auto opened = [&] {
@@ -1210,7 +1226,7 @@ int run_fanout(const Options& o) {
   if (!wait_until_reached([&] { return opened() + failed(); }, o.viewers, 120) || failed() > 0)
     die("viewers connected: " + std::to_string(opened()) + ", failed: " + std::to_string(failed()));
   const double connect_s = static_cast<double>(now_us() - c0) / 1e6;
-  const double connect_server_cpu = process_cpu_seconds(o.server_pid) - connect_server0;
+  const double connect_server_cpu = servers_cpu() - connect_server0;
   if (o.socket_time)
     for (auto& w : workers) w->lower_priority();
   Publisher pub(target, o.publisher_path);
@@ -1225,7 +1241,7 @@ int run_fanout(const Options& o) {
   f.received.store(0);
 
   const double cpu0 = cpu_seconds();
-  const double server0 = process_cpu_seconds(o.server_pid);
+  const double server0 = servers_cpu();
   // Single events, one at a time: delivery latency, and how long until the last viewer had it.
   std::vector<int64_t> single;
   std::vector<int64_t> all_delivered;
@@ -1249,7 +1265,7 @@ int run_fanout(const Options& o) {
   const int64_t b_end = f.last_us.load();
   const uint64_t burst_got = f.received.load();
   auto burst_lat = f.latencies.take();
-  const double server_cpu = process_cpu_seconds(o.server_pid) - server0;
+  const double server_cpu = servers_cpu() - server0;
   const double delivered = static_cast<double>(n) * o.events + static_cast<double>(burst_got);
 
   // Optionally: a sustained rate of events (e.g. 20/s), latency under steady load.

@@ -270,7 +270,7 @@ Flags override the JSON config file, which overrides the defaults.
   --public-host HOST   host name used in the URLs handed out (default: the request's Host)
   --data-dir DIR       where the store, HLS files and recordings live (default ./data)
   --store S            'sqlite' (default) or a postgres:// URL (several nodes share it)
-  --bus B              'local' (default; a redis:// URL is refused until that bus is built)
+  --bus B              'local' (default: one node) or redis://host:port (room events between nodes)
   --web-root DIR       web client files (default: found beside the binary)
   --samples-dir DIR    demo catalog and media (default: found beside the binary)
   --tls-cert FILE      serve HTTPS/WSS with this certificate (with --tls-key)
@@ -389,10 +389,6 @@ ConfigResult parse_command_line(const std::vector<std::string>& args,
     return fail("--payment-secret and --payment-url must be given together (online payment needs a payment page and signed notifications)");
   if (config.tls_self_signed && !config.tls_cert.empty())
     return fail("--tls-self-signed makes its own certificate: give it or --tls-cert/--tls-key, not both");
-  // The Redis bus is in the design but not built yet: refuse rather than start on something
-  // other than what the operator asked for.
-  if (config.bus != "local")
-    return fail("--bus " + config.bus + ": the Redis bus is not built yet; this build has only the in-process bus (--bus local)");
 
   result.config = std::move(config);
   return result;

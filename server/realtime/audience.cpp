@@ -7,6 +7,7 @@
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "realtime/messages.h"
+#include "realtime/room_relay.h"
 
 namespace harvest::realtime {
 
@@ -149,16 +150,33 @@ std::vector<std::string> Audience::occupied_rooms() const {
 
 void Audience::broadcast(const std::string& stream_id, const Payload& payload, Delivery delivery,
                          uint64_t key, ConnId except) {
-  http_.send_to_all(members(stream_id), payload, delivery, key, except);
+  broadcast_here(stream_id, payload, delivery, key, except);
+  if (relay_ != nullptr) relay_->all(stream_id, payload.text(), delivery, key);
 }
 
 void Audience::to_hosts(const std::string& stream_id, const Payload& payload) {
-  const auto& hosts = this->hosts(stream_id);
-  if (!hosts.empty()) http_.send_to_all(hosts, payload, Delivery::reliable, 0);
+  to_hosts_here(stream_id, payload);
+  if (relay_ != nullptr) relay_->hosts(stream_id, payload.text());
 }
 
 void Audience::by_role(const std::string& stream_id, const std::string& for_hosts,
                        const std::string& for_viewers, ConnId except) {
+  by_role_here(stream_id, for_hosts, for_viewers, except);
+  if (relay_ != nullptr) relay_->by_role(stream_id, for_hosts, for_viewers);
+}
+
+void Audience::broadcast_here(const std::string& stream_id, const Payload& payload, Delivery delivery,
+                              uint64_t key, ConnId except) {
+  http_.send_to_all(members(stream_id), payload, delivery, key, except);
+}
+
+void Audience::to_hosts_here(const std::string& stream_id, const Payload& payload) {
+  const auto& hosts = this->hosts(stream_id);
+  if (!hosts.empty()) http_.send_to_all(hosts, payload, Delivery::reliable, 0);
+}
+
+void Audience::by_role_here(const std::string& stream_id, const std::string& for_hosts,
+                            const std::string& for_viewers, ConnId except) {
   std::vector<ConnId> hosts;
   std::vector<ConnId> viewers;
   const auto& all = members(stream_id);

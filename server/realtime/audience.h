@@ -17,6 +17,8 @@
 
 namespace harvest::realtime {
 
+class RoomRelay;
+
 // One websocket connection.
 struct Member {
   ConnId id = 0;
@@ -51,6 +53,8 @@ public:
 
   const std::vector<ConnId>& members(const std::string& stream_id) const;
   const std::vector<ConnId>& hosts(const std::string& stream_id) const;
+  // Whether a host may hear a to_hosts(): one here, or (with a relay) one on another node.
+  bool hosts_listening(const std::string& stream_id) const { return relay_ != nullptr || !hosts(stream_id).empty(); }
   // The connections of one buyer (their buyer token's id), in any room: a phone and a laptop.
   std::vector<ConnId> buyer_connections(const std::string& viewer_id) const;
   size_t connection_count() const { return conns_.size(); }
@@ -64,12 +68,21 @@ public:
   }
   // To everyone in the room but `except`. One serialisation for everyone; a send never edits
   // the room synchronously (a slow connection that is cut off is reported closed later).
+  // With a relay (the bus spans nodes) the room on the other nodes hears it too.
   void broadcast(const std::string& stream_id, const Payload& payload, Delivery delivery = Delivery::reliable,
                  uint64_t key = 0, ConnId except = 0);
   void to_hosts(const std::string& stream_id, const Payload& payload);
   // `for_hosts` to the room's hosts and admins, `for_viewers` to everyone else, but `except`.
   void by_role(const std::string& stream_id, const std::string& for_hosts, const std::string& for_viewers,
                ConnId except);
+  // The same, to this node's connections only: for what other nodes make themselves (cards,
+  // viewer counts) and for what came from another node.
+  void broadcast_here(const std::string& stream_id, const Payload& payload, Delivery delivery = Delivery::reliable,
+                      uint64_t key = 0, ConnId except = 0);
+  void to_hosts_here(const std::string& stream_id, const Payload& payload);
+  void by_role_here(const std::string& stream_id, const std::string& for_hosts, const std::string& for_viewers,
+                    ConnId except);
+  void set_relay(RoomRelay* relay) { relay_ = relay; }
   // `message` with "re" set to the client's id (when it sent one).
   void reply(ConnId id, nlohmann::json message, const std::string& id_json);
   void send_error(ConnId id, const std::string& code, const std::string& message, const std::string& id_json);
@@ -99,6 +112,7 @@ private:
 
   HttpServer& http_;
   const RoomOptions& options_;
+  RoomRelay* relay_ = nullptr;  // nullptr: one node (the in-process bus)
   std::unordered_map<ConnId, Entry> conns_;
   std::map<std::string, Room> rooms_;
   std::unordered_multimap<std::string, ConnId> buyers_;  // viewer_id -> its connections

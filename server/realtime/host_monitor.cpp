@@ -4,6 +4,7 @@
 
 #include "core/json_writer.h"
 #include "realtime/messages.h"
+#include "realtime/room_relay.h"
 
 namespace harvest::realtime {
 
@@ -21,7 +22,7 @@ void HostMonitor::start() {
 
 void HostMonitor::viewers_changed(const std::string& stream_id) {
   Count& c = counts_[stream_id];
-  const int size = static_cast<int>(audience_.members(stream_id).size());
+  const int size = room_size(stream_id);
   c.dirty = true;
   int& peak = c.peak_by_minute[now_ms() / 60000 * 60000];
   peak = std::max(peak, size);
@@ -37,11 +38,18 @@ void HostMonitor::flush_viewers(const std::string& stream_id) {
   c.flush_armed = false;
   if (!c.dirty) return;
   c.dirty = false;
-  const int count = static_cast<int>(audience_.members(stream_id).size());
+  if (relay_ != nullptr) relay_->local_viewers(stream_id, static_cast<int>(audience_.members(stream_id).size()));
+  const int count = room_size(stream_id);
   if (count == c.sent) return;
   c.sent = count;
-  audience_.broadcast(stream_id, Payload(JsonObject().str("type", "viewers").num("count", count).take()),
+  // Here only: every node sends its viewers the sum it knows.
+  audience_.broadcast_here(stream_id, Payload(JsonObject().str("type", "viewers").num("count", count).take()),
                       Delivery::superseding, supersede_key("viewers", ""));
+}
+
+int HostMonitor::room_size(const std::string& stream_id) const {
+  const int here = static_cast<int>(audience_.members(stream_id).size());
+  return relay_ != nullptr ? here + relay_->remote_viewers(stream_id) : here;
 }
 
 std::map<int64_t, int> HostMonitor::peak_viewers_by_minute(const std::string& stream_id) const {
@@ -49,14 +57,15 @@ std::map<int64_t, int> HostMonitor::peak_viewers_by_minute(const std::string& st
   return it == counts_.end() ? std::map<int64_t, int>() : it->second.peak_by_minute;
 }
 
-void HostMonitor::viewer_seen(const std::string& stream_id, const std::string& viewer_id) {
+void HostMonitor::viewer_seen(const std::string& stream_id, const std::string& viewer_id, bool relayed) {
   if (viewer_id.empty()) return;
   Count& c = counts_[stream_id];
   if (c.viewer_ids.size() >= kMaxTrackedViewers) {
     if (c.viewer_ids.count(viewer_id) == 0) c.viewers_capped = true;
     return;
   }
-  c.viewer_ids.insert(viewer_id);
+  const bool fresh = c.viewer_ids.insert(viewer_id).second;
+  if (fresh && !relayed && relay_ != nullptr) relay_->viewer_seen(stream_id, viewer_id);
 }
 
 HostMonitor::UniqueViewers HostMonitor::unique_viewers(const std::string& stream_id) const {

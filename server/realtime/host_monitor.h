@@ -13,6 +13,8 @@
 
 namespace harvest::realtime {
 
+class RoomRelay;
+
 class HostMonitor {
 public:
   HostMonitor(EventLoop& loop, Audience& audience, StreamRegistry& streams, const RoomOptions& options)
@@ -23,8 +25,9 @@ public:
 
   // Listens for live/offline and starts the health ticks.
   void start();
-  // The room's audience changed size.
+  // The room's audience changed size (here, or on another node: the count is the sum).
   void viewers_changed(const std::string& stream_id);
+  void set_relay(RoomRelay* relay) { relay_ = relay; }
   // stream.health to one (new) host connection.
   void send_health(ConnId host, const std::string& stream_id);
   // Peak room connections per wall-clock minute (ms since the epoch of the minute's start),
@@ -34,7 +37,9 @@ public:
   // A viewer (buyer id from their buyer token; hosts and admins are not viewers) opened the
   // room, live or a replay. Counted once per buyer id: the report's `unique_viewers`, the
   // denominator of its conversion (buyers / unique viewers).
-  void viewer_seen(const std::string& stream_id, const std::string& viewer_id);
+  // With a relay, a new id is told to the other nodes, whose reports then count it too
+  // (`relayed`: it came from one, so it is not told again).
+  void viewer_seen(const std::string& stream_id, const std::string& viewer_id, bool relayed = false);
   // Distinct buyer ids that opened the room since this server started. Kept in memory only:
   // it starts again from 0 after a restart (docs/protocol.md says so). At most
   // kMaxTrackedViewers ids per stream are kept; past that the count is a lower bound and
@@ -57,6 +62,8 @@ private:
     bool viewers_capped = false;                 // a new id came when the set was full
   };
   void flush_viewers(const std::string& stream_id);
+  // This node's connections in the room plus the other nodes' (with a relay).
+  int room_size(const std::string& stream_id) const;
   void send_health_to_hosts(const StreamState& s);
   void health_tick();
 
@@ -64,6 +71,7 @@ private:
   Audience& audience_;
   StreamRegistry& streams_;
   const RoomOptions& options_;
+  RoomRelay* relay_ = nullptr;
   std::map<std::string, Count> counts_;
   EventLoop::TimerId health_timer_ = 0;
 };

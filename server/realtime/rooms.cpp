@@ -9,7 +9,8 @@ namespace harvest::realtime {
 using nlohmann::json;
 
 RoomService::RoomService(EventLoop& loop, HttpServer& http, StreamRegistry& streams,
-                         const AccessConfig& access, commerce::CommerceService& commerce, RoomOptions options)
+                         const AccessConfig& access, commerce::CommerceService& commerce, RoomOptions options,
+                         bus::Bus* bus)
     : streams_(streams),
       access_(access),
       options_(options),
@@ -22,12 +23,26 @@ RoomService::RoomService(EventLoop& loop, HttpServer& http, StreamRegistry& stre
       stage_(audience_, show_),
       selling_(loop, audience_, commerce, show_, stage_, options_),
       chat_(audience_),
-      monitor_(loop, audience_, streams, options_) {}
+      monitor_(loop, audience_, streams, options_) {
+  if (bus != nullptr && bus->spans_nodes()) {
+    relay_ = std::make_unique<RoomRelay>(loop, *bus, audience_, stage_, monitor_);
+    audience_.set_relay(relay_.get());
+    stage_.set_relay(relay_.get());
+    monitor_.set_relay(relay_.get());
+  }
+}
 
-RoomService::~RoomService() = default;
+RoomService::~RoomService() {
+  // The relay stops the bus first, so nothing from another node arrives half torn down.
+  relay_.reset();
+  audience_.set_relay(nullptr);
+  stage_.set_relay(nullptr);
+  monitor_.set_relay(nullptr);
+}
 
 void RoomService::start() {
   monitor_.start();
+  if (relay_) relay_->start();
   std::vector<std::string> ids;
   for (const StreamState* s : streams_.all()) ids.push_back(s->record.id);
   selling_.start(ids);

@@ -8,11 +8,13 @@
 //   ShowChannel  the cards on screen: show::Show on the websockets, the media seam (show_channel.h)
 //   SellingDesk  catalog, flash sales and their timers, buys, coalesced stock (selling_desk.h)
 //   HostMonitor  viewer counts, peak viewers, stream.health (host_monitor.h)
+//   RoomRelay    the same rooms on the other nodes, when the bus spans nodes (room_relay.h)
 //
 // The parts talk through plain values (Member, ClientMessage, show::CardEvent, commerce types);
 // JSON is made only where a message leaves for a websocket.
 #include <memory>
 
+#include "bus/bus.h"
 #include "commerce/commerce_service.h"
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
@@ -23,6 +25,7 @@
 #include "realtime/http_server.h"
 #include "realtime/protocol.h"
 #include "realtime/room_options.h"
+#include "realtime/room_relay.h"
 #include "realtime/selling_desk.h"
 #include "realtime/show_channel.h"
 #include "show/show.h"
@@ -32,7 +35,8 @@ namespace harvest::realtime {
 class RoomService final : public WebSocketHandler {
 public:
   RoomService(EventLoop& loop, HttpServer& http, StreamRegistry& streams, const AccessConfig& access,
-              commerce::CommerceService& commerce, RoomOptions options = RoomOptions::from_environment());
+              commerce::CommerceService& commerce, RoomOptions options = RoomOptions::from_environment(),
+              bus::Bus* bus = nullptr);
   ~RoomService() override;
 
   // Loads every stream's shop, arms the timers of running sales and starts the health ticks.
@@ -61,6 +65,7 @@ private:
   SellingDesk selling_;
   ChatRoom chat_;
   HostMonitor monitor_;
+  std::unique_ptr<RoomRelay> relay_;  // with a bus that spans nodes only; destroyed first
 };
 
 }  // namespace harvest::realtime

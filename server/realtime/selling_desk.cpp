@@ -77,7 +77,7 @@ void SellingDesk::order_changed(const commerce::Order& after, bool stock_returne
     // A host connection of this stream hears it below; the buyer's own viewer connections here.
     if (m != nullptr && !m->manages()) audience_.send(id, text);
   }
-  if (!audience_.hosts(after.stream_id).empty()) audience_.to_hosts(after.stream_id, Payload(text));
+  if (audience_.hosts_listening(after.stream_id)) audience_.to_hosts(after.stream_id, Payload(text));
 }
 
 commerce::Shop& SellingDesk::shop(const std::string& stream_id) {
@@ -298,7 +298,7 @@ void SellingDesk::order_durable(const std::string& stream_id, const commerce::Or
   mark_stock(stream_id, order.product_id);
   // The row GET /orders gives (hosts may see viewer ids), pushed as the order becomes durable,
   // so a host's order feed needs no re-reading of the whole list.
-  if (audience_.hosts(stream_id).empty()) return;
+  if (!audience_.hosts_listening(stream_id)) return;
   json event = order_json(order);
   event["type"] = "order";
   event["buyer"] = buyer;
