@@ -142,9 +142,11 @@ std::string App::start() {
   commerce_options.payment_window_ms = int64_t{config_.payment_window_s} * 1000;
   commerce_options.payment_secret = config_.payment_secret;
   commerce_options.payment_url = config_.payment_url;
+  commerce_options.shared_store = config_.store != "sqlite";
   commerce_ = std::make_unique<commerce::CommerceService>(*store_, *order_writer_, commerce_options);
   bus_ = bus::open_bus(config_.bus, loop_, error);
   if (!bus_) return error;
+  endpoints_.node_id = bus_->node_id();
   rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_,
                                                    realtime::RoomOptions::from_environment(), bus_.get());
   // Exposures: restored from the store, then written through when one opens or closes (rare
@@ -253,13 +255,16 @@ std::string App::public_http_base() const {
          std::to_string(endpoints_.http_port);
 }
 
-std::string App::hls_root() const { return (fs::path(config_.data_dir) / "hls").string(); }
+std::string App::hls_root() const {
+  return !config_.hls_dir.empty() ? config_.hls_dir : (fs::path(config_.data_dir) / "hls").string();
+}
 
 std::string App::replay_root() const { return (fs::path(config_.data_dir) / "replays").string(); }
 
 std::string App::start_ingest() {
   media::IngestOptions ingest_options;
   ingest_options.hls_root = hls_root();
+  ingest_options.shared_hls_root = !config_.hls_dir.empty();
   ingest_options.hls.window_segments = static_cast<size_t>(config_.hls_window);
   ingest_options.replays = replays_.get();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);

@@ -63,6 +63,9 @@ json public_view(const StreamState& s, const Urls& urls) {
           {"ended_at", s.record.ended_at_ms != 0 ? json(s.record.ended_at_ms) : json(nullptr)},
           {"cover", s.record.cover},
           {"phase", phase(s, now_ms())},
+          // Which node's ingest holds it (several nodes: where RTMP/SRT/WHIP for it must go);
+          // every node serves its HLS from the shared --hls-dir.
+          {"ingest_node", !s.live ? json(nullptr) : json(s.ingest_node.empty() ? urls.ep.node_id : s.ingest_node)},
           // No secret in it (the stream key goes in the Authorization header), so everyone may
           // know where to publish; the broadcaster page uses it with a typed-in key.
           {"whip_url", urls.whip(s.record.id)}};

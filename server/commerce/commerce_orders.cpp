@@ -66,6 +66,7 @@ void CommerceService::commit_change(Shop& shop, const Order& before, const Trans
   if (payment) payments_[payment->payment_id] = *payment;
   const std::string stream_id = shop.stream_id();
   const std::string payment_id = payment ? payment->payment_id : std::string();
+  ++changes_in_flight_[stream_id];
   writer_.submit_change(t.after, std::move(payment),
                         [this, stream_id, before, t, payment_id, done = std::move(done)](const Status& st,
                                                                                         const Committed& committed) {
@@ -81,6 +82,7 @@ void CommerceService::commit_change(Shop& shop, const Order& before, const Trans
                             }
                             if (!payment_id.empty()) payments_.erase(payment_id);
                             done(st);
+                            change_settled(stream_id);
                             return;
                           }
                           // Another node made this change first (an expiry: both saw the deadline
@@ -94,7 +96,11 @@ void CommerceService::commit_change(Shop& shop, const Order& before, const Trans
                           metrics().order_changes.add(before.status == t.after.status ? "updated"
                                                                                       : status_name(t.after.status));
                           if (listener_) listener_(t.after, stock_returned);
+                          if (committed.verdict != Verdict::stale)
+                            tell({.what = ShopNews::What::order_changed, .stream_id = stream_id,
+                                  .order_id = before.id, .stock_returned = stock_returned});
                           done(st);
+                          change_settled(stream_id);
                         });
 }
 
@@ -148,6 +154,7 @@ void CommerceService::change_order(int64_t order_id, OrderChange change, ChangeA
 }
 
 size_t CommerceService::expire_due(int64_t now_ms) {
+  adopt_due_orders(now_ms);
   std::vector<int64_t> due;
   for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now_ms; ++it) due.push_back(it->second);
   if (due.empty()) return 0;

@@ -76,6 +76,7 @@ Status CommerceService::replace_catalog(const std::string& stream_id, std::vecto
   for (const auto& ended : s.take_ended_sales()) {
     if (auto st = store_.save_sale(stream_id, ended); !st) return st;
   }
+  tell({.what = ShopNews::What::shop_changed, .stream_id = stream_id});
   return Status::ok();
 }
 
@@ -95,6 +96,7 @@ Status CommerceService::update_product(const std::string& stream_id, const std::
     s.update_product(product_id, undo);
     return st;
   }
+  tell({.what = ShopNews::What::shop_changed, .stream_id = stream_id});
   return Status::ok();
 }
 
@@ -111,6 +113,7 @@ std::optional<FlashSale> CommerceService::start_sale(const std::string& stream_i
     log::error("sale_store_failed").kv("stream", stream_id).kv("reason", st.message());
     return std::nullopt;
   }
+  tell({.what = ShopNews::What::shop_changed, .stream_id = stream_id});
   return sale;
 }
 
@@ -121,6 +124,7 @@ std::optional<FlashSale> CommerceService::end_sale(const std::string& stream_id,
   if (ended) {
     if (auto st = store_.save_sale(stream_id, *ended); !st)
       log::error("sale_store_failed").kv("stream", stream_id).kv("reason", st.message());
+    tell({.what = ShopNews::What::shop_changed, .stream_id = stream_id});
   }
   return ended;
 }
@@ -153,8 +157,13 @@ BuyOutcome CommerceService::buy(const std::string& stream_id, const BuyRequest& 
         } else if (st) {
           if (it != shops_.end()) {
             it->second->confirm(order_id);
-            if (const Order* o = it->second->order(order_id)) index_order(*o);
+            if (const Order* o = it->second->order(order_id)) {
+              index_order(*o);
+              it->second->refresh_stock(o->product_id, committed.stock_left);
+            }
           }
+          tell({.what = ShopNews::What::order_stored, .stream_id = stream_id, .order_id = order_id,
+                .stock_left = committed.stock_left});
         } else {
           if (it != shops_.end()) it->second->release(order_id);
           final_outcome.kind = BuyOutcome::Kind::rejected;
@@ -188,6 +197,86 @@ BuyOutcome CommerceService::buy(const std::string& stream_id, const BuyRequest& 
       break;
   }
   return outcome;
+}
+
+// ---------------------------------------------------------------- several nodes
+
+void CommerceService::apply_remote(const ShopNews& news, int64_t now_ms) {
+  (void)now_ms;
+  auto it = shops_.find(news.stream_id);
+  if (it == shops_.end()) return;  // not cached here: it is read fresh when first needed
+  Shop& s = *it->second;
+  if (news.what == ShopNews::What::shop_changed) return reload_shop(news.stream_id);
+  std::optional<Order> stored;
+  if (auto st = store_.find_order(news.order_id, stored); !st || !stored || stored->stream_id != news.stream_id) {
+    if (!st) log::warn("remote_order_not_read").kv("order", news.order_id).kv("reason", st.message());
+    return;
+  }
+  Order* mine = s.order(news.order_id);
+  if (mine == nullptr) {
+    // New to this node (sold on another one, or its later change is the first we hear of it).
+    s.apply_remote_order(*stored, news.what == ShopNews::What::order_stored ? news.stock_left : -1);
+    index_order(*stored);
+    return;
+  }
+  // The database has it as of the other node's commit; what this node holds may be newer
+  // (its own change in flight) or the same (this node made it): keep the newest.
+  if (mine->updated_at_ms > stored->updated_at_ms ||
+      (mine->updated_at_ms == stored->updated_at_ms && mine->status == stored->status))
+    return;
+  const Order before = *mine;
+  const bool returned = news.stock_returned && holds_stock(before) && !holds_stock(*stored);
+  track_deadline(before, *stored);
+  // Its buyer, the hosts and the viewers heard of it from the node that made it (the room
+  // events cross the bus): only the cache changes here.
+  s.order_changed(*stored, returned);
+  if (remote_order_listener_) remote_order_listener_(*stored);
+}
+
+void CommerceService::reload_shop(const std::string& stream_id) {
+  if (changes_in_flight_[stream_id] > 0) {
+    reload_after_changes_.insert(stream_id);
+    return;
+  }
+  auto it = shops_.find(stream_id);
+  if (it == shops_.end()) return;
+  std::vector<Product> products;
+  std::vector<FlashSale> sales;
+  std::vector<Order> orders;
+  std::vector<RejectedBuy> rejections;
+  Status read = store_.list_products(stream_id, products);
+  if (read) read = store_.list_sales(stream_id, sales);
+  if (read) read = store_.list_orders(stream_id, orders);
+  if (read) read = store_.list_rejections(stream_id, rejections);
+  if (!read) {
+    log::warn("shop_not_reloaded").kv("stream", stream_id).kv("reason", read.message());
+    return;
+  }
+  for (const auto& [id, o] : it->second->orders()) track_deadline(o, Order{});
+  it->second->reload(std::move(products), std::move(sales), orders, rejections);
+  for (const auto& [id, o] : it->second->orders()) index_order(o);
+}
+
+void CommerceService::change_settled(const std::string& stream_id) {
+  auto n = changes_in_flight_.find(stream_id);
+  if (n == changes_in_flight_.end() || --n->second > 0) return;
+  changes_in_flight_.erase(n);
+  if (reload_after_changes_.erase(stream_id) != 0) reload_shop(stream_id);
+}
+
+void CommerceService::adopt_due_orders(int64_t now_ms) {
+  if (!options_.shared_store || now_ms < next_adopt_ms_) return;
+  // Every 30 s is often enough: a dead node's reservations are freed within a deadline's
+  // slack, and the query is one index scan.
+  next_adopt_ms_ = now_ms + 30'000;
+  std::vector<std::string> streams;
+  if (auto st = store_.list_streams_with_due_orders(now_ms, streams); !st) {
+    log::warn("due_orders_not_listed").kv("reason", st.message());
+    return;
+  }
+  for (const std::string& id : streams) {
+    if (shops_.count(id) == 0) shop(id, now_ms);  // loading indexes its deadlines
+  }
 }
 
 }  // namespace harvest::commerce

@@ -30,6 +30,20 @@ struct CommerceOptions {
   std::string payment_secret;
   // The payment page's URL template ({order_id}, {amount}, {currency}); set with the secret.
   std::string payment_url;
+  // Several nodes share the store (PostgreSQL): each node's shops are caches of the database,
+  // kept fresh by ShopNews from the other nodes, and any node expires any node's orders.
+  bool shared_store = false;
+};
+
+// What this node made durable that the other nodes' shop caches must learn (they read the
+// details back from the shared store: nothing personal crosses the bus).
+struct ShopNews {
+  enum class What { order_stored, order_changed, shop_changed };
+  What what = What::shop_changed;
+  std::string stream_id;
+  int64_t order_id = 0;         // order_*
+  int64_t stock_left = -1;      // order_stored: the database's units left after the commit
+  bool stock_returned = false;  // order_changed: its units went back on sale
 };
 
 // What a payment notification came to.
@@ -91,6 +105,18 @@ public:
   // A payment service's notification, already parsed and its signature checked.
   void take_payment(const PaymentNotice& notice, int64_t now_ms, std::function<void(const PaymentAnswer&)> answer);
 
+  // --- several nodes on one database ---
+  // Runs (loop thread) whenever something this node stored changes what other nodes cache.
+  using NewsListener = std::function<void(const ShopNews&)>;
+  void set_news_listener(NewsListener listener) { news_ = std::move(listener); }
+  // Runs when another node's change of an order reached this node's cache (its buyer may be
+  // connected here; its hosts and viewers heard of it through the room events).
+  using RemoteOrderListener = std::function<void(const Order& after)>;
+  void set_remote_order_listener(RemoteOrderListener listener) { remote_order_listener_ = std::move(listener); }
+  // Another node's news: the shop (when this node has it loaded) reads the change back from
+  // the store and applies it.
+  void apply_remote(const ShopNews& news, int64_t now_ms);
+
   const CommerceOptions& options() const { return options_; }
   // The payment methods buyers may choose: "offline", and "gateway" when a secret is set.
   std::vector<std::string> payment_methods() const;
@@ -106,6 +132,16 @@ private:
   void track_deadline(const Order& before, const Order& after);
 
   Status persist_catalog(const Shop& shop);
+  void tell(ShopNews news) {
+    if (news_ && options_.shared_store) news_(news);
+  }
+  // Another node changed the catalog or a sale: read it all back, unless order changes of this
+  // node are still being written (then once they are).
+  void reload_shop(const std::string& stream_id);
+  void change_settled(const std::string& stream_id);
+  // With a shared store: load the shops that have orders past their deadline, whoever sold them.
+  void adopt_due_orders(int64_t now_ms);
+
   ShopLedger& store_;
   OrderJournal& writer_;
   std::map<std::string, std::unique_ptr<Shop>> shops_;
@@ -116,6 +152,11 @@ private:
   CommerceOptions options_;
   std::unique_ptr<PhoneCheck> phone_check_;
   OrderListener listener_;
+  NewsListener news_;
+  RemoteOrderListener remote_order_listener_;
+  std::unordered_map<std::string, int> changes_in_flight_;  // stream -> order changes not yet durable
+  std::set<std::string> reload_after_changes_;              // streams to reload once they settle
+  int64_t next_adopt_ms_ = 0;
   std::unordered_map<int64_t, Shop*> order_shops_;                     // order id -> its shop
   std::unordered_map<std::string, std::vector<int64_t>> buyer_orders_;  // buyer -> order ids
   std::set<std::pair<int64_t, int64_t>> deadlines_;                     // (pay_by, order id), reserved

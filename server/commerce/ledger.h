@@ -31,6 +31,12 @@ public:
   virtual Status list_orders(const std::string& stream_id, std::vector<Order>& out) = 0;
   // The largest order id ever stored (0 if none): new ids continue from it.
   virtual int64_t max_order_id() = 0;
+  // One order by id, whatever its stream (`out` empty when there is none): what another node
+  // just made durable, read back by the nodes that share the store.
+  virtual Status find_order(int64_t order_id, std::optional<Order>& out) = 0;
+  // Streams with a reserved order whose pay_by has passed, so that any node can expire the
+  // orders of a node that died (their shops may not be loaded anywhere else).
+  virtual Status list_streams_with_due_orders(int64_t now_ms, std::vector<std::string>& out) = 0;
   // Idempotency records of final rejections.
   virtual Status list_rejections(const std::string& stream_id, std::vector<RejectedBuy>& out) = 0;
   // Every handled payment notification.

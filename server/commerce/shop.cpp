@@ -314,6 +314,40 @@ void Shop::refuse(int64_t order_id, Rejection reason, int64_t stock_left) {
     p->stock = std::min(p->stock, stock_left);
 }
 
+void Shop::apply_remote_order(const Order& order, int64_t stock_left) {
+  if (orders_.count(order.id) != 0 || pending_.count(order.id) != 0) return;
+  Answer a;
+  a.state = Answer::State::confirmed;
+  a.order_id = order.id;
+  answers_[idem_key(order.viewer_id, order.idempotency_key)] = a;
+  orders_[order.id] = order;
+  if (holds_stock(order)) count_units(order, +1);
+  if (stock_left >= 0) refresh_stock(order.product_id, stock_left);
+}
+
+void Shop::refresh_stock(std::string_view product_id, int64_t stock_left) {
+  Product* p = find_product(product_id);
+  if (p == nullptr || stock_left < 0) return;
+  int64_t reserved_here = 0;
+  for (const auto& [id, o] : pending_)
+    if (o.product_id == product_id) reserved_here += o.qty;
+  p->stock = std::max<int64_t>(0, stock_left - reserved_here);
+}
+
+void Shop::reload(std::vector<Product> products_with_ceiling, std::vector<FlashSale> sales,
+                  const std::vector<Order>& orders, const std::vector<RejectedBuy>& rejections) {
+  auto pending = std::move(pending_);
+  restore(std::move(products_with_ceiling), std::move(sales), orders, rejections);
+  for (auto& [id, o] : pending) {
+    if (orders_.count(id) != 0) continue;  // stored meanwhile: counted by restore()
+    count_units(o, +1);
+    Answer& a = answers_[idem_key(o.viewer_id, o.idempotency_key)];
+    a.state = Answer::State::pending;
+    a.order_id = id;
+    pending_.emplace(id, std::move(o));
+  }
+}
+
 void Shop::restore(std::vector<Product> products_with_ceiling, std::vector<FlashSale> sales,
                    const std::vector<Order>& orders, const std::vector<RejectedBuy>& rejections) {
   products_ = std::move(products_with_ceiling);

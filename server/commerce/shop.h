@@ -116,6 +116,18 @@ public:
   // units back (to the product, and to its sale while that runs) when `stock_returned`.
   void order_changed(const Order& after, bool stock_returned);
 
+  // --- several nodes on one database (PostgreSQL): this shop is a cache of the database's ---
+  // An order another node made durable: listed, its units counted as sold (the per-buyer sale
+  // limits see it), and the product's units left taken from the database's figure.
+  void apply_remote_order(const Order& order, int64_t stock_left);
+  // The database's units left for a product after a commit (>= 0), less the units this node
+  // has reserved but not yet stored: what this node may still accept.
+  void refresh_stock(std::string_view product_id, int64_t stock_left);
+  // Rebuilds from the store (like restore()) but keeps the orders still being written: another
+  // node changed the catalog or a sale.
+  void reload(std::vector<Product> products_with_ceiling, std::vector<FlashSale> sales,
+              const std::vector<Order>& orders, const std::vector<RejectedBuy>& rejections);
+
   // --- restart recovery ---
   // Rebuilds state from the store: `products` with `stock` = the stock ceiling (units left
   // plus units sold), every sale, every durable order and every stored final rejection.

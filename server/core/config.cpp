@@ -158,6 +158,7 @@ const std::map<std::string, Setter>& value_options() {
          c.bus = v;
          return std::string();
        }},
+      {"hls-dir", [](ServerConfig& c, const std::string& v) { c.hls_dir = v; return std::string(); }},
       {"web-root", [](ServerConfig& c, const std::string& v) { c.web_root = v; return std::string(); }},
       {"samples-dir", [](ServerConfig& c, const std::string& v) { c.samples_dir = v; return std::string(); }},
       {"tls-cert", [](ServerConfig& c, const std::string& v) { c.tls_cert = v; return std::string(); }},
@@ -271,6 +272,8 @@ Flags override the JSON config file, which overrides the defaults.
   --data-dir DIR       where the store, HLS files and recordings live (default ./data)
   --store S            'sqlite' (default) or a postgres:// URL (several nodes share it)
   --bus B              'local' (default: one node) or redis://host:port (room events between nodes)
+  --hls-dir DIR        live HLS, written by the node holding a stream's ingest and served by
+                       every node: a directory all nodes share (default DATA_DIR/hls, this node's)
   --web-root DIR       web client files (default: found beside the binary)
   --samples-dir DIR    demo catalog and media (default: found beside the binary)
   --tls-cert FILE      serve HTTPS/WSS with this certificate (with --tls-key)

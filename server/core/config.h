@@ -38,6 +38,9 @@ struct ServerConfig {
   std::string data_dir = "./data";
   std::string store = "sqlite";  // or a postgres:// URL
   std::string bus = "local";     // or a redis:// URL
+  // Where live HLS is written and served from; empty: DATA_DIR/hls, this node's own. Several
+  // nodes point it at one shared directory (NFS...) so that every node serves every stream.
+  std::string hls_dir;
 
   // Where the web client's files are; empty: found next to the binary / source tree.
   std::string web_root;

@@ -130,8 +130,45 @@ void StreamRegistry::set_live(const std::string& id, bool live) {
   if (s == nullptr || s->live == live) return;
   s->live = live;
   s->live_since_ms = live ? now_ms() : 0;
-  if (!live) s->ingest = nlohmann::json::object();
+  if (!live) {
+    s->ingest = nlohmann::json::object();
+    s->ingest_node.clear();
+  }
   notify(*s, live ? Change::live : Change::offline);
+}
+
+Status StreamRegistry::refresh(const std::string& id, Change change) {
+  std::optional<StreamRecord> record = store_.find_stream(id);
+  if (!record) return Status::error("no such stream in the store");
+  StreamState* s = find(id);
+  if (s == nullptr) {
+    auto state = std::make_unique<StreamState>();
+    state->record = std::move(*record);
+    s = state.get();
+    by_key_[s->record.stream_key] = s;
+    by_id_[id] = std::move(state);
+    notify(*s, Change::created);
+    return Status::ok();
+  }
+  by_key_.erase(s->record.stream_key);
+  s->record = std::move(*record);
+  by_key_[s->record.stream_key] = s;
+  notify(*s, change);
+  return Status::ok();
+}
+
+void StreamRegistry::set_remote_live(const std::string& id, const std::string& node, bool live) {
+  StreamState* s = find(id);
+  if (s == nullptr) return;
+  if (s->live && s->ingest_node.empty()) return;  // our own ingest holds it
+  if (!live) {
+    if (!s->live || s->ingest_node != node) return;
+    s->ingest_node.clear();
+    set_live(id, false);
+    return;
+  }
+  s->ingest_node = node;
+  if (!s->live) set_live(id, true);
 }
 
 void StreamRegistry::set_ingest_stats(const std::string& id, nlohmann::json stats) {

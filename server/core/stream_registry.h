@@ -52,6 +52,9 @@ struct StreamState {
   nlohmann::json ingest = nlohmann::json::object();  // protocol, bitrate, fps, resolution, codecs, rtt, loss
   int viewers = 0;
   int peak_viewers = 0;
+  // Several nodes (--bus redis://): the node whose ingest holds the stream while it is live
+  // there ("" while it is live here, or offline).
+  std::string ingest_node;
 };
 
 class StreamRegistry {
@@ -89,6 +92,13 @@ public:
   enum class Change { created, live, offline, ingest_stats, viewers, details, key_rotated, ended };
   using Listener = std::function<void(const StreamState&, Change)>;
   void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
+
+  // --- several nodes: what another node changed ---
+  // Reads the record back from the shared store and applies it (created, or `change`: details,
+  // key_rotated, ended), telling the listeners as if it had been changed here.
+  Status refresh(const std::string& id, Change change);
+  // Node `node` holds (or no longer holds) the stream's ingest. Ignored while it is live here.
+  void set_remote_live(const std::string& id, const std::string& node, bool live);
 
 private:
   Status create_with_id(const std::string& id, const std::string& title, const std::string& farmer,

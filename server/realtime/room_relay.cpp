@@ -142,6 +142,7 @@ void RoomRelay::on_event(const bus::Envelope& e) {
   }
   if (kind == "seen") return monitor_.viewer_seen(e.room, e.body, /*relayed=*/true);
   if (kind == "sync") return publish_snapshots();
+  if (auto h = kinds_.find(kind); h != kinds_.end()) return h->second(e);
   // The rest carry JSON.
   const json j = json::parse(e.body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return;
@@ -176,6 +177,7 @@ void RoomRelay::on_connected() {
   for (const std::string& room : audience_.occupied_rooms())
     local_viewers(room, static_cast<int>(audience_.members(room).size()));
   publish(kNodesRoom, "sync", "-", "");
+  for (auto& hook : reconnect_hooks_) hook();
 }
 
 void RoomRelay::publish_snapshots() {

@@ -18,9 +18,11 @@
 //   seen                 a buyer id new to this node's room (so every node's report counts
 //                        unique viewers over all nodes)
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bus/bus.h"
 #include "core/event_loop.h"
@@ -60,6 +62,16 @@ class RoomRelay {
   // Connections in the room on the other live nodes.
   int remote_viewers(const std::string& room) const;
 
+  // --- node state beside the rooms (cluster_sync.h): its own kinds on the same bus ---
+  using KindHandler = std::function<void(const bus::Envelope&)>;
+  // Before start(): envelopes of `kind` from other nodes go to `handler`.
+  void on_kind(const std::string& kind, KindHandler handler) { kinds_[kind] = std::move(handler); }
+  void publish_kind(const std::string& room, const std::string& kind, std::string body) {
+    publish(room, kind, "-", std::move(body));
+  }
+  // Before start(): runs after each (re)connect, with the rooms' own resync.
+  void on_reconnect(std::function<void()> hook) { reconnect_hooks_.push_back(std::move(hook)); }
+
  private:
   using Steady = std::chrono::steady_clock;
   struct NodeCount {
@@ -81,6 +93,8 @@ class RoomRelay {
   std::map<std::string, int> local_sent_;                           // room -> the count last published
   std::map<std::string, std::map<std::string, NodeCount>> remote_;  // room -> node -> count
   EventLoop::TimerId heartbeat_timer_ = 0;
+  std::map<std::string, KindHandler> kinds_;
+  std::vector<std::function<void()>> reconnect_hooks_;
 };
 
 }  // namespace harvest::realtime

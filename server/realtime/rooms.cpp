@@ -29,12 +29,14 @@ RoomService::RoomService(EventLoop& loop, HttpServer& http, StreamRegistry& stre
     audience_.set_relay(relay_.get());
     stage_.set_relay(relay_.get());
     monitor_.set_relay(relay_.get());
+    cluster_ = std::make_unique<ClusterSync>(loop, *relay_, streams, commerce);
   }
 }
 
 RoomService::~RoomService() {
   // The relay stops the bus first, so nothing from another node arrives half torn down.
   relay_.reset();
+  cluster_.reset();
   audience_.set_relay(nullptr);
   stage_.set_relay(nullptr);
   monitor_.set_relay(nullptr);
@@ -42,6 +44,7 @@ RoomService::~RoomService() {
 
 void RoomService::start() {
   monitor_.start();
+  if (cluster_) cluster_->start();
   if (relay_) relay_->start();
   std::vector<std::string> ids;
   for (const StreamState* s : streams_.all()) ids.push_back(s->record.id);

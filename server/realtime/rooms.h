@@ -9,6 +9,7 @@
 //   SellingDesk  catalog, flash sales and their timers, buys, coalesced stock (selling_desk.h)
 //   HostMonitor  viewer counts, peak viewers, stream.health (host_monitor.h)
 //   RoomRelay    the same rooms on the other nodes, when the bus spans nodes (room_relay.h)
+//   ClusterSync  the streams and the shop caches on the other nodes, with it (cluster_sync.h)
 //
 // The parts talk through plain values (Member, ClientMessage, show::CardEvent, commerce types);
 // JSON is made only where a message leaves for a websocket.
@@ -25,6 +26,7 @@
 #include "realtime/http_server.h"
 #include "realtime/protocol.h"
 #include "realtime/room_options.h"
+#include "realtime/cluster_sync.h"
 #include "realtime/room_relay.h"
 #include "realtime/selling_desk.h"
 #include "realtime/show_channel.h"
@@ -66,6 +68,7 @@ private:
   ChatRoom chat_;
   HostMonitor monitor_;
   std::unique_ptr<RoomRelay> relay_;  // with a bus that spans nodes only; destroyed first
+  std::unique_ptr<ClusterSync> cluster_;  // streams and shop caches across nodes (with the relay)
 };
 
 }  // namespace harvest::realtime

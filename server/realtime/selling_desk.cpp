@@ -41,6 +41,7 @@ SellingDesk::SellingDesk(EventLoop& loop, Audience& audience, commerce::Commerce
 SellingDesk::~SellingDesk() {
   if (expiry_timer_ != 0) loop_.cancel(expiry_timer_);
   commerce_.set_order_listener(nullptr);
+  commerce_.set_remote_order_listener(nullptr);
 }
 
 void SellingDesk::start(const std::vector<std::string>& stream_ids) {
@@ -49,6 +50,7 @@ void SellingDesk::start(const std::vector<std::string>& stream_ids) {
     for (const auto& sale : commerce_.shop(stream_id, now).running_sales()) arm_sale_timer(stream_id, sale);
   commerce_.set_order_listener(
       [this](const commerce::Order& after, bool stock_returned) { order_changed(after, stock_returned); });
+  commerce_.set_remote_order_listener([this](const commerce::Order& after) { order_changed_elsewhere(after); });
   // Every shop is loaded now, so reservations whose pay_by passed while the server was down
   // expire on the first tick.
   expiry_tick();
@@ -78,6 +80,18 @@ void SellingDesk::order_changed(const commerce::Order& after, bool stock_returne
     if (m != nullptr && !m->manages()) audience_.send(id, text);
   }
   if (audience_.hosts_listening(after.stream_id)) audience_.to_hosts(after.stream_id, Payload(text));
+}
+
+void SellingDesk::order_changed_elsewhere(const commerce::Order& after) {
+  const auto here = audience_.buyer_connections(after.viewer_id);
+  if (here.empty()) return;
+  json event = order_view(after);
+  event["type"] = "order.updated";
+  const std::string text = event.dump();
+  for (ConnId id : here) {
+    const Member* m = audience_.find(id);
+    if (m != nullptr && !m->manages()) audience_.send(id, text);
+  }
 }
 
 commerce::Shop& SellingDesk::shop(const std::string& stream_id) {

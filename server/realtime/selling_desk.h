@@ -44,6 +44,8 @@ public:
   // A change of an order is durable: `order.updated` to its buyer and the stream's hosts, and
   // the stock it gave back to every viewer.
   void order_changed(const commerce::Order& after, bool stock_returned);
+  // Another node changed it: `order.updated` to its buyer's connections on this node only.
+  void order_changed_elsewhere(const commerce::Order& after);
   // The order as its buyer sees it (order_view_json), with the product's title and image.
   nlohmann::json order_view(const commerce::Order& order);
 

@@ -266,22 +266,18 @@ Status PgStore::list_sales(const std::string& stream_id, std::vector<commerce::F
   return Status::ok();
 }
 
-Status PgStore::list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) {
-  std::lock_guard lock(mutex_);
-  out.clear();
-  PgResult r = db_.run(
-      "list_orders",
-      "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
-      " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
-      " media_exposure_id, status, pay_by_ms, payment, contact_name, contact_phone, contact_address,"
-      " carrier, tracking, reason, payment_id, flag, updated_at_ms, paid_at_ms, shipped_at_ms,"
-      " delivered_at_ms FROM orders WHERE stream_id = $1 ORDER BY id",
-      PgParams().text(stream_id));
-  if (!r.ok()) return Status::error(r.error());
+// Every order column, in the order read_order_rows() reads them.
+static constexpr const char* kOrderColumns =
+    "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
+    " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
+    " media_exposure_id, status, pay_by_ms, payment, contact_name, contact_phone, contact_address,"
+    " carrier, tracking, reason, payment_id, flag, updated_at_ms, paid_at_ms, shipped_at_ms,"
+    " delivered_at_ms, stream_id FROM orders ";
+
+static void read_order_rows(const PgResult& r, std::vector<commerce::Order>& out) {
   for (int i = 0; i < r.rows(); ++i) {
     commerce::Order o;
     o.id = r.integer(i, 0);
-    o.stream_id = stream_id;
     o.viewer_id = r.text(i, 1);
     o.idempotency_key = r.text(i, 2);
     o.product_id = r.text(i, 3);
@@ -309,8 +305,42 @@ Status PgStore::list_orders(const std::string& stream_id, std::vector<commerce::
     o.paid_at_ms = r.integer(i, 27);
     o.shipped_at_ms = r.integer(i, 28);
     o.delivered_at_ms = r.integer(i, 29);
+    o.stream_id = r.text(i, 30);
     out.push_back(std::move(o));
   }
+}
+
+Status PgStore::list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) {
+  std::lock_guard lock(mutex_);
+  out.clear();
+  static const std::string sql = std::string(kOrderColumns) + "WHERE stream_id = $1 ORDER BY id";
+  PgResult r = db_.run("list_orders", sql.c_str(), PgParams().text(stream_id));
+  if (!r.ok()) return Status::error(r.error());
+  read_order_rows(r, out);
+  return Status::ok();
+}
+
+Status PgStore::find_order(int64_t order_id, std::optional<commerce::Order>& out) {
+  std::lock_guard lock(mutex_);
+  out.reset();
+  static const std::string sql = std::string(kOrderColumns) + "WHERE id = $1";
+  PgResult r = db_.run("find_order", sql.c_str(), PgParams().integer(order_id));
+  if (!r.ok()) return Status::error(r.error());
+  std::vector<commerce::Order> rows;
+  read_order_rows(r, rows);
+  if (!rows.empty()) out = std::move(rows.front());
+  return Status::ok();
+}
+
+Status PgStore::list_streams_with_due_orders(int64_t now_ms, std::vector<std::string>& out) {
+  std::lock_guard lock(mutex_);
+  out.clear();
+  PgResult r = db_.run("due_order_streams",
+                       "SELECT DISTINCT stream_id FROM orders WHERE status = 'reserved' AND pay_by_ms > 0"
+                       " AND pay_by_ms <= $1",
+                       PgParams().integer(now_ms));
+  if (!r.ok()) return Status::error(r.error());
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
   return Status::ok();
 }
 

@@ -52,6 +52,8 @@ class PgStore final : public Store {
   Status list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) override;
   // Each call claims a fresh block of 2^24 ids from a sequence: nodes never hand out the same id.
   int64_t max_order_id() override;
+  Status find_order(int64_t order_id, std::optional<commerce::Order>& out) override;
+  Status list_streams_with_due_orders(int64_t now_ms, std::vector<std::string>& out) override;
   using Store::commit_order_changes;
   using Store::commit_orders;
   // pg_orders.cpp: stock decided here, see the top of this file.

@@ -354,22 +354,19 @@ Status SqliteStore::list_sales(const std::string& stream_id, std::vector<commerc
   return done(db_, rc);
 }
 
-Status SqliteStore::list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) {
-  std::lock_guard lock(mutex_);
-  out.clear();
-  Statement s(db_,
-              "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
-              " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
-              " media_exposure_id, status, pay_by_ms, payment, contact_name, contact_phone, contact_address,"
-              " carrier, tracking, reason, payment_id, flag, updated_at_ms, paid_at_ms, shipped_at_ms,"
-              " delivered_at_ms FROM orders WHERE stream_id = ? ORDER BY id");
-  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
-  s.bind(1, stream_id);
+// Every order column, in the order read_order_rows() reads them.
+static constexpr const char* kOrderColumns =
+    "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
+    " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
+    " media_exposure_id, status, pay_by_ms, payment, contact_name, contact_phone, contact_address,"
+    " carrier, tracking, reason, payment_id, flag, updated_at_ms, paid_at_ms, shipped_at_ms,"
+    " delivered_at_ms, stream_id FROM orders ";
+
+static int read_order_rows(Statement& s, std::vector<commerce::Order>& out) {
   int rc = SQLITE_DONE;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
     commerce::Order o;
     o.id = col_int(s, 0);
-    o.stream_id = stream_id;
     o.viewer_id = s.text(1);
     o.idempotency_key = s.text(2);
     o.product_id = s.text(3);
@@ -397,8 +394,42 @@ Status SqliteStore::list_orders(const std::string& stream_id, std::vector<commer
     o.paid_at_ms = col_int(s, 27);
     o.shipped_at_ms = col_int(s, 28);
     o.delivered_at_ms = col_int(s, 29);
+    o.stream_id = s.text(30);
     out.push_back(std::move(o));
   }
+  return rc;
+}
+
+Status SqliteStore::list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) {
+  std::lock_guard lock(mutex_);
+  out.clear();
+  Statement s(db_, (std::string(kOrderColumns) + "WHERE stream_id = ? ORDER BY id").c_str());
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  s.bind(1, stream_id);
+  return done(db_, read_order_rows(s, out));
+}
+
+Status SqliteStore::find_order(int64_t order_id, std::optional<commerce::Order>& out) {
+  std::lock_guard lock(mutex_);
+  out.reset();
+  Statement s(db_, (std::string(kOrderColumns) + "WHERE id = ?").c_str());
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  s.bind(1, order_id);
+  std::vector<commerce::Order> rows;
+  const int rc = read_order_rows(s, rows);
+  if (!rows.empty()) out = std::move(rows.front());
+  return done(db_, rc);
+}
+
+Status SqliteStore::list_streams_with_due_orders(int64_t now_ms, std::vector<std::string>& out) {
+  std::lock_guard lock(mutex_);
+  out.clear();
+  Statement s(db_,
+              "SELECT DISTINCT stream_id FROM orders WHERE status = 'reserved' AND pay_by_ms > 0 AND pay_by_ms <= ?");
+  if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
+  s.bind(1, now_ms);
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(s.text(0));
   return done(db_, rc);
 }
 

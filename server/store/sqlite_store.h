@@ -42,6 +42,8 @@ public:
   Status list_sales(const std::string& stream_id, std::vector<commerce::FlashSale>& out) override;
   Status list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) override;
   int64_t max_order_id() override;
+  Status find_order(int64_t order_id, std::optional<commerce::Order>& out) override;
+  Status list_streams_with_due_orders(int64_t now_ms, std::vector<std::string>& out) override;
   using Store::commit_orders;
   using Store::commit_order_changes;
   // One node: every order is stored as given (`results` stays empty).

@@ -112,6 +112,20 @@ void check_contract(store::Store& db) {
   CHECK_FALSE(orders[0].media_time);
   CHECK(orders[0].status == commerce::OrderStatus::reserved);
   CHECK(db.max_order_id() >= base + 2);
+  // One order by id, as another node reads back what it just heard of.
+  std::optional<commerce::Order> one;
+  REQUIRE(db.find_order(base + 2, one));
+  REQUIRE(one);
+  CHECK(one->stream_id == "s1");
+  CHECK(one->idempotency_key == "k \"quoted\" \\ ,{}");
+  REQUIRE(db.find_order(base + 1000, one));
+  CHECK_FALSE(one);
+  // Reservations past their deadline (pay_by 1000), by stream, for any node to expire.
+  std::vector<std::string> due;
+  REQUIRE(db.list_streams_with_due_orders(999, due));
+  CHECK(due.empty());
+  REQUIRE(db.list_streams_with_due_orders(1000, due));
+  CHECK(due == std::vector<std::string>{"s1"});
 
   commerce::Order paid = orders[0];
   paid.status = commerce::OrderStatus::paid;

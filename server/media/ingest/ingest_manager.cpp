@@ -35,7 +35,7 @@ IngestManager::IngestManager(EventLoop& loop, StreamRegistry& registry, IngestOp
   });
   // Segments of a previous run are of no use: nobody has their playlist any more.
   std::error_code ec;
-  fs::remove_all(options_.hls_root, ec);
+  if (!options_.shared_hls_root) fs::remove_all(options_.hls_root, ec);
   fs::create_directories(options_.hls_root, ec);
   arm_stats_timer();
 }
@@ -94,6 +94,21 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
         .kv("publisher", session->publisher)
         .kv("reason", "ended");
     count_ingest_refusal(session->protocol, "ended");
+    return answer;
+  }
+  if (stream->live && !stream->ingest_node.empty()) {
+    // Another node's ingest holds it (several nodes): one publisher per stream, on one node.
+    // Once that node stops announcing it (its publisher gone past the grace period, or the
+    // node dead), this node may take it.
+    answer.code = "NetStream.Publish.BadName";
+    answer.description = "stream is being published on another node";
+    log::warn("publish_refused")
+        .kv("stream", stream->record.id)
+        .kv("protocol", session->protocol)
+        .kv("publisher", session->publisher)
+        .kv("reason", "other_node")
+        .kv("node", stream->ingest_node);
+    count_ingest_refusal(session->protocol, "other_node");
     return answer;
   }
   const std::string& id = stream->record.id;
@@ -462,7 +477,7 @@ void IngestManager::shutdown() {
   }
   streams_.clear();
   std::error_code ec;
-  fs::remove_all(options_.hls_root, ec);
+  if (!options_.shared_hls_root) fs::remove_all(options_.hls_root, ec);
 }
 
 }  // namespace harvest::media

@@ -52,6 +52,9 @@ public:
 
 struct IngestOptions {
   std::string hls_root;  // <data-dir>/hls; each stream in <hls_root>/<id>/
+  // Other nodes write their streams under the same root (--hls-dir): only this node's own
+  // streams' files are removed, never the whole root.
+  bool shared_hls_root = false;
   hls::HlsOptions hls;
   // Where each live session's passthrough is recorded as a replay; nullptr: not recorded.
   // Not owned; outlives the manager.

@@ -224,3 +224,60 @@ TEST_CASE("rejection names round-trip; only final rejections are records") {
   CHECK_FALSE(is_final(Rejection::rate_limited));
   CHECK_FALSE(is_final(Rejection::unavailable));
 }
+
+// --- several nodes on one database: the shop as a cache ---
+
+TEST_CASE("shop cache: another node's order counts for the sale limit and takes the database's stock") {
+  Shop shop = shop_with(10);
+  std::string message;
+  auto s = shop.start_sale("sale-1", sale(5, 1), 1000, message);
+  REQUIRE(s);
+  Order theirs;
+  theirs.id = 900;
+  theirs.stream_id = "s1";
+  theirs.viewer_id = "v1";
+  theirs.idempotency_key = "k-on-node-b";
+  theirs.product_id = "pear";
+  theirs.qty = 1;
+  theirs.sale_id = "sale-1";
+  theirs.status = OrderStatus::reserved;
+  shop.apply_remote_order(theirs, /*stock_left=*/7);  // the database: 3 units went elsewhere
+  CHECK(shop.product("pear")->stock == 7);
+  CHECK(shop.order(900) != nullptr);
+  CHECK(shop.bought_in_sale("sale-1", "v1") == 1);
+  // The same buyer on this node is over the limit; their key from the other node is a duplicate.
+  auto out = shop.decide(buy("v1", "k-here", 1, 2000), 1);
+  CHECK(out.kind == BuyOutcome::Kind::rejected);
+  CHECK(out.reason == Rejection::limit_reached);
+  CHECK(shop.decide(buy("v1", "k-on-node-b", 1, 2000), 2).kind == BuyOutcome::Kind::duplicate_confirmed);
+  // Heard twice (a resync): counted once.
+  shop.apply_remote_order(theirs, 7);
+  CHECK(shop.bought_in_sale("sale-1", "v1") == 1);
+}
+
+TEST_CASE("shop cache: the database's units left, less what this node has in flight") {
+  Shop shop = shop_with(10);
+  auto a = shop.decide(buy("v1", "a", 2), 1);
+  REQUIRE(a.kind == BuyOutcome::Kind::accepted);
+  shop.refresh_stock("pear", 4);  // another node sold 4 meanwhile; our 2 are not stored yet
+  CHECK(shop.product("pear")->stock == 2);
+  shop.confirm(1);
+  shop.refresh_stock("pear", 4);  // ours are in the database's figure now
+  CHECK(shop.product("pear")->stock == 4);
+  shop.refresh_stock("pear", -1);  // unknown: unchanged
+  CHECK(shop.product("pear")->stock == 4);
+}
+
+TEST_CASE("shop cache: a reload keeps the orders still being written") {
+  Shop shop = shop_with(10);
+  auto a = shop.decide(buy("v1", "a", 3), 1);
+  REQUIRE(a.kind == BuyOutcome::Kind::accepted);
+  // Another node changed the catalog: the store has 20 units as the ceiling, no stored orders.
+  Product p = *shop.product("pear");
+  p.stock = 20;
+  shop.reload({p}, {}, {}, {});
+  CHECK(shop.product("pear")->stock == 17);  // the 3 in flight still held
+  CHECK(shop.decide(buy("v1", "a", 3), 2).kind == BuyOutcome::Kind::duplicate_pending);
+  shop.confirm(1);
+  CHECK(shop.order(1) != nullptr);
+}
