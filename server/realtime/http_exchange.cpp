@@ -200,6 +200,7 @@ int HttpServer::respond(lws* wsi, Session& s) {
     struct stat st{};
     if (::stat(s.response.file_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       s.response = HttpResponse::error(404, "not_found", "no such file");
+      add_security_headers(s.response, lws_is_ssl(wsi) != 0);
     } else {
       unsigned char extra[2048];  // the CSP alone is ~330 bytes
       unsigned char* p = extra;
