@@ -195,12 +195,14 @@ void HttpServer::answer_deferred(ConnId id, HttpResponse response) {
 int HttpServer::respond(lws* wsi, Session& s) {
   log::debug("http").kv("method", s.request.method).kv("path", s.request.path).kv("status", s.response.status);
   if (s.close_after_response) s.response.headers.emplace_back("Connection", "close");
+  add_security_headers(s.response, lws_is_ssl(wsi) != 0);
   if (!s.response.file_path.empty()) {
     struct stat st{};
     if (::stat(s.response.file_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       s.response = HttpResponse::error(404, "not_found", "no such file");
+      add_security_headers(s.response, lws_is_ssl(wsi) != 0);
     } else {
-      unsigned char extra[512];
+      unsigned char extra[2048];  // the CSP alone is ~330 bytes
       unsigned char* p = extra;
       unsigned char* end = extra + sizeof extra;
       if (!add_headers(wsi, s.response.headers, p, end)) return -1;
@@ -228,6 +230,7 @@ int HttpServer::refuse_misread_body(lws* wsi, Session& s) {
                                    "a request with a body cannot follow another request without waiting for its "
                                    "answer; send it again on a new connection");
   s.response.headers.emplace_back("Connection", "close");
+  add_security_headers(s.response, lws_is_ssl(wsi) != 0);
   // Written here, whole: lws would not call back for writing while it spins on the rest.
   if (write_response_headers(wsi, s) != 0) return -1;
   std::string buf(LWS_PRE, '\0');

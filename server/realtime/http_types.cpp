@@ -126,7 +126,31 @@ bool starts_with_request_line(std::string_view bytes) {
   return version == "HTTP/1.1" || version == "HTTP/1.0";
 }
 
-std::string raw_response(const HttpResponse& response) {
+namespace {
+bool has_header(const HttpResponse& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n.size() != name.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < n.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(n[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+    if (same) return true;
+  }
+  return false;
+}
+}  // namespace
+
+void add_security_headers(HttpResponse& r, bool tls) {
+  if (!has_header(r, "x-content-type-options")) r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  const bool html = r.content_type.rfind("text/html", 0) == 0;
+  if (html && !has_header(r, "content-security-policy"))
+    r.headers.emplace_back("Content-Security-Policy", std::string(kContentSecurityPolicy));
+  if (tls && !has_header(r, "strict-transport-security"))
+    r.headers.emplace_back("Strict-Transport-Security", std::string(kStrictTransportSecurity));
+}
+
+std::string raw_response(const HttpResponse& given) {
+  HttpResponse response = given;
+  add_security_headers(response, /*tls=*/false);
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + status_reason(response.status) + "\r\n";
   out += "Content-Type: " + response.content_type + "\r\n";
   out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";

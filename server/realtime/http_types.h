@@ -73,4 +73,23 @@ std::string raw_response(const HttpResponse& response);
 // Content type from a file name's extension.
 std::string mime_type_for(std::string_view path);
 
+// The page policy every HTML answer carries: scripts, styles, pictures, media and
+// connections only from this origin (hls.js plays from blob: MediaSource URLs and may run a
+// blob: worker; product photos may be previewed as blob:/data: before upload), no plugins,
+// no framing, no <base> rewriting. The pages have no inline script, so none is allowed: a
+// title or chat line that slips through as markup still cannot run. Style attributes set by
+// the pages' scripts (a show's cover picture, the player's rotation) are allowed; <style>
+// elements are not.
+inline constexpr std::string_view kContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+// HSTS over TLS: one year; browsers ignore it over plain HTTP (RFC 6797 8.1), so it is not sent there.
+inline constexpr std::string_view kStrictTransportSecurity = "max-age=31536000";
+
+// Adds the headers every answer carries unless the route set its own: X-Content-Type-Options:
+// nosniff (a JSON error or an uploaded photo is never run as a script or a page), the
+// Content-Security-Policy on HTML, and Strict-Transport-Security when `tls`.
+void add_security_headers(HttpResponse& response, bool tls);
+
 }  // namespace harvest::realtime

@@ -5,7 +5,8 @@
 namespace harvest::realtime {
 
 std::string safe_join(const std::string& root, const std::string& relative) {
-  if (relative.empty() || relative.front() == '/') return {};
+  // A NUL would cut the name short when it reaches open(2): refused rather than truncated.
+  if (relative.empty() || relative.front() == '/' || relative.find('\0') != std::string::npos) return {};
   for (const auto& segment : split_path(relative)) {
     if (segment == ".." || segment == "." || segment.find('\\') != std::string::npos) return {};
   }

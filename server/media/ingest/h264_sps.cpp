@@ -129,8 +129,16 @@ std::optional<SpsFacts> parse_sps(std::string_view sps) {
   const uint32_t crop_x = chroma_format == 1 || chroma_format == 2 ? 2 : 1;
   const uint32_t crop_y = (chroma_format == 1 ? 2 : 1) * (2 - frame_mbs_only);
   SpsFacts f;
-  f.width = static_cast<int>(width_mbs * 16 - crop_x * (crop_l + crop_r));
-  f.height = static_cast<int>((2 - frame_mbs_only) * height_map_units * 16 - crop_y * (crop_t + crop_b));
+  // In 64 bits, and the cropping must leave a picture: the crop offsets are exp-Golomb numbers
+  // up to 2^32 from the publisher, and in 32 unsigned bits a crop larger than the picture
+  // wrapped around into a huge "size" (found by fuzz_h264_sps: 62x2114473536).
+  const int64_t full_w = int64_t{width_mbs} * 16;
+  const int64_t full_h = int64_t{2 - frame_mbs_only} * height_map_units * 16;
+  const int64_t cut_w = int64_t{crop_x} * (int64_t{crop_l} + crop_r);
+  const int64_t cut_h = int64_t{crop_y} * (int64_t{crop_t} + crop_b);
+  if (cut_w >= full_w || cut_h >= full_h) return std::nullopt;
+  f.width = static_cast<int>(full_w - cut_w);
+  f.height = static_cast<int>(full_h - cut_h);
   f.profile = profile_name(profile_idc, constraints);
   if (f.width <= 0 || f.height <= 0) return std::nullopt;
   if (r.bits(1) != 0) {  // vui_parameters_present
