@@ -151,7 +151,8 @@ run('crash_soak', async (t) => {
       } catch (e) {
         if (up && epoch === myEpoch && !stop) { fatal = new Error(`${name}: ${e.stack ?? e}`); return; }
       }
-      await waitUntil(() => stop || fatal || (up && epoch !== myEpoch), 120000, `${name} waiting for the restart`);
+      // The main flow bounds each restart with its own deadlines; this only waits for it.
+      await waitUntil(() => stop || fatal || (up && epoch !== myEpoch), 3600000, `${name} waiting for the restart`);
     }
   }
 
@@ -192,14 +193,15 @@ run('crash_soak', async (t) => {
   }
 
   let stop = false;
+  const started = Date.now();
+  const log = (what) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
   const loops = [
     ...workers.map((w) => loop(`buyer ${w.i}`, () => connect(w), () => buyerStep(w))),
     loop('host', async () => { host.client = await Client.connect(server, { stream: stream.id, token: stream.host_token }); },
          hostStep),
-  ];
+  ].map((p) => p.catch((e) => { fatal = fatal ?? e; }));
 
   // Kill at random moments spread over the run: one in each of KILLS equal slices.
-  const started = Date.now();
   const slice = (SECONDS * 1000) / (KILLS + 1);
   for (let k = 0; k < KILLS && !fatal; k++) {
     const at = started + slice * (k + 0.5 + Math.random());
@@ -207,19 +209,23 @@ run('crash_soak', async (t) => {
     if (fatal) break;
     up = false;
     await server.killHard();
+    log(`kill ${k + 1}: ${orders.size} orders confirmed so far, ${pendingKeys.length} buys unanswered`);
     stats.unanswered += pendingKeys.length;
     for (const w of workers) w.client?.close();
     host.client?.close();
     server = await Server.start({ dataDir, args: [...args, '--http-port', String(port)] });
     eq(server.port, port, 'restarted on the same port');
     stats.restarts++;
+    log(`restarted`);
     await check(`after kill ${k + 1}`);
+    log(`checked`);
     // Buys unanswered at the kill: the same key again gives the stored order or a first one.
     const retry = pendingKeys.splice(0);
     const stored = new Map((await server.http('GET', `/api/streams/${stream.id}/orders`, { token: stream.host_token }))
       .json.orders.map((o) => [`${o.viewer_id}/${o.idempotency_key}`, o]));
     for (const p of retry) {
-      const c = await Client.connect(server, { stream: stream.id, buyer: p.w.token });
+      const c = await Promise.race([Client.connect(server, { stream: stream.id, buyer: p.w.token }),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('retry connect timed out')), 20000))]);
       await c.waitFor((m) => m.type === 'welcome');
       const a = await ask(c, { type: 'buy', product_id: p.product, qty: p.qty, idempotency_key: p.key });
       c.close();
@@ -228,6 +234,7 @@ run('crash_soak', async (t) => {
       if (a.type === 'order.confirmed') recordConfirmed(p.w, a, p.key, p.product, p.qty);
       stats.retried++;
     }
+    log(`${retry.length} unanswered buys sent again`);
     epoch++;
     up = true;
   }
