@@ -7,9 +7,12 @@
 //
 //   HARVEST_SERVER_BIN=build/server/harvest-server node bench/faults/floods.mjs [samples]
 //
-// The floods and the bystanders are tests/faults/js/flood_lib.mjs (the same as the test's).
+// The floods and the bystanders are tests/faults/js/flood_lib.mjs (the same as the test's); each
+// flood runs in a worker thread (flood_worker.mjs) so its client work does not starve the
+// bystanders. Run with `ulimit -n 20000` for 5,000 websockets.
 import { Server } from '../../tests/commerce/js/lib.mjs';
-import { Bystanders, openMany, buyFlood, chatSpam, slowloris, uploads, halfOpenRtmp, whipFlood } from '../../tests/faults/js/flood_lib.mjs';
+import { Worker } from 'node:worker_threads';
+import { Bystanders } from '../../tests/faults/js/flood_lib.mjs';
 
 const SAMPLES = Number(process.argv[2] ?? 40);
 const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 5000);
@@ -36,14 +39,27 @@ async function sample(n) {
   }
   return { buy, fan, failed };
 }
-// Runs `flood` over and over (or once, when it holds its load itself) while sampling.
-async function during(flood, n) {
-  let stop = false;
-  const loop = (async () => { while (!stop) { try { await flood(() => stop); } catch { /* keep flooding */ } } })();
-  await new Promise((r) => setTimeout(r, 1000));  // let it build up
-  const s = await sample(n);
-  stop = true;
-  await loop;
+// Runs the flood `name` (bench/faults/flood_worker.mjs) in a worker thread over and over while
+// sampling; `waitFor` (optional) is a message from the worker to wait for before sampling.
+async function during(name, n, { waitFor = null, samples = n } = {}) {
+  const w = new Worker(new URL('./flood_worker.mjs', import.meta.url),
+                       { workerData: { name, port: server.port, rtmpPort, stream, connections: CONNECTIONS } });
+  const seen = [];
+  let done = null;
+  const finished = new Promise((r) => { done = r; });
+  w.on('message', (m) => { seen.push(m); if (m.done) done(); });
+  w.on('error', (e) => { console.error(name, e); done(); });
+  w.on('exit', () => done());
+  const t0 = Date.now();
+  while (!seen.some((m) => m.started)) await new Promise((r) => setTimeout(r, 20));
+  if (waitFor) while (!seen.some((m) => m[waitFor] !== undefined)) await new Promise((r) => setTimeout(r, 50));
+  else await new Promise((r) => setTimeout(r, 1000));  // let it build up
+  const info = seen.find((m) => waitFor && m[waitFor] !== undefined);
+  const s = await sample(samples);
+  w.postMessage('stop');
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 60000))]);
+  await w.terminate();
+  s.info = info ? `(${info.opened} open, ${info.refused} refused, in ${Date.now() - t0} ms incl. sampling)` : '';
   return s;
 }
 
@@ -62,26 +78,15 @@ const report = (name, s, note = '') => {
 };
 report('unloaded', base);
 
-// Websockets held: opened once, kept open while sampling.
-{
-  const t0 = Date.now();
-  const many = await openMany(server, stream, CONNECTIONS);
-  const openMs = Date.now() - t0;
-  report(`${CONNECTIONS} websockets held`, await sample(SAMPLES), `(${many.open} open, ${many.refused} refused, opened in ${openMs} ms)`);
-  // And while they all connect at once.
-  many.sockets.forEach((ws) => ws.terminate());
-  let again = null;
-  const opening = openMany(server, stream, CONNECTIONS).then((m) => { again = m; });
-  report(`${CONNECTIONS} websockets opening at once`, await sample(Math.min(SAMPLES, 15)));
-  await opening;
-  again.sockets.forEach((ws) => ws.terminate());
-}
-report('buy flood (one client, reconnecting)', await during(() => buyFlood(server, stream, 'apple', 3000), SAMPLES));
-report('chat spam (one client, reconnecting)', await during(() => chatSpam(server, stream, 1000, by.viewer), SAMPLES));
-report('head slowloris (300 connections)', await during(() => slowloris(server, 300, { everyMs: 1000, giveUpMs: 30000 }), SAMPLES));
-report('uploads at 6 MiB (8 at once)', await during(() => uploads(server, stream, 8, 6 * 1024 * 1024), SAMPLES));
-report('half-open RTMP (200 at once)', await during(() => halfOpenRtmp(rtmpPort, 200, { giveUpMs: 10000 }), SAMPLES));
-report('WHIP offers, wrong key (200 at once)', await during(() => whipFlood(server, stream.id, 200, 'wrong-key'), SAMPLES));
+let s = await during('hold', SAMPLES, { waitFor: 'opened' });
+report(`${CONNECTIONS} websockets held`, s, s.info);
+report(`${CONNECTIONS} websockets opening at once`, await during('opening', SAMPLES, { samples: Math.min(SAMPLES, 15) }));
+report('buy flood (one client, reconnecting)', await during('buy', SAMPLES));
+report('chat spam (one client, reconnecting)', await during('chat', SAMPLES));
+report('head slowloris (300 connections)', await during('slowloris', SAMPLES));
+report('uploads at 6 MiB (8 at once)', await during('uploads', SAMPLES));
+report('half-open RTMP (200 at once)', await during('rtmp', SAMPLES));
+report('WHIP offers, wrong key (200 at once)', await during('whip', SAMPLES));
 
 console.log('\n| flood | buy ack p50 / p95 (ms) | × unloaded | fan-out p50 / p95 (ms) | × unloaded | failed |');
 console.log('|---|---|---|---|---|---|');
