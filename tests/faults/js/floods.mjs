@@ -2,12 +2,16 @@
 // limits answer with clear errors, the flood is bounded, and the server keeps serving a
 // bystander buyer (buy confirmed), a bystander viewer (a host's card change arrives) and
 // /api/health. Timings are measured by bench/faults/floods.mjs, never asserted here.
-import { Server, run, assert, eq } from '../../commerce/js/lib.mjs';
+import { readFileSync } from 'node:fs';
+import { Server, Client, run, assert, eq } from '../../commerce/js/lib.mjs';
 import { Bystanders, openMany, buyFlood, chatSpam, slowloris, uploads, halfOpenRtmp, whipFlood, waitUntil } from './flood_lib.mjs';
 
 const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 2000);
 
 run('floods', async (t) => {
+  // Each websocket takes a descriptor here and one in the server (started with our limit).
+  const limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 0);
+  assert(limit >= 3 * CONNECTIONS, `RLIMIT_NOFILE is ${limit}, ${3 * CONNECTIONS} needed: run with ulimit -n 20000 (ctest does)`);
   const server = await Server.start();
   t.defer(() => server.stop());
   const rtmpPort = Number(/event=listening .*rtmp_port=(\d+)/.exec(server.log)[1]);
@@ -82,6 +86,36 @@ run('floods', async (t) => {
   const whip = await whipFlood(server, stream.id, 200, 'not-the-stream-key');
   assert(whip.every((s) => s === 401 || s === 403 || s === 404), `WHIP flood with a wrong key: ${[...new Set(whip)]}`);
   await stillServing('after the WHIP flood');
+
+  // 8. Chat spam from one buyer over many connections (same buyer token): the chat limit is
+  // per buyer too, so ten connections do not chat ten times as fast to everyone.
+  const spammer = await Client.connect(server, { stream: stream.id });
+  const token = (await spammer.waitFor((m) => m.type === 'welcome')).buyer_token;
+  const tabs = [spammer, ...await Promise.all(Array.from({ length: 9 }, () => Client.connect(server, { stream: stream.id, buyer: token })))];
+  t.defer(() => tabs.forEach((c) => c.close()));
+  await Promise.all(tabs.map((c) => c.waitFor((m) => m.type === 'welcome')));
+  const watchFrom = by.viewer.messages.length;
+  const answers = await Promise.all(tabs.flatMap((c, k) => Array.from({ length: 5 }, (_, i) =>
+    c.request({ type: 'chat.send', text: `tab ${k} says ${i}` }))));
+  const accepted = answers.filter((a) => a.type === 'chat').length;
+  assert(accepted <= 5 + 2, `one buyer over ten connections: ${accepted} chats accepted (burst 5 per buyer)`);
+  eq(answers.filter((a) => a.type === 'error' && a.code === 'rate_limited').length, 50 - accepted, 'the rest rate_limited');
+  await by.viewer.waitFor((m) => m.type === 'chat' && /^tab /.test(m.text), 10000, watchFrom);
+  tabs.forEach((c) => c.close());
+  await stillServing('after one buyer\'s chat over ten connections');
+
+  // 9. The limits are flags: a server with --ws-message-burst 5 --ws-flood-strikes 3 closes a
+  // buy flood after 3 rate_limited answers; a bad value refuses to start with a clear message.
+  const strict = await Server.start({ args: ['--ws-message-rate', '5', '--ws-message-burst', '5', '--ws-flood-strikes', '3'] });
+  t.defer(() => strict.stop());
+  const strictStream = await strict.createStream('strict');
+  eq((await strict.putProducts(strictStream.id, [{ id: 'apple', title: '洛川苹果', price: 2500, currency: 'CNY', stock: 1000, image: '' }])).status, 200, 'PUT');
+  const sf = await buyFlood(strict, strictStream, 'apple', 500);
+  eq(sf.rateLimited, 3, `--ws-flood-strikes 3: rate_limited answers before the close (${JSON.stringify(sf)})`);
+  eq(sf.closed?.code, 1008, '--ws-flood-strikes 3: closed with 1008');
+  await strict.stop();
+  const bad = await Server.start({ args: ['--ws-chat-rate', '0'] }).then(() => null, (e) => String(e));
+  assert(bad !== null && /--ws-chat-rate needs a number/.test(bad), `--ws-chat-rate 0 refuses to start: ${bad}`);
 
   await waitUntil(async () => (await by.health()) === 200, 10000, 'health at the end');
   console.log(`floods: ${many.open} websockets held; buy flood ${JSON.stringify({ ...bf, closed: bf.closed?.code })}; ` +
