@@ -147,8 +147,15 @@ std::string App::start() {
   bus_ = bus::open_bus(config_.bus, loop_, error);
   if (!bus_) return error;
   endpoints_.node_id = bus_->node_id();
+  // Rate limits: defaults, then HARVEST_WS_* (benchmarks), then the --ws-* flags.
+  realtime::RoomOptions room_options = realtime::RoomOptions::from_environment();
+  if (config_.ws_message_rate > 0) room_options.message_rate = config_.ws_message_rate;
+  if (config_.ws_message_burst > 0) room_options.message_burst = config_.ws_message_burst;
+  if (config_.ws_chat_rate > 0) room_options.chat_rate = config_.ws_chat_rate;
+  if (config_.ws_chat_burst > 0) room_options.chat_burst = config_.ws_chat_burst;
+  if (config_.ws_flood_strikes > 0) room_options.flood_strikes = config_.ws_flood_strikes;
   rooms_ = std::make_unique<realtime::RoomService>(loop_, *http_, *streams_, access_, *commerce_,
-                                                   realtime::RoomOptions::from_environment(), bus_.get());
+                                                   room_options, bus_.get());
   // Exposures: restored from the store, then written through when one opens or closes (rare
   // events: a direct write on the loop thread).
   std::vector<show::CardExposure> exposures;

@@ -84,6 +84,36 @@ const std::map<std::string, Setter>& value_options() {
          c.login_failures_per_account = *n;
          return std::string();
        }},
+      {"ws-message-rate", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 100000);
+         if (!n) return "--ws-message-rate needs a number of messages per second 1-100000, got '" + v + "'";
+         c.ws_message_rate = *n;
+         return std::string();
+       }},
+      {"ws-message-burst", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 100000);
+         if (!n) return "--ws-message-burst needs a number of messages 1-100000, got '" + v + "'";
+         c.ws_message_burst = *n;
+         return std::string();
+       }},
+      {"ws-chat-rate", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 10000);
+         if (!n) return "--ws-chat-rate needs a number of chat messages per second 1-10000, got '" + v + "'";
+         c.ws_chat_rate = *n;
+         return std::string();
+       }},
+      {"ws-chat-burst", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 10000);
+         if (!n) return "--ws-chat-burst needs a number of chat messages 1-10000, got '" + v + "'";
+         c.ws_chat_burst = *n;
+         return std::string();
+       }},
+      {"ws-flood-strikes", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 100000);
+         if (!n) return "--ws-flood-strikes needs a number of rate_limited answers 1-100000, got '" + v + "'";
+         c.ws_flood_strikes = *n;
+         return std::string();
+       }},
       {"rtmp-setup-timeout", [](ServerConfig& c, const std::string& v) {
          const auto n = int_in_range(v, 1, 600);
          if (!n) return "--rtmp-setup-timeout needs a number of seconds 1-600, got '" + v + "'";
@@ -265,6 +295,12 @@ Flags override the JSON config file, which overrides the defaults.
   --login-attempts-per-address N  farmer sign-ins one address may try per 15 minutes
                        (default 30; more get 429 with Retry-After)
   --login-failures-per-account N  wrong passwords per username per 15 minutes (default 5)
+  --ws-message-rate N  websocket messages per second per connection (default 20)
+  --ws-message-burst N burst of websocket messages per connection (default 40)
+  --ws-chat-rate N     chat messages per second, per connection and per buyer (default 1)
+  --ws-chat-burst N    burst of chat messages, per connection and per buyer (default 5)
+  --ws-flood-strikes N `rate_limited` answers within 10 s that close a websocket with 1008
+                       (default 10)
   --fanout-threads N   threads serving websockets beside the control loop (default auto:
                        one per CPU beyond the first, at most 8; 0: all on the loop thread)
   --burned-in on|off   a burned-in rendition (cards drawn into the video) per live stream (default on)

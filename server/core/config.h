@@ -72,6 +72,16 @@ struct ServerConfig {
   int rtmp_max_per_address = 16;
   int rtmp_setup_timeout_s = 5;
 
+  // Websocket rate limits (docs/protocol.md "Rate limits", docs/reliability.md "Floods"):
+  // messages per second and burst per connection; chat per connection and per buyer; how many
+  // `rate_limited` answers within 10 s close the connection (1008). 0: the default (or the
+  // HARVEST_WS_* environment variable).
+  double ws_message_rate = 0;
+  double ws_message_burst = 0;
+  double ws_chat_rate = 0;
+  double ws_chat_burst = 0;
+  int ws_flood_strikes = 0;
+
   // Farmer sign-in limits per 15 minutes (docs/accounts.md).
   int login_attempts_per_address = 30;
   int login_failures_per_account = 5;

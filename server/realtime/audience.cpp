@@ -98,6 +98,7 @@ std::string Audience::remove(ConnId id) {
     buyers_.erase(b);
     break;
   }
+  if (buyers_.count(it->second.member.viewer_id) == 0) buyer_chat_.erase(it->second.member.viewer_id);
   conns_.erase(it);
   return stream_id;
 }
@@ -113,6 +114,8 @@ bool Audience::admit(ConnId id, bool chat) {
   const auto now = Clock::now();
   if (!it->second.messages.take(options_.message_rate, options_.message_burst, now)) return false;
   if (chat && !it->second.chat.take(options_.chat_rate, options_.chat_burst, now)) return false;
+  const std::string& buyer = it->second.member.viewer_id;
+  if (chat && !buyer.empty() && !buyer_chat_[buyer].take(options_.chat_rate, options_.chat_burst, now)) return false;
   return true;
 }
 

@@ -116,6 +116,10 @@ private:
   std::unordered_map<ConnId, Entry> conns_;
   std::map<std::string, Room> rooms_;
   std::unordered_multimap<std::string, ConnId> buyers_;  // viewer_id -> its connections
+  // Chat per buyer (viewer_id), shared by all of a buyer's connections on this node: without
+  // it a buyer opening N connections chats N times as fast to everyone in the room. Dropped
+  // with the buyer's last connection.
+  std::unordered_map<std::string, TokenBucket> buyer_chat_;
 };
 
 }  // namespace harvest::realtime
