@@ -399,6 +399,14 @@ def parse_playlist(text):
     return {"seq": seq, "disc_seq": disc_seq, "ended": ended, "segments": segs}
 
 
+class ErrorList(list):
+    """Each distinct problem once (the watcher sees the same one on every poll)."""
+
+    def append(self, item):
+        if item not in self:
+            super().append(item)
+
+
 class PlaylistWatcher:
     """Polls the playlist every 200 ms, keeps every segment ever listed (with the time it was
     first seen) and downloads it while it is still served."""
@@ -406,9 +414,10 @@ class PlaylistWatcher:
     def __init__(self, server, stream_id, workdir):
         self.server, self.stream_id, self.workdir = server, stream_id, workdir
         self.history = {}   # seq -> segment dict (+ seen, path)
-        self.errors = []
+        self.errors = ErrorList()
         self.ended = False
         self.last_seq_seen = -1
+        self.max_media_seq = 0
         self.stop_flag = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.lock = threading.Lock()
@@ -427,8 +436,9 @@ class PlaylistWatcher:
                 pl = parse_playlist(body.decode())
                 if pl["ended"]:
                     self.ended = True
-                if pl["segments"] and pl["seq"] < self.last_seq_seen - 16:
-                    self.errors.append(f"media sequence went back: {pl['seq']} after {self.last_seq_seen}")
+                if pl["seq"] < self.max_media_seq:  # a reset: players would reload or stall
+                    self.errors.append(f"EXT-X-MEDIA-SEQUENCE went back: {pl['seq']} after {self.max_media_seq}")
+                self.max_media_seq = max(self.max_media_seq, pl["seq"])
                 for s in pl["segments"]:
                     with self.lock:
                         old = self.history.get(s["seq"])
