@@ -2,13 +2,15 @@
 """Weak rural 4G uplink, made for real: the publisher runs in its own network namespace, joined
 to the server's (the root namespace) by a veth pair that this script creates, shapes and removes.
 
-Publisher side egress (`tc netem`): 5 % loss, 150 +- 50 ms delay, 2 Mbit/s. Then a 20 s outage
-(100 % loss both ways, as a 4G dropout: no link-down error reaches either end), then the shaped
-link again. The server runs in the root namespace on ports 0; the publisher (ffmpeg for RTMP and
+Publisher -> server: 5 % loss, 150 +- 50 ms delay, 2 Mbit/s (see Uplink: tc tbf for the cap,
+and, as this kernel has no sch_netem, loss and delay applied between two TUN devices; `--netem`
+uses a veth pair and tc netem where the kernel has it). Then a 20 s outage (100 % loss both
+ways, as a 4G dropout: no link-down error reaches either end), then the shaped link again. The server runs in the root namespace on ports 0; the publisher (ffmpeg for RTMP and
 SRT, bench_whip_publisher, a webrtcbin sender, for WHIP) in the namespace.
 
 Reconnects, as a farmer's app does them: ffmpeg exits when its connection dies (RTMP: a write
-blocked for 5 s, `-rw_timeout`; SRT: libsrt's 5 s peer-idle timeout), and the wrapper here starts
+blocked for 5 s once the send buffer is full, `-rw_timeout`; SRT: libsrt's 5 s peer-idle
+timeout), and the wrapper here starts
 it again every second until it connects. webrtcbin 1.22 reports no vanished peer, so for WHIP the
 wrapper does what a browser app does on "ICE disconnected": it checks the server
 (GET /api/health through the shaped link, 2 s timeout); after 3 failed checks it drops the
