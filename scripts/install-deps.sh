@@ -30,6 +30,8 @@ DEBIAN_PACKAGES=(
   libhiredis-dev redis-server
   # test peers
   ffmpeg chromium curl
+  # tests/faults: the publisher's network namespace and its shaping (ip netns, tc)
+  iproute2
 )
 
 missing=()

@@ -314,6 +314,7 @@ std::string App::start_ingest() {
   media::srt::SrtServerOptions srt_options;
   srt_options.bind_address = config_.bind_address;
   srt_options.port = config_.srt_port;
+  srt_options.latency = std::chrono::milliseconds(config_.srt_latency_ms);
   srt_ = std::make_unique<media::srt::SrtServer>(loop_, *ingest_, srt_options);
   if (auto err = srt_->start(); !err.empty()) return err;
   endpoints_.srt_port = srt_->port();

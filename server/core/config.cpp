@@ -66,6 +66,12 @@ const std::map<std::string, Setter>& value_options() {
       {"http-port", [](ServerConfig& c, const std::string& v) { return set_port(c.http_port, "http-port", v); }},
       {"rtmp-port", [](ServerConfig& c, const std::string& v) { return set_port(c.rtmp_port, "rtmp-port", v); }},
       {"srt-port", [](ServerConfig& c, const std::string& v) { return set_port(c.srt_port, "srt-port", v); }},
+      {"srt-latency-ms", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 20, 8000);
+         if (!n) return "--srt-latency-ms needs a latency in milliseconds 20-8000, got '" + v + "'";
+         c.srt_latency_ms = *n;
+         return std::string();
+       }},
       {"rtmp-max-per-address", [](ServerConfig& c, const std::string& v) {
          const auto n = int_in_range(v, 1, 100000);
          if (!n) return "--rtmp-max-per-address needs a number of connections 1-100000, got '" + v + "'";
@@ -288,6 +294,8 @@ Flags override the JSON config file, which overrides the defaults.
   --http-port N        HTTP + websocket port (default 8080; 0 picks a free port)
   --rtmp-port N        RTMP ingest port (default 1935; 0 picks a free port)
   --srt-port N         SRT ingest port (default 9000; 0 picks a free port)
+  --srt-latency-ms N   SRT receive latency in ms, 20-8000 (default 800: 4 x the RTT of a
+                       weak 4G uplink; the larger of this and the publisher's own is used)
   --bind ADDR          address to listen on (default 0.0.0.0)
   --rtmp-max-per-address N  RTMP connections one address may hold before it has sent
                        `publish` with a valid stream key (default 16; more are refused)

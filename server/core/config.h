@@ -71,6 +71,12 @@ struct ServerConfig {
   // sent `publish` with a valid stream key, and how long a connection may take to get there.
   int rtmp_max_per_address = 16;
   int rtmp_setup_timeout_s = 5;
+  // SRT receive latency (SRTO_RCVLATENCY on the listener; the connection uses the larger of
+  // this and the caller's own latency). libsrt's 120 ms default is for a LAN: on rural 4G
+  // (RTT ~150-200 ms, a few % loss) a lost packet needs several round trips to be retransmitted
+  // before its play-out time, and SRT's guidance is latency >= 4 x RTT on lossy links:
+  // 4 x 200 ms = 800 ms (docs/reliability.md, "Weak uplinks").
+  int srt_latency_ms = 800;
 
   // Websocket rate limits (docs/protocol.md "Rate limits", docs/reliability.md "Floods"):
   // messages per second and burst per connection; chat per connection and per buyer; how many

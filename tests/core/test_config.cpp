@@ -194,3 +194,19 @@ TEST_CASE("config: ICE server flags need a host and a port 1-65535, and say what
   CHECK(harvest::apply_config_json(R"({"webrtc-stun": "stun:stun.example.net"})", c).find("the port is missing") !=
         std::string::npos);
 }
+
+TEST_CASE("SRT latency: 800 ms by default, from a flag or the config file, 20-8000 ms", "[config]") {
+  CHECK(parse_command_line({}, std::nullopt).config.srt_latency_ms == 800);
+  auto r = parse_command_line({"--srt-latency-ms", "1200"}, std::nullopt);
+  REQUIRE(r.action == ConfigResult::Action::run);
+  CHECK(r.config.srt_latency_ms == 1200);
+  harvest::ServerConfig c;
+  CHECK(harvest::apply_config_json(R"({"srt-latency-ms": 400})", c).empty());
+  CHECK(c.srt_latency_ms == 400);
+  for (const char* bad : {"10", "9000", "fast", "-5"}) {
+    INFO(bad);
+    auto e = parse_command_line({"--srt-latency-ms", bad}, std::nullopt);
+    CHECK(e.action == ConfigResult::Action::error);
+    CHECK(e.error.find("--srt-latency-ms") != std::string::npos);
+  }
+}

@@ -77,6 +77,12 @@ std::string SrtServer::start() {
   srt_setsockflag(listener_, SRTO_RCVSYN, &no, sizeof no);
   srt_setsockflag(listener_, SRTO_REUSEADDR, &yes, sizeof yes);
   srt_setsockflag(listener_, SRTO_RCVLATENCY, &latency, sizeof latency);
+  // libsrt breaks a connection after 5 s without a packet from the peer; a 4G dropout is often
+  // longer. Leave the decision to our own idle timeout (10 s, SrtConn::tick), as WHIP's 10 s
+  // silence does, so a publisher back within the outage + grace keeps the playlist
+  // (docs/reliability.md, "Weak uplinks"). Accepted sockets inherit the listener's options.
+  const int peer_idle = static_cast<int>(options_.idle_timeout.count());
+  srt_setsockflag(listener_, SRTO_PEERIDLETIMEO, &peer_idle, sizeof peer_idle);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(options_.port));
