@@ -13,8 +13,15 @@
 // `ffmpeg -re -stream_loop -1 -c copy`, as a phone would push what it encoded itself; `live`
 // encodes testsrc2 with x264 on this machine while publishing, i.e. a second 720p30 encoder
 // competing with the server for the same two cores (the figures before 2026-11-23).
+//  3. where the time goes (server log, wall clock): room handled the command -> cued (`card_cued`,
+//     with `held_video`: video frames the ingest held at that moment; 0 means the cue waits for
+//     the publisher's next frame) -> productcue put it on an access unit (`card_cue_inserted`)
+//     -> overlay frame; and the overlay figures of the cues that found no frame held.
+// --busy N runs N busy loops (child processes, ended with the bench) beside the server: the
+// "under load" runs.
 // Usage: HARVEST_SERVER_BIN=build/server/harvest-server node bench/medialink/card_latency.mjs
 //        [--size 1280x720] [--fps 30] [--commands 200] [--interval-ms 150] [--publisher file|live]
+//        [--busy 0]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -31,6 +38,17 @@ const FPS = Number(arg('fps', '30'));
 const N = Number(arg('commands', '200'));
 const INTERVAL = Number(arg('interval-ms', '150'));
 const PUBLISHER = arg('publisher', 'file');
+const BUSY = Number(arg('busy', '0'));
+
+// Busy loops competing with the server for the cores (bounded: they end with the bench, or by
+// themselves after 10 minutes).
+function startBusy(n) {
+  const procs = [];
+  for (let i = 0; i < n; i++) {
+    procs.push(spawn(process.execPath, ['-e', 'const end = Date.now() + 600000; while (Date.now() < end) {}'], { stdio: 'ignore' }));
+  }
+  return () => procs.forEach((p) => { try { p.kill('SIGKILL'); } catch {} });
+}
 
 // Publishes for `seconds`; returns { kill }.
 function startPublisher(url, seconds) {
@@ -48,6 +66,8 @@ const pct = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 
+const stopBusy = startBusy(BUSY);
+process.on('exit', stopBusy);
 const server = await Server.start({ env: { HARVEST_WS_MESSAGE_RATE: '1000', HARVEST_WS_MESSAGE_BURST: '1000' } });
 try {
   const stream = await server.createStream('bench');
@@ -93,6 +113,10 @@ try {
     if (k < posted.length && posted[k].at < until) { overlay.push(posted[k].at - c.at); j = k + 1; }
     else if (process.env.ML_DEBUG) console.log(`no overlay message for command ${i} (${c.action} at ${c.at})`);
   });
+  // The cue's steps, in command order (one card_cued / card_cue_inserted per command).
+  const cued = [...server.log.matchAll(/event=card_cued .*held_video=(\d+) .*cued_us=(\d+)/g)]
+    .map((m) => ({ held: Number(m[1]), at: Number(m[2]) / 1000 }));
+  const inserted = [...server.log.matchAll(/event=card_cue_inserted .*posted_us=(\d+)/g)].map((m) => Number(m[1]) / 1000);
   if (process.env.ML_DEBUG) console.log(`${posted.length} overlay messages for ${serverAt.length} commands`);
   if (process.env.ML_DEBUG) console.log(`slowest: ${[...overlay].sort((a, b) => b - a).slice(0, 12).map((x) => x.toFixed(1)).join(' ')}`);
   // The burned-in frame should be the one card.shown/hidden names (same PTS as the SEI's AU).
@@ -101,11 +125,23 @@ try {
   const late = framePts.filter((p) => !presented.some((q) => Math.abs(p - q) < 0.02)).length;
   const info = (await server.http('GET', `/api/streams/${stream.id}`, { token: stream.host_token })).json;
   const stats = server.log.split('\n').filter((l) => l.includes('event=burned_in_stats')).pop() ?? '(no drops logged)';
-  console.log(`source ${W}x${H}@${FPS} (publisher: ${PUBLISHER}), ${N} commands every ${INTERVAL} ms`);
+  console.log(`source ${W}x${H}@${FPS} (publisher: ${PUBLISHER}), ${N} commands every ${INTERVAL} ms, ${BUSY} busy loops beside`);
   console.log(`command -> amended card.shown/hidden (passthrough AU cued): p50 ${pct(amend, 50)} ms, p99 ${pct(amend, 99)} ms, max ${Math.max(...amend)} ms`);
   const f1 = (x) => x.toFixed(1);
   console.log(`server received card.show/hide -> overlay posted productoverlay-card (server wall clock), ${overlay.length} of ${N}: ` +
               `p50 ${f1(pct(overlay, 50))} ms, p99 ${f1(pct(overlay, 99))} ms, max ${f1(Math.max(...overlay))} ms`);
+  if (cued.length === N && inserted.length === N) {
+    const toCue = serverAt.map((c, i) => cued[i].at - c.at);
+    const toAu = cued.map((c, i) => inserted[i] - c.at);
+    const empty = cued.map((c, i) => (c.held === 0 ? i : -1)).filter((i) => i >= 0);
+    const emptyAu = empty.map((i) => toAu[i]);
+    console.log(`  received -> cued: p50 ${f1(pct(toCue, 50))} ms, p99 ${f1(pct(toCue, 99))} ms; ` +
+                `cued -> productcue put it on an access unit: p50 ${f1(pct(toAu, 50))} ms, p99 ${f1(pct(toAu, 99))} ms, max ${f1(Math.max(...toAu))} ms`);
+    console.log(`  cues that found no video frame held in the ingest: ${empty.length} of ${N}` +
+                (empty.length ? ` (cued -> access unit p50 ${f1(pct(emptyAu, 50))} ms, max ${f1(Math.max(...emptyAu))} ms)` : ''));
+  } else {
+    console.log(`  (steps not split: ${cued.length} card_cued and ${inserted.length} card_cue_inserted lines for ${N} commands)`);
+  }
   console.log(`frame interval ${(1000 / FPS).toFixed(1)} ms; last burned_in_stats: ${stats}`);
   console.log(`overlay frames not at the PTS card.shown/hidden gave (±20 ms; log has 10 ms resolution): ${late} of ${framePts.length}`);
   console.log(`ingest.burned at the end: ${JSON.stringify(info.ingest.burned)}`);
@@ -115,4 +151,5 @@ try {
   host.close();
 } finally {
   await server.stop();
+  stopBusy();
 }
