@@ -73,6 +73,7 @@ try {
   const clock = await page.evaluate(() => window.harvestWatch.cardClock ?? 'timer');
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
   const offsets = [];
+  const ptsOffsets = [];
   const late = [];
   for (let i = 0; i < N; i++) {
     const before = await page.evaluate(() => window.harvestWatch.shown.length);
@@ -80,6 +81,7 @@ try {
     await host.waitFor((x) => x.amended === true && x.change_id === r.change_id, 10000);
     const rec = await until(() => page.evaluate((n) => window.harvestWatch.shown[n] ?? null, before), 30000, 'the card on the page');
     if (rec.basis === 'pdt' && rec.markerPdtMs !== null && rec.playingDateMs !== null) offsets.push(rec.playingDateMs - rec.markerPdtMs);
+    if (rec.pts !== null && rec.markerPts !== null) ptsOffsets.push((rec.pts - rec.markerPts) * 1000);
     else late.push(rec.basis);
     const h = await host.request({ type: 'card.hide', product_id: 'p1' });
     await host.waitFor((x) => x.amended === true && x.change_id === h.change_id, 10000);
@@ -92,6 +94,8 @@ try {
   console.log(`playing date when the card went up − card.shown's program date time (ms of media time, > 0 late): ` +
               `p50 ${f0(pct(offsets, 50))}, p90 ${f0(pct(offsets, 90))}, max ${f0(Math.max(...offsets))}, min ${f0(Math.min(...offsets))} ` +
               `(${offsets.length} of ${N} placed by program date time${late.length ? `; others: ${late.join(', ')}` : ''})`);
+  console.log(`the same in PTS (media time + hls.js init PTS − card.shown's pts): p50 ${f0(pct(ptsOffsets, 50))}, ` +
+              `p90 ${f0(pct(ptsOffsets, 90))}, max ${f0(Math.max(...ptsOffsets))}, min ${f0(Math.min(...ptsOffsets))} (${ptsOffsets.length})`);
   host.close();
 } finally {
   if (browser) await browser.close().catch(() => {});
