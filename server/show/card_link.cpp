@@ -118,8 +118,16 @@ bool CardLink::cue(const std::string& stream_id, StreamLink& link, const Change&
                         change.shown ? show_card_json(overlay_card(link, stream_id, change, false)) : change.product_id);
   // The batch the ingest holds (up to StreamPipeline::kBatchMs) goes in now: the cue lands in its
   // first access unit instead of waiting for the batch window.
-  pipeline->flush_now();
+  const int held = pipeline->flush_now();
   link.in_flight.push_back(change);
+  // held_video 0: no frame was held, the cue waits for the publisher's next one (the latency
+  // tail; bench/medialink/card_latency.mjs splits its figures by this).
+  log::info("card_cued")
+      .kv("stream", stream_id)
+      .kv("product", change.product_id)
+      .kv("action", change.shown ? "shown" : "hidden")
+      .kv("held_video", held)
+      .kv("cued_us", static_cast<int64_t>(g_get_real_time()));
   return true;
 }
 
@@ -409,6 +417,14 @@ void CardLink::on_element_message(const std::string& stream_id, const std::share
   if (it == link.in_flight.end()) return;
   const Change change = *it;
   link.in_flight.erase(it);
+  // When productcue put it on an access unit (wall clock of the posting streaming thread).
+  log::info("card_cue_inserted")
+      .kv("stream", stream_id)
+      .kv("product", change.product_id)
+      .kv("action", action)
+      .kv("posted_us", GST_CLOCK_TIME_IS_VALID(GST_MESSAGE_TIMESTAMP(message))
+                           ? static_cast<uint64_t>(GST_MESSAGE_TIMESTAMP(message) / 1000)
+                           : uint64_t{0});
   presented(stream_id, link, change, rt);
 }
 

@@ -67,6 +67,18 @@ test('a card waits for playback to reach its program date time', () => {
   assert.equal(parseProgramDateTime('nonsense'), null);
 });
 
+test('the frame that carries a card shows it, the frame before does not', () => {
+  // Frames at 30 fps; the marker is the frame at 10:00:05.000, whose date the player may compute
+  // a ms short (rounding). The card is due on that frame, not one frame later, never a frame early.
+  const pdt = Date.parse('2026-11-22T10:00:05.000Z');
+  const m = markerFromMessage({ product_id: 'p', program_date_time: '2026-11-22T10:00:05.000Z' }, 0, 'show');
+  assert.equal(decide(m, { active: true, pdtMs: pdt - 33.3, pts: null }).state, 'wait');
+  assert.equal(decide(m, { active: true, pdtMs: pdt - 1, pts: null }).state, 'due');
+  const p = markerFromMessage({ product_id: 'p', pts: 3700.5 }, 0, 'show');
+  assert.equal(decide(p, { active: true, pdtMs: null, pts: 3700.5 - 1 / 30 }).state, 'wait');
+  assert.equal(decide(p, { active: true, pdtMs: null, pts: 3700.4995 }).state, 'due');
+});
+
 test('the scheduler applies show and hide in order per product', () => {
   const s = new CardScheduler();
   const at = (ms) => new Date(ms).toISOString();

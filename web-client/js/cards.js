@@ -25,6 +25,11 @@
 
 export const MAX_AHEAD_MS = 60_000;
 export const AMEND_GRACE_MS = 2_000;
+// A marker this close ahead of the frame counts as reached: the marker's program date time is
+// rounded to the ms and the player's date of a frame is computed from the segment's, so the frame
+// that carries the card can come out a ms short of it; waiting would show the card one frame late.
+// Half a frame at 60 fps.
+export const FRAME_SLACK_MS = 8;
 
 export function parseProgramDateTime(value) {
   if (value === undefined || value === null || value === '') return null;
@@ -51,24 +56,26 @@ export function markerFromMessage(msg, arrivalMs, kind) {
   };
 }
 
-// playback: {
+// playback: the frame being presented (or the current position) in the stream's own clocks,
+// whatever the path that delivered it:
 //   active: the player has a media timeline that advances (playing or about to),
-//   pdtMs: program date time of the current frame, or null,
-//   pts:   stream PTS (s) of the current frame, or null,
-//   nowMs: local clock (Date.now()), for the amendment grace,
-// }
+//   pdtMs: program date time of the frame, or null (HLS and LL-HLS: EXT-X-PROGRAM-DATE-TIME),
+//   pts:   stream PTS (s) of the frame, the clock of card.shown's `pts`, or null (HLS: media
+//          time + hls.js init PTS; WHEP: the frame's RTP timestamp mapped to that PTS),
+//   nowMs: local clock (Date.now()), for the amendment grace.
+// The page calls it once per presented frame (Player.onFrame): a card goes up with its frame.
 // Returns 'due' | 'wait'; `basis` says which clock decided (for the page's debug hook).
 export function decide(marker, playback) {
   if (!playback || !playback.active) return { state: 'due', basis: 'arrival' };
   if (marker.pdtMs !== null && playback.pdtMs !== null && playback.pdtMs !== undefined) {
     const ahead = marker.pdtMs - playback.pdtMs;
     if (ahead > MAX_AHEAD_MS) return { state: 'due', basis: 'arrival' };
-    return { state: ahead <= 0 ? 'due' : 'wait', basis: 'pdt' };
+    return { state: ahead <= FRAME_SLACK_MS ? 'due' : 'wait', basis: 'pdt' };
   }
   if (marker.pts !== null && playback.pts !== null && playback.pts !== undefined) {
     const ahead = (marker.pts - playback.pts) * 1000;
     if (ahead > MAX_AHEAD_MS || ahead < -MAX_AHEAD_MS * 10) return { state: 'due', basis: 'arrival' };
-    return { state: ahead <= 0 ? 'due' : 'wait', basis: 'pts' };
+    return { state: ahead <= FRAME_SLACK_MS ? 'due' : 'wait', basis: 'pts' };
   }
   if (marker.pdtMs === null && marker.pts === null && marker.changeId !== null) {
     const now = playback.nowMs ?? Date.now();

@@ -151,25 +151,53 @@ export class Player extends EventTarget {
     if (this.video.paused) this.tryPlay();
   }
 
-  // Program date time (ms since the epoch) of the frame on screen, or null.
-  playingDateMs() {
+  // Program date time (ms since the epoch) of the frame at media time `t` (default: the
+  // current position), or null.
+  playingDateMs(t = this.video.currentTime) {
     if (this.hls) {
+      // hls.js gives the date of currentTime; a frame callback's mediaTime may differ by a hair.
       const d = this.hls.playingDate;
-      return d && Number.isFinite(d.getTime()) ? d.getTime() : null;
+      return d && Number.isFinite(d.getTime()) ? d.getTime() + (t - this.video.currentTime) * 1000 : null;
     }
     const start = this.video.getStartDate?.();
     if (start && Number.isFinite(start.getTime()) && start.getTime() > 0)
-      return start.getTime() + this.video.currentTime * 1000;
+      return start.getTime() + t * 1000;
     return null;
   }
 
-  // What the card scheduler needs to know; see cards.js.
-  playback() {
+  // What the card scheduler needs to know about the frame at media time `mediaTime` (a frame
+  // callback's), or about the current position; see cards.js (`decide`). Every playback path
+  // answers in these terms: HLS and LL-HLS with the program date time (and PTS), WHEP with the
+  // PTS its RTP timestamps map to.
+  playback(mediaTime = null) {
     const active = this.state === 'playing' && this.video.readyState >= 2;
+    const t = Number.isFinite(mediaTime) ? mediaTime : this.video.currentTime;
     return {
       active,
-      pdtMs: active ? this.playingDateMs() : null,
-      pts: active && this.initPts !== null ? this.video.currentTime + this.initPts : null,
+      pdtMs: active ? this.playingDateMs(t) : null,
+      pts: active && this.initPts !== null ? t + this.initPts : null,
     };
+  }
+
+  // Calls `fn(playback)` for each frame the video presents, with that frame's media time:
+  // requestVideoFrameCallback, so a card goes up with the frame that carries it (a timer or
+  // `timeupdate`, every 100-250 ms, showed it up to that late). Without it (older browsers):
+  // once per animation frame while the video plays.
+  onFrame(fn) {
+    const v = this.video;
+    if (typeof v.requestVideoFrameCallback === 'function') {
+      const onVideoFrame = (_now, meta) => {
+        v.requestVideoFrameCallback(onVideoFrame);
+        fn(this.playback(meta.mediaTime));
+      };
+      v.requestVideoFrameCallback(onVideoFrame);
+      return 'video-frame';
+    }
+    const onAnimationFrame = () => {
+      requestAnimationFrame(onAnimationFrame);
+      if (!v.paused) fn(this.playback());
+    };
+    requestAnimationFrame(onAnimationFrame);
+    return 'animation-frame';
   }
 }

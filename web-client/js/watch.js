@@ -252,7 +252,7 @@ function renderCards() {
       node.dataset.shownBasis = entry.basis;
       window.harvestWatch.shown.push({
         productId, basis: entry.basis, at: Date.now(), playingDateMs: player.playingDateMs(),
-        markerPdtMs: entry.marker?.pdtMs ?? null,
+        markerPdtMs: entry.marker?.pdtMs ?? null, pts: player.playback().pts, markerPts: entry.marker?.pts ?? null,
       });
     }
     const slotNode = $(`.card-slot[data-slot="${slot}"]`);
@@ -631,14 +631,18 @@ room.addEventListener('state', () => {
   $('#chat-form button').disabled = room.state !== 'open';
 });
 
-function tickCards() {
+// `playback`: the frame being presented (Player.onFrame), else the current position.
+function tickCards(playback = null) {
   if (replay) {
     if (replayCards()) renderCards();
     markCurrentChapter();
     return;
   }
-  if (scheduler.tick(player.playback())) renderCards();
+  if (scheduler.tick(playback ?? player.playback())) renderCards();
 }
+// Live cards follow the frames on screen; the timer below still ticks while no frame comes
+// (e.g. the amendment grace when the video is not playing).
+if (!replay) window.harvestWatch.cardClock = player.onFrame((playback) => tickCards(playback));
 
 // ---------- replays ----------
 

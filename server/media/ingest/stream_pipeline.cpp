@@ -251,7 +251,7 @@ void StreamPipeline::keyframe_coming(int64_t dts_ns, int64_t pts_ns) {
   EarlyCut cut{std::max<int64_t>(dts_ns, 0), std::max<int64_t>(pts_ns, 0), -1, -1};
   {
     std::lock_guard lock(batch_mutex_);
-    flush_locked(true);
+    flush_locked(Handover::all);
     cut.video_upto = pushed_video_dts_;
     cut.audio_upto = pushed_audio_pts_;
   }
@@ -264,7 +264,8 @@ void StreamPipeline::keyframe_coming(int64_t dts_ns, int64_t pts_ns) {
 void StreamPipeline::set_prompt(bool on) {
   std::lock_guard lock(batch_mutex_);
   prompt_ = on;
-  if (on) flush_locked(true);
+  // Before the keyframe everything should be written: hand over now (all but the newest frame).
+  if (on) flush_locked(Handover::eager);
 }
 
 void StreamPipeline::on_sink_eos() {
@@ -556,8 +557,11 @@ void StreamPipeline::push_video(std::string_view avcc, int64_t dts_ns, int64_t p
   if (video_batch_ == nullptr) video_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(video_batch_, buf);
   pushed_video_dts_ = static_cast<int64_t>(GST_BUFFER_DTS(buf));
-  // A keyframe closes a segment: hand it over now (with the audio batched before it).
-  flush_locked(keyframe || prompt_);
+  // A keyframe closes a segment: what came before it goes now. The keyframe itself stays back
+  // until the next video frame (see Handover::eager), which then goes at once too.
+  const bool after_keyframe = eager_next_video_;
+  eager_next_video_ = keyframe;
+  flush_locked(keyframe || prompt_ || after_keyframe ? Handover::eager : Handover::timed);
 }
 
 void StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
@@ -568,32 +572,34 @@ void StreamPipeline::push_audio(std::string_view raw, int64_t pts_ns) {
   if (audio_batch_ == nullptr) audio_batch_ = gst_buffer_list_new();
   gst_buffer_list_add(audio_batch_, buf);
   pushed_audio_pts_ = static_cast<int64_t>(GST_BUFFER_PTS(buf));
-  flush_locked(prompt_);
+  flush_locked(prompt_ ? Handover::eager : Handover::timed);
 }
 
 void StreamPipeline::push_ts(std::string_view bytes) {
   if (ts_src_ == nullptr) return;
   std::lock_guard lock(batch_mutex_);
   ts_batch_.append(bytes);
-  flush_locked(ts_batch_.size() >= 256 * 1024);
+  flush_locked(ts_batch_.size() >= 256 * 1024 ? Handover::all : Handover::timed);
 }
 
 void StreamPipeline::flush(bool force) {
   std::lock_guard lock(batch_mutex_);
-  flush_locked(force);
+  flush_locked(force ? Handover::all : Handover::timed);
 }
 
-void StreamPipeline::flush_now() {
+int StreamPipeline::flush_now() {
   std::lock_guard lock(batch_mutex_);
+  const int held = video_batch_ != nullptr ? static_cast<int>(gst_buffer_list_length(video_batch_)) : 0;
   // No video held now: the next video (or TS) that comes in goes at once instead.
   flush_next_video_ = video_batch_ == nullptr && ts_batch_.empty();
-  flush_locked(true);
+  flush_locked(Handover::all);
+  return held;
 }
 
-void StreamPipeline::flush_locked(bool force) {
+void StreamPipeline::flush_locked(Handover how) {
   if (flush_next_video_ && (video_batch_ != nullptr || !ts_batch_.empty())) {
     flush_next_video_ = false;
-    force = true;
+    how = Handover::all;
   }
   const int64_t now = steady_ms();
   const bool empty = video_batch_ == nullptr && audio_batch_ == nullptr && ts_batch_.empty();
@@ -601,15 +607,20 @@ void StreamPipeline::flush_locked(bool force) {
     batch_started_ms_ = now;
     return;
   }
-  if (!force && now - batch_started_ms_ < kBatchMs) return;
+  if (how == Handover::timed && now - batch_started_ms_ < kBatchMs) return;
   batch_started_ms_ = now;
-  // A timed hand-over keeps the newest video frame back for the next batch, so that a card cue
-  // coming in meanwhile still finds a frame that has not reached productcue and goes on it at
-  // once, instead of waiting for the publisher's next frame (up to a frame interval, plus a
-  // read round). Keyframes and cues hand over everything: segment cuts are not delayed.
+  // Every hand-over but a card cue's (or one that must empty the batch: a segment cut, the end)
+  // keeps the newest video frame back for the next one, so that a card cue coming in meanwhile
+  // finds a frame that has not reached productcue and goes on it at once, instead of waiting for
+  // the publisher's next frame (up to a frame interval, plus the ingest's read round and the
+  // decoder). Without this on the eager hand-overs (prompt reads around a keyframe, the keyframe
+  // itself) about one cue in eight found the batch empty: the ~45 ms p99 of command -> frame
+  // (docs/media-link.md, "No batch wait"). A timed hand-over with a single frame still hands it
+  // over: a publisher that paused gets its last frame out.
   GstBufferList* kept = nullptr;
-  if (!force && video_batch_ != nullptr && gst_buffer_list_length(video_batch_) > 1) {
-    const guint last = gst_buffer_list_length(video_batch_) - 1;
+  const guint frames = video_batch_ != nullptr ? gst_buffer_list_length(video_batch_) : 0;
+  if ((how == Handover::eager && frames >= 1) || (how == Handover::timed && frames > 1)) {
+    const guint last = frames - 1;
     kept = gst_buffer_list_new();
     gst_buffer_list_add(kept, gst_buffer_ref(gst_buffer_list_get(video_batch_, last)));
     gst_buffer_list_remove(video_batch_, last, 1);
@@ -620,7 +631,11 @@ void StreamPipeline::flush_locked(bool force) {
     audio_batch_ = nullptr;
   }
   if (video_batch_ != nullptr) {
-    gst_app_src_push_buffer_list(GST_APP_SRC(video_src_), video_batch_);
+    if (gst_buffer_list_length(video_batch_) > 0) {
+      gst_app_src_push_buffer_list(GST_APP_SRC(video_src_), video_batch_);
+    } else {
+      gst_buffer_list_unref(video_batch_);
+    }
     video_batch_ = kept;
   }
   if (!ts_batch_.empty()) {

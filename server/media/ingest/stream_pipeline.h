@@ -83,8 +83,9 @@ public:
   void keyframe_coming(int64_t dts_ns, int64_t pts_ns);
   // Hands batched media over now, or, when no video is held, the next video as it comes in.
   // Any thread: a card cue goes into the next access unit that reaches productcue, so the link
-  // flushes instead of waiting up to kBatchMs for the batch.
-  void flush_now();
+  // flushes instead of waiting up to kBatchMs for the batch. Returns the number of video frames
+  // that were held (0: the cue waits for the publisher's next frame).
+  int flush_now();
   // Thread-safe.
   void end_of_stream();
   // Stops the pipeline (state NULL); blocking, idempotent.
@@ -148,13 +149,17 @@ private:
   bool stopped_ = false;
   // Batches: filled by the ingest thread, flushed by it or by flush_now() (any thread).
   std::mutex batch_mutex_;
-  void flush_locked(bool force);
+  // timed: if the batch is kBatchMs old; eager: now; both keep the newest video frame back (a
+  // card cue's frame). all: everything now (a cue, a segment cut, the end of the stream).
+  enum class Handover { timed, eager, all };
+  void flush_locked(Handover how);
   GstBufferList* video_batch_ = nullptr;
   GstBufferList* audio_batch_ = nullptr;
   std::string ts_batch_;
   int64_t batch_started_ms_ = 0;
   bool flush_next_video_ = false;  // flush_now() found no video: flush when the next arrives
   bool prompt_ = false;            // set_prompt()
+  bool eager_next_video_ = false;  // a keyframe is held: the next video frame hands it over
   int64_t pushed_video_dts_ = -1;  // the last video and audio pushed (batched or handed over)
   int64_t pushed_audio_pts_ = -1;
 };
