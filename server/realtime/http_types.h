@@ -73,8 +73,9 @@ std::string raw_response(const HttpResponse& response);
 // Content type from a file name's extension.
 std::string mime_type_for(std::string_view path);
 
-// The page policy every HTML answer carries: scripts, styles, pictures, media and
-// connections only from this origin (hls.js plays from blob: MediaSource URLs and may run a
+// The page policy every HTML answer carries: scripts, styles, pictures and media only from
+// this origin; connections also to other hosts over http(s)/ws(s), because the URLs the server
+// hands out (--public-host, WHIP, HLS behind a CDN) may name another origin (hls.js plays from blob: MediaSource URLs and may run a
 // blob: worker; product photos may be previewed as blob:/data: before upload), no plugins,
 // no framing, no <base> rewriting. The pages have no inline script, so none is allowed: a
 // title or chat line that slips through as markup still cannot run. Style attributes set by
@@ -82,7 +83,7 @@ std::string mime_type_for(std::string_view path);
 // elements are not.
 inline constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+    "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self' http: https: ws: wss:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 // HSTS over TLS: one year; browsers ignore it over plain HTTP (RFC 6797 8.1), so it is not sent there.
 inline constexpr std::string_view kStrictTransportSecurity = "max-age=31536000";
