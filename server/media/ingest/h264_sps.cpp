@@ -47,7 +47,9 @@ private:
 void skip_scaling_list(BitReader& r, int size) {
   int last = 8, next = 8;
   for (int j = 0; j < size && r.ok(); ++j) {
-    if (next != 0) next = (last + r.se() + 256) % 256;
+    // delta_scale is -128..127 in a valid stream; a hostile one may hold any 32-bit value, so
+    // the sum is taken in 64 bits and wrapped into 0..255 (a fuzz finding: int overflow).
+    if (next != 0) next = static_cast<int>(((int64_t{last} + r.se()) % 256 + 256) % 256);
     last = next == 0 ? last : next;
   }
 }
