@@ -24,18 +24,12 @@ Shop& CommerceService::shop(const std::string& stream_id, int64_t now_ms) {
   auto it = shops_.find(stream_id);
   if (it != shops_.end()) return *it->second;
   auto shop = std::make_unique<Shop>(stream_id);
-  std::vector<Product> products;
-  std::vector<FlashSale> sales;
-  std::vector<Order> orders;
-  std::vector<RejectedBuy> rejections;
-  Status read = store_.list_products(stream_id, products);
-  if (read) read = store_.list_sales(stream_id, sales);
-  if (read) read = store_.list_orders(stream_id, orders);
-  if (read) read = store_.list_rejections(stream_id, rejections);
+  StoredShop stored;
   // The shop cannot wait or fail here (every room and route needs one); it starts from what
   // was read, and the failure is on record for the operator.
-  if (!read) log::error("shop_not_restored").kv("stream", stream_id).kv("reason", read.message());
-  shop->restore(std::move(products), std::move(sales), std::move(orders), std::move(rejections));
+  if (Status read = read_stored(stream_id, stored); !read)
+    log::error("shop_not_restored").kv("stream", stream_id).kv("reason", read.message());
+  shop->restore(std::move(stored.products), std::move(stored.sales), stored.orders, stored.rejections);
   // Sales that ran out of time, units or product while the server was down end now. A sale
   // that sold out is not stored as ended (its last orders might not have been durable), so it
   // is recognised here from the durable orders.
@@ -54,6 +48,14 @@ Shop& CommerceService::shop(const std::string& stream_id, int64_t now_ms) {
   shops_.emplace(stream_id, std::move(shop));
   for (const auto& [id, order] : ref.orders()) index_order(order);
   return ref;
+}
+
+Status CommerceService::read_stored(const std::string& stream_id, StoredShop& out) {
+  Status read = store_.list_products(stream_id, out.products);
+  if (read) read = store_.list_sales(stream_id, out.sales);
+  if (read) read = store_.list_orders(stream_id, out.orders);
+  if (read) read = store_.list_rejections(stream_id, out.rejections);
+  return read;
 }
 
 Status CommerceService::persist_catalog(const Shop& shop) {
@@ -201,8 +203,7 @@ BuyOutcome CommerceService::buy(const std::string& stream_id, const BuyRequest& 
 
 // ---------------------------------------------------------------- several nodes
 
-void CommerceService::apply_remote(const ShopNews& news, int64_t now_ms) {
-  (void)now_ms;
+void CommerceService::apply_remote(const ShopNews& news) {
   auto it = shops_.find(news.stream_id);
   if (it == shops_.end()) return;  // not cached here: it is read fresh when first needed
   Shop& s = *it->second;
@@ -240,20 +241,13 @@ void CommerceService::reload_shop(const std::string& stream_id) {
   }
   auto it = shops_.find(stream_id);
   if (it == shops_.end()) return;
-  std::vector<Product> products;
-  std::vector<FlashSale> sales;
-  std::vector<Order> orders;
-  std::vector<RejectedBuy> rejections;
-  Status read = store_.list_products(stream_id, products);
-  if (read) read = store_.list_sales(stream_id, sales);
-  if (read) read = store_.list_orders(stream_id, orders);
-  if (read) read = store_.list_rejections(stream_id, rejections);
-  if (!read) {
+  StoredShop stored;
+  if (Status read = read_stored(stream_id, stored); !read) {
     log::warn("shop_not_reloaded").kv("stream", stream_id).kv("reason", read.message());
     return;
   }
   for (const auto& [id, o] : it->second->orders()) track_deadline(o, Order{});
-  it->second->reload(std::move(products), std::move(sales), orders, rejections);
+  it->second->reload(std::move(stored.products), std::move(stored.sales), stored.orders, stored.rejections);
   for (const auto& [id, o] : it->second->orders()) index_order(o);
 }
 

@@ -115,7 +115,7 @@ public:
   void set_remote_order_listener(RemoteOrderListener listener) { remote_order_listener_ = std::move(listener); }
   // Another node's news: the shop (when this node has it loaded) reads the change back from
   // the store and applies it.
-  void apply_remote(const ShopNews& news, int64_t now_ms);
+  void apply_remote(const ShopNews& news);
 
   const CommerceOptions& options() const { return options_; }
   // The payment methods buyers may choose: "offline", and "gateway" when a secret is set.
@@ -132,6 +132,14 @@ private:
   void track_deadline(const Order& before, const Order& after);
 
   Status persist_catalog(const Shop& shop);
+  // What the store holds for a stream's shop (its first load, and a reload).
+  struct StoredShop {
+    std::vector<Product> products;  // stock = the ceiling
+    std::vector<FlashSale> sales;
+    std::vector<Order> orders;
+    std::vector<RejectedBuy> rejections;
+  };
+  Status read_stored(const std::string& stream_id, StoredShop& out);
   void tell(ShopNews news) {
     if (news_ && options_.shared_store) news_(news);
   }

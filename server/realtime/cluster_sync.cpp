@@ -41,11 +41,6 @@ const char* news_name(ShopNews::What w) {
   }
   return "";
 }
-
-int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 }  // namespace
 
 ClusterSync::ClusterSync(EventLoop& loop, RoomRelay& relay, StreamRegistry& streams,
@@ -72,10 +67,7 @@ void ClusterSync::start() {
   });
   relay_.on_kind("stream", [this](const bus::Envelope& e) { on_stream(e); });
   relay_.on_kind("shop", [this](const bus::Envelope& e) { on_shop(e); });
-  relay_.on_reconnect([this] {
-    for (const StreamState* s : streams_.all())
-      if (s->live && s->ingest_node.empty()) announce_live(*s);
-  });
+  relay_.on_reconnect([this] { announce_held(); });
   heartbeat_timer_ = loop_.run_after(kHeartbeat, [this] { heartbeat(); });
 }
 
@@ -95,10 +87,15 @@ void ClusterSync::announce_live(const StreamState& s) {
   relay_.publish_kind(s.record.id, "stream", json{{"op", "live"}, {"ingest", s.ingest}}.dump());
 }
 
-void ClusterSync::heartbeat() {
-  heartbeat_timer_ = loop_.run_after(kHeartbeat, [this] { heartbeat(); });
+// Every stream this node's ingest holds: repeated, so late or reconnected nodes learn it.
+void ClusterSync::announce_held() {
   for (const StreamState* s : streams_.all())
     if (s->live && s->ingest_node.empty()) announce_live(*s);
+}
+
+void ClusterSync::heartbeat() {
+  heartbeat_timer_ = loop_.run_after(kHeartbeat, [this] { heartbeat(); });
+  announce_held();
   // A node that stopped announcing a stream (crashed, or cut off) no longer holds it.
   const auto deadline = Steady::now() - kHoldTimeout;
   for (auto it = remote_.begin(); it != remote_.end();) {
@@ -164,7 +161,7 @@ void ClusterSync::on_shop(const bus::Envelope& e) {
   auto returned = j.find("stock_returned");
   news.stock_returned = returned != j.end() && returned->is_boolean() && returned->get<bool>();
   if (news.what != ShopNews::What::shop_changed && news.order_id <= 0) return;
-  commerce_.apply_remote(news, wall_ms());
+  commerce_.apply_remote(news);
 }
 
 }  // namespace harvest::realtime

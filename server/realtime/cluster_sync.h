@@ -50,6 +50,7 @@ class ClusterSync {
   void on_stream(const bus::Envelope& e);
   void on_shop(const bus::Envelope& e);
   void announce_live(const StreamState& s);
+  void announce_held();
   void heartbeat();
 
   EventLoop& loop_;

@@ -2,6 +2,8 @@
 // reads of orders. The group commits are in pg_orders.cpp, accounts in pg_accounts.cpp.
 #include "store/pg_store.h"
 
+#include "store/order_columns.h"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -266,13 +268,6 @@ Status PgStore::list_sales(const std::string& stream_id, std::vector<commerce::F
   return Status::ok();
 }
 
-// Every order column, in the order read_order_rows() reads them.
-static constexpr const char* kOrderColumns =
-    "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
-    " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
-    " media_exposure_id, status, pay_by_ms, payment, contact_name, contact_phone, contact_address,"
-    " carrier, tracking, reason, payment_id, flag, updated_at_ms, paid_at_ms, shipped_at_ms,"
-    " delivered_at_ms, stream_id FROM orders ";
 
 static void read_order_rows(const PgResult& r, std::vector<commerce::Order>& out) {
   for (int i = 0; i < r.rows(); ++i) {
@@ -313,7 +308,7 @@ static void read_order_rows(const PgResult& r, std::vector<commerce::Order>& out
 Status PgStore::list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  static const std::string sql = std::string(kOrderColumns) + "WHERE stream_id = $1 ORDER BY id";
+  static const std::string sql = std::string(kSelectOrders) + "WHERE stream_id = $1 ORDER BY id";
   PgResult r = db_.run("list_orders", sql.c_str(), PgParams().text(stream_id));
   if (!r.ok()) return Status::error(r.error());
   read_order_rows(r, out);
@@ -323,7 +318,7 @@ Status PgStore::list_orders(const std::string& stream_id, std::vector<commerce::
 Status PgStore::find_order(int64_t order_id, std::optional<commerce::Order>& out) {
   std::lock_guard lock(mutex_);
   out.reset();
-  static const std::string sql = std::string(kOrderColumns) + "WHERE id = $1";
+  static const std::string sql = std::string(kSelectOrders) + "WHERE id = $1";
   PgResult r = db_.run("find_order", sql.c_str(), PgParams().integer(order_id));
   if (!r.ok()) return Status::error(r.error());
   std::vector<commerce::Order> rows;

@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include "store/order_columns.h"
 #include "store/sqlite_statement.h"
 
 #include <chrono>
@@ -354,13 +355,6 @@ Status SqliteStore::list_sales(const std::string& stream_id, std::vector<commerc
   return done(db_, rc);
 }
 
-// Every order column, in the order read_order_rows() reads them.
-static constexpr const char* kOrderColumns =
-    "SELECT id, viewer_id, idempotency_key, product_id, qty, unit_price, total, currency, media_time,"
-    " card_product_id, media_card_product_id, sale_id, server_time_ms, replay_session,"
-    " media_exposure_id, status, pay_by_ms, payment, contact_name, contact_phone, contact_address,"
-    " carrier, tracking, reason, payment_id, flag, updated_at_ms, paid_at_ms, shipped_at_ms,"
-    " delivered_at_ms, stream_id FROM orders ";
 
 static int read_order_rows(Statement& s, std::vector<commerce::Order>& out) {
   int rc = SQLITE_DONE;
@@ -403,7 +397,7 @@ static int read_order_rows(Statement& s, std::vector<commerce::Order>& out) {
 Status SqliteStore::list_orders(const std::string& stream_id, std::vector<commerce::Order>& out) {
   std::lock_guard lock(mutex_);
   out.clear();
-  Statement s(db_, (std::string(kOrderColumns) + "WHERE stream_id = ? ORDER BY id").c_str());
+  Statement s(db_, (std::string(kSelectOrders) + "WHERE stream_id = ? ORDER BY id").c_str());
   if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, stream_id);
   return done(db_, read_order_rows(s, out));
@@ -412,7 +406,7 @@ Status SqliteStore::list_orders(const std::string& stream_id, std::vector<commer
 Status SqliteStore::find_order(int64_t order_id, std::optional<commerce::Order>& out) {
   std::lock_guard lock(mutex_);
   out.reset();
-  Statement s(db_, (std::string(kOrderColumns) + "WHERE id = ?").c_str());
+  Statement s(db_, (std::string(kSelectOrders) + "WHERE id = ?").c_str());
   if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, order_id);
   std::vector<commerce::Order> rows;
