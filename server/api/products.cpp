@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "commerce/origin_json.h"
@@ -57,6 +58,30 @@ std::vector<commerce::Product> merged_catalog(std::vector<commerce::Product> cat
   return catalog;
 }
 
+
+// A trace code is a farm's word to its buyers (the QR on the box, GET /trace/{code}): once one
+// account's product carries it, no other account's may, or the trace page could show another
+// farm's product under it (it shows the newest show first). The operator's shows (no owner)
+// count as one account. Answers 409 naming the code, or nothing when every code is free or the
+// caller's own.
+std::optional<HttpResponse> trace_code_taken(store::Store& store, const std::vector<commerce::Product>& products,
+                                             const std::string& owner) {
+  std::set<std::string> checked;
+  for (const auto& p : products) {
+    const std::string& code = p.origin.trace_code;
+    if (code.empty() || !checked.insert(code).second) continue;
+    std::vector<store::TracedProduct> hits;
+    if (auto st = store.find_traced_products(code, hits); !st) {
+      log::error("trace_codes_not_read").kv("reason", st.message());
+      return HttpResponse::error(500, "internal", "could not read the trace codes");
+    }
+    for (const auto& hit : hits)
+      if (hit.owner != owner)
+        return HttpResponse::error(409, "trace_code_taken",
+                                   "trace code '" + code + "' is another farm's (product '" + p.id + "')");
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -123,6 +148,7 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
     const std::string body = owner.empty() ? req.body : with_catalog_fields(req.body, farmer_catalog);
     if (auto err = parse_catalog(body, products, &stock_omitted); !err.empty())
       return HttpResponse::error(400, "invalid", err);
+    if (auto taken = trace_code_taken(catalogs, products, owner)) return *taken;
     // Read and replaced on the loop thread, with no buy in between.
     commerce::keep_live_stock(products, stock_omitted, selling.products(id));
     const std::vector<commerce::Product> show_products = products;
@@ -158,6 +184,7 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
     std::vector<commerce::Product> products;
     if (auto err = parse_catalog(req.body, products); !err.empty()) return HttpResponse::error(400, "invalid", err);
     for (auto& p : products) p.stock = 0;
+    if (auto taken = trace_code_taken(catalogs, products, who.account_id)) return *taken;
     if (auto st = catalogs.save_farmer_catalog(who.account_id, products); !st)
       return HttpResponse::error(500, "internal", "could not store the catalog");
     json list = realtime::products_json(products);

@@ -23,6 +23,17 @@ void Router::add(std::string method, std::string pattern, RouteLimits limits, Ht
   routes_.push_back({std::move(method), split_path(pattern), std::move(handler), std::move(limits)});
 }
 
+std::vector<std::string> Router::describe() const {
+  std::vector<std::string> out;
+  for (const auto& route : routes_) {
+    std::string line = route.method + " ";
+    for (const auto& seg : route.segments) line += "/" + seg;
+    if (route.segments.empty()) line += "/";
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
 Router::Match Router::match(std::string_view method, std::string_view path) const {
   Match result;
   const auto parts = split_path(path);

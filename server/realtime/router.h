@@ -41,6 +41,11 @@ public:
   };
   Match match(std::string_view method, std::string_view path) const;
 
+  // Every route as "METHOD /pattern", in the order added. The server logs the list at debug
+  // level (event=route) so a test can go through the whole table: the cross-tenant test fails
+  // on a route it has no case for.
+  std::vector<std::string> describe() const;
+
 private:
   struct Route {
     std::string method;

@@ -27,6 +27,7 @@ using StreamRecord = harvest::StreamRecord;
 // A catalog product that carries a trace code, and the stream whose catalog holds it.
 struct TracedProduct {
   std::string stream_id;  // "" for a product only in a farmer's catalog
+  std::string owner;      // the farmer account of the show or catalog ("" an operator's show)
   commerce::Product product;  // `stock` is the stored stock ceiling, not what is left now
 };
 

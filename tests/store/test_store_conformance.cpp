@@ -220,6 +220,8 @@ void check_contract(store::Store& db) {
   CHECK(traced[0].stream_id == "s1");
   CHECK(traced[0].product.origin.place.county == "隰县");
   CHECK(traced[1].stream_id.empty());
+  // Whose each one is (a trace code stays one account's: api/products.cpp).
+  CHECK(traced[1].owner == "f1");
   REQUIRE(db.find_traced_products("nope", traced));
   CHECK(traced.empty());
 }
