@@ -8,6 +8,11 @@ if(NODE_BIN)
   add_test(NAME faults.crash_soak COMMAND ${NODE_BIN} ${CMAKE_CURRENT_SOURCE_DIR}/js/crash_soak.mjs)
   set_tests_properties(faults.crash_soak PROPERTIES LABELS "faults;integration" TIMEOUT 240
     ENVIRONMENT "${_faults_env};SOAK_SECONDS=75;SOAK_KILLS=3")
+  # The same on PostgreSQL (a real server started by the test): 60 s, 3 kills. The long one:
+  # SOAK_STORE=postgres SOAK_SECONDS=600 node tests/faults/js/crash_soak.mjs.
+  add_test(NAME faults.crash_soak_pg COMMAND ${NODE_BIN} ${CMAKE_CURRENT_SOURCE_DIR}/js/crash_soak.mjs)
+  set_tests_properties(faults.crash_soak_pg PROPERTIES LABELS "faults;integration" TIMEOUT 240
+    ENVIRONMENT "${_faults_env};SOAK_SECONDS=60;SOAK_KILLS=3;SOAK_STORE=postgres")
   # Thousands of websockets: the test and the server it starts need the descriptors (the
   # test fails with a sentence when it has too few).
   foreach(t floods)

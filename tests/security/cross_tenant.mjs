@@ -338,15 +338,15 @@ run('security_cross_tenant', async (t) => {
     'product.update': { product_id: 'pear', price: 1, stock: 0, title: '假梨' },
     'sale.start': { product_id: 'pear', price: 1, quantity: 50, per_buyer_limit: 50, duration_s: 60 },
     'sale.stop': { sale_id: sale.sale_id },
-    'chat.delete': { message_id: chatA.message_id ?? 1 },
+    'chat.delete': { message_id: chatA.id },
     'viewer.mute': { viewer_id: buyerWelcome.viewer_id, duration_s: 600 },
   };
   const anyoneCase = {
     ping: async () => eq((await inRoom.request({ type: 'ping' })).type, 'pong', 'ping'),
     'chat.send': async () => {
-      const m = await inRoom.request({ type: 'chat.send', text: 'B 的话' }).catch(() => null);
+      inRoom.send({ type: 'chat.send', text: 'B 的话' });
       const seen = await hostA.waitFor((x) => x.type === 'chat' && x.text === 'B 的话');
-      assert(seen.from !== chatA.from || !chatA.from, 'B\'s chat is not shown as A\'s buyer: ' + JSON.stringify(seen) + JSON.stringify(m));
+      eq(seen.viewer_id, w.viewer_id, "B's chat is B's, not A's buyer's");
     },
     buy: async () => {
       const a = await inRoom.request({ type: 'buy', product_id: 'jam', qty: 1, idempotency_key: 'a-2' });

@@ -14,14 +14,18 @@
 // the stored order (or its absence), never a second one.
 //
 // SOAK_SECONDS (default 75) sets the length, SOAK_KILLS (default: one per 20 s, at least 3)
-// the number of kills. The long run: SOAK_SECONDS=600. HARVEST_SERVER_ARGS adds flags (e.g.
-// --store postgres://...).
+// the number of kills. The long run: SOAK_SECONDS=600. SOAK_STORE=postgres runs the server on a
+// real PostgreSQL started here (initdb on a free port, tests/support/postgres.mjs; the test
+// FAILS when it cannot start): every kill then hits the server with the database alive, and
+// the invariants are read back from it. HARVEST_SERVER_ARGS adds flags.
 import { createHmac } from 'node:crypto';
 import { Server, Client, run, assert, eq, waitUntil } from '../../commerce/js/lib.mjs';
+import { Postgres } from '../../support/postgres.mjs';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 75);
 const KILLS = Number(process.env.SOAK_KILLS ?? Math.max(3, Math.floor(SECONDS / 20)));
 const BUYERS = Number(process.env.SOAK_BUYERS ?? 12);
+const STORE = process.env.SOAK_STORE ?? 'sqlite';
 const SECRET = 'soak-payment-secret-0123456789';
 const PAY_URL = 'https://pay.example.com/cashier?order={order_id}&amount={amount}&currency={currency}';
 const PRODUCTS = [
@@ -36,6 +40,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 run('crash_soak', async (t) => {
   const args = ['--payment-secret', SECRET, '--payment-url', PAY_URL, '--payment-window', '2h'];
+  let pg = null;
+  if (STORE === 'postgres') {
+    pg = await Postgres.start();
+    t.defer(() => pg.stop());
+    args.push('--store', pg.url);
+  } else if (STORE !== 'sqlite') {
+    throw new Error(`SOAK_STORE must be sqlite or postgres, got '${STORE}'`);
+  }
   let server = await Server.start({ args });
   const dataDir = server.dataDir;
   const port = server.port;
@@ -253,5 +265,12 @@ run('crash_soak', async (t) => {
   assert(stats.confirmed > KILLS * 10 && stats.cancels > 0 && stats.pays > 0 && stats.cards > 0, 'work was done: ' + JSON.stringify(stats));
   const statuses = {};
   for (const s of final.values()) statuses[s.status] = (statuses[s.status] ?? 0) + 1;
-  console.log(`soak: ${SECONDS} s, ${BUYERS} buyers, ${JSON.stringify(stats)}, stored ${final.size} orders ${JSON.stringify(statuses)}, lost 0`);
+  if (pg) {
+    // Straight from PostgreSQL: one row per order, the same set the server lists.
+    const rows = pg.sql(`SELECT id FROM orders WHERE stream_id = '${stream.id}'`).map((r) => String(r[0]));
+    eq(rows.length, final.size, 'order rows in PostgreSQL');
+    eq(new Set(rows).size, rows.length, 'distinct order ids in PostgreSQL');
+    for (const id of orders.keys()) assert(rows.includes(String(id)), `confirmed order ${id} is a PostgreSQL row`);
+  }
+  console.log(`soak (${STORE}): ${SECONDS} s, ${BUYERS} buyers, ${JSON.stringify(stats)}, stored ${final.size} orders ${JSON.stringify(statuses)}, lost 0`);
 });
