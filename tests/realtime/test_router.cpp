@@ -33,6 +33,11 @@ TEST_CASE("router matches literal and parameter segments", "[router]") {
   auto wrong_method = r.match("DELETE", "/api/streams/abc");
   CHECK(wrong_method.handler == nullptr);
   CHECK(wrong_method.path_matched_other_method);
+
+  // The table as the server logs it (event=route; tests/security/cross_tenant.mjs reads it).
+  r.add("GET", "/", [](const HttpRequest&) { return HttpResponse{}; });
+  CHECK(r.describe() == std::vector<std::string>{"GET /api/streams/{id}", "GET /api/streams/{id}/products",
+                                                 "PUT /api/streams/{id}/products", "GET /hls/{id}/{file...}", "GET /"});
 }
 
 TEST_CASE("static paths never leave the root", "[router]") {
