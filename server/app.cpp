@@ -180,7 +180,9 @@ std::string App::start() {
   register_routes();
   for (const std::string& route : http_->router().describe()) log::debug("route").kv("route", route);
   for (realtime::ClientType t : realtime::kClientTypes)
-    log::debug("ws_command").kv("type", realtime::client_type_name(t)).kv("host_only", realtime::is_host_command(t));
+    log::debug("ws_command")
+        .kv("type", realtime::client_type_name(t))
+        .kv("host_only", realtime::is_host_command(t));
   if (auto err = http_->start(); !err.empty()) return err;
   endpoints_.http_port = http_->port();
   endpoints_.rtmp_port = config_.rtmp_port;  // replaced by the chosen port once ingest listens

@@ -58,13 +58,13 @@ std::vector<commerce::Product> merged_catalog(std::vector<commerce::Product> cat
   return catalog;
 }
 
-
 // A trace code is a farm's word to its buyers (the QR on the box, GET /trace/{code}): once one
 // account's product carries it, no other account's may, or the trace page could show another
 // farm's product under it (it shows the newest show first). The operator's shows (no owner)
 // count as one account. Answers 409 naming the code, or nothing when every code is free or the
 // caller's own.
-std::optional<HttpResponse> trace_code_taken(store::Store& store, const std::vector<commerce::Product>& products,
+std::optional<HttpResponse> trace_code_taken(store::Store& store,
+                                             const std::vector<commerce::Product>& products,
                                              const std::string& owner) {
   std::set<std::string> checked;
   for (const auto& p : products) {

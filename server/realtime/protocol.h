@@ -17,8 +17,8 @@ enum class ClientType {
 // Every client command, for whoever needs the whole list (the server logs it at debug level,
 // event=ws_command, for the cross-tenant test).
 inline constexpr ClientType kClientTypes[] = {
-    ClientType::card_show, ClientType::card_hide, ClientType::product_update, ClientType::sale_start,
-    ClientType::sale_stop,  ClientType::buy,       ClientType::chat_send,      ClientType::ping,
+    ClientType::card_show,   ClientType::card_hide,   ClientType::product_update, ClientType::sale_start,
+    ClientType::sale_stop,   ClientType::buy,         ClientType::chat_send,      ClientType::ping,
     ClientType::chat_delete, ClientType::viewer_mute,
 };
 

@@ -203,11 +203,13 @@ Status PgStore::find_traced_products(const std::string& trace_code, std::vector<
   PgResult shows =
       db_.run("traced_in_shows",
               "SELECT p.id, p.title, p.price, p.currency, p.image, p.stock_ceiling, p.origin, p.stream_id,"
-              " COALESCE(st.owner, '') FROM products p LEFT JOIN streams st ON st.id = p.stream_id WHERE p.trace_code = $1"
+              " COALESCE(st.owner, '') FROM products p LEFT JOIN streams st ON st.id = p.stream_id"
+              " WHERE p.trace_code = $1"
               " ORDER BY COALESCE(st.created_at_ms, 0) DESC, p.stream_id DESC, p.position",
               PgParams().text(trace_code));
   if (!shows.ok()) return Status::error(shows.error());
-  for (int i = 0; i < shows.rows(); ++i) out.push_back({shows.text(i, 7), shows.text(i, 8), read_product(shows, i)});
+  for (int i = 0; i < shows.rows(); ++i)
+    out.push_back({shows.text(i, 7), shows.text(i, 8), read_product(shows, i)});
   PgResult farms = db_.run("traced_in_catalogs",
                            "SELECT id, title, price, currency, image, 0, origin, owner FROM farmer_products"
                            " WHERE trace_code = $1 ORDER BY owner, position",

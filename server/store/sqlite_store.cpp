@@ -291,7 +291,8 @@ Status SqliteStore::find_traced_products(const std::string& trace_code, std::vec
   // Newest show first; a catalog whose stream record is gone still answers (LEFT JOIN).
   Statement s(db_,
               "SELECT p.id, p.title, p.price, p.currency, p.image, p.stock_ceiling, p.origin, p.stream_id,"
-              " COALESCE(st.owner, '') FROM products p LEFT JOIN streams st ON st.id = p.stream_id WHERE p.trace_code = ?"
+              " COALESCE(st.owner, '') FROM products p LEFT JOIN streams st ON st.id = p.stream_id"
+              " WHERE p.trace_code = ?"
               " ORDER BY COALESCE(st.created_at_ms, 0) DESC, p.stream_id DESC, p.position");
   if (!s.valid()) return Status::error(sqlite3_errmsg(db_));
   s.bind(1, trace_code);
@@ -300,7 +301,8 @@ Status SqliteStore::find_traced_products(const std::string& trace_code, std::vec
   if (auto st = done(db_, rc); !st) return st;
   // Then farmers' catalogs (a product not yet in any show; no stream to link to).
   Statement c(db_,
-              "SELECT id, title, price, currency, image, 0, origin, owner FROM farmer_products WHERE trace_code = ?"
+              "SELECT id, title, price, currency, image, 0, origin, owner FROM farmer_products"
+              " WHERE trace_code = ?"
               " ORDER BY owner, position");
   if (!c.valid()) return Status::error(sqlite3_errmsg(db_));
   c.bind(1, trace_code);

@@ -37,7 +37,8 @@ TEST_CASE("router matches literal and parameter segments", "[router]") {
   // The table as the server logs it (event=route; tests/security/cross_tenant.mjs reads it).
   r.add("GET", "/", [](const HttpRequest&) { return HttpResponse{}; });
   CHECK(r.describe() == std::vector<std::string>{"GET /api/streams/{id}", "GET /api/streams/{id}/products",
-                                                 "PUT /api/streams/{id}/products", "GET /hls/{id}/{file...}", "GET /"});
+                                                 "PUT /api/streams/{id}/products", "GET /hls/{id}/{file...}",
+                                                 "GET /"});
 }
 
 TEST_CASE("static paths never leave the root", "[router]") {
