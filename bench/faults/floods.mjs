@@ -12,6 +12,7 @@
 // bystanders. Run with `ulimit -n 20000` for 5,000 websockets.
 import { Server } from '../../tests/commerce/js/lib.mjs';
 import { Worker } from 'node:worker_threads';
+import { writeFileSync } from 'node:fs';
 import { Bystanders } from '../../tests/faults/js/flood_lib.mjs';
 
 const SAMPLES = Number(process.argv[2] ?? 40);
@@ -24,6 +25,10 @@ await server.putProducts(stream.id, [
   { id: 'apple', title: '洛川苹果', price: 2500, currency: 'CNY', stock: 1000000, image: '' },
   { id: 'pear', title: '砀山梨', price: 1500, currency: 'CNY', stock: 1000000, image: '' }]);
 const by = await Bystanders.start(server, stream);
+const benchStart = Date.now();
+for (const [who, c] of [['host', by.host], ['buyer', by.buyer], ['viewer', by.viewer]])
+  c.ws.on('close', (code, reason) => console.log(`bystander ${who} closed ${code} ${reason} at ${Date.now() - benchStart} ms`));
+if (process.env.FLOOD_SERVER_LOG) process.on('exit', () => writeFileSync(process.env.FLOOD_SERVER_LOG, server.log));
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 async function sample(n) {

@@ -79,6 +79,15 @@ private:
   int fd_ = -1;
 };
 
+// The class of a whole plain request head's request ("METHOD /path?query HTTP/1.1").
+RequestClass request_class_of_head(std::string_view head) {
+  const size_t method_end = head.find(' ');
+  if (method_end == std::string_view::npos) return RequestClass::api;
+  const size_t target_end = head.find_first_of(" ?", method_end + 1);
+  if (target_end == std::string_view::npos) return RequestClass::api;
+  return classify_request(head.substr(0, method_end), head.substr(method_end + 1, target_end - method_end - 1));
+}
+
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 constexpr char kTlsHandshakeRecord = 0x16;  // the first byte of a TLS ClientHello
 constexpr auto kAcceptErrorLogInterval = std::chrono::seconds(10);
@@ -142,10 +151,12 @@ void HttpServer::accept_loop() {
   size_t next_ws_shard = 0;
   size_t next_tls_shard = 0;
   std::unordered_set<int> loopback;  // waiting connections from this machine
+  std::unordered_map<int, std::string> peers;  // waiting connections' addresses (with a budget)
   auto forget = [&](int fd) {
     ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
     waiting.erase(fd);
     loopback.erase(fd);
+    peers.erase(fd);
   };
   auto hand_over = [&](int fd, size_t shard_index, bool tls_handshake = false) {
     forget(fd);
@@ -165,6 +176,9 @@ void HttpServer::accept_loop() {
     const int c = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c >= 0) {
       if (peer.sin_family == AF_INET && (ntohl(peer.sin_addr.s_addr) >> 24) == 127) loopback.insert(c);
+      char text[INET_ADDRSTRLEN] = {0};
+      if (budget_ && peer.sin_family == AF_INET && ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text) != nullptr)
+        peers.emplace(c, text);
       epoll_event cev{};
       // Edge-triggered: a head that arrives in pieces wakes us once per piece.
       cev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
@@ -209,6 +223,17 @@ void HttpServer::accept_loop() {
                                              : HttpResponse::text(308, "this server speaks HTTPS: " + target + "\n");
       if (!target.empty()) redirect.headers.emplace_back("Location", target);
       refuse_raw(fd, redirect, "plain_http_on_tls");
+      return;
+    }
+    if (verdict == HeadVerdict::request && budget_ && peers.count(fd) &&
+        budget_->exhausted(peers[fd], request_class_of_head(seen), std::chrono::steady_clock::now())) {
+      // An address over its budget: answered here, so its flood never reaches the loop (the
+      // loop charges the requests it lets through, screen_route).
+      forget(fd);
+      HttpResponse limited =
+          HttpResponse::error(429, "rate_limited", "too many requests from your address; try again shortly");
+      limited.headers.emplace_back("Retry-After", "1");
+      refuse_raw(fd, limited, "request_budget");
       return;
     }
     switch (verdict) {

@@ -80,6 +80,15 @@ std::optional<HttpResponse> HttpServer::screen_framing(Session& s) {
 // (`handler` and request.params are then set).
 std::optional<HttpResponse> HttpServer::screen_route(HttpRequest& request, size_t body_expected,
                                                      const HttpHandler*& handler) {
+  if (budget_) {
+    const int64_t wait_s =
+        budget_->take(request.peer, classify_request(request.method, request.path), std::chrono::steady_clock::now());
+    if (wait_s > 0) {
+      auto limited = refuse(429, "request_budget", "rate_limited", "too many requests from your address; try again shortly");
+      limited->headers.emplace_back("Retry-After", std::to_string(wait_s));
+      return limited;
+    }
+  }
   auto match = router_.match(request.method, request.path);
   if (match.handler == nullptr) {
     return match.path_matched_other_method ? HttpResponse::error(405, "method_not_allowed", "method not allowed here")

@@ -27,6 +27,9 @@ namespace harvest::realtime {
 
 namespace http_detail {
 
+// New sockets a shard adopts per turn of its loop (see HttpServer::drain_inbox).
+inline constexpr size_t kAdoptPerTurn = 64;
+
 // How long a refused request's connection stays to read and drop what the client still sends.
 inline constexpr int kLingerSeconds = 2;
 
