@@ -50,8 +50,9 @@ namespace {
 // one look at the sockets. Thousands of websockets opening at once post thousands of tasks
 // (their opens, from the fan-out shards): run all in one go, they kept the loop from the
 // sockets for tens of seconds on a loaded machine, long enough for lws to hang up on a host
-// whose keepalive PONG sat unread (docs/reliability.md "Floods").
-constexpr auto kTaskBudget = std::chrono::milliseconds(10);
+// whose keepalive PONG sat unread (docs/reliability.md "Floods"). Too small a budget starves
+// the queue instead (10 ms: a bystander's buy, queued behind 1,000 opens, waited over 20 s).
+constexpr auto kTaskBudget = std::chrono::milliseconds(50);
 
 }  // namespace
 

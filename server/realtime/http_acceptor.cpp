@@ -158,14 +158,14 @@ void HttpServer::accept_loop() {
     loopback.erase(fd);
     peers.erase(fd);
   };
-  auto hand_over = [&](int fd, size_t shard_index, bool tls_handshake = false) {
+  auto hand_over = [&](int fd, size_t shard_index, bool tls_handshake = false, bool charged = false) {
     forget(fd);
     Shard& sh = *shards_[shard_index];
     bool wake = false;
     {
       std::lock_guard lock(sh.mutex);
       wake = sh.adopt.empty() && sh.ops.empty();
-      sh.adopt.push_back({fd, tls_handshake});
+      sh.adopt.push_back({fd, tls_handshake, charged});
     }
     if (wake) lws_cancel_service(sh.context);
   };
@@ -225,20 +225,26 @@ void HttpServer::accept_loop() {
       refuse_raw(fd, redirect, "plain_http_on_tls");
       return;
     }
-    if (verdict == HeadVerdict::request && budget_ && peers.count(fd) &&
-        budget_->exhausted(peers[fd], request_class_of_head(seen), std::chrono::steady_clock::now())) {
-      // An address over its budget: answered here, so its flood never reaches the loop (the
-      // loop charges the requests it lets through, screen_route).
-      forget(fd);
-      HttpResponse limited =
-          HttpResponse::error(429, "rate_limited", "too many requests from your address; try again shortly");
-      limited.headers.emplace_back("Retry-After", "1");
-      refuse_raw(fd, limited, "request_budget");
-      return;
+    bool charged = false;
+    if (verdict == HeadVerdict::request && budget_ && peers.count(fd)) {
+      // The connection's first request is charged here, and one over its address's budget is
+      // answered here: a flood of connections from one address never reaches the loop. Later
+      // requests on a kept-alive connection are charged where lws reads them
+      // (handle_http_request).
+      const int64_t wait_s = budget_->take(peers[fd], request_class_of_head(seen), std::chrono::steady_clock::now());
+      if (wait_s > 0) {
+        forget(fd);
+        HttpResponse limited =
+            HttpResponse::error(429, "rate_limited", "too many requests from your address; try again shortly");
+        limited.headers.emplace_back("Retry-After", std::to_string(wait_s));
+        refuse_raw(fd, limited, "request_budget");
+        return;
+      }
+      charged = true;
     }
     switch (verdict) {
       case HeadVerdict::incomplete: return;
-      case HeadVerdict::request: hand_over(fd, 0); return;
+      case HeadVerdict::request: hand_over(fd, 0, false, charged); return;
       case HeadVerdict::websocket:
         // The frames that follow the head are watched for the mask bit (ws_frame_gate.h).
         watch_client_frames(fd, seen.find("\r\n\r\n") + 4);

@@ -432,8 +432,9 @@ void HttpServer::drain_inbox(Shard& shard) {
     lws_sock_file_fd_type desc{};
     desc.sockfd = a.fd;
     const int type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | (a.tls ? LWS_ADOPT_ALLOW_SSL : 0);
-    if (lws_adopt_descriptor_vhost(shard.vhost, static_cast<lws_adoption_type>(type), desc, nullptr, nullptr) == nullptr)
-      log::debug("http_adopt_failed").kv("shard", shard.index);
+    lws* wsi = lws_adopt_descriptor_vhost(shard.vhost, static_cast<lws_adoption_type>(type), desc, nullptr, nullptr);
+    if (wsi == nullptr) log::debug("http_adopt_failed").kv("shard", shard.index);
+    else if (a.charged) session_for(shard, wsi).first_request_charged = true;
   }
   for (Op& op : ops) {
     switch (op.kind) {

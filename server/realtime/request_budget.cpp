@@ -46,17 +46,6 @@ int64_t RequestBudget::take(std::string_view address, RequestClass c, Clock::tim
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(bucket.wait_s(rate, burst, now))));
 }
 
-bool RequestBudget::exhausted(std::string_view address, RequestClass c, Clock::time_point now) const {
-  if (!limited(address, c)) return false;
-  const bool files = c == RequestClass::files;
-  std::lock_guard lock(mutex_);
-  auto it = by_address_.find(std::string(address));
-  if (it == by_address_.end()) return false;
-  const TokenBucket& bucket = files ? it->second.files : it->second.api;
-  return bucket.peek(files ? options_.file_rate : options_.api_rate, files ? options_.file_burst : options_.api_burst,
-                     now) < 1;
-}
-
 size_t RequestBudget::tracked() const {
   std::lock_guard lock(mutex_);
   return by_address_.size();

@@ -7,9 +7,9 @@
 // Over budget: 429 with Retry-After. Addresses in `exempt` (default 127.0.0.1: a reverse
 // proxy in front, which carries every client's requests; limit there) are never limited.
 //
-// Thread-safe: the acceptor asks exhausted() to shed a new connection before the loop sees
-// it, and the loop take()s for every request (screen_route). Pure apart from the lock: the
-// time is passed in.
+// Thread-safe: the acceptor charges a connection's first request (and answers one over budget
+// before the loop sees it); the shard that reads later requests on a kept-alive connection
+// charges those. Pure apart from the lock: the time is passed in.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -52,8 +52,6 @@ public:
   // Charges one request of class `c` from `address`: 0 when it may go on, else the seconds
   // after which one may (Retry-After, at least 1).
   int64_t take(std::string_view address, RequestClass c, Clock::time_point now);
-  // Whether a request of class `c` from `address` would be refused now (nothing charged).
-  bool exhausted(std::string_view address, RequestClass c, Clock::time_point now) const;
   size_t tracked() const;
   const RequestBudgetOptions& options() const { return options_; }
 
