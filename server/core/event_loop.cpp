@@ -51,8 +51,11 @@ namespace {
 // (their opens, from the fan-out shards): run all in one go, they kept the loop from the
 // sockets for tens of seconds on a loaded machine, long enough for lws to hang up on a host
 // whose keepalive PONG sat unread (docs/reliability.md "Floods"). Too small a budget starves
-// the queue instead (10 ms: a bystander's buy, queued behind 1,000 opens, waited over 20 s).
-constexpr auto kTaskBudget = std::chrono::milliseconds(50);
+// the queue instead: the socket passes in between take long while thousands of connections
+// open, and a bystander's buy queued behind 1,000 opens waited over 20 s with 10 ms (and with
+// 50 ms on a loaded machine). A quarter of a second keeps every stall far below lws' 30 s
+// keepalive grace and lets the queue drain at most of the loop's speed.
+constexpr auto kTaskBudget = std::chrono::milliseconds(250);
 
 }  // namespace
 
