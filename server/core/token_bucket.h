@@ -28,9 +28,11 @@ struct TokenBucket {
     const double have = peek(rate, burst, now);
     return have >= 1 ? 0 : (1 - have) / rate;
   }
-  bool full(double rate, double burst, Clock::time_point now) const { return peek(rate, burst, now) >= burst; }
+  bool full(double rate, double burst, Clock::time_point now) const {
+    return peek(rate, burst, now) >= burst;
+  }
 
-private:
+ private:
   void refill(double rate, double burst, Clock::time_point now) {
     tokens = peek(rate, burst, now);
     last = now;

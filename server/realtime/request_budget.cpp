@@ -54,8 +54,9 @@ size_t RequestBudget::tracked() const {
 // An address whose buckets are both full again is as good as new: forgetting it loses nothing.
 void RequestBudget::forget_idle(Clock::time_point now) {
   for (auto it = by_address_.begin(); it != by_address_.end();) {
-    const bool idle = (options_.api_rate <= 0 || it->second.api.full(options_.api_rate, options_.api_burst, now)) &&
-                      (options_.file_rate <= 0 || it->second.files.full(options_.file_rate, options_.file_burst, now));
+    const bool idle =
+        (options_.api_rate <= 0 || it->second.api.full(options_.api_rate, options_.api_burst, now)) &&
+        (options_.file_rate <= 0 || it->second.files.full(options_.file_rate, options_.file_burst, now));
     it = idle ? by_address_.erase(it) : std::next(it);
   }
 }

@@ -45,7 +45,7 @@ struct RequestBudgetOptions {
 };
 
 class RequestBudget {
-public:
+ public:
   using Clock = std::chrono::steady_clock;
   explicit RequestBudget(RequestBudgetOptions options) : options_(std::move(options)) {}
 
@@ -55,7 +55,7 @@ public:
   size_t tracked() const;
   const RequestBudgetOptions& options() const { return options_; }
 
-private:
+ private:
   struct Buckets {
     TokenBucket api;
     TokenBucket files;

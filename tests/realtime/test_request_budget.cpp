@@ -38,7 +38,8 @@ TEST_CASE("files and the API are told apart by method and path", "[realtime][bud
   CHECK(classify_request("GET", "/hlsx") == RequestClass::api);
 }
 
-TEST_CASE("an address gets its burst, then 429 with the seconds until a token, then the rate", "[realtime][budget]") {
+TEST_CASE("an address gets its burst, then 429 with the seconds until a token, then the rate",
+          "[realtime][budget]") {
   RequestBudget budget(small());
   const auto t0 = Clock::now();
   for (int i = 0; i < 4; ++i) CHECK(budget.take("10.0.0.1", RequestClass::api, t0) == 0);
