@@ -137,6 +137,17 @@ std::string App::start() {
   http_options.fanout_threads =
       config_.fanout_threads >= 0 ? static_cast<unsigned>(config_.fanout_threads)
                                   : std::clamp(std::thread::hardware_concurrency(), 1u, 9u) - 1;
+  if (config_.http_request_rate > 0 || config_.http_file_rate > 0) {
+    realtime::RequestBudgetOptions budget;
+    budget.api_rate = config_.http_request_rate;
+    budget.api_burst = config_.http_request_burst;
+    budget.file_rate = config_.http_file_rate;
+    budget.file_burst = config_.http_file_burst;
+    budget.exempt = config_.http_limit_exempt;
+    http_options.request_budget = budget;
+  } else {
+    http_options.request_budget.reset();
+  }
   http_ = std::make_unique<realtime::HttpServer>(loop_, http_options);
   order_writer_ = std::make_unique<store::OrderWriter>(*store_, loop_);
   commerce::CommerceOptions commerce_options;

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as floods from '../../tests/faults/js/flood_lib.mjs';
 
-const { name, port, rtmpPort, stream, connections } = workerData;
+const { name, port, rtmpPort, srtPort, stream, connections } = workerData;
 const server = { port, url: (p) => `http://127.0.0.1:${port}${p}`, wsUrl: (q) => `ws://127.0.0.1:${port}/ws?${new URLSearchParams(q)}` };
 let stop = false;
 parentPort.on('message', (m) => { if (m === 'stop') stop = true; });
@@ -23,6 +23,19 @@ const once = {
   uploads: () => floods.uploads(server, stream, 8, 6 * 1024 * 1024),
   rtmp: () => floods.halfOpenRtmp(rtmpPort, 200, { giveUpMs: 10000 }),
   whip: () => floods.whipFlood(server, stream.id, 200, 'wrong-key'),
+  // Many SRT callers with a wrong key, then handshakes begun and never finished.
+  srt: async () => {
+    await floods.srtFlood('connect', srtPort, { streamId: '#!::r=live/sk_wrong,m=publish', count: 100 });
+    await floods.srtFlood('induction', srtPort, { count: 500 });
+  },
+  // Offers with the right key, 40 at once: one WebRTC session, 39 refused; the one ended.
+  whipKey: async () => {
+    const offers = await floods.whipOffers(server, stream.id, 40, stream.stream_key);
+    for (const o of offers.filter((x) => x.location))
+      await fetch(server.url(o.location), { method: 'DELETE' }).then((r) => r.text()).catch(() => {});
+  },
+  // Plain HTTP requests from one (not exempt) address, 300 at once: over its budget, 429.
+  http: () => floods.httpFlood(server, 300, { path: `/api/streams/${stream.id}`, localAddress: '127.0.0.2' }),
 }[name];
 parentPort.postMessage({ started: true });
 while (!stop) {

@@ -28,6 +28,19 @@ std::optional<int> int_in_range(std::string_view text, int lo, int hi) {
   return n;
 }
 
+// A per-address request limit: a number 1-1000000, or "off" (0) where `off_allowed`.
+std::string set_request_limit(int& field, const std::string& name, const std::string& what, const std::string& value,
+                              bool off_allowed = true) {
+  if (off_allowed && value == "off") {
+    field = 0;
+    return {};
+  }
+  const auto n = int_in_range(value, 1, 1000000);
+  if (!n) return "--" + name + " needs a number of " + what + " 1-1000000" + (off_allowed ? " or 'off'" : "") + ", got '" + value + "'";
+  field = *n;
+  return {};
+}
+
 std::string set_port(int& field, const std::string& name, const std::string& value) {
   const auto port = int_in_range(value, 0, 65535);
   if (!port) return "--" + name + " needs a port number 0-65535, got '" + value + "'";
@@ -118,6 +131,37 @@ const std::map<std::string, Setter>& value_options() {
          const auto n = int_in_range(v, 1, 100000);
          if (!n) return "--ws-flood-strikes needs a number of rate_limited answers 1-100000, got '" + v + "'";
          c.ws_flood_strikes = *n;
+         return std::string();
+       }},
+      {"http-request-rate", [](ServerConfig& c, const std::string& v) {
+         return set_request_limit(c.http_request_rate, "http-request-rate", "requests per second per address", v);
+       }},
+      {"http-request-burst", [](ServerConfig& c, const std::string& v) {
+         return set_request_limit(c.http_request_burst, "http-request-burst", "requests per address", v, /*off_allowed=*/false);
+       }},
+      {"http-file-rate", [](ServerConfig& c, const std::string& v) {
+         return set_request_limit(c.http_file_rate, "http-file-rate", "file requests per second per address", v);
+       }},
+      {"http-file-burst", [](ServerConfig& c, const std::string& v) {
+         return set_request_limit(c.http_file_burst, "http-file-burst", "file requests per address", v, /*off_allowed=*/false);
+       }},
+      {"http-limit-exempt", [](ServerConfig& c, const std::string& v) {
+         // Comma-separated IPv4 addresses; "none": nobody is exempt.
+         std::vector<std::string> addresses;
+         if (v != "none") {
+           size_t pos = 0;
+           while (true) {
+             const size_t comma = v.find(',', pos);
+             const std::string item = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+             in_addr parsed{};
+             if (::inet_pton(AF_INET, item.c_str(), &parsed) != 1)
+               return "--http-limit-exempt needs comma-separated IPv4 addresses or 'none', got '" + v + "'";
+             addresses.push_back(item);
+             if (comma == std::string::npos) break;
+             pos = comma + 1;
+           }
+         }
+         c.http_limit_exempt = std::move(addresses);
          return std::string();
        }},
       {"rtmp-setup-timeout", [](ServerConfig& c, const std::string& v) {
@@ -309,6 +353,14 @@ Flags override the JSON config file, which overrides the defaults.
   --ws-chat-burst N    burst of chat messages, per connection and per buyer (default 5)
   --ws-flood-strikes N `rate_limited` answers within 10 s that close a websocket with 1008
                        (default 10)
+  --http-request-rate N  HTTP requests per second per client address to pages, the API and
+                       WHIP, or 'off' (default 100; over it: 429 with Retry-After)
+  --http-request-burst N burst of those requests per address (default 400)
+  --http-file-rate N   requests per second per address for HLS, replays, static files and
+                       photos, or 'off' (default 3000: many viewers behind one NAT address)
+  --http-file-burst N  burst of those per address (default 6000)
+  --http-limit-exempt A,B  addresses never limited, or 'none' (default 127.0.0.1: a reverse
+                       proxy on this machine carries every client's requests; limit there)
   --fanout-threads N   threads serving websockets beside the control loop (default auto:
                        one per CPU beyond the first, at most 8; 0: all on the loop thread)
   --burned-in on|off   a burned-in rendition (cards drawn into the video) per live stream (default on)

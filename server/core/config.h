@@ -88,6 +88,15 @@ struct ServerConfig {
   double ws_chat_burst = 0;
   int ws_flood_strikes = 0;
 
+  // HTTP requests per client address and second, and bursts (docs/reliability.md "Floods"):
+  // the API (pages, REST, WHIP) and files (HLS, replays, static, photos) separately; 0: off.
+  // Addresses in http_limit_exempt (a reverse proxy in front) are not limited.
+  int http_request_rate = 100;
+  int http_request_burst = 400;
+  int http_file_rate = 3000;
+  int http_file_burst = 6000;
+  std::vector<std::string> http_limit_exempt = {"127.0.0.1"};
+
   // Farmer sign-in limits per 15 minutes (docs/accounts.md).
   int login_attempts_per_address = 30;
   int login_failures_per_account = 5;

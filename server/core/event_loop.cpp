@@ -43,13 +43,42 @@ void EventLoop::set_waker(std::function<void()> waker) {
   waker_ = std::move(waker);
 }
 
+namespace {
+
+// Posted tasks run per call of run_pending() for at most about this long (at least one task);
+// the rest stay queued, in order, and run_pending() returns 0 so the driver comes back after
+// one look at the sockets. Thousands of websockets opening at once post thousands of tasks
+// (their opens, from the fan-out shards): run all in one go, they kept the loop from the
+// sockets for tens of seconds on a loaded machine, long enough for lws to hang up on a host
+// whose keepalive PONG sat unread (docs/reliability.md "Floods"). Too small a budget starves
+// the queue instead: the socket passes in between take long while thousands of connections
+// open, and a bystander's buy queued behind 1,000 opens waited over 20 s with 10 ms (and with
+// 50 ms on a loaded machine). A quarter of a second keeps every stall far below lws' 30 s
+// keepalive grace and lets the queue drain at most of the loop's speed.
+constexpr auto kTaskBudget = std::chrono::milliseconds(250);
+
+}  // namespace
+
 std::chrono::milliseconds EventLoop::run_pending() {
   std::deque<Task> batch;
+  bool stopping = false;
   {
     std::lock_guard lock(mutex_);
     batch.swap(queue_);
+    stopping = stop_;  // the driver's last call: run everything
   }
-  for (auto& task : batch) task();
+  const auto started = Clock::now();
+  size_t done = 0;
+  while (done < batch.size()) {
+    Task task = std::move(batch[done++]);
+    task();
+    if (!stopping && Clock::now() - started >= kTaskBudget) break;
+  }
+  if (done < batch.size()) {
+    std::lock_guard lock(mutex_);
+    // Before anything the tasks just run posted: the order of posting is kept.
+    for (size_t i = batch.size(); i-- > done;) queue_.push_front(std::move(batch[i]));
+  }
 
   const auto now = Clock::now();
   while (!timers_.empty() && timers_.begin()->first.first <= now) {

@@ -37,18 +37,6 @@ uint64_t supersede_key(std::string_view kind, std::string_view product_id) {
   return std::hash<std::string_view>{}(kind)*31 + std::hash<std::string_view>{}(product_id);
 }
 
-bool Audience::TokenBucket::take(double rate, double burst, Clock::time_point now) {
-  if (last == Clock::time_point{}) {
-    tokens = burst;
-  } else {
-    tokens = std::min(burst, tokens + rate * std::chrono::duration<double>(now - last).count());
-  }
-  last = now;
-  if (tokens < 1) return false;
-  tokens -= 1;
-  return true;
-}
-
 Member& Audience::add(Member member) {
   const ConnId id = member.id;
   Entry& e = conns_[id];

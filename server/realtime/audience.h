@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/token_bucket.h"
 #include "realtime/access.h"
 #include "realtime/http_server.h"
 #include "realtime/room_options.h"
@@ -92,11 +93,6 @@ public:
   void set_batching(ConnId id, bool on) { http_.set_batching(id, on); }
 
 private:
-  struct TokenBucket {
-    double tokens = 0;
-    std::chrono::steady_clock::time_point last;
-    bool take(double rate, double burst, std::chrono::steady_clock::time_point now);
-  };
   struct Entry {
     Member member;
     TokenBucket messages;

@@ -79,6 +79,15 @@ private:
   int fd_ = -1;
 };
 
+// The class of a whole plain request head's request ("METHOD /path?query HTTP/1.1").
+RequestClass request_class_of_head(std::string_view head) {
+  const size_t method_end = head.find(' ');
+  if (method_end == std::string_view::npos) return RequestClass::api;
+  const size_t target_end = head.find_first_of(" ?", method_end + 1);
+  if (target_end == std::string_view::npos) return RequestClass::api;
+  return classify_request(head.substr(0, method_end), head.substr(method_end + 1, target_end - method_end - 1));
+}
+
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 constexpr char kTlsHandshakeRecord = 0x16;  // the first byte of a TLS ClientHello
 constexpr auto kAcceptErrorLogInterval = std::chrono::seconds(10);
@@ -142,19 +151,21 @@ void HttpServer::accept_loop() {
   size_t next_ws_shard = 0;
   size_t next_tls_shard = 0;
   std::unordered_set<int> loopback;  // waiting connections from this machine
+  std::unordered_map<int, std::string> peers;  // waiting connections' addresses (with a budget)
   auto forget = [&](int fd) {
     ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
     waiting.erase(fd);
     loopback.erase(fd);
+    peers.erase(fd);
   };
-  auto hand_over = [&](int fd, size_t shard_index, bool tls_handshake = false) {
+  auto hand_over = [&](int fd, size_t shard_index, bool tls_handshake = false, bool charged = false) {
     forget(fd);
     Shard& sh = *shards_[shard_index];
     bool wake = false;
     {
       std::lock_guard lock(sh.mutex);
       wake = sh.adopt.empty() && sh.ops.empty();
-      sh.adopt.push_back({fd, tls_handshake});
+      sh.adopt.push_back({fd, tls_handshake, charged});
     }
     if (wake) lws_cancel_service(sh.context);
   };
@@ -165,6 +176,9 @@ void HttpServer::accept_loop() {
     const int c = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c >= 0) {
       if (peer.sin_family == AF_INET && (ntohl(peer.sin_addr.s_addr) >> 24) == 127) loopback.insert(c);
+      char text[INET_ADDRSTRLEN] = {0};
+      if (budget_ && peer.sin_family == AF_INET && ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text) != nullptr)
+        peers.emplace(c, text);
       epoll_event cev{};
       // Edge-triggered: a head that arrives in pieces wakes us once per piece.
       cev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
@@ -211,9 +225,26 @@ void HttpServer::accept_loop() {
       refuse_raw(fd, redirect, "plain_http_on_tls");
       return;
     }
+    bool charged = false;
+    if (verdict == HeadVerdict::request && budget_ && peers.count(fd)) {
+      // The connection's first request is charged here, and one over its address's budget is
+      // answered here: a flood of connections from one address never reaches the loop. Later
+      // requests on a kept-alive connection are charged where lws reads them
+      // (handle_http_request).
+      const int64_t wait_s = budget_->take(peers[fd], request_class_of_head(seen), std::chrono::steady_clock::now());
+      if (wait_s > 0) {
+        forget(fd);
+        HttpResponse limited =
+            HttpResponse::error(429, "rate_limited", "too many requests from your address; try again shortly");
+        limited.headers.emplace_back("Retry-After", std::to_string(wait_s));
+        refuse_raw(fd, limited, "request_budget");
+        return;
+      }
+      charged = true;
+    }
     switch (verdict) {
       case HeadVerdict::incomplete: return;
-      case HeadVerdict::request: hand_over(fd, 0); return;
+      case HeadVerdict::request: hand_over(fd, 0, false, charged); return;
       case HeadVerdict::websocket:
         // The frames that follow the head are watched for the mask bit (ws_frame_gate.h).
         watch_client_frames(fd, seen.find("\r\n\r\n") + 4);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <utility>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -35,7 +36,11 @@ int HttpServer::handle_http_request(Shard& shard, lws* wsi, Session& s) {
   s.request.path.assign(uri_ptr, static_cast<size_t>(uri_len));
   read_request_head(wsi, s.request);
 
-  auto refusal = screen_framing(s);
+  // Every request counts against its address's budget (any shard: the budget has its own
+  // lock); a connection's first was charged by the acceptor already.
+  std::optional<HttpResponse> refusal;
+  if (budget_ && !std::exchange(s.first_request_charged, false)) refusal = over_budget(*budget_, s.request);
+  if (!refusal) refusal = screen_framing(s);
   if (!refusal && !on_loop_shard(shard)) return forward_request(shard, wsi, s);  // http_remote.cpp
   if (!refusal) refusal = screen_route(s.request, s.body_expected, s.handler);
   if (refusal) {
@@ -59,6 +64,19 @@ std::optional<HttpResponse> refuse(int status, std::string_view reason, std::str
 }
 
 }  // namespace
+
+namespace http_detail {
+
+std::optional<HttpResponse> over_budget(RequestBudget& budget, const HttpRequest& request) {
+  const int64_t wait_s = budget.take(request.peer, classify_request(request.method, request.path),
+                                     std::chrono::steady_clock::now());
+  if (wait_s == 0) return std::nullopt;
+  auto limited = refuse(429, "request_budget", "rate_limited", "too many requests from your address; try again shortly");
+  limited->headers.emplace_back("Retry-After", std::to_string(wait_s));
+  return limited;
+}
+
+}  // namespace http_detail
 
 // The framing of the body, from the head alone (any shard): sets s.body_expected, or refuses.
 std::optional<HttpResponse> HttpServer::screen_framing(Session& s) {

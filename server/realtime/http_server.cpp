@@ -167,6 +167,12 @@ void lws_log_emit(int level, const char* line) {
   else log::warn("lws").kv("msg", text);
 }
 
+// Sockets handed over and not adopted yet (drain_inbox takes kAdoptPerTurn a turn).
+bool adoptions_waiting(HttpServer::Shard& shard) {
+  std::lock_guard lock(shard.mutex);
+  return !shard.adopt.empty();
+}
+
 // Adds what the shard counted since the last turn to the process-wide metrics.
 void publish_delivery_metrics(HttpServer::Shard& shard) {
   auto& m = metrics();
@@ -206,6 +212,7 @@ std::string_view Payload::text() const { return buf_ ? std::string_view(*buf_) :
 
 HttpServer::HttpServer(EventLoop& loop, HttpServerOptions options)
     : loop_(loop), options_(std::move(options)) {
+  if (options_.request_budget) budget_ = std::make_unique<RequestBudget>(*options_.request_budget);
   // Shard 0 exists from the start, so sends to unknown connections are answered (false)
   // even before start() (in-process tests drive rooms without a network).
   shards_.push_back(std::make_unique<Shard>());
@@ -339,7 +346,9 @@ void HttpServer::run() {
   Shard& home = *shards_[0];
   while (!loop_.stop_requested()) {
     drain_inbox(home);
-    schedule_timer_wakeup(loop_.run_pending());
+    auto wait = loop_.run_pending();
+    if (adoptions_waiting(home)) wait = std::chrono::milliseconds(0);  // more to adopt: come back at once
+    schedule_timer_wakeup(wait);
     if (loop_.stop_requested()) break;
     flush_writes(home);
     publish_delivery_metrics(home);
@@ -372,7 +381,7 @@ void HttpServer::run_shard(Shard& shard) {
     drain_inbox(shard);
     flush_writes(shard);
     publish_delivery_metrics(shard);
-    uv_run(shard.uv.get(), UV_RUN_ONCE);
+    uv_run(shard.uv.get(), adoptions_waiting(shard) ? UV_RUN_NOWAIT : UV_RUN_ONCE);
   }
 }
 
@@ -405,7 +414,16 @@ void HttpServer::drain_inbox(Shard& shard) {
   std::vector<Op> ops;
   {
     std::lock_guard lock(shard.mutex);
-    adopt.swap(shard.adopt);
+    // At most kAdoptPerTurn new sockets per turn: thousands handed over at once (a flood of
+    // websockets opening) would otherwise keep the shard from its other sockets for seconds,
+    // and a keepalive PONG waiting there can miss lws' hang-up deadline. The rest wait for the
+    // next turn, which comes at once (adoptions_waiting).
+    if (shard.adopt.size() <= kAdoptPerTurn) {
+      adopt.swap(shard.adopt);
+    } else {
+      adopt.assign(shard.adopt.begin(), shard.adopt.begin() + kAdoptPerTurn);
+      shard.adopt.erase(shard.adopt.begin(), shard.adopt.begin() + kAdoptPerTurn);
+    }
     ops.swap(shard.ops);
   }
   for (const auto& a : adopt) {
@@ -414,8 +432,9 @@ void HttpServer::drain_inbox(Shard& shard) {
     lws_sock_file_fd_type desc{};
     desc.sockfd = a.fd;
     const int type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | (a.tls ? LWS_ADOPT_ALLOW_SSL : 0);
-    if (lws_adopt_descriptor_vhost(shard.vhost, static_cast<lws_adoption_type>(type), desc, nullptr, nullptr) == nullptr)
-      log::debug("http_adopt_failed").kv("shard", shard.index);
+    lws* wsi = lws_adopt_descriptor_vhost(shard.vhost, static_cast<lws_adoption_type>(type), desc, nullptr, nullptr);
+    if (wsi == nullptr) log::debug("http_adopt_failed").kv("shard", shard.index);
+    else if (a.charged) session_for(shard, wsi).first_request_charged = true;
   }
   for (Op& op : ops) {
     switch (op.kind) {

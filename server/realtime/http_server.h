@@ -15,6 +15,7 @@
 
 #include "core/event_loop.h"
 #include "realtime/http_types.h"
+#include "realtime/request_budget.h"
 #include "realtime/router.h"
 
 struct lws;
@@ -94,6 +95,8 @@ struct HttpServerOptions {
   // "Fan-out threads".
   unsigned fanout_threads = 0;
   BackPressureOptions back_pressure;
+  // Requests per client address (realtime/request_budget.h); nullopt: unlimited.
+  std::optional<RequestBudgetOptions> request_budget = RequestBudgetOptions{};
 };
 
 // HTTP and websockets on one port. Shard 0 is an lws context serviced by the loop thread: it
@@ -207,6 +210,9 @@ private:
   std::unordered_map<ConnId, lws*> body_readers_;
   // Requests of other shards screened and waiting for their body (loop thread), by session id.
   std::unordered_map<ConnId, std::unique_ptr<RemoteExchange>> remote_;
+  // Shared by the acceptor (sheds a new connection from an address over budget) and the loop
+  // (charges each request); null when unlimited.
+  std::unique_ptr<RequestBudget> budget_;
   std::thread acceptor_;
   // Deferred replies hold a weak reference: one that comes after the server is gone is dropped.
   std::shared_ptr<int> life_ = std::make_shared<int>(0);

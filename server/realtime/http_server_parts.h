@@ -27,6 +27,9 @@ namespace harvest::realtime {
 
 namespace http_detail {
 
+// New sockets a shard adopts per turn of its loop (see HttpServer::drain_inbox).
+inline constexpr size_t kAdoptPerTurn = 64;
+
 // How long a refused request's connection stays to read and drop what the client still sends.
 inline constexpr int kLingerSeconds = 2;
 
@@ -47,6 +50,8 @@ void read_request_head(lws* wsi, HttpRequest& req);
 int refuse_frame(lws* wsi, lws_close_status status, std::string_view reason);
 // Appends an unmasked server text frame (RFC 6455 5.2) holding `text`.
 void append_text_frame(std::string& out, std::string_view text);
+// 429 with Retry-After when `request`'s address is over its budget (charging it otherwise).
+std::optional<HttpResponse> over_budget(RequestBudget& budget, const HttpRequest& request);
 // Appends the response's extra headers ("name: value") to an lws header buffer.
 bool add_headers(lws* wsi, const std::vector<std::pair<std::string, std::string>>& headers, unsigned char*& p,
                  unsigned char* end);
@@ -65,6 +70,8 @@ struct HttpServer::Session {
   // paused; body bytes lws had already read are kept (remote_body_complete: all of them).
   enum class Http { idle, screening, reading_body, answering, closing } http = Http::idle;
   bool remote_body_complete = false;
+  // The acceptor charged this connection's first request to its address's budget already.
+  bool first_request_charged = false;
   std::chrono::steady_clock::time_point closing_since;
   HttpRequest request;
   const HttpHandler* handler = nullptr;
@@ -140,6 +147,7 @@ struct HttpServer::Shard {
   struct Adoption {
     int fd;
     bool tls;
+    bool charged = false;  // the acceptor took the first request's token (RequestBudget)
   };
   std::vector<Adoption> adopt;
   std::vector<Op> ops;

@@ -21,3 +21,11 @@ if(NODE_BIN)
     set_tests_properties(faults.${t} PROPERTIES LABELS "faults;integration" TIMEOUT 240 ENVIRONMENT "${_faults_env}")
   endforeach()
 endif()
+# The rest of the floods (floods2): SRT and WHIP session floods (SRT callers through libsrt from
+# tests/faults/srt_flood.py, python3 + ctypes), and the per-address HTTP request budget.
+if(NODE_BIN)
+  foreach(t ingest_floods http_budget)
+    add_test(NAME faults.${t} COMMAND ${NODE_BIN} ${CMAKE_CURRENT_SOURCE_DIR}/js/${t}.mjs)
+    set_tests_properties(faults.${t} PROPERTIES LABELS "faults;integration" TIMEOUT 180 ENVIRONMENT "${_faults_env}")
+  endforeach()
+endif()

@@ -125,6 +125,13 @@ int SrtServer::on_listen(int socket, const char* stream_id, const std::string& p
   const auto stream = ingest_.stream_for_key(*key);
   if (!stream) return refuse(SRT_REJX_FORBIDDEN, "bad_key");
   if (ingest_.has_healthy_publisher(*stream)) return refuse(SRT_REJX_CONFLICT, "busy");
+  {
+    std::lock_guard lock(admissions_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    auto [it, fresh] = admitted_at_.try_emplace(*stream, now);
+    if (!fresh && now - it->second < kAdmissionHold) return refuse(SRT_REJX_CONFLICT, "busy");
+    it->second = now;
+  }
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/event_loop.h"
@@ -62,6 +63,14 @@ private:
   int epoll_ = -1;
   int port_ = 0;
   std::map<int, std::unique_ptr<SrtConn>> conns_;
+  // Callers let through on_listen per stream and when (libsrt's thread): the loop decides who
+  // publishes only after accept, so without this many callers at once with the right key were
+  // all accepted by libsrt and all but one then closed without a reject code. A second caller
+  // within kAdmissionHold of the first is rejected 1409 (conflict) at once; after that the
+  // publisher health check (has_healthy_publisher) decides.
+  static constexpr std::chrono::milliseconds kAdmissionHold{2000};
+  std::mutex admissions_mutex_;
+  std::map<std::string, std::chrono::steady_clock::time_point> admitted_at_;
   // No wake-up: the loop's srt_epoll_uwait returns every 50 ms and runs the tasks then.
   ListenerThread thread_;  // last: joined before the members above go
 };

@@ -1,7 +1,11 @@
 // The floods of issue 21, shared by the test (tests/faults/js/floods.mjs: each flood's outcome
 // asserted) and the bench (bench/faults/floods.mjs: the effect on other viewers and buyers
 // measured). Each flood returns what it saw; the callers decide what to assert or print.
+import http from 'node:http';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startProcess } from '../../support/process.mjs';
 import { Client, WebSocket, waitUntil, ADMIN } from '../../commerce/js/lib.mjs';
 
 // Someone else on the stream while a flood runs: a buyer whose `buy` ack is timed, and a
@@ -141,29 +145,84 @@ export async function halfOpenRtmp(rtmpPort, n, { giveUpMs = 30000, localAddress
 
 // `n` WHIP offers at once to `path` with `token`: a valid-looking SDP offer (audio + video,
 // ICE credentials, a fingerprint). Returns the statuses.
+// A valid-looking WHIP offer (audio + video, ICE credentials, a fingerprint) from no real peer.
+const WHIP_OFFER = [
+  'v=0', 'o=- 4611731400430051336 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
+  'a=msid-semantic: WMS', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=rtcp:9 IN IP4 0.0.0.0',
+  'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+  'a=fingerprint:sha-256 12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0',
+  'a=setup:actpass', 'a=mid:0', 'a=sendonly', 'a=rtcp-mux', 'a=rtpmap:111 opus/48000/2',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', 'a=rtcp:9 IN IP4 0.0.0.0',
+  'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+  'a=fingerprint:sha-256 12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0',
+  'a=setup:actpass', 'a=mid:1', 'a=sendonly', 'a=rtcp-mux', 'a=rtpmap:96 H264/90000',
+  'a=fmtp:96 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f', '',
+].join('\r\n');
+
 export async function whipFlood(server, streamId, n, token) {
-  const offer = [
-    'v=0', 'o=- 4611731400430051336 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
-    'a=msid-semantic: WMS', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=rtcp:9 IN IP4 0.0.0.0',
-    'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
-    'a=fingerprint:sha-256 12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0',
-    'a=setup:actpass', 'a=mid:0', 'a=sendonly', 'a=rtcp-mux', 'a=rtpmap:111 opus/48000/2',
-    'm=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', 'a=rtcp:9 IN IP4 0.0.0.0',
-    'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
-    'a=fingerprint:sha-256 12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0',
-    'a=setup:actpass', 'a=mid:1', 'a=sendonly', 'a=rtcp-mux', 'a=rtpmap:96 H264/90000',
-    'a=fmtp:96 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f', '',
-  ].join('\r\n');
+  const offer = WHIP_OFFER;
+  return (await whipOffers(server, streamId, n, token, offer)).map((r) => r.status);
+}
+
+// The same offers, answered in detail: [{status, location, error}] (status 0: no answer).
+export async function whipOffers(server, streamId, n, token, offer = WHIP_OFFER) {
   return Promise.all(Array.from({ length: n }, async () => {
     try {
       const r = await fetch(server.url(`/whip/${streamId}`), { method: 'POST', body: offer,
         headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60000) });
-      await r.text();
-      return r.status;
+      const text = await r.text();
+      let error = null;
+      try { error = JSON.parse(text).error ?? null; } catch { /* an SDP answer */ }
+      return { status: r.status, location: r.headers.get('location'), error };
     } catch {
-      return 0;
+      return { status: 0, location: null, error: null };
     }
   }));
+}
+
+// `n` HTTP requests at once from `localAddress` (any 127.x.y.z names another client address on
+// this machine), each on a connection of its own: [{status, retryAfter, error}] (status 0: the
+// connection failed or was closed without an answer).
+export function httpFlood(server, n, { path = '/api/health', method = 'GET', localAddress = '127.0.0.1' } = {}) {
+  return Promise.all(Array.from({ length: n }, () => httpRequest(server, { path, method, localAddress })));
+}
+
+// One request from `localAddress` (`agent`: a keep-alive http.Agent to reuse its connection).
+export function httpRequest(server, { path = '/api/health', method = 'GET', localAddress = '127.0.0.1', agent = false } = {}) {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port: server.port, path, method, localAddress, agent, timeout: 60000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => {
+        let error = null;
+        try { error = JSON.parse(body).error ?? null; } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'] ?? null, error });
+      });
+      res.on('error', () => resolve({ status: 0, retryAfter: null, error: 'response' }));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', (e) => resolve({ status: 0, retryAfter: null, error: e.code ?? String(e) }));
+    req.end();
+  });
+}
+
+// SRT floods through libsrt (tests/faults/srt_flood.py): `connect` — `count` callers at once
+// with `streamId`, each {accepted, reject, ms, closed_after_ms}; `induction` — `count`
+// handshakes begun and never finished, {sent, answered}.
+export async function srtFlood(mode, srtPort, { streamId = '', count = 10, holdS = 0 } = {}) {
+  const script = fileURLToPath(new URL('../srt_flood.py', import.meta.url));
+  const args = mode === 'connect' ? [script, 'connect', String(srtPort), streamId, String(count), String(holdS)]
+                                  : [script, 'induction', String(srtPort), String(count)];
+  const child = startProcess('python3', args);
+  const { code, output } = await child.exited;
+  const line = output.trim().split('\n').pop();
+  if (code !== 0) throw new Error(`srt_flood.py ${mode} failed (${code}): ${output}`);
+  return JSON.parse(line);
+}
+
+// Threads of a process (/proc/PID/status).
+export function threadCount(pid) {
+  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 }
 
 export { waitUntil, ADMIN };

@@ -31,10 +31,21 @@ run('floods', async (t) => {
   await stillServing('before');
 
   // 1. Thousands of websockets at once (the test runner's RLIMIT_NOFILE is 20,000 here; the
-  // server sets its own). All are held and welcomed.
-  const many = await openMany(server, stream, CONNECTIONS);
+  // server sets its own). While they open, the host and a plain viewer stay connected and are
+  // served (a card change reaches the viewer); then all are held and welcomed.
+  const opening = openMany(server, stream, CONNECTIONS);
+  let servedWhileOpening = 0;
+  let openingDone = false;
+  opening.then(() => { openingDone = true; });
+  while (!openingDone || servedWhileOpening === 0) {
+    await stillServing(`while ${CONNECTIONS} websockets open`);
+    servedWhileOpening++;
+  }
+  const many = await opening;
   t.defer(() => many.sockets.forEach((ws) => ws.terminate()));
   eq(many.open, CONNECTIONS, `websockets held (refused ${many.refused})`);
+  eq(by.host.closed, null, `the host stayed connected while ${CONNECTIONS} opened`);
+  eq(by.viewer.closed, null, `the bystander viewer stayed connected while ${CONNECTIONS} opened`);
   await stillServing(`${CONNECTIONS} websockets open`);
   many.sockets.forEach((ws) => ws.terminate());
 
