@@ -182,6 +182,7 @@ std::string App::start() {
   endpoints_.http_port = http_->port();
   endpoints_.rtmp_port = config_.rtmp_port;  // replaced by the chosen port once ingest listens
   endpoints_.srt_port = config_.srt_port;
+  endpoints_.whep = config_.whep_max_viewers > 0;
   if (auto err = start_ingest(); !err.empty()) return err;
 
   log::info("listening")

@@ -71,7 +71,7 @@ json public_view(const StreamState& s, const Urls& urls) {
           // know where to publish; the broadcaster page uses it with a typed-in key.
           {"whip_url", urls.whip(s.record.id)},
           // WebRTC playback (POST /whep/{id}); the viewer page prefers it, HLS is the fallback.
-          {"whep_url", urls.whep(s.record.id)}};
+          {"whep_url", urls.ep.whep ? json(urls.whep(s.record.id)) : json(nullptr)}};
 }
 
 // What only the show's farmer, its hosts and the admin see: the secret key and the ingest URLs.

@@ -163,6 +163,13 @@ runTest('whep_play', async (t) => {
   await waitFor(async () => (await whepViewers(server)) === 0, { timeout: 45_000, interval: 500, what: 'the vanished viewer cleaned up (harvest_whep_viewers 0)' });
   assert(server.lines.some((l) => /whep_viewer_ended/.test(l) && /RTCP|ICE/.test(l)), 'ended for its silence or ICE');
 
+  // --whep-max-viewers 0: no WebRTC playback, so no whep_url is advertised and the page uses HLS.
+  const noWhep = await t.server({ args: ['--whep-max-viewers', '0'] });
+  const plain = await noWhep.createStream({ title: 'HLS only' });
+  const plainInfo = await noWhep.fetch(`/api/streams/${plain.id}`);
+  assert(plainInfo.status === 200 && plainInfo.json.whep_url === null,
+    `with --whep-max-viewers 0 whep_url is null (got ${JSON.stringify(plainInfo.json?.whep_url)})`);
+
   // Screenshots of the page playing over WHEP (one viewer at a time: the cap is 1).
   const dir = screenshotDir();
   for (const size of [{ width: 390, height: 844, mobile: true }, { width: 1366, height: 800, mobile: false }]) {

@@ -51,8 +51,10 @@ async function whepUrlOfStream() {
   const info = await res.json();
   return typeof info.whep_url === 'string' ? new URL(info.whep_url, location.href).pathname : null;
 }
+// `?player=hls` skips WebRTC (a viewer whose network blocks UDP, or a comparison of the paths).
+const webrtcWanted = new URLSearchParams(location.search).get('player') !== 'hls';
 const player = replay ? new Player(video, `${replayBase}index.m3u8`, { vod: true })
-  : new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`, { whepUrl: whepUrlOfStream });
+  : new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`, { whepUrl: webrtcWanted ? whepUrlOfStream : null });
 const room = new Room({ streamId, replay });
 const scheduler = new CardScheduler();
 const cardNodes = new Map();  // product_id -> card element
