@@ -181,16 +181,25 @@ GstElement* add_source(State* s, GstCaps* caps, std::string& error) {
   return src;
 }
 
-// H.264 RTP payload (RFC 6184) carrying an SPS: a single NAL of type 7, or a STAP-A (24) whose
-// first NAL is one (rtph264pay aggregates SPS, PPS and the IDR's first slice so).
+// H.264 RTP payload (RFC 6184) carrying an SPS: a single NAL of type 7, or a STAP-A (24) with
+// one among its NALs (rtph264pay aggregates SPS, PPS and what precedes the IDR; the SPS is not
+// always first: a productcue SEI or an access unit delimiter may come before it).
 bool carries_sps(GstBuffer* packet) {
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   if (!gst_rtp_buffer_map(packet, GST_MAP_READ, &rtp)) return false;
   const auto* p = static_cast<const uint8_t*>(gst_rtp_buffer_get_payload(&rtp));
   const guint n = gst_rtp_buffer_get_payload_len(&rtp);
   bool sps = false;
-  if (n >= 1 && (p[0] & 0x1f) == 7) sps = true;
-  else if (n >= 4 && (p[0] & 0x1f) == 24 && (p[3] & 0x1f) == 7) sps = true;
+  if (n >= 1 && (p[0] & 0x1f) == 7) {
+    sps = true;
+  } else if (n >= 1 && (p[0] & 0x1f) == 24) {
+    for (guint at = 1; at + 2 < n && !sps;) {
+      const guint size = (guint{p[at]} << 8) | p[at + 1];
+      if (size == 0 || at + 2 + size > n) break;
+      sps = (p[at + 2] & 0x1f) == 7;
+      at += 2 + size;
+    }
+  }
   gst_rtp_buffer_unmap(&rtp);
   return sps;
 }
