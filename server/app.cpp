@@ -33,6 +33,7 @@
 #include "media/hls/replay_library.h"
 #include "media/ingest/demo_publisher.h"
 #include "media/ingest/ingest_manager.h"
+#include "media/webrtc/whep_playback.h"
 #include "media/webrtc/whip_ingest.h"
 #include "media/rtmp/server.h"
 #include "media/srt/server.h"
@@ -198,6 +199,7 @@ std::string App::start() {
   endpoints_.http_port = http_->port();
   endpoints_.rtmp_port = config_.rtmp_port;  // replaced by the chosen port once ingest listens
   endpoints_.srt_port = config_.srt_port;
+  endpoints_.whep = config_.whep_max_viewers > 0;
   if (auto err = start_ingest(); !err.empty()) return err;
 
   log::info("listening")
@@ -344,6 +346,11 @@ std::string App::start_ingest() {
   whip_options.min_port = static_cast<uint16_t>(config_.webrtc_udp_min);
   whip_options.max_port = static_cast<uint16_t>(config_.webrtc_udp_max);
   whip_ = std::make_unique<media::webrtc::WhipIngest>(loop_, *ingest_, whip_options);
+  media::webrtc::WhepOptions whep_options;
+  whep_options.ice = whip_options;
+  whep_options.max_viewers = static_cast<size_t>(config_.whep_max_viewers);
+  whep_ = std::make_unique<media::webrtc::WhepPlayback>(
+      loop_, *ingest_, [this](const std::string& id) { return streams_->find(id) != nullptr; }, whep_options);
   return {};
 }
 
@@ -352,6 +359,7 @@ void App::stop_ingest() {
   if (demo_publisher_) demo_publisher_->stop();
   if (rtmp_) rtmp_->stop();
   if (srt_) srt_->stop();
+  whep_.reset();  // viewers first: their branches live in the publishers' pipelines
   whip_.reset();
   if (ingest_) ingest_->shutdown();
 }
@@ -380,6 +388,7 @@ void App::register_routes() {
   api::register_sample_image_routes(r, config_.samples_dir);
   api::register_image_routes(r, access_, loop_, *photo_worker_, *photos_);
   api::register_whip_routes(r, [this] { return whip_.get(); }, {config_.webrtc_stun, config_.webrtc_turn});
+  api::register_whep_routes(r, [this] { return whep_.get(); }, {config_.webrtc_stun, config_.webrtc_turn});
 }
 
 // --demo: the sample farm catalog goes into stream "demo" the first time (a stream that already

@@ -33,7 +33,7 @@ class DemoPublisher;
 namespace hls { class ReplayLibrary; }
 namespace rtmp { class RtmpServer; }
 namespace srt { class SrtServer; }
-namespace webrtc { class WhipIngest; }
+namespace webrtc { class WhipIngest; class WhepPlayback; }
 }  // namespace media
 
 class App {
@@ -98,6 +98,7 @@ private:
   std::unique_ptr<media::IngestManager> ingest_;
   std::unique_ptr<media::rtmp::RtmpServer> rtmp_;
   std::unique_ptr<media::webrtc::WhipIngest> whip_;  // after ingest_: destroyed first
+  std::unique_ptr<media::webrtc::WhepPlayback> whep_;  // likewise
   std::unique_ptr<media::srt::SrtServer> srt_;
   std::unique_ptr<media::DemoPublisher> demo_publisher_;
   std::unique_ptr<show::CardLink> card_link_;  // after rooms_ and ingest_: destroyed first

@@ -6,9 +6,9 @@
 // For each show, the page's own record (window.harvestWatch.shown, written when the card's node
 // is created) gives the program date time of the frame on screen at that moment (hls.js
 // playingDate) and the marker card.shown carried; offset = playing date − marker (> 0: late,
-// < 0: early). The page plays what it prefers (today HLS; with WHEP and LL-HLS merged, pass
-// --query to pick one, e.g. "player=whep" once the page reads such a parameter), and the line
-// printed names the path its player reports.
+// < 0: early). WHEP frames carry no program date time: there the offset is in PTS only (the
+// presented frame's RTP timestamp − card.shown's pts). The page plays what it prefers (WHEP when
+// offered); `--query player=hls` makes it use HLS. The line printed names the path it played.
 //
 // Usage: HARVEST_SERVER_BIN=build/server/harvest-server node bench/medialink/card_offset.mjs
 //        [--cards 20] [--size 640x360] [--fps 30] [--query ""]
@@ -67,9 +67,10 @@ try {
   await page.goto(server.url(`/watch/${stream.id}${QUERY ? '?' + QUERY : ''}`));
   await until(() => page.evaluate(() => {
     const w = window.harvestWatch;
-    return document.querySelector('video').currentTime > 0.5 && w?.player?.playingDateMs() !== null;
+    return document.querySelector('video').currentTime > 0.5 &&
+      (w?.player?.transport === 'whep' ? w.player.rtpPts !== null : w?.player?.playingDateMs() !== null);
   }), 60000, 'the page playing');
-  const path = await page.evaluate(() => window.harvestWatch.player.kind ?? (window.harvestWatch.player.hls ? 'hls (hls.js)' : 'native'));
+  const path = await page.evaluate(() => window.harvestWatch.player.transport);
   const clock = await page.evaluate(() => window.harvestWatch.cardClock ?? 'timer');
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
   const offsets = [];
@@ -94,7 +95,7 @@ try {
   console.log(`playing date when the card went up − card.shown's program date time (ms of media time, > 0 late): ` +
               `p50 ${f0(pct(offsets, 50))}, p90 ${f0(pct(offsets, 90))}, max ${f0(Math.max(...offsets))}, min ${f0(Math.min(...offsets))} ` +
               `(${offsets.length} of ${N} placed by program date time${late.length ? `; others: ${late.join(', ')}` : ''})`);
-  console.log(`the same in PTS (media time + hls.js init PTS − card.shown's pts): p50 ${f0(pct(ptsOffsets, 50))}, ` +
+  console.log(`the same in PTS (HLS: media time + hls.js init PTS; WHEP: the frame's RTP timestamp; − card.shown's pts): p50 ${f0(pct(ptsOffsets, 50))}, ` +
               `p90 ${f0(pct(ptsOffsets, 90))}, max ${f0(Math.max(...ptsOffsets))}, min ${f0(Math.min(...ptsOffsets))} (${ptsOffsets.length})`);
   host.close();
 } finally {

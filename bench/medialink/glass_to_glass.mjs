@@ -95,7 +95,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>glass to glass</title>
 ${READER_SOURCE}
 window.g2g = {};
 async function playWhep(video, url) {
-  const pc = new RTCPeerConnection();
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });  // as the viewer page (web-client/js/whep.js)
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
   const stream = new MediaStream();
@@ -108,7 +108,8 @@ async function playWhep(video, url) {
   });
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
   if (r.status !== 201) throw new Error('WHEP answered ' + r.status + ': ' + (await r.text()).slice(0, 200));
-  await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
+  const answer = await r.text();
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   return pc;
 }
 window.startPath = async (name, kind, url) => {
@@ -144,7 +145,7 @@ window.startPath = async (name, kind, url) => {
       hls.loadSource(url);
       hls.attachMedia(video);
     }
-    await video.play().catch(() => {});
+    video.play().catch(() => {});  // resolves only once media flows: not awaited
   } catch (e) {
     st.error = String(e && e.message || e);
   }
@@ -284,9 +285,11 @@ try {
     }
   }
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [
-    '--no-sandbox', '--disable-gpu', '--autoplay-policy=no-user-gesture-required', '--disable-web-security',
-    '--disable-features=WebRtcHideLocalIpsWithMdns'] });
+    '--no-sandbox', '--disable-gpu', '--autoplay-policy=no-user-gesture-required', '--disable-web-security'] });
   const page = await browser.newPage();
+  page.on('crash', () => console.error('g2g: the page crashed'));
+  page.on('console', (m) => { if (m.type() === 'error') console.error('page:', m.text()); });
+  browser.on('disconnected', () => console.error('g2g: the browser went away'));
   await page.route('http://g2g.bench/**', (route) => {
     const url = new URL(route.request().url());
     if (url.pathname === '/hls.js') return route.fulfill({ contentType: 'text/javascript', body: readFileSync(HLS_JS) });
@@ -312,6 +315,18 @@ try {
                 `unreadable ${r.unreadable}, waiting events ${r.waiting}: ` +
                 `p50 ${f0(pct(s, 50))} ms, p90 ${f0(pct(s, 90))} ms, p99 ${f0(pct(s, 99))} ms, min ${f0(Math.min(...s))} ms, max ${f0(Math.max(...s))} ms` +
                 (r.error ? ` [error: ${r.error}]` : ''));
+  }
+  for (const p of paths.filter((x) => x.kind === 'whep')) {
+    console.log(p.name, await page.evaluate(async (n) => {
+      const st = window.g2g[n];
+      if (!st.pc) return 'no peer connection';
+      const out = [];
+      (await st.pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') out.push(`${r.kind}: ${r.packetsReceived} packets, ${r.framesDecoded ?? '-'} frames decoded, ${r.keyFramesDecoded ?? '-'} keyframes`); });
+      return out.join('; ');
+    }, p.name));
+  }
+  if (paths.some((p) => p.kind === 'whep' && results[p.name].frames === 0)) {
+    console.log('WHEP brought no frame; the server said:\n' + server.log.split('\n').filter((l) => /whep|webrtc|error/.test(l)).join('\n'));
   }
 } finally {
   if (browser) await browser.close().catch(() => {});

@@ -3,6 +3,7 @@
 #include "realtime/route_checks.h"
 
 #include "core/metrics.h"
+#include "media/webrtc/whep_playback.h"
 
 namespace harvest::api {
 namespace {
@@ -64,6 +65,11 @@ void render_ingest_metrics(std::string& out, const std::vector<const StreamState
                &IngestCounters::segments_cut_early);
   family("harvest_whip_sessions", "WebRTC (WHIP) peers running now, uplink checks included.", "gauge");
   out += "harvest_whip_sessions " + std::to_string(m.whip_sessions.load()) + "\n";
+  family("harvest_whep_viewers", "WebRTC (WHEP) viewers now, being answered or playing.", "gauge");
+  out += "harvest_whep_viewers " + std::to_string(media::webrtc::whep_counters().viewers.load()) + "\n";
+  family("harvest_whep_refused_full_total", "WHEP viewers sent to HLS (503) because --whep-max-viewers were playing.",
+         "counter");
+  out += "harvest_whep_refused_full_total " + std::to_string(media::webrtc::whep_counters().refused_full.load()) + "\n";
   family("harvest_ingest_refused_total", "Publishers refused, by protocol and reason.", "counter");
   for (const auto& [label, n] : m.ingest_refused.snapshot()) {
     const auto slash = label.find('/');

@@ -23,6 +23,7 @@ struct Urls {
     return "rtmp://" + host + ":" + std::to_string(ep.rtmp_port) + "/live/" + key;
   }
   std::string whip(const std::string& stream_id) const { return http_base() + "/whip/" + stream_id; }
+  std::string whep(const std::string& stream_id) const { return http_base() + "/whep/" + stream_id; }
   std::string srt(const std::string& key) const {
     return "srt://" + host + ":" + std::to_string(ep.srt_port) + "?streamid=#!::r=live/" + key + ",m=publish";
   }
@@ -68,7 +69,9 @@ json public_view(const StreamState& s, const Urls& urls) {
           {"ingest_node", !s.live ? json(nullptr) : json(s.ingest_node.empty() ? urls.ep.node_id : s.ingest_node)},
           // No secret in it (the stream key goes in the Authorization header), so everyone may
           // know where to publish; the broadcaster page uses it with a typed-in key.
-          {"whip_url", urls.whip(s.record.id)}};
+          {"whip_url", urls.whip(s.record.id)},
+          // WebRTC playback (POST /whep/{id}); the viewer page prefers it, HLS is the fallback.
+          {"whep_url", urls.ep.whep ? json(urls.whep(s.record.id)) : json(nullptr)}};
 }
 
 // What only the show's farmer, its hosts and the admin see: the secret key and the ingest URLs.

@@ -15,6 +15,7 @@ struct PublicEndpoints {
   int http_port = 0;
   int rtmp_port = 0;
   int srt_port = 0;
+  bool whep = false;  // WebRTC playback offered (--whep-max-viewers > 0): whep_url is advertised
   std::string node_id;  // this node (the bus's id): where a live stream's ingest is, is told by id
 };
 

@@ -1,5 +1,6 @@
 #include "api/whip.h"
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +16,7 @@ using media::webrtc::WhipIngest;
 // the stream key is the credential, not the origin.
 void add_cors(HttpResponse& r) {
   r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-  r.headers.emplace_back("Access-Control-Expose-Headers", "Location, Link");
+  r.headers.emplace_back("Access-Control-Expose-Headers", "Location, Link, Retry-After");
 }
 
 HttpResponse preflight(const char* methods) {
@@ -114,6 +115,63 @@ void register_whip_routes(Router& router, std::function<WhipIngest*()> whip, Whi
     WhipIngest* ingest = whip();
     if (ingest == nullptr || !ingest->end(req.params.at("id"), req.params.at("session"), "publisher ended (DELETE)"))
       return error(404, "not_found", "no such WHIP session");
+    HttpResponse r = HttpResponse::text(200, "");
+    add_cors(r);
+    return r;
+  });
+}
+
+void register_whep_routes(Router& router, std::function<media::webrtc::WhepPlayback*()> whep, WhipIceServers ice) {
+  using media::webrtc::WhepPlayback;
+  const std::vector<std::string> links = ice_server_links(ice);
+  router.add("OPTIONS", "/whep/{id}", [links](const HttpRequest&) {
+    HttpResponse r = preflight("POST, OPTIONS");
+    for (const auto& link : links) r.headers.emplace_back("Link", link);
+    return r;
+  });
+  router.add("OPTIONS", "/whep/{id}/{session}", [](const HttpRequest&) { return preflight("DELETE, OPTIONS"); });
+  // Only the media type is checked from the head: watching needs no key.
+  auto check_head = [](const HttpRequest& req) -> std::optional<HttpResponse> {
+    if (req.header("content-type").rfind("application/sdp", 0) != 0)
+      return error(415, "unsupported_media_type", "the offer must be sent as Content-Type: application/sdp");
+    return std::nullopt;
+  };
+  router.add("POST", "/whep/{id}", {.max_body_bytes = media::webrtc::kMaxOfferBytes, .check = check_head},
+             [whep, links](const HttpRequest& req) {
+    WhepPlayback* playback = whep();
+    if (playback == nullptr) return error(503, "unavailable", "media is not running");
+    const std::string id = req.params.at("id");
+    return HttpResponse::later([playback, id, links, offer = req.body](realtime::HttpReply reply) {
+      playback->play(id, offer, [reply, id, links](WhepPlayback::Outcome o) {
+        if (o.status == 201) {
+          HttpResponse r = HttpResponse::text(201, o.answer_sdp, "application/sdp");
+          r.headers.emplace_back("Location", "/whep/" + id + "/" + o.session_id);
+          for (const auto& link : links) r.headers.emplace_back("Link", link);
+          add_cors(r);
+          return reply(std::move(r));
+        }
+        HttpResponse r = error(o.status, o.code, o.message);
+        if (o.status == 503) {
+          r = HttpResponse::json(503, nlohmann::json{{"error", o.code},
+                                                     {"message", o.message},
+                                                     {"hls_url", "/hls/" + id + "/index.m3u8"},
+                                                     {"retry_after_s", o.retry_after_s}}
+                                          .dump());
+          add_cors(r);
+          // Full: the page falls back to HLS; the playlist is named so a plain WHEP client can too.
+          r.headers.emplace_back("Retry-After", std::to_string(o.retry_after_s));
+          r.headers.emplace_back("Link", "</hls/" + id + "/index.m3u8>; rel=\"alternate\"; type=\"application/vnd.apple.mpegurl\"");
+        } else {
+          add_cors(r);  // a page on another origin reads why (and falls back to HLS)
+        }
+        reply(std::move(r));
+      });
+    });
+  });
+  router.add("DELETE", "/whep/{id}/{session}", [whep](const HttpRequest& req) {
+    WhepPlayback* playback = whep();
+    if (playback == nullptr || !playback->end(req.params.at("id"), req.params.at("session"), "viewer ended (DELETE)"))
+      return error(404, "not_found", "no such WHEP session");
     HttpResponse r = HttpResponse::text(200, "");
     add_cors(r);
     return r;

@@ -91,6 +91,12 @@ const std::map<std::string, Setter>& value_options() {
          c.rtmp_max_per_address = *n;
          return std::string();
        }},
+      {"whep-max-viewers", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 0, 100000);
+         if (!n) return "--whep-max-viewers needs a number of viewers 0-100000, got '" + v + "'";
+         c.whep_max_viewers = *n;
+         return std::string();
+       }},
       {"login-attempts-per-address", [](ServerConfig& c, const std::string& v) {
          const auto n = int_in_range(v, 1, 1000000);
          if (!n) return "--login-attempts-per-address needs a number of attempts 1-1000000, got '" + v + "'";
@@ -381,6 +387,9 @@ Flags override the JSON config file, which overrides the defaults.
   --webrtc-udp-ports R UDP port range for WebRTC media, e.g. 40000-40099 (default: any)
   --webrtc-stun URL    stun:HOST:PORT, used by the server and handed to publishers (Link header)
   --webrtc-turn URL    turn:USER:PASSWORD@HOST:PORT, likewise
+  --whep-max-viewers N WebRTC (WHEP) viewers at once over the whole server; more get 503 with
+                       Retry-After and are sent to HLS (default 60, from docs/benchmarks.md
+                       "WHEP viewers per core"; 0: no WHEP playback, every POST /whep gets 503)
   --payment-window D   how long a reserved order holds its units for payment (default 15m;
                        e.g. 90s, 30m, 2h); unpaid orders expire and their units go back on sale
   --payment-secret S   the payment service's notification key: enables online payment, with

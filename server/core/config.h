@@ -70,6 +70,7 @@ struct ServerConfig {
   // RTMP ingest limits (docs/reliability.md): connections from one address that have not yet
   // sent `publish` with a valid stream key, and how long a connection may take to get there.
   int rtmp_max_per_address = 16;
+  int whep_max_viewers = 60;  // see --whep-max-viewers
   int rtmp_setup_timeout_s = 5;
   // SRT receive latency (SRTO_RCVLATENCY on the listener; the connection uses the larger of
   // this and the caller's own latency). libsrt's 120 ms default is for a LAN: on rural 4G

@@ -83,7 +83,7 @@ std::string mime_type_for(std::string_view path);
 // elements are not.
 inline constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self' http: https: ws: wss:; object-src 'none'; "
+    "media-src 'self' blob: data:; worker-src 'self' blob:; connect-src 'self' http: https: ws: wss:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 // HSTS over TLS: one year; browsers ignore it over plain HTTP (RFC 6797 8.1), so it is not sent there.
 inline constexpr std::string_view kStrictTransportSecurity = "max-age=31536000";

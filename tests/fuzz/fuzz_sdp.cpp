@@ -17,6 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (offer->media.empty() || offer->ice_ufrag.empty() || offer->fingerprint.empty()) __builtin_trap();
     const IngestCodecs chosen = choose_ingest_codecs(*offer);
     if (chosen.video && chosen.video->payload_type < 0) __builtin_trap();
+    // WHEP: a chosen codec is one the offer lists, with the clock rate it must have.
+    const PlaybackCodecs play = choose_playback_codecs(*offer);
+    if (play.video && (play.video->payload_type < 0 || play.video->clock_rate != 90000)) __builtin_trap();
+    if (play.audio && play.audio->clock_rate != 48000) __builtin_trap();
   }
   // Rewriting candidates keeps every line that is not a host candidate byte for byte.
   const std::string out = advertise_address(text, "203.0.113.9");

@@ -194,3 +194,35 @@ TEST_CASE("the answer accepts transport-wide congestion control with the offer's
   plain.media[1].transport_cc_extension_id.reset();
   CHECK(accept_transport_cc(answer, plain) == answer);
 }
+
+// WHEP: a viewer's offer receives; the server sends what the publisher sent (H.264) and Opus.
+std::string as_recvonly(std::string offer) {
+  for (size_t at = offer.find("a=sendonly"); at != std::string::npos; at = offer.find("a=sendonly"))
+    offer.replace(at, 10, "a=recvonly");
+  return offer;
+}
+
+TEST_CASE("playback takes H.264 packetization-mode 1 (constrained baseline first) and Opus from recvonly sections", "[webrtc]") {
+  const PlaybackCodecs chosen = choose_playback_codecs(parsed(as_recvonly(kChromiumOffer)));
+  REQUIRE(chosen.video);
+  CHECK(chosen.video->payload_type == 106);  // 42e01f, mode 1; not 107 (mode 0), not VP8
+  CHECK(chosen.video_mid == "1");
+  REQUIRE(chosen.audio);
+  CHECK(chosen.audio->payload_type == 111);
+  CHECK(chosen.audio_mid == "0");
+
+  // Only another profile with mode 1: taken (decoders take any profile).
+  std::string main_only = as_recvonly(kChromiumOffer);
+  main_only.replace(main_only.find("profile-level-id=42e01f"), 23, "profile-level-id=640c1f");
+  const PlaybackCodecs main_chosen = choose_playback_codecs(parsed(main_only));
+  REQUIRE(main_chosen.video);
+  CHECK(main_chosen.video->payload_type == 102);  // neither is baseline: the first listed
+}
+
+TEST_CASE("playback refuses what receives nothing: a publisher's offer, VP8 only", "[webrtc]") {
+  CHECK_FALSE(choose_playback_codecs(parsed(kChromiumOffer)).video);  // sendonly: a WHIP offer
+  std::string vp8 = as_recvonly(kChromiumOffer);
+  for (const char* pt : {"a=rtpmap:102 H264/90000", "a=rtpmap:106 H264/90000", "a=rtpmap:107 H264/90000"})
+    vp8.replace(vp8.find(pt), std::string(pt).size(), "a=rtpmap:99 H265/90000");
+  CHECK_FALSE(choose_playback_codecs(parsed(vp8)).video);
+}

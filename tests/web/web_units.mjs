@@ -16,6 +16,7 @@ import {
   STEPS, UplinkCheck, formatBitrate, linkBetween, nextStep, reconnectDelay, sampleFromStats, stepForVerdict, uplinkVerdict,
 } from '../../web-client/js/uplink.js';
 import { iceServersFromLinks, orderCodecs } from '../../web-client/js/whip.js';
+import { rtpToPts } from '../../web-client/js/whep.js';
 import { bucketMinutes } from '../../web-client/js/dashboard_chart.js';
 import { MAX_PHOTO_BYTES, photoProblem, refusalKey, uploadPhoto } from '../../web-client/js/image_upload.js';
 import { harvestDateText, hasOrigin, originLine, placeText, traceUrl } from '../../web-client/js/origin_view.js';
@@ -435,4 +436,18 @@ test('origin: the card line, dates in both languages, certificates typed in one 
   assert.equal(placeText(origin.place), '隰县 黄土镇');
   assert.equal(traceUrl('a/b c'), '/trace/a%2Fb%20c');
   assert.deepEqual(splitCertificates('绿色食品，地理标志、有机 ; GAP,'), ['绿色食品', '地理标志', '有机', 'GAP']);
+});
+
+test('WHEP: the RTP timestamp of a frame is its stream PTS (90 kHz, mod 2^32), across the wrap', () => {
+  // The server's payloader: RTP = (running time + 3600 s) × 90000 mod 2^32 (docs/protocol.md "WHEP").
+  const rtpOf = (pts) => Math.round(pts * 90000) % 2 ** 32;
+  assert.equal(rtpToPts(rtpOf(3600)), 3600);
+  assert.equal(rtpToPts(rtpOf(3612.5)), 3612.5);
+  const wrapS = 2 ** 32 / 90000;  // 47721.86 s
+  const before = wrapS - 0.5;       // just before the wrap
+  const after = wrapS + 0.5;        // rtp is small again
+  assert.ok(Math.abs(rtpToPts(rtpOf(after), before) - after) < 1e-6);
+  assert.ok(Math.abs(rtpToPts(rtpOf(before), null) - before) < 1e-6);
+  // Near a previous value, the same wrap is kept.
+  assert.ok(Math.abs(rtpToPts(rtpOf(after + 10), after) - (after + 10)) < 1e-6);
 });

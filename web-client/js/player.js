@@ -1,15 +1,25 @@
-// Live HLS playback: hls.js where Media Source Extensions exist, native HLS elsewhere
-// (Safari on iPhone). Muted autoplay; keeps retrying while the stream is offline and starts
+// Live playback: WebRTC (WHEP) first when the stream offers it (under a second behind), then
+// hls.js in low-latency mode (LL-HLS where the playlist has parts, plain HLS otherwise) where
+// Media Source Extensions exist, native HLS elsewhere (Safari on iPhone). A WHEP refusal (503:
+// the server's WebRTC viewers are full; 409: not live yet) or a WebRTC session that stops
+// falls back to HLS, and WHEP is tried again when the page starts over. Muted autoplay; keeps retrying while the stream is offline and starts
 // again by itself when it comes back; tells the card scheduler where playback is.
 import { backoffDelay } from './room.js';
+import { WhepSession, rtpToPts } from './whep.js';
 
 const STALL_RELOAD_MS = 8_000;
 
 // state: 'loading' | 'playing' | 'waiting' (stream offline or not started) | 'blocked' (autoplay refused)
 export class Player extends EventTarget {
   // `vod`: a replay (EXT-X-ENDLIST is its normal end, not a stream that went offline).
-  constructor(video, src, { vod = false } = {}) {
+  // `whepUrl`: async () => the stream's whep_url or null (from GET /api/streams/{id}).
+  constructor(video, src, { vod = false, whepUrl = null } = {}) {
     super();
+    this.whepUrl = whepUrl;
+    this.whep = null;       // the WhepSession while playing over WebRTC
+    this.whepRefusedUntil = 0;  // performance.now() before which HLS is used (after a refusal)
+    this.rtpPts = null;     // WHEP: stream PTS (s) of the frame on screen, from its RTP timestamp
+    this.transport = null;  // 'whep' | 'hls' | 'native' (data-transport on <body> for tests)
     this.video = video;
     this.src = src;
     this.vod = vod;
@@ -27,19 +37,68 @@ export class Player extends EventTarget {
     // A live playlist that got an EXT-X-ENDLIST: the farmer stopped; wait for them to return.
     video.addEventListener('ended', () => { if (!this.vod) this.retryLater(); });
     this.watchdog = setInterval(() => this.checkStall(), 1000);
+    // Leaving the page ends the WebRTC session at once (DELETE) instead of the server noticing
+    // the silence seconds later.
+    window.addEventListener('pagehide', () => { if (this.whep) this.whep.close(); });
   }
 
   get usesHlsJs() {
     return typeof window.Hls !== 'undefined' && window.Hls.isSupported();
   }
 
-  start() {
+  async start() {
     clearTimeout(this.retryTimer);
     this.teardown();
     this.lastProgress = { time: -1, at: performance.now() };
+    const token = (this.startToken = (this.startToken ?? 0) + 1);
+    if (!this.vod && this.whepUrl && typeof RTCPeerConnection !== 'undefined' && performance.now() >= this.whepRefusedUntil) {
+      const url = await this.whepUrl().catch(() => null);
+      if (token !== this.startToken) return;
+      if (url && (await this.startWhep(url, token))) return;
+      if (token !== this.startToken) return;
+    }
+    this.startHls();
+  }
+
+  startHls() {
+    this.transport = this.usesHlsJs ? 'hls' : 'native';
     if (this.usesHlsJs) this.startHlsJs();
     else if (this.video.canPlayType('application/vnd.apple.mpegurl')) this.startNative();
     else this.setState('waiting');
+  }
+
+  // True when WebRTC playback started; false (after a refusal or failure) to use HLS instead.
+  async startWhep(url, token) {
+    const session = new WhepSession(url, {
+      onState: (st) => {
+        if (this.whep !== session) return;
+        // Lost: HLS at once (the stream may still be live), WHEP again on the next start.
+        if (st === 'failed' || st === 'closed' || st === 'disconnected') this.fallBack(15_000);
+      },
+    });
+    try {
+      const stream = await session.start();
+      if (token !== this.startToken) {
+        session.close();
+        return true;
+      }
+      this.whep = session;
+      this.transport = 'whep';
+      this.video.srcObject = stream;
+      this.tryPlay();
+      return true;
+    } catch (err) {
+      // 503: full (Retry-After says for how long); 409: not live; others: try HLS for a while.
+      const wait = err.retryAfterS ? err.retryAfterS * 1000 : err.status === 409 ? 5_000 : 30_000;
+      this.whepRefusedUntil = performance.now() + wait;
+      return false;
+    }
+  }
+
+  fallBack(ms) {
+    this.whepRefusedUntil = performance.now() + ms;
+    this.teardown();
+    this.startHls();
   }
 
   startHlsJs() {
@@ -117,6 +176,12 @@ export class Player extends EventTarget {
   }
 
   teardown() {
+    if (this.whep) {
+      this.whep.close();
+      this.whep = null;
+      this.rtpPts = null;
+      this.video.srcObject = null;
+    }
     if (this.hls) {
       this.hls.destroy();
       this.hls = null;
@@ -137,7 +202,10 @@ export class Player extends EventTarget {
   checkStall() {
     if (this.vod || this.state !== 'playing' || this.video.paused) return;
     this.noteProgress();
-    if (performance.now() - this.lastProgress.at > STALL_RELOAD_MS) this.retryLater();
+    if (performance.now() - this.lastProgress.at <= STALL_RELOAD_MS) return;
+    // WebRTC stopped bringing frames (the publisher left): HLS knows when the stream ends.
+    if (this.whep) this.fallBack(15_000);
+    else this.retryLater();
   }
 
   setState(state) {
@@ -175,7 +243,7 @@ export class Player extends EventTarget {
     return {
       active,
       pdtMs: active ? this.playingDateMs(t) : null,
-      pts: active && this.initPts !== null ? t + this.initPts : null,
+      pts: !active ? null : this.whep ? this.rtpPts : this.initPts !== null ? t + this.initPts : null,
     };
   }
 
@@ -188,6 +256,10 @@ export class Player extends EventTarget {
     if (typeof v.requestVideoFrameCallback === 'function') {
       const onVideoFrame = (_now, meta) => {
         v.requestVideoFrameCallback(onVideoFrame);
+        // WHEP: the frame's RTP timestamp is its stream PTS (see whep.js rtpToPts).
+        if (this.whep && Number.isFinite(meta.rtpTimestamp)) {
+          this.rtpPts = rtpToPts(meta.rtpTimestamp, this.rtpPts);
+        }
         fn(this.playback(meta.mediaTime));
       };
       v.requestVideoFrameCallback(onVideoFrame);

@@ -44,8 +44,17 @@ const replay = replaySessionFromSearch(location.search);
 const replayBase = `/hls/${encodeURIComponent(streamId)}/replay/${replay}/`;
 
 const video = $('#video');
+// The stream's WHEP URL, only when the server advertises one (whep_url in GET /api/streams/{id}).
+async function whepUrlOfStream() {
+  const res = await fetch(`/api/streams/${encodeURIComponent(streamId)}`, { cache: 'no-store' });
+  if (!res.ok) return null;
+  const info = await res.json();
+  return typeof info.whep_url === 'string' ? new URL(info.whep_url, location.href).pathname : null;
+}
+// `?player=hls` skips WebRTC (a viewer whose network blocks UDP, or a comparison of the paths).
+const webrtcWanted = new URLSearchParams(location.search).get('player') !== 'hls';
 const player = replay ? new Player(video, `${replayBase}index.m3u8`, { vod: true })
-  : new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`);
+  : new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`, { whepUrl: webrtcWanted ? whepUrlOfStream : null });
 const room = new Room({ streamId, replay });
 const scheduler = new CardScheduler();
 const cardNodes = new Map();  // product_id -> card element
@@ -475,6 +484,7 @@ function renderStage() {
   badge.className = `badge ${replay ? 'badge-replay' : live ? 'badge-live' : 'badge-offline'}`;
   setText(badge, replay ? t('stream.replay') : live ? t('stream.live') : t('stream.offline'));
   document.body.dataset.player = player.state;
+  document.body.dataset.transport = player.transport ?? '';
   const msg = $('#stage-message');
   if (state.streamInfo === 'missing') {
     msg.hidden = false;

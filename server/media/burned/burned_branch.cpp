@@ -103,8 +103,11 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
       });
 
   if (flip != nullptr) gst_util_set_object_arg(G_OBJECT(flip), "video-direction", direction);
-  if (!(flip != nullptr ? gst_element_link_many(q1, dec, q2, flip, ov, ov_tee, enc, parse, tee, nullptr)
-                        : gst_element_link_many(q1, dec, q2, ov, ov_tee, enc, parse, tee, nullptr)) ||
+  // The overlay works in the decoder's thread, before the raw queue: a frame is drawn as soon as
+  // it is decoded instead of after the encoder has finished the frame before it (x264 at 720p
+  // takes up to a frame interval on a busy core: that wait was the overlay's p99 tail).
+  if (!(flip != nullptr ? gst_element_link_many(q1, dec, flip, ov, q2, ov_tee, enc, parse, tee, nullptr)
+                        : gst_element_link_many(q1, dec, ov, q2, ov_tee, enc, parse, tee, nullptr)) ||
       !link_pads(gst_element_request_pad_simple(tee, "src_%u"), gst_element_request_pad_simple(mux, "sink_%d")) ||
       !gst_element_link(mux, sink) ||
       (qa != nullptr &&
@@ -125,7 +128,7 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   add_probe(ov, "sink", &BurnedBranch::before_overlay, b.get());
   b->encoded_tee_ = tee;
   b->overlaid_tee_ = ov_tee;
-  for (GstElement* e : {sink, mux, tee, parse, enc, ov_tee, ov, flip, q2, dec, q1})
+  for (GstElement* e : {sink, mux, tee, parse, enc, ov_tee, q2, ov, flip, dec, q1})
     if (e != nullptr) gst_element_sync_state_with_parent(e);
   if (qa != nullptr) gst_element_sync_state_with_parent(qa);
   if (!link_pads(gst_element_request_pad_simple(pipeline->video_tee(), "src_%u"),

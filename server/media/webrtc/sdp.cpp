@@ -196,6 +196,32 @@ IngestCodecs choose_ingest_codecs(const SdpOffer& offer) {
   return out;
 }
 
+PlaybackCodecs choose_playback_codecs(const SdpOffer& offer) {
+  PlaybackCodecs out;
+  for (const auto& m : offer.media) {
+    if (m.rejected || !(m.direction == "recvonly" || m.direction == "sendrecv")) continue;
+    if (m.kind == "video" && !out.video) {
+      const OfferedCodec* best = nullptr;
+      int best_rank = 0;
+      for (const auto& c : m.codecs) {
+        if (!equal_codec_name(c.name, "H264") || !packetization_mode_1(c) || c.clock_rate != 90000) continue;
+        const std::string id = fmtp_value(c.fmtp, "profile-level-id");
+        const int rank = id.size() == 6 && id.compare(0, 4, "42e0") == 0 ? 3 : is_baseline(c) ? 2 : 1;
+        if (rank > best_rank) best = &c, best_rank = rank;
+      }
+      if (best != nullptr) out.video = *best, out.video_mid = m.mid;
+    } else if (m.kind == "audio" && !out.audio) {
+      for (const auto& c : m.codecs)
+        if (equal_codec_name(c.name, "opus") && c.clock_rate == 48000) {
+          out.audio = c;
+          out.audio_mid = m.mid;
+          break;
+        }
+    }
+  }
+  return out;
+}
+
 std::string accept_transport_cc(std::string_view answer, const SdpOffer& offer) {
   std::string out;
   out.reserve(answer.size() + 256);

@@ -62,6 +62,19 @@ struct IngestCodecs {
 };
 IngestCodecs choose_ingest_codecs(const SdpOffer& offer);
 
+// The codecs a WHEP viewer is sent, from its offer's sections that receive (recvonly or
+// sendrecv). Video: H.264 with packetization-mode=1 (what the ingest passes through; never
+// transcoded): constrained baseline 42e0xx first, then any other profile, whose payload type
+// the viewer's packets then carry (decoders take any profile; the profile names what the
+// browser must be able to decode, and browsers offering H.264 decode High too). Audio: Opus.
+// No video: nothing to play (the caller answers 400).
+struct PlaybackCodecs {
+  std::optional<OfferedCodec> video;
+  std::optional<OfferedCodec> audio;
+  std::string video_mid, audio_mid;
+};
+PlaybackCodecs choose_playback_codecs(const SdpOffer& offer);
+
 // Case-insensitive codec name comparison ("h264" == "H264").
 bool equal_codec_name(std::string_view a, std::string_view b);
 

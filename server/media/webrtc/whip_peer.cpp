@@ -286,20 +286,22 @@ void disable_upnp(GstElement* webrtc) {
   g_object_unref(ice);
 }
 
-void configure_ice(State* s) {
-  disable_upnp(s->webrtc);
-  if (!s->options.stun_server.empty()) g_object_set(s->webrtc, "stun-server", s->options.stun_server.c_str(), nullptr);
-  if (!s->options.turn_server.empty()) g_object_set(s->webrtc, "turn-server", s->options.turn_server.c_str(), nullptr);
-  if (s->options.min_port == 0) return;
-  GstObject* agent = nullptr;
-  g_object_get(s->webrtc, "ice-agent", &agent, nullptr);
-  if (agent == nullptr) return;
-  g_object_set(agent, "min-rtp-port", static_cast<guint>(s->options.min_port), "max-rtp-port",
-               static_cast<guint>(s->options.max_port), nullptr);
-  gst_object_unref(agent);
-}
+void configure_ice(State* s) { configure_webrtcbin_ice(s->webrtc, s->options); }
 
 }  // namespace
+
+void configure_webrtcbin_ice(GstElement* webrtc, const WhipPeerOptions& options) {
+  disable_upnp(webrtc);
+  if (!options.stun_server.empty()) g_object_set(webrtc, "stun-server", options.stun_server.c_str(), nullptr);
+  if (!options.turn_server.empty()) g_object_set(webrtc, "turn-server", options.turn_server.c_str(), nullptr);
+  if (options.min_port == 0) return;
+  GstObject* agent = nullptr;
+  g_object_get(webrtc, "ice-agent", &agent, nullptr);
+  if (agent == nullptr) return;
+  g_object_set(agent, "min-rtp-port", static_cast<guint>(options.min_port), "max-rtp-port",
+               static_cast<guint>(options.max_port), nullptr);
+  gst_object_unref(agent);
+}
 
 WhipPeer::WhipPeer(std::unique_ptr<State> state) : state_(std::move(state)) {}
 

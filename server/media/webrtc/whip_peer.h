@@ -26,6 +26,8 @@
 
 #include "media/webrtc/sdp.h"
 
+typedef struct _GstElement GstElement;
+
 namespace harvest::media::webrtc {
 
 struct WhipPeerOptions {
@@ -53,6 +55,10 @@ struct WhipPeerEvents {
   std::function<void(size_t bytes)> rtp;
   std::function<void()> disconnected;  // ICE lost the publisher (closed, failed or consent expired)
 };
+
+// ICE settings every webrtcbin of the server shares (publishers' and WHEP viewers'): UPnP off,
+// the STUN/TURN servers and the UDP port range of `options`.
+void configure_webrtcbin_ice(GstElement* webrtc, const WhipPeerOptions& options);
 
 class WhipPeer {
 public:
