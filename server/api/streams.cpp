@@ -58,6 +58,7 @@ json public_view(const StreamState& s, const Urls& urls) {
           {"peak_viewers", s.peak_viewers},
           {"hls_url", "/hls/" + s.record.id + "/index.m3u8"},
           {"burned_hls_url", "/hls/" + s.record.id + "/burned/index.m3u8"},
+          {"ll_hls_url", "/hls/" + s.record.id + "/ll.m3u8"},  // LL-HLS, fMP4 parts (docs/ll-hls.md)
           {"watch_url", urls.http_base() + "/watch/" + s.record.id},
           {"scheduled_at", s.record.scheduled_at_ms != 0 ? json(s.record.scheduled_at_ms) : json(nullptr)},
           {"ended_at", s.record.ended_at_ms != 0 ? json(s.record.ended_at_ms) : json(nullptr)},

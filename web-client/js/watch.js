@@ -43,9 +43,12 @@ const state = {
 const replay = replaySessionFromSearch(location.search);
 const replayBase = `/hls/${encodeURIComponent(streamId)}/replay/${replay}/`;
 
+// `?ll=1`: the LL-HLS playlist (fMP4 parts, hls.js lowLatencyMode; docs/ll-hls.md). Opt-in until
+// its browser test runs in CI; the default stays the MPEG-TS playlist.
+const lowLatency = new URLSearchParams(location.search).get('ll') === '1';
 const video = $('#video');
 const player = replay ? new Player(video, `${replayBase}index.m3u8`, { vod: true })
-  : new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`);
+  : new Player(video, `/hls/${encodeURIComponent(streamId)}/${lowLatency ? 'll' : 'index'}.m3u8`);
 const room = new Room({ streamId, replay });
 const scheduler = new CardScheduler();
 const cardNodes = new Map();  // product_id -> card element

@@ -1,0 +1,137 @@
+#include "media/hls/ll_playlist.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace harvest::media::hls {
+namespace {
+
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", s);
+  return buf;
+}
+
+// Digits only, no sign, no overflow; nullopt otherwise.
+std::optional<uint64_t> parse_count(const std::string& text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+double part_hold_back_s(double part_target_s) { return 3.0 * part_target_s; }
+
+std::string render_ll_playlist(const LlPlaylistView& v) {
+  int target = std::max(v.target_duration_s, 1);
+  for (const auto& s : v.segments)
+    if (!s.uri.empty()) target = std::max(target, static_cast<int>(std::lround(s.duration_s)));
+
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+  out += "#EXT-X-TARGETDURATION:" + std::to_string(target) + "\n";
+  out += "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=" + seconds(part_hold_back_s(v.part_target_s)) + "\n";
+  out += "#EXT-X-PART-INF:PART-TARGET=" + seconds(v.part_target_s) + "\n";
+  out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(v.media_sequence) + "\n";
+  if (v.discontinuity_sequence > 0)
+    out += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(v.discontinuity_sequence) + "\n";
+
+  const size_t first_with_parts = v.segments.size() > v.part_segments ? v.segments.size() - v.part_segments : 0;
+  std::vector<bool> placed(v.date_ranges.size(), false);
+  std::string map;
+  for (size_t i = 0; i < v.segments.size(); ++i) {
+    const LlSegment& s = v.segments[i];
+    if (s.discontinuity && i > 0) out += "#EXT-X-DISCONTINUITY\n";
+    if (!s.map_uri.empty() && s.map_uri != map) {
+      out += "#EXT-X-MAP:URI=\"" + s.map_uri + "\"\n";
+      map = s.map_uri;
+    }
+    out += "#EXT-X-PROGRAM-DATE-TIME:" + format_iso8601_ms(s.program_date_time_ms) + "\n";
+    double duration = s.duration_s;
+    if (s.uri.empty()) {
+      duration = 0;
+      for (const auto& p : s.parts) duration += p.duration_s;
+    }
+    const auto seg_end = s.program_date_time_ms + static_cast<int64_t>(std::llround(duration * 1000.0));
+    for (size_t r = 0; r < v.date_ranges.size(); ++r) {
+      if (!placed[r] && v.date_ranges[r].start_ms < seg_end) {
+        render_date_range(v.date_ranges[r], out);
+        placed[r] = true;
+      }
+    }
+    if (i >= first_with_parts) {
+      for (const auto& p : s.parts) {
+        out += "#EXT-X-PART:DURATION=" + seconds(p.duration_s) + ",URI=\"" + p.uri + "\"";
+        if (p.independent) out += ",INDEPENDENT=YES";
+        out += "\n";
+      }
+    }
+    if (!s.uri.empty()) out += "#EXTINF:" + seconds(s.duration_s) + ",\n" + s.uri + "\n";
+  }
+  if (!v.ended && !v.preload_hint_uri.empty())
+    out += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + v.preload_hint_uri + "\"\n";
+  if (v.ended) out += "#EXT-X-ENDLIST\n";
+  return out;
+}
+
+std::optional<BlockingRequest> parse_blocking_request(const std::map<std::string, std::string>& query,
+                                                      std::string& error) {
+  error.clear();
+  const auto msn = query.find("_HLS_msn");
+  const auto part = query.find("_HLS_part");
+  if (msn == query.end()) {
+    if (part != query.end()) error = "_HLS_part without _HLS_msn";
+    return std::nullopt;
+  }
+  BlockingRequest r;
+  const auto m = parse_count(msn->second);
+  if (!m) {
+    error = "_HLS_msn is not a non-negative integer";
+    return std::nullopt;
+  }
+  r.msn = *m;
+  if (part != query.end()) {
+    const auto p = parse_count(part->second);
+    if (!p) {
+      error = "_HLS_part is not a non-negative integer";
+      return std::nullopt;
+    }
+    r.part = *p;
+  }
+  return r;
+}
+
+BlockVerdict decide_blocking(const LlPosition& now, const BlockingRequest& r) {
+  if (r.msn > now.open_msn + 1) return BlockVerdict::too_far;
+  if (r.msn < now.open_msn) return BlockVerdict::ready;  // complete (a part index past its last
+                                                        // part means the open segment's part 0,
+                                                        // which is ready once listed; close enough:
+                                                        // the caller re-checks nothing)
+  if (now.ended) return BlockVerdict::ready;
+  if (r.msn == now.open_msn && r.part && *r.part < now.open_parts) return BlockVerdict::ready;
+  return BlockVerdict::wait;
+}
+
+std::string part_file_name(const std::string& prefix, uint64_t msn, uint64_t part) {
+  return prefix + "p" + std::to_string(msn) + "." + std::to_string(part) + ".m4s";
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> parse_part_file_name(const std::string& prefix, const std::string& name) {
+  if (name.size() <= prefix.size() + 1 || name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  std::string rest = name.substr(prefix.size());
+  if (rest.front() != 'p' || rest.size() < 5 || rest.compare(rest.size() - 4, 4, ".m4s") != 0) return std::nullopt;
+  rest = rest.substr(1, rest.size() - 5);
+  const size_t dot = rest.find('.');
+  if (dot == std::string::npos) return std::nullopt;
+  const auto msn = parse_count(rest.substr(0, dot));
+  const auto part = parse_count(rest.substr(dot + 1));
+  if (!msn || !part) return std::nullopt;
+  return std::make_pair(*msn, *part);
+}
+
+}  // namespace harvest::media::hls

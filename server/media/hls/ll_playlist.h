@@ -1,0 +1,73 @@
+#pragma once
+// LL-HLS (RFC 8216bis, Low-Latency HLS) for the passthrough rendition: the playlist text with
+// partial segments, and the blocking-reload rules (_HLS_msn / _HLS_part). Pure functions, so
+// the tags and the blocking decisions are unit tested without files, threads or sockets.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "media/hls/playlist.h"
+
+namespace harvest::media::hls {
+
+struct LlPart {
+  std::string uri;
+  double duration_s = 0;
+  bool independent = false;  // starts with a keyframe
+};
+
+struct LlSegment {
+  std::string uri;            // empty while the segment is still being written (parts only)
+  double duration_s = 0;
+  int64_t program_date_time_ms = 0;
+  bool discontinuity = false;
+  std::string map_uri;        // EXT-X-MAP (the init segment of the session it belongs to)
+  std::vector<LlPart> parts;  // rendered only for the last few segments
+};
+
+struct LlPlaylistView {
+  int target_duration_s = 1;
+  double part_target_s = 0.5;
+  uint64_t media_sequence = 0;
+  uint64_t discontinuity_sequence = 0;
+  std::vector<LlSegment> segments;  // oldest first; the last may be in progress (uri empty)
+  std::string preload_hint_uri;     // the next part; empty: none (ended)
+  std::vector<DateRange> date_ranges;
+  bool ended = false;
+  size_t part_segments = 4;  // segments (from the end, the one in progress included) whose parts are listed
+};
+
+// EXT-X-PART-HOLD-BACK: three part targets, the minimum the spec allows.
+double part_hold_back_s(double part_target_s);
+std::string render_ll_playlist(const LlPlaylistView& view);
+
+// --- blocking playlist reload ---
+struct BlockingRequest {
+  uint64_t msn = 0;
+  std::optional<uint64_t> part;
+};
+// `query`: the request's decoded query arguments. nullopt and `error` empty: a plain request
+// (no _HLS_msn); nullopt and `error` set: a malformed one (400). _HLS_skip and others are ignored.
+std::optional<BlockingRequest> parse_blocking_request(const std::map<std::string, std::string>& query,
+                                                      std::string& error);
+
+// Where the live rendition is: the sequence number of the segment being written and how many of
+// its parts are complete; plus the parts of each complete segment still known (to map a part
+// index past a segment's last part onto the next segment, as the spec says).
+struct LlPosition {
+  uint64_t open_msn = 0;
+  uint64_t open_parts = 0;
+  bool ended = false;
+};
+enum class BlockVerdict { ready, wait, too_far };
+// ready: the playlist already holds the requested segment/part; wait: it will soon; too_far:
+// the request is more than two segments ahead (the spec's 400).
+BlockVerdict decide_blocking(const LlPosition& now, const BlockingRequest& request);
+
+// Part file names: "<prefix>p<msn>.<part>.m4s"; nullopt if `name` is not one.
+std::string part_file_name(const std::string& prefix, uint64_t msn, uint64_t part);
+std::optional<std::pair<uint64_t, uint64_t>> parse_part_file_name(const std::string& prefix, const std::string& name);
+
+}  // namespace harvest::media::hls

@@ -1,0 +1,35 @@
+// libFuzzer: the LL-HLS blocking-reload query (_HLS_msn/_HLS_part, straight from a viewer's URL)
+// and part file names (from a viewer's path). Input: "msn\npart\nname".
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "media/hls/ll_playlist.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace harvest::media::hls;
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  const size_t a = text.find('\n');
+  const size_t b = a == std::string::npos ? std::string::npos : text.find('\n', a + 1);
+  std::map<std::string, std::string> query;
+  query["_HLS_msn"] = text.substr(0, a);
+  if (a != std::string::npos) query["_HLS_part"] = text.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+  std::string error;
+  const auto request = parse_blocking_request(query, error);
+  if (request.has_value() == !error.empty()) __builtin_trap();  // exactly one of a request or an error
+  if (request) {
+    // The verdict is total, and a request for what exists is ready.
+    LlPosition now{request->msn, request->part.value_or(0) + 1, false};
+    if (decide_blocking(now, *request) != BlockVerdict::ready) __builtin_trap();
+    if (decide_blocking(LlPosition{0, 0, false}, *request) == BlockVerdict::ready && request->msn > 0) __builtin_trap();
+  }
+  const std::string name = b == std::string::npos ? text : text.substr(b + 1);
+  if (auto part = parse_part_file_name("llx-", name)) {
+    if (part_file_name("llx-", part->first, part->second) != name) {
+      // Leading zeros parse too; anything else must round-trip.
+      if (name.find("p0") == std::string::npos && name.find(".0") == std::string::npos) __builtin_trap();
+    }
+  }
+  return 0;
+}
