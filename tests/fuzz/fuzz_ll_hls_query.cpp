@@ -19,8 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto request = parse_blocking_request(query, error);
   if (request.has_value() == !error.empty()) __builtin_trap();  // exactly one of a request or an error
   if (request) {
-    // The verdict is total, and a request for what exists is ready.
-    LlPosition now{request->msn, request->part.value_or(0) + 1, false};
+    // The verdict is total, and a request for what exists is ready: the part (written), or the
+    // whole segment (complete, the next one open).
+    const LlPosition now = request->part ? LlPosition{request->msn, *request->part + 1, false}
+                                         : LlPosition{request->msn + 1, 0, false};
     if (decide_blocking(now, *request) != BlockVerdict::ready) __builtin_trap();
     if (decide_blocking(LlPosition{0, 0, false}, *request) == BlockVerdict::ready && request->msn > 0) __builtin_trap();
   }

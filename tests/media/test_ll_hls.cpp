@@ -40,13 +40,17 @@ std::vector<std::tuple<std::string, size_t, size_t>> boxes(const std::string& s,
   return out;
 }
 
-// The first box of `type` anywhere inside (depth-first over container boxes).
+// The first box of `type` anywhere inside (depth-first over container boxes). Boxes that hold
+// children after fields of their own are entered past those fields (ISO 14496-12/-15: stsd's
+// version, flags and entry count; a visual or audio sample entry's fixed fields).
 std::optional<std::pair<size_t, size_t>> find_box(const std::string& s, size_t from, size_t to, const std::string& type) {
-  static const std::vector<std::string> kContainers{"moov", "trak", "mdia", "minf", "stbl", "mvex", "moof", "traf", "dinf"};
+  static const std::map<std::string, size_t> kContainers{{"moov", 0}, {"trak", 0}, {"mdia", 0}, {"minf", 0},
+                                                         {"stbl", 0}, {"mvex", 0}, {"moof", 0}, {"traf", 0},
+                                                         {"dinf", 0}, {"stsd", 8}, {"avc1", 78}, {"mp4a", 28}};
   for (const auto& [t, at, size] : boxes(s, from, to)) {
     if (t == type) return std::make_pair(at, size);
-    if (std::find(kContainers.begin(), kContainers.end(), t) != kContainers.end())
-      if (auto inner = find_box(s, at + 8, at + size, type)) return inner;
+    if (auto c = kContainers.find(t); c != kContainers.end())
+      if (auto inner = find_box(s, at + 8 + c->second, at + size, type)) return inner;
   }
   return std::nullopt;
 }
@@ -98,7 +102,8 @@ TEST_CASE("LL-HLS playlist: server control, part info, parts, preload hint, full
   // The parts of a segment come before its EXTINF, the open segment's last of all.
   CHECK(text.find("p12.1.m4s") < text.find("s12.m4s"));
   CHECK(text.find("p13.0.m4s") > text.find("s12.m4s"));
-  CHECK(text.substr(text.size() - 45) == "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p13.1.m4s\"\n");
+  const std::string hint = "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p13.1.m4s\"\n";
+  CHECK(text.substr(text.size() - hint.size()) == hint);
   CHECK(count_of(text, "#EXT-X-PROGRAM-DATE-TIME:") == 4);
 }
 
@@ -157,6 +162,25 @@ TEST_CASE("blocking reload: ready, wait, too far") {
   CHECK(decide_blocking(now, {22, 0}) == BlockVerdict::too_far);
   CHECK(decide_blocking(now, {1000, std::nullopt}) == BlockVerdict::too_far);
   CHECK(decide_blocking(LlPosition{20, 2, true}, {20, 5}) == BlockVerdict::ready);  // ended: nothing more comes
+  // The Advance Part Limit (RFC 8216bis 6.2.5.2): 3 / 0.5 s = 6 parts past the last one listed.
+  CHECK(advance_part_limit(0.5) == 6);
+  CHECK(advance_part_limit(0.333) == 10);
+  CHECK(advance_part_limit(1.0) == 3);
+  CHECK(now.advance_part_limit == 6);
+  CHECK(decide_blocking(now, {20, 7}) == BlockVerdict::wait);
+  CHECK(decide_blocking(now, {20, 8}) == BlockVerdict::too_far);
+  CHECK(decide_blocking(now, {21, 5}) == BlockVerdict::wait);
+  CHECK(decide_blocking(now, {21, 6}) == BlockVerdict::too_far);
+}
+
+TEST_CASE("LL-HLS playlist: a segment opened but without a part yet is not listed") {
+  LlPlaylistView v = three_segments();
+  v.segments.back().parts.clear();
+  v.preload_hint_uri = "p13.0.m4s";
+  const std::string text = render_ll_playlist(v);
+  CHECK(count_of(text, "#EXT-X-PROGRAM-DATE-TIME:") == 3);
+  const std::string tail = "s12.m4s\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p13.0.m4s\"\n";
+  CHECK(text.substr(text.size() - tail.size()) == tail);
 }
 
 TEST_CASE("part file names round-trip") {

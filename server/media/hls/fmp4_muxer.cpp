@@ -69,10 +69,11 @@ constexpr uint32_t kNonKeyframeFlags = 0x01010000;  // depends on others, not a 
 
 uint64_t Fmp4Muxer::to_timescale(int64_t running_ns, uint32_t timescale) {
   const int64_t t = std::max<int64_t>(running_ns + TsMuxer::kTimestampOffsetNs, 0);
-  // Split to keep the product in range for any running time.
+  // Split to keep the product in range for any running time. Rounded, not truncated: 30 fps
+  // frames of 33,333,333 ns are 3000 ticks each at 90 kHz, not 2999 with a 3001 now and then.
   const auto secs = static_cast<uint64_t>(t / 1'000'000'000);
   const auto rem = static_cast<uint64_t>(t % 1'000'000'000);
-  return secs * timescale + rem * timescale / 1'000'000'000;
+  return secs * timescale + (rem * timescale + 500'000'000) / 1'000'000'000;
 }
 
 void Fmp4Muxer::set_video(std::string_view avc_config, int width, int height) {

@@ -303,6 +303,7 @@ LlPosition LlHlsStream::position() const {
   p.open_msn = next_msn_;
   p.open_parts = open_ && !segments_.empty() ? segments_.back().parts.size() : 0;
   p.ended = ended_;
+  p.advance_part_limit = advance_part_limit(options_.part_target_s);
   return p;
 }
 

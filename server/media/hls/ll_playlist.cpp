@@ -46,6 +46,9 @@ std::string render_ll_playlist(const LlPlaylistView& v) {
   std::string map;
   for (size_t i = 0; i < v.segments.size(); ++i) {
     const LlSegment& s = v.segments[i];
+    // The segment just opened, before its first part: nothing to list yet (its part 0 is the
+    // preload hint). A PROGRAM-DATE-TIME or MAP with nothing after it would confuse players.
+    if (s.uri.empty() && s.parts.empty()) continue;
     if (s.discontinuity && i > 0) out += "#EXT-X-DISCONTINUITY\n";
     if (!s.map_uri.empty() && s.map_uri != map) {
       out += "#EXT-X-MAP:URI=\"" + s.map_uri + "\"\n";
@@ -106,14 +109,26 @@ std::optional<BlockingRequest> parse_blocking_request(const std::map<std::string
   return r;
 }
 
+uint64_t advance_part_limit(double part_target_s) {
+  if (part_target_s <= 0 || part_target_s >= 1.0) return 3;
+  return static_cast<uint64_t>(std::ceil(3.0 / part_target_s));
+}
+
 BlockVerdict decide_blocking(const LlPosition& now, const BlockingRequest& r) {
+  // "greater than the Media Sequence Number of the last Media Segment in the current Playlist
+  // plus two": the last complete one is open_msn - 1.
   if (r.msn > now.open_msn + 1) return BlockVerdict::too_far;
-  if (r.msn < now.open_msn) return BlockVerdict::ready;  // complete (a part index past its last
-                                                        // part means the open segment's part 0,
-                                                        // which is ready once listed; close enough:
-                                                        // the caller re-checks nothing)
+  // A complete segment. (A part index past such a segment's last part means part 0 of the next
+  // one, which may not exist yet; answering now costs the player one more reload, never a
+  // wrong playlist, and no player asks that way: hls.js asks for msn+1, part 0.)
+  if (r.msn < now.open_msn) return BlockVerdict::ready;
   if (now.ended) return BlockVerdict::ready;
-  if (r.msn == now.open_msn && r.part && *r.part < now.open_parts) return BlockVerdict::ready;
+  if (r.part) {
+    if (r.msn == now.open_msn && *r.part < now.open_parts) return BlockVerdict::ready;
+    // More parts ahead of the last one listed than the Advance Part Limit: 400 at once.
+    const uint64_t ahead = r.msn == now.open_msn ? *r.part - now.open_parts : *r.part;
+    if (ahead >= now.advance_part_limit) return BlockVerdict::too_far;
+  }
   return BlockVerdict::wait;
 }
 

@@ -60,10 +60,15 @@ struct LlPosition {
   uint64_t open_msn = 0;
   uint64_t open_parts = 0;
   bool ended = false;
+  uint64_t advance_part_limit = 6;  // advance_part_limit(part target)
 };
+// RFC 8216bis 6.2.5.2: how many parts past the last listed one a request may ask for before it
+// gets a 400: three divided by the part target when that is under a second, else three.
+uint64_t advance_part_limit(double part_target_s);
 enum class BlockVerdict { ready, wait, too_far };
 // ready: the playlist already holds the requested segment/part; wait: it will soon; too_far:
-// the request is more than two segments ahead (the spec's 400).
+// the request is more than two segments, or more than the Advance Part Limit of parts, ahead
+// (the spec's 400).
 BlockVerdict decide_blocking(const LlPosition& now, const BlockingRequest& request);
 
 // Part file names: "<prefix>p<msn>.<part>.m4s"; nullopt if `name` is not one.
