@@ -3,7 +3,6 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
-#include <sys/stat.h>
 
 #include "media/hls/ll_hls_registry.h"
 
@@ -54,12 +53,15 @@ HttpResponse ll_playlist(LlHlsRegistry& ll, const std::string& id, const HttpReq
     case BlockVerdict::ready:
       return ll_playlist_response(*stream);
     case BlockVerdict::too_far:
-      return HttpResponse::error(400, "bad_request", "_HLS_msn is more than two segments ahead of the playlist");
+      return HttpResponse::error(400, "bad_request",
+                                 "_HLS_msn/_HLS_part too far ahead of the playlist (more than two segments, or more "
+                                 "than the Advance Part Limit of parts)");
     case BlockVerdict::wait:
       break;
   }
   return HttpResponse::later([&ll, id, request = *blocking, stream](realtime::HttpReply reply) {
-    ll.wait(id, request, kBlockDeadline, [reply, stream](LlHlsRegistry::Outcome outcome) {
+    ll.wait(id, [request](const media::hls::LlPosition& now) { return media::hls::decide_blocking(now, request); },
+            kBlockDeadline, [reply, stream](LlHlsRegistry::Outcome outcome) {
       if (outcome == LlHlsRegistry::Outcome::ready) reply(ll_playlist_response(*stream));
       else if (outcome == LlHlsRegistry::Outcome::timed_out) reply(not_ready());
       else reply(HttpResponse::error(404, "not_found", "the stream ended"));
@@ -96,20 +98,24 @@ void register_hls_routes(Router& router, std::string hls_root, std::string repla
     static const std::string kReplay = "replay/";
     const std::string path = file.rfind(kReplay, 0) == 0 ? replays + "/" + id + "/" + file.substr(kReplay.size())
                                                          : root + "/" + id + "/" + file;
-    // A part asked for before it exists (the playlist's EXT-X-PRELOAD-HINT): answered once it does.
+    // A part asked for before it exists (the playlist's EXT-X-PRELOAD-HINT): answered once it
+    // does, parked like a blocking reload; one too far ahead is a 404 at once.
     if (ll != nullptr && !playlist) {
-      struct stat st{};
-      if (::stat(path.c_str(), &st) != 0) {
-        if (auto stream = ll->find(id)) {
-          if (auto part = media::hls::parse_part_file_name(stream->prefix(), file)) {
-            media::hls::BlockingRequest want{part->first, part->second};
-            if (media::hls::decide_blocking(stream->position(), want) == media::hls::BlockVerdict::wait) {
-              return HttpResponse::later([ll, id, want, path, file](realtime::HttpReply reply) {
-                ll->wait(id, want, kBlockDeadline, [reply, path, file](LlHlsRegistry::Outcome outcome) {
-                  reply(outcome == LlHlsRegistry::Outcome::timed_out ? not_ready() : file_body_response(path, file));
-                });
+      if (auto stream = ll->find(id)) {
+        if (auto number = media::hls::parse_part_file_name(stream->prefix(), file)) {
+          using media::hls::BlockVerdict;
+          switch (media::hls::decide_part_file(stream->position(), *number)) {
+            case BlockVerdict::ready:
+              break;  // on disk (or gone: the file answer says 404)
+            case BlockVerdict::too_far:
+              return HttpResponse::error(404, "not_found", "no such LL-HLS part (too far ahead)");
+            case BlockVerdict::wait:
+              return HttpResponse::later([ll, id, n = *number, path, file](realtime::HttpReply reply) {
+                ll->wait(id, [n](const media::hls::LlPosition& now) { return media::hls::decide_part_file(now, n); },
+                         kBlockDeadline, [reply, path, file](LlHlsRegistry::Outcome outcome) {
+                           reply(outcome == LlHlsRegistry::Outcome::timed_out ? not_ready() : file_body_response(path, file));
+                         });
               });
-            }
           }
         }
       }

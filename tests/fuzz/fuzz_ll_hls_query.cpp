@@ -27,11 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (decide_blocking(LlPosition{0, 0, false}, *request) == BlockVerdict::ready && request->msn > 0) __builtin_trap();
   }
   const std::string name = b == std::string::npos ? text : text.substr(b + 1);
-  if (auto part = parse_part_file_name("llx-", name)) {
-    if (part_file_name("llx-", part->first, part->second) != name) {
-      // Leading zeros parse too; anything else must round-trip.
-      if (name.find("p0") == std::string::npos && name.find(".0") == std::string::npos) __builtin_trap();
-    }
+  if (auto number = parse_part_file_name("llx-", name)) {
+    // Leading zeros parse too; anything else must round-trip.
+    if (part_file_name("llx-", *number) != name && name.find("p0") == std::string::npos) __builtin_trap();
+    const LlPosition now{3, 1, false, 6, 10, 2};
+    const BlockVerdict v = decide_part_file(now, *number);
+    if ((*number < 10) != (v == BlockVerdict::ready)) __builtin_trap();
   }
   return 0;
 }

@@ -107,6 +107,7 @@ void LlHlsStream::open_segment(int64_t start_ns) {
   s.map_uri = init_uri_;
   segments_.push_back(std::move(s));
   open_ = true;
+  render_locked();  // the preload hint names the new segment's first part
   const std::string path = dir_ + "/" + prefix_ + "s" + std::to_string(next_msn_) + ".m4s";
   segment_file_ = std::fopen(path.c_str(), "wb");
   if (segment_file_ == nullptr) log::error("llhls_write_failed").kv("path", path).kv("reason", std::strerror(errno));
@@ -140,8 +141,9 @@ void LlHlsStream::add_video(std::string_view avcc, int64_t dts_ns, int64_t pts_n
                         (seg_cut || dts_ns + last_video_duration_ns_ - part_start_ns_ > part_target_ns);
   if (part_cut) cut_part(dts_ns);
   if (seg_cut) {
-    close_segment(dts_ns);
+    close_segment(dts_ns, true);
     open_segment(dts_ns);
+    notify();  // requests for the whole segment (_HLS_msn without _HLS_part)
   }
   Fmp4Muxer::Sample s;
   s.data.assign(avcc);
@@ -172,8 +174,9 @@ void LlHlsStream::add_audio(std::string_view raw, int64_t pts_ns) {
     if (end - part_start_ns_ >= static_cast<int64_t>(options_.part_target_s * 1e9) - s.duration_ns / 2) {
       cut_part(end);
       if (end - seg_start_ns_ >= static_cast<int64_t>(options_.segment_target_s * 1e9)) {
-        close_segment(end);
+        close_segment(end, true);
         open_segment(end);
+        notify();
       }
     }
   }
@@ -190,13 +193,12 @@ void LlHlsStream::cut_part(int64_t end_ns) {
   const bool independent = video_pending_.empty() ? !expect_video_ : video_pending_.front().keyframe;
   const std::string bytes = muxer_.fragment(++fragment_sequence_, video_pending_, audio);
   video_pending_.clear();
-  uint64_t msn = 0, index = 0;
+  uint64_t number = 0;
   {
     std::lock_guard lock(mutex_);
-    msn = next_msn_;
-    index = segments_.empty() ? 0 : segments_.back().parts.size();
+    number = parts_written_;
   }
-  const std::string uri = part_file_name(prefix_, msn, index);
+  const std::string uri = part_file_name(prefix_, number);
   write_file(dir_ + "/" + uri, bytes);
   if (segment_file_ != nullptr) std::fwrite(bytes.data(), 1, bytes.size(), segment_file_);
   {
@@ -210,7 +212,7 @@ void LlHlsStream::cut_part(int64_t end_ns) {
   notify();
 }
 
-void LlHlsStream::close_segment(int64_t end_ns) {
+void LlHlsStream::close_segment(int64_t end_ns, bool reopening) {
   if (segment_file_ != nullptr) {
     std::fclose(segment_file_);
     segment_file_ = nullptr;
@@ -226,7 +228,7 @@ void LlHlsStream::close_segment(int64_t end_ns) {
       fs::remove(dir_ + "/" + prefix_ + "s" + std::to_string(next_msn_) + ".m4s", ec);
       pending_discontinuity_ = pending_discontinuity_ || s.discontinuity;
       segments_.pop_back();
-      render_locked();
+      if (!reopening) render_locked();
       return;
     }
     s.uri = prefix_ + "s" + std::to_string(next_msn_) + ".m4s";
@@ -249,7 +251,9 @@ void LlHlsStream::close_segment(int64_t end_ns) {
       const int64_t window_start = segments_.front().program_date_time_ms;
       std::erase_if(date_ranges_, [&](const DateRange& r) { return r.end_ms && *r.end_ms < window_start; });
     }
-    render_locked();
+    // Reopening: open_segment() renders, so that no reader sees the playlist without its
+    // preload hint in between.
+    if (!reopening) render_locked();
   }
   for (const auto& f : to_delete) {
     std::error_code ec;
@@ -286,7 +290,7 @@ void LlHlsStream::render_locked() {
   v.discontinuity_sequence = discontinuity_sequence_;
   v.segments.assign(segments_.begin(), segments_.end());
   if (open_ && !segments_.empty())
-    v.preload_hint_uri = part_file_name(prefix_, next_msn_, segments_.back().parts.size());
+    v.preload_hint_uri = part_file_name(prefix_, parts_written_);
   v.date_ranges = date_ranges_;
   v.ended = ended_;
   playlist_ = render_ll_playlist(v);
@@ -304,6 +308,10 @@ LlPosition LlHlsStream::position() const {
   p.open_parts = open_ && !segments_.empty() ? segments_.back().parts.size() : 0;
   p.ended = ended_;
   p.advance_part_limit = advance_part_limit(options_.part_target_s);
+  p.parts_total = parts_written_;
+  // The last complete segment: the one before the open one, or the last one when none is open.
+  const size_t complete = open_ && !segments_.empty() ? segments_.size() - 1 : segments_.size();
+  p.last_parts = complete > 0 ? segments_[complete - 1].parts.size() : 0;
   return p;
 }
 

@@ -65,7 +65,7 @@ public:
 
 private:
   void cut_part(int64_t end_ns);      // feeding thread
-  void close_segment(int64_t end_ns);  // feeding thread
+  void close_segment(int64_t end_ns, bool reopening = false);  // feeding thread
   void open_segment(int64_t start_ns);
   void render_locked();
   void notify();  // calls on_part_ (a copy, taken under the lock)

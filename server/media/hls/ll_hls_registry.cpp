@@ -45,11 +45,11 @@ std::shared_ptr<LlHlsStream> LlHlsRegistry::find(const std::string& stream_id) c
   return it == streams_.end() ? nullptr : it->second;
 }
 
-void LlHlsRegistry::wait(const std::string& stream_id, BlockingRequest request, std::chrono::milliseconds deadline,
+void LlHlsRegistry::wait(const std::string& stream_id, Verdict verdict, std::chrono::milliseconds deadline,
                          std::function<void(Outcome)> done) {
   const uint64_t id = next_waiter_++;
   std::weak_ptr<LlHlsRegistry*> weak = self_;
-  Waiter w{stream_id, request, 0, std::move(done)};
+  Waiter w{stream_id, std::move(verdict), 0, std::move(done)};
   w.timer = loop_.run_after(deadline, [weak, id] {
     auto self = weak.lock();
     if (!self || !*self) return;
@@ -76,7 +76,7 @@ void LlHlsRegistry::wake(const std::string& stream_id) {
     }
     std::optional<Outcome> outcome;
     if (!now) outcome = Outcome::gone;
-    else if (decide_blocking(*now, w.request) == BlockVerdict::ready) outcome = Outcome::ready;
+    else if (w.verdict(*now) != BlockVerdict::wait) outcome = Outcome::ready;
     if (!outcome) {
       ++it;
       continue;

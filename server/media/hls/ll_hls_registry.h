@@ -30,9 +30,11 @@ public:
   std::shared_ptr<LlHlsStream> find(const std::string& stream_id) const;
 
   enum class Outcome { ready, timed_out, gone };
-  // Calls `done` once `request` is satisfied by the stream's playlist (decide_blocking: ready),
-  // at `deadline` (timed_out), or when the stream is removed (gone). Loop thread.
-  void wait(const std::string& stream_id, BlockingRequest request, std::chrono::milliseconds deadline,
+  // What a parked request waits for: decide_blocking or decide_part_file over the position.
+  using Verdict = std::function<BlockVerdict(const LlPosition&)>;
+  // Calls `done` once `verdict` over the stream's position is no longer `wait` (ready), at
+  // `deadline` (timed_out), or when the stream is removed (gone). Loop thread.
+  void wait(const std::string& stream_id, Verdict verdict, std::chrono::milliseconds deadline,
             std::function<void(Outcome)> done);
   size_t waiting() const { return waiters_.size(); }
 
@@ -41,7 +43,7 @@ private:
 
   struct Waiter {
     std::string stream_id;
-    BlockingRequest request;
+    Verdict verdict;
     EventLoop::TimerId timer = 0;
     std::function<void(Outcome)> done;
   };

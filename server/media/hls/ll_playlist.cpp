@@ -114,14 +114,16 @@ uint64_t advance_part_limit(double part_target_s) {
   return static_cast<uint64_t>(std::ceil(3.0 / part_target_s));
 }
 
-BlockVerdict decide_blocking(const LlPosition& now, const BlockingRequest& r) {
+BlockVerdict decide_blocking(const LlPosition& now, const BlockingRequest& request) {
   // "greater than the Media Sequence Number of the last Media Segment in the current Playlist
   // plus two": the last complete one is open_msn - 1.
-  if (r.msn > now.open_msn + 1) return BlockVerdict::too_far;
-  // A complete segment. (A part index past such a segment's last part means part 0 of the next
-  // one, which may not exist yet; answering now costs the player one more reload, never a
-  // wrong playlist, and no player asks that way: hls.js asks for msn+1, part 0.)
-  if (r.msn < now.open_msn) return BlockVerdict::ready;
+  if (request.msn > now.open_msn + 1) return BlockVerdict::too_far;
+  BlockingRequest r = request;
+  // "a Part index greater than that of the final Partial Segment of the Parent Segment" is
+  // part 0 of the next one (the segment was cut on a keyframe the client could not foresee).
+  if (now.open_msn > 0 && r.msn == now.open_msn - 1 && r.part && now.last_parts > 0 && *r.part >= now.last_parts)
+    r = BlockingRequest{now.open_msn, 0};
+  if (r.msn < now.open_msn) return BlockVerdict::ready;  // a complete segment
   if (now.ended) return BlockVerdict::ready;
   if (r.part) {
     if (r.msn == now.open_msn && *r.part < now.open_parts) return BlockVerdict::ready;
@@ -132,21 +134,21 @@ BlockVerdict decide_blocking(const LlPosition& now, const BlockingRequest& r) {
   return BlockVerdict::wait;
 }
 
-std::string part_file_name(const std::string& prefix, uint64_t msn, uint64_t part) {
-  return prefix + "p" + std::to_string(msn) + "." + std::to_string(part) + ".m4s";
+BlockVerdict decide_part_file(const LlPosition& now, uint64_t part_number) {
+  if (part_number < now.parts_total || now.ended) return BlockVerdict::ready;
+  if (part_number - now.parts_total >= now.advance_part_limit) return BlockVerdict::too_far;
+  return BlockVerdict::wait;
 }
 
-std::optional<std::pair<uint64_t, uint64_t>> parse_part_file_name(const std::string& prefix, const std::string& name) {
-  if (name.size() <= prefix.size() + 1 || name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
-  std::string rest = name.substr(prefix.size());
-  if (rest.front() != 'p' || rest.size() < 5 || rest.compare(rest.size() - 4, 4, ".m4s") != 0) return std::nullopt;
-  rest = rest.substr(1, rest.size() - 5);
-  const size_t dot = rest.find('.');
-  if (dot == std::string::npos) return std::nullopt;
-  const auto msn = parse_count(rest.substr(0, dot));
-  const auto part = parse_count(rest.substr(dot + 1));
-  if (!msn || !part) return std::nullopt;
-  return std::make_pair(*msn, *part);
+std::string part_file_name(const std::string& prefix, uint64_t number) {
+  return prefix + "p" + std::to_string(number) + ".m4s";
+}
+
+std::optional<uint64_t> parse_part_file_name(const std::string& prefix, const std::string& name) {
+  if (name.size() <= prefix.size() + 5 || name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  const std::string rest = name.substr(prefix.size());
+  if (rest.front() != 'p' || rest.compare(rest.size() - 4, 4, ".m4s") != 0) return std::nullopt;
+  return parse_count(rest.substr(1, rest.size() - 5));
 }
 
 }  // namespace harvest::media::hls

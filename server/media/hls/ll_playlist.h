@@ -61,6 +61,8 @@ struct LlPosition {
   uint64_t open_parts = 0;
   bool ended = false;
   uint64_t advance_part_limit = 6;  // advance_part_limit(part target)
+  uint64_t parts_total = 0;         // parts written by the rendition so far (the next part file's number)
+  uint64_t last_parts = 0;          // parts of the last complete segment (open_msn - 1); 0: unknown
 };
 // RFC 8216bis 6.2.5.2: how many parts past the last listed one a request may ask for before it
 // gets a 400: three divided by the part target when that is under a second, else three.
@@ -70,9 +72,15 @@ enum class BlockVerdict { ready, wait, too_far };
 // the request is more than two segments, or more than the Advance Part Limit of parts, ahead
 // (the spec's 400).
 BlockVerdict decide_blocking(const LlPosition& now, const BlockingRequest& request);
+// A part file asked for by its number (the preload hint's URI) before it exists: ready (it
+// exists, or the rendition ended: serve or 404), wait, or too_far (more than the Advance Part
+// Limit ahead: 404 at once).
+BlockVerdict decide_part_file(const LlPosition& now, uint64_t part_number);
 
-// Part file names: "<prefix>p<msn>.<part>.m4s"; nullopt if `name` is not one.
-std::string part_file_name(const std::string& prefix, uint64_t msn, uint64_t part);
-std::optional<std::pair<uint64_t, uint64_t>> parse_part_file_name(const std::string& prefix, const std::string& name);
+// Part files are numbered through the rendition, not per segment: "<prefix>p<number>.m4s".
+// The preload hint is then always right, also when the next part turns out to start a new
+// segment (a keyframe cut that nobody could foresee). nullopt if `name` is not one.
+std::string part_file_name(const std::string& prefix, uint64_t number);
+std::optional<uint64_t> parse_part_file_name(const std::string& prefix, const std::string& name);
 
 }  // namespace harvest::media::hls
