@@ -17,8 +17,13 @@ runTest('ll_hls_play', async (t) => {
   await waitFor(() => page.evaluate(() => {
     const v = document.querySelector('video');
     if (v.currentTime > 0 && !v.paused && !window.__ll) {
-      window.__ll = { waiting: 0, start: v.currentTime, at: performance.now() };
-      v.addEventListener('waiting', () => { window.__ll.waiting += 1; });
+      window.__ll = { waiting: 0, start: v.currentTime, at: performance.now(), stalls: [] };
+      v.addEventListener('waiting', () => {
+        window.__ll.waiting += 1;
+        const b = v.buffered;
+        window.__ll.stalls.push({ after_s: +((performance.now() - window.__ll.at) / 1000).toFixed(2), t: v.currentTime,
+          buffered: Array.from({ length: b.length }, (_x, i) => [+b.start(i).toFixed(3), +b.end(i).toFixed(3)]) });
+      });
     }
     return !!window.__ll;
   }), { timeout: 60_000, what: 'the LL-HLS video playing' });
@@ -45,7 +50,8 @@ runTest('ll_hls_play', async (t) => {
                                            wall: (performance.now() - window.__ll.at) / 1000 }));
   const lat = samples.map((s) => s.latency).filter(Number.isFinite).sort((a, b) => a - b);
   log(`played ${(end.t - end.start).toFixed(1)} s of media in ${end.wall.toFixed(1)} s; waiting events ${end.waiting}; ` +
-      `hls.js latency p50 ${lat[Math.floor(lat.length / 2)]?.toFixed(2)} s, max ${lat[lat.length - 1]?.toFixed(2)} s`);
+      `hls.js latency p50 ${lat[Math.floor(lat.length / 2)]?.toFixed(2)} s, max ${lat[lat.length - 1]?.toFixed(2)} s; ` +
+      `stalls ${JSON.stringify(end.stalls)}`);
   assert(end.waiting === 0, `no stall after the first frame (waiting events: ${end.waiting})`);
   assert(end.t - end.start > 50, `currentTime advanced ${(end.t - end.start).toFixed(1)} s in ${end.wall.toFixed(1)} s`);
 });
