@@ -32,6 +32,7 @@
 #include "core/tokens.h"
 #include "media/hls/replay_library.h"
 #include "media/ingest/demo_publisher.h"
+#include "media/hls/ll_hls_registry.h"
 #include "media/ingest/ingest_manager.h"
 #include "media/webrtc/whep_playback.h"
 #include "media/webrtc/whip_ingest.h"
@@ -184,6 +185,7 @@ std::string App::start() {
       replay_root(), media::hls::ReplayRetention{.keep_per_stream = static_cast<size_t>(config_.replay_keep),
                                                  .max_age_days = config_.replay_max_age_days});
   replays_->recover(now_ms());
+  ll_hls_ = std::make_unique<media::hls::LlHlsRegistry>(loop_);
   http_->set_websocket_handler(rooms_.get());
   if (config_.demo) {
     if (auto err = load_demo_catalog(); !err.empty()) log::warn("demo_catalog_not_loaded").kv("reason", err);
@@ -293,6 +295,7 @@ std::string App::start_ingest() {
   ingest_options.shared_hls_root = !config_.hls_dir.empty();
   ingest_options.hls.window_segments = static_cast<size_t>(config_.hls_window);
   ingest_options.replays = replays_.get();
+  ingest_options.ll = ll_hls_.get();
   ingest_ = std::make_unique<media::IngestManager>(loop_, *streams_, ingest_options);
   show::CardLink::Options link_options;
   link_options.burned_in = config_.burned_in;
@@ -375,7 +378,7 @@ void App::register_routes() {
   api::register_account_routes(r, access_, *streams_,
                                {*accounts_, *passwords_, *login_throttle_, endpoints_.tls});
   api::register_replay_routes(r, *streams_, access_, *reader_, *replays_, exposures_, rooms_->selling());
-  api::register_hls_routes(r, hls_root(), replay_root());
+  api::register_hls_routes(r, hls_root(), replay_root(), ll_hls_.get());
   realtime::register_web_client_routes(r, config_.web_root);
   api::register_product_routes(r, *streams_, access_, rooms_->selling(), *store_);
   api::register_order_routes(r, *streams_, access_, *reader_);

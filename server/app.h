@@ -30,7 +30,7 @@ namespace show { class CardLink; }
 namespace media {
 class IngestManager;
 class DemoPublisher;
-namespace hls { class ReplayLibrary; }
+namespace hls { class ReplayLibrary; class LlHlsRegistry; }
 namespace rtmp { class RtmpServer; }
 namespace srt { class SrtServer; }
 namespace webrtc { class WhipIngest; class WhepPlayback; }
@@ -94,6 +94,7 @@ private:
   std::unique_ptr<WorkerThread> photo_worker_;
   // Replays on disk (issue 6, recording): before ingest_, which records into it.
   std::unique_ptr<media::hls::ReplayLibrary> replays_;
+  std::unique_ptr<media::hls::LlHlsRegistry> ll_hls_;  // LL-HLS renditions and blocked requests
   // Media ingest (issue 4): stopped explicitly in run(); destroyed first.
   std::unique_ptr<media::IngestManager> ingest_;
   std::unique_ptr<media::rtmp::RtmpServer> rtmp_;

@@ -7,9 +7,19 @@
 
 #include "api/common.h"
 
+namespace harvest::media::hls {
+class LlHlsRegistry;
+}
+
 namespace harvest::api {
 
-void register_hls_routes(Router& router, std::string hls_root, std::string replay_root);
+// GET /hls/{id}/ll.m3u8: the LL-HLS playlist of a live stream (from `ll`, in memory), with
+// blocking reload (_HLS_msn/_HLS_part: answered once the part is listed, 503 after three target
+// durations, 400 when malformed or more than two segments ahead). A part named in the
+// preload hint and asked for before it exists is answered once it does. `ll` may be null (no
+// LL-HLS: ll.m3u8 is a 404).
+void register_hls_routes(Router& router, std::string hls_root, std::string replay_root,
+                         media::hls::LlHlsRegistry* ll = nullptr);
 
 // True if `file` is a safe relative path of playlist/segment names: [A-Za-z0-9._-] segments
 // separated by '/', no "..", ending in .m3u8, .ts, .m4s or .mp4.

@@ -49,8 +49,17 @@ const char* phase(const StreamState& s, int64_t now) {
 
 int phase_rank(const std::string& phase) { return phase == "live" ? 0 : phase == "upcoming" ? 1 : 2; }
 
+// LL-HLS (docs/ll-hls.md) is served only for a live stream ingested on this node (its playlist
+// is in the ingesting node's memory) from an input that arrives parsed (RTMP, WHIP): SRT's
+// MPEG-TS feeds the TS rendition only, for now.
+bool serves_ll_hls(const StreamState& s, const Urls& urls) {
+  if (!s.live) return false;
+  if (!s.ingest_node.empty() && s.ingest_node != urls.ep.node_id) return false;
+  return !(s.ingest.is_object() && s.ingest.value("protocol", std::string()) == "srt");
+}
+
 json public_view(const StreamState& s, const Urls& urls) {
-  return {{"id", s.record.id},
+  json view = {{"id", s.record.id},
           {"title", s.record.title},
           {"farmer", s.record.farmer},
           {"state", s.live ? "live" : "offline"},
@@ -72,6 +81,8 @@ json public_view(const StreamState& s, const Urls& urls) {
           {"whip_url", urls.whip(s.record.id)},
           // WebRTC playback (POST /whep/{id}); the viewer page prefers it, HLS is the fallback.
           {"whep_url", urls.ep.whep ? json(urls.whep(s.record.id)) : json(nullptr)}};
+  if (serves_ll_hls(s, urls)) view["ll_hls_url"] = "/hls/" + s.record.id + "/ll.m3u8";
+  return view;
 }
 
 // What only the show's farmer, its hosts and the admin see: the secret key and the ingest URLs.

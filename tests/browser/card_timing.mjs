@@ -24,7 +24,7 @@ runTest('card_timing', async (t) => {
 
   const browser = await launchBrowser(t);
   const viewer = await newPage(t, browser);
-  await viewer.goto(`${server.base}/watch/${stream.id}`);
+  await viewer.goto(`${server.base}/watch/${stream.id}?player=hls`);  // the HLS path (WHEP: whep_play.mjs)
   await waitFor(() => viewer.evaluate((pdt) => {
     const hls = window.harvestWatch?.player?.hls;
     return document.querySelector('video').currentTime > 0.5 && (!pdt || hls?.playingDate instanceof Date);

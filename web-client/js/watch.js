@@ -43,6 +43,9 @@ const state = {
 const replay = replaySessionFromSearch(location.search);
 const replayBase = `/hls/${encodeURIComponent(streamId)}/replay/${replay}/`;
 
+// `?ll=1`: the LL-HLS playlist (fMP4 parts, hls.js lowLatencyMode; docs/ll-hls.md). Opt-in until
+// its browser test runs in CI; the default stays the MPEG-TS playlist.
+const lowLatency = new URLSearchParams(location.search).get('ll') === '1';
 const video = $('#video');
 // The stream's WHEP URL, only when the server advertises one (whep_url in GET /api/streams/{id}).
 async function whepUrlOfStream() {
@@ -54,7 +57,8 @@ async function whepUrlOfStream() {
 // `?player=hls` skips WebRTC (a viewer whose network blocks UDP, or a comparison of the paths).
 const webrtcWanted = new URLSearchParams(location.search).get('player') !== 'hls';
 const player = replay ? new Player(video, `${replayBase}index.m3u8`, { vod: true })
-  : new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`, { whepUrl: webrtcWanted ? whepUrlOfStream : null });
+  : new Player(video, `/hls/${encodeURIComponent(streamId)}/${lowLatency ? 'll' : 'index'}.m3u8`,
+    { whepUrl: webrtcWanted ? whepUrlOfStream : null });
 const room = new Room({ streamId, replay });
 const scheduler = new CardScheduler();
 const cardNodes = new Map();  // product_id -> card element

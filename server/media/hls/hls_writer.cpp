@@ -118,6 +118,7 @@ void HlsWriter::settle() {
 
 void HlsWriter::add_date_range(DateRange range) {
   if (recording_) recording_->add_date_range(range);
+  if (ll_) ll_->add_date_range(range);
   std::lock_guard lock(mutex_);
   std::erase_if(date_ranges_, [&](const DateRange& r) { return r.id == range.id; });
   date_ranges_.push_back(std::move(range));
@@ -128,6 +129,7 @@ void HlsWriter::add_date_range(DateRange range) {
 bool HlsWriter::end_date_range(const std::string& id, int64_t end_ms) {
   // The recording also knows ranges that already left the live window.
   if (recording_) recording_->end_date_range(id, end_ms);
+  if (ll_) ll_->end_date_range(id, end_ms);
   std::lock_guard lock(mutex_);
   for (auto& r : date_ranges_) {
     if (r.id == id) {
@@ -141,6 +143,7 @@ bool HlsWriter::end_date_range(const std::string& id, int64_t end_ms) {
 
 void HlsWriter::end_stream() {
   settle();  // the recording gets every segment before it finishes
+  if (ll_) ll_->end_stream();
   if (recording_) recording_->finish();
   recording_.reset();
   std::lock_guard lock(mutex_);

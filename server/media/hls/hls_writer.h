@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "media/hls/ll_hls.h"
 #include "media/hls/playlist.h"
 #include "media/hls/playlist_file.h"
 #include "media/hls/replay_recording.h"
@@ -74,6 +75,8 @@ public:
   // the recording is finished (VOD + ENDLIST) by end_stream() and remove_files().
   void record_to(std::unique_ptr<ReplayRecording> recording) { recording_ = std::move(recording); }
   ReplayRecording* recording() { return recording_.get(); }
+  // The stream's LL-HLS rendition (same media, fMP4 parts): gets the same date ranges and end.
+  void mirror_to(std::shared_ptr<LlHlsStream> ll) { ll_ = std::move(ll); }
 
   // The stream ended for good: EXT-X-ENDLIST.
   void end_stream();
@@ -91,6 +94,7 @@ private:
   const HlsOptions options_;
   std::string prefix_;  // set once in the constructor
   std::unique_ptr<ReplayRecording> recording_;  // loop only
+  std::shared_ptr<LlHlsStream> ll_;             // set before media; may be null
 
   mutable std::mutex mutex_;  // everything below
   std::deque<Segment> segments_;

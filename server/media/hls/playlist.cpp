@@ -23,6 +23,8 @@ std::string seconds(double s) {
   return buf;
 }
 
+}  // namespace
+
 void render_date_range(const DateRange& r, std::string& out) {
   out += "#EXT-X-DATERANGE:ID=" + quoted(r.id);
   if (!r.cls.empty()) out += ",CLASS=" + quoted(r.cls);
@@ -36,8 +38,6 @@ void render_date_range(const DateRange& r, std::string& out) {
   for (const auto& [name, value] : r.attributes) out += "," + client_attribute_name(name) + "=" + quoted(value);
   out += "\n";
 }
-
-}  // namespace
 
 std::string format_iso8601_ms(int64_t ms) {
   const int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;

@@ -39,6 +39,8 @@ struct PlaylistView {
 };
 
 std::string render_media_playlist(const PlaylistView& view);
+// One EXT-X-DATERANGE line (with its newline), appended to `out`.
+void render_date_range(const DateRange& range, std::string& out);
 
 // Reads back what render_media_playlist() wrote (segments with their PDT and discontinuity,
 // the media sequence, type, end list); date ranges and unknown tags are skipped. For replays

@@ -146,6 +146,16 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
   const bool resumes = si.writer && si.current != nullptr;  // within grace, or a takeover
   if (!resumes) {
     si.writer = std::make_shared<hls::HlsWriter>(options_.hls_root + "/" + id, options_.hls);
+    si.ll.reset();
+    if (options_.ll != nullptr) {
+      hls::LlHlsOptions llo = options_.ll_options;
+      llo.segment_target_s = options_.hls.target_segment_s;
+      llo.window_segments = options_.hls.window_segments;
+      llo.linger_segments = options_.hls.linger_segments;
+      si.ll = std::make_shared<hls::LlHlsStream>(options_.hls_root + "/" + id, llo);
+      si.writer->mirror_to(si.ll);
+      options_.ll->add(id, si.ll);
+    }
     si.live_session = std::to_string(now_ms());
     // The whole live session is kept as a replay: the writer links every segment into it.
     if (options_.replays != nullptr)
@@ -158,6 +168,7 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
   session->segment_prefix = si.writer->segment_prefix(session->id);
   session->start_index = si.writer->next_sequence();
   session->segment_target_ns = static_cast<uint64_t>(options_.hls.target_segment_s * 1e9);
+  session->ll = si.ll;
   session->touch();
   // The replaced session's last segments are dropped from now on (its listing is closed).
   if (si.current) si.current->listing.close();
@@ -474,6 +485,7 @@ void IngestManager::shutdown() {
       si.current->set_pipeline(nullptr);
     }
     if (si.writer) si.writer->remove_files();
+    if (si.ll && options_.ll != nullptr) options_.ll->remove(id);
   }
   streams_.clear();
   std::error_code ec;

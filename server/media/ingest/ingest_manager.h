@@ -20,6 +20,7 @@
 #include "core/event_loop.h"
 #include "core/stream_registry.h"
 #include "media/hls/hls_writer.h"
+#include "media/hls/ll_hls_registry.h"
 #include "media/hls/replay_library.h"
 #include "media/ingest/publish_session.h"
 #include "media/ingest/stream_pipeline.h"
@@ -59,6 +60,10 @@ struct IngestOptions {
   // Where each live session's passthrough is recorded as a replay; nullptr: not recorded.
   // Not owned; outlives the manager.
   hls::ReplayLibrary* replays = nullptr;
+  // LL-HLS renditions (GET /hls/{id}/ll.m3u8) are registered here; nullptr: none written.
+  // Not owned; outlives the manager.
+  hls::LlHlsRegistry* ll = nullptr;
+  hls::LlHlsOptions ll_options;
   std::chrono::milliseconds grace{15'000};
   std::chrono::milliseconds stall_timeout{4'000};
   std::chrono::milliseconds drain_timeout{3'000};  // end-of-stream to pipeline stop, at most
@@ -109,6 +114,7 @@ public:
 private:
   struct StreamIngest {
     std::shared_ptr<hls::HlsWriter> writer;  // shared with the current session's SegmentListing
+    std::shared_ptr<hls::LlHlsStream> ll;    // the LL-HLS rendition beside it (options.ll set)
     std::shared_ptr<PublishSession> current;  // publishing, or gone and within the grace period
     bool publishing = false;
     bool session_begun = false;  // the loop saw `current`'s first segment (orientation, observer)

@@ -16,6 +16,7 @@ namespace harvest::media {
 class StreamPipeline;
 namespace hls {
 class HlsWriter;
+class LlHlsStream;
 }
 
 // Lets the thread that cuts a session's segments list them in the stream's playlist itself, with
@@ -50,6 +51,7 @@ struct PublishSession {
   std::string segment_prefix;  // segment files: <prefix><index>.ts
   uint64_t start_index = 0;
   uint64_t segment_target_ns = 1'000'000'000;
+  std::shared_ptr<hls::LlHlsStream> ll;  // the LL-HLS rendition to feed; may be null
 
   // --- any thread ---
   std::atomic<uint64_t> bytes_received{0};

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/stream_registry.h"
 #include "livecommerce.h"
 #include "media/ingest/h264_sps.h"
 #include "media/ingest/publish_session.h"
@@ -139,6 +140,15 @@ std::string_view codec_data_of(const GstStructure* s, GstMapInfo& map, GstBuffer
 
 void StreamPipeline::on_sample(GstSample* sample, bool video) {
   std::lock_guard lock(mux_mutex_);
+  if (!ll_begun_) {
+    ll_begun_ = true;
+    // LL-HLS (fMP4) from the already parsed inputs (RTMP, WHIP); SRT's byte-stream goes to TS only.
+    if (auto session = session_.lock(); session && session->ll && ts_src_ == nullptr) {
+      ll_ = session->ll;
+      const int64_t epoch = session->epoch_wall_ms.load();
+      ll_->begin_session(session->id, epoch != 0 ? epoch : now_ms(), video_src_ != nullptr, audio_src_ != nullptr);
+    }
+  }
   if (GstCaps* caps = gst_sample_get_caps(sample); caps_changed(video ? video_caps_ : audio_caps_, caps)) {
     const GstStructure* s = gst_caps_get_structure(caps, 0);
     const char* format = gst_structure_get_string(s, "stream-format");
@@ -148,12 +158,17 @@ void StreamPipeline::on_sample(GstSample* sample, bool video) {
     if (video) {
       video_avc_ = format != nullptr && std::strcmp(format, "avc") == 0;
       if (video_avc_ && !muxer_->set_avc_config(config)) log::warn("ingest_bad_avc_config").kv("pipeline", options_.name);
+      if (ll_ && video_avc_) {
+        const auto facts = parse_avc_config_sps(config);
+        ll_->set_video(config, facts ? facts->width : 0, facts ? facts->height : 0);
+      }
     } else {
       audio_raw_ = format == nullptr || std::strcmp(format, "raw") == 0;
       int rate = 0, channels = 0;
       gst_structure_get_int(s, "rate", &rate);
       gst_structure_get_int(s, "channels", &channels);
       muxer_->set_aac_config(config, rate, channels);
+      if (ll_ && audio_raw_) ll_->set_audio(config, rate, channels);
     }
     if (data != nullptr) gst_buffer_unmap(data, &map);
   }
@@ -199,7 +214,7 @@ void StreamPipeline::mux_video(GstBuffer* buf) {
   const int64_t d = GST_CLOCK_TIME_IS_VALID(dts) ? static_cast<int64_t>(dts) : p;
   // The audio up to this frame goes first, so it lands in the segment this frame belongs to.
   while (!held_audio_.empty() && held_audio_.front().second <= d) {
-    muxer_->write_audio(ts_out_, held_audio_.front().first, audio_raw_, held_audio_.front().second);
+    write_audio_frame(held_audio_.front().first, held_audio_.front().second);
     write_out(held_audio_.front().second);
     held_audio_.pop_front();
   }
@@ -208,8 +223,14 @@ void StreamPipeline::mux_video(GstBuffer* buf) {
   if (keyframe) early_cut_.reset();  // it got here first (media before it was lost): it cuts as usual
   muxer_->write_video(ts_out_, {reinterpret_cast<const char*>(map.data), map.size}, video_avc_, p, d,
                       keyframe);
+  if (ll_ && video_avc_) ll_->add_video({reinterpret_cast<const char*>(map.data), map.size}, d, p, keyframe);
   gst_buffer_unmap(buf, &map);
   write_out(p);
+}
+
+void StreamPipeline::write_audio_frame(std::string_view frame, int64_t pts_ns) {
+  muxer_->write_audio(ts_out_, frame, audio_raw_, pts_ns);
+  if (ll_ && audio_raw_) ll_->add_audio(frame, pts_ns);
 }
 
 void StreamPipeline::mux_audio(std::string_view frame, int64_t pts_ns) {
@@ -221,13 +242,13 @@ void StreamPipeline::mux_audio(std::string_view frame, int64_t pts_ns) {
     held_audio_.emplace_back(std::string(frame), pts_ns);
     while (!held_audio_.empty() && (held_audio_.front().second <= last_video_dts_ ||
                                     held_audio_.back().second - held_audio_.front().second > kMaxAudioLeadNs)) {
-      muxer_->write_audio(ts_out_, held_audio_.front().first, audio_raw_, held_audio_.front().second);
+      write_audio_frame(held_audio_.front().first, held_audio_.front().second);
       write_out(held_audio_.front().second);
       held_audio_.pop_front();
     }
     return;
   }
-  muxer_->write_audio(ts_out_, frame, audio_raw_, pts_ns);
+  write_audio_frame(frame, pts_ns);
   write_out(pts_ns);
 }
 
@@ -237,7 +258,7 @@ void StreamPipeline::try_early_cut_locked() {
   early_cut_.reset();
   // The audio up to the keyframe belongs to the segment it ends, as in mux_video().
   while (!held_audio_.empty() && held_audio_.front().second <= cut.dts_ns) {
-    muxer_->write_audio(ts_out_, held_audio_.front().first, audio_raw_, held_audio_.front().second);
+    write_audio_frame(held_audio_.front().first, held_audio_.front().second);
     write_out(held_audio_.front().second);
     held_audio_.pop_front();
   }
@@ -272,11 +293,12 @@ void StreamPipeline::on_sink_eos() {
   std::lock_guard lock(mux_mutex_);
   if (--sinks_open_ > 0) return;
   for (auto& [frame, pts] : held_audio_) {
-    muxer_->write_audio(ts_out_, frame, audio_raw_, pts);
+    write_audio_frame(frame, pts);
     write_out(pts);
   }
   held_audio_.clear();
   segmenter_->finish();
+  if (ll_) ll_->finish();
 }
 
 GstElement* StreamPipeline::make(const char* factory) {

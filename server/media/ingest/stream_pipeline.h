@@ -29,6 +29,7 @@
 #include "core/event_loop.h"
 #include "core/status.h"
 #include "media/gst/gst_bus_bridge.h"
+#include "media/hls/ll_hls.h"
 #include "media/hls/ts_muxer.h"
 #include "media/hls/ts_segmenter.h"
 #include "media/ingest/timestamp_repair.h"
@@ -105,6 +106,7 @@ private:
   void on_sink_eos();
   void mux_video(GstBuffer* buffer);
   void mux_audio(std::string_view frame, int64_t pts_ns);
+  void write_audio_frame(std::string_view frame, int64_t pts_ns);  // to both renditions
   void write_out(int64_t pts_ns);
   void try_early_cut_locked();
   void on_demux_pad(GstPad* pad);
@@ -122,6 +124,9 @@ private:
   std::unique_ptr<hls::TsMuxer> muxer_;
   std::unique_ptr<hls::TsSegmenter> segmenter_;
   std::string ts_out_;
+  // The LL-HLS rendition fed the same media (RTMP/WHIP inputs); null: none.
+  std::shared_ptr<hls::LlHlsStream> ll_;
+  bool ll_begun_ = false;
   GstCaps* video_caps_ = nullptr;  // last caps seen by the video sink
   GstCaps* audio_caps_ = nullptr;
   bool video_avc_ = true;

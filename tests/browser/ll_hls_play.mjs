@@ -1,0 +1,57 @@
+// hls.js (web-client's copy) in lowLatencyMode plays the LL-HLS playlist (/hls/{id}/ll.m3u8,
+// fMP4 parts) on the viewer page (/watch/{id}?ll=1) for 60 s of playback: after the first
+// frame no `waiting` event (a stall) at all, currentTime advances with the wall clock, and
+// hls.js really runs in low-latency mode on a playlist with parts. Latency to the live edge is
+// printed (not asserted).
+import { assert, launchBrowser, log, newPage, requireHls, runTest, startPublisher, waitFor } from './harness.mjs';
+
+runTest('ll_hls_play', async (t) => {
+  const server = await t.server();
+  const stream = await server.createStream({ title: 'LL-HLS test' });
+  startPublisher(t, server, stream);
+  await requireHls(server, stream);
+
+  const browser = await launchBrowser(t);
+  const page = await newPage(t, browser);
+  await page.goto(`${server.base}/watch/${stream.id}?ll=1&player=hls`);
+  await waitFor(() => page.evaluate(() => {
+    const v = document.querySelector('video');
+    if (v.currentTime > 0 && !v.paused && !window.__ll) {
+      window.__ll = { waiting: 0, start: v.currentTime, at: performance.now(), stalls: [] };
+      v.addEventListener('waiting', () => {
+        window.__ll.waiting += 1;
+        const b = v.buffered;
+        window.__ll.stalls.push({ after_s: +((performance.now() - window.__ll.at) / 1000).toFixed(2), t: v.currentTime,
+          buffered: Array.from({ length: b.length }, (_x, i) => [+b.start(i).toFixed(3), +b.end(i).toFixed(3)]) });
+      });
+    }
+    return !!window.__ll;
+  }), { timeout: 60_000, what: 'the LL-HLS video playing' });
+  const mode = await page.evaluate(() => {
+    const hls = window.harvestWatch.player.hls;
+    const details = hls?.levels?.[0]?.details;
+    return { url: hls?.url, lowLatency: hls?.config?.lowLatencyMode, parts: details?.partList?.length ?? 0,
+             canBlock: details?.canBlockReload };
+  });
+  log(`hls.js: ${JSON.stringify(mode)}`);
+  assert(/\/ll\.m3u8$/.test(mode.url ?? ''), `plays ll.m3u8 (${mode.url})`);
+  assert(mode.lowLatency === true, 'hls.js lowLatencyMode');
+  assert(mode.parts > 0 && mode.canBlock === true, 'hls.js sees parts and CAN-BLOCK-RELOAD');
+
+  const samples = [];
+  for (let i = 0; i < 60; ++i) {
+    await new Promise((r) => setTimeout(r, 1000));  // sampling period, not synchronisation
+    samples.push(await page.evaluate(() => {
+      const hls = window.harvestWatch.player.hls;
+      return { t: document.querySelector('video').currentTime, waiting: window.__ll.waiting, latency: hls?.latency };
+    }));
+  }
+  const end = await page.evaluate(() => ({ t: document.querySelector('video').currentTime, ...window.__ll,
+                                           wall: (performance.now() - window.__ll.at) / 1000 }));
+  const lat = samples.map((s) => s.latency).filter(Number.isFinite).sort((a, b) => a - b);
+  log(`played ${(end.t - end.start).toFixed(1)} s of media in ${end.wall.toFixed(1)} s; waiting events ${end.waiting}; ` +
+      `hls.js latency p50 ${lat[Math.floor(lat.length / 2)]?.toFixed(2)} s, max ${lat[lat.length - 1]?.toFixed(2)} s; ` +
+      `stalls ${JSON.stringify(end.stalls)}`);
+  assert(end.waiting === 0, `no stall after the first frame (waiting events: ${end.waiting})`);
+  assert(end.t - end.start > 50, `currentTime advanced ${(end.t - end.start).toFixed(1)} s in ${end.wall.toFixed(1)} s`);
+});
