@@ -91,7 +91,7 @@ function readBarcode(rgba, width) {
 // ---------------------------------------------------------------- the page
 const PAGE = `<!doctype html><meta charset="utf-8"><title>glass to glass</title>
 <style>body{margin:0;background:#000} video{width:320px;height:180px}</style>
-<body><script src="/hls.js"></script><script>
+<body><script src="/__g2g/hls.js"></script><script>
 ${READER_SOURCE}
 window.g2g = {};
 async function playWhep(video, url) {
@@ -290,12 +290,15 @@ try {
   page.on('crash', () => console.error('g2g: the page crashed'));
   page.on('console', (m) => { if (m.type() === 'error') console.error('page:', m.text()); });
   browser.on('disconnected', () => console.error('g2g: the browser went away'));
-  await page.route('http://g2g.bench/**', (route) => {
+  // The page is served under the harvest server's origin (a path the server does not have), so
+  // its requests are same-origin like the viewer page's.
+  const pageBase = server.url('/__g2g/');
+  await page.route(`${pageBase}**`, (route) => {
     const url = new URL(route.request().url());
-    if (url.pathname === '/hls.js') return route.fulfill({ contentType: 'text/javascript', body: readFileSync(HLS_JS) });
+    if (url.pathname === '/__g2g/hls.js') return route.fulfill({ contentType: 'text/javascript', body: readFileSync(HLS_JS) });
     return route.fulfill({ contentType: 'text/html', body: PAGE });
   });
-  await page.goto('http://g2g.bench/');
+  await page.goto(pageBase);
   for (const p of paths) await page.evaluate(([n, k, u]) => window.startPath(n, k, u), [p.name, p.kind, p.url]);
   await new Promise((res) => setTimeout(res, WARMUP * 1000));
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');

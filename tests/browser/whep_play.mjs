@@ -4,7 +4,7 @@
 // it (RTP timestamp = card.shown's pts). Then the refusals: malformed SDP (400), unknown stream
 // (404), offline stream (409), wrong media type (415), too many viewers (503 + Retry-After, and
 // a second viewer page falls back to HLS), DELETE (200, then 404), and a viewer that vanishes
-// without DELETE is cleaned up (harvest_whep_viewers back to 0). Screenshots of the page
+// without DELETE is cleaned up (harvest_whep_viewers back to 0); a stream without audio plays too. Screenshots of the page
 // playing over WHEP at 390×844 and 1366×800 in zh-CN and en.
 // The server runs with --whep-max-viewers 1.
 import path from 'node:path';
@@ -162,6 +162,22 @@ runTest('whep_play', async (t) => {
   await ghostContext.close();
   await waitFor(async () => (await whepViewers(server)) === 0, { timeout: 45_000, interval: 500, what: 'the vanished viewer cleaned up (harvest_whep_viewers 0)' });
   assert(server.lines.some((l) => /whep_viewer_ended/.test(l) && /RTCP|ICE/.test(l)), 'ended for its silence or ICE');
+
+  // A stream without audio plays over WHEP too (its answer still sends an audio section).
+  const silent = await server.createStream({ title: 'No microphone' });
+  startPublisher(t, server, silent, { audio: false });
+  await requireHls(server, silent);
+  const silentViewer = await newPage(t, browser);
+  await silentViewer.goto(`${server.base}/watch/${silent.id}`);
+  const silentPlay = await waitFor(() => silentViewer.evaluate(() => {
+    const v = document.querySelector('video');
+    const decoded = v.getVideoPlaybackQuality().totalVideoFrames;
+    return document.body.dataset.transport === 'whep' && decoded > 30 ? decoded : null;
+  }), { timeout: 60_000, what: 'a video-only stream playing over WHEP with more than 30 frames decoded' });
+  log(`video-only stream over WHEP: ${silentPlay} frames decoded`);
+  await silentViewer.evaluate(() => window.harvestWatch.player.teardown());
+  await silentViewer.context().close();
+  await waitFor(async () => (await whepViewers(server)) === 0, { timeout: 15_000, what: 'the video-only viewer gone' });
 
   // --whep-max-viewers 0: no WebRTC playback, so no whep_url is advertised and the page uses HLS.
   const noWhep = await t.server({ args: ['--whep-max-viewers', '0'] });

@@ -64,8 +64,10 @@ void WhepPlayback::play(const std::string& stream_id, const std::string& offer_s
     }
     log::info("whep_branch_started").kv("stream", stream_id).kv("audio", fanout->has_audio());
   }
+  // A stream without audio still answers the offer's audio section as sendonly (its source just
+  // sends nothing): answered `inactive`, Chromium received no video on the bundled transport
+  // either (glass_to_glass's video-only publisher; tests/browser/whep_play.mjs checks both).
   PlaybackCodecs used = codecs;
-  if (!fanout->has_audio()) used.audio.reset();
 
   const std::string id = tokens::random_hex(16);
   auto session = std::make_unique<Session>();
