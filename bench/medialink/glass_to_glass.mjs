@@ -15,8 +15,8 @@
 //
 // Paths (--paths, comma-separated; default harvest-hls,nginx-hls):
 //   harvest-hls    hls.js, default live settings, harvest's /hls/{id}/index.m3u8
-//   harvest-llhls  hls.js with lowLatencyMode, the same playlist (for the LL-HLS work)
-//   harvest-whep   WHEP (POST /whep/{id}, recvonly) into the <video> (for the WHEP work)
+//   harvest-llhls  hls.js with lowLatencyMode, harvest's LL-HLS playlist /hls/{id}/ll.m3u8
+//   harvest-whep   WHEP (POST /whep/{id}, recvonly) into the <video>, as the viewer page does
 //   nginx-hls      hls.js, default live settings, nginx-rtmp's playlist
 //   NAME=KIND:URL  any other: KIND hls|llhls|whep, URL absolute; "{id}" in it is harvest's stream id
 // Both players are configured alike (hls.js defaults: 3 target durations behind live), so the
@@ -263,7 +263,7 @@ try {
   }
   const known = {
     'harvest-hls': ['hls', server.url(`/hls/${stream.id}/index.m3u8`)],
-    'harvest-llhls': ['llhls', server.url(`/hls/${stream.id}/index.m3u8`)],
+    'harvest-llhls': ['llhls', server.url(`/hls/${stream.id}/ll.m3u8`)],
     'harvest-whep': ['whep', server.url(`/whep/${stream.id}`)],
     'nginx-hls': ['hls', nginx?.playlist],
   };
