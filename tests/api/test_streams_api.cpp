@@ -31,10 +31,10 @@ TEST_CASE("admin creates a stream and gets its key, host token and ingest URLs",
   CHECK(s["host_token"].get<std::string>().rfind("h1." + id + ".", 0) == 0);
   CHECK(s["rtmp_url"].get<std::string>().find("/live/" + s["stream_key"].get<std::string>()) != std::string::npos);
   CHECK(s["srt_url"].get<std::string>().find("streamid=#!::r=live/") != std::string::npos);
-  // /whip exists (the URL carries no secret: the key goes in the Authorization header); /whep
-  // does not yet, so it is not advertised (DESIGN: "only when the routes exist").
+  // /whip and /whep exist (neither URL carries a secret: a publisher's key goes in the
+  // Authorization header); whep_url is null only with --whep-max-viewers 0 (browser.whep_play).
   CHECK(s["whip_url"] == "http://127.0.0.1:" + std::to_string(port) + "/whip/" + id);
-  CHECK_FALSE(s.contains("whep_url"));
+  CHECK(s["whep_url"] == "http://127.0.0.1:" + std::to_string(port) + "/whep/" + id);
   CHECK(s["hls_url"] == "/hls/" + id + "/index.m3u8");
 
   // Anyone can see the stream, nobody but host/admin sees the key.
