@@ -69,7 +69,7 @@ TEST_CASE("whip publish: 201 with Location and answer, H.264 + Opus goes live in
   CHECK(r.headers.at("content-type").rfind("application/sdp", 0) == 0);
   const std::string location = r.headers.at("location");
   CHECK(location.rfind("/whip/" + stream.id + "/", 0) == 0);
-  CHECK(r.headers.at("access-control-expose-headers") == "Location, Link");
+  CHECK(r.headers.at("access-control-expose-headers") == "Location, Link, Retry-After");
   CHECK(r.body.find("a=candidate:") != std::string::npos);
   sender.take_answer(r.body);
 
@@ -290,5 +290,5 @@ TEST_CASE("whip: the ICE servers are handed out in one Link header each", "[medi
         "<stun:stun.example.net:3478>; rel=\"ice-server\", "
         "<turn:turn.example.net:3478>; rel=\"ice-server\"; username=\"farmer\"; credential=\"s3cret\"; "
         "credential-type=\"password\"");
-  CHECK(pre.headers.at("access-control-expose-headers") == "Location, Link");
+  CHECK(pre.headers.at("access-control-expose-headers") == "Location, Link, Retry-After");
 }

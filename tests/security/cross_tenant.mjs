@@ -183,6 +183,12 @@ run('security_cross_tenant', async (t) => {
     'GET /api/invites/{code}': (r) => publicRead(r, 'GET', '/api/invites/not-a-code'),
     'OPTIONS /whip/{id}': (r) => publicRead(r, 'OPTIONS', `/whip/${A}`),
     'OPTIONS /whip/{id}/{session}': (r) => publicRead(r, 'OPTIONS', `/whip/${A}/s1`),
+    // Watching over WebRTC is public like HLS (A's show is offline here: 409/415, no secret).
+    'OPTIONS /whep/{id}': (r) => publicRead(r, 'OPTIONS', `/whep/${A}`),
+    'OPTIONS /whep/{id}/{session}': (r) => publicRead(r, 'OPTIONS', `/whep/${A}/s1`),
+    'POST /whep/{id}': (r) => publicRead(r, 'POST', `/whep/${A}`),
+    // A viewer's session is ended by its own unguessable Location only.
+    'DELETE /whep/{id}/{session}': (r) => refusedAll(r, 'DELETE', `/whep/${A}/0123456789abcdef`),
     // A's show and everything hanging off it.
     'PATCH /api/streams/{id}': (r) => refusedAll(r, 'PATCH', `/api/streams/${A}`, { title: 'hijacked' }),
     'POST /api/streams/{id}/key': (r) => refusedAll(r, 'POST', `/api/streams/${A}/key`, {}),
