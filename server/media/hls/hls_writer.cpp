@@ -1,6 +1,5 @@
 #include "media/hls/hls_writer.h"
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 
@@ -10,28 +9,13 @@ namespace harvest::media::hls {
 
 namespace fs = std::filesystem;
 
-namespace {
-std::string base36(uint64_t v) {
-  static const char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  std::string out;
-  do {
-    out.insert(out.begin(), kDigits[v % 36]);
-    v /= 36;
-  } while (v > 0);
-  return out;
-}
-}  // namespace
-
 HlsWriter::HlsWriter(std::string dir, HlsOptions options)
     : dir_(std::move(dir)), options_(options), playlist_file_(playlist_path()) {
   std::error_code ec;
   fs::remove_all(dir_, ec);
   fs::create_directories(dir_, ec);
   if (ec) log::error("hls_dir_failed").kv("dir", dir_).kv("reason", ec.message());
-  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  prefix_ = base36(static_cast<uint64_t>(now_us) % 2176782336ull);  // 6 base-36 digits, unique per run
+  prefix_ = run_tag();
   target_duration_s_ = std::max(1, static_cast<int>(std::ceil(options_.target_segment_s)));
 }
 

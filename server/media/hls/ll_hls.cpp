@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -14,15 +13,6 @@ namespace harvest::media::hls {
 namespace fs = std::filesystem;
 
 namespace {
-std::string base36(uint64_t v) {
-  static const char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  std::string out;
-  do {
-    out.insert(out.begin(), kDigits[v % 36]);
-    v /= 36;
-  } while (v > 0);
-  return out;
-}
 
 bool write_file(const std::string& path, const std::string& bytes) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
@@ -38,10 +28,7 @@ bool write_file(const std::string& path, const std::string& bytes) {
 LlHlsStream::LlHlsStream(std::string dir, LlHlsOptions options) : dir_(std::move(dir)), options_(options) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  prefix_ = "ll" + base36(static_cast<uint64_t>(now_us) % 2176782336ull) + "-";
+  prefix_ = "ll" + run_tag() + "-";
 }
 
 LlHlsStream::~LlHlsStream() {

@@ -1,5 +1,6 @@
 #include "media/hls/playlist.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -141,6 +142,20 @@ PlaylistView parse_media_playlist(const std::string& text) {
     }
   }
   return v;
+}
+
+std::string run_tag() {
+  static const char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  uint64_t v = static_cast<uint64_t>(now_us) % 2176782336ull;  // 36^6
+  std::string out;
+  do {
+    out.insert(out.begin(), kDigits[v % 36]);
+    v /= 36;
+  } while (v > 0);
+  return out;
 }
 
 }  // namespace harvest::media::hls

@@ -52,6 +52,10 @@ std::optional<int64_t> parse_iso8601_ms(const std::string& text);
 
 // "2026-11-22T19:20:00.123Z"
 std::string format_iso8601_ms(int64_t ms_since_epoch);
+
+// Six base-36 digits from the wall clock, different in every run of the server: put in front of
+// segment names so that a restarted stream's files never take an earlier run's names.
+std::string run_tag();
 // Client attribute name as HLS allows it: "card id" -> "X-CARD-ID".
 std::string client_attribute_name(const std::string& name);
 
