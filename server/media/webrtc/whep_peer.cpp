@@ -43,19 +43,9 @@ void fail(State* s, const std::string& reason) {
 }
 
 void answer_when_gathered(State* s) {
-  GstWebRTCICEGatheringState gathering;
-  g_object_get(s->webrtc, "ice-gathering-state", &gathering, nullptr);
-  if (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) return;
-  GstWebRTCSessionDescription* local = nullptr;
-  g_object_get(s->webrtc, "local-description", &local, nullptr);
-  if (local == nullptr) return;
-  gchar* text = gst_sdp_message_as_text(local->sdp);
-  std::string answer = text;
-  g_free(text);
-  gst_webrtc_session_description_free(local);
-  if (!s->options.public_address.empty()) answer = advertise_address(answer, s->options.public_address);
-  if (s->stopping || s->answered.exchange(true)) return;
-  if (s->events.answered) s->events.answered(answer);
+  std::optional<std::string> answer = gathered_local_description(s->webrtc, s->options);
+  if (!answer || s->stopping || s->answered.exchange(true)) return;
+  if (s->events.answered) s->events.answered(*answer);
 }
 
 void on_answer_created(GstPromise* promise, gpointer data) {

@@ -96,19 +96,9 @@ void fail(State* s, const std::string& reason) {
 
 // The answer goes out once every candidate is in it (no trickle ICE).
 void answer_when_gathered(State* s) {
-  GstWebRTCICEGatheringState gathering;
-  g_object_get(s->webrtc, "ice-gathering-state", &gathering, nullptr);
-  if (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) return;
-  GstWebRTCSessionDescription* local = nullptr;
-  g_object_get(s->webrtc, "local-description", &local, nullptr);
-  if (local == nullptr) return;
-  gchar* text = gst_sdp_message_as_text(local->sdp);
-  std::string answer = text;
-  g_free(text);
-  gst_webrtc_session_description_free(local);
-  if (!s->options.public_address.empty()) answer = advertise_address(answer, s->options.public_address);
-  if (s->stopping || s->answered.exchange(true)) return;
-  if (s->events.answered) s->events.answered(answer);
+  std::optional<std::string> answer = gathered_local_description(s->webrtc, s->options);
+  if (!answer || s->stopping || s->answered.exchange(true)) return;
+  if (s->events.answered) s->events.answered(*answer);
 }
 
 void on_answer_created(GstPromise* promise, gpointer data) {
@@ -289,6 +279,21 @@ void disable_upnp(GstElement* webrtc) {
 void configure_ice(State* s) { configure_webrtcbin_ice(s->webrtc, s->options); }
 
 }  // namespace
+
+std::optional<std::string> gathered_local_description(GstElement* webrtc, const WhipPeerOptions& options) {
+  GstWebRTCICEGatheringState gathering;
+  g_object_get(webrtc, "ice-gathering-state", &gathering, nullptr);
+  if (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) return std::nullopt;
+  GstWebRTCSessionDescription* local = nullptr;
+  g_object_get(webrtc, "local-description", &local, nullptr);
+  if (local == nullptr) return std::nullopt;
+  gchar* text = gst_sdp_message_as_text(local->sdp);
+  std::string sdp = text;
+  g_free(text);
+  gst_webrtc_session_description_free(local);
+  if (!options.public_address.empty()) sdp = advertise_address(sdp, options.public_address);
+  return sdp;
+}
 
 void configure_webrtcbin_ice(GstElement* webrtc, const WhipPeerOptions& options) {
   disable_upnp(webrtc);

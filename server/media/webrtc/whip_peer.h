@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "media/webrtc/sdp.h"
@@ -59,6 +60,10 @@ struct WhipPeerEvents {
 // ICE settings every webrtcbin of the server shares (publishers' and WHEP viewers'): UPnP off,
 // the STUN/TURN servers and the UDP port range of `options`.
 void configure_webrtcbin_ice(GstElement* webrtc, const WhipPeerOptions& options);
+
+// `webrtc`'s local description as SDP text once ICE gathering is complete (every candidate in
+// it: the server answers without trickle ICE), with --public-address put in; nullopt before.
+std::optional<std::string> gathered_local_description(GstElement* webrtc, const WhipPeerOptions& options);
 
 class WhipPeer {
 public:
