@@ -24,6 +24,14 @@ std::string seconds(double s) {
   return buf;
 }
 
+// A segment lasts seconds, never a day: anything else (negative, NaN, 1e84 from a damaged file)
+// reads as 0 so rendering and the target duration's lround stay in range (fuzz_hls_playlist:
+// "%.3f" of 2.4e84 overflowed its buffer and the next read differed).
+double segment_duration_s(const char* text) {
+  const double d = std::strtod(text, nullptr);
+  return d >= 0.0 && d <= 86400.0 ? d : 0.0;
+}
+
 }  // namespace
 
 void render_date_range(const DateRange& r, std::string& out) {
@@ -134,7 +142,7 @@ PlaylistView parse_media_playlist(const std::string& text) {
     else if (line == "#EXT-X-ENDLIST") v.ended = true;
     else if (line == "#EXT-X-DISCONTINUITY") next.discontinuity = true;
     else if (starts(line, "#EXT-X-PROGRAM-DATE-TIME:")) next.program_date_time_ms = parse_iso8601_ms(line.substr(25)).value_or(0);
-    else if (starts(line, "#EXTINF:")) next.duration_s = std::strtod(line.c_str() + 8, nullptr);
+    else if (starts(line, "#EXTINF:")) next.duration_s = segment_duration_s(line.c_str() + 8);
     else if (line.front() != '#') {
       next.uri = line;
       v.segments.push_back(std::move(next));
