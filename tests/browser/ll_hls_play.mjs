@@ -50,7 +50,7 @@ runTest('ll_hls_play', async (t) => {
                                            wall: (performance.now() - window.__ll.at) / 1000 }));
   const lat = samples.map((s) => s.latency).filter(Number.isFinite).sort((a, b) => a - b);
   log(`played ${(end.t - end.start).toFixed(1)} s of media in ${end.wall.toFixed(1)} s; waiting events ${end.waiting}; ` +
-      `hls.js latency p50 ${lat[Math.floor(lat.length / 2)]?.toFixed(2)} s, max ${lat[lat.length - 1]?.toFixed(2)} s; ` +
+      `hls.js latency p50 ${lat[Math.floor(lat.length / 2)]?.toFixed(2)} s, max ${lat[lat.length - 1]?.toFixed(2)} s, last ${samples.at(-1).latency?.toFixed(2)} s; ` +
       `stalls ${JSON.stringify(end.stalls)}`);
   assert(end.waiting === 0, `no stall after the first frame (waiting events: ${end.waiting})`);
   assert(end.t - end.start > 50, `currentTime advanced ${(end.t - end.start).toFixed(1)} s in ${end.wall.toFixed(1)} s`);

@@ -326,3 +326,53 @@ TEST_CASE("LlHlsStream: parts never exceed the target, segments start on keyfram
   ll.end_stream();
   CHECK(count_of(ll.playlist(), "#EXT-X-ENDLIST") == 1);
 }
+
+// The audio track's decode time and length (in its timescale) in a part file: the second traf.
+std::pair<uint64_t, uint64_t> audio_span(const std::string& part) {
+  const size_t video_traf = part.find("traf");
+  const size_t audio_traf = part.find("traf", video_traf + 4);
+  REQUIRE(audio_traf != std::string::npos);
+  const size_t tfdt = part.find("tfdt", audio_traf) - 4;
+  const size_t trun = part.find("trun", audio_traf) - 4;
+  const uint64_t start = (uint64_t{be32(part, tfdt + 12)} << 32) | be32(part, tfdt + 16);
+  uint64_t length = 0;
+  for (uint32_t i = 0, n = be32(part, trun + 12); i < n; ++i) length += be32(part, trun + 20 + 8 * i);
+  return {start, length};
+}
+
+TEST_CASE("LlHlsStream: a 25-frame GOP at 25 fps in even parts, and a gapless audio track from millisecond times") {
+  harvest::test::TempDir dir;
+  LlHlsOptions o;  // parts of at most 0.5 s, segments from 1 s
+  LlHlsStream ll(dir.path(), o);
+  ll.begin_session(1, 1'700'000'000'000, true, true);
+  ll.set_video(kAvcc, 360, 640);
+  ll.set_audio(kAsc, 44100, 2);
+  // As RTMP brings them: video every 40 ms, AAC frames of 23.22 ms at whole milliseconds.
+  const int64_t ms = 1'000'000;
+  int audio_frame = 0;
+  for (int i = 0; i < 150; ++i) {
+    const int64_t t = i * 40 * ms;
+    for (int64_t a; (a = (audio_frame * 1024LL * 1000 + 22050) / 44100 * ms) <= t; ++audio_frame) ll.add_audio("aac", a);
+    ll.add_video("frame", t, t, i % 25 == 0);
+  }
+  // The first segment is cut on duration alone (0.48 + 0.48 + 0.04 s); from the second on, the
+  // GOP is known and divides into 9 + 9 + 7 frames: no part shorter than 0.28 s.
+  const std::string text = ll.playlist();
+  CHECK(count_of(text, "#EXT-X-PART:DURATION=0.360,") >= 6);
+  CHECK(count_of(text, "#EXT-X-PART:DURATION=0.280,") >= 3);
+  // (Parts are listed for the last 4 segments, so the first one's 0.04 s part is not among them.)
+  for (size_t at = text.find("#EXT-X-PART:DURATION="); at != std::string::npos;
+       at = text.find("#EXT-X-PART:DURATION=", at + 1))
+    CHECK(std::stod(text.substr(at + 21, 5)) >= 0.28);
+  // Audio: every part's audio starts where the previous part's ended (in 44.1 kHz ticks).
+  const uint64_t parts = ll.parts_written();
+  REQUIRE(parts > 10);
+  std::optional<uint64_t> expected;
+  for (uint64_t n = 0; n < parts; ++n) {
+    const std::string path = dir.path() + "/" + part_file_name(ll.prefix(), n);
+    if (!std::filesystem::exists(path)) continue;
+    const auto [start, length] = audio_span(read_file(path));
+    if (expected) CHECK(start == *expected);
+    expected = start + length;
+  }
+}

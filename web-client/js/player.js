@@ -105,6 +105,10 @@ export class Player extends EventTarget {
     const Hls = window.Hls;
     const hls = new Hls({
       lowLatencyMode: !this.vod,
+      // Behind the live edge (a slow start, a stall on 4G) hls.js plays up to 1.5x until it is
+      // back at its target latency (PART-HOLD-BACK on LL-HLS); at 1 (its default) a viewer who
+      // fell behind in a flash sale would stay behind for the rest of the stream.
+      maxLiveSyncPlaybackRate: this.vod ? 1 : 1.5,
       backBufferLength: 30,
       manifestLoadingMaxRetry: 1,
       levelLoadingMaxRetry: 2,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -62,6 +63,8 @@ void LlHlsStream::begin_session(uint64_t session_tag, int64_t wall_ms_at_zero, b
   video_pending_.clear();
   audio_pending_.clear();
   last_video_.reset();
+  last_gop_frames_ = segment_frames_ = 0;
+  next_audio_ns_ = -1;
   std::lock_guard lock(mutex_);
   pending_discontinuity_ = sessions_ > 0;
   ++sessions_;
@@ -78,6 +81,20 @@ void LlHlsStream::set_audio(std::string_view asc, int rate, int channels) {
   if (started_) return;
   muxer_.set_audio(asc, rate, channels);
   audio_set_ = true;
+}
+
+// Parts are cut so that a segment divides evenly, from the previous segment's length in frames:
+// a 25-frame GOP at 25 fps in parts of at most 0.5 s (12 frames) is cut 9 + 9 + 7, not
+// 12 + 12 + 1. hls.js (1.7, lowLatencyMode) skips a part that short at the end of a segment
+// when its buffer ends within maxFragLookUpTolerance (0.25 s) of the segment's end, and the
+// 40 ms gap stalled playback (browser.ll_hls_play: `waiting` at every such gap). Parts stay within
+// PART-TARGET (the MUST); the cost is parts below 85 % of it (a SHOULD), i.e. more requests.
+int LlHlsStream::part_frames() const {
+  if (last_gop_frames_ <= 0 || last_video_duration_ns_ <= 0) return 0;
+  const auto target_ns = static_cast<int64_t>(options_.part_target_s * 1e9);
+  const int fit = static_cast<int>(std::max<int64_t>(target_ns / last_video_duration_ns_, 1));
+  const int parts = (last_gop_frames_ + fit - 1) / fit;
+  return (last_gop_frames_ + parts - 1) / parts;
 }
 
 bool LlHlsStream::ready() const {
@@ -117,17 +134,23 @@ void LlHlsStream::add_video(std::string_view avcc, int64_t dts_ns, int64_t pts_n
     last_video_duration_ns_ = last_video_->duration_ns;
     video_pending_.push_back(std::move(*last_video_));
     last_video_.reset();
+    ++segment_frames_;
   }
   // Half a frame of slack: 30 frames at 33.333 ms are 999.99 ms, and a 1 s GOP should cut.
   const bool seg_cut = keyframe && dts_ns > seg_start_ns_ &&
                        dts_ns - seg_start_ns_ + last_video_duration_ns_ / 2 >=
                            static_cast<int64_t>(options_.segment_target_s * 1e9);
   const auto part_target_ns = static_cast<int64_t>(options_.part_target_s * 1e9);
-  // Cut before this frame if it would take the part past the target.
+  // Cut before this frame if it would take the part past the target, or the part has its share
+  // of the segment's frames.
+  const int share = part_frames();
   const bool part_cut = !video_pending_.empty() &&
-                        (seg_cut || dts_ns + last_video_duration_ns_ - part_start_ns_ > part_target_ns);
+                        (seg_cut || dts_ns + last_video_duration_ns_ - part_start_ns_ > part_target_ns ||
+                         (share > 0 && static_cast<int>(video_pending_.size()) >= share));
   if (part_cut) cut_part(dts_ns);
   if (seg_cut) {
+    last_gop_frames_ = segment_frames_;
+    segment_frames_ = 0;
     close_segment(dts_ns, true);
     open_segment(dts_ns);
     notify();  // requests for the whole segment (_HLS_msn without _HLS_part)
@@ -153,8 +176,12 @@ void LlHlsStream::add_audio(std::string_view raw, int64_t pts_ns) {
   }
   Fmp4Muxer::Sample s;
   s.data.assign(raw);
-  s.dts_ns = s.pts_ns = pts_ns;
   s.duration_ns = Fmp4Muxer::aac_frame_ns(muxer_.audio_rate());
+  // Within half a frame of where the last one ended: it follows on (see next_audio_ns_); further
+  // off (a gap on the uplink, a clock jump): the clock restarts at its own time.
+  if (next_audio_ns_ >= 0 && std::llabs(pts_ns - next_audio_ns_) < s.duration_ns / 2) pts_ns = next_audio_ns_;
+  s.dts_ns = s.pts_ns = pts_ns;
+  next_audio_ns_ = pts_ns + s.duration_ns;
   audio_pending_.push_back(std::move(s));
   if (!expect_video_) {  // audio only: parts and segments on the audio clock
     const int64_t end = pts_ns + s.duration_ns;

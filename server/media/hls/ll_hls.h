@@ -4,7 +4,7 @@
 // access units and AAC frames as the MPEG-TS rendition, in the same order (StreamPipeline's
 // muxing callbacks). Files beside the TS rendition's, in its directory:
 //   <run>-init<session>.mp4    the CMAF header of a publisher session (EXT-X-MAP)
-//   <run>-p<msn>.<i>.m4s       part i of segment msn (moof + mdat)
+//   <run>-p<number>.m4s        a part (moof + mdat), numbered through the rendition
 //   <run>-s<msn>.m4s           segment msn: its parts, one after the other
 // The playlist is kept in memory (the route answers blocking reloads from it) and changes with
 // every part; on_part is called (on the muxer thread) after each, so waiting requests wake up.
@@ -70,6 +70,7 @@ private:
   void render_locked();
   void notify();  // calls on_part_ (a copy, taken under the lock)
   bool ready() const;
+  int part_frames() const;  // frames per part for the next cut (0: cut on duration alone)
 
   const std::string dir_;
   const LlHlsOptions options_;
@@ -86,6 +87,13 @@ private:
   std::vector<Fmp4Muxer::Sample> video_pending_, audio_pending_;
   std::optional<Fmp4Muxer::Sample> last_video_;  // its duration is known once the next arrives
   int64_t last_video_duration_ns_ = 33'333'333;
+  // Balanced parts: the last keyframe-cut segment's frame count (0: none yet) and the frames in
+  // the open segment (see part_frames()).
+  int last_gop_frames_ = 0, segment_frames_ = 0;
+  // The audio clock: the next AAC frame's time if it follows on (-1: none yet). RTMP gives
+  // millisecond times, so a frame of 23.22 ms arrives up to 0.5 ms off; players get a gapless
+  // track instead (an overlap of 0.6 ms at a part boundary made MSE drop an audio frame).
+  int64_t next_audio_ns_ = -1;
   int64_t part_start_ns_ = 0, seg_start_ns_ = 0;
   uint32_t fragment_sequence_ = 0;
   std::FILE* segment_file_ = nullptr;
