@@ -391,7 +391,7 @@ void App::register_routes() {
   api::register_sample_image_routes(r, config_.samples_dir);
   api::register_image_routes(r, access_, loop_, *photo_worker_, *photos_);
   api::register_whip_routes(r, [this] { return whip_.get(); }, {config_.webrtc_stun, config_.webrtc_turn});
-  api::register_whep_routes(r, [this] { return whep_.get(); }, {config_.webrtc_stun, config_.webrtc_turn});
+  api::register_whep_routes(r, [this] { return whep_.get(); }, {config_.webrtc_stun, config_.webrtc_turn}, ll_hls_.get());
 }
 
 // --demo: the sample farm catalog goes into stream "demo" the first time (a stream that already

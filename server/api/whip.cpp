@@ -121,7 +121,8 @@ void register_whip_routes(Router& router, std::function<WhipIngest*()> whip, Whi
   });
 }
 
-void register_whep_routes(Router& router, std::function<media::webrtc::WhepPlayback*()> whep, WhipIceServers ice) {
+void register_whep_routes(Router& router, std::function<media::webrtc::WhepPlayback*()> whep, WhipIceServers ice,
+                          const media::hls::LlHlsRegistry* ll) {
   using media::webrtc::WhepPlayback;
   const std::vector<std::string> links = ice_server_links(ice);
   router.add("OPTIONS", "/whep/{id}", [links](const HttpRequest&) {
@@ -137,12 +138,12 @@ void register_whep_routes(Router& router, std::function<media::webrtc::WhepPlayb
     return std::nullopt;
   };
   router.add("POST", "/whep/{id}", {.max_body_bytes = media::webrtc::kMaxOfferBytes, .check = check_head},
-             [whep, links](const HttpRequest& req) {
+             [whep, links, ll](const HttpRequest& req) {
     WhepPlayback* playback = whep();
     if (playback == nullptr) return error(503, "unavailable", "media is not running");
     const std::string id = req.params.at("id");
-    return HttpResponse::later([playback, id, links, offer = req.body](realtime::HttpReply reply) {
-      playback->play(id, offer, [reply, id, links](WhepPlayback::Outcome o) {
+    return HttpResponse::later([playback, id, links, ll, offer = req.body](realtime::HttpReply reply) {
+      playback->play(id, offer, [reply, id, links, ll](WhepPlayback::Outcome o) {
         if (o.status == 201) {
           HttpResponse r = HttpResponse::text(201, o.answer_sdp, "application/sdp");
           r.headers.emplace_back("Location", "/whep/" + id + "/" + o.session_id);
@@ -152,15 +153,21 @@ void register_whep_routes(Router& router, std::function<media::webrtc::WhepPlayb
         }
         HttpResponse r = error(o.status, o.code, o.message);
         if (o.status == 503) {
-          r = HttpResponse::json(503, nlohmann::json{{"error", o.code},
-                                                     {"message", o.message},
-                                                     {"hls_url", "/hls/" + id + "/index.m3u8"},
-                                                     {"retry_after_s", o.retry_after_s}}
-                                          .dump());
+          // Full: the viewers WebRTC cannot take go to LL-HLS where this node writes it (not for
+          // SRT yet: its rendition stays empty), else HLS; named so a plain WHEP client can follow.
+          const auto ll_stream = ll != nullptr ? ll->find(id) : nullptr;
+          const bool ll_served = ll_stream != nullptr && ll_stream->parts_written() > 0;
+          nlohmann::json body{{"error", o.code},
+                              {"message", o.message},
+                              {"hls_url", "/hls/" + id + "/index.m3u8"},
+                              {"retry_after_s", o.retry_after_s}};
+          if (ll_served) body["ll_hls_url"] = "/hls/" + id + "/ll.m3u8";
+          r = HttpResponse::json(503, body.dump());
           add_cors(r);
-          // Full: the page falls back to HLS; the playlist is named so a plain WHEP client can too.
           r.headers.emplace_back("Retry-After", std::to_string(o.retry_after_s));
-          r.headers.emplace_back("Link", "</hls/" + id + "/index.m3u8>; rel=\"alternate\"; type=\"application/vnd.apple.mpegurl\"");
+          const char* kHlsType = "; rel=\"alternate\"; type=\"application/vnd.apple.mpegurl\"";
+          if (ll_served) r.headers.emplace_back("Link", "</hls/" + id + "/ll.m3u8>" + kHlsType);
+          r.headers.emplace_back("Link", "</hls/" + id + "/index.m3u8>" + kHlsType);
         } else {
           add_cors(r);  // a page on another origin reads why (and falls back to HLS)
         }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/common.h"
+#include "media/hls/ll_hls_registry.h"
 #include "media/webrtc/whep_playback.h"
 #include "media/webrtc/whip_ingest.h"
 
@@ -31,10 +32,12 @@ void register_whip_routes(Router& router, std::function<media::webrtc::WhipInges
 // WHEP playback routes (draft-ietf-wish-whep), no key (anyone may watch a live stream):
 //   POST    /whep/{id}            application/sdp recvonly offer -> 201, Location, SDP answer
 //                                 400 bad_sdp / no_usable_codec, 404 not_found, 409 offline,
-//                                 503 too_many_viewers + Retry-After + Link to the HLS playlist
+//                                 503 too_many_viewers + Retry-After + Link to the LL-HLS (when
+//                                 served) and HLS playlists: the viewers WebRTC cannot take
 //   DELETE  /whep/{id}/{session}  ends the viewer                          -> 200 (404 if unknown)
 //   OPTIONS on both               CORS preflight                           -> 204
-// `whep` gives the playback once media runs (nullptr before: 503).
-void register_whep_routes(Router& router, std::function<media::webrtc::WhepPlayback*()> whep, WhipIceServers ice = {});
+// `whep` gives the playback once media runs (nullptr before: 503); `ll`: the LL-HLS renditions.
+void register_whep_routes(Router& router, std::function<media::webrtc::WhepPlayback*()> whep, WhipIceServers ice = {},
+                          const media::hls::LlHlsRegistry* ll = nullptr);
 
 }  // namespace harvest::api

@@ -123,15 +123,18 @@ runTest('whep_play', async (t) => {
   assert(full.status === 503, `a second viewer with --whep-max-viewers 1: 503 (got ${full.status} ${full.text})`);
   assert(Number(full.retryAfter) > 0, `503 carries Retry-After (got ${full.retryAfter})`);
   assert(JSON.parse(full.text).hls_url === `/hls/${stream.id}/index.m3u8`, `503 names the HLS playlist (${full.text})`);
-  assert(/rel="alternate"/.test(full.link ?? ''), `503 links the HLS playlist (Link: ${full.link})`);
+  assert(JSON.parse(full.text).ll_hls_url === `/hls/${stream.id}/ll.m3u8`, `503 sends the rest to LL-HLS (${full.text})`);
+  assert(/<\/hls\/[^>]+\/ll\.m3u8>; rel="alternate"/.test(full.link ?? ''), `503 links the LL-HLS playlist (Link: ${full.link})`);
   const metrics = await server.fetch('/metrics', { token: server.adminToken });
   assert(/^harvest_whep_refused_full_total [1-9]/m.test(metrics.text), 'the refusal is counted');
 
-  // A second viewer page while full: falls back to (LL-)HLS and plays.
+  // A second viewer page while full: falls back to LL-HLS (what the stream API offers) and plays.
   const second = await newPage(t, browser);
   await second.goto(`${server.base}/watch/${stream.id}`);
   await waitFor(() => second.evaluate(() => document.body.dataset.transport === 'hls' && document.querySelector('video').currentTime > 0.5),
     { timeout: 60_000, what: 'the second viewer playing over HLS after the 503' });
+  const secondSrc = await second.evaluate(() => window.harvestWatch.player.hls?.url ?? '');
+  assert(/\/ll\.m3u8$/.test(secondSrc), `the fallback is LL-HLS (${secondSrc})`);
   await second.context().close();
   assert(await whepViewers(server) === 1, 'the HLS viewer is no WHEP viewer');
 

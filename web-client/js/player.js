@@ -1,9 +1,10 @@
-// Live playback: WebRTC (WHEP) first when the stream offers it (under a second behind), then
-// hls.js in low-latency mode (LL-HLS where the playlist has parts, plain HLS otherwise) where
-// Media Source Extensions exist, native HLS elsewhere (Safari on iPhone). A WHEP refusal (503:
-// the server's WebRTC viewers are full; 409: not live yet) or a WebRTC session that stops
-// falls back to HLS, and WHEP is tried again when the page starts over. Muted autoplay; keeps retrying while the stream is offline and starts
-// again by itself when it comes back; tells the card scheduler where playback is.
+// Live playback, the lowest latency the server offers first: WebRTC (WHEP, under a second
+// behind), then LL-HLS (fMP4 parts, about 1.5 s), then plain HLS (MPEG-TS, several seconds).
+// hls.js plays both HLS playlists in low-latency mode where Media Source Extensions exist;
+// native HLS elsewhere (Safari on iPhone). A WHEP refusal (503: the server's WebRTC viewers are
+// full; 409: not live yet) or a WebRTC session that stops falls back to HLS, and WHEP is tried
+// again when the page starts over. Muted autoplay; keeps retrying while the stream is offline
+// and starts again by itself when it comes back; tells the card scheduler where playback is.
 import { backoffDelay } from './room.js';
 import { WhepSession, rtpToPts } from './whep.js';
 
@@ -11,11 +12,14 @@ const STALL_RELOAD_MS = 8_000;
 
 // state: 'loading' | 'playing' | 'waiting' (stream offline or not started) | 'blocked' (autoplay refused)
 export class Player extends EventTarget {
+  // `src`: the HLS playlist when the server offers nothing better (a replay's, or index.m3u8).
   // `vod`: a replay (EXT-X-ENDLIST is its normal end, not a stream that went offline).
-  // `whepUrl`: async () => the stream's whep_url or null (from GET /api/streams/{id}).
-  constructor(video, src, { vod = false, whepUrl = null } = {}) {
+  // `offers`: async () => { whepUrl, llHlsUrl }, each a URL or null (GET /api/streams/{id}:
+  // the server advertises them only while it can serve them), asked again at every start.
+  constructor(video, src, { vod = false, offers = null } = {}) {
     super();
-    this.whepUrl = whepUrl;
+    this.offers = offers;
+    this.hlsSrc = src;      // the playlist HLS plays: src, or the offered LL-HLS one
     this.whep = null;       // the WhepSession while playing over WebRTC
     this.whepRefusedUntil = 0;  // performance.now() before which HLS is used (after a refusal)
     this.rtpPts = null;     // WHEP: stream PTS (s) of the frame on screen, from its RTP timestamp
@@ -51,10 +55,11 @@ export class Player extends EventTarget {
     this.teardown();
     this.lastProgress = { time: -1, at: performance.now() };
     const token = (this.startToken = (this.startToken ?? 0) + 1);
-    if (!this.vod && this.whepUrl && typeof RTCPeerConnection !== 'undefined' && performance.now() >= this.whepRefusedUntil) {
-      const url = await this.whepUrl().catch(() => null);
-      if (token !== this.startToken) return;
-      if (url && (await this.startWhep(url, token))) return;
+    const offered = !this.vod && this.offers ? await this.offers().catch(() => ({})) : {};
+    if (token !== this.startToken) return;
+    this.hlsSrc = offered.llHlsUrl || this.src;
+    if (offered.whepUrl && typeof RTCPeerConnection !== 'undefined' && performance.now() >= this.whepRefusedUntil) {
+      if (await this.startWhep(offered.whepUrl, token)) return;
       if (token !== this.startToken) return;
     }
     this.startHls();
@@ -136,7 +141,7 @@ export class Player extends EventTarget {
       }
       this.retryLater();
     });
-    hls.loadSource(this.src);
+    hls.loadSource(this.hlsSrc);
     hls.attachMedia(this.video);
   }
 
@@ -160,7 +165,7 @@ export class Player extends EventTarget {
       this.retryLater();
     };
     v.addEventListener('error', onError);
-    v.src = this.src;
+    v.src = this.hlsSrc;
     v.addEventListener('loadedmetadata', () => this.tryPlay(), { once: true });
   }
 

@@ -43,22 +43,23 @@ const state = {
 const replay = replaySessionFromSearch(location.search);
 const replayBase = `/hls/${encodeURIComponent(streamId)}/replay/${replay}/`;
 
-// `?ll=1`: the LL-HLS playlist (fMP4 parts, hls.js lowLatencyMode; docs/ll-hls.md). Opt-in until
-// its browser test runs in CI; the default stays the MPEG-TS playlist.
-const lowLatency = new URLSearchParams(location.search).get('ll') === '1';
+// What the viewer's phone plays: WHEP, then LL-HLS, then HLS, as the server offers them.
+// `?player=hls` skips WebRTC (a network that blocks UDP, or comparing the paths); `?ll=0` skips
+// LL-HLS (the MPEG-TS playlist only).
+const search = new URLSearchParams(location.search);
+const webrtcWanted = search.get('player') !== 'hls';
+const llWanted = search.get('ll') !== '0';
 const video = $('#video');
-// The stream's WHEP URL, only when the server advertises one (whep_url in GET /api/streams/{id}).
-async function whepUrlOfStream() {
+// whep_url and ll_hls_url from GET /api/streams/{id}: present only while the server serves them.
+async function offersOfStream() {
   const res = await fetch(`/api/streams/${encodeURIComponent(streamId)}`, { cache: 'no-store' });
-  if (!res.ok) return null;
+  if (!res.ok) return {};
   const info = await res.json();
-  return typeof info.whep_url === 'string' ? new URL(info.whep_url, location.href).pathname : null;
+  const path = (url) => (typeof url === 'string' ? new URL(url, location.href).pathname : null);
+  return { whepUrl: webrtcWanted ? path(info.whep_url) : null, llHlsUrl: llWanted ? path(info.ll_hls_url) : null };
 }
-// `?player=hls` skips WebRTC (a viewer whose network blocks UDP, or a comparison of the paths).
-const webrtcWanted = new URLSearchParams(location.search).get('player') !== 'hls';
 const player = replay ? new Player(video, `${replayBase}index.m3u8`, { vod: true })
-  : new Player(video, `/hls/${encodeURIComponent(streamId)}/${lowLatency ? 'll' : 'index'}.m3u8`,
-    { whepUrl: webrtcWanted ? whepUrlOfStream : null });
+  : new Player(video, `/hls/${encodeURIComponent(streamId)}/index.m3u8`, { offers: offersOfStream });
 const room = new Room({ streamId, replay });
 const scheduler = new CardScheduler();
 const cardNodes = new Map();  // product_id -> card element
