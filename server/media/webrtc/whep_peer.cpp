@@ -33,28 +33,13 @@ namespace {
 
 using State = WhepPeer::State;
 
-void fail(State* s, const std::string& reason) {
-  if (s->stopping || s->ended.exchange(true)) return;
-  if (!s->answered.exchange(true)) {
-    if (s->events.failed) s->events.failed(reason);
-  } else if (s->events.disconnected) {
-    s->events.disconnected();
-  }
-}
-
-void answer_when_gathered(State* s) {
-  std::optional<std::string> answer = gathered_local_description(s->webrtc, s->options);
-  if (!answer || s->stopping || s->answered.exchange(true)) return;
-  if (s->events.answered) s->events.answered(*answer);
-}
-
 void on_answer_created(GstPromise* promise, gpointer data) {
   auto* s = static_cast<State*>(data);
   GstWebRTCSessionDescription* answer = nullptr;
   if (const GstStructure* reply = gst_promise_get_reply(promise))
     gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
   gst_promise_unref(promise);
-  if (answer == nullptr) return fail(s, "the offer could not be answered");
+  if (answer == nullptr) return fail_peer(s, "the offer could not be answered");
   g_signal_emit_by_name(s->webrtc, "set-local-description", answer, nullptr);
   gst_webrtc_session_description_free(answer);
   answer_when_gathered(s);
@@ -65,7 +50,7 @@ void on_offer_set(GstPromise* promise, gpointer data) {
   const GstStructure* reply = gst_promise_get_reply(promise);
   const bool refused = reply != nullptr && gst_structure_has_field(reply, "error");
   gst_promise_unref(promise);
-  if (refused) return fail(s, "webrtcbin refused the offer");
+  if (refused) return fail_peer(s, "webrtcbin refused the offer");
   g_signal_emit_by_name(s->webrtc, "create-answer", nullptr, gst_promise_new_with_change_func(on_answer_created, s, nullptr));
 }
 
@@ -76,7 +61,7 @@ void on_ice_state_changed(GstElement* webrtc, GParamSpec*, gpointer data) {
   g_object_get(webrtc, "ice-connection-state", &state, nullptr);
   if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED || state == GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED ||
       state == GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED)
-    fail(static_cast<State*>(data), "ICE connection lost");
+    fail_peer(static_cast<State*>(data), "ICE connection lost");
 }
 
 // RTCP from the viewer (receiver reports, PLI/NACK) enters webrtcbin's rtpbin on its

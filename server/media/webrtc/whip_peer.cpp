@@ -85,29 +85,13 @@ namespace {
 
 using State = WhipPeer::State;
 
-void fail(State* s, const std::string& reason) {
-  if (s->stopping || s->ended.exchange(true)) return;
-  if (!s->answered.exchange(true)) {
-    if (s->events.failed) s->events.failed(reason);
-  } else if (s->events.disconnected) {
-    s->events.disconnected();
-  }
-}
-
-// The answer goes out once every candidate is in it (no trickle ICE).
-void answer_when_gathered(State* s) {
-  std::optional<std::string> answer = gathered_local_description(s->webrtc, s->options);
-  if (!answer || s->stopping || s->answered.exchange(true)) return;
-  if (s->events.answered) s->events.answered(*answer);
-}
-
 void on_answer_created(GstPromise* promise, gpointer data) {
   auto* s = static_cast<State*>(data);
   GstWebRTCSessionDescription* answer = nullptr;
   if (const GstStructure* reply = gst_promise_get_reply(promise))
     gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
   gst_promise_unref(promise);
-  if (answer == nullptr) return fail(s, "the offer could not be answered");
+  if (answer == nullptr) return fail_peer(s, "the offer could not be answered");
   // The answer goes back through text to accept transport-wide congestion control, which
   // webrtcbin leaves out (see accept_transport_cc): the local description then has the
   // extension, so rtpsession answers the browser's packets with transport-cc feedback and the
@@ -117,7 +101,7 @@ void on_answer_created(GstPromise* promise, gpointer data) {
   g_free(text);
   gst_webrtc_session_description_free(answer);
   GstSDPMessage* sdp = nullptr;
-  if (gst_sdp_message_new_from_text(amended.c_str(), &sdp) != GST_SDP_OK) return fail(s, "the answer could not be amended");
+  if (gst_sdp_message_new_from_text(amended.c_str(), &sdp) != GST_SDP_OK) return fail_peer(s, "the answer could not be amended");
   answer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
   g_signal_emit_by_name(s->webrtc, "set-local-description", answer, nullptr);
   gst_webrtc_session_description_free(answer);
@@ -129,7 +113,7 @@ void on_offer_set(GstPromise* promise, gpointer data) {
   const GstStructure* reply = gst_promise_get_reply(promise);
   const bool refused = reply != nullptr && gst_structure_has_field(reply, "error");
   gst_promise_unref(promise);
-  if (refused) return fail(s, "webrtcbin refused the offer");
+  if (refused) return fail_peer(s, "webrtcbin refused the offer");
   g_signal_emit_by_name(s->webrtc, "create-answer", nullptr,
                         gst_promise_new_with_change_func(on_answer_created, s, nullptr));
 }
@@ -144,7 +128,7 @@ void on_ice_state_changed(GstElement* webrtc, GParamSpec*, gpointer data) {
   // here and reconnects (the stream's grace period keeps its playlist).
   if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED || state == GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED ||
       state == GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED)
-    fail(static_cast<State*>(data), "ICE connection lost");
+    fail_peer(static_cast<State*>(data), "ICE connection lost");
 }
 
 // The depayload and decode chain for one arriving track, ending in a parser the muxer takes.
@@ -218,7 +202,7 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
   GError* err = nullptr;
   GstElement* branch = gst_parse_bin_from_description(chain, TRUE, &err);
   if (branch == nullptr) {
-    fail(s, std::string("cannot build the ") + encoding + " branch: " + (err ? err->message : "?"));
+    fail_peer(s, std::string("cannot build the ") + encoding + " branch: " + (err ? err->message : "?"));
     g_clear_error(&err);
     return;
   }

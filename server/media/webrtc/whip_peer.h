@@ -65,6 +65,28 @@ void configure_webrtcbin_ice(GstElement* webrtc, const WhipPeerOptions& options)
 // it: the server answers without trickle ICE), with --public-address put in; nullopt before.
 std::optional<std::string> gathered_local_description(GstElement* webrtc, const WhipPeerOptions& options);
 
+// The two ends of a WHIP or WHEP peer's handshake, shared by WhipPeer::State and
+// WhepPeer::State (atomic `stopping`, `ended`, `answered`; `events` with answered/failed/
+// disconnected; `webrtc`, `options`). Each event fires at most once.
+//
+// The answer goes out once every candidate is in it (no trickle ICE).
+template <class PeerState>
+void answer_when_gathered(PeerState* s) {
+  std::optional<std::string> answer = gathered_local_description(s->webrtc, s->options);
+  if (!answer || s->stopping || s->answered.exchange(true)) return;
+  if (s->events.answered) s->events.answered(*answer);
+}
+// Before the answer: `failed` (the POST gets an error); after it: `disconnected`.
+template <class PeerState>
+void fail_peer(PeerState* s, const std::string& reason) {
+  if (s->stopping || s->ended.exchange(true)) return;
+  if (!s->answered.exchange(true)) {
+    if (s->events.failed) s->events.failed(reason);
+  } else if (s->events.disconnected) {
+    s->events.disconnected();
+  }
+}
+
 class WhipPeer {
 public:
   // Builds the pipeline for the codecs chosen from `offer` (choose_ingest_codecs) and starts
