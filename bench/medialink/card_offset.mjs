@@ -8,7 +8,8 @@
 // playingDate) and the marker card.shown carried; offset = playing date − marker (> 0: late,
 // < 0: early). WHEP frames carry no program date time: there the offset is in PTS only (the
 // presented frame's RTP timestamp − card.shown's pts). The page plays what it prefers (WHEP when
-// offered); `--query player=hls` makes it use HLS. The line printed names the path it played.
+// offered, then LL-HLS); `--query player=hls` skips WHEP, `--query player=hls&ll=0` plays the
+// MPEG-TS playlist. The line printed names the path it played.
 //
 // Usage: HARVEST_SERVER_BIN=build/server/harvest-server node bench/medialink/card_offset.mjs
 //        [--cards 20] [--size 640x360] [--fps 30] [--query ""]
@@ -70,7 +71,11 @@ try {
     return document.querySelector('video').currentTime > 0.5 &&
       (w?.player?.transport === 'whep' ? w.player.rtpPts !== null : w?.player?.playingDateMs() !== null);
   }), 60000, 'the page playing');
-  const path = await page.evaluate(() => window.harvestWatch.player.transport);
+  // 'whep', or the playlist hls.js plays (ll.m3u8: LL-HLS; index.m3u8: HLS).
+  const path = await page.evaluate(() => {
+    const p = window.harvestWatch.player;
+    return p.transport === 'whep' ? 'whep' : `${p.transport} ${new URL(p.hls?.url ?? p.hlsSrc, location.href).pathname.split('/').pop()}`;
+  });
   const clock = await page.evaluate(() => window.harvestWatch.cardClock ?? 'timer');
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
   const offsets = [];

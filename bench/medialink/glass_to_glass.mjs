@@ -140,7 +140,9 @@ window.startPath = async (name, kind, url) => {
     if (kind === 'whep') {
       st.pc = await playWhep(video, url);
     } else {
-      const hls = new Hls({ lowLatencyMode: kind === 'llhls' });
+      // LL-HLS as the viewer page plays it (web-client/js/player.js): catch up to PART-HOLD-BACK
+      // at up to 1.5x after a slow start; plain HLS with hls.js defaults (the servers compared).
+      const hls = new Hls(kind === 'llhls' ? { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5 } : { lowLatencyMode: false });
       hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) st.error = d.type + ' ' + d.details; });
       hls.loadSource(url);
       hls.attachMedia(video);
