@@ -74,60 +74,36 @@ IngestManager::Answer IngestManager::publish(const std::shared_ptr<PublishSessio
     answer.description = "server is shutting down";
     return answer;
   }
+  // Every refusal: RTMP's BadName with a sentence for the publisher, a warning naming the
+  // reason (and `detail_key=detail` when given), and the refusal counted by reason.
+  auto refuse = [&](const std::string& stream_id, const char* reason, const char* description,
+                    const char* detail_key = nullptr, const std::string& detail = {}) {
+    answer.code = "NetStream.Publish.BadName";
+    answer.description = description;
+    log::Line line = log::warn("publish_refused");
+    if (!stream_id.empty()) line.kv("stream", stream_id);
+    line.kv("protocol", session->protocol).kv("publisher", session->publisher).kv("reason", reason);
+    if (detail_key != nullptr) line.kv(detail_key, detail);
+    count_ingest_refusal(session->protocol, reason);
+    return answer;
+  };
   StreamState* stream = registry_.find_by_key(stream_key);
-  if (stream == nullptr) {
-    answer.code = "NetStream.Publish.BadName";
-    answer.description = "stream key not recognised";
-    log::warn("publish_refused")
-        .kv("protocol", session->protocol)
-        .kv("publisher", session->publisher)
-        .kv("reason", "bad_key");
-    count_ingest_refusal(session->protocol, "bad_key");
-    return answer;
-  }
-  if (stream->record.ended_at_ms != 0) {
-    answer.code = "NetStream.Publish.BadName";
-    answer.description = "this show has ended";
-    log::warn("publish_refused")
-        .kv("stream", stream->record.id)
-        .kv("protocol", session->protocol)
-        .kv("publisher", session->publisher)
-        .kv("reason", "ended");
-    count_ingest_refusal(session->protocol, "ended");
-    return answer;
-  }
+  if (stream == nullptr) return refuse({}, "bad_key", "stream key not recognised");
+  if (stream->record.ended_at_ms != 0) return refuse(stream->record.id, "ended", "this show has ended");
   if (stream->live && !stream->ingest_node.empty()) {
     // Another node's ingest holds it (several nodes): one publisher per stream, on one node.
     // Once that node stops announcing it (its publisher gone past the grace period, or the
     // node dead), this node may take it.
-    answer.code = "NetStream.Publish.BadName";
-    answer.description = "stream is being published on another node";
-    log::warn("publish_refused")
-        .kv("stream", stream->record.id)
-        .kv("protocol", session->protocol)
-        .kv("publisher", session->publisher)
-        .kv("reason", "other_node")
-        .kv("node", stream->ingest_node);
-    count_ingest_refusal(session->protocol, "other_node");
-    return answer;
+    return refuse(stream->record.id, "other_node", "stream is being published on another node", "node",
+                  stream->ingest_node);
   }
   const std::string& id = stream->record.id;
   StreamIngest& si = streams_[id];
   bool takeover = false;
   if (si.current && si.publishing) {
     const int64_t idle = steady_ms() - si.current->last_data_steady_ms.load();
-    if (idle < options_.stall_timeout.count()) {
-      answer.code = "NetStream.Publish.BadName";
-      answer.description = "stream is already being published";
-      log::warn("publish_refused")
-          .kv("stream", id)
-          .kv("protocol", session->protocol)
-          .kv("publisher", session->publisher)
-          .kv("reason", "busy")
-          .kv("current_publisher", si.current->publisher);
-      count_ingest_refusal(session->protocol, "busy");
-      return answer;
-    }
+    if (idle < options_.stall_timeout.count())
+      return refuse(id, "busy", "stream is already being published", "current_publisher", si.current->publisher);
     takeover = true;
     log::warn("publisher_taken_over")
         .kv("stream", id)
