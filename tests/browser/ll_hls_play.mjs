@@ -6,7 +6,10 @@
 // frame that carries it (card_in_step.mjs). Latency to the live edge is printed (not asserted).
 // The publisher is ffmpeg at 25 fps with a 25-frame GOP: the case that left a 40 ms last part
 // per segment, which hls.js skipped (docs/ll-hls.md).
-import { assert, launchBrowser, log, newPage, requireHls, requireRooms, runTest, startPublisher, waitFor } from './harness.mjs';
+import path from 'node:path';
+import {
+  assert, launchBrowser, log, newPage, requireHls, requireRooms, runTest, screenshotDir, settle, startPublisher, waitFor,
+} from './harness.mjs';
 import { checkCardInStep } from './card_in_step.mjs';
 import { CATALOG } from './fixtures.mjs';
 
@@ -66,4 +69,20 @@ runTest('ll_hls_play', async (t) => {
 
   const playlist = (await server.fetch(`/hls/${stream.id}/ll.m3u8`)).text;
   await checkCardInStep(t, { server, stream, browser, viewer: page, playlist, productId: 'pear-yulu' });
+
+  // Screenshots of the page playing LL-HLS with the card up (phone and desktop, both languages).
+  for (const size of [{ width: 390, height: 844, mobile: true }, { width: 1366, height: 800, mobile: false }]) {
+    for (const locale of ['zh-CN', 'en-US']) {
+      const shot = await newPage(t, browser, { ...size, locale });
+      await shot.goto(`${server.base}/watch/${stream.id}?player=hls`);
+      await waitFor(() => shot.evaluate(() => /\/ll\.m3u8$/.test(window.harvestWatch.player.hls?.url ?? '') &&
+        document.querySelector('video').currentTime > 1 && !!document.querySelector('.product-card[data-product-id="pear-yulu"]')),
+      { timeout: 60_000, what: `LL-HLS playing with the card for the ${size.width}x${size.height} ${locale} screenshot` });
+      await settle(shot);
+      const file = path.join(screenshotDir(), `llhls-watch-${size.width}x${size.height}-${locale}.png`);
+      await shot.screenshot({ path: file });
+      log(`screenshot ${file}`);
+      await shot.context().close();
+    }
+  }
 });
