@@ -4,19 +4,20 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as floods from '../../tests/faults/js/flood_lib.mjs';
 
-const { name, port, rtmpPort, srtPort, stream, connections } = workerData;
+// `room`: the stream the websocket floods open to (the bystanders' own, or another's).
+const { name, port, rtmpPort, srtPort, stream, room, connections } = workerData;
 const server = { port, url: (p) => `http://127.0.0.1:${port}${p}`, wsUrl: (q) => `ws://127.0.0.1:${port}/ws?${new URLSearchParams(q)}` };
 let stop = false;
 parentPort.on('message', (m) => { if (m === 'stop') stop = true; });
 const sink = { messages: [] };
 const once = {
   hold: async () => {
-    const m = await floods.openMany(server, stream, connections);
+    const m = await floods.openMany(server, room, connections);
     parentPort.postMessage({ opened: m.open, refused: m.refused });
     while (!stop) await new Promise((r) => setTimeout(r, 50));
     m.sockets.forEach((ws) => ws.terminate());
   },
-  opening: async () => { const m = await floods.openMany(server, stream, connections); m.sockets.forEach((ws) => ws.terminate()); },
+  opening: async () => { const m = await floods.openMany(server, room, connections); m.sockets.forEach((ws) => ws.terminate()); },
   buy: () => floods.buyFlood(server, stream, 'apple', 3000),
   chat: () => floods.chatSpam(server, stream, 1000, sink),
   slowloris: () => floods.slowloris(server, 300, { everyMs: 1000, giveUpMs: 30000 }),
