@@ -10,6 +10,13 @@
 // The floods and the bystanders are tests/faults/js/flood_lib.mjs (the same as the test's); each
 // flood runs in a worker thread (flood_worker.mjs) so its client work does not starve the
 // bystanders. Run with `ulimit -n 20000` for 5,000 websockets.
+//
+// The 5,000 websockets are two things, printed apart: a *flood* (bots opening to another
+// stream's room, read against the unloaded room) and an *audience* (viewers in the bystanders'
+// own room, to whom every buy and card change goes; read against the same room with 5,000
+// idle viewers in it). Each row also prints where the 2 cores went (server and bench threads:
+// ran, and waited for a CPU). FLOOD_ONLY=ws,uploads runs only those rows; FLOOD_NICE=N runs
+// the flood's clients at nice N (bots do not share the server's cores in real life).
 import { Server } from '../../tests/commerce/js/lib.mjs';
 import { Worker } from 'node:worker_threads';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -56,8 +63,10 @@ async function sample(n) {
 // sampling; `waitFor` (optional) is a message from the worker to wait for before sampling.
 // `room`: the stream the flood's websockets open to (default: the bystanders').
 async function during(name, n, { waitFor = null, samples = n, room = stream } = {}) {
+  const counters = new SharedArrayBuffer(4);
   const w = new Worker(new URL('./flood_worker.mjs', import.meta.url),
-                       { workerData: { name, port: server.port, rtmpPort, srtPort, stream, room, connections: CONNECTIONS } });
+                       { workerData: { name, port: server.port, rtmpPort, srtPort, stream, room, connections: CONNECTIONS,
+                                       nice: Number(process.env.FLOOD_NICE ?? 0), counters } });
   const seen = [];
   let done = null;
   const finished = new Promise((r) => { done = r; });
@@ -68,12 +77,22 @@ async function during(name, n, { waitFor = null, samples = n, room = stream } = 
   while (!seen.some((m) => m.started)) await new Promise((r) => setTimeout(r, 20));
   if (waitFor) while (!seen.some((m) => m[waitFor] !== undefined)) await new Promise((r) => setTimeout(r, 50));
   else await new Promise((r) => setTimeout(r, 1000));  // let it build up
-  const info = seen.find((m) => waitFor && m[waitFor] !== undefined);
+  const info = seen.find((m) => waitFor && m[waitFor] !== undefined && m.opened !== undefined);
+  const openedAt = () => Atomics.load(new Int32Array(counters), 0);
+  const [o0, t1] = [openedAt(), Date.now()];
   const s = await timed(() => sample(samples));
+  const opensPerS = (openedAt() - o0) / ((Date.now() - t1) / 1000);
   w.postMessage('stop');
   await Promise.race([finished, new Promise((r) => setTimeout(r, 60000))]);
   await w.terminate();
   s.info = info ? `(${info.opened} open, ${info.refused} refused, in ${Date.now() - t0} ms incl. sampling)` : '';
+  if (name === 'opening') {
+    // CPU per 1,000 websockets opened (and closed): the server's, and the bench's (its clients).
+    const opened = opensPerS * s.wall / 1000;
+    const per1000 = (ms) => (opened > 0 ? (ms / opened * 1000).toFixed(0) : '?');
+    s.info = `(${opensPerS.toFixed(0)} opened/s while sampled; CPU per 1,000 opened: server ${per1000(s.cpu.serverRun)} ms, ` +
+             `bench ${per1000(s.cpu.benchRun)} ms)`;
+  }
   return s;
 }
 
@@ -97,8 +116,9 @@ const cpuSince = (c0) => {
   const c1 = cpuNow();
   const wall = c1.at - c0.at;
   const pc = (ms) => `${(ms / wall * 100).toFixed(0)}`;
-  return `server ran ${pc(c1.server.run - c0.server.run)} %, waited ${pc(c1.server.wait - c0.server.wait)} %; ` +
-         `bench ran ${pc(c1.bench.run - c0.bench.run)} %, waited ${pc(c1.bench.wait - c0.bench.wait)} % (of one core)`;
+  const text = `server ran ${pc(c1.server.run - c0.server.run)} %, waited ${pc(c1.server.wait - c0.server.wait)} %; ` +
+               `bench ran ${pc(c1.bench.run - c0.bench.run)} %, waited ${pc(c1.bench.wait - c0.bench.wait)} % (of one core)`;
+  return { text, serverRun: c1.server.run - c0.server.run, benchRun: c1.bench.run - c0.bench.run };
 };
 
 const rows = [];
@@ -111,7 +131,7 @@ const report = (name, s, { note = s.info ?? '', against = 'unloaded' } = {}) => 
   const row = {
     flood: name, against,
     buy_p50: pct(s.buy, 0.5), buy_p99: pct(s.buy, 0.99), fan_p50: pct(s.fan, 0.5), fan_p99: pct(s.fan, 0.99), failed: s.failed, note,
-    cpu: s.cpu ?? '',
+    cpu: s.cpu?.text ?? '',
   };
   row.buy_x = row.buy_p50 / pct(base.buy, 0.5);
   row.fan_x = row.fan_p50 / pct(base.fan, 0.5);
@@ -123,8 +143,10 @@ const timed = async (f) => {
   const c0 = cpuNow();
   const s = await f();
   s.cpu = cpuSince(c0);
+  s.wall = Date.now() - c0.at;
   return s;
 };
+if (process.env.FLOOD_NICE) console.log(`flood clients at nice ${process.env.FLOOD_NICE}`);
 console.log(`load average at start: ${readFileSync('/proc/loadavg', 'utf8').trim()}; server pid ${server.proc.pid}`);
 baselines.unloaded = await timed(() => sample(SAMPLES));
 report('unloaded (3 connections)', baselines.unloaded);
@@ -139,7 +161,7 @@ if (wanted('ws')) {
   report(`flood: ${CONNECTIONS} websockets held, another room`,
          await during('hold', SAMPLES, { waitFor: 'opened', ...floodRoom }));
   report(`flood: ${CONNECTIONS} websockets opening at once, another room, over and over`,
-         await during('opening', SAMPLES, { samples: Math.min(SAMPLES, 15), ...floodRoom }));
+         await during('opening', SAMPLES, { samples: Math.min(SAMPLES, 15), waitFor: 'roundDone', ...floodRoom }));
   // The audience: CONNECTIONS viewers in the bystanders' own room. Idle, they are the baseline
   // of a crowded room (each buy and card change goes to all of them); printed against the
   // unloaded room too, which is the audience's cost, not a flood's.
@@ -147,7 +169,7 @@ if (wanted('ws')) {
   report(`audience: ${CONNECTIONS} idle viewers in the room (its own baseline)`, baselines.audience, { against: 'audience' });
   report(`audience: ${CONNECTIONS} idle viewers in the room`, baselines.audience);
   report(`audience: ${CONNECTIONS} viewers opening at once into the room, over and over`,
-         await during('opening', SAMPLES, { samples: Math.min(SAMPLES, 15) }), { against: 'audience' });
+         await during('opening', SAMPLES, { samples: Math.min(SAMPLES, 15), waitFor: 'roundDone' }), { against: 'audience' });
 }
 const floods = [
   ['buy', 'buy flood (one client, reconnecting)'],
