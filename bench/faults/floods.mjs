@@ -62,7 +62,11 @@ async function sample(n) {
 // Runs the flood `name` (bench/faults/flood_worker.mjs) in a worker thread over and over while
 // sampling; `waitFor` (optional) is a message from the worker to wait for before sampling.
 // `room`: the stream the flood's websockets open to (default: the bystanders').
+// The room is sampled unloaded first, just before the flood: the 2 cores are shared with
+// other work whose load drifts over minutes (load averages of 1 to 12 while these figures were
+// taken), so each flood is read against the unloaded room of the same minute.
 async function during(name, n, { waitFor = null, samples = n, room = stream } = {}) {
+  const before = await timed(() => sample(samples));
   const counters = new SharedArrayBuffer(4);
   const w = new Worker(new URL('./flood_worker.mjs', import.meta.url),
                        { workerData: { name, port: server.port, rtmpPort, srtPort, stream, room, connections: CONNECTIONS,
@@ -85,6 +89,7 @@ async function during(name, n, { waitFor = null, samples = n, room = stream } = 
   w.postMessage('stop');
   await Promise.race([finished, new Promise((r) => setTimeout(r, 60000))]);
   await w.terminate();
+  s.before = before;
   s.info = info ? `(${info.opened} open, ${info.refused} refused, in ${Date.now() - t0} ms incl. sampling)` : '';
   if (name === 'opening') {
     // CPU per 1,000 websockets opened (and closed): the server's, and the bench's (its clients).
@@ -127,7 +132,8 @@ const rows = [];
 // that runs with an audience in the room.
 const baselines = {};
 const report = (name, s, { note = s.info ?? '', against = 'unloaded' } = {}) => {
-  const base = baselines[against] ?? s;
+  // `unloaded`: the room sampled just before this flood (during), else the first one.
+  const base = (against === 'unloaded' ? s.before : null) ?? baselines[against] ?? s;
   const row = {
     flood: name, against,
     buy_p50: pct(s.buy, 0.5), buy_p99: pct(s.buy, 0.99), fan_p50: pct(s.fan, 0.5), fan_p99: pct(s.fan, 0.99), failed: s.failed, note,
@@ -135,9 +141,10 @@ const report = (name, s, { note = s.info ?? '', against = 'unloaded' } = {}) => 
   };
   row.buy_x = row.buy_p50 / pct(base.buy, 0.5);
   row.fan_x = row.fan_p50 / pct(base.fan, 0.5);
+  row.base = `${against} ${pct(base.buy, 0.5).toFixed(1)} / ${pct(base.fan, 0.5).toFixed(1)} ms`;
   rows.push(row);
   console.log(`${name.padEnd(34)} buy ack p50 ${row.buy_p50.toFixed(1)} ms p99 ${row.buy_p99.toFixed(1)} ms (${row.buy_x.toFixed(2)}x ${against})  ` +
-              `fan-out p50 ${row.fan_p50.toFixed(1)} ms p99 ${row.fan_p99.toFixed(1)} ms (${row.fan_x.toFixed(2)}x)  failed ${s.failed} ${note} ${row.cpu}`);
+              `fan-out p50 ${row.fan_p50.toFixed(1)} ms p99 ${row.fan_p99.toFixed(1)} ms (${row.fan_x.toFixed(2)}x) against ${row.base}  failed ${s.failed} ${note} ${row.cpu}`);
 };
 const timed = async (f) => {
   const c0 = cpuNow();
@@ -161,7 +168,7 @@ if (wanted('ws')) {
   report(`flood: ${CONNECTIONS} websockets held, another room`,
          await during('hold', SAMPLES, { waitFor: 'opened', ...floodRoom }));
   report(`flood: ${CONNECTIONS} websockets opening at once, another room, over and over`,
-         await during('opening', SAMPLES, { samples: Math.min(SAMPLES, 15), waitFor: 'roundDone', ...floodRoom }));
+         await during('opening', SAMPLES, { waitFor: 'roundDone', ...floodRoom }));
   // The audience: CONNECTIONS viewers in the bystanders' own room. Idle, they are the baseline
   // of a crowded room (each buy and card change goes to all of them); printed against the
   // unloaded room too, which is the audience's cost, not a flood's.
@@ -169,7 +176,7 @@ if (wanted('ws')) {
   report(`audience: ${CONNECTIONS} idle viewers in the room (its own baseline)`, baselines.audience, { against: 'audience' });
   report(`audience: ${CONNECTIONS} idle viewers in the room`, baselines.audience);
   report(`audience: ${CONNECTIONS} viewers opening at once into the room, over and over`,
-         await during('opening', SAMPLES, { samples: Math.min(SAMPLES, 15), waitFor: 'roundDone' }), { against: 'audience' });
+         await during('opening', SAMPLES, { waitFor: 'roundDone' }), { against: 'audience' });
 }
 const floods = [
   ['buy', 'buy flood (one client, reconnecting)'],
@@ -184,11 +191,11 @@ const floods = [
 ];
 for (const [key, title] of floods) if (wanted(key)) report(title, await during(key, SAMPLES));
 
-console.log('\n| flood | buy ack p50 / p99 (ms) | × baseline (p50) | fan-out p50 / p99 (ms) | × baseline (p50) | baseline | failed | CPU while sampled |');
+console.log('\n| flood | buy ack p50 / p99 (ms) | × baseline (p50) | fan-out p50 / p99 (ms) | × baseline (p50) | baseline: buy / fan-out p50 | failed | CPU while sampled |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.flood} ${r.note} | ${r.buy_p50.toFixed(1)} / ${r.buy_p99.toFixed(1)} | ${r.buy_x.toFixed(2)} | ` +
-              `${r.fan_p50.toFixed(1)} / ${r.fan_p99.toFixed(1)} | ${r.fan_x.toFixed(2)} | ${r.against} | ${r.failed} | ${r.cpu} |`);
+              `${r.fan_p50.toFixed(1)} / ${r.fan_p99.toFixed(1)} | ${r.fan_x.toFixed(2)} | ${r.base} | ${r.failed} | ${r.cpu} |`);
 }
 benchDone = true;
 by.close();
