@@ -14,7 +14,7 @@ const { name, port, rtmpPort, srtPort, stream, room, connections, nice, counters
 if (nice) setPriority(Number(readFileSync('/proc/thread-self/stat', 'utf8').split(' ')[0]), nice);
 // [0]: websockets opened (welcome received) by the 'opening' flood so far, read by the parent
 // at any time (a message would wait for this thread's busy event loop).
-const opened = new Int32Array(counters);
+const opened = new Int32Array(counters ?? new SharedArrayBuffer(4));
 const server = { port, url: (p) => `http://127.0.0.1:${port}${p}`, wsUrl: (q) => `ws://127.0.0.1:${port}/ws?${new URLSearchParams(q)}` };
 let stop = false;
 parentPort.on('message', (m) => { if (m === 'stop') stop = true; });
