@@ -2,21 +2,35 @@
 // work (thousands of sockets, parsing) does not starve the bystanders' event loop and show up
 // as server latency. Repeats the flood until the parent posts 'stop', then posts 'done'.
 import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import * as floods from '../../tests/faults/js/flood_lib.mjs';
 
-const { name, port, rtmpPort, srtPort, stream, connections } = workerData;
+// `room`: the stream the websocket floods open to (the bystanders' own, or another's).
+const { name, port, rtmpPort, srtPort, stream, room, connections, nice, counters } = workerData;
+// `nice` (FLOOD_NICE): this thread (the flood's clients) at a lower priority than the
+// bystanders and the server. Bots run on machines of their own; here they share the 2 cores.
+// Linux keeps a nice value per thread; /proc/thread-self is this worker's own thread.
+if (nice) setPriority(Number(readFileSync('/proc/thread-self/stat', 'utf8').split(' ')[0]), nice);
+// [0]: websockets opened (welcome received) by the 'opening' flood so far, read by the parent
+// at any time (a message would wait for this thread's busy event loop).
+const opened = new Int32Array(counters ?? new SharedArrayBuffer(4));
 const server = { port, url: (p) => `http://127.0.0.1:${port}${p}`, wsUrl: (q) => `ws://127.0.0.1:${port}/ws?${new URLSearchParams(q)}` };
 let stop = false;
 parentPort.on('message', (m) => { if (m === 'stop') stop = true; });
 const sink = { messages: [] };
 const once = {
   hold: async () => {
-    const m = await floods.openMany(server, stream, connections);
+    const m = await floods.openMany(server, room, connections);
     parentPort.postMessage({ opened: m.open, refused: m.refused });
     while (!stop) await new Promise((r) => setTimeout(r, 50));
     m.sockets.forEach((ws) => ws.terminate());
   },
-  opening: async () => { const m = await floods.openMany(server, stream, connections); m.sockets.forEach((ws) => ws.terminate()); },
+  opening: async () => {
+    const m = await floods.openMany(server, room, connections, { onOpen: () => Atomics.add(opened, 0, 1) });
+    m.sockets.forEach((ws) => ws.terminate());
+    parentPort.postMessage({ roundDone: true });
+  },
   buy: () => floods.buyFlood(server, stream, 'apple', 3000),
   chat: () => floods.chatSpam(server, stream, 1000, sink),
   slowloris: () => floods.slowloris(server, 300, { everyMs: 1000, giveUpMs: 30000 }),

@@ -10,9 +10,16 @@
 // The floods and the bystanders are tests/faults/js/flood_lib.mjs (the same as the test's); each
 // flood runs in a worker thread (flood_worker.mjs) so its client work does not starve the
 // bystanders. Run with `ulimit -n 20000` for 5,000 websockets.
+//
+// The 5,000 websockets are two things, printed apart: a *flood* (bots opening to another
+// stream's room, read against the unloaded room) and an *audience* (viewers in the bystanders'
+// own room, to whom every buy and card change goes; read against the same room with 5,000
+// idle viewers in it). Each row also prints where the 2 cores went (server and bench threads:
+// ran, and waited for a CPU). FLOOD_ONLY=ws,uploads runs only those rows; FLOOD_NICE=N runs
+// the flood's clients at nice N (bots do not share the server's cores in real life).
 import { Server } from '../../tests/commerce/js/lib.mjs';
 import { Worker } from 'node:worker_threads';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Bystanders } from '../../tests/faults/js/flood_lib.mjs';
 
 const SAMPLES = Number(process.argv[2] ?? 40);
@@ -25,6 +32,12 @@ const stream = await server.createStream('flood bench');
 await server.putProducts(stream.id, [
   { id: 'apple', title: '洛川苹果', price: 2500, currency: 'CNY', stock: 1000000, image: '' },
   { id: 'pear', title: '砀山梨', price: 1500, currency: 'CNY', stock: 1000000, image: '' }]);
+// The flood's own room: bots opening websockets to another live stream must not cost the
+// bystanders more than 2x (issue 21). Bots in the bystanders' own room are an audience, not a
+// flood: every buy and card change is fanned out to them, which has its own baseline below.
+const floodStream = await server.createStream('flood bench: the bots\' room');
+await server.putProducts(floodStream.id, [
+  { id: 'apple', title: '洛川苹果', price: 2500, currency: 'CNY', stock: 1000000, image: '' }]);
 const by = await Bystanders.start(server, stream);
 const benchStart = Date.now();
 let benchDone = false;  // the bench closes the bystanders itself at the end
@@ -48,9 +61,16 @@ async function sample(n) {
 }
 // Runs the flood `name` (bench/faults/flood_worker.mjs) in a worker thread over and over while
 // sampling; `waitFor` (optional) is a message from the worker to wait for before sampling.
-async function during(name, n, { waitFor = null, samples = n } = {}) {
+// `room`: the stream the flood's websockets open to (default: the bystanders').
+// The room is sampled unloaded first, just before the flood: the 2 cores are shared with
+// other work whose load drifts over minutes (load averages of 1 to 12 while these figures were
+// taken), so each flood is read against the unloaded room of the same minute.
+async function during(name, n, { waitFor = null, samples = n, room = stream } = {}) {
+  const before = await timed(() => sample(samples));
+  const counters = new SharedArrayBuffer(4);
   const w = new Worker(new URL('./flood_worker.mjs', import.meta.url),
-                       { workerData: { name, port: server.port, rtmpPort, srtPort, stream, connections: CONNECTIONS } });
+                       { workerData: { name, port: server.port, rtmpPort, srtPort, stream, room, connections: CONNECTIONS,
+                                       nice: Number(process.env.FLOOD_NICE ?? 0), counters } });
   const seen = [];
   let done = null;
   const finished = new Promise((r) => { done = r; });
@@ -61,48 +81,121 @@ async function during(name, n, { waitFor = null, samples = n } = {}) {
   while (!seen.some((m) => m.started)) await new Promise((r) => setTimeout(r, 20));
   if (waitFor) while (!seen.some((m) => m[waitFor] !== undefined)) await new Promise((r) => setTimeout(r, 50));
   else await new Promise((r) => setTimeout(r, 1000));  // let it build up
-  const info = seen.find((m) => waitFor && m[waitFor] !== undefined);
-  const s = await sample(samples);
+  const info = seen.find((m) => waitFor && m[waitFor] !== undefined && m.opened !== undefined);
+  const openedAt = () => Atomics.load(new Int32Array(counters), 0);
+  const [o0, t1] = [openedAt(), Date.now()];
+  const s = await timed(() => sample(samples));
+  const opensPerS = (openedAt() - o0) / ((Date.now() - t1) / 1000);
   w.postMessage('stop');
   await Promise.race([finished, new Promise((r) => setTimeout(r, 60000))]);
   await w.terminate();
+  s.before = before;
   s.info = info ? `(${info.opened} open, ${info.refused} refused, in ${Date.now() - t0} ms incl. sampling)` : '';
+  if (name === 'opening') {
+    // CPU per 1,000 websockets opened (and closed): the server's, and the bench's (its clients).
+    const opened = opensPerS * s.wall / 1000;
+    const per1000 = (ms) => (opened > 0 ? (ms / opened * 1000).toFixed(0) : '?');
+    s.info = `(${opensPerS.toFixed(0)} opened/s while sampled; CPU per 1,000 opened: server ${per1000(s.cpu.serverRun)} ms, ` +
+             `bench ${per1000(s.cpu.benchRun)} ms)`;
+  }
   return s;
 }
 
+// Where the 2 cores went while a row was sampled, for the server and for this process (the
+// bench's clients, its flood worker included): the time their threads ran, and the time they
+// were ready to run but waited for a CPU (/proc/PID/task/*/schedstat: run ns, wait ns). A
+// bystander's buy crosses ~6 threads (bench, shard, loop, store writer, loop, shard, bench);
+// each waits its turn for a core when the box is busy, whoever makes it busy.
+const schedstat = (pid) => {
+  let run = 0; let wait = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [r, w] = readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
+      run += r; wait += w;
+    } catch { /* the thread ended */ }
+  }
+  return { run: run / 1e6, wait: wait / 1e6 };  // ms
+};
+const cpuNow = () => ({ at: Date.now(), server: schedstat(server.proc.pid), bench: schedstat(process.pid) });
+const cpuSince = (c0) => {
+  const c1 = cpuNow();
+  const wall = c1.at - c0.at;
+  const pc = (ms) => `${(ms / wall * 100).toFixed(0)}`;
+  const text = `server ran ${pc(c1.server.run - c0.server.run)} %, waited ${pc(c1.server.wait - c0.server.wait)} %; ` +
+               `bench ran ${pc(c1.bench.run - c0.bench.run)} %, waited ${pc(c1.bench.wait - c0.bench.wait)} % (of one core)`;
+  return { text, serverRun: c1.server.run - c0.server.run, benchRun: c1.bench.run - c0.bench.run };
+};
+
 const rows = [];
-const base = await sample(SAMPLES);
-const report = (name, s, note = '') => {
+// Each row is read against a baseline of the same shape: `unloaded` (3 connections in the room)
+// for the floods, `audience` (the same 3 plus CONNECTIONS idle viewers in the room) for a flood
+// that runs with an audience in the room.
+const baselines = {};
+const report = (name, s, { note = s.info ?? '', against = 'unloaded' } = {}) => {
+  // `unloaded`: the room sampled just before this flood (during), else the first one.
+  const base = (against === 'unloaded' ? s.before : null) ?? baselines[against] ?? s;
   const row = {
-    flood: name,
+    flood: name, against,
     buy_p50: pct(s.buy, 0.5), buy_p99: pct(s.buy, 0.99), fan_p50: pct(s.fan, 0.5), fan_p99: pct(s.fan, 0.99), failed: s.failed, note,
+    cpu: s.cpu?.text ?? '',
   };
   row.buy_x = row.buy_p50 / pct(base.buy, 0.5);
   row.fan_x = row.fan_p50 / pct(base.fan, 0.5);
+  row.base = `${against} ${pct(base.buy, 0.5).toFixed(1)} / ${pct(base.fan, 0.5).toFixed(1)} ms`;
   rows.push(row);
-  console.log(`${name.padEnd(34)} buy ack p50 ${row.buy_p50.toFixed(1)} ms p99 ${row.buy_p99.toFixed(1)} ms (${row.buy_x.toFixed(2)}x)  ` +
-              `fan-out p50 ${row.fan_p50.toFixed(1)} ms p99 ${row.fan_p99.toFixed(1)} ms (${row.fan_x.toFixed(2)}x)  failed ${s.failed} ${note}`);
+  console.log(`${name.padEnd(34)} buy ack p50 ${row.buy_p50.toFixed(1)} ms p99 ${row.buy_p99.toFixed(1)} ms (${row.buy_x.toFixed(2)}x ${against})  ` +
+              `fan-out p50 ${row.fan_p50.toFixed(1)} ms p99 ${row.fan_p99.toFixed(1)} ms (${row.fan_x.toFixed(2)}x) against ${row.base}  failed ${s.failed} ${note} ${row.cpu}`);
 };
-report('unloaded', base);
+const timed = async (f) => {
+  const c0 = cpuNow();
+  const s = await f();
+  s.cpu = cpuSince(c0);
+  s.wall = Date.now() - c0.at;
+  return s;
+};
+if (process.env.FLOOD_NICE) console.log(`flood clients at nice ${process.env.FLOOD_NICE}`);
+console.log(`load average at start: ${readFileSync('/proc/loadavg', 'utf8').trim()}; server pid ${server.proc.pid}`);
+baselines.unloaded = await timed(() => sample(SAMPLES));
+report('unloaded (3 connections)', baselines.unloaded);
 
-let s = await during('hold', SAMPLES, { waitFor: 'opened' });
-report(`${CONNECTIONS} websockets held`, s, s.info);
-report(`${CONNECTIONS} websockets opening at once`, await during('opening', SAMPLES, { samples: Math.min(SAMPLES, 15) }));
-report('buy flood (one client, reconnecting)', await during('buy', SAMPLES));
-report('chat spam (one client, reconnecting)', await during('chat', SAMPLES));
-report('head slowloris (300 connections)', await during('slowloris', SAMPLES));
-report('uploads at 6 MiB (8 at once)', await during('uploads', SAMPLES));
-report('half-open RTMP (200 at once)', await during('rtmp', SAMPLES));
-report('WHIP offers, wrong key (200 at once)', await during('whip', SAMPLES));
-report('WHIP offers, right key (40 at once)', await during('whipKey', SAMPLES));
-report('SRT callers, wrong key (100) + 500 half-open', await during('srt', SAMPLES));
-report('HTTP requests, one address (300 at once)', await during('http', SAMPLES));
+// FLOOD_ONLY=ws,uploads (optional): only those groups of rows (ws: the websocket floods and the
+// audience; otherwise a flood's worker name), to look at one of them without the whole run.
+const only = process.env.FLOOD_ONLY ? new Set(process.env.FLOOD_ONLY.split(',')) : null;
+const wanted = (key) => !only || only.has(key);
+if (wanted('ws')) {
+  // The flood: CONNECTIONS bots opening websockets to another stream's room.
+  const floodRoom = { room: floodStream };
+  report(`flood: ${CONNECTIONS} websockets held, another room`,
+         await during('hold', SAMPLES, { waitFor: 'opened', ...floodRoom }));
+  report(`flood: ${CONNECTIONS} websockets opening at once, another room, over and over`,
+         await during('opening', SAMPLES, { waitFor: 'roundDone', ...floodRoom }));
+  // The audience: CONNECTIONS viewers in the bystanders' own room. Idle, they are the baseline
+  // of a crowded room (each buy and card change goes to all of them); printed against the
+  // unloaded room too, which is the audience's cost, not a flood's.
+  baselines.audience = await during('hold', SAMPLES, { waitFor: 'opened' });
+  report(`audience: ${CONNECTIONS} idle viewers in the room (its own baseline)`, baselines.audience, { against: 'audience' });
+  report(`audience: ${CONNECTIONS} idle viewers in the room`, baselines.audience);
+  report(`audience: ${CONNECTIONS} viewers opening at once into the room, over and over`,
+         await during('opening', SAMPLES, { waitFor: 'roundDone' }), { against: 'audience' });
+}
+const floods = [
+  ['buy', 'buy flood (one client, reconnecting)'],
+  ['chat', 'chat spam (one client, reconnecting)'],
+  ['slowloris', 'head slowloris (300 connections)'],
+  ['uploads', 'uploads at 6 MiB (8 at once)'],
+  ['rtmp', 'half-open RTMP (200 at once)'],
+  ['whip', 'WHIP offers, wrong key (200 at once)'],
+  ['whipKey', 'WHIP offers, right key (40 at once)'],
+  ['srt', 'SRT callers, wrong key (100) + 500 half-open'],
+  ['http', 'HTTP requests, one address (300 at once)'],
+];
+for (const [key, title] of floods) if (wanted(key)) report(title, await during(key, SAMPLES));
 
-console.log('\n| flood | buy ack p50 / p99 (ms) | × unloaded | fan-out p50 / p99 (ms) | × unloaded | failed |');
-console.log('|---|---|---|---|---|---|');
+console.log('\n| flood | buy ack p50 / p99 (ms) | × baseline (p50) | fan-out p50 / p99 (ms) | × baseline (p50) | baseline: buy / fan-out p50 | failed | CPU while sampled |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.flood} ${r.note} | ${r.buy_p50.toFixed(1)} / ${r.buy_p99.toFixed(1)} | ${r.buy_x.toFixed(2)} | ` +
-              `${r.fan_p50.toFixed(1)} / ${r.fan_p99.toFixed(1)} | ${r.fan_x.toFixed(2)} | ${r.failed} |`);
+              `${r.fan_p50.toFixed(1)} / ${r.fan_p99.toFixed(1)} | ${r.fan_x.toFixed(2)} | ${r.base} | ${r.failed} | ${r.cpu} |`);
 }
 benchDone = true;
 by.close();

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "media/images/image_probe.h"
 #include "media/images/product_photo.h"
 #include "realtime/route_checks.h"
 
@@ -40,6 +41,13 @@ realtime::HeadCheck uploader_sending_a_picture(const AccessConfig& access) {
   };
 }
 
+// Bytes that begin as no picture does: 400 before the rest of the upload is read (the same
+// answer the photo worker would give after reading it all).
+std::optional<HttpResponse> not_a_picture_from_its_start(std::string_view first) {
+  if (media::images::starts_like_a_picture(first)) return std::nullopt;
+  return HttpResponse::error(400, "not_an_image", "not a JPEG, PNG or WebP picture");
+}
+
 // Worker thread: the photo, made and stored, as the answer.
 HttpResponse store_photo(const std::string& upload, const PhotoShelf& shelf) {
   const auto started = std::chrono::steady_clock::now();
@@ -70,10 +78,14 @@ HttpResponse store_photo(const std::string& upload, const PhotoShelf& shelf) {
 
 void register_image_routes(Router& router, const AccessConfig& access, EventLoop& loop, WorkerThread& worker,
                            const PhotoShelf& shelf) {
-  realtime::RouteLimits limits{.max_body_bytes = kMaxPhotoUploadBytes, .check = uploader_sending_a_picture(access)};
+  realtime::RouteLimits limits{.max_body_bytes = kMaxPhotoUploadBytes,
+                                .check = uploader_sending_a_picture(access),
+                                .body_start_bytes = media::images::kSignatureBytes,
+                                .body_start = not_a_picture_from_its_start};
   router.add("POST", "/api/images", limits, [&loop, &worker, &shelf](const HttpRequest& req) {
-    return HttpResponse::later([&loop, &worker, &shelf, upload = req.body](realtime::HttpReply reply) {
-      const bool queued = worker.try_post([&loop, &shelf, upload, reply] {
+    // The body is copied once (the request is the server's); the worker gets that copy.
+    return HttpResponse::later([&loop, &worker, &shelf, upload = req.body](realtime::HttpReply reply) mutable {
+      const bool queued = worker.try_post([&loop, &shelf, upload = std::move(upload), reply] {
         auto answer = std::make_shared<HttpResponse>(store_photo(upload, shelf));
         loop.post([reply, answer] { reply(std::move(*answer)); });
       });

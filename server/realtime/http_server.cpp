@@ -263,6 +263,11 @@ std::string HttpServer::create_context(Shard& shard) {
   // Room for the headers lws keeps (the URI and the ones it knows) of any head accept_loop
   // lets through (max_head_bytes), so lws never refuses one of those itself (silently).
   info.max_http_header_data2 = static_cast<unsigned>(options_.max_head_bytes + 1024);
+  // lws reads a socket into this per-thread buffer, at most its size per read (default 4 KiB).
+  // A 6 MiB photo upload was 1,536 reads and as many passes of the loop; refused bodies read
+  // and dropped during a lingering close the same. 64 KiB makes those 96 (docs/reliability.md
+  // "Effect on others"); it is also the largest piece of a file lws sends at once.
+  info.pt_serv_buf_size = kServiceBufferBytes;
   if (!options_.tls_cert.empty()) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.ssl_cert_filepath = options_.tls_cert.c_str();
@@ -508,6 +513,8 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       if (s.request.body.empty() && starts_with_request_line(bytes)) return refuse_misread_body(wsi, s);
       const size_t room = s.body_expected - s.request.body.size();
       s.request.body.append(bytes.substr(0, std::min(len, room)));
+      // A route may judge the body from its first bytes (RouteLimits::body_start).
+      if (home && s.http == Session::Http::reading_body) return judge_body_start(wsi, s);
       return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: {

@@ -157,7 +157,9 @@ private:
   Session& session_for(Shard& shard, lws* wsi);
   int handle_http_request(Shard& shard, lws* wsi, Session& s);
   std::optional<HttpResponse> screen_framing(Session& s);
-  std::optional<HttpResponse> screen_route(HttpRequest& request, size_t body_expected, const HttpHandler*& handler);
+  std::optional<HttpResponse> screen_route(HttpRequest& request, size_t body_expected, const HttpHandler*& handler,
+                                           const RouteLimits** limits = nullptr);
+  int judge_body_start(lws* wsi, Session& s);
   // HTTP on a shard other than the loop's (TLS connections are spread over every shard; see
   // http_remote.cpp): the shard reads and writes, the loop screens and runs the handler.
   struct RemoteExchange;

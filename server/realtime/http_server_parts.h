@@ -30,6 +30,9 @@ namespace http_detail {
 // New sockets a shard adopts per turn of its loop (see HttpServer::drain_inbox).
 inline constexpr size_t kAdoptPerTurn = 64;
 
+// lws' per-thread read buffer: the most one read of a socket takes (create_context).
+inline constexpr unsigned kServiceBufferBytes = 64 * 1024;
+
 // How long a refused request's connection stays to read and drop what the client still sends.
 inline constexpr int kLingerSeconds = 2;
 
@@ -75,6 +78,8 @@ struct HttpServer::Session {
   std::chrono::steady_clock::time_point closing_since;
   HttpRequest request;
   const HttpHandler* handler = nullptr;
+  const RouteLimits* limits = nullptr;  // the route's, with handler
+  bool body_start_judged = false;  // RouteLimits::body_start ran (or there is none)
   size_t body_expected = 0;  // Content-Length
   size_t body_reserved = 0;  // counted in HttpServer::buffered_body_bytes_
   bool close_after_response = false;  // refused with its body unread

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "realtime/http_types.h"
@@ -18,6 +19,10 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // not use.
 using HeadCheck = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
 
+// Judges the first bytes of a body (BodyStart) before the rest is read. A refusal is the
+// answer at once; the rest of the body is then read and dropped, never kept.
+using BodyStartCheck = std::function<std::optional<HttpResponse>(std::string_view first)>;
+
 // What a route accepts before its handler runs.
 struct RouteLimits {
   // The largest body the route reads (Content-Length); larger ones get 413 unread. JSON
@@ -25,6 +30,12 @@ struct RouteLimits {
   static constexpr size_t kJsonBody = 64 * 1024;
   size_t max_body_bytes = kJsonBody;
   HeadCheck check;  // empty: anyone may call
+  // Run once, when `body_start_bytes` of the body (or all of a shorter body) have arrived:
+  // an upload that is not what the route takes is refused without reading megabytes of it.
+  // Only for requests the loop's own shard reads (plain HTTP); a TLS request read on another
+  // shard is judged whole by its handler (docs/reliability.md "Request bodies").
+  size_t body_start_bytes = 0;
+  BodyStartCheck body_start;  // empty: none
 };
 
 class Router {

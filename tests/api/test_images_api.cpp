@@ -22,6 +22,7 @@ using harvest::test::bearer;
 using harvest::test::ChildProcess;
 using harvest::test::http_get;
 using harvest::test::http_request;
+using harvest::test::raw_exchange;
 using harvest::test::HttpResult;
 using harvest::test::read_file;
 using harvest::test::ServerProcess;
@@ -263,6 +264,15 @@ TEST_CASE("bombs, garbage, wrong types, oversize bodies and anonymous callers st
   CHECK(upload(port, jpeg.substr(0, 20), "image/jpeg").status == 400);
   CHECK(upload(port, png_declaring(64, 64) + noise, "image/png").status == 400);
   CHECK(upload(port, "", "image/png").status == 400);
+
+  // 6 MiB announced, 64 KiB of it sent, then nothing: bytes that begin as no picture does are
+  // refused from their first bytes, at once; the server neither waits for the other 6 MB (it
+  // would answer 408 at the 10 s body deadline) nor reads them.
+  const std::string garbage_head = "POST /api/images HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nAuthorization: Bearer " +
+                                   kAdmin + "\r\nContent-Length: " + std::to_string(6 * 1024 * 1024) + "\r\n\r\n";
+  const std::string early = raw_exchange(port, garbage_head + std::string(64 * 1024, 'A'), std::chrono::seconds(8));
+  CHECK(early.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(early.find("not_an_image") != std::string::npos);
 
   // Wrong types: refused from the head, before the body is read.
   auto text = upload(port, jpeg, "text/plain");

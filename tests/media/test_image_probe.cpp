@@ -125,3 +125,21 @@ TEST_CASE("image probe says what is not a picture", "[unit][images]") {
   png.replace(12, 4, "IDAT");
   CHECK(probe_image(png).verdict == ProbeVerdict::not_an_image);
 }
+
+TEST_CASE("an upload is told from its first bytes when it begins as no picture does", "[unit][images]") {
+  // Every picture the probe takes begins like one, cut anywhere in its signature.
+  for (const std::string& picture : {jpeg_header(640, 480), png_header(640, 480), webp_vp8x(640, 480)}) {
+    REQUIRE(probe_image(picture).verdict == ProbeVerdict::ok);
+    for (size_t n = 1; n <= picture.size(); ++n) {
+      INFO("first " << n << " bytes");
+      CHECK(starts_like_a_picture(picture.substr(0, n)));
+    }
+  }
+  // What the probe calls not_an_image from its signature alone.
+  for (const std::string& other : {std::string(12, 'A'), std::string("hello, this is text"), std::string("GIF89a\x10\0\x08\0", 10),
+                                   std::string("RIFF\0\0\0\0WAVEfmt ", 16), std::string("\xFF\xD9", 2)}) {
+    INFO(other);
+    CHECK_FALSE(starts_like_a_picture(other));
+    CHECK(probe_image(other).verdict == ProbeVerdict::not_an_image);
+  }
+}

@@ -159,4 +159,13 @@ ImageProbe probe_image(std::string_view bytes, const ImageLimits& limits) {
   return p;
 }
 
+bool starts_like_a_picture(std::string_view first) {
+  first = first.substr(0, kSignatureBytes);
+  if (starts_with(first, kJpegSignature) != Prefix::no || starts_with(first, kPngSignature) != Prefix::no) return true;
+  // The same test as probe_image(): "RIFF", a size, "WEBP".
+  const Prefix riff = starts_with(first, "RIFF");
+  if (riff == Prefix::no) return false;
+  return first.size() < kSignatureBytes || first.substr(8, 4) == "WEBP";
+}
+
 }  // namespace harvest::media::images

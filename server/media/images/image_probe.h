@@ -4,6 +4,7 @@
 // A pure function over bytes (fuzzed: tests/fuzz/fuzz_image_probe.cpp). A picture declaring more
 // pixels than the limits allow is refused here, so a decompression bomb (a small file declaring
 // 50000 x 50000) costs a few header reads and no memory.
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -39,5 +40,13 @@ struct ImageProbe {
 };
 
 ImageProbe probe_image(std::string_view bytes, const ImageLimits& limits = {});
+
+// How many first bytes of an upload starts_like_a_picture() needs to judge it.
+inline constexpr size_t kSignatureBytes = 12;
+
+// Whether `first` (the first kSignatureBytes bytes of an upload, or all of a shorter one)
+// begins as a JPEG, PNG or WebP file does. false means probe_image() would call the whole
+// upload not_an_image whatever follows, so the server refuses it before reading the rest.
+bool starts_like_a_picture(std::string_view first);
 
 }  // namespace harvest::media::images

@@ -48,8 +48,9 @@ export class Bystanders {
 }
 
 // N websockets opened at once (raw `ws`, no message history): resolves when each opened and got
-// its welcome, or failed. Returns {open, refused, sockets}.
-export async function openMany(server, stream, n, { localAddress } = {}) {
+// its welcome, or failed. Returns {open, refused, sockets}. `onOpen` (optional) is called at
+// each welcome.
+export async function openMany(server, stream, n, { localAddress, onOpen } = {}) {
   const sockets = [];
   const results = await Promise.all(Array.from({ length: n }, () => new Promise((resolve) => {
     const ws = new WebSocket(server.wsUrl({ stream: stream.id }), { localAddress, handshakeTimeout: 180000 });
@@ -57,7 +58,11 @@ export async function openMany(server, stream, n, { localAddress } = {}) {
     ws.on('error', () => resolve('refused'));
     ws.on('unexpected-response', () => resolve('refused'));
     ws.on('close', () => resolve('refused'));
-    ws.once('message', (data) => resolve(JSON.parse(data.toString()).type === 'welcome' ? 'open' : 'refused'));
+    ws.once('message', (data) => {
+      const welcomed = JSON.parse(data.toString()).type === 'welcome';
+      if (welcomed && onOpen) onOpen();
+      resolve(welcomed ? 'open' : 'refused');
+    });
   })));
   return { open: results.filter((r) => r === 'open').length, refused: results.filter((r) => r === 'refused').length, sockets };
 }

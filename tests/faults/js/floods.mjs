@@ -81,7 +81,7 @@ run('floods', async (t) => {
     assert(u.status === 400 && u.error === 'not_an_image' || u.status === 503 && u.retryAfter !== null,
            `upload at the limit: ${JSON.stringify(u)}`);
   }
-  assert(up.some((u) => u.status === 400), 'at least one upload at the limit was read whole');
+  assert(up.some((u) => u.status === 400), 'at least one upload at the limit was judged (not all 503)');
   const over = await uploads(server, stream, 1, 6 * 1024 * 1024 + 1);
   eq(over[0].status, 413, 'one byte over the upload limit');
   await stillServing('after the uploads');
