@@ -13,6 +13,11 @@ struct SpsFacts {
   int height = 0;
   double fps = 0;  // 0: not declared
   std::string profile;
+  // For the avcC's extension of the high profiles (ISO/IEC 14496-15 5.3.3.1.2).
+  int profile_idc = 0;
+  int chroma_format_idc = 1;  // 4:2:0 unless the SPS says otherwise
+  int bit_depth_luma = 8;
+  int bit_depth_chroma = 8;
 };
 
 // `sps`: one SPS NAL unit (header byte first, emulation prevention bytes still in).
