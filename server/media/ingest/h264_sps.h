@@ -1,7 +1,8 @@
 #pragma once
 // Facts about an H.264 stream from its sequence parameter set: picture size (after cropping),
 // declared frame rate (VUI timing) and profile. Pure; used where no h264parse runs (the RTMP
-// passthrough gets its parameter sets in the AVC decoder configuration record).
+// passthrough gets its parameter sets in the AVC decoder configuration record) and for the
+// LL-HLS rendition of MPEG-TS inputs (picture size and the avcC's high-profile fields).
 #include <optional>
 #include <string>
 #include <string_view>

@@ -255,7 +255,10 @@ void StreamPipeline::ll_video_from_annexb(std::string_view access_unit, int64_t 
       ll_->set_video(config, facts->width, facts->height);
       ll_video_configured_ = true;
     } else {
-      log::warn("llhls_bad_parameter_sets").kv("pipeline", options_.name).kv("sps_bytes", ll_sets_.sps.size());
+      // Once per pipeline: h264parse repeats the same broken sets before every keyframe.
+      if (!ll_bad_sets_logged_)
+        log::warn("llhls_bad_parameter_sets").kv("pipeline", options_.name).kv("sps_bytes", ll_sets_.sps.size());
+      ll_bad_sets_logged_ = true;
       ll_sets_ = {};
     }
   }

@@ -139,7 +139,7 @@ private:
   bool ll_begun_ = false;
   // MPEG-TS inputs (byte-stream video, ADTS audio): the conversion for the LL rendition.
   H264ParameterSets ll_sets_;
-  bool ll_video_configured_ = false, ll_audio_configured_ = false;
+  bool ll_video_configured_ = false, ll_audio_configured_ = false, ll_bad_sets_logged_ = false;
   std::string ll_sample_;  // the AVCC access unit being converted (reused)
   int audio_channels_ = 0;  // from the audio caps: ADTS channel configuration 0 leaves it open
   std::atomic<bool> ts_tracks_known_{false};  // tsdemux said no-more-pads (demuxer thread)

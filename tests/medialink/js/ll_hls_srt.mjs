@@ -46,8 +46,11 @@ run('ll_hls_srt', async (t) => {
   assert(hint, 'a preload hint');
   const msn = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(r.text)[1]) + (r.text.match(/#EXTINF/g) ?? []).length;
   const part = (r.text.slice(r.text.lastIndexOf('#EXTINF')).match(/#EXT-X-PART:/g) ?? []).length;
+  const asked = Date.now();
   r = await server.http('GET', `${path}?_HLS_msn=${msn}&_HLS_part=${part}`);
   eq(r.status, 200, `blocking reload ${msn}.${part}`);
+  console.log(`blocking reload for the next part answered after ${Date.now() - asked} ms; ` +
+              `part durations ${Math.min(...parts).toFixed(3)}..${Math.max(...parts).toFixed(3)} s (${parts.length} listed)`);
   assert(new RegExp(`#EXT-X-PART:[^\\n]*URI="${hint}"`).test(r.text), `the answer lists ${hint}`);
 
   // CMAF: init + one complete segment, read by ffprobe and GStreamer.
