@@ -63,7 +63,8 @@ void check_annexb(std::string_view input) {
     if (!config.empty()) {
       hls::TsMuxer ts(true, false);
       if (!ts.set_avc_config(config)) __builtin_trap();
-      if (config.compare(8, sets.sps.size(), sets.sps) != 0 || config.find(sets.pps) == std::string::npos) __builtin_trap();
+      if (config.compare(8, sets.sps.size(), sets.sps) != 0 || config.find(sets.pps) == std::string::npos)
+        __builtin_trap();
     }
   }
 }
@@ -75,7 +76,8 @@ void check_adts(std::string_view input) {
   const char* end_of_last = input.data();
   std::string rewritten;
   for (std::string_view frame : split->frames) {
-    if (frame.empty() || frame.data() < end_of_last || frame.data() + frame.size() > input.data() + input.size())
+    if (frame.empty() || frame.data() < end_of_last ||
+        frame.data() + frame.size() > input.data() + input.size())
       __builtin_trap();
     end_of_last = frame.data() + frame.size();
     rewritten += hls::TsMuxer::adts_header(split->header.object_type, split->header.frequency_index,

@@ -36,7 +36,8 @@ std::string hex(const std::string& s) {
 }
 std::string unhex(const std::string& h) {
   std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -63,8 +64,9 @@ std::vector<std::string> avcc_nals(const std::string& avcc) {
   size_t at = 0;
   while (at < avcc.size()) {
     REQUIRE(at + 4 <= avcc.size());
-    const size_t len = (size_t{static_cast<uint8_t>(avcc[at])} << 24) | (size_t{static_cast<uint8_t>(avcc[at + 1])} << 16) |
-                       (size_t{static_cast<uint8_t>(avcc[at + 2])} << 8) | size_t{static_cast<uint8_t>(avcc[at + 3])};
+    const size_t len =
+        (size_t{static_cast<uint8_t>(avcc[at])} << 24) | (size_t{static_cast<uint8_t>(avcc[at + 1])} << 16) |
+        (size_t{static_cast<uint8_t>(avcc[at + 2])} << 8) | size_t{static_cast<uint8_t>(avcc[at + 3])};
     REQUIRE(len > 0);
     REQUIRE(at + 4 + len <= avcc.size());
     out.push_back(avcc.substr(at + 4, len));
@@ -75,8 +77,10 @@ std::vector<std::string> avcc_nals(const std::string& avcc) {
 
 // One ADTS frame as TsMuxer writes them (7-byte header); `crc` inserts a 2-byte CRC and clears
 // protection_absent (the 9-byte header some encoders write).
-std::string adts_frame(int object_type, int frequency_index, int channels, const std::string& payload, bool crc = false) {
-  std::string h = harvest::media::hls::TsMuxer::adts_header(object_type, frequency_index, channels, payload.size() + (crc ? 2 : 0));
+std::string adts_frame(int object_type, int frequency_index, int channels, const std::string& payload,
+                       bool crc = false) {
+  std::string h = harvest::media::hls::TsMuxer::adts_header(object_type, frequency_index, channels,
+                                                            payload.size() + (crc ? 2 : 0));
   if (crc) {
     h[1] = static_cast<char>(static_cast<uint8_t>(h[1]) & 0xfe);
     h += bytes({0xab, 0xcd});
@@ -87,8 +91,8 @@ std::string adts_frame(int object_type, int frequency_index, int channels, const
 }  // namespace
 
 TEST_CASE("Annex B: NAL units split on 3- and 4-byte start codes, trailing zeros and leading junk dropped") {
-  const std::string stream = bytes({0x12, 0x34}) + kStart4 + kAud + kStart3 + kHighSps + bytes({0, 0}) + kStart4 +
-                             kHighPps + kStart3 + kIdr + bytes({0});
+  const std::string stream = bytes({0x12, 0x34}) + kStart4 + kAud + kStart3 + kHighSps + bytes({0, 0}) +
+                             kStart4 + kHighPps + kStart3 + kIdr + bytes({0});
   const auto nals = split_annexb(stream);
   REQUIRE(nals.size() == 4);
   CHECK(nals[0] == kAud);
@@ -96,8 +100,8 @@ TEST_CASE("Annex B: NAL units split on 3- and 4-byte start codes, trailing zeros
   CHECK(nals[2] == kHighPps);
   CHECK(nals[3] == kIdr);
   CHECK(split_annexb("").empty());
-  CHECK(split_annexb(bytes({0x65, 0x88, 0x84})).empty());              // no start code: nothing
-  CHECK(split_annexb(kStart4 + kStart4 + bytes({0, 0})).empty());     // start codes with nothing between
+  CHECK(split_annexb(bytes({0x65, 0x88, 0x84})).empty());          // no start code: nothing
+  CHECK(split_annexb(kStart4 + kStart4 + bytes({0, 0})).empty());  // start codes with nothing between
   CHECK(split_annexb(bytes({0, 0})).empty());
 }
 
@@ -245,8 +249,9 @@ TEST_CASE("LlHlsStream fed from Annex B + ADTS (the SRT path) writes an init wit
   constexpr int64_t kFrame = 40'000'000;  // 25 fps
   for (int i = 0; i < 60; ++i) {
     const bool key = i % 25 == 0;
-    const std::string au = key ? kStart4 + kAud + kStart4 + kBaselineSps + kStart4 + kBaselinePps + kStart3 + kIdr
-                               : kStart4 + kAud + kStart4 + kSlice;
+    const std::string au =
+        key ? kStart4 + kAud + kStart4 + kBaselineSps + kStart4 + kBaselinePps + kStart3 + kIdr
+            : kStart4 + kAud + kStart4 + kSlice;
     std::string avcc;
     annexb_to_avcc(au, avcc, &sets);
     if (!video_set && sets.complete()) {
@@ -274,7 +279,8 @@ TEST_CASE("LlHlsStream fed from Annex B + ADTS (the SRT path) writes an init wit
   REQUIRE(map_at != std::string::npos);
   const std::string init_uri = playlist.substr(map_at + 16, playlist.find('"', map_at + 16) - map_at - 16);
   const std::string init = read_file(dir.path() + "/" + init_uri);
-  CHECK(init.find(std::string("avcC") + kBaselineAvcc) != std::string::npos);  // ffmpeg's record, byte for byte
+  CHECK(init.find(std::string("avcC") + kBaselineAvcc) !=
+        std::string::npos);  // ffmpeg's record, byte for byte
   CHECK(init.find(std::string("esds")) != std::string::npos);
   CHECK(init.find(bytes({0x12, 0x08})) != std::string::npos);  // the ASC: AAC LC, 44.1 kHz, mono
 }

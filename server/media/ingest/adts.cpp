@@ -7,7 +7,7 @@ namespace harvest::media {
 
 std::optional<AdtsHeader> parse_adts_header(std::string_view bytes) {
   static constexpr std::array<int, 13> kRates{96000, 88200, 64000, 48000, 44100, 32000, 24000,
-                                               22050, 16000, 12000, 11025, 8000,  7350};
+                                              22050, 16000, 12000, 11025, 8000,  7350};
   if (bytes.size() < 7) return std::nullopt;
   const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
   if (b[0] != 0xff || (b[1] & 0xf6) != 0xf0) return std::nullopt;  // sync word, layer 0
@@ -38,7 +38,8 @@ std::optional<AdtsFrames> split_adts(std::string_view bytes) {
     if (!out) {
       out.emplace();
       out->header = *h;
-    } else if (h->object_type != out->header.object_type || h->frequency_index != out->header.frequency_index ||
+    } else if (h->object_type != out->header.object_type ||
+               h->frequency_index != out->header.frequency_index ||
                h->channel_config != out->header.channel_config) {
       break;
     }

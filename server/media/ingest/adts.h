@@ -13,12 +13,12 @@
 namespace harvest::media {
 
 struct AdtsHeader {
-  int object_type = 0;        // MPEG-4 audio object type: ADTS profile + 1 (2 = AAC LC)
-  int frequency_index = 0;    // 0..12
-  int sample_rate = 0;        // from frequency_index
-  int channel_config = 0;     // 0: given by a program config element in the stream
-  size_t header_size = 0;     // 7, or 9 with the CRC (protection_absent = 0)
-  size_t frame_size = 0;      // header + payload (aac_frame_length)
+  int object_type = 0;      // MPEG-4 audio object type: ADTS profile + 1 (2 = AAC LC)
+  int frequency_index = 0;  // 0..12
+  int sample_rate = 0;      // from frequency_index
+  int channel_config = 0;   // 0: given by a program config element in the stream
+  size_t header_size = 0;   // 7, or 9 with the CRC (protection_absent = 0)
+  size_t frame_size = 0;    // header + payload (aac_frame_length)
 };
 
 // The header of the ADTS frame at the start of `bytes`; nullopt unless it is one: the sync word,

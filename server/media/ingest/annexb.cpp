@@ -69,13 +69,13 @@ std::string make_avc_config(std::string_view sps, std::string_view pps) {
   if (sps.size() < 4 || pps.empty() || sps.size() > 0xffff || pps.size() > 0xffff) return {};
   if (nal_type(sps) != kNalSps || nal_type(pps) != kNalPps) return {};
   std::string c;
-  put_u8(c, 1);                              // configurationVersion
-  c.append(sps.substr(1, 3));                // AVCProfileIndication, profile_compatibility, AVCLevelIndication
-  put_u8(c, 0xfc | 3);                       // reserved, lengthSizeMinusOne = 3
-  put_u8(c, 0xe0 | 1);                       // reserved, numOfSequenceParameterSets = 1
+  put_u8(c, 1);                // configurationVersion
+  c.append(sps.substr(1, 3));  // AVCProfileIndication, profile_compatibility, AVCLevelIndication
+  put_u8(c, 0xfc | 3);         // reserved, lengthSizeMinusOne = 3
+  put_u8(c, 0xe0 | 1);         // reserved, numOfSequenceParameterSets = 1
   put_u16(c, sps.size());
   c.append(sps);
-  put_u8(c, 1);                              // numOfPictureParameterSets
+  put_u8(c, 1);  // numOfPictureParameterSets
   put_u16(c, pps.size());
   c.append(pps);
   // The high profiles carry chroma format and bit depths too (ISO/IEC 14496-15 5.3.3.1.2);
