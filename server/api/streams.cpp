@@ -50,12 +50,11 @@ const char* phase(const StreamState& s, int64_t now) {
 int phase_rank(const std::string& phase) { return phase == "live" ? 0 : phase == "upcoming" ? 1 : 2; }
 
 // LL-HLS (docs/ll-hls.md) is served only for a live stream ingested on this node (its playlist
-// is in the ingesting node's memory) from an input that arrives parsed (RTMP, WHIP): SRT's
-// MPEG-TS feeds the TS rendition only, for now.
+// is in the ingesting node's memory); every input feeds it (RTMP as it comes, SRT and WHIP's
+// MPEG-TS converted from Annex B + ADTS).
 bool serves_ll_hls(const StreamState& s, const Urls& urls) {
   if (!s.live) return false;
-  if (!s.ingest_node.empty() && s.ingest_node != urls.ep.node_id) return false;
-  return !(s.ingest.is_object() && s.ingest.value("protocol", std::string()) == "srt");
+  return s.ingest_node.empty() || s.ingest_node == urls.ep.node_id;
 }
 
 json public_view(const StreamState& s, const Urls& urls) {

@@ -153,8 +153,8 @@ void register_whep_routes(Router& router, std::function<media::webrtc::WhepPlayb
         }
         HttpResponse r = error(o.status, o.code, o.message);
         if (o.status == 503) {
-          // Full: the viewers WebRTC cannot take go to LL-HLS where this node writes it (not for
-          // SRT yet: its rendition stays empty), else HLS; named so a plain WHEP client can follow.
+          // Full: the viewers WebRTC cannot take go to LL-HLS where this node writes it and it has
+          // parts (not before the first keyframe), else HLS; named so a plain WHEP client can follow.
           const auto ll_stream = ll != nullptr ? ll->find(id) : nullptr;
           const bool ll_served = ll_stream != nullptr && ll_stream->parts_written() > 0;
           nlohmann::json body{{"error", o.code},

@@ -283,14 +283,18 @@ export async function openHost(t, server, stream) {
 
 // Publishes a synthetic portrait test stream over RTMP with ffmpeg; fails without ingest.
 // `audio: false`: video only (a phone app with the microphone off, a screen capture).
-export function startPublisher(t, server, stream, { audio = true } = {}) {
-  if (!server.rtmpPort) missing('server feature: RTMP ingest (no rtmp_port in event=listening)');
-  const url = `rtmp://127.0.0.1:${server.rtmpPort}/live/${stream.stream_key}`;
+// `protocol` 'srt': MPEG-TS over SRT instead of FLV over RTMP.
+export function startPublisher(t, server, stream, { audio = true, protocol = 'rtmp' } = {}) {
+  const srt = protocol === 'srt';
+  if (!srt && !server.rtmpPort) missing('server feature: RTMP ingest (no rtmp_port in event=listening)');
+  if (srt && !server.srtPort) missing('server feature: SRT ingest (no srt_port in event=listening)');
+  const url = srt ? `srt://127.0.0.1:${server.srtPort}?streamid=#!::r=live/${stream.stream_key},m=publish`
+                  : `rtmp://127.0.0.1:${server.rtmpPort}/live/${stream.stream_key}`;
   const args = ['-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', 'testsrc2=size=360x640:rate=25',
     ...(audio ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'] : []),
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p',
-    ...(audio ? ['-c:a', 'aac', '-b:a', '64k'] : []), '-f', 'flv', url];
+    ...(audio ? ['-c:a', 'aac', '-b:a', '64k'] : []), '-f', srt ? 'mpegts' : 'flv', url];
   const errors = [];
   const child = startProcess('ffmpeg', args, { stdout: false, onOutput: (text) => errors.push(text) });
   t.defer(() => child.kill());

@@ -13,12 +13,16 @@ import {
 import { checkCardInStep } from './card_in_step.mjs';
 import { CATALOG } from './fixtures.mjs';
 
-runTest('ll_hls_play', async (t) => {
+// `node ll_hls_play.mjs srt`: the same over an SRT publisher (MPEG-TS; the LL rendition from
+// converted Annex B + ADTS), browser.ll_hls_play_srt.
+const protocol = process.argv[2] === 'srt' ? 'srt' : 'rtmp';
+
+runTest(protocol === 'srt' ? 'll_hls_play_srt' : 'll_hls_play', async (t) => {
   const server = await t.server();
   const stream = await server.createStream({ title: 'LL-HLS test' });
   await server.putProducts(stream, CATALOG);
   await requireRooms(t, server, stream);
-  startPublisher(t, server, stream);
+  startPublisher(t, server, stream, { protocol });
   await requireHls(server, stream);
   const info = await server.fetch(`/api/streams/${stream.id}`);
   assert(JSON.parse(info.text).ll_hls_url === `/hls/${stream.id}/ll.m3u8`, `the stream API offers LL-HLS (${info.text})`);

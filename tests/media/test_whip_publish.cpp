@@ -90,6 +90,20 @@ TEST_CASE("whip publish: 201 with Location and answer, H.264 + Opus goes live in
   CHECK(audio["codec_name"] == "aac");
   CHECK(stream_info(server, stream.id)["state"] == "live");
   CHECK(stream_info(server, stream.id)["ingest"].value("protocol", "") == "whip");
+  // WHIP's peer muxes to MPEG-TS like an SRT publisher: the LL-HLS rendition gets the converted
+  // Annex B + ADTS (docs/ll-hls.md), and the stream offers it.
+  CHECK(stream_info(server, stream.id).value("ll_hls_url", "") == "/hls/" + stream.id + "/ll.m3u8");
+  std::string ll;
+  const bool ll_parts = wait_until(
+      [&] {
+        ll = http_get(server.http_port(), "/hls/" + stream.id + "/ll.m3u8").body;
+        return ll.find("#EXT-X-PART:") != std::string::npos && ll.find("#EXT-X-MAP:") != std::string::npos;
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(100));
+  {
+    INFO(ll);
+    CHECK(ll_parts);
+  }
 
   // A second publisher on the key while the first is healthy is refused, as over RTMP
   // (docs/ingest.md "Sessions"), and the first keeps publishing.

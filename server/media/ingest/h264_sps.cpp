@@ -89,13 +89,14 @@ std::optional<SpsFacts> parse_sps(std::string_view sps) {
   r.bits(8);  // level
   r.ue();     // seq_parameter_set_id
   uint32_t chroma_format = 1;
+  uint32_t depth_luma = 0, depth_chroma = 0;  // minus 8
   if (profile_idc == 100 || profile_idc == 110 || profile_idc == 122 || profile_idc == 244 || profile_idc == 44 ||
       profile_idc == 83 || profile_idc == 86 || profile_idc == 118 || profile_idc == 128 || profile_idc == 138 ||
       profile_idc == 139 || profile_idc == 134 || profile_idc == 135) {
     chroma_format = r.ue();
     if (chroma_format == 3) r.bits(1);  // separate_colour_plane
-    r.ue();                             // bit_depth_luma
-    r.ue();                             // bit_depth_chroma
+    depth_luma = r.ue();
+    depth_chroma = r.ue();
     r.bits(1);                          // qpprime_y_zero_transform_bypass
     if (r.bits(1) != 0) {               // seq_scaling_matrix_present
       for (int i = 0; i < (chroma_format != 3 ? 8 : 12) && r.ok(); ++i)
@@ -142,6 +143,14 @@ std::optional<SpsFacts> parse_sps(std::string_view sps) {
   f.width = static_cast<int>(full_w - cut_w);
   f.height = static_cast<int>(full_h - cut_h);
   f.profile = profile_name(profile_idc, constraints);
+  f.profile_idc = static_cast<int>(profile_idc);
+  // Kept only within the spec's ranges (chroma_format_idc 0..3, bit depth 8..14): they go into
+  // 2- and 3-bit fields of the avcC.
+  if (chroma_format <= 3 && depth_luma <= 6 && depth_chroma <= 6) {
+    f.chroma_format_idc = static_cast<int>(chroma_format);
+    f.bit_depth_luma = static_cast<int>(depth_luma) + 8;
+    f.bit_depth_chroma = static_cast<int>(depth_chroma) + 8;
+  }
   if (f.width <= 0 || f.height <= 0) return std::nullopt;
   if (r.bits(1) != 0) {  // vui_parameters_present
     if (r.bits(1) != 0 && r.bits(8) == 255) r.bits(32);  // aspect_ratio_info (+ extended SAR)

@@ -14,6 +14,8 @@
 #include "core/metrics.h"
 #include "core/stream_registry.h"
 #include "livecommerce.h"
+#include "media/ingest/adts.h"
+#include "media/ingest/annexb.h"
 #include "media/ingest/h264_sps.h"
 #include "media/ingest/publish_session.h"
 
@@ -140,13 +142,16 @@ std::string_view codec_data_of(const GstStructure* s, GstMapInfo& map, GstBuffer
 
 void StreamPipeline::on_sample(GstSample* sample, bool video) {
   std::lock_guard lock(mux_mutex_);
-  if (!ll_begun_) {
+  // LL-HLS (fMP4): RTMP gives AVCC + raw AAC with their configurations in the caps; MPEG-TS
+  // inputs (SRT, WHIP's muxed peer) give Annex B + ADTS, converted frame by frame below. The
+  // rendition starts once the tracks are known (it must know whether to wait for video): RTMP's
+  // appsrcs, or all of the demuxer's pads (no-more-pads; what comes before goes to TS only).
+  if (!ll_begun_ && (ts_src_ == nullptr || ts_tracks_known_.load())) {
     ll_begun_ = true;
-    // LL-HLS (fMP4) from the already parsed inputs (RTMP, WHIP); SRT's byte-stream goes to TS only.
-    if (auto session = session_.lock(); session && session->ll && ts_src_ == nullptr) {
+    if (auto session = session_.lock(); session && session->ll) {
       ll_ = session->ll;
       const int64_t epoch = session->epoch_wall_ms.load();
-      ll_->begin_session(session->id, epoch != 0 ? epoch : now_ms(), video_src_ != nullptr, audio_src_ != nullptr);
+      ll_->begin_session(session->id, epoch != 0 ? epoch : now_ms(), has_video(), has_audio());
     }
   }
   if (GstCaps* caps = gst_sample_get_caps(sample); caps_changed(video ? video_caps_ : audio_caps_, caps)) {
@@ -169,6 +174,7 @@ void StreamPipeline::on_sample(GstSample* sample, bool video) {
       gst_structure_get_int(s, "channels", &channels);
       muxer_->set_aac_config(config, rate, channels);
       if (ll_ && audio_raw_) ll_->set_audio(config, rate, channels);
+      audio_channels_ = channels;
     }
     if (data != nullptr) gst_buffer_unmap(data, &map);
   }
@@ -224,6 +230,7 @@ void StreamPipeline::mux_video(GstBuffer* buf) {
   muxer_->write_video(ts_out_, {reinterpret_cast<const char*>(map.data), map.size}, video_avc_, p, d,
                       keyframe);
   if (ll_ && video_avc_) ll_->add_video({reinterpret_cast<const char*>(map.data), map.size}, d, p, keyframe);
+  if (ll_ && !video_avc_) ll_video_from_annexb({reinterpret_cast<const char*>(map.data), map.size}, d, p, keyframe);
   gst_buffer_unmap(buf, &map);
   write_out(p);
 }
@@ -231,6 +238,44 @@ void StreamPipeline::mux_video(GstBuffer* buf) {
 void StreamPipeline::write_audio_frame(std::string_view frame, int64_t pts_ns) {
   muxer_->write_audio(ts_out_, frame, audio_raw_, pts_ns);
   if (ll_ && audio_raw_) ll_->add_audio(frame, pts_ns);
+  if (ll_ && !audio_raw_) ll_audio_from_adts(frame, pts_ns);
+}
+
+void StreamPipeline::ll_video_from_annexb(std::string_view access_unit, int64_t dts_ns, int64_t pts_ns,
+                                          bool keyframe) {
+  ll_sample_.clear();
+  annexb_to_avcc(access_unit, ll_sample_, &ll_sets_);
+  // The avcC from the first SPS + PPS (h264parse repeats them before every keyframe, so the
+  // first keyframe brings them); LlHlsStream waits for it and then for a keyframe. Parameter
+  // sets that make no configuration are forgotten, so the next ones are tried.
+  if (!ll_video_configured_ && ll_sets_.complete()) {
+    const std::string config = make_avc_config(ll_sets_.sps, ll_sets_.pps);
+    const auto facts = parse_sps(ll_sets_.sps);
+    if (!config.empty() && facts) {
+      ll_->set_video(config, facts->width, facts->height);
+      ll_video_configured_ = true;
+    } else {
+      // Once per pipeline: h264parse repeats the same broken sets before every keyframe.
+      if (!ll_bad_sets_logged_)
+        log::warn("llhls_bad_parameter_sets").kv("pipeline", options_.name).kv("sps_bytes", ll_sets_.sps.size());
+      ll_bad_sets_logged_ = true;
+      ll_sets_ = {};
+    }
+  }
+  if (!ll_sample_.empty()) ll_->add_video(ll_sample_, dts_ns, pts_ns, keyframe);
+}
+
+void StreamPipeline::ll_audio_from_adts(std::string_view adts, int64_t pts_ns) {
+  const auto split = split_adts(adts);
+  if (!split) return;  // not ADTS (aacparse lets nothing else through): the TS rendition has it as it is
+  if (!ll_audio_configured_) {
+    ll_->set_audio(audio_specific_config(split->header), split->header.sample_rate, audio_channels_);
+    ll_audio_configured_ = true;
+  }
+  // aacparse gives one frame per buffer; more are spaced a frame apart.
+  const int64_t step = hls::Fmp4Muxer::aac_frame_ns(split->header.sample_rate);
+  for (size_t i = 0; i < split->frames.size(); ++i)
+    ll_->add_audio(split->frames[i], pts_ns + static_cast<int64_t>(i) * step);
 }
 
 void StreamPipeline::mux_audio(std::string_view frame, int64_t pts_ns) {
@@ -439,6 +484,10 @@ Status StreamPipeline::add_ts_input() {
   if (!gst_element_link(ts_src_, demux)) return Status::error("cannot link tsdemux");
   g_signal_connect(demux, "pad-added", G_CALLBACK(+[](GstElement*, GstPad* pad, gpointer self) {
                      static_cast<StreamPipeline*>(self)->on_demux_pad(pad);
+                   }),
+                   this);
+  g_signal_connect(demux, "no-more-pads", G_CALLBACK(+[](GstElement*, gpointer self) {
+                     static_cast<StreamPipeline*>(self)->ts_tracks_known_.store(true);
                    }),
                    this);
   return Status::ok();

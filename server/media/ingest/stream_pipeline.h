@@ -4,6 +4,11 @@
 //   RTMP: appsrc(h264, avc, au) ─► productcue ─► tee "video_tee" ─► appsink ─┐
 //         appsrc(aac, raw)      ───────────────► tee "audio_tee" ─► appsink ─┴► hls::TsMuxer ─► hls::TsSegmenter (files)
 //   SRT:  appsrc(mpegts) ─► tsdemux ─► queue ─► (timestamp repair probe) ─► h264parse / aacparse ─► the same chains
+//         (WHIP's peer muxes to MPEG-TS and comes in the same way)
+//
+// The muxing callbacks also feed the LL-HLS rendition (hls::LlHlsStream, fMP4 parts) with the
+// same frames: as they are from RTMP; from MPEG-TS inputs the Annex B access units become AVCC
+// (media/ingest/annexb.h) and the ADTS frames raw AAC (media/ingest/adts.h) on the way.
 //
 // The RTMP input is already parsed (access units with timestamps, the codec configuration in
 // the caps), so no parser runs on it; the passthrough rendition is muxed by our own TsMuxer in
@@ -16,6 +21,7 @@
 // Build it (add_*_input, start) on one thread; push_* and end_of_stream are thread-safe.
 #include <gst/gst.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -32,6 +38,7 @@
 #include "media/hls/ll_hls.h"
 #include "media/hls/ts_muxer.h"
 #include "media/hls/ts_segmenter.h"
+#include "media/ingest/annexb.h"
 #include "media/ingest/timestamp_repair.h"
 
 namespace harvest::media {
@@ -107,6 +114,9 @@ private:
   void mux_video(GstBuffer* buffer);
   void mux_audio(std::string_view frame, int64_t pts_ns);
   void write_audio_frame(std::string_view frame, int64_t pts_ns);  // to both renditions
+  // The LL-HLS rendition from MPEG-TS inputs: Annex B -> AVCC (+ avcC), ADTS -> raw AAC (+ ASC).
+  void ll_video_from_annexb(std::string_view access_unit, int64_t dts_ns, int64_t pts_ns, bool keyframe);
+  void ll_audio_from_adts(std::string_view adts, int64_t pts_ns);
   void write_out(int64_t pts_ns);
   void try_early_cut_locked();
   void on_demux_pad(GstPad* pad);
@@ -124,9 +134,15 @@ private:
   std::unique_ptr<hls::TsMuxer> muxer_;
   std::unique_ptr<hls::TsSegmenter> segmenter_;
   std::string ts_out_;
-  // The LL-HLS rendition fed the same media (RTMP/WHIP inputs); null: none.
+  // The LL-HLS rendition fed the same media; null: none.
   std::shared_ptr<hls::LlHlsStream> ll_;
   bool ll_begun_ = false;
+  // MPEG-TS inputs (byte-stream video, ADTS audio): the conversion for the LL rendition.
+  H264ParameterSets ll_sets_;
+  bool ll_video_configured_ = false, ll_audio_configured_ = false, ll_bad_sets_logged_ = false;
+  std::string ll_sample_;  // the AVCC access unit being converted (reused)
+  int audio_channels_ = 0;  // from the audio caps: ADTS channel configuration 0 leaves it open
+  std::atomic<bool> ts_tracks_known_{false};  // tsdemux said no-more-pads (demuxer thread)
   GstCaps* video_caps_ = nullptr;  // last caps seen by the video sink
   GstCaps* audio_caps_ = nullptr;
   bool video_avc_ = true;

@@ -15,14 +15,26 @@ export function rtmpPort(server) {
   return Number(m[1]);
 }
 
-// Publishes a test pattern over RTMP in real time; returns {proc, exited}.
-export function publish(url, { width = 320, height = 568, fps = 25, seconds = 6, gop = 25, color = null } = {}) {
+export function srtPort(server) {
+  const m = /event=listening .*srt_port=(\d+)/.exec(server.log);
+  if (!m) throw new Error('no srt_port in the server log');
+  return Number(m[1]);
+}
+
+// The SRT publish URL of a stream key (stream id as docs/ingest.md gives it).
+export function srtUrl(server, key) {
+  return `srt://127.0.0.1:${srtPort(server)}?streamid=#!::r=live/${key},m=publish`;
+}
+
+// Publishes a test pattern in real time, over RTMP (FLV) or, with format 'mpegts' and an
+// srt:// URL, over SRT; returns {proc, exited}.
+export function publish(url, { width = 320, height = 568, fps = 25, seconds = 6, gop = 25, color = null, format = 'flv' } = {}) {
   const src = color ? `color=c=${color}:size=${width}x${height}:rate=${fps}`
                     : `testsrc2=size=${width}x${height}:rate=${fps}`;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', src,
                 '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', String(seconds),
                 '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-                '-g', String(gop), '-b:v', '300k', '-c:a', 'aac', '-b:a', '48k', '-ac', '1', '-f', 'flv', url];
+                '-g', String(gop), '-b:v', '300k', '-c:a', 'aac', '-b:a', '48k', '-ac', '1', '-f', format, url];
   const child = startProcess('ffmpeg', args, { stdout: false });
   const exited = child.exited.then(({ code, output }) => ({ code, err: output }));
   return { proc: child.proc, exited, kill: () => child.kill().then(() => exited) };
