@@ -104,7 +104,8 @@ std::optional<HttpResponse> trace_code_claim_refused(store::Store& store,
   const auto it = std::find_if(products.begin(), products.end(),
                                [&taken](const commerce::Product& p) { return p.origin.trace_code == taken; });
   return HttpResponse::error(409, "trace_code_taken",
-                             "trace code '" + taken + "' is another farm's (product '" + it->id + "')");
+                             "trace code '" + taken + "' is another farm's (product '" +
+                                 (it == products.end() ? std::string() : it->id) + "')");
 }
 
 }  // namespace
