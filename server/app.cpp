@@ -411,7 +411,8 @@ std::string App::load_demo_catalog() {
   for (const auto& p : products)
     if (!p.origin.trace_code.empty()) codes.push_back(p.origin.trace_code);
   std::string taken;
-  if (auto st = store_->claim_trace_codes("", codes, taken); !st) return "cannot claim its trace codes: " + st.message();
+  if (auto st = store_->claim_trace_codes("", codes, taken); !st)
+    return "cannot claim its trace codes: " + st.message();
   if (!taken.empty()) return path + ": trace code '" + taken + "' is another farm's";
   const std::string first = products.empty() ? std::string() : products.front().id;
   if (auto st = rooms_->selling().replace_catalog("demo", std::move(products)); !st) return st.message();

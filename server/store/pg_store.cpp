@@ -243,7 +243,8 @@ Status PgStore::claim_trace_codes(const std::string& owner, const std::vector<st
     PgResult holder = db_.run("trace_code_owner", "SELECT owner FROM trace_codes WHERE code = $1",
                               PgParams().text(code));
     if (!holder.ok()) return db_.abort(Status::error(holder.error()));
-    if (holder.rows() != 1) return db_.abort(Status::error("trace code '" + code + "' has no claim after its insert"));
+    if (holder.rows() != 1)
+      return db_.abort(Status::error("trace code '" + code + "' has no claim after its insert"));
     if (holder.text(0, 0) != owner) {
       // Nothing of this call is kept: a catalog is claimed whole or not at all.
       if (auto st = db_.exec("ROLLBACK"); !st) return st;

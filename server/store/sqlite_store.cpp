@@ -331,7 +331,9 @@ Status SqliteStore::claim_trace_codes(const std::string& owner, const std::vecto
   };
   for (const std::string& code : sorted) {
     if (code.empty()) continue;
-    Statement ins(db_, "INSERT INTO trace_codes (code, owner, claimed_at_ms) VALUES (?,?,?) ON CONFLICT (code) DO NOTHING");
+    Statement ins(db_,
+                  "INSERT INTO trace_codes (code, owner, claimed_at_ms) VALUES (?,?,?)"
+                  " ON CONFLICT (code) DO NOTHING");
     if (!ins.valid()) return fail(Status::error(sqlite3_errmsg(db_)));
     ins.bind(1, code);
     ins.bind(2, owner);

@@ -100,9 +100,11 @@ TEST_CASE("pg store: two nodes claiming the same trace codes at once, one wins e
   constexpr int kRounds = 40;
   std::vector<std::string> taken_a(kRounds), taken_b(kRounds);
   std::atomic<int> failures{0};
-  auto claim = [&](store::PgStore& db, const std::string& owner, bool reversed, std::vector<std::string>& taken) {
+  auto claim = [&](store::PgStore& db, const std::string& owner, bool reversed,
+                   std::vector<std::string>& taken) {
     for (int i = 0; i < kRounds; ++i) {
-      std::vector<std::string> codes = {"RACE-" + std::to_string(i) + "-A", "RACE-" + std::to_string(i) + "-B"};
+      const std::string round = "RACE-" + std::to_string(i);
+      std::vector<std::string> codes = {round + "-A", round + "-B"};
       if (reversed) std::swap(codes[0], codes[1]);
       if (!db.claim_trace_codes(owner, codes, taken[static_cast<size_t>(i)])) ++failures;
     }
