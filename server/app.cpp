@@ -405,6 +405,15 @@ std::string App::load_demo_catalog() {
   if (!rooms_->selling().products("demo").empty()) return {};
   std::vector<commerce::Product> products;
   if (auto err = api::parse_catalog(text.str(), products); !err.empty()) return path + ": " + err;
+  // The demo is an operator's show (owner ""): its trace codes are claimed like any show's
+  // (api/products.cpp), so no farmer can take them later, nor it a farmer's.
+  std::vector<std::string> codes;
+  for (const auto& p : products)
+    if (!p.origin.trace_code.empty()) codes.push_back(p.origin.trace_code);
+  std::string taken;
+  if (auto st = store_->claim_trace_codes("", codes, taken); !st)
+    return "cannot claim its trace codes: " + st.message();
+  if (!taken.empty()) return path + ": trace code '" + taken + "' is another farm's";
   const std::string first = products.empty() ? std::string() : products.front().id;
   if (auto st = rooms_->selling().replace_catalog("demo", std::move(products)); !st) return st.message();
   if (!first.empty()) rooms_->stage().show_card("demo", first, "bottom");

@@ -83,6 +83,31 @@ std::optional<HttpResponse> trace_code_taken(store::Store& store,
   return std::nullopt;
 }
 
+// trace_code_taken() reads, then the route writes: two nodes (or two requests) could both pass
+// it with the same new code. The claim is the store's answer (a primary key, one transaction):
+// the first account to claim a code keeps it, the other gets the same 409, and nothing is
+// saved for it. Called after trace_code_taken(), which still covers codes saved before the
+// claims table existed, and before anything is saved.
+std::optional<HttpResponse> trace_code_claim_refused(store::Store& store,
+                                                     const std::vector<commerce::Product>& products,
+                                                     const std::string& owner) {
+  std::vector<std::string> codes;
+  for (const auto& p : products)
+    if (!p.origin.trace_code.empty()) codes.push_back(p.origin.trace_code);
+  if (codes.empty()) return std::nullopt;
+  std::string taken;
+  if (auto st = store.claim_trace_codes(owner, codes, taken); !st) {
+    log::error("trace_codes_not_claimed").kv("reason", st.message());
+    return HttpResponse::error(500, "internal", "could not claim the trace codes");
+  }
+  if (taken.empty()) return std::nullopt;
+  const auto it = std::find_if(products.begin(), products.end(),
+                               [&taken](const commerce::Product& p) { return p.origin.trace_code == taken; });
+  return HttpResponse::error(409, "trace_code_taken",
+                             "trace code '" + taken + "' is another farm's (product '" +
+                                 (it == products.end() ? std::string() : it->id) + "')");
+}
+
 }  // namespace
 
 std::string parse_catalog(const std::string& body, std::vector<commerce::Product>& out,
@@ -149,6 +174,7 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
     if (auto err = parse_catalog(body, products, &stock_omitted); !err.empty())
       return HttpResponse::error(400, "invalid", err);
     if (auto taken = trace_code_taken(catalogs, products, owner)) return *taken;
+    if (auto taken = trace_code_claim_refused(catalogs, products, owner)) return *taken;
     // Read and replaced on the loop thread, with no buy in between.
     commerce::keep_live_stock(products, stock_omitted, selling.products(id));
     const std::vector<commerce::Product> show_products = products;
@@ -185,6 +211,7 @@ void register_product_routes(Router& router, StreamRegistry& streams, const Acce
     if (auto err = parse_catalog(req.body, products); !err.empty()) return HttpResponse::error(400, "invalid", err);
     for (auto& p : products) p.stock = 0;
     if (auto taken = trace_code_taken(catalogs, products, who.account_id)) return *taken;
+    if (auto taken = trace_code_claim_refused(catalogs, products, who.account_id)) return *taken;
     if (auto st = catalogs.save_farmer_catalog(who.account_id, products); !st)
       return HttpResponse::error(500, "internal", "could not store the catalog");
     json list = realtime::products_json(products);

@@ -81,6 +81,11 @@ const Migration kMigrations[] = {
      "CREATE INDEX products_by_trace_code ON products (trace_code) WHERE trace_code <> '';"
      "ALTER TABLE farmer_products ADD COLUMN trace_code TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX farmer_products_by_trace_code ON farmer_products (trace_code) WHERE trace_code <> '';"},
+    // Security review (issue 21): a trace code is the first account's that claims it
+    // (Store::claim_trace_codes); the primary key decides between nodes claiming it at once.
+    {3,
+     "CREATE TABLE trace_codes ("
+     " code TEXT PRIMARY KEY, owner TEXT NOT NULL, claimed_at_ms BIGINT NOT NULL);"},
 };
 
 // Any constant: the lock that serialises migrations across nodes ("harvest" in ASCII).

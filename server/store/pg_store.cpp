@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <set>
 
 #include "commerce/origin_json.h"
 
@@ -217,6 +218,41 @@ Status PgStore::find_traced_products(const std::string& trace_code, std::vector<
   if (!farms.ok()) return Status::error(farms.error());
   for (int i = 0; i < farms.rows(); ++i) out.push_back({"", farms.text(i, 7), read_product(farms, i)});
   return Status::ok();
+}
+
+Status PgStore::claim_trace_codes(const std::string& owner, const std::vector<std::string>& codes,
+                                  std::string& taken) {
+  std::lock_guard lock(mutex_);
+  taken.clear();
+  // Sorted: two claims of the same codes lock their rows in one order (no deadlock).
+  const std::set<std::string> sorted(codes.begin(), codes.end());
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  if (auto st = db_.exec("BEGIN"); !st) return st;
+  for (const std::string& code : sorted) {
+    if (code.empty()) continue;
+    // Another node's uncommitted claim of the code makes this INSERT wait for its end: then it
+    // is either there (DO NOTHING, and the SELECT below, a new snapshot under READ COMMITTED,
+    // sees it) or gone (this one inserts).
+    PgResult ins = db_.run("claim_trace_code",
+                           "INSERT INTO trace_codes (code, owner, claimed_at_ms) VALUES ($1,$2,$3)"
+                           " ON CONFLICT (code) DO NOTHING",
+                           PgParams().text(code).text(owner).integer(now_ms));
+    if (!ins.ok()) return db_.abort(Status::error(ins.error()));
+    PgResult holder = db_.run("trace_code_owner", "SELECT owner FROM trace_codes WHERE code = $1",
+                              PgParams().text(code));
+    if (!holder.ok()) return db_.abort(Status::error(holder.error()));
+    if (holder.rows() != 1)
+      return db_.abort(Status::error("trace code '" + code + "' has no claim after its insert"));
+    if (holder.text(0, 0) != owner) {
+      // Nothing of this call is kept: a catalog is claimed whole or not at all.
+      if (auto st = db_.exec("ROLLBACK"); !st) return st;
+      taken = code;
+      return Status::ok();
+    }
+  }
+  return db_.exec("COMMIT");
 }
 
 Status PgStore::save_sale(const std::string& stream_id, const commerce::FlashSale& sale) {

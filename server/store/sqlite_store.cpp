@@ -4,6 +4,7 @@
 #include "store/sqlite_statement.h"
 
 #include <chrono>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "commerce/origin_json.h"
@@ -56,7 +57,11 @@ const char* const kCommerceSchema =
     // Added with checkout (issue 17): payment notifications as handled, one per payment id.
     "CREATE TABLE IF NOT EXISTS payments ("
     " payment_id TEXT PRIMARY KEY, order_id INTEGER NOT NULL, amount INTEGER NOT NULL,"
-    " currency TEXT NOT NULL, outcome TEXT NOT NULL, at_ms INTEGER NOT NULL);";
+    " currency TEXT NOT NULL, outcome TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    // Added with the security review (issue 21): a trace code is the first account's that
+    // claims it (Store::claim_trace_codes); the primary key decides between racing claims.
+    "CREATE TABLE IF NOT EXISTS trace_codes ("
+    " code TEXT PRIMARY KEY, owner TEXT NOT NULL, claimed_at_ms INTEGER NOT NULL);";
 
 // Columns added after the first release: ALTER TABLE on databases created before them.
 struct AddedColumn {
@@ -308,6 +313,44 @@ Status SqliteStore::find_traced_products(const std::string& trace_code, std::vec
   c.bind(1, trace_code);
   while ((rc = sqlite3_step(c.get())) == SQLITE_ROW) out.push_back({"", c.text(7), read_product(c)});
   return done(db_, rc);
+}
+
+Status SqliteStore::claim_trace_codes(const std::string& owner, const std::vector<std::string>& codes,
+                                      std::string& taken) {
+  std::lock_guard lock(mutex_);
+  taken.clear();
+  const std::set<std::string> sorted(codes.begin(), codes.end());
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  // IMMEDIATE: the write lock from the start, so another connection's claim waits for this one.
+  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
+  auto fail = [this](Status st) {
+    exec("ROLLBACK");
+    return st;
+  };
+  for (const std::string& code : sorted) {
+    if (code.empty()) continue;
+    Statement ins(db_,
+                  "INSERT INTO trace_codes (code, owner, claimed_at_ms) VALUES (?,?,?)"
+                  " ON CONFLICT (code) DO NOTHING");
+    if (!ins.valid()) return fail(Status::error(sqlite3_errmsg(db_)));
+    ins.bind(1, code);
+    ins.bind(2, owner);
+    ins.bind(3, now_ms);
+    if (sqlite3_step(ins.get()) != SQLITE_DONE) return fail(Status::error(sqlite3_errmsg(db_)));
+    Statement holder(db_, "SELECT owner FROM trace_codes WHERE code = ?");
+    if (!holder.valid()) return fail(Status::error(sqlite3_errmsg(db_)));
+    holder.bind(1, code);
+    if (sqlite3_step(holder.get()) != SQLITE_ROW) return fail(Status::error(sqlite3_errmsg(db_)));
+    if (holder.text(0) != owner) {
+      // Nothing of this call is kept: a catalog is claimed whole or not at all.
+      exec("ROLLBACK");
+      taken = code;
+      return Status::ok();
+    }
+  }
+  return exec("COMMIT");
 }
 
 Status SqliteStore::save_sale(const std::string& stream_id, const commerce::FlashSale& sale) {

@@ -57,6 +57,8 @@ public:
   Status save_exposure(const show::CardExposure& exposure) override;
   Status list_exposures(std::vector<show::CardExposure>& out) override;
   Status find_traced_products(const std::string& trace_code, std::vector<TracedProduct>& out) override;
+  Status claim_trace_codes(const std::string& owner, const std::vector<std::string>& codes,
+                           std::string& taken) override;
   Status save_restream(const std::string& stream_id, const std::string& url) override;
   Status list_restreams(std::vector<std::pair<std::string, std::string>>& out) override;
 

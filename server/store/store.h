@@ -80,6 +80,15 @@ public:
   // Every stored catalog product whose origin has this trace code: in shows, the newest show
   // first; then in farmers' catalogs (stream_id "").
   virtual Status find_traced_products(const std::string& trace_code, std::vector<TracedProduct>& out) = 0;
+  // Claims each trace code for `owner` (a farmer account; "" the operator's shows, one account
+  // for this): a code nobody holds becomes the owner's, one the owner holds stays theirs. When
+  // any code is another owner's, `taken` is set to the first such code (in sorted order) and
+  // nothing of this call is claimed; otherwise `taken` is "". One transaction, decided by the
+  // table's primary key, so two nodes (or two requests) claiming one code at once cannot both
+  // win. A claim is never released: the printed QR stays the farm's word. Empty codes are
+  // ignored.
+  virtual Status claim_trace_codes(const std::string& owner, const std::vector<std::string>& codes,
+                                   std::string& taken) = 0;
 
   // --- restream targets (docs/media-link.md "Restream") ---
   // The RTMP URL the stream's burned-in rendition is pushed to (it applies to every later

@@ -88,6 +88,49 @@ TEST_CASE("pg store: two nodes selling one product never oversell") {
   CHECK(results[0].stock_left == 5);
 }
 
+TEST_CASE("pg store: two nodes claiming the same trace codes at once, one wins each") {
+  test::PostgresServer pg;
+  REQUIRE(pg.error().empty());
+  store::PgStore a(pg.url());
+  store::PgStore b(pg.url());
+  REQUIRE(a.error().empty());
+  REQUIRE(b.error().empty());
+  // Each round both nodes claim two new codes, in opposite orders (the store sorts them, or the
+  // two transactions could deadlock on each other's rows).
+  constexpr int kRounds = 40;
+  std::vector<std::string> taken_a(kRounds), taken_b(kRounds);
+  std::atomic<int> failures{0};
+  auto claim = [&](store::PgStore& db, const std::string& owner, bool reversed,
+                   std::vector<std::string>& taken) {
+    for (int i = 0; i < kRounds; ++i) {
+      const std::string round = "RACE-" + std::to_string(i);
+      std::vector<std::string> codes = {round + "-A", round + "-B"};
+      if (reversed) std::swap(codes[0], codes[1]);
+      if (!db.claim_trace_codes(owner, codes, taken[static_cast<size_t>(i)])) ++failures;
+    }
+  };
+  std::thread ta([&] { claim(a, "farm-a", false, taken_a); });
+  std::thread tb([&] { claim(b, "farm-b", true, taken_b); });
+  ta.join();
+  tb.join();
+  CHECK(failures.load() == 0);
+  store::PgConnection c;
+  REQUIRE(c.open(pg.url()));
+  for (int i = 0; i < kRounds; ++i) {
+    const auto n = static_cast<size_t>(i);
+    // Exactly one of the two was refused, naming the first code (sorted) the other holds.
+    CHECK((taken_a[n].empty() != taken_b[n].empty()));
+    const std::string winner = taken_a[n].empty() ? "farm-a" : "farm-b";
+    CHECK((taken_a[n] + taken_b[n]) == "RACE-" + std::to_string(i) + "-A");
+    store::PgResult r = c.run("owners", "SELECT owner FROM trace_codes WHERE code LIKE $1 ORDER BY code",
+                              store::PgParams().text("RACE-" + std::to_string(i) + "-%"));
+    REQUIRE(r.ok());
+    REQUIRE(r.rows() == 2);  // both codes claimed, both by the winner: no half claim
+    CHECK(r.text(0, 0) == winner);
+    CHECK(r.text(1, 0) == winner);
+  }
+}
+
 TEST_CASE("pg store: a group that does not fit is decided buy by buy, and sales are limited too") {
   test::PostgresServer pg;
   REQUIRE(pg.error().empty());

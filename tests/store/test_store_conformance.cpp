@@ -224,6 +224,39 @@ void check_contract(store::Store& db) {
   CHECK(traced[1].owner == "f1");
   REQUIRE(db.find_traced_products("nope", traced));
   CHECK(traced.empty());
+
+  // Trace code claims (issue 21): the first owner wins and keeps it; another is refused.
+  std::string taken = "stale";
+  REQUIRE(db.claim_trace_codes("f1", {"LI-2026-001"}, taken));
+  CHECK(taken.empty());
+  REQUIRE(db.claim_trace_codes("f1", {"LI-2026-001", ""}, taken));  // the same owner again
+  CHECK(taken.empty());
+  REQUIRE(db.claim_trace_codes("f2", {"LI-2026-001"}, taken));
+  CHECK(taken == "LI-2026-001");
+  // The operator's shows ("") are one more account.
+  REQUIRE(db.claim_trace_codes("", {"LI-2026-001"}, taken));
+  CHECK(taken == "LI-2026-001");
+  REQUIRE(db.claim_trace_codes("", {"OP-2026-001"}, taken));
+  CHECK(taken.empty());
+  REQUIRE(db.claim_trace_codes("f1", {"OP-2026-001"}, taken));
+  CHECK(taken == "OP-2026-001");
+  // Several codes are one claim: with one of them taken, none of the free ones is kept...
+  REQUIRE(db.claim_trace_codes("f2", {"ZH-2026-001", "LI-2026-001", "ZH-2026-002"}, taken));
+  CHECK(taken == "LI-2026-001");
+  REQUIRE(db.claim_trace_codes("f1", {"ZH-2026-001", "ZH-2026-002"}, taken));
+  CHECK(taken.empty());  // ...so another owner may claim them afterwards
+  REQUIRE(db.claim_trace_codes("f2", {"ZH-2026-002"}, taken));
+  CHECK(taken == "ZH-2026-002");
+  // Duplicates in one call are one code; nothing to claim is no error.
+  REQUIRE(db.claim_trace_codes("f2", {"ZH-2026-003", "ZH-2026-003"}, taken));
+  CHECK(taken.empty());
+  REQUIRE(db.claim_trace_codes("f2", {}, taken));
+  CHECK(taken.empty());
+  // A quote in a code or an owner is data, not SQL.
+  REQUIRE(db.claim_trace_codes("f3'; DROP TABLE trace_codes;--", {"Q-2026-001"}, taken));
+  CHECK(taken.empty());
+  REQUIRE(db.claim_trace_codes("f2", {"Q-2026-001"}, taken));
+  CHECK(taken == "Q-2026-001");
 }
 
 }  // namespace
