@@ -20,16 +20,22 @@ export async function checkCardInStep(t, { server, stream, browser, viewer, play
   await viewer.evaluate((id) => {
     window.__cardSeen = null;
     const video = document.querySelector('video');
+    let previousFrameDateMs = null;  // the frame presented before this one (frames may be skipped)
     const onFrame = (_now, meta) => {
       video.requestVideoFrameCallback(onFrame);
       if (window.__cardSeen) return;
-      const card = document.querySelector(`.product-card[data-product-id="${id}"]`);
-      if (!card) return;
       const hls = window.harvestWatch.player.hls;
       const playingDateMs = hls?.playingDate ? hls.playingDate.getTime() : null;
+      const frameDateMs = playingDateMs !== null ? playingDateMs + (meta.mediaTime - video.currentTime) * 1000 : null;
+      const card = document.querySelector(`.product-card[data-product-id="${id}"]`);
+      if (!card) {
+        previousFrameDateMs = frameDateMs;
+        return;
+      }
       window.__cardSeen = {
         playingDateMs,
-        frameDateMs: playingDateMs !== null ? playingDateMs + (meta.mediaTime - video.currentTime) * 1000 : null,
+        frameDateMs,
+        previousFrameDateMs,
         wallMs: Date.now(),
         basis: card.dataset.shownBasis,
         clock: window.harvestWatch.cardClock,
@@ -61,7 +67,8 @@ export async function checkCardInStep(t, { server, stream, browser, viewer, play
   const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : '-');
   log(`card.shown marker ${iso(markerMs)} (pts ${shown.pts}); shown at playing date ` +
       `${iso(seen.playingDateMs)} (frame on screen ${iso(seen.frameDateMs)}), ${seen.wallMs - arrivalMs} ms after the message, ` +
-      `late by ${seen.frameDateMs - markerMs} ms of media time, basis ${seen.basis}, clock ${seen.clock}`);
+      `late by ${seen.frameDateMs - markerMs} ms of media time (the frame presented before it: ` +
+      `${seen.previousFrameDateMs === null ? '-' : Math.round(seen.previousFrameDateMs - markerMs)} ms), basis ${seen.basis}, clock ${seen.clock}`);
 
   if (!hasPdt) {
     missing('server feature: EXT-X-PROGRAM-DATE-TIME in the HLS playlist (the card appeared by the fallback; playback sync not checkable)');
@@ -74,6 +81,12 @@ export async function checkCardInStep(t, { server, stream, browser, viewer, play
   assert(seen.frameDateMs !== null, 'hls.js knew the playing date of the frame');
   assert(seen.frameDateMs >= markerMs - 50, `not before the frame on screen reached the marker (early by ${markerMs - seen.frameDateMs} ms)`);
   assert(seen.clock === 'video-frame', `the page ticks its cards on each presented frame (clock ${seen.clock})`);
-  assert(seen.frameDateMs <= markerMs + 100, `within 100 ms of the frame that carries it (late by ${seen.frameDateMs - markerMs} ms of media time)`);
+  // Within 100 ms of the frame that carries it; on a loaded machine Chromium skips frames (at
+  // hls.js's catch-up rate too), so a card may first be presentable later than that: then it
+  // must be on the first presented frame at or after its marker (the one before was earlier).
+  const firstPresentable = seen.previousFrameDateMs !== null && seen.previousFrameDateMs < markerMs;
+  assert(seen.frameDateMs <= markerMs + 100 || firstPresentable,
+    `within 100 ms of the frame that carries it, or on the first frame presented after it (late by ` +
+    `${seen.frameDateMs - markerMs} ms of media time; the frame presented before: ${seen.previousFrameDateMs - markerMs} ms)`);
   return { lateMs: seen.frameDateMs - markerMs };
 }

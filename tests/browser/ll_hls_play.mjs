@@ -74,7 +74,9 @@ runTest(protocol === 'srt' ? 'll_hls_play_srt' : 'll_hls_play', async (t) => {
   const playlist = (await server.fetch(`/hls/${stream.id}/ll.m3u8`)).text;
   await checkCardInStep(t, { server, stream, browser, viewer: page, playlist, productId: 'pear-yulu' });
 
-  // Screenshots of the page playing LL-HLS with the card up (phone and desktop, both languages).
+  // Screenshots of the page playing LL-HLS with the card up (phone and desktop, both languages);
+  // the page is the same whatever the ingest, so the SRT run leaves them out (CI time).
+  if (protocol === 'srt') return;
   for (const size of [{ width: 390, height: 844, mobile: true }, { width: 1366, height: 800, mobile: false }]) {
     for (const locale of ['zh-CN', 'en-US']) {
       const shot = await newPage(t, browser, { ...size, locale });
