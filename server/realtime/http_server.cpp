@@ -266,8 +266,11 @@ std::string HttpServer::create_context(Shard& shard) {
   // lws reads a socket into this per-thread buffer, at most its size per read (default 4 KiB).
   // A 6 MiB photo upload was 1,536 reads and as many passes of the loop; refused bodies read
   // and dropped during a lingering close the same. 64 KiB makes those 96 (docs/reliability.md
-  // "Effect on others"); it is also the largest piece of a file lws sends at once.
-  info.pt_serv_buf_size = kServiceBufferBytes;
+  // "Effect on others"); it is also the largest piece of a file lws sends at once, which is
+  // why TLS (HTTP/2 by ALPN) gets 16 KiB: a larger DATA frame than h2's default
+  // SETTINGS_MAX_FRAME_SIZE (16,384) is a protocol error (Chromium: ERR_HTTP2_FRAME_SIZE_ERROR,
+  // the broadcaster page's scripts never loaded).
+  info.pt_serv_buf_size = options_.tls_cert.empty() ? kServiceBufferBytes : kTlsServiceBufferBytes;
   if (!options_.tls_cert.empty()) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.ssl_cert_filepath = options_.tls_cert.c_str();
