@@ -34,6 +34,10 @@ std::optional<std::size_t> get_sei_number(std::span<const std::uint8_t> rbsp, st
 
 std::optional<std::size_t> start_code_at(std::span<const std::uint8_t> au, std::size_t from) {
   for (std::size_t i = from; i + 3 <= au.size(); ++i) {
+    if (au[i + 2] > 1) {
+      i += 2;  // neither of the next two positions can start a start code ending here
+      continue;
+    }
     if (au[i] == 0 && au[i + 1] == 0 && au[i + 2] == 1) return i;
   }
   return std::nullopt;

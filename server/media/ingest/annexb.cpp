@@ -1,8 +1,10 @@
 #include "media/ingest/annexb.h"
 
 #include <cstdint>
+#include <span>
 
 #include "media/ingest/h264_sps.h"
+#include "sei.h"
 
 namespace harvest::media {
 namespace {
@@ -12,18 +14,6 @@ constexpr int kNalPps = 8;
 constexpr int kNalAud = 9;
 
 int nal_type(std::string_view nal) { return static_cast<uint8_t>(nal[0]) & 0x1f; }
-
-// The offset of the next 00 00 01 at or after `from`, or npos.
-size_t find_start_code(std::string_view b, size_t from) {
-  for (size_t i = from; i + 3 <= b.size(); ++i) {
-    if (static_cast<uint8_t>(b[i + 2]) > 1) {
-      i += 2;  // neither of the next two positions can start a start code ending here
-      continue;
-    }
-    if (b[i] == 0 && b[i + 1] == 0 && b[i + 2] == 1) return i;
-  }
-  return std::string_view::npos;
-}
 
 void put_u8(std::string& s, uint32_t v) { s.push_back(static_cast<char>(v & 0xff)); }
 void put_u16(std::string& s, size_t v) {
@@ -38,16 +28,11 @@ void put_u32(std::string& s, size_t v) {
 }  // namespace
 
 std::vector<std::string_view> split_annexb(std::string_view bytes) {
+  // The productcue element's splitter (livecommerce/sei.h), the same rules, as string_views.
+  const std::span<const uint8_t> au(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   std::vector<std::string_view> nals;
-  size_t at = find_start_code(bytes, 0);
-  while (at != std::string_view::npos) {
-    const size_t begin = at + 3;
-    const size_t next = find_start_code(bytes, begin);
-    size_t end = next == std::string_view::npos ? bytes.size() : next;
-    while (end > begin && bytes[end - 1] == 0) --end;  // trailing_zero_8bits / a 4-byte start code's zero
-    if (end > begin) nals.push_back(bytes.substr(begin, end - begin));
-    at = next;
-  }
+  for (const auto& unit : livecommerce::split_nal_units(au, {.framing = livecommerce::H264Framing::kByteStream}))
+    nals.push_back(bytes.substr(unit.offset, unit.size));
   return nals;
 }
 
