@@ -47,15 +47,24 @@ size_t count(const std::vector<commerce::Committed>& results, commerce::Verdict 
   return n;
 }
 
+// Two nodes' stores on one real PostgreSQL.
+struct TwoNodes {
+  test::PostgresServer pg;
+  store::PgStore a{pg.url()};
+  store::PgStore b{pg.url()};
+  TwoNodes() {
+    REQUIRE(pg.error().empty());
+    REQUIRE(a.error().empty());
+    REQUIRE(b.error().empty());
+  }
+};
+
 }  // namespace
 
 TEST_CASE("pg store: two nodes selling one product never oversell") {
-  test::PostgresServer pg;
-  REQUIRE(pg.error().empty());
-  store::PgStore a(pg.url());
-  store::PgStore b(pg.url());
-  REQUIRE(a.error().empty());
-  REQUIRE(b.error().empty());
+  TwoNodes nodes;
+  store::PgStore& a = nodes.a;
+  store::PgStore& b = nodes.b;
   catalog(a, 50);
   const int64_t a_base = a.max_order_id();
   const int64_t b_base = b.max_order_id();
@@ -89,12 +98,9 @@ TEST_CASE("pg store: two nodes selling one product never oversell") {
 }
 
 TEST_CASE("pg store: two nodes claiming the same trace codes at once, one wins each") {
-  test::PostgresServer pg;
-  REQUIRE(pg.error().empty());
-  store::PgStore a(pg.url());
-  store::PgStore b(pg.url());
-  REQUIRE(a.error().empty());
-  REQUIRE(b.error().empty());
+  TwoNodes nodes;
+  store::PgStore& a = nodes.a;
+  store::PgStore& b = nodes.b;
   // Each round both nodes claim two new codes, in opposite orders (the store sorts them, or the
   // two transactions could deadlock on each other's rows).
   constexpr int kRounds = 40;
@@ -115,7 +121,7 @@ TEST_CASE("pg store: two nodes claiming the same trace codes at once, one wins e
   tb.join();
   CHECK(failures.load() == 0);
   store::PgConnection c;
-  REQUIRE(c.open(pg.url()));
+  REQUIRE(c.open(nodes.pg.url()));
   for (int i = 0; i < kRounds; ++i) {
     const auto n = static_cast<size_t>(i);
     // Exactly one of the two was refused, naming the first code (sorted) the other holds.
@@ -163,10 +169,9 @@ TEST_CASE("pg store: a group that does not fit is decided buy by buy, and sales 
 }
 
 TEST_CASE("pg store: a key stored by one node is a duplicate on the other") {
-  test::PostgresServer pg;
-  REQUIRE(pg.error().empty());
-  store::PgStore a(pg.url());
-  store::PgStore b(pg.url());
+  TwoNodes nodes;
+  store::PgStore& a = nodes.a;
+  store::PgStore& b = nodes.b;
   catalog(a, 10);
   std::vector<commerce::Committed> results;
   REQUIRE(a.commit_orders({buy(a.max_order_id() + 1, "v1")}, results));
@@ -180,10 +185,9 @@ TEST_CASE("pg store: a key stored by one node is a duplicate on the other") {
 }
 
 TEST_CASE("pg store: an expiry seen by two nodes is made once and gives the stock back once") {
-  test::PostgresServer pg;
-  REQUIRE(pg.error().empty());
-  store::PgStore a(pg.url());
-  store::PgStore b(pg.url());
+  TwoNodes nodes;
+  store::PgStore& a = nodes.a;
+  store::PgStore& b = nodes.b;
   catalog(a, 3);
   const int64_t id = a.max_order_id() + 1;
   std::vector<commerce::Committed> results;
