@@ -56,7 +56,10 @@ run('ingest_floods', async (t) => {
   assert(again.callers[0].accepted, `after it, the stream can be published again: ${JSON.stringify(again)}`);
   await stillServing('after 30 SRT callers with the right key');
   // (The SRT publisher that just left leaves the stream in its grace period: a WHIP publisher
-  // may take it up, and does below.)
+  // may take it up, and does below, once the server has seen it leave: until then the stream is
+  // still being published and every offer is refused 409, which is right.)
+  const logged = (event) => (server.log.match(new RegExp(`event=${event} stream=${stream.id}\\b`, 'g')) ?? []).length;
+  await waitUntil(() => logged('publish_started') === logged('publisher_left'), 15000, 'the SRT publisher seen leaving');
 
   // 4. 40 WHIP offers at once with the right key: one session (201 + Location), the other 39
   // refused with 409 before any WebRTC peer is made. Ending the one (DELETE) leaves no peer and
