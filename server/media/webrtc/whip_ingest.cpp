@@ -196,6 +196,7 @@ void WhipIngest::finish(std::string session_id, const std::string& reason) {
   std::unique_ptr<Session> s = std::move(it->second);
   sessions_.erase(it);
   count_sessions();
+  const std::string transport = s->peer ? s->peer->transport_summary() : "no peer";
   s->peer.reset();  // stops webrtcbin: no event after this
   if (s->publish) {
     s->publish->ended.store(true);
@@ -203,7 +204,7 @@ void WhipIngest::finish(std::string session_id, const std::string& reason) {
     s->pipeline.reset();
     ingest_.unpublish(s->publish, reason);
   }
-  log::info(s->probe ? "whip_probe_ended" : "whip_session_ended").kv("stream", s->stream_id).kv("session", session_id).kv("reason", reason);
+  log::info(s->probe ? "whip_probe_ended" : "whip_session_ended").kv("stream", s->stream_id).kv("session", session_id).kv("reason", reason).kv("transport", transport);
   if (s->done) s->done(Outcome{500, {}, {}, "negotiation_failed", "the WebRTC session could not be set up: " + reason});
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <optional>
 #include <variant>
 
@@ -78,6 +79,7 @@ struct WhipPeer::State {
   std::atomic<bool> answered{false};
   std::atomic<bool> ended{false};  // failed or disconnected was delivered
   std::atomic<bool> stopping{false};
+  std::atomic<int> tracks{0};  // source pads webrtcbin added (one per track whose RTP came through)
   GstClockTime last_video_pts = GST_CLOCK_TIME_NONE;  // the video branch's streaming thread only
 };
 
@@ -183,6 +185,7 @@ GstPadProbeReturn stamp_untimed_video(GstPad*, GstPadProbeInfo* info, gpointer d
 void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
   auto* s = static_cast<State*>(data);
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+  s->tracks.fetch_add(1);
   gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                     on_rtp, s, nullptr);
   GstCaps* caps = gst_pad_get_current_caps(pad);
@@ -300,6 +303,34 @@ WhipPeer::~WhipPeer() {
   if (state_->mux_video != nullptr) gst_object_unref(state_->mux_video);
   if (state_->mux_audio != nullptr) gst_object_unref(state_->mux_audio);
   gst_object_unref(state_->pipeline);
+}
+
+std::string WhipPeer::transport_summary() const {
+  GstWebRTCICEConnectionState ice = GST_WEBRTC_ICE_CONNECTION_STATE_NEW;
+  g_object_get(state_->webrtc, "ice-connection-state", &ice, nullptr);
+  // Bundled: every transceiver shares the first one's DTLS transport.
+  GstWebRTCDTLSTransportState dtls = GST_WEBRTC_DTLS_TRANSPORT_STATE_NEW;
+  GstWebRTCRTPTransceiver* transceiver = nullptr;
+  g_signal_emit_by_name(state_->webrtc, "get-transceiver", 0, &transceiver);
+  if (transceiver != nullptr) {
+    GstWebRTCRTPReceiver* receiver = nullptr;
+    g_object_get(transceiver, "receiver", &receiver, nullptr);
+    if (receiver != nullptr) {
+      GstWebRTCDTLSTransport* transport = nullptr;
+      g_object_get(receiver, "transport", &transport, nullptr);
+      if (transport != nullptr) {
+        g_object_get(transport, "state", &dtls, nullptr);
+        gst_object_unref(transport);
+      }
+      gst_object_unref(receiver);
+    }
+    gst_object_unref(transceiver);
+  }
+  static constexpr const char* kIce[] = {"new", "checking", "connected", "completed", "failed", "disconnected", "closed"};
+  static constexpr const char* kDtls[] = {"new", "closed", "failed", "connecting", "connected"};
+  const auto name = [](auto names, size_t n, int v) { return v >= 0 && static_cast<size_t>(v) < n ? names[v] : "?"; };
+  return std::string("ice ") + name(kIce, std::size(kIce), ice) + ", dtls " + name(kDtls, std::size(kDtls), dtls) +
+         ", tracks " + std::to_string(state_->tracks.load());
 }
 
 std::unique_ptr<WhipPeer> WhipPeer::start(const std::string& offer_sdp, const IngestCodecs& codecs,

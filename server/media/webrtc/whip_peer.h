@@ -94,6 +94,9 @@ public:
   static std::unique_ptr<WhipPeer> start(const std::string& offer_sdp, const IngestCodecs& codecs,
                                          const WhipPeerOptions& options, WhipPeerEvents events, std::string& error);
   ~WhipPeer();
+  // "ice connected, dtls connected, tracks 2": where a session that never delivered media got
+  // stuck, for the log line that ends it.
+  std::string transport_summary() const;
   WhipPeer(const WhipPeer&) = delete;
   WhipPeer& operator=(const WhipPeer&) = delete;
 
