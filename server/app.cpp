@@ -123,6 +123,8 @@ std::string App::start() {
   http_options.port = config_.http_port;
   http_options.tls_cert = config_.tls_cert;
   http_options.tls_key = config_.tls_key;
+  http_options.ws_ping_after = std::chrono::seconds(config_.ws_keepalive_s);
+  http_options.ws_hangup_after = 2 * http_options.ws_ping_after;
   if (config_.tls_self_signed) {
     std::vector<std::string> names = local_tls::this_machine_names();
     if (!config_.public_host.empty() && std::find(names.begin(), names.end(), config_.public_host) == names.end())

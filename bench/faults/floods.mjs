@@ -16,9 +16,14 @@
 // own room, to whom every buy and card change goes; read against the same room with 5,000
 // idle viewers in it). Each row also prints where the 2 cores went (server and bench threads:
 // ran, and waited for a CPU). FLOOD_ONLY=ws,uploads runs only those rows; FLOOD_NICE=N runs
-// the flood's clients at nice N (bots do not share the server's cores in real life).
+// the flood's clients at nice N (bots do not share the server's cores in real life);
+// FLOOD_PIN=1 goes further: the flood's clients get the last CPU to themselves, the server and
+// the bystanders the others (on 2 cores: one each), baselines included.
 import { Server } from '../../tests/commerce/js/lib.mjs';
 import { Worker } from 'node:worker_threads';
+import { execFileSync, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Bystanders } from '../../tests/faults/js/flood_lib.mjs';
 
@@ -28,6 +33,15 @@ const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 5000);
 const server = await Server.start({ env: { ASAN_OPTIONS: 'detect_leaks=0' } });
 const rtmpPort = Number(/event=listening .*rtmp_port=(\d+)/.exec(server.log)[1]);
 const srtPort = Number(/event=listening .*srt_port=(\d+)/.exec(server.log)[1]);
+// FLOOD_PIN: every thread of the server and of this process (the bystanders) on all CPUs but
+// the last; threads made later inherit it. The flood worker moves itself to the last one.
+const floodCpus = process.env.FLOOD_PIN ? String(cpus().length - 1) : null;
+if (floodCpus) {
+  const others = cpus().length > 1 ? `0-${cpus().length - 2}` : '0';
+  for (const pid of [server.proc.pid, process.pid])
+    execFileSync('taskset', ['-a', '-p', '-c', others, String(pid)], { stdio: 'ignore' });
+  console.log(`flood clients on CPU ${floodCpus}; the server and the bystanders on CPU ${others}`);
+}
 const stream = await server.createStream('flood bench');
 await server.putProducts(stream.id, [
   { id: 'apple', title: '洛川苹果', price: 2500, currency: 'CNY', stock: 1000000, image: '' },
@@ -68,13 +82,24 @@ async function sample(n) {
 async function during(name, n, { waitFor = null, samples = n, room = stream } = {}) {
   const before = await timed(() => sample(samples));
   const counters = new SharedArrayBuffer(4);
-  const w = new Worker(new URL('./flood_worker.mjs', import.meta.url),
-                       { workerData: { name, port: server.port, rtmpPort, srtPort, stream, room, connections: CONNECTIONS,
-                                       nice: Number(process.env.FLOOD_NICE ?? 0), counters } });
+  const data = { name, port: server.port, rtmpPort, srtPort, stream, room, connections: CONNECTIONS,
+                 nice: Number(process.env.FLOOD_NICE ?? 0), cpus: floodCpus };
+  const workerUrl = new URL('./flood_worker.mjs', import.meta.url);
+  // Pinned, the flood is a process of its own (flood_worker.mjs says why); `opened` then comes
+  // as messages.
+  let openedSoFar = 0;
+  const w = floodCpus
+    ? fork(fileURLToPath(workerUrl), [], { env: { ...process.env, FLOOD_WORKER_DATA: JSON.stringify(data) } })
+    : new Worker(workerUrl, { workerData: { ...data, counters } });
+  floodPid = floodCpus ? w.pid : null;
   const seen = [];
   let done = null;
   const finished = new Promise((r) => { done = r; });
-  w.on('message', (m) => { seen.push(m); if (m.done) done(); });
+  w.on('message', (m) => {
+    if (m.openedSoFar !== undefined) { openedSoFar = m.openedSoFar; return; }
+    seen.push(m);
+    if (m.done) done();
+  });
   w.on('error', (e) => { console.error(name, e); done(); });
   w.on('exit', () => done());
   const t0 = Date.now();
@@ -82,13 +107,14 @@ async function during(name, n, { waitFor = null, samples = n, room = stream } = 
   if (waitFor) while (!seen.some((m) => m[waitFor] !== undefined)) await new Promise((r) => setTimeout(r, 50));
   else await new Promise((r) => setTimeout(r, 1000));  // let it build up
   const info = seen.find((m) => waitFor && m[waitFor] !== undefined && m.opened !== undefined);
-  const openedAt = () => Atomics.load(new Int32Array(counters), 0);
+  const openedAt = () => (floodCpus ? openedSoFar : Atomics.load(new Int32Array(counters), 0));
   const [o0, t1] = [openedAt(), Date.now()];
   const s = await timed(() => sample(samples));
   const opensPerS = (openedAt() - o0) / ((Date.now() - t1) / 1000);
-  w.postMessage('stop');
+  if (floodCpus) w.send('stop'); else w.postMessage('stop');
   await Promise.race([finished, new Promise((r) => setTimeout(r, 60000))]);
-  await w.terminate();
+  if (floodCpus) w.kill(); else await w.terminate();
+  floodPid = null;
   s.before = before;
   s.info = info ? `(${info.opened} open, ${info.refused} refused, in ${Date.now() - t0} ms incl. sampling)` : '';
   if (name === 'opening') {
@@ -108,7 +134,9 @@ async function during(name, n, { waitFor = null, samples = n, room = stream } = 
 // each waits its turn for a core when the box is busy, whoever makes it busy.
 const schedstat = (pid) => {
   let run = 0; let wait = 0;
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
+  let tasks = [];
+  try { tasks = readdirSync(`/proc/${pid}/task`); } catch { /* it ended */ }
+  for (const t of tasks) {
     try {
       const [r, w] = readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
       run += r; wait += w;
@@ -116,7 +144,11 @@ const schedstat = (pid) => {
   }
   return { run: run / 1e6, wait: wait / 1e6 };  // ms
 };
-const cpuNow = () => ({ at: Date.now(), server: schedstat(server.proc.pid), bench: schedstat(process.pid) });
+// A forked flood (FLOOD_PIN) counts as the bench's.
+let floodPid = null;
+const add = (a, b) => ({ run: a.run + b.run, wait: a.wait + b.wait });
+const cpuNow = () => ({ at: Date.now(), server: schedstat(server.proc.pid),
+                        bench: floodPid ? add(schedstat(process.pid), schedstat(floodPid)) : schedstat(process.pid) });
 const cpuSince = (c0) => {
   const c1 = cpuNow();
   const wall = c1.at - c0.at;
@@ -140,7 +172,8 @@ const report = (name, s, { note = s.info ?? '', against = 'unloaded' } = {}) => 
     cpu: s.cpu?.text ?? '',
   };
   row.buy_x = row.buy_p50 / pct(base.buy, 0.5);
-  row.fan_x = row.fan_p50 / pct(base.fan, 0.5);
+  // Fan-out is timed with Date.now(): a baseline of 0 ms reads as its 1 ms resolution.
+  row.fan_x = row.fan_p50 / Math.max(pct(base.fan, 0.5), 1);
   row.base = `${against} ${pct(base.buy, 0.5).toFixed(1)} / ${pct(base.fan, 0.5).toFixed(1)} ms`;
   rows.push(row);
   console.log(`${name.padEnd(34)} buy ack p50 ${row.buy_p50.toFixed(1)} ms p99 ${row.buy_p99.toFixed(1)} ms (${row.buy_x.toFixed(2)}x ${against})  ` +

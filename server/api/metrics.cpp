@@ -153,6 +153,8 @@ void register_metrics_route(Router& router, StreamRegistry& streams, const Acces
             std::to_string(m.ws_dropped_superseded.load()));
     counter(out, "harvest_ws_slow_disconnects_total", "Connections closed for not reading.", "counter",
             std::to_string(m.ws_slow_disconnects.load()));
+    counter(out, "harvest_ws_keepalive_closes_total", "Websockets closed for not answering a ping.", "counter",
+            std::to_string(m.ws_keepalive_closes.load()));
     m.fanout_latency_s.render(out, "harvest_fanout_latency_seconds",
                               "Time from queueing a websocket message to writing it to the socket.");
     m.store_group_size.render(out, "harvest_store_commit_group_size", "Orders per group commit.");

@@ -139,6 +139,12 @@ const std::map<std::string, Setter>& value_options() {
          c.ws_flood_strikes = *n;
          return std::string();
        }},
+      {"ws-keepalive", [](ServerConfig& c, const std::string& v) {
+         const auto n = int_in_range(v, 1, 3600);
+         if (!n) return "--ws-keepalive needs a number of seconds 1-3600, got '" + v + "'";
+         c.ws_keepalive_s = *n;
+         return std::string();
+       }},
       {"http-request-rate", [](ServerConfig& c, const std::string& v) {
          return set_request_limit(c.http_request_rate, "http-request-rate", "requests per second per address", v);
        }},
@@ -359,6 +365,8 @@ Flags override the JSON config file, which overrides the defaults.
   --ws-chat-burst N    burst of chat messages, per connection and per buyer (default 5)
   --ws-flood-strikes N `rate_limited` answers within 10 s that close a websocket with 1008
                        (default 10)
+  --ws-keepalive S     ping a websocket silent for S seconds, drop it when silent for 2*S
+                       (a phone that lost its network; default 30)
   --http-request-rate N  HTTP requests per second per client address to pages, the API and
                        WHIP, or 'off' (default 100; over it: 429 with Retry-After)
   --http-request-burst N burst of those requests per address (default 400)

@@ -88,6 +88,7 @@ struct ServerConfig {
   double ws_chat_rate = 0;
   double ws_chat_burst = 0;
   int ws_flood_strikes = 0;
+  int ws_keepalive_s = 30;  // ping after this much silence, drop after twice it
 
   // HTTP requests per client address and second, and bursts (docs/reliability.md "Floods"):
   // the API (pages, REST, WHIP) and files (HLS, replays, static, photos) separately; 0: off.

@@ -94,6 +94,7 @@ struct Metrics {
   std::atomic<uint64_t> ws_frames_out{0};    // websocket frames written (batched messages share one)
   std::atomic<uint64_t> ws_dropped_superseded{0};
   std::atomic<uint64_t> ws_slow_disconnects{0};
+  std::atomic<uint64_t> ws_keepalive_closes{0};  // not heard from within ws_hangup_after
   std::atomic<uint64_t> ws_connections{0};
   // HTTP edge: accept() failures (out of descriptors: EMFILE/ENFILE, or the kernel's memory)
   // and requests refused before their handler ran, by reason (uri_too_long, head_too_large,

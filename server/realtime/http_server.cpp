@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -156,9 +157,13 @@ const lws_protocols kProtocols[] = {
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
-// Ping idle websockets after 30 s, hang up after 60 s without a pong.
+// lws' own keepalive ("validity") is off: HttpServer::keep_alive pings and hangs up instead.
+// lws 4.1.6 re-arms a websocket's validity timer on every frame it reads (and on writable
+// callbacks), in a per-thread list sorted by deadline that it walks from the head: with
+// thousands of websockets per thread that walk was 20 % of the server's CPU while 5,000 opened
+// (docs/reliability.md "Floods"). A zero hang-up time is lws' "no validity checks".
 const lws_retry_bo_t kIdlePolicy = {
-    nullptr, 0, 0, /*secs_since_valid_ping=*/30, /*secs_since_valid_hangup=*/60, 0};
+    nullptr, 0, 0, /*secs_since_valid_ping=*/0, /*secs_since_valid_hangup=*/0, 0};
 
 void lws_log_emit(int level, const char* line) {
   std::string text(line);
@@ -280,6 +285,15 @@ std::string HttpServer::create_context(Shard& shard) {
   if (uv_loop_init(shard.uv.get()) != 0) return "cannot create an event loop";
   shard.uv_ready = true;
   uv_timer_init(shard.uv.get(), &shard.wakeup_timer);
+  // The keepalive sweep: the callback only flags it; the shard's loop runs it between turns
+  // (run, run_shard), where our other writes happen too.
+  uv_timer_init(shard.uv.get(), &shard.keepalive_timer);
+  shard.keepalive_timer.data = &shard;
+  const auto sweep = std::clamp<std::chrono::milliseconds>(options_.ws_ping_after / 6, std::chrono::milliseconds(200),
+                                                           std::chrono::milliseconds(5000));
+  uv_timer_start(
+      &shard.keepalive_timer, [](uv_timer_t* t) { static_cast<Shard*>(t->data)->keepalive_due = true; },
+      static_cast<uint64_t>(sweep.count()), static_cast<uint64_t>(sweep.count()));
   void* loops[] = {shard.uv.get()};
   info.foreign_loops = loops;
   info.options |= LWS_SERVER_OPTION_LIBUV;
@@ -358,6 +372,7 @@ void HttpServer::run() {
     if (adoptions_waiting(home)) wait = std::chrono::milliseconds(0);  // more to adopt: come back at once
     schedule_timer_wakeup(wait);
     if (loop_.stop_requested()) break;
+    keep_alive(home);
     flush_writes(home);
     publish_delivery_metrics(home);
     uv_run(home.uv.get(), UV_RUN_ONCE);  // until lws has handled something (or a wake-up)
@@ -387,6 +402,7 @@ void HttpServer::run_shard(Shard& shard) {
       if (shard.stop) break;
     }
     drain_inbox(shard);
+    keep_alive(shard);
     flush_writes(shard);
     publish_delivery_metrics(shard);
     uv_run(shard.uv.get(), adoptions_waiting(shard) ? UV_RUN_NOWAIT : UV_RUN_ONCE);
@@ -407,7 +423,7 @@ void HttpServer::flush_writes(Shard& shard) {
     Session& s = *dirty;
     s.dirty_slot = Session::kNotDirty;
     if (!s.is_websocket) continue;  // closed since
-    if (s.outbox.empty() && s.close_status == 0) continue;
+    if (s.outbox.empty() && s.close_status == 0 && !s.ping_wanted) continue;
     if (s.close_status != 0 || lws_partial_buffered(s.wsi)) {
       lws_callback_on_writable(s.wsi);
       continue;
@@ -415,6 +431,32 @@ void HttpServer::flush_writes(Shard& shard) {
     if (write_websocket(shard, s.wsi, s) < 0) set_timeout(shard, s.wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
   }
   shard.dirty.clear();
+}
+
+// Every sweep interval (keepalive_timer): a websocket silent for ws_ping_after gets a PING
+// (with its next write), one silent for ws_hangup_after is dropped. Any frame from the peer
+// counts as heard, not only a PONG: a buyer who is talking is alive. One pass over the
+// shard's websockets every few seconds; nothing per frame but storing the time.
+void HttpServer::keep_alive(Shard& shard) {
+  if (!std::exchange(shard.keepalive_due, false)) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [id, session] : shard.connections) {
+    Session& s = *session;
+    if (!s.is_websocket || s.close_status != 0) continue;
+    const auto silent = now - s.heard_at;
+    if (silent >= options_.ws_hangup_after) {
+      // Gone without a FIN (a phone that lost its network): no close frame, nobody reads it.
+      metrics().ws_keepalive_closes.fetch_add(1, std::memory_order_relaxed);
+      s.close_status = LWS_CLOSE_STATUS_GOINGAWAY;
+      set_timeout(shard, s.wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
+    } else if (silent >= options_.ws_ping_after && !s.ping_sent && !s.ping_wanted) {
+      s.ping_wanted = true;
+      if (s.dirty_slot == Session::kNotDirty) {
+        s.dirty_slot = shard.dirty.size();
+        shard.dirty.push_back(&s);
+      }
+    }
+  }
 }
 
 void HttpServer::drain_inbox(Shard& shard) {
@@ -565,6 +607,7 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       Session& s = session_for(shard, wsi);
       s.is_websocket = true;
       s.wsi = wsi;
+      s.heard_at = std::chrono::steady_clock::now();
       shard.connections[s.id] = &s;
       if (lws_is_ssl(wsi)) watch_client_frames_tls(lws_get_socket_fd(wsi));
       metrics().ws_connections.fetch_add(1, std::memory_order_relaxed);
@@ -583,8 +626,16 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       });
       return 0;
     }
+    case LWS_CALLBACK_RECEIVE_PONG: {
+      Session& s = session_for(shard, wsi);
+      s.heard_at = std::chrono::steady_clock::now();
+      s.ping_sent = false;
+      return 0;
+    }
     case LWS_CALLBACK_RECEIVE: {
       Session& s = session_for(shard, wsi);
+      s.heard_at = std::chrono::steady_clock::now();
+      s.ping_sent = false;
       if (s.close_status != 0) return 0;
       // The protocol is JSON text (docs/protocol.md): a binary message is not a
       // malformed one to answer with bad_json, but data of a type we do not accept (RFC 6455

@@ -88,6 +88,11 @@ struct HttpServerOptions {
   size_t max_request_line_bytes = 4096;
   size_t max_head_bytes = 8192;
   size_t max_message_bytes = 64 * 1024;  // larger websocket messages close with 1009
+  // Keepalive: a websocket not heard from (any frame, a PONG included) for ws_ping_after is
+  // pinged; one not heard from for ws_hangup_after is dropped (a phone that lost its network
+  // sends no FIN). Ours, not lws' validity timers: see HttpServer::keep_alive.
+  std::chrono::seconds ws_ping_after{30};
+  std::chrono::seconds ws_hangup_after{60};
   unsigned fd_limit = 20000;
   // Extra threads that serve websockets beside the loop thread, each with its own lws context
   // (Debian's lws runs one service thread per context). 0: everything on the loop thread.
@@ -192,6 +197,7 @@ private:
   void local_close(Shard& shard, ConnId conn, int status, std::string reason, bool flush_first);
   void drain_inbox(Shard& shard);
   void flush_writes(Shard& shard);
+  void keep_alive(Shard& shard);
   void run_shard(Shard& shard);
   // Hands `op` to a shard on another thread (loop thread only).
   void post_to_shard(Shard& shard, Op op);

@@ -104,6 +104,10 @@ struct HttpServer::Session {
   bool close_after_flush = false;
   bool close_sent = false;  // our close frame is out; waiting for the peer's
   std::string close_reason;
+  // Keepalive (HttpServer::keep_alive): when a frame last came from the peer, and our PING.
+  std::chrono::steady_clock::time_point heard_at;
+  bool ping_wanted = false;  // goes out with the next write (write_websocket)
+  bool ping_sent = false;    // and no frame came back since
   static constexpr size_t kNotDirty = static_cast<size_t>(-1);
   size_t dirty_slot = kNotDirty;  // its index in Shard::dirty while it is there
 };
@@ -166,6 +170,8 @@ struct HttpServer::Shard {
   std::unique_ptr<uv_loop_t> uv;
   bool uv_ready = false;
   uv_timer_t wakeup_timer{};  // shard 0: ends the wait when the next EventLoop timer is due
+  uv_timer_t keepalive_timer{};  // sets keepalive_due every sweep interval (HttpServer::keep_alive)
+  bool keepalive_due = false;
   // Delivery metrics gathered by this shard's thread and published once per turn
   // (publish_delivery_metrics): atomics shared by every shard, updated per message, bounced
   // their cache lines between the cores several times per delivery.

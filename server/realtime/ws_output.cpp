@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <utility>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -193,7 +194,7 @@ int HttpServer::write_websocket(Shard& shard, lws* wsi, Session& s) {
     set_timeout(shard, wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
     return 0;
   }
-  if (s.outbox.empty()) return 0;
+  if (s.outbox.empty() && !s.ping_wanted) return 0;
   const auto now = std::chrono::steady_clock::now();
   // Everything queued (up to batch_max_bytes) goes out in one write: lws sets TCP_NODELAY, so
   // every write is a syscall and a packet. The frames are made here, whole, into the shard's
@@ -203,10 +204,19 @@ int HttpServer::write_websocket(Shard& shard, lws* wsi, Session& s) {
   // it calls us again.
   std::string& out = shard.batch_scratch;
   const size_t limit = options_.back_pressure.batch_max_bytes;
-  size_t taken = 1;
-  size_t frames = 1;
+  size_t taken = s.outbox.empty() ? 0 : 1;
+  size_t frames = taken;
   out.assign(LWS_PRE, '\0');
-  if (s.batching && s.outbox.size() > 1) {
+  if (s.ping_wanted) {
+    // Our keepalive PING (HttpServer::keep_alive): a control frame before the data. It carries
+    // a payload because lws 4.1.6 does not report an empty PONG (LWS_CALLBACK_RECEIVE_PONG).
+    out += static_cast<char>(0x89);
+    out += static_cast<char>(2);
+    out += "ka";
+  }
+  if (s.outbox.empty()) {
+    // Only the PING.
+  } else if (s.batching && s.outbox.size() > 1) {
     // Opt-in: several events in one frame holding a JSON array.
     std::string& array = shard.batch_array_scratch;
     array = '[';
@@ -230,6 +240,7 @@ int HttpServer::write_websocket(Shard& shard, lws* wsi, Session& s) {
   if (lws_write(wsi, reinterpret_cast<unsigned char*>(out.data()) + LWS_PRE, len, LWS_WRITE_RAW) <
       static_cast<int>(len))
     return -1;
+  if (std::exchange(s.ping_wanted, false)) s.ping_sent = true;
   for (size_t i = 0; i < taken; ++i) {
     const auto& sent = s.outbox.front();
     shard.fanout_latency.observe(std::chrono::duration<double>(now - sent.queued_at).count());

@@ -387,6 +387,10 @@ public:
     conn_.send_all(f);
   }
   void send_raw(const std::string& bytes) { conn_.send_all(bytes); }
+  // Whether a frame (or the end) can be read within `timeout`.
+  bool readable(std::chrono::milliseconds timeout) const {
+    return (buf_.size() >= 2 && buf_.size() >= header_size() + payload_size()) || conn_.readable(timeout);
+  }
   // The next frame from the server: opcode and payload; opcode -1 if none came.
   std::pair<int, std::string> next_frame() {
     while (!(buf_.size() >= 2 && buf_.size() >= header_size() + payload_size()))
@@ -487,4 +491,56 @@ TEST_CASE("a websocket upgrade on a kept-alive HTTP connection is refused", "[ht
   CHECK(statuses(got).front() == 200);
   CHECK(got.find("HTTP/1.1 101") == std::string::npos);
   CHECK(http_get(server.http_port(), "/api/health").status == 200);
+}
+
+TEST_CASE("websocket keepalive: a silent peer is pinged, one that answers stays, one that does not is dropped",
+          "[http][websocket]") {
+  // --ws-keepalive 1: a PING after 1 s of silence, dropped after 2 s. The server's own
+  // keepalive (not lws'), on the loop's shard and on a fan-out thread's.
+  for (const char* fanout : {"0", "1"}) {
+    DYNAMIC_SECTION("--fanout-threads " << fanout) {
+      TempDir dir;
+      ServerProcess server(with_admin(dir, {"--fanout-threads", fanout, "--ws-keepalive", "1"}));
+      const auto created = http_request(server.http_port(), "POST", "/api/streams", R"({"title":"ws"})", bearer(kAdmin));
+      REQUIRE(created.status == 201);
+      const std::string path = "/ws?stream=" + json::parse(created.body)["id"].get<std::string>();
+      RawWebSocket mute(server.http_port(), path);
+      RawWebSocket alive(server.http_port(), path);
+      REQUIRE(mute.upgraded());
+      REQUIRE(alive.upgraded());
+      int mute_pings = 0;
+      int alive_pings = 0;
+      bool mute_gone = false;
+      bool alive_gone = false;
+      // Three hang-up times: the answering one must outlive them, the mute one must not.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+      while (std::chrono::steady_clock::now() < until && !alive_gone) {
+        if (!mute_gone && mute.readable(std::chrono::milliseconds(20))) {
+          const auto frame = mute.next_frame();
+          if (frame.first == 0x9) ++mute_pings;
+          if (frame.first == -1) mute_gone = true;
+        }
+        if (alive.readable(std::chrono::milliseconds(20))) {
+          const auto frame = alive.next_frame();
+          if (frame.first == 0x9) {
+            ++alive_pings;
+            alive.send_frame(0xA, frame.second);  // PONG with the PING's payload
+          }
+          if (frame.first == -1) alive_gone = true;
+        }
+      }
+      CHECK(mute_pings >= 1);
+      CHECK(mute_gone);
+      CHECK(alive_pings >= 2);
+      CHECK_FALSE(alive_gone);
+      // The one that answered is still served.
+      alive.send_frame(0x1, R"({"type":"chat","text":"still here"})");
+      std::pair<int, std::string> frame;
+      do frame = alive.next_frame();
+      while (frame.first == 0x9 || (frame.first == 0x1 && frame.second.find("still here") == std::string::npos &&
+                                    frame.second.find("error") == std::string::npos));
+      CHECK(frame.first == 0x1);
+      CHECK(http_get(server.http_port(), "/metrics").body.find("harvest_ws_keepalive_closes_total 1") != std::string::npos);
+    }
+  }
 }
