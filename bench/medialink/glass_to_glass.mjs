@@ -33,6 +33,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server } from '../../tests/commerce/js/lib.mjs';
 import { rtmpPort } from '../../tests/medialink/js/medialib.mjs';
+import { RECVONLY_OFFER_SOURCE } from '../../tests/browser/whep_offer.mjs';
 
 const require = createRequire(new URL('../../tests/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -93,19 +94,12 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>glass to glass</title>
 <style>body{margin:0;background:#000} video{width:320px;height:180px}</style>
 <body><script src="/__g2g/hls.js"></script><script>
 ${READER_SOURCE}
+${RECVONLY_OFFER_SOURCE}
 window.g2g = {};
 async function playWhep(video, url) {
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });  // as the viewer page (web-client/js/whep.js)
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.addTransceiver('audio', { direction: 'recvonly' });
+  const pc = await window.recvonlyOffer(2000);  // as the viewer page (web-client/js/whep.js)
   const stream = new MediaStream();
   pc.ontrack = (e) => { stream.addTrack(e.track); video.srcObject = stream; };
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((res) => {
-    if (pc.iceGatheringState === 'complete') return res();
-    pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && res());
-    setTimeout(res, 2000);
-  });
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
   if (r.status !== 201) throw new Error('WHEP answered ' + r.status + ': ' + (await r.text()).slice(0, 200));
   const answer = await r.text();

@@ -17,6 +17,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, launchBrowser, log, waitFor } from '../../tests/browser/harness.mjs';
+import { RECVONLY_OFFER_SOURCE } from '../../tests/browser/whep_offer.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 process.env.HARVEST_SERVER_BIN ??= path.join(ROOT, 'build', 'server', 'harvest-server');
@@ -60,6 +61,7 @@ try {
   cleanups.unshift(() => browser.close());
   const page = await (await browser.newContext()).newPage();
   await page.goto(`${server.base}/`);
+  await page.evaluate(RECVONLY_OFFER_SOURCE);
 
   const rows = [];
   await sleep(3000);
@@ -73,15 +75,7 @@ try {
       window.__pcs ??= [];
       const out = [];
       for (let i = 0; i < n; i++) {
-        const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-        pc.addTransceiver('video', { direction: 'recvonly' });
-        pc.addTransceiver('audio', { direction: 'recvonly' });
-        await pc.setLocalDescription(await pc.createOffer());
-        await new Promise((resolve) => {
-          if (pc.iceGatheringState === 'complete') return resolve();
-          pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
-          setTimeout(resolve, 3000);
-        });
+        const pc = await window.recvonlyOffer();
         const res = await fetch(pathname, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
         out.push(res.status);
         if (res.status === 201) {

@@ -7,11 +7,6 @@
 
 namespace harvest {
 
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 Status StreamRegistry::load() {
   std::vector<StreamRecord> records;
   if (auto st = store_.list_streams(records); !st) return st;

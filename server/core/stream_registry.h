@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/status.h"
 
 namespace harvest {
@@ -112,7 +113,5 @@ private:
   std::map<std::string, StreamState*> by_key_;
   std::vector<Listener> listeners_;
 };
-
-int64_t now_ms();  // server wall time, ms since the epoch
 
 }  // namespace harvest

@@ -2,11 +2,11 @@
 // reads of orders. The group commits are in pg_orders.cpp, accounts in pg_accounts.cpp.
 #include "store/pg_store.h"
 
+#include "core/clock.h"
 #include "store/order_columns.h"
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <set>
 
 #include "commerce/origin_json.h"
@@ -226,9 +226,7 @@ Status PgStore::claim_trace_codes(const std::string& owner, const std::vector<st
   taken.clear();
   // Sorted: two claims of the same codes lock their rows in one order (no deadlock).
   const std::set<std::string> sorted(codes.begin(), codes.end());
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t claimed_at = now_ms();
   if (auto st = db_.exec("BEGIN"); !st) return st;
   for (const std::string& code : sorted) {
     if (code.empty()) continue;
@@ -238,7 +236,7 @@ Status PgStore::claim_trace_codes(const std::string& owner, const std::vector<st
     PgResult ins = db_.run("claim_trace_code",
                            "INSERT INTO trace_codes (code, owner, claimed_at_ms) VALUES ($1,$2,$3)"
                            " ON CONFLICT (code) DO NOTHING",
-                           PgParams().text(code).text(owner).integer(now_ms));
+                           PgParams().text(code).text(owner).integer(claimed_at));
     if (!ins.ok()) return db_.abort(Status::error(ins.error()));
     PgResult holder = db_.run("trace_code_owner", "SELECT owner FROM trace_codes WHERE code = $1",
                               PgParams().text(code));
@@ -459,14 +457,12 @@ Status PgStore::save_restream(const std::string& stream_id, const std::string& u
   std::lock_guard lock(mutex_);
   if (url.empty())
     return write("delete_restream", "DELETE FROM restreams WHERE stream_id = $1", PgParams().text(stream_id));
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t updated_at = now_ms();
   return write(
       "save_restream",
       "INSERT INTO restreams (stream_id, url, updated_at_ms) VALUES ($1,$2,$3) ON CONFLICT (stream_id)"
       " DO UPDATE SET url = EXCLUDED.url, updated_at_ms = EXCLUDED.updated_at_ms",
-      PgParams().text(stream_id).text(url).integer(now_ms));
+      PgParams().text(stream_id).text(url).integer(updated_at));
 }
 
 Status PgStore::list_restreams(std::vector<std::pair<std::string, std::string>>& out) {

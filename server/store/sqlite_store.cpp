@@ -1,9 +1,9 @@
 #include "store/sqlite_store.h"
 
+#include "core/clock.h"
 #include "store/order_columns.h"
 #include "store/sqlite_statement.h"
 
-#include <chrono>
 #include <set>
 #include <nlohmann/json.hpp>
 
@@ -320,9 +320,7 @@ Status SqliteStore::claim_trace_codes(const std::string& owner, const std::vecto
   std::lock_guard lock(mutex_);
   taken.clear();
   const std::set<std::string> sorted(codes.begin(), codes.end());
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t claimed_at = now_ms();
   // IMMEDIATE: the write lock from the start, so another connection's claim waits for this one.
   if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
   auto fail = [this](Status st) {
@@ -337,7 +335,7 @@ Status SqliteStore::claim_trace_codes(const std::string& owner, const std::vecto
     if (!ins.valid()) return fail(Status::error(sqlite3_errmsg(db_)));
     ins.bind(1, code);
     ins.bind(2, owner);
-    ins.bind(3, now_ms);
+    ins.bind(3, claimed_at);
     if (sqlite3_step(ins.get()) != SQLITE_DONE) return fail(Status::error(sqlite3_errmsg(db_)));
     Statement holder(db_, "SELECT owner FROM trace_codes WHERE code = ?");
     if (!holder.valid()) return fail(Status::error(sqlite3_errmsg(db_)));
@@ -714,9 +712,7 @@ Status SqliteStore::save_restream(const std::string& stream_id, const std::strin
   s.bind(1, stream_id);
   if (!url.empty()) {
     s.bind(2, url);
-    s.bind(3, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count()));
+    s.bind(3, now_ms());
   }
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
   return Status::ok();

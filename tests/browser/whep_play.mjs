@@ -13,6 +13,7 @@ import {
   startPublisher, waitFor,
 } from './harness.mjs';
 import { CATALOG } from './fixtures.mjs';
+import { RECVONLY_OFFER_SOURCE } from './whep_offer.mjs';
 
 async function whepViewers(server) {
   const r = await server.fetch('/metrics', { token: server.adminToken });
@@ -23,20 +24,13 @@ async function whepViewers(server) {
 
 // POSTs an offer from the page: a real recvonly RTCPeerConnection's (kept in window.__pcs and
 // given the answer), or `sdp` as it is.
-function whepPost(page, pathname, { sdp = null, type = 'application/sdp' } = {}) {
+async function whepPost(page, pathname, { sdp = null, type = 'application/sdp' } = {}) {
+  await page.evaluate(RECVONLY_OFFER_SOURCE);
   return page.evaluate(async ({ pathname, sdp, type }) => {
     let body = sdp;
     let pc = null;
     if (body === null) {
-      pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-      pc.addTransceiver('video', { direction: 'recvonly' });
-      pc.addTransceiver('audio', { direction: 'recvonly' });
-      await pc.setLocalDescription(await pc.createOffer());
-      await new Promise((resolve) => {
-        if (pc.iceGatheringState === 'complete') return resolve();
-        pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
-        setTimeout(resolve, 3000);
-      });
+      pc = await window.recvonlyOffer();
       body = pc.localDescription.sdp;
     }
     const res = await fetch(pathname, { method: 'POST', headers: { 'content-type': type }, body });
