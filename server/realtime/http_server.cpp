@@ -440,9 +440,9 @@ void HttpServer::flush_writes(Shard& shard) {
 void HttpServer::keep_alive(Shard& shard) {
   if (!std::exchange(shard.keepalive_due, false)) return;
   const auto now = std::chrono::steady_clock::now();
-  for (const auto& [id, session] : shard.connections) {
+  for (const auto& [id, session] : shard.connections) {  // its open websockets
     Session& s = *session;
-    if (!s.is_websocket || s.close_status != 0) continue;
+    if (s.close_status != 0) continue;
     const auto silent = now - s.heard_at;
     if (silent >= options_.ws_hangup_after) {
       // Gone without a FIN (a phone that lost its network): no close frame, nobody reads it.
@@ -451,10 +451,7 @@ void HttpServer::keep_alive(Shard& shard) {
       set_timeout(shard, s.wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
     } else if (silent >= options_.ws_ping_after && !s.ping_sent && !s.ping_wanted) {
       s.ping_wanted = true;
-      if (s.dirty_slot == Session::kNotDirty) {
-        s.dirty_slot = shard.dirty.size();
-        shard.dirty.push_back(&s);
-      }
+      shard.mark_dirty(s);
     }
   }
 }
@@ -607,7 +604,7 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       Session& s = session_for(shard, wsi);
       s.is_websocket = true;
       s.wsi = wsi;
-      s.heard_at = std::chrono::steady_clock::now();
+      s.heard();
       shard.connections[s.id] = &s;
       if (lws_is_ssl(wsi)) watch_client_frames_tls(lws_get_socket_fd(wsi));
       metrics().ws_connections.fetch_add(1, std::memory_order_relaxed);
@@ -626,16 +623,12 @@ int HttpServer::on_lws_event(Shard& shard, lws* wsi, int reason_int, void* in, s
       });
       return 0;
     }
-    case LWS_CALLBACK_RECEIVE_PONG: {
-      Session& s = session_for(shard, wsi);
-      s.heard_at = std::chrono::steady_clock::now();
-      s.ping_sent = false;
+    case LWS_CALLBACK_RECEIVE_PONG:
+      session_for(shard, wsi).heard();
       return 0;
-    }
     case LWS_CALLBACK_RECEIVE: {
       Session& s = session_for(shard, wsi);
-      s.heard_at = std::chrono::steady_clock::now();
-      s.ping_sent = false;
+      s.heard();
       if (s.close_status != 0) return 0;
       // The protocol is JSON text (docs/protocol.md): a binary message is not a
       // malformed one to answer with bad_json, but data of a type we do not accept (RFC 6455

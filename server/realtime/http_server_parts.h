@@ -108,6 +108,10 @@ struct HttpServer::Session {
   std::chrono::steady_clock::time_point heard_at;
   bool ping_wanted = false;  // goes out with the next write (write_websocket)
   bool ping_sent = false;    // and no frame came back since
+  void heard() {  // any frame from the peer (a PONG included)
+    heard_at = std::chrono::steady_clock::now();
+    ping_sent = false;
+  }
   static constexpr size_t kNotDirty = static_cast<size_t>(-1);
   size_t dirty_slot = kNotDirty;  // its index in Shard::dirty while it is there
 };
@@ -152,6 +156,12 @@ struct HttpServer::Shard {
   // Connections whose outbox turned non-empty since the last flush_writes() (shard's thread);
   // an entry is nulled when its session is destroyed first (Session::dirty_slot).
   std::vector<Session*> dirty;
+  // Queues `s` for the next flush_writes() (before the shard waits again), once.
+  void mark_dirty(Session& s) {
+    if (s.dirty_slot != Session::kNotDirty) return;
+    s.dirty_slot = dirty.size();
+    dirty.push_back(&s);
+  }
   // Handed over from other threads; drained on the shard's thread.
   std::mutex mutex;
   // Sockets the acceptor handed over, and whether each begins a TLS handshake (lws does it).

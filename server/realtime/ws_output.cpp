@@ -109,10 +109,7 @@ bool HttpServer::local_send(Shard& shard, ConnId conn, const Payload& payload, D
     set_timeout(shard, s.wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
     return false;
   }
-  if (was_empty && s.dirty_slot == Session::kNotDirty) {  // flush_writes() writes it before the next wait
-    s.dirty_slot = shard.dirty.size();
-    shard.dirty.push_back(&s);
-  }
+  if (was_empty) shard.mark_dirty(s);
   return true;
 }
 

@@ -7,9 +7,9 @@
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
-#include <iterator>
 #include <optional>
 #include <variant>
 
@@ -326,11 +326,15 @@ std::string WhipPeer::transport_summary() const {
     }
     gst_object_unref(transceiver);
   }
-  static constexpr const char* kIce[] = {"new", "checking", "connected", "completed", "failed", "disconnected", "closed"};
-  static constexpr const char* kDtls[] = {"new", "closed", "failed", "connecting", "connected"};
-  const auto name = [](auto names, size_t n, int v) { return v >= 0 && static_cast<size_t>(v) < n ? names[v] : "?"; };
-  return std::string("ice ") + name(kIce, std::size(kIce), ice) + ", dtls " + name(kDtls, std::size(kDtls), dtls) +
-         ", tracks " + std::to_string(state_->tracks.load());
+  // The enums' values in order (gstwebrtc's GstWebRTCICEConnectionState, ...DTLSTransportState).
+  static constexpr std::array<const char*, 7> kIce = {"new", "checking", "connected", "completed", "failed",
+                                                      "disconnected", "closed"};
+  static constexpr std::array<const char*, 5> kDtls = {"new", "closed", "failed", "connecting", "connected"};
+  const auto name = [](const auto& names, int v) {
+    return v >= 0 && static_cast<size_t>(v) < names.size() ? names[static_cast<size_t>(v)] : "?";
+  };
+  return std::string("ice ") + name(kIce, ice) + ", dtls " + name(kDtls, dtls) + ", tracks " +
+         std::to_string(state_->tracks.load());
 }
 
 std::unique_ptr<WhipPeer> WhipPeer::start(const std::string& offer_sdp, const IngestCodecs& codecs,
