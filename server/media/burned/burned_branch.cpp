@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/thread_priority.h"
 #include "sei.h"
 #include "media/gst/gst_build.h"
 #include "media/ingest/stream_pipeline.h"
@@ -38,6 +39,26 @@ GstPadProbeReturn keyframe_gate(GstPad*, GstPadProbeInfo* info, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
+// The coded queue's streaming thread decodes each frame and draws the card on it. On a busy
+// machine it waited for a core behind the encoders (this branch's x264 and every other stream's)
+// and other programs: 41-81 ms p99 from command to drawn frame with two busy loops on the two
+// cores, against 17-21 ms when quiet. Ahead of them (and decoding alone, see max-threads) it
+// took 14-20 ms p99 under the same load (docs/benchmarks.md).
+constexpr int kDrawingThreadNice = -10;
+GstPadProbeReturn raise_drawing_thread(GstPad* pad, GstPadProbeInfo*, gpointer) {
+  const int before = this_thread_nice();
+  if (set_this_thread_nice(kDrawingThreadNice)) {
+    // The thread goes back to GStreamer's pool when the branch stops: it leaves as it came.
+    GST_OBJECT_LOCK(pad);
+    if (GstTask* task = GST_PAD_TASK(pad))
+      gst_task_set_leave_callback(
+          task, [](GstTask*, GThread*, gpointer nice) { set_this_thread_nice(GPOINTER_TO_INT(nice)); },
+          GINT_TO_POINTER(before), nullptr);
+    GST_OBJECT_UNLOCK(pad);
+  }
+  return GST_PAD_PROBE_REMOVE;  // once: the queue keeps its task for the branch's life
+}
+
 }  // namespace
 
 std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipeline> pipeline, Options options,
@@ -67,16 +88,23 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   if (!error.empty()) return nullptr;
 
   // Compressed: up to 2 s; a decoder that falls that far behind loses frames (until the next
-  // keyframe decodes cleanly). Raw: 3 frames; an encoder that cannot keep up loses frames here.
+  // keyframe decodes cleanly). Raw: 6 frames (200 ms at 30 fps); an encoder that cannot keep up
+  // loses frames here. The card is drawn in front of this queue, so its depth adds nothing to the
+  // card's latency; with the drawing thread ahead of the encoders, 3 frames were too few for an
+  // encoder's wait on a busy machine (1-6 % of frames dropped at 4 streams on 2 cores, 0-0.1 % now).
   g_object_set(q1, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64{2'000'000'000},
                nullptr);
-  g_object_set(q2, "leaky", 2, "max-size-buffers", 3u, "max-size-bytes", 0u, "max-size-time", guint64{0}, nullptr);
+  g_object_set(q2, "leaky", 2, "max-size-buffers", 6u, "max-size-bytes", 0u, "max-size-time", guint64{0}, nullptr);
   if (qa != nullptr)
     g_object_set(qa, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
                  guint64{5'000'000'000}, nullptr);
   // Frame threading holds (threads - 1) frames in the decoder until later ones arrive: with frames
   // coming one by one (a cue flushes the ingest batch) that is tens of ms before the card's frame.
   gst_util_set_object_arg(G_OBJECT(dec), "thread-type", "slice");
+  // One thread: the streaming thread decodes the frame itself (a 720p frame in 3-4 ms), so the
+  // raised priority (raise_drawing_thread) covers the whole path to the drawn card. With libav's slice workers
+  // (two on two cores, at normal priority) the frame waited for one of them on a busy machine.
+  g_object_set(dec, "max-threads", 1, nullptr);
   g_object_set(ov, "fade-duration", 0u, nullptr);  // the card is complete on the frame card.shown names
   int kbps = options.bitrate_kbps;
   if (kbps <= 0) {
@@ -122,6 +150,7 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   add_probe(q1, "sink", keyframe_gate, new KeyframeGate{&b->frames_in_},
             [](gpointer p) { delete static_cast<KeyframeGate*>(p); });
   add_probe(q1, "src", count_probe, &b->frames_coded_out_);
+  add_probe(q1, "src", raise_drawing_thread, nullptr);
   add_probe(q2, "sink", count_probe, &b->frames_decoded_);
   add_probe(q2, "src", count_probe, &b->frames_raw_out_);
   add_probe(enc, "src", count_probe, &b->frames_encoded_);

@@ -1,15 +1,15 @@
 #pragma once
 // The burned-in rendition of one publisher session: a branch off the passthrough pipeline's tees
 //
-//   video_tee ─► queue (compressed, leaky, 2 s) ─► avdec_h264 ─► queue "burned_raw" (leaky, 3 frames)
-//     [─► videoflip, when rotated] ─► productoverlay ─► x264enc (zerolatency, ultrafast) ─► h264parse
+//   video_tee ─► queue (compressed, leaky, 2 s) ─► avdec_h264 [─► videoflip, when rotated]
+//     ─► productoverlay ─► queue "burned_raw" (leaky, 6 frames) ─► x264enc (zerolatency) ─► h264parse
 //     ─► tee ─┐ (─► restream)
 //   audio_tee ─► queue (leaky, 5 s) ─────────────────────────────────────┴► mpegtsmux ─► appsink
 //     ─► TsSegmenter (files) ─► `on_segment` (streaming thread)
 //
 // The leaky queues drop (and count) what the decoder/encoder cannot take, so the tees never
 // block: the passthrough is never stalled by this branch. Source resolution is kept (no
-// scaling); a publisher's rotation is applied (videoflip between the raw queue and the overlay).
+// scaling); a publisher's rotation is applied (videoflip between the decoder and the overlay).
 // Card changes are scheduled at a running time: a pad probe in front of the overlay applies them
 // to the first frame at or after it, so the burned-in frame showing a card has the same PTS as
 // the passthrough access unit carrying the card's SEI.

@@ -1,6 +1,7 @@
 // Issue 6, item 2: the burned-in rendition. A solid-colour portrait source; the host shows a card;
 // the burned-in rendition (same size, portrait) has the card's pixels from the frame whose PTS
 // card.shown gave, and not before.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, assert, eq } from '../../commerce/js/lib.mjs';
 import { rtmpPort, publish, waitPlaylist, download, regionLuma, videoSize, hostedStream } from './medialib.mjs';
@@ -21,6 +22,15 @@ run('burned_in_card_pixels', async (t) => {
   t.defer(() => pub.kill());
   const burnedPath = `/hls/${stream.id}/burned/index.m3u8`;
   await waitPlaylist(server, burnedPath, (p) => p.segments.length >= 1, 30000, 'burned-in playlist');
+
+  // The thread that decodes and draws the card runs ahead of the encoders (nice -10) where the
+  // server may raise it (root here); otherwise the server says once that it could not.
+  const drawing = threadNices(server.proc.pid).filter((th) => th.name.startsWith('burned_coded'));
+  assert(drawing.length >= 1, 'the drawing thread is found by its name');
+  if (process.getuid() === 0) {
+    for (const th of drawing) eq(th.nice, -10, `the drawing thread's nice value (${JSON.stringify(drawing)})`);
+  }
+  else assert(/event=thread_priority_refused/.test(server.log), 'the refused priority is logged');
 
   const sent = await host.request({ type: 'card.show', product_id: 'melon', slot: 'bottom' });
   eq(sent.type, 'card.shown', 'card.show answer');
@@ -65,3 +75,14 @@ run('burned_in_card_pixels', async (t) => {
   console.log(exact ? `card frame pts ${exact.pts} for card.shown pts ${shown.pts}`
                     : `the frame at ${shown.pts} was dropped by the leaky queue; first card frame ${after[0].pts}`);
 });
+
+// The threads of a process with their names and nice values (/proc/PID/task/TID/stat: the name
+// is in parentheses, the nice value the 19th field).
+function threadNices(pid) {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');  // fields from the 3rd (state) on
+    return { tid: Number(tid), name: stat.slice(stat.indexOf('(') + 1, close), nice: Number(fields[16]) };
+  });
+}
