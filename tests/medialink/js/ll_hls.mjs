@@ -15,7 +15,7 @@ import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { Server, run, assert, eq } from '../../commerce/js/lib.mjs';
+import { Server, run, assert, eq, waitUntil } from '../../commerce/js/lib.mjs';
 import { rtmpPort, publish, waitPlaylist, tempDir } from './medialib.mjs';
 
 const execFileP = promisify(execFile);
@@ -153,8 +153,15 @@ run('ll_hls', async (t) => {
 
   // The publisher goes: a part that does not come within three target durations is a 503 with
   // Retry-After (the stream waits for its publisher for the grace period, not ended yet).
+  // Ask only once the server has written what it held when the publisher went (the last segment
+  // closed: no preload hint): parts cut from that data would answer the request.
   await pub.kill();
-  const at = nextPart((await server.http('GET', path)).text);
+  let closed = '';
+  await waitUntil(async () => {
+    closed = (await server.http('GET', path)).text;
+    return !closed.includes('#EXT-X-PRELOAD-HINT');
+  }, 15000, 'the last segment closed after the publisher left');
+  const at = nextPart(closed);
   const gone = await server.http('GET', `${path}?_HLS_msn=${at.msn}&_HLS_part=${at.part + 1}`);
   eq(gone.status, 503, `a part that does not come in time (${at.msn}.${at.part + 1}): ${gone.text}`);
   eq(gone.headers.get('retry-after'), '1', 'Retry-After');
