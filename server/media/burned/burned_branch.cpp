@@ -43,7 +43,7 @@ GstPadProbeReturn keyframe_gate(GstPad*, GstPadProbeInfo* info, gpointer data) {
 // machine it waited for a core behind the encoders (this branch's x264 and every other stream's)
 // and other programs: 41-81 ms p99 from command to drawn frame with two busy loops on the two
 // cores, against 17-21 ms when quiet. Ahead of them (and decoding alone, see max-threads) it
-// took 14-20 ms p99 under the same load (docs/benchmarks.md).
+// takes 17-28 ms p99 with those loops or three more streams (docs/benchmarks.md).
 constexpr int kDrawingThreadNice = -10;
 GstPadProbeReturn raise_drawing_thread(GstPad* pad, GstPadProbeInfo*, gpointer) {
   const int before = this_thread_nice();
@@ -98,12 +98,11 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   if (qa != nullptr)
     g_object_set(qa, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
                  guint64{5'000'000'000}, nullptr);
-  // Frame threading holds (threads - 1) frames in the decoder until later ones arrive: with frames
-  // coming one by one (a cue flushes the ingest batch) that is tens of ms before the card's frame.
+  // One decoding thread, the streaming thread itself (a 720p frame takes 3-4 ms): frame threading
+  // held (threads - 1) frames back, tens of ms before the card's frame; slice threading handed the
+  // frame to libav's workers, which the raised priority (raise_drawing_thread) does not cover, so
+  // on a busy machine the frame waited for one of them.
   gst_util_set_object_arg(G_OBJECT(dec), "thread-type", "slice");
-  // One thread: the streaming thread decodes the frame itself (a 720p frame in 3-4 ms), so the
-  // raised priority (raise_drawing_thread) covers the whole path to the drawn card. With libav's slice workers
-  // (two on two cores, at normal priority) the frame waited for one of them on a busy machine.
   g_object_set(dec, "max-threads", 1, nullptr);
   g_object_set(ov, "fade-duration", 0u, nullptr);  // the card is complete on the frame card.shown names
   int kbps = options.bitrate_kbps;
