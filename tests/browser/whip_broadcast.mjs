@@ -5,7 +5,8 @@
 //      segment decodes with ffprobe, starts on a keyframe and has the published size; the
 //      sender's bandwidth estimate climbs (getStats); a card the host shows is in the pixels of
 //      the burned-in rendition; a viewer page plays the stream.
-//   2. VP8 (?codec=vp8) from a portrait 720×1280 camera: HLS is 720×1280, portrait.
+//   2. VP8 (?codec=vp8) from a portrait 720×1280 camera: HLS is 720×1280, portrait; stepped
+//      down to 480×853 (an odd height, which the transcode crops) HLS goes on at 480×852.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -212,6 +213,34 @@ async function checkHls(t, server, stream, dir, camera) {
   return segments;
 }
 
+// The page steps its resolution down while live, as it does when the uplink weakens (uplink.js
+// STEPS; the uplink check may also start it there). A 720×1280 camera at scale 1.5 sends
+// 480×853 in VP8, an odd height x264 cannot encode: the server's transcode crops it to 480×852
+// and HLS goes on in the same session. (Before, x264 refused the size, the session stalled
+// with ICE and DTLS up, and every reconnect at that step did the same.)
+async function checkStepDown(t, server, stream, dir, page) {
+  const ended = () => server.lines.filter((l) => l.includes('event=whip_session_ended')).length;
+  const endedBefore = ended();
+  await page.evaluate(async () => {
+    const { state } = window.harvestBroadcast;
+    state.live.step = 1;
+    await state.publisher.setScale(1.5);
+  });
+  const playlist = `/hls/${stream.id}/index.m3u8`;
+  const probed = new Map();
+  await collectSegments(t, server, playlist, dir, (segs) => {
+    for (const s of segs) if (!probed.has(s.uri)) probed.set(s.uri, probeSegment(s.file));
+    return [...probed.values()].some((p) => p.width === 480);
+  }, { timeout: 60_000, what: `a segment of ${playlist} at the stepped-down size` });
+  const stepped = [...probed.entries()].filter(([, p]) => p.width === 480);
+  log(`stepped down: ${stepped.map(([uri, p]) => `${uri} ${p.width}x${p.height}${p.startsOnKeyframe ? ' key' : ' NOT-KEY'}`).join(', ')}`);
+  for (const [uri, p] of stepped) {
+    assert(p.height === 852, `${uri} is 480x852, 480x853 cropped to an even height (got ${p.width}x${p.height})`);
+    assert(p.startsOnKeyframe, `${uri} starts on a keyframe`);
+  }
+  assert(ended() === endedBefore, `the session went on through the step (${server.lines.filter((l) => l.includes('event=whip_session_ended')).slice(endedBefore).join(' | ')})`);
+}
+
 // The host shows a card; once the server says which frame first showed it (card.shown with
 // its program date time), the burned-in segments after it have the card's white rectangle
 // where the overlay said it drew it. Sampled over several later frames and segments, never
@@ -319,5 +348,6 @@ runTest('whip_broadcast', async (t) => {
   await explained(vp8.page, () => checkHls(t, server, portrait, dir, { width: 720, height: 1280 }));
   const s3 = await senderStats(vp8.page);
   assert(/VP8/i.test(s3.codec), `?codec=vp8 sends VP8 (${s3.codec})`);
+  await explained(vp8.page, () => checkStepDown(t, server, portrait, dir, vp8.page));
   await endLive(server, vp8.page);
 }, { timeout: 280_000 });

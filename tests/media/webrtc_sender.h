@@ -22,11 +22,12 @@ inline const char* const kSenderH264 =
 
 class WebRtcSender {
 public:
-  WebRtcSender(const std::string& video_chain, bool audio) {
+  // The test pattern is `width`×`height` (portrait by default) until resize().
+  WebRtcSender(const std::string& video_chain, bool audio, int width = 360, int height = 640) {
     std::string desc = "webrtcbin name=send bundle-policy=max-bundle ";
     if (!video_chain.empty())
-      desc += "videotestsrc is-live=true ! video/x-raw,width=360,height=640,framerate=30/1 ! queue ! " + video_chain +
-              " ! valve name=video_gate ! queue ! send. ";
+      desc += "videotestsrc is-live=true ! videoscale ! capsfilter name=size caps=" + raw_caps(width, height) +
+              " ! queue ! " + video_chain + " ! valve name=video_gate ! queue ! send. ";
     if (audio)
       desc += "audiotestsrc is-live=true ! audioconvert ! audioresample ! opusenc ! rtpopuspay pt=111 ! "
               "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! "
@@ -49,6 +50,15 @@ public:
     std::lock_guard lock(mutex_);
     return offer_;
   }
+  // The camera's size changes mid-stream, as a page stepping its resolution down does.
+  void resize(int width, int height) {
+    GstElement* size = gst_bin_get_by_name(GST_BIN(pipeline_), "size");
+    REQUIRE(size != nullptr);
+    GstCaps* caps = gst_caps_from_string(raw_caps(width, height).c_str());
+    g_object_set(size, "caps", caps, nullptr);
+    gst_caps_unref(caps);
+    gst_object_unref(size);
+  }
   void stop_media() {
     for (const char* name : {"video_gate", "audio_gate"}) {
       if (GstElement* gate = gst_bin_get_by_name(GST_BIN(pipeline_), name)) {
@@ -66,6 +76,9 @@ public:
   }
 
 private:
+  static std::string raw_caps(int width, int height) {
+    return "video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) + ",framerate=30/1";
+  }
   static void on_negotiation_needed(GstElement* webrtc, gpointer) {
     g_signal_emit_by_name(webrtc, "create-offer", nullptr,
                           gst_promise_new_with_change_func(on_offer_created, webrtc, nullptr));

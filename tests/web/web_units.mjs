@@ -15,7 +15,7 @@ import {
 import {
   STEPS, UplinkCheck, formatBitrate, linkBetween, nextStep, reconnectDelay, sampleFromStats, stepForVerdict, uplinkVerdict,
 } from '../../web-client/js/uplink.js';
-import { iceServersFromLinks, orderCodecs } from '../../web-client/js/whip.js';
+import { iceServersFromLinks, orderCodecs, waitIceGathering } from '../../web-client/js/whip.js';
 import { rtpToPts } from '../../web-client/js/whep.js';
 import { bucketMinutes } from '../../web-client/js/dashboard_chart.js';
 import { MAX_PHOTO_BYTES, photoProblem, refusalKey, uploadPhoto } from '../../web-client/js/image_upload.js';
@@ -364,6 +364,24 @@ test('WHIP offers H.264 first (VP8 alone with ?codec=vp8) and reads ICE servers 
     { urls: 'turn:turn.example.net:3478', username: 'farmer', credential: 'p"w' },
   ]);
   assert.deepEqual(iceServersFromLinks(null), []);
+});
+
+test('waitIceGathering: resolves when gathering completes, and after the timeout when it never does', async () => {
+  const fakePc = (state) => Object.assign(new EventTarget(), { iceGatheringState: state });
+  const completing = fakePc('gathering');
+  let done = false;
+  const waiting = waitIceGathering(completing, 60_000).then(() => { done = true; });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(done, false, 'still gathering');
+  completing.iceGatheringState = 'complete';
+  completing.dispatchEvent(new Event('icegatheringstatechange'));
+  await waiting;
+  const stuck = fakePc('gathering');
+  const outcome = await Promise.race([
+    waitIceGathering(stuck, 20).then(() => 'resolved'),
+    new Promise((r) => setTimeout(() => r('still waiting after 2 s'), 2000)),
+  ]);
+  assert.equal(outcome, 'resolved');
 });
 
 test('dashboard chart: the report\'s sparse minutes fill out evenly, long shows in wider buckets', () => {

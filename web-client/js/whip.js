@@ -52,19 +52,20 @@ export class WhipError extends Error {
   }
 }
 
-function waitIceGathering(pc, timeoutMs = 3000) {
+export function waitIceGathering(pc, timeoutMs = 3000) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(done, timeoutMs);  // send what we have rather than wait forever
-    function done() {
-      if (pc.iceGatheringState !== 'complete' && timer !== null) return;
+    function finish() {
       clearTimeout(timer);
       pc.removeEventListener('icegatheringstatechange', onChange);
       resolve();
     }
     function onChange() {
-      if (pc.iceGatheringState === 'complete') done();
+      if (pc.iceGatheringState === 'complete') finish();
     }
+    // Send what we have rather than wait forever: a gathering that never completes must not
+    // hold a reconnect (this timer once returned without resolving).
+    const timer = setTimeout(finish, timeoutMs);
     pc.addEventListener('icegatheringstatechange', onChange);
   });
 }

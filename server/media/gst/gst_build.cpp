@@ -43,4 +43,33 @@ uint64_t queue_level(GstElement* queue) {
   return level;
 }
 
+namespace {
+
+// On videocrop's sink pad, before the element sees the new caps: its crop then applies to them.
+GstPadProbeReturn crop_odd_edge(GstPad* pad, GstPadProbeInfo* info, gpointer) {
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  int width = 0;
+  int height = 0;
+  if (const GstStructure* st = caps != nullptr ? gst_caps_get_structure(caps, 0) : nullptr) {
+    gst_structure_get_int(st, "width", &width);
+    gst_structure_get_int(st, "height", &height);
+  }
+  if (GstObject* crop = gst_pad_get_parent(pad)) {
+    g_object_set(crop, "right", width & 1, "bottom", height & 1, nullptr);
+    gst_object_unref(crop);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+}  // namespace
+
+void crop_to_even(GstElement* videocrop) {
+  GstPad* pad = gst_element_get_static_pad(videocrop, "sink");
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, crop_odd_edge, nullptr, nullptr);
+  gst_object_unref(pad);
+}
+
 }  // namespace harvest::media

@@ -29,4 +29,10 @@ GstPadProbeReturn count_probe(GstPad* pad, GstPadProbeInfo* info, gpointer count
 // Buffers still held by a queue (its current-level-buffers), 0 for null.
 uint64_t queue_level(GstElement* queue);
 
+// Makes `videocrop` take off the last column and/or row of a frame whose width or height is
+// odd, following every size the video changes to: x264 encodes only even sizes (4:2:0) and
+// fails on an odd one, while VP8 has no such limit (a 720×1280 camera sent at
+// scaleResolutionDownBy 1.5 is 480×853). An even-sized frame passes untouched.
+void crop_to_even(GstElement* videocrop);
+
 }  // namespace harvest::media

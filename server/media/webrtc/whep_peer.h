@@ -28,7 +28,7 @@ namespace harvest::media::webrtc {
 struct WhepPeerEvents {
   std::function<void(const std::string& answer_sdp)> answered;
   std::function<void(const std::string& reason)> failed;  // negotiation failed
-  std::function<void()> disconnected;                      // ICE lost the viewer
+  std::function<void(const std::string& reason)> lost;     // after the answer: ICE lost the viewer
 };
 
 class WhepPeer {

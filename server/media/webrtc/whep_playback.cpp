@@ -102,7 +102,7 @@ void WhepPlayback::play(const std::string& stream_id, const std::string& offer_s
   events.failed = [this, on_loop, id](const std::string& reason) {
     on_loop([this, id, reason] { finish(id, "negotiation failed: " + reason); });
   };
-  events.disconnected = [this, on_loop, id] { on_loop([this, id] { finish(id, "ICE connection lost"); }); };
+  events.lost = [this, on_loop, id](const std::string& reason) { on_loop([this, id, reason] { finish(id, reason); }); };
   std::string error;
   auto peer = WhepPeer::start(offer_sdp, used, options_.ice, std::move(events), error);
   if (!peer) return finish(id, error);

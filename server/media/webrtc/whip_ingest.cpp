@@ -173,7 +173,7 @@ void WhipIngest::start_peer(const std::string& id, const std::string& offer_sdp,
   events.failed = [this, on_loop, id](const std::string& reason) {
     on_loop([this, id, reason] { finish(id, "negotiation failed: " + reason); });
   };
-  events.disconnected = [this, on_loop, id] { on_loop([this, id] { finish(id, "ICE connection lost"); }); };
+  events.lost = [this, on_loop, id](const std::string& reason) { on_loop([this, id, reason] { finish(id, reason); }); };
 
   std::string error;
   Session& s = *sessions_.at(id);

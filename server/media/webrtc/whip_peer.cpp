@@ -13,9 +13,42 @@
 #include <optional>
 #include <variant>
 
+#include "core/clock.h"
+#include "media/gst/gst_build.h"
+
 namespace harvest::media::webrtc {
 
 namespace {
+
+// Packets passing one point of the receive path, and when the last one did: three such points
+// (UDP in, RTP after SRTP, RTP out of webrtcbin) say where a session's media stopped.
+struct Flow {
+  std::atomic<uint64_t> packets{0};
+  std::atomic<int64_t> last_ms{0};  // steady_ms(); 0: none yet
+
+  void count(uint64_t n) {
+    packets.fetch_add(n, std::memory_order_relaxed);
+    last_ms.store(steady_ms(), std::memory_order_relaxed);
+  }
+  // "812 (0.1 s ago)", "0".
+  std::string describe(int64_t now) const {
+    const uint64_t n = packets.load(std::memory_order_relaxed);
+    const int64_t last = last_ms.load(std::memory_order_relaxed);
+    if (n == 0 || last == 0) return "0";
+    const int64_t ago = now - last;
+    return std::to_string(n) + " (" + std::to_string(ago / 1000) + "." + std::to_string(ago % 1000 / 100) + " s ago)";
+  }
+};
+
+GstPadProbeReturn count_flow(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  static_cast<Flow*>(data)->count(buffers_in(info));
+  return GST_PAD_PROBE_OK;
+}
+
+void watch_flow(GstPad* pad, Flow* flow) {
+  gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    count_flow, flow, nullptr);
+}
 
 // Asks the publisher for keyframes. A browser encodes a keyframe when its video starts and
 // after that only when the receiver asks (RTCP PLI/FIR), whereas the HLS writer can cut a
@@ -80,6 +113,9 @@ struct WhipPeer::State {
   std::atomic<bool> ended{false};  // failed or disconnected was delivered
   std::atomic<bool> stopping{false};
   std::atomic<int> tracks{0};  // source pads webrtcbin added (one per track whose RTP came through)
+  Flow arrived;    // datagrams from the publisher's address (STUN, DTLS, SRTP): nicesrc's output
+  Flow decrypted;  // RTP after SRTP (dtlssrtpdec's rtp_src)
+  Flow delivered;  // RTP out of webrtcbin, every track
   GstClockTime last_video_pts = GST_CLOCK_TIME_NONE;  // the video branch's streaming thread only
 };
 
@@ -110,12 +146,35 @@ void on_answer_created(GstPromise* promise, gpointer data) {
   answer_when_gathered(s);
 }
 
+// The offer set, webrtcbin holds its transport (bundled: one): count what its ICE source and
+// its SRTP decoder pass on (State::arrived, State::decrypted).
+void watch_transport(State* s) {
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(s->webrtc));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto* element = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory* factory = gst_element_get_factory(element);
+    const char* kind = factory != nullptr ? GST_OBJECT_NAME(factory) : "";
+    const bool ice = g_str_equal(kind, "nicesrc");
+    if (ice || g_str_equal(kind, "dtlssrtpdec")) {
+      if (GstPad* pad = gst_element_get_static_pad(element, ice ? "src" : "rtp_src")) {
+        watch_flow(pad, ice ? &s->arrived : &s->decrypted);
+        gst_object_unref(pad);
+      }
+    }
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
 void on_offer_set(GstPromise* promise, gpointer data) {
   auto* s = static_cast<State*>(data);
   const GstStructure* reply = gst_promise_get_reply(promise);
   const bool refused = reply != nullptr && gst_structure_has_field(reply, "error");
   gst_promise_unref(promise);
   if (refused) return fail_peer(s, "webrtcbin refused the offer");
+  watch_transport(s);
   g_signal_emit_by_name(s->webrtc, "create-answer", nullptr,
                         gst_promise_new_with_change_func(on_answer_created, s, nullptr));
 }
@@ -141,7 +200,8 @@ const char* branch_for(const std::string& encoding) {
   if (encoding == "H264")
     return "rtph264depay name=depay request-keyframe=true wait-for-keyframe=true ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au ! queue";
   if (encoding == "VP8")
-    return "rtpvp8depay name=depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! videoconvert ! queue max-size-buffers=3 leaky=downstream ! "
+    return "rtpvp8depay name=depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! videoconvert ! "
+           "videocrop name=even ! queue max-size-buffers=3 leaky=downstream ! "
            "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! "
            "video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 ! queue";
   if (encoding == "OPUS")
@@ -158,6 +218,7 @@ GstPadProbeReturn on_rtp(GstPad*, GstPadProbeInfo* info, gpointer data) {
   } else if (GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info)) {
     for (guint i = 0; i < gst_buffer_list_length(list); ++i) bytes += gst_buffer_get_size(gst_buffer_list_get(list, i));
   }
+  s->delivered.count(buffers_in(info));
   if (!s->stopping && s->events.rtp) s->events.rtp(bytes);
   return GST_PAD_PROBE_OK;
 }
@@ -209,6 +270,10 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
     g_clear_error(&err);
     return;
   }
+  if (GstElement* even = gst_bin_get_by_name(GST_BIN(branch), "even")) {
+    crop_to_even(even);  // VP8 may be odd-sized, x264 is not
+    gst_object_unref(even);
+  }
   if (mux_pad != nullptr && video) {
     if (GstElement* depay = gst_bin_get_by_name(GST_BIN(branch), "depay")) {
       GstPad* out = gst_element_get_static_pad(depay, "src");
@@ -228,6 +293,20 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
     gst_pad_link(src, mux_pad);
     gst_object_unref(src);
   }
+}
+
+// An element that fails (an encoder refusing the size it is given, say) stops the media for
+// good while ICE and DTLS carry on: the session ends at once with the element's words rather
+// than after WhipIngest::kMaxSilence. Nothing else reads this bus, so every message is dropped.
+GstBusSyncReply on_bus_message(GstBus*, GstMessage* message, gpointer data) {
+  if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
+    GError* err = nullptr;
+    gst_message_parse_error(message, &err, nullptr);
+    fail_peer(static_cast<State*>(data), std::string("media error in ") + GST_OBJECT_NAME(GST_MESSAGE_SRC(message)) +
+                                             ": " + (err != nullptr ? err->message : "?"));
+    g_clear_error(&err);
+  }
+  return GST_BUS_DROP;
 }
 
 GstFlowReturn on_ts(GstAppSink* sink, gpointer data) {
@@ -333,8 +412,10 @@ std::string WhipPeer::transport_summary() const {
   const auto name = [](const auto& names, int v) {
     return v >= 0 && static_cast<size_t>(v) < names.size() ? names[static_cast<size_t>(v)] : "?";
   };
+  const int64_t now = steady_ms();
   return std::string("ice ") + name(kIce, ice) + ", dtls " + name(kDtls, dtls) + ", tracks " +
-         std::to_string(state_->tracks.load());
+         std::to_string(state_->tracks.load()) + ", packets in " + state_->arrived.describe(now) + ", decrypted " +
+         state_->decrypted.describe(now) + ", out " + state_->delivered.describe(now);
 }
 
 std::unique_ptr<WhipPeer> WhipPeer::start(const std::string& offer_sdp, const IngestCodecs& codecs,
@@ -385,6 +466,9 @@ std::unique_ptr<WhipPeer> WhipPeer::start(const std::string& offer_sdp, const In
   gst_object_unref(out);
 
   configure_ice(s);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  gst_bus_set_sync_handler(bus, on_bus_message, s, nullptr);
+  gst_object_unref(bus);
   g_signal_connect(s->webrtc, "pad-added", G_CALLBACK(on_pad_added), s);
   g_signal_connect(s->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_changed), s);
   g_signal_connect(s->webrtc, "notify::ice-connection-state", G_CALLBACK(on_ice_state_changed), s);
