@@ -110,7 +110,7 @@ struct WhipPeer::State {
   SdpOffer offer;  // what the publisher offered (parse_offer), for amending the answer
   KeyframeRequests keyframes;  // the video track's; touched only by its streaming thread
   std::atomic<bool> answered{false};
-  std::atomic<bool> ended{false};  // failed or disconnected was delivered
+  std::atomic<bool> ended{false};  // failed or lost was delivered
   std::atomic<bool> stopping{false};
   std::atomic<int> tracks{0};  // source pads webrtcbin added (one per track whose RTP came through)
   Flow arrived;    // datagrams from the publisher's address (STUN, DTLS, SRTP): nicesrc's output
