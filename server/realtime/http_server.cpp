@@ -271,13 +271,16 @@ std::string HttpServer::create_context(Shard& shard) {
   // lws reads a socket into this per-thread buffer, at most its size per read (default 4 KiB).
   // A 6 MiB photo upload was 1,536 reads and as many passes of the loop; refused bodies read
   // and dropped during a lingering close the same. 64 KiB makes those 96 (docs/reliability.md
-  // "Effect on others"); it is also the largest piece of a file lws sends at once, which is
-  // why TLS (HTTP/2 by ALPN) gets 16 KiB: a larger DATA frame than h2's default
-  // SETTINGS_MAX_FRAME_SIZE (16,384) is a protocol error (Chromium: ERR_HTTP2_FRAME_SIZE_ERROR,
-  // the broadcaster page's scripts never loaded).
+  // "Effect on others"); it is also the largest piece of a file lws sends at once. TLS gets
+  // 16 KiB, what one TLS record carries (when h2 was still offered, a larger DATA frame than
+  // h2's default SETTINGS_MAX_FRAME_SIZE was a protocol error: ERR_HTTP2_FRAME_SIZE_ERROR).
   info.pt_serv_buf_size = options_.tls_cert.empty() ? kServiceBufferBytes : kTlsServiceBufferBytes;
   if (!options_.tls_cert.empty()) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    // HTTP/1.1 only: offered h2, Chromium opens its websockets over h2 (RFC 8441) too, which
+    // this server refuses (the upgrade filter and the frame gate work on a connection of its
+    // own), and the room joined only after a few failed tries (net::ERR_HTTP2_PROTOCOL_ERROR).
+    info.alpn = "http/1.1";
     info.ssl_cert_filepath = options_.tls_cert.c_str();
     info.ssl_private_key_filepath = options_.tls_key.c_str();
   }

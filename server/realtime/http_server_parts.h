@@ -32,7 +32,7 @@ inline constexpr size_t kAdoptPerTurn = 64;
 
 // lws' per-thread read buffer: the most one read of a socket takes (create_context).
 inline constexpr unsigned kServiceBufferBytes = 64 * 1024;
-// The same under TLS: h2's largest DATA frame unless the client says otherwise.
+// The same under TLS: the plaintext of one TLS record.
 inline constexpr unsigned kTlsServiceBufferBytes = 16 * 1024;
 
 // How long a refused request's connection stays to read and drop what the client still sends.
