@@ -303,8 +303,8 @@ async function viewerPlays(t, server, browser, stream) {
     return v.currentTime > t0 + 1 ? v.currentTime : 0;
   }, first), { timeout: 30_000, what: 'the viewer video currentTime advancing' });
   log(`viewer plays: ${first.toFixed(2)} s → ${later.toFixed(2)} s`);
-  // The room (cards, stock, buying) over wss on the same https port: Chromium offers HTTP/2 by
-  // ALPN and would try its websocket over h2 (RFC 8441), which the server does not serve.
+  // The room (cards, stock, buying) over wss on the same https port. Were h2 offered by ALPN,
+  // Chromium would open its websocket over h2 (RFC 8441), which the server does not serve.
   const room = await waitFor(() => viewer.evaluate(() => (window.harvestWatch.room.state === 'open' ? 'open' : null)),
     { timeout: 20_000, what: 'the viewer\'s room websocket open over wss' }).catch(async (err) => {
     log(`room state: ${await viewer.evaluate(() => window.harvestWatch.room.state)}`);
