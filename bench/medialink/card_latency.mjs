@@ -23,10 +23,10 @@
 //        [--size 1280x720] [--fps 30] [--commands 200] [--interval-ms 150] [--publisher file|live]
 //        [--busy 0]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Server, Client } from '../../tests/commerce/js/lib.mjs';
+import { cpuSeconds } from '../proc_cpu.mjs';
 import { rtmpPort, publish, waitPlaylist, tempDir, preEncode } from '../../tests/medialink/js/medialib.mjs';
 
 const arg = (name, def) => {
@@ -85,7 +85,7 @@ try {
     if (Date.now() > deadline) throw new Error('no burned playlist with 2 segments within 60 s');
     await new Promise((res) => setTimeout(res, 100));
   }
-  const cpu = () => { const f = readFileSync(`/proc/${server.proc.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
+  const cpu = () => cpuSeconds(server.proc.pid);
   const cpu0 = cpu();
   const wall0 = Date.now();
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');

@@ -6,10 +6,10 @@
 // Usage: HARVEST_SERVER_BIN=build/server/harvest-server node bench/medialink/sustain.mjs
 //        [--streams 1] [--size 1280x720] [--fps 30] [--seconds 20] [--warmup 8]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Server, Client } from '../../tests/commerce/js/lib.mjs';
+import { cpuSeconds } from '../proc_cpu.mjs';
 import { rtmpPort, waitPlaylist, tempDir, preEncode } from '../../tests/medialink/js/medialib.mjs';
 
 const arg = (name, def) => {
@@ -47,7 +47,7 @@ try {
   }
   const sample = async () => Promise.all(streams.map(async (s) =>
     (await server.http('GET', `/api/streams/${s.id}`, { token: s.host_token })).json.ingest.burned));
-  const cpu = () => { const f = readFileSync(`/proc/${server.proc.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
+  const cpu = () => cpuSeconds(server.proc.pid);
   await new Promise((r) => setTimeout(r, WARMUP * 1000));
   const a = await sample();
   const c0 = cpu();

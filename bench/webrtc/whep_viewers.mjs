@@ -12,12 +12,12 @@
 // is not counted, but loads it. Usage:
 //   HARVEST_SERVER_BIN=build/server/harvest-server node bench/webrtc/whep_viewers.mjs [--steps 1,4,8,16] [--window 10]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, launchBrowser, log, waitFor } from '../../tests/browser/harness.mjs';
 import { RECVONLY_OFFER_SOURCE } from '../../tests/browser/whep_offer.mjs';
+import { cpuSeconds } from '../proc_cpu.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 process.env.HARVEST_SERVER_BIN ??= path.join(ROOT, 'build', 'server', 'harvest-server');
@@ -27,12 +27,6 @@ const arg = (name, dflt) => {
 };
 const STEPS = arg('steps', '1,4,8,16,24').split(',').map(Number);
 const WINDOW_S = Number(arg('window', '10'));
-const CLK_TCK = 100;
-
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function cpuPercent(pid) {
