@@ -37,6 +37,19 @@ GstPadProbeReturn count_probe(GstPad*, GstPadProbeInfo* info, gpointer counter) 
   return GST_PAD_PROBE_OK;
 }
 
+void for_each_element(GstElement* bin, const std::function<void(GstElement*, std::string_view factory)>& visit) {
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(bin));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto* element = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory* factory = gst_element_get_factory(element);
+    visit(element, factory != nullptr ? GST_OBJECT_NAME(factory) : "");
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
 uint64_t queue_level(GstElement* queue) {
   guint level = 0;
   if (queue != nullptr) g_object_get(queue, "current-level-buffers", &level, nullptr);

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace harvest::media {
 
@@ -26,6 +28,11 @@ void add_probe(GstElement* e, const char* pad_name, GstPadProbeCallback cb, gpoi
 guint64 buffers_in(GstPadProbeInfo* info);
 // A probe callback adding the buffers that pass to the std::atomic<uint64_t> given as data.
 GstPadProbeReturn count_probe(GstPad* pad, GstPadProbeInfo* info, gpointer counter);
+// Calls `visit` with every element inside `bin`, at any depth, and the name of its factory
+// ("" when it has none, as a plain bin made in code): how a probe finds the parts of an element
+// such as webrtcbin that builds its insides itself.
+void for_each_element(GstElement* bin, const std::function<void(GstElement*, std::string_view factory)>& visit);
+
 // Buffers still held by a queue (its current-level-buffers), 0 for null.
 uint64_t queue_level(GstElement* queue);
 

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "core/clock.h"
+#include "media/gst/gst_build.h"
 
 namespace harvest::media::webrtc {
 
@@ -82,26 +83,18 @@ void on_rtpbin_pad(GstElement*, GstPad* pad, gpointer data) {
 // webrtcbin's rtpbin is made in webrtcbin's constructor; its RTCP pads are requested during
 // negotiation, so watching pad-added catches every one.
 void watch_rtcp(State* s) {
-  GstIterator* it = gst_bin_iterate_elements(GST_BIN(s->webrtc));
-  GValue item = G_VALUE_INIT;
-  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-    auto* e = GST_ELEMENT(g_value_get_object(&item));
-    GstElementFactory* f = gst_element_get_factory(e);
-    if (f != nullptr && std::string(GST_OBJECT_NAME(f)) == "rtpbin") {
-      g_signal_connect(e, "pad-added", G_CALLBACK(on_rtpbin_pad), s);
-      GstIterator* pads = gst_element_iterate_sink_pads(e);
-      GValue p = G_VALUE_INIT;
-      while (gst_iterator_next(pads, &p) == GST_ITERATOR_OK) {
-        on_rtpbin_pad(e, GST_PAD(g_value_get_object(&p)), s);
-        g_value_reset(&p);
-      }
-      g_value_unset(&p);
-      gst_iterator_free(pads);
+  for_each_element(s->webrtc, [s](GstElement* e, std::string_view factory) {
+    if (factory != "rtpbin") return;
+    g_signal_connect(e, "pad-added", G_CALLBACK(on_rtpbin_pad), s);
+    GstIterator* pads = gst_element_iterate_sink_pads(e);
+    GValue p = G_VALUE_INIT;
+    while (gst_iterator_next(pads, &p) == GST_ITERATOR_OK) {
+      on_rtpbin_pad(e, GST_PAD(g_value_get_object(&p)), s);
+      g_value_reset(&p);
     }
-    g_value_reset(&item);
-  }
-  g_value_unset(&item);
-  gst_iterator_free(it);
+    g_value_unset(&p);
+    gst_iterator_free(pads);
+  });
 }
 
 GstCaps* rtp_caps(const OfferedCodec& codec, const char* media) {

@@ -149,23 +149,14 @@ void on_answer_created(GstPromise* promise, gpointer data) {
 // The offer set, webrtcbin holds its transport (bundled: one): count what its ICE source and
 // its SRTP decoder pass on (State::arrived, State::decrypted).
 void watch_transport(State* s) {
-  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(s->webrtc));
-  GValue item = G_VALUE_INIT;
-  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-    auto* element = GST_ELEMENT(g_value_get_object(&item));
-    GstElementFactory* factory = gst_element_get_factory(element);
-    const char* kind = factory != nullptr ? GST_OBJECT_NAME(factory) : "";
-    const bool ice = g_str_equal(kind, "nicesrc");
-    if (ice || g_str_equal(kind, "dtlssrtpdec")) {
-      if (GstPad* pad = gst_element_get_static_pad(element, ice ? "src" : "rtp_src")) {
-        watch_flow(pad, ice ? &s->arrived : &s->decrypted);
-        gst_object_unref(pad);
-      }
+  for_each_element(s->webrtc, [s](GstElement* element, std::string_view factory) {
+    const bool ice = factory == "nicesrc";
+    if (!ice && factory != "dtlssrtpdec") return;
+    if (GstPad* pad = gst_element_get_static_pad(element, ice ? "src" : "rtp_src")) {
+      watch_flow(pad, ice ? &s->arrived : &s->decrypted);
+      gst_object_unref(pad);
     }
-    g_value_reset(&item);
-  }
-  g_value_unset(&item);
-  gst_iterator_free(it);
+  });
 }
 
 void on_offer_set(GstPromise* promise, gpointer data) {
