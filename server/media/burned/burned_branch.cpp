@@ -102,8 +102,7 @@ std::unique_ptr<BurnedBranch> BurnedBranch::attach(std::shared_ptr<StreamPipelin
   // held (threads - 1) frames back, tens of ms before the card's frame; slice threading handed the
   // frame to libav's workers, which the raised priority (raise_drawing_thread) does not cover, so
   // on a busy machine the frame waited for one of them.
-  gst_util_set_object_arg(G_OBJECT(dec), "thread-type", "slice");
-  g_object_set(dec, "max-threads", 1, nullptr);
+  g_object_set(dec, "max-threads", 1, nullptr);  // one thread: no thread-type matters
   g_object_set(ov, "fade-duration", 0u, nullptr);  // the card is complete on the frame card.shown names
   int kbps = options.bitrate_kbps;
   if (kbps <= 0) {
